@@ -4,11 +4,13 @@ import java.io.IOException;
 import java.io.StringReader;
 import java.io.StringWriter;
 import java.security.PrivateKey;
+import java.security.PublicKey;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
+import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.openssl.PEMKeyPair;
@@ -32,6 +34,22 @@ public final class Pem {
         } catch (IOException e) {
             throw new IllegalStateException("could not encode private key", e);
         }
+    }
+
+    /** Writes an X.509 SubjectPublicKeyInfo ("BEGIN PUBLIC KEY"). */
+    public static String encodePublicKey(PublicKey key) {
+        return write(key);
+    }
+
+    public static PublicKey decodePublicKey(String pem) {
+        try (PEMParser parser = new PEMParser(new StringReader(pem))) {
+            for (Object item = parser.readObject(); item != null; item = parser.readObject()) {
+                if (item instanceof SubjectPublicKeyInfo info) return new JcaPEMKeyConverter().getPublicKey(info);
+            }
+        } catch (IOException e) {
+            throw new PemException("not a valid PEM public key: " + e.getMessage(), e);
+        }
+        throw new PemException("no PUBLIC KEY block found");
     }
 
     public static List<X509Certificate> decodeCertificates(String pem) {
