@@ -1,0 +1,32 @@
+package dev.lockkeeper.sidecar.copy;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * What a finished copy did, for people, the in-cluster agent and tests.
+ *
+ * @param kind            which of the supported source→target pairs ran
+ * @param scan            how the source's holes were found (for a tree: of its largest file)
+ * @param logicalBytes    bytes the target reads back (holes included)
+ * @param dataBytes       bytes actually written as data
+ * @param holeBytes       bytes left or made as holes / zeroed
+ * @param checksum        present when verified: the digest source and target both produced
+ * @param skipped         tree entries that cannot be copied (FIFOs, sockets, device nodes)
+ */
+public record CopyReport(Kind kind, Path writtenTo, ScanType scan, long logicalBytes, long dataBytes, long holeBytes,
+                         long files, Optional<String> checksum, List<String> skipped) {
+
+    public enum Kind { IMAGE_TO_IMAGE, IMAGE_TO_DISK_IMG, DISK_IMG_TO_IMAGE, TREE }
+
+    /** How holes were told from data. */
+    public enum ScanType {
+        /** SEEK_DATA/SEEK_HOLE: holes are never read. */
+        EXTENTS,
+        /** The source cannot report holes (block devices): every byte is read and all-zero 4 KiB blocks become holes. */
+        ZERO_SCAN,
+        /** Nothing to scan: an empty source. */
+        NONE
+    }
+}

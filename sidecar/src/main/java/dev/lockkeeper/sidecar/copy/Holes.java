@@ -1,0 +1,77 @@
+package dev.lockkeeper.sidecar.copy;
+
+import dev.lockkeeper.sidecar.linux.ErrnoException;
+import dev.lockkeeper.sidecar.linux.NativeFile;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The one place that decides what a source hole becomes on the target. Regular-file targets are created fresh
+ * (or preallocated up front), so their holes are left alone; block targets may hold old data, so a hole must be
+ * made to read back as zeros there unless the caller vouches that the device is already zero.
+ */
+enum Holes {
+    /** Fresh or preallocated file, or a device known to be zero: nothing to do. */
+    LEAVE,
+    /** Device, sparse copy: deallocate (keeps thin storage thin); the kernel guarantees the range then reads zeros. */
+    DEALLOCATE,
+    /** Device, preallocated copy: write zeros but keep the blocks allocated (BLKZEROOUT uses NOUNMAP). */
+    WRITE_ZEROS;
+
+    private static final int SECTOR = 512;
+    private static final int ZERO_BUFFER_SIZE = 1 << 20;
+    private static final MemorySegment ZEROS = NativeFile.directBuffer(Arena.global(), ZERO_BUFFER_SIZE);
+    // Loop devices over some filesystems and many SCSI/virtio disks lack one of the offloads; remember that
+    // instead of paying a failing syscall for every hole.
+    private static final AtomicBoolean DEALLOCATE_UNSUPPORTED = new AtomicBoolean();
+    private static final AtomicBoolean ZERO_OUT_UNSUPPORTED = new AtomicBoolean();
+
+    static Holes forTarget(boolean blockDevice, boolean preallocate, boolean targetIsZero) {
+        if (!blockDevice || targetIsZero) return LEAVE;
+        return preallocate ? WRITE_ZEROS : DEALLOCATE;
+    }
+
+    /** Makes {@code [offset, offset+length)} of {@code target} (opened without O_DIRECT) read back as zeros. */
+    void fill(NativeFile target, long offset, long length) throws ErrnoException {
+        if (this == LEAVE || length == 0) return;
+        // the block-layer offloads take whole 512-byte sectors; a file source's last hole may end mid-sector
+        long end = offset + length;
+        long alignedStart = Math.min(end, (offset + SECTOR - 1) / SECTOR * SECTOR);
+        long alignedEnd = Math.max(alignedStart, end / SECTOR * SECTOR);
+        writeZeros(target, offset, alignedStart - offset);
+        writeZeros(target, alignedEnd, end - alignedEnd);
+        if (alignedEnd > alignedStart) fillSectors(target, alignedStart, alignedEnd - alignedStart);
+    }
+
+    private void fillSectors(NativeFile target, long offset, long length) throws ErrnoException {
+        if (this == DEALLOCATE && !DEALLOCATE_UNSUPPORTED.get()) {
+            try {
+                target.punchHole(offset, length);
+                return;
+            } catch (ErrnoException e) {
+                if (!e.errno().meansUnsupported()) throw e;
+                DEALLOCATE_UNSUPPORTED.set(true);
+            }
+        }
+        if (!ZERO_OUT_UNSUPPORTED.get()) {
+            try {
+                target.blockZeroOut(offset, length);
+                return;
+            } catch (ErrnoException e) {
+                if (!e.errno().meansUnsupported()) throw e;
+                ZERO_OUT_UNSUPPORTED.set(true);
+            }
+        }
+        writeZeros(target, offset, length);
+    }
+
+    private static void writeZeros(NativeFile target, long offset, long length) throws ErrnoException {
+        for (long done = 0; done < length; ) {
+            long n = Math.min(ZERO_BUFFER_SIZE, length - done);
+            target.writeFully(ZEROS, n, offset + done);
+            done += n;
+        }
+    }
+}

@@ -1,0 +1,92 @@
+package dev.lockkeeper.sidecar.copy;
+
+import dev.lockkeeper.sidecar.linux.Errno;
+import dev.lockkeeper.sidecar.linux.ErrnoException;
+import dev.lockkeeper.sidecar.linux.NativeFile;
+import dev.lockkeeper.sidecar.linux.NativeFile.Mode;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Where image bytes land. Aligned data goes through an O_DIRECT descriptor: nothing dirties the page cache,
+ * so a copy inside a 600 MiB cgroup cannot be OOM-killed by its own writes (the upstream failure), and the
+ * disk sees large writes at once. Unaligned edges and hole filling use a second, ordinary descriptor. When the
+ * filesystem refuses O_DIRECT, every write goes through the ordinary descriptor and is written behind at once
+ * (sync_file_range, then dropped from the cache), which bounds dirty memory the same way.
+ */
+final class ImageSink implements AutoCloseable {
+    private static final long ALIGNMENT = NativeFile.DIRECT_IO_ALIGNMENT;
+
+    private final NativeFile buffered;
+    private final NativeFile direct;
+    final Holes holes;
+    final boolean blockDevice;
+
+    private ImageSink(NativeFile buffered, NativeFile direct, Holes holes, boolean blockDevice) {
+        this.buffered = buffered;
+        this.direct = direct;
+        this.holes = holes;
+        this.blockDevice = blockDevice;
+    }
+
+    /** {@code file} is already open for writing (created new, or the device); a direct twin is opened if possible. */
+    static ImageSink over(NativeFile file, Holes holes, boolean blockDevice) throws ErrnoException {
+        NativeFile direct;
+        try {
+            direct = file.reopen(Mode.WRITE, Mode.DIRECT);
+        } catch (ErrnoException e) {
+            if (e.errno() != Errno.EINVAL) throw e;
+            direct = null;
+        }
+        return new ImageSink(file, direct, holes, blockDevice);
+    }
+
+    NativeFile file() {
+        return buffered;
+    }
+
+    /**
+     * Writes {@code [offset, offset+length)} from {@code buffer}, whose index 0 holds the byte at file offset
+     * {@code bufferStart} (a multiple of the O_DIRECT alignment, as the buffer's address is).
+     */
+    void write(MemorySegment buffer, long bufferStart, long offset, long length) throws ErrnoException {
+        if (direct == null) {
+            buffered.writeFully(buffer.asSlice(offset - bufferStart), length, offset);
+            buffered.awaitWriteback(offset, length);
+            buffered.dropCache(offset, length);
+            return;
+        }
+        long end = offset + length;
+        long alignedStart = Math.min(end, alignUp(offset));
+        long alignedEnd = Math.max(alignedStart, end / ALIGNMENT * ALIGNMENT);
+        if (alignedStart > offset) buffered.writeFully(buffer.asSlice(offset - bufferStart), alignedStart - offset, offset);
+        if (alignedEnd > alignedStart) {
+            direct.writeFully(buffer.asSlice(alignedStart - bufferStart), alignedEnd - alignedStart, alignedStart);
+        }
+        if (end > alignedEnd) {
+            buffered.writeFully(buffer.asSlice(alignedEnd - bufferStart), end - alignedEnd, alignedEnd);
+        }
+    }
+
+    void fillHole(long offset, long length) throws ErrnoException {
+        holes.fill(buffered, offset, length);
+    }
+
+    /** Data and metadata on stable storage (the device's volatile cache flushed too). */
+    void makeDurable() throws ErrnoException {
+        buffered.sync();
+    }
+
+    private static long alignUp(long offset) {
+        return (offset + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
+    }
+
+    @Override
+    public void close() throws ErrnoException {
+        try {
+            if (direct != null) direct.close();
+        } finally {
+            buffered.close();
+        }
+    }
+}

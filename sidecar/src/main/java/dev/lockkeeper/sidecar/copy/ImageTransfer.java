@@ -1,0 +1,219 @@
+package dev.lockkeeper.sidecar.copy;
+
+import dev.lockkeeper.sidecar.linux.Errno;
+import dev.lockkeeper.sidecar.linux.ErrnoException;
+import dev.lockkeeper.sidecar.linux.FileStat;
+import dev.lockkeeper.sidecar.linux.NativeFile;
+import dev.lockkeeper.sidecar.linux.NativeFile.Mode;
+
+import java.io.IOException;
+import java.nio.file.FileStore;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+
+/**
+ * One raw image onto a regular file or a block device, including the completion protocol:
+ * <ul>
+ * <li>file targets are written as {@code .NAME.lockkeeper-partial} beside the final name, synced, then renamed
+ *     (and the directory synced), so the final name only ever holds a complete image;</li>
+ * <li>a block device cannot be renamed, so its first {@value #HEADER_WINDOW_BYTES} bytes — where partition
+ *     tables, filesystem superblocks and image headers live — are zeroed before any other byte is written and
+ *     written last, after everything else is on disk. A device whose copy stopped part-way therefore carries
+ *     no recognisable disk header: it probes as blank rather than as a damaged copy of the source.</li>
+ * </ul>
+ */
+final class ImageTransfer {
+    static final long HEADER_WINDOW_BYTES = 1 << 20;
+    static final String PARTIAL_SUFFIX = ".lockkeeper-partial";
+
+    private final CopyRequest request;
+    private final int workers;
+    private final Throttle throttle;
+    /** One counter across the body and header passes of a device copy. */
+    private ProgressCounter progress;
+
+    ImageTransfer(CopyRequest request, int workers) {
+        this.request = request;
+        this.workers = workers;
+        this.throttle = new Throttle(request.maxBytesPerSecond());
+    }
+
+    static Path partialNameFor(Path target) {
+        return target.resolveSibling("." + target.getFileName() + PARTIAL_SUFFIX);
+    }
+
+    /**
+     * @param volumeImage the target is {@code disk.img} on a filesystem volume, so upstream's filesystem
+     *                    overhead limits how large an image it may hold
+     */
+    CopyReport toFile(Path source, boolean noFollow, Path target, boolean volumeImage, CopyReport.Kind kind)
+            throws CopyException {
+        try (ImageSource image = ImageSource.open(source, noFollow)) {
+            FileStat sourceStat = image.file.stat();
+            checkRoomInFilesystem(image, sourceStat, target, volumeImage);
+            Path partial = partialNameFor(target);
+            Files.deleteIfExists(partial);
+            try {
+                CopyStats stats;
+                try (ImageSink sink = ImageSink.over(NativeFile.open(partial, Mode.WRITE, Mode.CREATE_NEW, Mode.NO_FOLLOW),
+                        Holes.LEAVE, false)) {
+                    if (request.preallocate() && image.size > 0) sink.file().allocate(0, image.size);
+                    stats = run(image, sink, 0, image.size);
+                    sink.file().truncate(image.size);
+                    sink.makeDurable();
+                }
+                checkUnchanged(image, sourceStat);
+                Optional<String> checksum = request.verify() ? Optional.of(verify(image, partial)) : Optional.empty();
+                Files.setPosixFilePermissions(partial, PosixFilePermissions.fromString(
+                        sourceStat.type() == FileStat.FileType.REGULAR ? permissionString(sourceStat.permissions()) : "rw-r--r--"));
+                Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                syncDirectory(target.toAbsolutePath().getParent());
+                return new CopyReport(kind, target, image.scan, image.size, stats.data(), stats.holes(), 1, checksum, List.of());
+            } catch (CopyException | IOException | RuntimeException e) {
+                Files.deleteIfExists(partial);
+                throw e;
+            }
+        } catch (IOException e) {
+            throw Failures.explain(e);
+        }
+    }
+
+    CopyReport toDevice(Path source, boolean noFollow, Path device, CopyReport.Kind kind) throws CopyException {
+        try (ImageSource image = ImageSource.open(source, noFollow)) {
+            FileStat sourceStat = image.file.stat();
+            NativeFile target;
+            try {
+                target = NativeFile.open(device, Mode.READ_WRITE, Mode.EXCLUSIVE);
+            } catch (ErrnoException e) {
+                if (e.errno() == Errno.EBUSY) {
+                    throw new CopyException("target device " + device + " is in use (mounted, or held open exclusively by another program)");
+                }
+                throw e;
+            }
+            try (ImageSink sink = ImageSink.over(target, Holes.forTarget(true, request.preallocate(), request.targetIsZero()), true)) {
+                long capacity = target.blockDeviceSize();
+                if (capacity < image.size) {
+                    throw new CopyException("target device " + device + " is too small: it holds " + Sizes.describe(capacity)
+                            + " but the source " + source + " is " + Sizes.describe(image.size));
+                }
+                long header = Math.min(HEADER_WINDOW_BYTES, image.size);
+                Holes.WRITE_ZEROS.fill(target, 0, header);
+                sink.makeDurable();
+                CopyStats body = run(image, sink, header, image.size);
+                sink.makeDurable();
+                checkUnchanged(image, sourceStat);
+                CopyStats head = run(image, sink, 0, header);
+                sink.makeDurable();
+                Optional<String> checksum = request.verify() ? Optional.of(verify(image, device)) : Optional.empty();
+                return new CopyReport(kind, device, image.scan, image.size, body.data() + head.data(),
+                        body.holes() + head.holes(), 1, checksum, List.of());
+            }
+        } catch (IOException e) {
+            throw Failures.explain(e);
+        }
+    }
+
+    private record CopyStats(long data, long holes) { }
+
+    private CopyStats run(ImageSource image, ImageSink sink, long from, long to) throws IOException, CopyException {
+        if (progress == null) progress = new ProgressCounter(image.size, request.progress());
+        ImageCopier copier = new ImageCopier(image, sink, progress, throttle, workers);
+        copier.copy(from, to);
+        return new CopyStats(copier.dataBytes(), copier.holeBytes());
+    }
+
+    private void checkRoomInFilesystem(ImageSource image, FileStat sourceStat, Path target, boolean volumeImage)
+            throws IOException, CopyException {
+        FileStore store = Files.getFileStore(target.toAbsolutePath().getParent());
+        if (volumeImage) {
+            long usable = usableImageSize(store.getTotalSpace(), request.filesystemOverhead());
+            if (image.size > usable) {
+                throw new CopyException("target volume " + target.getParent() + " is too small: its filesystem holds "
+                        + Sizes.describe(store.getTotalSpace()) + ", which leaves room for a disk image of at most "
+                        + Sizes.describe(usable) + " after " + Math.round(request.filesystemOverhead() * 100)
+                        + "% filesystem overhead, but the source is " + Sizes.describe(image.size));
+            }
+        }
+        // a block source's data size is unknown until it is read; a sparse copy may then still hit ENOSPC
+        long needed = request.preallocate() ? image.size
+                : sourceStat.type() == FileStat.FileType.REGULAR ? Math.min(sourceStat.allocatedBytes(), image.size) : 0;
+        long free = store.getUsableSpace();
+        if (needed > free) {
+            throw new CopyException("not enough free space on the target filesystem of " + target + ": the copy needs "
+                    + Sizes.describe(needed) + " but only " + Sizes.describe(free) + " are free");
+        }
+    }
+
+    /** Upstream CDI: usable = roundDown(size / (1 + overhead), 1 MiB). */
+    static long usableImageSize(long filesystemSize, double overhead) {
+        long usable = (long) Math.floor(filesystemSize / (1 + overhead));
+        return usable / (1 << 20) * (1 << 20);
+    }
+
+    private static void checkUnchanged(ImageSource image, FileStat before) throws IOException, CopyException {
+        if (before.type() != FileStat.FileType.REGULAR) return;
+        long now = image.file.stat().size();
+        if (now != before.size()) {
+            throw new CopyException("source " + image.path() + " changed size during the copy (" + before.size() + " → "
+                    + now + " bytes); stop whatever writes to it and copy again");
+        }
+    }
+
+    private String verify(ImageSource source, Path target) throws CopyException {
+        CompletableFuture<String> sourceDigest = CompletableFuture.supplyAsync(() -> digest(source, source.size));
+        String targetDigest;
+        try (ImageSource written = ImageSource.open(target, true)) {
+            targetDigest = digest(written, source.size);
+        } catch (IOException e) {
+            throw Failures.explain(e);
+        } catch (CompletionException e) {
+            throw unwrap(e);
+        }
+        String expected;
+        try {
+            expected = sourceDigest.join();
+        } catch (CompletionException e) {
+            throw unwrap(e);
+        }
+        if (!expected.equals(targetDigest)) {
+            throw new CopyException("verification failed: source " + source.path() + " has checksum " + expected
+                    + " but target " + target + " has " + targetDigest);
+        }
+        return expected;
+    }
+
+    private static String digest(ImageSource image, long size) {
+        try {
+            return ContentDigest.of(image, size);
+        } catch (IOException e) {
+            throw new CompletionException(Failures.explain(e));
+        } catch (CopyException e) {
+            throw new CompletionException(e);
+        }
+    }
+
+    private static CopyException unwrap(CompletionException e) {
+        return e.getCause() instanceof CopyException c ? c : new CopyException(String.valueOf(e.getCause()), e.getCause());
+    }
+
+    static void syncDirectory(Path directory) throws ErrnoException {
+        try (NativeFile handle = NativeFile.open(directory, Mode.READ, Mode.DIRECTORY)) {
+            handle.sync();
+        }
+    }
+
+    static String permissionString(int mode) {
+        StringBuilder text = new StringBuilder(9);
+        String letters = "rwxrwxrwx";
+        for (int bit = 0; bit < 9; bit++) {
+            text.append((mode & (0400 >> bit)) != 0 ? letters.charAt(bit) : '-');
+        }
+        return text.toString();
+    }
+}

@@ -1,0 +1,345 @@
+package dev.lockkeeper.sidecar.copy;
+
+import dev.lockkeeper.sidecar.copy.CopyReport.ScanType;
+import dev.lockkeeper.sidecar.linux.ErrnoException;
+import dev.lockkeeper.sidecar.linux.FileStat;
+import dev.lockkeeper.sidecar.linux.FileStat.FileType;
+import dev.lockkeeper.sidecar.linux.FileStat.Identity;
+import dev.lockkeeper.sidecar.linux.NativeFile;
+import dev.lockkeeper.sidecar.linux.NativeFile.Mode;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributeView;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Collectors;
+
+/**
+ * Copies a filesystem volume's tree: regular files (sparse), directories, symlinks (as links, never followed),
+ * hard links (as links), mode, owner (as root), mtimes; {@code lost+found} is left out; FIFOs, sockets and
+ * device nodes are reported and skipped.
+ *
+ * <p>Completion: everything is built inside {@code TARGET/.lockkeeper-partial/}. Only after all data and
+ * metadata are synced are the top-level entries renamed into {@code TARGET/} and the staging directory
+ * removed, so a target that still has {@code .lockkeeper-partial} is unfinished, whatever else it holds.
+ *
+ * <p>Containment: the walk never follows links; each source file is opened with O_NOFOLLOW and checked, by the
+ * path the kernel actually opened, to lie inside the source root; each target file is created with
+ * O_CREAT|O_EXCL|O_NOFOLLOW inside a staging directory this copier created, so no pre-existing or copied
+ * symlink can redirect a write.
+ */
+final class TreeCopier {
+    static final String STAGING = ".lockkeeper-partial";
+    static final String LOST_AND_FOUND = "lost+found";
+    private static final int WORKERS = 4;
+    private static final int MAX_QUEUED_FILES = 512;
+    private static final int BUFFER_SIZE = 1 << 20;
+
+    private final CopyRequest request;
+    private final boolean root = runsAsRoot();
+
+    TreeCopier(CopyRequest request) {
+        this.request = request;
+    }
+
+    CopyReport copy(Path sourceRoot, Path targetRoot) throws CopyException {
+        try {
+            Path source = sourceRoot.toRealPath();
+            if (Files.exists(source.resolve(STAGING), LinkOption.NOFOLLOW_LINKS)) {
+                throw new CopyException("source " + sourceRoot + " holds an unfinished Lockkeeper copy (" + STAGING
+                        + "); finish or redo that copy first");
+            }
+            if (!Files.exists(targetRoot, LinkOption.NOFOLLOW_LINKS)) Files.createDirectory(targetRoot);
+            Path target = targetRoot.toRealPath();
+            if (target.startsWith(source)) throw new CopyException("target " + targetRoot + " is inside the source " + sourceRoot);
+            if (source.startsWith(target)) throw new CopyException("source " + sourceRoot + " is inside the target " + targetRoot);
+            requireEmpty(target);
+            TreeSize size = measure(source);
+            checkRoom(target, size);
+            return new Run(source, target, size).execute();
+        } catch (IOException e) {
+            throw Failures.explain(e);
+        }
+    }
+
+    private static void requireEmpty(Path target) throws IOException, CopyException {
+        List<String> present = new ArrayList<>();
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(target)) {
+            for (Path entry : entries) {
+                String name = entry.getFileName().toString();
+                if (name.equals(STAGING)) removeTree(entry);
+                else if (!name.equals(LOST_AND_FOUND)) present.add(name);
+            }
+        }
+        if (!present.isEmpty()) {
+            Collections.sort(present);
+            throw new CopyException("target directory " + target + " is not empty (it holds "
+                    + present.stream().limit(5).collect(Collectors.joining(", ")) + (present.size() > 5 ? ", …" : "")
+                    + "); a tree is only copied into an empty volume");
+        }
+    }
+
+    private record TreeSize(long logicalBytes, long allocatedBytes) { }
+
+    /** A stat-only pass, so a target that is too small is refused before a byte is written. */
+    private static TreeSize measure(Path source) throws IOException {
+        AtomicLong logical = new AtomicLong();
+        AtomicLong allocated = new AtomicLong();
+        Files.walkFileTree(source, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
+                return isLostAndFound(source, dir) ? FileVisitResult.SKIP_SUBTREE : FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                if (attrs.isRegularFile()) {
+                    FileStat stat = NativeFile.statNoFollow(file);
+                    logical.addAndGet(stat.size());
+                    allocated.addAndGet(Math.min(stat.size(), stat.allocatedBytes()));
+                }
+                return FileVisitResult.CONTINUE;
+            }
+        });
+        return new TreeSize(logical.get(), allocated.get());
+    }
+
+    private void checkRoom(Path target, TreeSize size) throws IOException, CopyException {
+        long needed = request.preallocate() ? size.logicalBytes() : size.allocatedBytes();
+        long free = Files.getFileStore(target).getUsableSpace();
+        if (needed > free) {
+            throw new CopyException("target volume " + target + " has " + Sizes.describe(free)
+                    + " free but the source tree needs " + Sizes.describe(needed));
+        }
+    }
+
+    /** Owners can only be given away with CAP_CHOWN; /proc/self belongs to the effective user. */
+    private static boolean runsAsRoot() {
+        try {
+            return Integer.valueOf(0).equals(Files.getAttribute(Path.of("/proc/self"), "unix:uid"));
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static boolean isLostAndFound(Path sourceRoot, Path dir) {
+        return dir.getParent() != null && dir.getParent().equals(sourceRoot) && dir.getFileName().toString().equals(LOST_AND_FOUND);
+    }
+
+    static void removeTree(Path top) throws IOException {
+        Files.walkFileTree(top, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                Files.delete(file);
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path dir, IOException failure) throws IOException {
+                if (failure != null) throw failure;
+                Files.delete(dir);
+                return FileVisitResult.CONTINUE;
+            }
+        });
+    }
+
+    /** One execution: the walk runs on the calling thread; file contents are copied by a small pool. */
+    private final class Run {
+        private final Path source;
+        private final Path target;
+        private final Path staging;
+        private final TreeSize size;
+        private final ProgressCounter progress;
+        private final Throttle throttle = new Throttle(request.maxBytesPerSecond());
+        private final Map<Identity, Path> firstLinkOf = new HashMap<>();
+        /** Below the root, in walk order; their attributes are set children-first once all entries exist. */
+        private final List<Directory> directories = new ArrayList<>();
+        private FileStat rootStat;
+        private final List<String> skipped = Collections.synchronizedList(new ArrayList<>());
+        private final AtomicReference<Throwable> failure = new AtomicReference<>();
+        private final AtomicLong dataBytes = new AtomicLong();
+        private final Semaphore queued = new Semaphore(MAX_QUEUED_FILES);
+        private final ThreadLocal<FileDataCopier> copiers;
+        private long files;
+
+        private record Directory(Path target, FileStat stat) { }
+
+        Run(Path source, Path target, TreeSize size) {
+            this.source = source;
+            this.target = target;
+            this.staging = target.resolve(STAGING);
+            this.size = size;
+            this.progress = new ProgressCounter(size.logicalBytes(), request.progress());
+            Arena buffers = Arena.ofAuto();
+            this.copiers = ThreadLocal.withInitial(() -> new FileDataCopier(buffers.allocate(BUFFER_SIZE, 4096)));
+        }
+
+        CopyReport execute() throws IOException, CopyException {
+            Files.createDirectory(staging);
+            try {
+                try (ExecutorService pool = Executors.newFixedThreadPool(WORKERS, Thread.ofPlatform().name("lk-tree-", 0).factory())) {
+                    walk(pool);
+                }
+                rethrowFailure();
+                for (Directory dir : directories.reversed()) applyAttributes(dir.target(), dir.stat(), true);
+                try (NativeFile anchor = NativeFile.open(staging, Mode.READ, Mode.DIRECTORY)) {
+                    anchor.syncFileSystem();
+                }
+                Optional<String> checksum = request.verify() ? Optional.of(TreeDigest.verify(source, staging)) : Optional.empty();
+                publish();
+                return new CopyReport(CopyReport.Kind.TREE, target, ScanType.EXTENTS, size.logicalBytes(), dataBytes.get(),
+                        size.logicalBytes() - dataBytes.get(), files, checksum, List.copyOf(skipped));
+            } catch (IOException | CopyException | RuntimeException e) {
+                removeTree(staging);
+                throw e;
+            }
+        }
+
+        private void walk(ExecutorService pool) throws IOException, CopyException {
+            Files.walkFileTree(source, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
+                    if (failure.get() != null) return FileVisitResult.TERMINATE;
+                    if (isLostAndFound(source, dir)) return FileVisitResult.SKIP_SUBTREE;
+                    if (dir.equals(source)) {
+                        rootStat = NativeFile.statNoFollow(dir);
+                    } else {
+                        Path copy = targetOf(dir);
+                        Files.createDirectory(copy);
+                        directories.add(new Directory(copy, NativeFile.statNoFollow(dir)));
+                    }
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                    if (failure.get() != null) return FileVisitResult.TERMINATE;
+                    copyEntry(file, NativeFile.statNoFollow(file), pool);
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
+                    throw e;
+                }
+            });
+        }
+
+        private void copyEntry(Path file, FileStat stat, ExecutorService pool) throws IOException {
+            Path copy = targetOf(file);
+            switch (stat.type()) {
+                case REGULAR -> {
+                    if (stat.linkCount() > 1) {
+                        Path first = firstLinkOf.putIfAbsent(stat.identity(), copy);
+                        if (first != null) {
+                            Files.createLink(copy, first);
+                            progress.advance(stat.size());
+                            return;
+                        }
+                    }
+                    files++;
+                    NativeFile created = NativeFile.open(copy, Mode.WRITE, Mode.CREATE_NEW, Mode.NO_FOLLOW);
+                    queued.acquireUninterruptibly();
+                    pool.execute(() -> {
+                        try {
+                            copyFile(file, stat, created);
+                        } catch (Throwable t) {
+                            failure.compareAndSet(null, t);
+                        } finally {
+                            queued.release();
+                        }
+                    });
+                }
+                case SYMLINK -> {
+                    Files.createSymbolicLink(copy, Files.readSymbolicLink(file));
+                    applyAttributes(copy, stat, false);
+                }
+                case DIRECTORY -> throw new IllegalStateException("directories are visited, not copied as entries: " + file);
+                default -> skipped.add(source.relativize(file) + " (" + stat.type().name().toLowerCase().replace('_', ' ') + ")");
+            }
+        }
+
+        private void copyFile(Path file, FileStat stat, NativeFile created) throws IOException, CopyException {
+            try (created; NativeFile in = NativeFile.open(file, Mode.READ, Mode.NO_FOLLOW)) {
+                requireInside(in, file);
+                if (request.preallocate() && stat.size() > 0) created.allocate(0, stat.size());
+                long copied = copiers.get().copy(in, created, stat.size());
+                throttle.acquire(copied);
+                created.truncate(stat.size());
+                if (in.stat().size() != stat.size()) {
+                    throw new CopyException("source file " + file + " changed size during the copy");
+                }
+                dataBytes.addAndGet(copied);
+            }
+            applyAttributes(targetOf(file), stat, true);
+            progress.advance(stat.size());
+        }
+
+        /** The walk saw a regular file; make sure the kernel opened that one and not something a swapped-in link points at. */
+        private void requireInside(NativeFile opened, Path expected) throws IOException, CopyException {
+            Path actual = opened.resolvedPath();
+            if (!actual.startsWith(source)) {
+                throw new CopyException("refusing to read " + actual + ": " + expected + " resolved outside the source root");
+            }
+        }
+
+        private void applyAttributes(Path copy, FileStat stat, boolean withMode) throws IOException {
+            // chown first: it clears set-user-ID bits that chmod then restores
+            if (root) {
+                Files.setAttribute(copy, "unix:uid", stat.uid(), LinkOption.NOFOLLOW_LINKS);
+                Files.setAttribute(copy, "unix:gid", stat.gid(), LinkOption.NOFOLLOW_LINKS);
+            }
+            if (withMode) Files.setAttribute(copy, "unix:mode", stat.permissions(), LinkOption.NOFOLLOW_LINKS);
+            Files.getFileAttributeView(copy, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+                    .setTimes(stat.modifiedTime(), null, null);
+        }
+
+        /** Directory entry names cannot hold '/' or be "..", but the guard costs nothing and keeps that promise local. */
+        private Path targetOf(Path sourcePath) throws IOException {
+            Path relative = source.relativize(sourcePath);
+            Path resolved = staging.resolve(relative).normalize();
+            if (!resolved.startsWith(staging)) throw new IOException("refusing to write outside the target: " + relative);
+            return resolved;
+        }
+
+        private void rethrowFailure() throws IOException, CopyException {
+            switch (failure.get()) {
+                case null -> { }
+                case IOException e -> throw e;
+                case CopyException e -> throw e;
+                case RuntimeException e -> throw e;
+                case Error e -> throw e;
+                case Throwable t -> throw new IllegalStateException(t);
+            }
+        }
+
+        /** Renames the finished entries into place, then removes the staging directory: the completion step. */
+        private void publish() throws IOException {
+            try (DirectoryStream<Path> entries = Files.newDirectoryStream(staging)) {
+                for (Path entry : entries) Files.move(entry, target.resolve(entry.getFileName()));
+            }
+            ImageTransfer.syncDirectory(target);
+            Files.delete(staging);
+            applyAttributes(target, rootStat, true);
+            ImageTransfer.syncDirectory(target);
+        }
+    }
+}

@@ -1,0 +1,327 @@
+package dev.lockkeeper.sidecar.linux;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.EnumSet;
+import java.util.Set;
+
+import static dev.lockkeeper.sidecar.linux.Syscalls.*;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+/**
+ * An open file descriptor with the Linux calls a sparse, durable copy needs. The JDK's channels hide the
+ * descriptor, and SEEK_DATA, fallocate, copy_file_range, the block ioctls and write-behind hints all need it.
+ * Positional calls only, so one instance can be used by several threads at once.
+ */
+public final class NativeFile implements AutoCloseable {
+    /** {@code EXCLUSIVE} without {@code CREATE_NEW} on a block device: fail with EBUSY if it is mounted or held. */
+    public enum Mode { READ, WRITE, READ_WRITE, CREATE_NEW, EXCLUSIVE, DIRECT, NO_FOLLOW, DIRECTORY }
+
+    /** O_DIRECT needs buffers, offsets and lengths aligned to the logical block size; 4 KiB covers every disk we meet. */
+    public static final int DIRECT_IO_ALIGNMENT = 4096;
+
+    private final int fd;
+    private final Path path;
+
+    private NativeFile(int fd, Path path) {
+        this.fd = fd;
+        this.path = path;
+    }
+
+    public static NativeFile open(Path path, Mode... modes) throws ErrnoException {
+        Set<Mode> set = modes.length == 0 ? EnumSet.of(Mode.READ) : EnumSet.of(modes[0], modes);
+        int flags = O_CLOEXEC;
+        if (set.contains(Mode.READ_WRITE) || set.contains(Mode.READ) && set.contains(Mode.WRITE)) flags |= O_RDWR;
+        else if (set.contains(Mode.WRITE)) flags |= O_WRONLY;
+        else flags |= O_RDONLY;
+        if (set.contains(Mode.CREATE_NEW)) flags |= O_CREAT | O_EXCL;
+        if (set.contains(Mode.EXCLUSIVE)) flags |= O_EXCL;
+        if (set.contains(Mode.DIRECT)) flags |= O_DIRECT;
+        if (set.contains(Mode.NO_FOLLOW)) flags |= O_NOFOLLOW;
+        if (set.contains(Mode.DIRECTORY)) flags |= O_DIRECTORY;
+        try (Arena arena = Arena.ofConfined()) {
+            int fd = (int) OPEN.invokeExact(callState(), arena.allocateFrom(path.toString()), flags, 0600);
+            if (fd < 0) throw failure("open", path);
+            return new NativeFile(fd, path);
+        } catch (ErrnoException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw linkage(t);
+        }
+    }
+
+    /** Allocates a buffer usable for O_DIRECT transfers. */
+    public static MemorySegment directBuffer(Arena arena, long size) {
+        return arena.allocate(size, DIRECT_IO_ALIGNMENT);
+    }
+
+    /** A second descriptor for the same open file (not the same path: it may have been renamed or replaced since). */
+    public NativeFile reopen(Mode... modes) throws ErrnoException {
+        NativeFile twin = open(Path.of("/proc/self/fd/" + fd), modes);
+        return new NativeFile(twin.fd, path);
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    /** Reads up to {@code length} bytes at {@code offset}; fewer only at end of file. */
+    public long read(MemorySegment buffer, long length, long offset) throws ErrnoException {
+        long done = 0;
+        while (done < length) {
+            long n;
+            try {
+                n = (long) PREAD.invokeExact(callState(), fd, buffer.asSlice(done), length - done, offset + done);
+            } catch (Throwable t) {
+                throw linkage(t);
+            }
+            if (n == 0) break;
+            if (n < 0) {
+                if (Errno.of(lastErrno()) == Errno.EINTR) continue;
+                throw failure("read", path);
+            }
+            done += n;
+        }
+        return done;
+    }
+
+    public void writeFully(MemorySegment buffer, long length, long offset) throws ErrnoException {
+        long done = 0;
+        while (done < length) {
+            long n;
+            try {
+                n = (long) PWRITE.invokeExact(callState(), fd, buffer.asSlice(done), length - done, offset + done);
+            } catch (Throwable t) {
+                throw linkage(t);
+            }
+            if (n < 0) {
+                if (Errno.of(lastErrno()) == Errno.EINTR) continue;
+                throw failure("write", path);
+            }
+            done += n;
+        }
+    }
+
+    /** Start of the next data region at or after {@code from}, or -1 when only a hole follows (ENXIO). */
+    public long nextData(long from) throws ErrnoException {
+        return seek(from, SEEK_DATA, "lseek(SEEK_DATA)");
+    }
+
+    /** Start of the next hole at or after {@code from}; end of file counts as a hole. */
+    public long nextHole(long from) throws ErrnoException {
+        return seek(from, SEEK_HOLE, "lseek(SEEK_HOLE)");
+    }
+
+    private long seek(long from, int whence, String call) throws ErrnoException {
+        long result;
+        try {
+            result = (long) LSEEK.invokeExact(callState(), fd, from, whence);
+        } catch (Throwable t) {
+            throw linkage(t);
+        }
+        if (result >= 0) return result;
+        if (Errno.of(lastErrno()) == Errno.ENXIO) return -1;
+        throw failure(call, path);
+    }
+
+    /**
+     * In-kernel copy of one range at the same offset in both files (reflink or server-side copy where the
+     * filesystem offers it). Returns the bytes copied, 0 at source end of file.
+     */
+    public long copyRangeTo(NativeFile target, long offset, long length) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment inOffset = arena.allocateFrom(JAVA_LONG, offset);
+            MemorySegment outOffset = arena.allocateFrom(JAVA_LONG, offset);
+            while (true) {
+                long n = (long) COPY_FILE_RANGE.invokeExact(callState(), fd, inOffset, target.fd, outOffset, length, 0);
+                if (n >= 0) return n;
+                if (Errno.of(lastErrno()) != Errno.EINTR) throw failure("copy_file_range", target.path);
+            }
+        } catch (ErrnoException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw linkage(t);
+        }
+    }
+
+    /** Allocates blocks that read back as zeros, like upstream preallocation. */
+    public void allocate(long offset, long length) throws ErrnoException {
+        fallocate(0, offset, length, "fallocate");
+    }
+
+    /** Deallocates a range; it reads back as zeros afterwards (on a block device too: the kernel guarantees it). */
+    public void punchHole(long offset, long length) throws ErrnoException {
+        fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length, "fallocate(PUNCH_HOLE)");
+    }
+
+    private void fallocate(int mode, long offset, long length, String call) throws ErrnoException {
+        int result;
+        try {
+            result = (int) FALLOCATE.invokeExact(callState(), fd, mode, offset, length);
+        } catch (Throwable t) {
+            throw linkage(t);
+        }
+        if (result != 0) throw failure(call, path);
+    }
+
+    public long blockDeviceSize() throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment size = arena.allocate(JAVA_LONG);
+            int result = (int) IOCTL.invokeExact(callState(), fd, BLKGETSIZE64, size);
+            if (result != 0) throw failure("ioctl(BLKGETSIZE64)", path);
+            return size.get(JAVA_LONG, 0);
+        } catch (ErrnoException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw linkage(t);
+        }
+    }
+
+    /** Writes zeros to a device range without unmapping it (BLKZEROOUT passes NOUNMAP). */
+    public void blockZeroOut(long offset, long length) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment range = arena.allocate(JAVA_LONG, 2);
+            range.setAtIndex(JAVA_LONG, 0, offset);
+            range.setAtIndex(JAVA_LONG, 1, length);
+            int result = (int) IOCTL.invokeExact(callState(), fd, BLKZEROOUT, range);
+            if (result != 0) throw failure("ioctl(BLKZEROOUT)", path);
+        } catch (ErrnoException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw linkage(t);
+        }
+    }
+
+    public void truncate(long size) throws ErrnoException {
+        simple(FTRUNCATE, size, "ftruncate");
+    }
+
+    public void sync() throws ErrnoException {
+        simple(FSYNC, "fsync");
+    }
+
+    public void dataSync() throws ErrnoException {
+        simple(FDATASYNC, "fdatasync");
+    }
+
+    /** Flushes every dirty page and inode of the filesystem this file lives on (one call instead of one fsync per file). */
+    public void syncFileSystem() throws ErrnoException {
+        simple(SYNCFS, "syncfs");
+    }
+
+    /** Starts writeback of a range without waiting: keeps dirty page cache from piling up behind a fast reader. */
+    public void startWriteback(long offset, long length) throws ErrnoException {
+        syncFileRange(offset, length, SYNC_FILE_RANGE_WRITE);
+    }
+
+    /** Waits until a range already under writeback is on disk, so its pages can be dropped. */
+    public void awaitWriteback(long offset, long length) throws ErrnoException {
+        syncFileRange(offset, length, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+    }
+
+    private void syncFileRange(long offset, long length, int flags) throws ErrnoException {
+        int result;
+        try {
+            result = (int) SYNC_FILE_RANGE.invokeExact(callState(), fd, offset, length, flags);
+        } catch (Throwable t) {
+            throw linkage(t);
+        }
+        if (result != 0) throw failure("sync_file_range", path);
+    }
+
+    /** Drops clean cached pages of a range; advisory, so a refusal is ignored. */
+    public void dropCache(long offset, long length) {
+        advise(offset, length, POSIX_FADV_DONTNEED);
+    }
+
+    public void adviseSequential() {
+        advise(0, 0, POSIX_FADV_SEQUENTIAL);
+    }
+
+    private void advise(long offset, long length, int advice) {
+        try {
+            int ignoredError = (int) POSIX_FADVISE.invokeExact(fd, offset, length, advice);
+        } catch (Throwable t) {
+            throw linkage(t);
+        }
+    }
+
+    public FileStat stat() throws ErrnoException {
+        return statx(fd, "", AT_EMPTY_PATH, path);
+    }
+
+    /** lstat: a symlink is reported as itself. */
+    public static FileStat statNoFollow(Path path) throws ErrnoException {
+        return statx(AT_FDCWD, path.toString(), AT_SYMLINK_NOFOLLOW, path);
+    }
+
+    public static FileStat stat(Path path) throws ErrnoException {
+        return statx(AT_FDCWD, path.toString(), 0, path);
+    }
+
+    private static FileStat statx(int dirFd, String name, int flags, Path path) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buffer = arena.allocate(256, 8);
+            int result = (int) STATX.invokeExact(callState(), dirFd, arena.allocateFrom(name), flags,
+                    STATX_BASIC_STATS, buffer);
+            if (result != 0) throw failure("statx", path);
+            // struct statx offsets from <linux/stat.h>; the layout is the same on every architecture
+            int mode = Short.toUnsignedInt(buffer.get(JAVA_SHORT, 28));
+            long device = ((long) buffer.get(JAVA_INT, 136) << 32) | Integer.toUnsignedLong(buffer.get(JAVA_INT, 140));
+            Instant modified = Instant.ofEpochSecond(buffer.get(JAVA_LONG, 112), Integer.toUnsignedLong(buffer.get(JAVA_INT, 120)));
+            return new FileStat(FileStat.typeOf(mode), mode & 07777, buffer.get(JAVA_INT, 20), buffer.get(JAVA_INT, 24),
+                    buffer.get(JAVA_LONG, 40), buffer.get(JAVA_LONG, 48) * 512, device, buffer.get(JAVA_LONG, 32),
+                    buffer.get(JAVA_INT, 16), modified);
+        } catch (ErrnoException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw linkage(t);
+        }
+    }
+
+    /** Where this descriptor really points, as the kernel resolved it (symlinks and renames included). */
+    public Path resolvedPath() throws IOException {
+        return Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd));
+    }
+
+    @Override
+    public void close() throws ErrnoException {
+        simple(CLOSE, "close");
+    }
+
+    private void simple(java.lang.invoke.MethodHandle call, String name) throws ErrnoException {
+        int result;
+        try {
+            result = (int) call.invokeExact(callState(), fd);
+        } catch (Throwable t) {
+            throw linkage(t);
+        }
+        if (result != 0 && Errno.of(lastErrno()) != Errno.EINTR) throw failure(name, path);
+    }
+
+    private void simple(java.lang.invoke.MethodHandle call, long argument, String name) throws ErrnoException {
+        int result;
+        try {
+            result = (int) call.invokeExact(callState(), fd, argument);
+        } catch (Throwable t) {
+            throw linkage(t);
+        }
+        if (result != 0) throw failure(name, path);
+    }
+
+    private static ErrnoException failure(String call, Path path) {
+        return new ErrnoException(call, path, lastErrno());
+    }
+
+    private static IllegalStateException linkage(Throwable t) {
+        if (t instanceof RuntimeException r) throw r;
+        if (t instanceof Error e) throw e;
+        return new IllegalStateException("native call failed", t);
+    }
+}
