@@ -1,0 +1,89 @@
+package dev.lockkeeper.webhook.admission;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lockkeeper.webhook.cluster.ClusterView;
+import io.fabric8.zjsonpatch.JsonDiff;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The rules behind one endpoint. A mutating chain threads the object through every rule that
+ * handles it and answers with one JSON Patch from the original to the final object; a validating
+ * chain never patches. The first denial decides; warnings from every rule that ran are kept.
+ */
+public final class AdmissionChain {
+    private static final Logger LOG = Logger.getLogger(AdmissionChain.class.getName());
+
+    public enum Stage {
+        MUTATING("mutate"), VALIDATING("validate");
+
+        private final String endpoint;
+
+        Stage(String endpoint) { this.endpoint = endpoint; }
+
+        public String endpoint() { return endpoint; }
+    }
+
+    private final Stage stage;
+    private final List<AdmissionRule> rules;
+    private final ClusterView cluster;
+    private final RuleObserver observer;
+
+    public AdmissionChain(Stage stage, List<AdmissionRule> rules, ClusterView cluster, RuleObserver observer) {
+        this.stage = stage;
+        this.rules = List.copyOf(rules);
+        this.cluster = cluster;
+        this.observer = observer;
+    }
+
+    public Stage stage() { return stage; }
+
+    public Decision decide(AdmissionRequest request) {
+        long started = System.nanoTime();
+        Decision decision = evaluate(request);
+        observer.reviewDecided(stage.endpoint(), decision.outcome(), System.nanoTime() - started);
+        return decision;
+    }
+
+    private Decision evaluate(AdmissionRequest request) {
+        ObjectNode original = request.object();
+        ObjectNode current = original;
+        List<String> warnings = new ArrayList<>();
+        for (AdmissionRule rule : rules) {
+            AdmissionRequest seen = current == original ? request : request.withObject(current);
+            if (!rule.handles(seen)) continue;
+            long started = System.nanoTime();
+            Verdict verdict;
+            try {
+                verdict = rule.admit(seen, cluster);
+            } catch (RuntimeException e) {
+                observer.ruleEvaluated(stage.endpoint(), rule.name(), "error", System.nanoTime() - started);
+                LOG.log(Level.SEVERE, "rule " + rule.name() + " failed on request " + request.uid(), e);
+                return Decision.errored(rule.name(), "rule " + rule.name() + " failed: " + e);
+            }
+            warnings.addAll(verdict.warnings());
+            switch (verdict) {
+                case Verdict.Deny deny -> {
+                    observer.ruleEvaluated(stage.endpoint(), rule.name(), "denied", System.nanoTime() - started);
+                    return Decision.denied(deny, warnings, rule.name());
+                }
+                case Verdict.Allow allow -> {
+                    boolean changed = stage == Stage.MUTATING && allow.mutated() != null;
+                    if (changed) current = allow.mutated();
+                    observer.ruleEvaluated(stage.endpoint(), rule.name(), changed ? "patched" : "allowed",
+                            System.nanoTime() - started);
+                }
+            }
+        }
+        return Decision.allowed(warnings, current == original ? null : diff(original, current));
+    }
+
+    private static ArrayNode diff(JsonNode original, JsonNode mutated) {
+        JsonNode patch = JsonDiff.asJson(original, mutated);
+        return patch.isEmpty() ? null : (ArrayNode) patch;
+    }
+}

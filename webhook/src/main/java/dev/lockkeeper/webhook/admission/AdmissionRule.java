@@ -1,0 +1,17 @@
+package dev.lockkeeper.webhook.admission;
+
+import dev.lockkeeper.webhook.cluster.ClusterView;
+
+/**
+ * One policy, named after what it enforces: a function of the request and the cluster as this
+ * process sees it. Rules may block (a SubjectAccessReview) because the server runs them on
+ * virtual threads, never on the event loop.
+ */
+public interface AdmissionRule {
+
+    String name();
+
+    boolean handles(AdmissionRequest request);
+
+    Verdict admit(AdmissionRequest request, ClusterView cluster);
+}

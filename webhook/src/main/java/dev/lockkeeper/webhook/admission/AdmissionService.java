@@ -1,0 +1,53 @@
+package dev.lockkeeper.webhook.admission;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.fabric8.zjsonpatch.JsonPatch;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Turns AdmissionReview bodies into responses: decode (400 on bad input), decide, encode. */
+public final class AdmissionService {
+    private final AdmissionChain mutating;
+    private final AdmissionChain validating;
+
+    public AdmissionService(AdmissionChain mutating, AdmissionChain validating) {
+        this.mutating = mutating;
+        this.validating = validating;
+    }
+
+    public HttpReply handle(AdmissionChain.Stage stage, byte[] body) {
+        AdmissionRequest request;
+        try {
+            request = AdmissionReviews.parse(body);
+        } catch (BadAdmissionReview e) {
+            return HttpReply.error(400, "BadRequest", e.getMessage());
+        }
+        AdmissionChain chain = stage == AdmissionChain.Stage.MUTATING ? mutating : validating;
+        return HttpReply.ok(AdmissionReviews.render(request.uid(), chain.decide(request), stage == AdmissionChain.Stage.MUTATING));
+    }
+
+    /**
+     * Both chains as the API server runs them: mutating first, then validating on the mutated
+     * object. The result carries the mutating patch, every warning, and the first denial.
+     */
+    public ObjectNode reviewEndToEnd(AdmissionRequest request) {
+        Decision mutation = mutating.decide(request);
+        if (!mutation.allowed()) return AdmissionReviews.render(request.uid(), mutation, true);
+        AdmissionRequest mutated = request;
+        if (mutation.patched()) {
+            JsonNode patchedObject = JsonPatch.apply(mutation.patch(), request.object());
+            mutated = request.withObject((ObjectNode) patchedObject);
+        }
+        Decision validation = validating.decide(mutated);
+        List<String> warnings = new ArrayList<>(mutation.warnings());
+        warnings.addAll(validation.warnings());
+        ArrayNode patch = mutation.patch();
+        Decision combined = validation.allowed()
+                ? Decision.allowed(warnings, patch)
+                : new Decision(false, validation.code(), validation.reason(), validation.message(), validation.causes(),
+                        warnings, null, validation.decidedBy());
+        return AdmissionReviews.render(request.uid(), combined, true);
+    }
+}

@@ -1,0 +1,3 @@
+package dev.lockkeeper.webhook.admission;
+
+public record GroupVersionKind(String group, String version, String kind) {}

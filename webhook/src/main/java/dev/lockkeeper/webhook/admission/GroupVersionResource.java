@@ -1,0 +1,3 @@
+package dev.lockkeeper.webhook.admission;
+
+public record GroupVersionResource(String group, String version, String resource) {}

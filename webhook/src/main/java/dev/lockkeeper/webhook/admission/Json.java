@@ -1,0 +1,62 @@
+package dev.lockkeeper.webhook.admission;
+
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import java.util.Optional;
+
+/** The one JSON/YAML configuration of the webhook, and small tree helpers rules share. */
+public final class Json {
+    // Nesting is capped well below Jackson's default so hostile bodies fail fast with a 400.
+    private static final StreamReadConstraints LIMITS = StreamReadConstraints.builder().maxNestingDepth(200).build();
+
+    public static final ObjectMapper MAPPER = JsonMapper.builder(
+            com.fasterxml.jackson.core.JsonFactory.builder().streamReadConstraints(LIMITS).build()).build();
+    public static final ObjectMapper YAML = YAMLMapper.builder(
+            YAMLFactory.builder().streamReadConstraints(LIMITS).build()).build();
+
+    private Json() {}
+
+    public static ObjectNode object() { return MAPPER.createObjectNode(); }
+
+    public static ArrayNode array() { return MAPPER.createArrayNode(); }
+
+    /** Text at a dotted path, or empty when absent, null, or not text. */
+    public static String text(JsonNode node, String... path) {
+        JsonNode current = at(node, path);
+        return current.isTextual() ? current.asText() : "";
+    }
+
+    public static JsonNode at(JsonNode node, String... path) {
+        JsonNode current = node == null ? com.fasterxml.jackson.databind.node.MissingNode.getInstance() : node;
+        for (String step : path) current = current.path(step);
+        return current;
+    }
+
+    public static Optional<ObjectNode> objectAt(JsonNode node, String... path) {
+        JsonNode found = at(node, path);
+        return found instanceof ObjectNode o ? Optional.of(o) : Optional.empty();
+    }
+
+    public static String annotation(JsonNode object, String key) {
+        return text(object, "metadata", "annotations", key);
+    }
+
+    public static boolean hasAnnotation(JsonNode object, String key) {
+        return at(object, "metadata", "annotations").has(key);
+    }
+
+    /** Sets an annotation on a (copied) object, creating metadata.annotations as needed. */
+    public static void putAnnotation(ObjectNode object, String key, String value) {
+        ObjectNode metadata = object.has("metadata") && object.get("metadata").isObject()
+                ? (ObjectNode) object.get("metadata") : object.putObject("metadata");
+        ObjectNode annotations = metadata.has("annotations") && metadata.get("annotations").isObject()
+                ? (ObjectNode) metadata.get("annotations") : metadata.putObject("annotations");
+        annotations.put(key, value);
+    }
+}

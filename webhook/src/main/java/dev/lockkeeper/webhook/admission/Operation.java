@@ -1,0 +1,3 @@
+package dev.lockkeeper.webhook.admission;
+
+public enum Operation { CREATE, UPDATE, DELETE, CONNECT }

@@ -1,0 +1,174 @@
+package dev.lockkeeper.webhook.cli;
+
+import dev.lockkeeper.certs.CertificateDirectory;
+import dev.lockkeeper.certs.Pem;
+import dev.lockkeeper.certs.ServingIdentity;
+import dev.lockkeeper.certs.token.CloneTokenSigner;
+import dev.lockkeeper.certs.token.TokenKeyFiles;
+import dev.lockkeeper.webhook.admission.AdmissionService;
+import dev.lockkeeper.webhook.cluster.ClusterView;
+import dev.lockkeeper.webhook.cluster.ManifestException;
+import dev.lockkeeper.webhook.cluster.live.InformerClusterView;
+import dev.lockkeeper.webhook.cluster.live.SarSettings;
+import dev.lockkeeper.webhook.cluster.live.SecretTokenKey;
+import dev.lockkeeper.webhook.http.AdmissionServer;
+import dev.lockkeeper.webhook.http.ServerSettings;
+import dev.lockkeeper.webhook.metrics.AdmissionMetrics;
+import dev.lockkeeper.webhook.rules.Rulebook;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.vertx.core.Vertx;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** Runs the admission webhook over HTTPS until interrupted. */
+@Command(name = "serve", mixinStandardHelpOptions = true, description = "Serve /mutate and /validate over HTTPS.")
+final class ServeCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--port", defaultValue = "${env:LOCKKEEPER_PORT:-8443}", description = "HTTPS port (default: ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--bind", defaultValue = "${env:LOCKKEEPER_BIND:-0.0.0.0}", description = "Listen address (default: ${DEFAULT-VALUE}).")
+    String bind;
+
+    @Option(names = "--cluster", paramLabel = "DIR", description = "Embedded mode: cluster state and RBAC from the manifests in DIR.")
+    Path cluster;
+
+    @Option(names = "--live", description = "Live mode even when no kubeconfig is found (in-cluster or KUBECONFIG).")
+    boolean live;
+
+    @Option(names = "--tls-cert", paramLabel = "FILE", description = "Serving certificate (PEM); reloaded when it changes.")
+    Path tlsCert;
+
+    @Option(names = "--tls-key", paramLabel = "FILE", description = "Serving key (PEM); reloaded when it changes.")
+    Path tlsKey;
+
+    @Option(names = "--cert-dir", paramLabel = "DIR", defaultValue = "${env:LOCKKEEPER_CERT_DIR:-.lockkeeper/certs}",
+            description = "Without --tls-cert/--tls-key: where ca.crt, tls.crt, tls.key are generated and reused (default: ${DEFAULT-VALUE}).")
+    Path certDir;
+
+    @Option(names = "--service-name", defaultValue = "${env:LOCKKEEPER_SERVICE_NAME:-lockkeeper-webhook}",
+            description = "Service name in the generated certificate's SANs (default: ${DEFAULT-VALUE}).")
+    String serviceName;
+
+    @Option(names = "--service-namespace", defaultValue = "${env:POD_NAMESPACE:-lockkeeper}",
+            description = "Own namespace: certificate SANs and the clone-token Secret (default: ${DEFAULT-VALUE}).")
+    String serviceNamespace;
+
+    @Option(names = "--token-key", paramLabel = "FILE", description = "Embedded mode: clone-token private key file (default: <cert-dir>/clone-token.key, generated).")
+    Path tokenKey;
+
+    @Option(names = "--token-secret", defaultValue = "${env:LOCKKEEPER_TOKEN_SECRET:-lockkeeper-clone-token}",
+            description = "Live mode: Secret holding the clone-token key pair, created if missing (default: ${DEFAULT-VALUE}).")
+    String tokenSecret;
+
+    @Option(names = "--clone-source-role", defaultValue = Rulebook.DEFAULT_CLONE_SOURCE_ROLE,
+            description = "ClusterRole that denial messages tell admins to bind (default: ${DEFAULT-VALUE}).")
+    String cloneSourceRole;
+
+    @Option(names = "--sar-cache-ttl", defaultValue = "10s", converter = DurationConverter.class,
+            description = "How long SubjectAccessReview answers are reused (default: ${DEFAULT-VALUE}).")
+    Duration sarCacheTtl;
+
+    @Option(names = "--sar-cache-size", defaultValue = "10000", description = "Most cached SubjectAccessReview answers (default: ${DEFAULT-VALUE}).")
+    long sarCacheSize;
+
+    @Option(names = "--sar-timeout", defaultValue = "2s", converter = DurationConverter.class,
+            description = "SubjectAccessReview deadline; past it the clone is denied (default: ${DEFAULT-VALUE}).")
+    Duration sarTimeout;
+
+    @Option(names = "--cert-check-interval", defaultValue = "2s", converter = DurationConverter.class,
+            description = "How often certificate files are checked for rotation (default: ${DEFAULT-VALUE}).")
+    Duration certCheckInterval;
+
+    @Override
+    public Integer call() throws Exception {
+        long started = System.nanoTime();
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        if ((tlsCert == null) != (tlsKey == null)) {
+            err.println("serve: --tls-cert and --tls-key go together");
+            return 2;
+        }
+        if (port < 0 || port > 65535) {
+            err.println("serve: --port must be 0-65535");
+            return 2;
+        }
+        boolean liveMode = cluster == null && (live || ClusterSource.kubeconfigAvailable());
+        KubernetesClient client = null;
+        ClusterView view;
+        KeyPair tokenKeys;
+        try {
+            if (liveMode) {
+                client = new KubernetesClientBuilder().build();
+                view = new InformerClusterView(client, Rulebook.WATCHED,
+                        new SarSettings(sarCacheTtl, sarCacheSize, sarTimeout)).start();
+                tokenKeys = SecretTokenKey.loadOrCreate(client, serviceNamespace, tokenSecret);
+                out.println("cluster: live (" + client.getMasterUrl() + ")");
+            } else {
+                view = ClusterSource.embedded(cluster);
+                Path keyFile = tokenKey != null ? tokenKey : certDir.resolve("clone-token.key");
+                tokenKeys = TokenKeyFiles.loadOrGenerate(keyFile);
+                out.println("cluster: embedded (" + (cluster == null ? "bundled example cluster" : cluster.toAbsolutePath()) + ")");
+                out.println("clone token public key: " + TokenKeyFiles.publicKeyFile(keyFile).toAbsolutePath());
+            }
+        } catch (ManifestException e) {
+            err.println("serve: " + e.getMessage());
+            return 2;
+        }
+        Path certificate = tlsCert, key = tlsKey;
+        if (certificate == null) {
+            var certs = new CertificateDirectory(certDir, Clock.systemUTC());
+            try {
+                var outcome = certs.ensure(new ServingIdentity(serviceName, serviceNamespace));
+                out.println("certificates " + outcome.name().toLowerCase().replace('_', ' ') + "; CA certificate: "
+                        + certs.caCertificate().toAbsolutePath());
+            } catch (IOException e) {
+                err.println("serve: cannot prepare certificates in " + certDir + ": " + e.getMessage());
+                return 2;
+            }
+            certificate = certs.certificate();
+            key = certs.privateKey();
+        }
+        AdmissionMetrics metrics = new AdmissionMetrics();
+        AdmissionService admission = Rulebook.service(view, new CloneTokenSigner(tokenKeys.getPrivate(), Clock.systemUTC()),
+                cloneSourceRole, metrics);
+        Vertx vertx = Vertx.vertx();
+        ClusterView readiness = view;
+        AdmissionServer server = new AdmissionServer(vertx,
+                new ServerSettings(bind, port, certificate, key, certCheckInterval), admission, metrics, readiness::synced,
+                Pem.encodePublicKey(tokenKeys.getPublic()));
+        try {
+            server.start().toCompletionStage().toCompletableFuture().get();
+        } catch (ExecutionException e) {
+            err.println("serve: cannot start HTTPS listener on " + bind + ":" + port + ": " + e.getCause().getMessage());
+            vertx.close();
+            return 1;
+        }
+        out.printf("listening on https://%s:%d (started in %d ms)%n", bind, server.actualPort(), (System.nanoTime() - started) / 1_000_000);
+        out.flush();
+        CountDownLatch stopped = new CountDownLatch(1);
+        KubernetesClient liveClient = client;
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.stop().toCompletionStage().toCompletableFuture().join();
+            vertx.close().toCompletionStage().toCompletableFuture().join();
+            if (readiness instanceof InformerClusterView informers) informers.close();
+            if (liveClient != null) liveClient.close();
+            stopped.countDown();
+        }));
+        stopped.await();
+        return 0;
+    }
+}

@@ -1,0 +1,23 @@
+package dev.lockkeeper.webhook.cluster;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Everything a rule may know about the cluster. Implemented over informer caches (live) and over
+ * manifests loaded from a directory (embedded). Returned objects are shared: read, never modify.
+ */
+public interface ClusterView {
+
+    Optional<ObjectNode> get(ResourceType type, String namespace, String name);
+
+    /** Objects of {@code type} in {@code namespace}, or in every namespace when it is null. */
+    List<ObjectNode> list(ResourceType type, String namespace);
+
+    /** A SubjectAccessReview. May block (live mode sends it to the API server). */
+    AccessDecision review(AccessReview review);
+
+    /** True once every cache has its initial state, so a lookup miss means "does not exist". */
+    boolean synced();
+}

@@ -1,0 +1,24 @@
+package dev.lockkeeper.webhook.cluster;
+
+/** A Kubernetes resource the rules look up. Group "" is the core API group. */
+public record ResourceType(String group, String version, String plural, String kind, boolean namespaced) {
+
+    public static final ResourceType NAMESPACE = new ResourceType("", "v1", "namespaces", "Namespace", false);
+    public static final ResourceType PERSISTENT_VOLUME_CLAIM =
+            new ResourceType("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", true);
+    public static final ResourceType DATA_VOLUME =
+            new ResourceType("cdi.kubevirt.io", "v1beta1", "datavolumes", "DataVolume", true);
+    public static final ResourceType DATA_SOURCE =
+            new ResourceType("cdi.kubevirt.io", "v1beta1", "datasources", "DataSource", true);
+    public static final ResourceType VIRTUAL_MACHINE =
+            new ResourceType("kubevirt.io", "v1", "virtualmachines", "VirtualMachine", true);
+
+    public String apiVersion() {
+        return group.isEmpty() ? version : group + "/" + version;
+    }
+
+    @Override
+    public String toString() {
+        return group.isEmpty() ? plural : plural + "." + group;
+    }
+}

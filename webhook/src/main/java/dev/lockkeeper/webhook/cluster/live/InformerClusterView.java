@@ -1,0 +1,89 @@
+package dev.lockkeeper.webhook.cluster.live;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lockkeeper.webhook.admission.Json;
+import dev.lockkeeper.webhook.cluster.AccessDecision;
+import dev.lockkeeper.webhook.cluster.AccessReview;
+import dev.lockkeeper.webhook.cluster.ClusterView;
+import dev.lockkeeper.webhook.cluster.ResourceType;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.fabric8.kubernetes.client.informers.cache.Cache;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.logging.Logger;
+
+/**
+ * The live cluster: one shared informer per resource type the rules read, so admission decisions
+ * are in-memory lookups; SubjectAccessReviews go to the API server through a short-lived cache.
+ */
+public final class InformerClusterView implements ClusterView, AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(InformerClusterView.class.getName());
+
+    private final Map<ResourceType, SharedIndexInformer<GenericKubernetesResource>> informers = new LinkedHashMap<>();
+    private final CachingAccessReviewer reviewer;
+
+    public InformerClusterView(KubernetesClient client, List<ResourceType> types, SarSettings sar) {
+        this.reviewer = new CachingAccessReviewer(client, sar);
+        for (ResourceType type : types) {
+            ResourceDefinitionContext context = new ResourceDefinitionContext.Builder()
+                    .withGroup(type.group()).withVersion(type.version()).withPlural(type.plural())
+                    .withKind(type.kind()).withNamespaced(type.namespaced()).build();
+            var operation = client.genericKubernetesResources(context);
+            SharedIndexInformer<GenericKubernetesResource> informer = type.namespaced()
+                    ? operation.inAnyNamespace().runnableInformer(0) : operation.runnableInformer(0);
+            informers.put(type, informer);
+        }
+    }
+
+    /** Starts every informer; readiness follows {@link #synced()}. */
+    public InformerClusterView start() {
+        informers.forEach((type, informer) -> informer.start().whenComplete((ok, failure) -> {
+            if (failure != null) LOG.warning("informer for " + type + " failed to start: " + failure.getMessage());
+            else LOG.info("informer for " + type + " synced");
+        }));
+        return this;
+    }
+
+    @Override
+    public Optional<ObjectNode> get(ResourceType type, String namespace, String name) {
+        String key = type.namespaced() ? Cache.namespaceKeyFunc(namespace, name) : name;
+        GenericKubernetesResource found = informer(type).getIndexer().getByKey(key);
+        return Optional.ofNullable(found).map(resource -> (ObjectNode) Json.MAPPER.valueToTree(resource));
+    }
+
+    @Override
+    public List<ObjectNode> list(ResourceType type, String namespace) {
+        var indexer = informer(type).getIndexer();
+        List<GenericKubernetesResource> found = namespace == null ? indexer.list() : indexer.byIndex(Cache.NAMESPACE_INDEX, namespace);
+        List<ObjectNode> objects = new ArrayList<>(found.size());
+        for (GenericKubernetesResource resource : found) objects.add(Json.MAPPER.valueToTree(resource));
+        return objects;
+    }
+
+    @Override
+    public AccessDecision review(AccessReview review) {
+        return reviewer.review(review);
+    }
+
+    @Override
+    public boolean synced() {
+        return informers.values().stream().allMatch(SharedIndexInformer::hasSynced);
+    }
+
+    private SharedIndexInformer<GenericKubernetesResource> informer(ResourceType type) {
+        var informer = informers.get(type);
+        if (informer == null) throw new IllegalStateException("no informer for " + type + "; add it to the watched types");
+        return informer;
+    }
+
+    @Override
+    public void close() {
+        informers.values().forEach(SharedIndexInformer::close);
+    }
+}

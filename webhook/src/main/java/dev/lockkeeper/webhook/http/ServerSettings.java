@@ -1,0 +1,10 @@
+package dev.lockkeeper.webhook.http;
+
+import java.nio.file.Path;
+import java.time.Duration;
+
+/** Where and how the HTTPS listener runs. */
+public record ServerSettings(String bindAddress, int port, Path certificate, Path privateKey, Duration certificateCheckInterval) {
+    /** The API server sends up to a few MiB per object (old + new); anything larger is refused. */
+    public static final long MAX_BODY_BYTES = 10L * 1024 * 1024;
+}

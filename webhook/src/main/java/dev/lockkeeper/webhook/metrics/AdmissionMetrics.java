@@ -1,0 +1,44 @@
+package dev.lockkeeper.webhook.metrics;
+
+import dev.lockkeeper.webhook.admission.RuleObserver;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Prometheus metrics: {@code lockkeeper_admission_reviews_seconds} (per endpoint and decision) and
+ * {@code lockkeeper_admission_rule_seconds} (per endpoint, rule and decision), each a latency
+ * histogram whose {@code _count} is the request count.
+ */
+public final class AdmissionMetrics implements RuleObserver {
+    private static final Duration[] BUCKETS = {
+            Duration.ofNanos(100_000), Duration.ofNanos(250_000), Duration.ofNanos(500_000), Duration.ofMillis(1),
+            Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25),
+            Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500),
+            Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(3)};
+
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+
+    @Override
+    public void ruleEvaluated(String endpoint, String rule, String outcome, long nanos) {
+        timer("lockkeeper.admission.rule", "Time spent in one admission rule", endpoint, outcome)
+                .tag("rule", rule).register(registry).record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public void reviewDecided(String endpoint, String outcome, long nanos) {
+        timer("lockkeeper.admission.reviews", "Time to decide one AdmissionReview", endpoint, outcome)
+                .register(registry).record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    private static Timer.Builder timer(String name, String description, String endpoint, String outcome) {
+        return Timer.builder(name).description(description).tag("endpoint", endpoint).tag("decision", outcome)
+                .serviceLevelObjectives(BUCKETS);
+    }
+
+    public String scrape() {
+        return registry.scrape();
+    }
+}

@@ -1,0 +1,41 @@
+package dev.lockkeeper.webhook.rules;
+
+import dev.lockkeeper.certs.token.CloneTokenSigner;
+import dev.lockkeeper.webhook.admission.AdmissionChain;
+import dev.lockkeeper.webhook.admission.AdmissionRule;
+import dev.lockkeeper.webhook.admission.AdmissionService;
+import dev.lockkeeper.webhook.admission.RuleObserver;
+import dev.lockkeeper.webhook.cluster.ClusterView;
+import dev.lockkeeper.webhook.cluster.ResourceType;
+import dev.lockkeeper.webhook.rules.clone.CloneAuthorizer;
+import dev.lockkeeper.webhook.rules.clone.CloneCompatibilityWarnings;
+import dev.lockkeeper.webhook.rules.clone.DataVolumeCloneAuthorizer;
+import dev.lockkeeper.webhook.rules.clone.VirtualMachineCloneAuthorizer;
+import dev.lockkeeper.webhook.rules.datavolume.DataVolumeSpecValidator;
+import java.util.List;
+
+/** Every rule, which endpoint runs it, and which resources the live cluster view must watch for them. */
+public final class Rulebook {
+    public static final String DEFAULT_CLONE_SOURCE_ROLE = "lockkeeper:clone-source";
+
+    /** What the rules read from the cluster; the live view runs one informer per entry. */
+    public static final List<ResourceType> WATCHED = List.of(ResourceType.NAMESPACE, ResourceType.PERSISTENT_VOLUME_CLAIM,
+            ResourceType.DATA_VOLUME, ResourceType.DATA_SOURCE);
+
+    private Rulebook() {}
+
+    public static List<AdmissionRule> mutating(CloneAuthorizer authorizer, CloneTokenSigner tokens) {
+        return List.of(new DataVolumeCloneAuthorizer(authorizer, tokens));
+    }
+
+    public static List<AdmissionRule> validating(CloneAuthorizer authorizer) {
+        return List.of(new DataVolumeSpecValidator(), new CloneCompatibilityWarnings(), new VirtualMachineCloneAuthorizer(authorizer));
+    }
+
+    public static AdmissionService service(ClusterView cluster, CloneTokenSigner tokens, String cloneSourceRole, RuleObserver observer) {
+        CloneAuthorizer authorizer = new CloneAuthorizer(cloneSourceRole);
+        return new AdmissionService(
+                new AdmissionChain(AdmissionChain.Stage.MUTATING, mutating(authorizer, tokens), cluster, observer),
+                new AdmissionChain(AdmissionChain.Stage.VALIDATING, validating(authorizer), cluster, observer));
+    }
+}

@@ -1,0 +1,80 @@
+package dev.lockkeeper.webhook.rules.clone;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lockkeeper.webhook.admission.AdmissionRequest;
+import dev.lockkeeper.webhook.admission.AdmissionRule;
+import dev.lockkeeper.webhook.admission.Json;
+import dev.lockkeeper.webhook.admission.Operation;
+import dev.lockkeeper.webhook.admission.Verdict;
+import dev.lockkeeper.webhook.cluster.ClusterView;
+import dev.lockkeeper.webhook.cluster.ResourceType;
+import dev.lockkeeper.webhook.rules.CdiAnnotations;
+import dev.lockkeeper.webhook.rules.Match;
+import dev.lockkeeper.webhook.rules.datavolume.StorageSize;
+import java.math.BigDecimal;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Validating, DataVolume CREATE, warnings only: CDI finds these clone incompatibilities later in
+ * its controller ({@code CloneValidationFailed} events); saying so at {@code kubectl apply} time
+ * with the same words saves a user the hunt. Never denies.
+ */
+public final class CloneCompatibilityWarnings implements AdmissionRule {
+    private static final Match MATCH = Match.of("cdi.kubevirt.io", "datavolumes", Operation.CREATE);
+    private static final String KUBEVIRT = "kubevirt";
+    private static final String FILESYSTEM = "Filesystem";
+
+    @Override public String name() { return "clone-compatibility-warnings"; }
+
+    @Override public boolean handles(AdmissionRequest request) { return MATCH.matches(request); }
+
+    @Override
+    public Verdict admit(AdmissionRequest request, ClusterView cluster) {
+        if (!(CloneSources.resolve(request.object(), request.objectNamespace(), cluster) instanceof CloneSource.Located source)
+                || source.kind() != CloneSource.Kind.PVC) {
+            return Verdict.allow();
+        }
+        Optional<ObjectNode> sourcePvc = cluster.get(ResourceType.PERSISTENT_VOLUME_CLAIM, source.namespace(), source.name());
+        if (sourcePvc.isEmpty()) return Verdict.allow();
+        JsonNode spec = request.object().path("spec");
+        JsonNode target = spec.path("pvc").isObject() ? spec.path("pvc") : spec.path("storage");
+        List<String> warnings = new ArrayList<>();
+
+        String sourceContentType = orDefault(Json.annotation(sourcePvc.get(), CdiAnnotations.CONTENT_TYPE), KUBEVIRT);
+        String targetContentType = orDefault(Json.text(spec, "contentType"), KUBEVIRT);
+        if (!sourceContentType.equals(targetContentType)) {
+            warnings.add("Source contentType (" + sourceContentType + ") and target contentType (" + targetContentType + ") do not match");
+        }
+        sizeWarning(sourcePvc.get().path("spec"), target).ifPresent(warnings::add);
+
+        String sourceMode = orDefault(Json.text(sourcePvc.get(), "spec", "volumeMode"), FILESYSTEM);
+        // spec.storage without volumeMode lets CDI pick from the StorageProfile: nothing to compare yet.
+        String targetMode = spec.path("pvc").isObject() ? orDefault(Json.text(target, "volumeMode"), FILESYSTEM) : Json.text(target, "volumeMode");
+        if (!targetMode.isEmpty() && !sourceMode.equals(targetMode) && !KUBEVIRT.equals(targetContentType)) {
+            warnings.add("source volumeMode (" + sourceMode + ") and target volumeMode (" + targetMode
+                    + ") do not match, contentType (" + targetContentType + ")");
+        }
+        return Verdict.allow(warnings);
+    }
+
+    private static Optional<String> sizeWarning(JsonNode sourceSpec, JsonNode target) {
+        try {
+            Optional<BigDecimal> sourceSize = StorageSize.requested(sourceSpec);
+            Optional<BigDecimal> targetSize = StorageSize.requested(target);
+            if (sourceSize.isPresent() && targetSize.isPresent() && targetSize.get().compareTo(sourceSize.get()) < 0) {
+                return Optional.of("target resources requests storage size is smaller than the source "
+                        + targetSize.get().toBigInteger() + " < " + sourceSize.get().toBigInteger());
+            }
+        } catch (IllegalArgumentException e) {
+            // A malformed size is the spec validator's to report.
+        }
+        return Optional.empty();
+    }
+
+    private static String orDefault(String value, String fallback) {
+        return value.isEmpty() ? fallback : value;
+    }
+}

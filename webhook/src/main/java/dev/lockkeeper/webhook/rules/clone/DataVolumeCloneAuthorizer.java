@@ -1,0 +1,83 @@
+package dev.lockkeeper.webhook.rules.clone;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lockkeeper.certs.token.CloneTokenClaims;
+import dev.lockkeeper.certs.token.CloneTokenSigner;
+import dev.lockkeeper.webhook.admission.AdmissionRequest;
+import dev.lockkeeper.webhook.admission.AdmissionRule;
+import dev.lockkeeper.webhook.admission.Cause;
+import dev.lockkeeper.webhook.admission.Json;
+import dev.lockkeeper.webhook.admission.Operation;
+import dev.lockkeeper.webhook.admission.Verdict;
+import dev.lockkeeper.webhook.cluster.ClusterView;
+import dev.lockkeeper.webhook.cluster.ResourceType;
+import dev.lockkeeper.webhook.rules.CdiAnnotations;
+import dev.lockkeeper.webhook.rules.Match;
+import java.util.List;
+
+/**
+ * Mutating, DataVolume CREATE: a clone from another namespace is allowed only if the requesting
+ * user may clone from there (CDI's {@code AuthorizeUser}); allowed clones get a signed clone token
+ * the data mover checks before copying a byte.
+ */
+public final class DataVolumeCloneAuthorizer implements AdmissionRule {
+    private static final Match MATCH = Match.of("cdi.kubevirt.io", "datavolumes", Operation.CREATE);
+
+    private final CloneAuthorizer authorizer;
+    private final CloneTokenSigner tokens;
+
+    public DataVolumeCloneAuthorizer(CloneAuthorizer authorizer, CloneTokenSigner tokens) {
+        this.authorizer = authorizer;
+        this.tokens = tokens;
+    }
+
+    @Override public String name() { return "datavolume-clone-authorization"; }
+
+    @Override public boolean handles(AdmissionRequest request) { return MATCH.matches(request); }
+
+    @Override
+    public Verdict admit(AdmissionRequest request, ClusterView cluster) {
+        ObjectNode dataVolume = request.object();
+        if (dataVolume.path("metadata").hasNonNull("deletionTimestamp")) return Verdict.allow();
+        // Pre-populated and static volumes never copy, so they need neither permission nor token.
+        if (Json.hasAnnotation(dataVolume, CdiAnnotations.PRE_POPULATED)
+                || Json.hasAnnotation(dataVolume, CdiAnnotations.CHECK_STATIC_VOLUME)) {
+            return Verdict.allow();
+        }
+        String targetNamespace = request.objectNamespace();
+        CloneSource resolved = CloneSources.resolve(dataVolume, targetNamespace, cluster);
+        if (resolved instanceof CloneSource.Unresolved unresolved) {
+            return Verdict.invalid(unresolved.cause().message(), unresolved.cause());
+        }
+        if (!(resolved instanceof CloneSource.Located source) || source.namespace().equals(targetNamespace)) {
+            return Verdict.allow();
+        }
+        if (cluster.get(ResourceType.NAMESPACE, "", source.namespace()).isEmpty()) {
+            String message = "namespaces \"" + source.namespace() + "\" not found";
+            return Verdict.invalid(message, Cause.notFound(source.field() + namespaceSuffix(source), message));
+        }
+        return switch (authorizer.authorize(new Requester.User(request.userInfo()), source, cluster)) {
+            case CloneAuthorization.Refused refused ->
+                    Verdict.forbidden(refused.message(), Cause.forbidden(source.field() + namespaceSuffix(source), refused.message()));
+            case CloneAuthorization.Unchecked unchecked ->
+                    Verdict.forbidden(unchecked.message(), Cause.forbidden(source.field(), unchecked.message()));
+            case CloneAuthorization.Granted granted -> withToken(request, dataVolume, source, targetNamespace);
+        };
+    }
+
+    private Verdict withToken(AdmissionRequest request, ObjectNode dataVolume, CloneSource.Located source, String targetNamespace) {
+        String targetName = request.objectName();
+        String token = tokens.sign(CloneTokenClaims.clone(source.tokenResource(), source.namespace(), source.name(),
+                targetNamespace, targetName));
+        ObjectNode mutated = dataVolume.deepCopy();
+        Json.putAnnotation(mutated, CdiAnnotations.CLONE_TOKEN, token);
+        List<String> warnings = targetName.isEmpty()
+                ? List.of("clone token is bound to no target name (generateName); CDI may reject it as invalid")
+                : List.of();
+        return Verdict.mutated(mutated, warnings);
+    }
+
+    private static String namespaceSuffix(CloneSource.Located source) {
+        return source.field().equals("spec.sourceRef") ? "" : ".namespace";
+    }
+}

@@ -1,0 +1,158 @@
+package dev.lockkeeper.webhook.rules.datavolume;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lockkeeper.webhook.admission.AdmissionRequest;
+import dev.lockkeeper.webhook.admission.AdmissionRule;
+import dev.lockkeeper.webhook.admission.Cause;
+import dev.lockkeeper.webhook.admission.Json;
+import dev.lockkeeper.webhook.admission.Operation;
+import dev.lockkeeper.webhook.admission.Verdict;
+import dev.lockkeeper.webhook.cluster.ClusterView;
+import dev.lockkeeper.webhook.cluster.ResourceType;
+import dev.lockkeeper.webhook.rules.CdiAnnotations;
+import dev.lockkeeper.webhook.rules.Match;
+import java.math.BigDecimal;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Validating, DataVolume CREATE/UPDATE: CDI's validating webhook, same checks in the same order,
+ * same messages; the first problem found is reported, as upstream does.
+ */
+public final class DataVolumeSpecValidator implements AdmissionRule {
+    private static final Match MATCH = Match.of("cdi.kubevirt.io", "datavolumes", Operation.CREATE, Operation.UPDATE);
+    private static final int MAX_NAME_LENGTH = 253;
+    private static final BigDecimal ONE_MIB = BigDecimal.valueOf(1024 * 1024);
+    private static final List<String> ACCESS_MODES = List.of("ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod");
+    private static final Set<String> CONTENT_TYPES = Set.of("", "kubevirt", "archive");
+
+    @Override public String name() { return "datavolume-spec-validation"; }
+
+    @Override public boolean handles(AdmissionRequest request) { return MATCH.matches(request); }
+
+    @Override
+    public Verdict admit(AdmissionRequest request, ClusterView cluster) {
+        JsonNode dataVolume = request.object();
+        if (request.operation() == Operation.UPDATE) {
+            return dataVolume.path("spec").equals(request.oldObject().path("spec"))
+                    ? Verdict.allow() : deny(Cause.invalid("spec", "Cannot update DataVolume Spec"));
+        }
+        String name = request.objectName();
+        if (name.length() > MAX_NAME_LENGTH) {
+            return deny(Cause.invalid("metadata.name", "Name cannot be longer than " + MAX_NAME_LENGTH + " characters"));
+        }
+        Optional<Cause> problem = specProblem(dataVolume.path("spec"));
+        if (problem.isPresent()) return deny(problem.get());
+        String namespace = request.objectNamespace();
+        var existing = cluster.get(ResourceType.PERSISTENT_VOLUME_CLAIM, namespace, name);
+        if (!name.isEmpty() && existing.isPresent()
+                && !name.equals(Json.annotation(existing.get(), CdiAnnotations.POPULATED_FOR))) {
+            return deny(Cause.invalid("metadata.name", "Destination PVC " + namespace + "/" + name + " already exists"));
+        }
+        return Verdict.allow();
+    }
+
+    private static Optional<Cause> specProblem(JsonNode spec) {
+        JsonNode pvc = spec.path("pvc");
+        JsonNode storage = spec.path("storage");
+        boolean hasPvc = pvc.isObject(), hasStorage = storage.isObject();
+        if (!hasPvc && !hasStorage) return Optional.of(Cause.invalid("spec.pvc", "Missing Data volume PVC"));
+        if (hasPvc && hasStorage) {
+            return Optional.of(Cause.invalid("spec", "Duplicate storage definition, both target storage and target pvc defined"));
+        }
+        Optional<Cause> target = hasPvc ? pvcProblem(pvc) : storageProblem(storage, isClone(spec));
+        if (target.isPresent()) return target;
+        return sourceProblem(spec, hasPvc ? pvc : storage);
+    }
+
+    private static Optional<Cause> pvcProblem(JsonNode pvc) {
+        Optional<Cause> size = sizeProblem(pvc, "PVC", "spec.pvc", true);
+        if (size.isPresent()) return size;
+        JsonNode modes = pvc.path("accessModes");
+        String field = "spec.pvc.accessModes";
+        if (!modes.isArray() || modes.isEmpty()) return Optional.of(Cause.invalid(field, "Required value: at least 1 access mode is required"));
+        if (modes.size() > 1) return Optional.of(Cause.invalid(field, "PVC multiple accessModes"));
+        return accessModeProblem(modes.get(0), field);
+    }
+
+    private static Optional<Cause> storageProblem(JsonNode storage, boolean clone) {
+        Optional<Cause> size = sizeProblem(storage, "Storage", "spec.storage", !clone);
+        if (size.isPresent()) return size;
+        for (JsonNode mode : storage.path("accessModes")) {
+            Optional<Cause> problem = accessModeProblem(mode, "spec.storage.accessModes");
+            if (problem.isPresent()) return problem;
+        }
+        return Optional.empty();
+    }
+
+    private static Optional<Cause> sizeProblem(JsonNode target, String label, String path, boolean required) {
+        String field = path + ".resources.requests.storage";
+        Optional<BigDecimal> size;
+        try {
+            size = StorageSize.requested(target);
+        } catch (IllegalArgumentException e) {
+            return Optional.of(Cause.invalid(field, label + " size is not a valid quantity: " + e.getMessage()));
+        }
+        if (size.isEmpty()) return required ? Optional.of(Cause.invalid(field, label + " size is missing")) : Optional.empty();
+        if (size.get().signum() <= 0) return Optional.of(Cause.invalid(field, label + " size can't be equal or less than zero"));
+        if (size.get().compareTo(ONE_MIB) < 0) return Optional.of(Cause.invalid(field, label + " size should be at least 1MiB"));
+        return Optional.empty();
+    }
+
+    private static Optional<Cause> accessModeProblem(JsonNode mode, String field) {
+        if (ACCESS_MODES.contains(mode.asText())) return Optional.empty();
+        return Optional.of(Cause.invalid(field, "Unsupported value: \"" + mode.asText() + "\": supported values: \""
+                + String.join("\", \"", ACCESS_MODES) + "\""));
+    }
+
+    private static Optional<Cause> sourceProblem(JsonNode spec, JsonNode target) {
+        JsonNode source = spec.path("source");
+        JsonNode sourceRef = spec.path("sourceRef");
+        boolean hasSource = source.isObject(), hasSourceRef = sourceRef.isObject();
+        boolean externallyPopulated = target.path("dataSourceRef").isObject() || target.path("dataSource").isObject();
+        if ((!hasSource && !hasSourceRef && !externallyPopulated) || (hasSource && hasSourceRef)) {
+            return Optional.of(Cause.invalid("spec.source", "Data volume should have either Source or SourceRef, or be externally populated"));
+        }
+        if (hasSourceRef) return sourceRefProblem(sourceRef);
+        if (!hasSource) return Optional.empty();
+        int sources = 0;
+        for (Iterator<JsonNode> values = source.elements(); values.hasNext(); ) if (values.next().isObject()) sources++;
+        if (sources == 0) return Optional.of(Cause.invalid("spec.source", "Missing Data volume source"));
+        if (sources > 1) return Optional.of(Cause.invalid("spec.source", "Multiple Data volume sources"));
+        if (!CONTENT_TYPES.contains(Json.text(spec, "contentType"))) {
+            return Optional.of(Cause.invalid("spec.contentType", "ContentType not one of: kubevirt, archive"));
+        }
+        if (source.path("pvc").isObject() && incompleteReference(source.path("pvc"))) {
+            return Optional.of(Cause.invalid("spec.source.pvc", "spec.source.PVC source PVC is not valid"));
+        }
+        if (source.path("snapshot").isObject() && incompleteReference(source.path("snapshot"))) {
+            return Optional.of(Cause.invalid("spec.source.snapshot", "spec.source.Snapshot source Snapshot is not valid"));
+        }
+        return Optional.empty();
+    }
+
+    private static Optional<Cause> sourceRefProblem(JsonNode sourceRef) {
+        String kind = Json.text(sourceRef, "kind");
+        if (kind.isEmpty()) return Optional.of(Cause.invalid("spec.sourceRef.kind", "Missing sourceRef kind"));
+        if (!kind.equals("DataSource")) {
+            return Optional.of(Cause.invalid("spec.sourceRef.kind", "Unsupported sourceRef kind " + kind + ", currently only DataSource is supported"));
+        }
+        if (Json.text(sourceRef, "name").isEmpty()) return Optional.of(Cause.invalid("spec.sourceRef.name", "Missing sourceRef name"));
+        return Optional.empty();
+    }
+
+    private static boolean incompleteReference(JsonNode reference) {
+        return Json.text(reference, "namespace").isEmpty() || Json.text(reference, "name").isEmpty();
+    }
+
+    private static boolean isClone(JsonNode spec) {
+        return spec.path("source").path("pvc").isObject() || spec.path("source").path("snapshot").isObject()
+                || spec.path("sourceRef").isObject();
+    }
+
+    private static Verdict deny(Cause cause) {
+        return Verdict.invalid(cause.message(), cause);
+    }
+}
