@@ -33,14 +33,14 @@ final class ContentDigest {
     /** Digest of the first {@code size} bytes of {@code image} (a device may be larger than what was copied). */
     static String of(ImageSource image, long size) throws ErrnoException, CopyException {
         MessageDigest rollUp = sha256();
-        rollUp.update(ByteBuffer.allocate(Long.BYTES).putLong(0, size));
+        rollUp.update(ByteBuffer.allocate(Long.BYTES).putLong(0, size).rewind());
         ByteBuffer crcBytes = ByteBuffer.allocate(Integer.BYTES);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment buffer = NativeFile.directBuffer(arena, BLOCK);
             for (long start = 0; start < size; start += BLOCK) {
                 int length = (int) Math.min(BLOCK, size - start);
                 int crc = isHole(image, start, length) ? zeroCrc(length) : crcOf(read(image, buffer, start, length), length);
-                rollUp.update(crcBytes.putInt(0, crc));
+                rollUp.update(crcBytes.putInt(0, crc).rewind());
             }
         }
         return ALGORITHM + ":" + HexFormat.of().formatHex(rollUp.digest());
