@@ -103,7 +103,8 @@ final class ImageTransfer {
                             + " but the source " + source + " is " + Sizes.describe(image.size));
                 }
                 long header = Math.min(HEADER_WINDOW_BYTES, image.size);
-                Holes.WRITE_ZEROS.fill(target, 0, header);
+                // same policy as any hole: with --target-is-zero the window already reads as zeros
+                sink.fillHole(0, header);
                 sink.makeDurable();
                 CopyStats body = run(image, sink, header, image.size);
                 sink.makeDurable();
