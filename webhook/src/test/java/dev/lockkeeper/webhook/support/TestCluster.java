@@ -1,0 +1,95 @@
+package dev.lockkeeper.webhook.support;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lockkeeper.webhook.admission.Json;
+import dev.lockkeeper.webhook.cluster.AccessDecision;
+import dev.lockkeeper.webhook.cluster.AccessReview;
+import dev.lockkeeper.webhook.cluster.ClusterView;
+import dev.lockkeeper.webhook.cluster.ManifestClusterView;
+import dev.lockkeeper.webhook.cluster.Manifests;
+import dev.lockkeeper.webhook.cluster.ResourceType;
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * A cluster for rule tests: objects from YAML, SubjectAccessReviews answered from a set of granted
+ * {@code resource[/subresource]} paths (or marked unavailable), every review recorded in order.
+ */
+public final class TestCluster implements ClusterView {
+    private final ManifestClusterView objects;
+    private final Set<String> granted = new HashSet<>();
+    private final List<AccessReview> reviews = new ArrayList<>();
+    private boolean unavailable;
+
+    private TestCluster(ManifestClusterView objects) {
+        this.objects = objects;
+    }
+
+    /** Namespaces golden-images, team-a, team-b exist; add more objects with YAML documents. */
+    public static TestCluster with(String... yamlDocuments) {
+        List<ObjectNode> manifests = new ArrayList<>(Manifests.read("namespaces", stream("""
+                apiVersion: v1
+                kind: List
+                items:
+                - {apiVersion: v1, kind: Namespace, metadata: {name: golden-images}}
+                - {apiVersion: v1, kind: Namespace, metadata: {name: team-a}}
+                - {apiVersion: v1, kind: Namespace, metadata: {name: team-b}}
+                """)));
+        for (String yaml : yamlDocuments) manifests.addAll(Manifests.read("test", stream(yaml)));
+        return new TestCluster(new ManifestClusterView(manifests));
+    }
+
+    public TestCluster grant(String... resourcePaths) {
+        granted.addAll(List.of(resourcePaths));
+        return this;
+    }
+
+    public TestCluster authorizationUnavailable() {
+        unavailable = true;
+        return this;
+    }
+
+    public List<AccessReview> reviews() {
+        return reviews;
+    }
+
+    @Override
+    public Optional<ObjectNode> get(ResourceType type, String namespace, String name) {
+        return objects.get(type, namespace, name);
+    }
+
+    @Override
+    public List<ObjectNode> list(ResourceType type, String namespace) {
+        return objects.list(type, namespace);
+    }
+
+    @Override
+    public AccessDecision review(AccessReview review) {
+        reviews.add(review);
+        if (unavailable) return new AccessDecision.Unavailable("connection refused");
+        return granted.contains(review.resourcePath()) ? new AccessDecision.Allowed("granted by test")
+                : new AccessDecision.Denied("");
+    }
+
+    @Override
+    public boolean synced() {
+        return true;
+    }
+
+    public static ObjectNode yaml(String yaml) {
+        try {
+            return (ObjectNode) Json.YAML.readTree(yaml);
+        } catch (Exception e) {
+            throw new IllegalArgumentException(e);
+        }
+    }
+
+    private static ByteArrayInputStream stream(String text) {
+        return new ByteArrayInputStream(text.getBytes(StandardCharsets.UTF_8));
+    }
+}
