@@ -9,8 +9,6 @@ import dev.lockkeeper.sidecar.copy.VolumeCopier;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -33,9 +31,6 @@ public final class CopyCommand implements Callable<Integer> {
     static final int INTERNAL_ERROR = 70;
 
     enum ProgressStyle { AUTO, JSON, NONE }
-
-    @Spec
-    CommandSpec spec;
 
     @Parameters(index = "0", paramLabel = "SRC", description = "block device, image file, or volume directory to copy from")
     Path source;
@@ -71,7 +66,7 @@ public final class CopyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        PrintStream out = spec.commandLine().getOut() == null ? System.out : new PrintStream(System.out, true);
+        PrintStream out = System.out;
         if (filesystemOverhead < 0 || filesystemOverhead >= 1) {
             return fail("--filesystem-overhead must be at least 0 and below 1, got " + filesystemOverhead);
         }
