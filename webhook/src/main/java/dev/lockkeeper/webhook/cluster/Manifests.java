@@ -52,7 +52,9 @@ public final class Manifests {
             while (documents.hasNextValue()) {
                 document++;
                 JsonNode node = documents.nextValue();
-                if (node != null && !node.isNull() && !node.isMissingNode()) found.add(node);
+                // A document holding only comments reads as an empty string.
+                boolean empty = node == null || node.isNull() || node.isMissingNode() || (node.isTextual() && node.asText().isBlank());
+                if (!empty) found.add(node);
             }
         } catch (JacksonException e) {
             throw new ManifestException(source + " document " + Math.max(document, 1) + ": not valid YAML/JSON: " + e.getOriginalMessage());

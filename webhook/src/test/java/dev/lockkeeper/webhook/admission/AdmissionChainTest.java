@@ -1,0 +1,91 @@
+package dev.lockkeeper.webhook.admission;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lockkeeper.webhook.cluster.ClusterView;
+import dev.lockkeeper.webhook.support.Reviews;
+import dev.lockkeeper.webhook.support.TestCluster;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class AdmissionChainTest {
+    final TestCluster cluster = TestCluster.with();
+    final AdmissionRequest request = Reviews.createDataVolume("team-a", "{metadata: {name: disk}, spec: {}}");
+
+    record Labeller(String key, List<String> seen) implements AdmissionRule {
+        @Override public String name() { return "label-" + key; }
+        @Override public boolean handles(AdmissionRequest request) { return true; }
+        @Override public Verdict admit(AdmissionRequest request, ClusterView cluster) {
+            seen.add(request.object().path("metadata").path("labels").toString());
+            ObjectNode copy = request.object().deepCopy();
+            ((ObjectNode) copy.get("metadata")).withObject("labels").put(key, "yes");
+            return Verdict.mutated(copy, List.of("labelled " + key));
+        }
+    }
+
+    record Fixed(String name, Verdict verdict) implements AdmissionRule {
+        @Override public boolean handles(AdmissionRequest request) { return true; }
+        @Override public Verdict admit(AdmissionRequest request, ClusterView cluster) { return verdict; }
+    }
+
+    record Throwing() implements AdmissionRule {
+        @Override public String name() { return "broken"; }
+        @Override public boolean handles(AdmissionRequest request) { return true; }
+        @Override public Verdict admit(AdmissionRequest request, ClusterView cluster) { throw new IllegalStateException("boom"); }
+    }
+
+    @Test
+    void mutatingChainThreadsTheObjectAndReturnsOnePatch() {
+        List<String> seen = new ArrayList<>();
+        Decision decision = chain(AdmissionChain.Stage.MUTATING, new Labeller("a", seen), new Labeller("b", seen)).decide(request);
+        assertEquals(List.of("", "{\"a\":\"yes\"}"), seen, "the second rule sees the first rule's change");
+        assertEquals("[{\"op\":\"add\",\"path\":\"/metadata/labels\",\"value\":{\"a\":\"yes\",\"b\":\"yes\"}}]", decision.patch().toString());
+        assertEquals(List.of("labelled a", "labelled b"), decision.warnings());
+    }
+
+    @Test
+    void validatingChainNeverPatches() {
+        Decision decision = chain(AdmissionChain.Stage.VALIDATING, new Labeller("a", new ArrayList<>())).decide(request);
+        assertTrue(decision.allowed());
+        assertNull(decision.patch());
+    }
+
+    @Test
+    void firstDenialDecidesAndKeepsEarlierWarnings() {
+        Decision decision = chain(AdmissionChain.Stage.VALIDATING,
+                new Fixed("warns", Verdict.allow(List.of("heads up"))),
+                new Fixed("denies", Verdict.invalid("bad", Cause.invalid("spec", "bad"))),
+                new Throwing()).decide(request);
+        assertFalse(decision.allowed());
+        assertEquals(422, decision.code());
+        assertEquals("denies", decision.decidedBy());
+        assertEquals(List.of("heads up"), decision.warnings());
+    }
+
+    @Test
+    void aFailingRuleDeniesWith500InsteadOfCrashing() {
+        Decision decision = chain(AdmissionChain.Stage.VALIDATING, new Throwing()).decide(request);
+        assertFalse(decision.allowed());
+        assertEquals(500, decision.code());
+        assertTrue(decision.message().contains("rule broken failed"), decision.message());
+        assertEquals("u-1", AdmissionReviews.render("u-1", decision, false).path("response").path("uid").asText());
+    }
+
+    @Test
+    void observerSeesEveryRuleAndTheReview() {
+        List<String> events = new ArrayList<>();
+        RuleObserver observer = new RuleObserver() {
+            @Override public void ruleEvaluated(String endpoint, String rule, String outcome, long nanos) { events.add(endpoint + " " + rule + " " + outcome); }
+            @Override public void reviewDecided(String endpoint, String outcome, long nanos) { events.add(endpoint + " " + outcome); }
+        };
+        new AdmissionChain(AdmissionChain.Stage.MUTATING, List.of(new Labeller("a", new ArrayList<>()),
+                new Fixed("ok", Verdict.allow())), cluster, observer).decide(request);
+        assertEquals(List.of("mutate label-a patched", "mutate ok allowed", "mutate patched"), events);
+    }
+
+    private AdmissionChain chain(AdmissionChain.Stage stage, AdmissionRule... rules) {
+        return new AdmissionChain(stage, List.of(rules), cluster, RuleObserver.NONE);
+    }
+}
