@@ -1,0 +1,150 @@
+package dev.lockkeeper.sidecar.cli;
+
+import dev.lockkeeper.sidecar.testing.Commands;
+import dev.lockkeeper.sidecar.testing.Images;
+import dev.lockkeeper.sidecar.testing.LoopDevice;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * The copy as a separate JVM (heap capped at 64 MiB): killed with SIGKILL part-way, run without the
+ * capabilities that let root read anything, and run over a 100 GiB volume.
+ */
+class ChildProcessCopyTest {
+    private static final long MiB = 1 << 20;
+    private static final Pattern PROGRESS = Pattern.compile("\"bytes\":(\\d+),\"total\":(\\d+)");
+    /** Root without CAP_DAC_OVERRIDE/CAP_DAC_READ_SEARCH obeys file modes like any user. */
+    private static final List<String> WITHOUT_ROOT_READ_POWERS = List.of("setpriv", "--bounding-set", "-dac_override,-dac_read_search");
+
+    @TempDir
+    Path dir;
+
+    /** Starts a throttled copy, waits for a progress line that shows it part-way, and kills it with SIGKILL. */
+    private static void killMidCopy(Path source, Path target) throws IOException, InterruptedException {
+        Process copy = new ProcessBuilder(Commands.sidecarCommand(List.of(), "copy", source.toString(), target.toString(),
+                "--progress", "json", "--max-rate", "8M")).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        boolean killedMidway = false;
+        try (BufferedReader lines = new BufferedReader(new InputStreamReader(copy.getInputStream(), StandardCharsets.UTF_8))) {
+            for (String line = lines.readLine(); line != null; line = lines.readLine()) {
+                Matcher progress = PROGRESS.matcher(line);
+                if (progress.find() && Long.parseLong(progress.group(1)) > 0
+                        && Long.parseLong(progress.group(1)) < Long.parseLong(progress.group(2))) {
+                    copy.destroyForcibly();
+                    killedMidway = true;
+                    break;
+                }
+            }
+        } finally {
+            copy.destroyForcibly();
+            copy.waitFor(30, TimeUnit.SECONDS);
+        }
+        assertTrue(killedMidway, "the copy finished before it could be killed part-way");
+        assertEquals(137, copy.exitValue(), "killed by SIGKILL");
+    }
+
+    @Test
+    void killedFileCopyNeverHasTheFinalName() throws Exception {
+        Path source = Images.sparse(dir.resolve("source.img"), 64 * MiB, 0, 32 * MiB);
+        Path target = dir.resolve("target.img");
+
+        killMidCopy(source, target);
+
+        assertFalse(Files.exists(target), "a killed copy must not leave the final name");
+        assertTrue(Files.exists(dir.resolve(".target.img.lockkeeper-partial")), "the partial file is left, and named as such");
+    }
+
+    @Test
+    void killedDeviceCopyKeepsTheHeaderWindowZero() throws Exception {
+        assumeTrue(Commands.isRoot() && Commands.available("losetup"), "loop devices need root");
+        Path source = Images.sparse(dir.resolve("source.img"), 32 * MiB, 0, 32 * MiB);
+        try (LoopDevice target = LoopDevice.create(dir.resolve("target.backing"), 32 * MiB).filledWithOldData()) {
+            killMidCopy(source, target.path());
+
+            byte[] header = new byte[1 << 20];
+            try (RandomAccessFile device = new RandomAccessFile(target.path().toFile(), "r")) {
+                device.readFully(header);
+            }
+            for (byte b : header) assertEquals(0, b, "the first MiB must stay zero until the copy is complete");
+            assertFalse(Commands.sameBytes(source, target.path(), 32 * MiB));
+        }
+    }
+
+    @Test
+    void killedTreeCopyKeepsItsStagingDirectoryAndPublishesNothing() throws Exception {
+        Path source = Files.createDirectories(dir.resolve("source"));
+        for (int i = 0; i < 8; i++) Images.sparse(source.resolve("part" + i), 4 * MiB, 0, 4 * MiB);
+        Path target = Files.createDirectories(dir.resolve("target"));
+
+        killMidCopy(source, target);
+
+        try (var entries = Files.list(target)) {
+            assertEquals(List.of(target.resolve(".lockkeeper-partial")), entries.toList());
+        }
+    }
+
+    @Test
+    void permissionDeniedOnTheSource() throws Exception {
+        assumeTrue(Commands.isRoot() && Commands.available("setpriv"), "drops root's read-anything capabilities");
+        Path source = Images.sparse(dir.resolve("locked.img"), MiB, 0, 4096);
+        Commands.ok("chmod", "000", source.toString());
+
+        Commands.Result result = Commands.run(Commands.sidecarCommand(WITHOUT_ROOT_READ_POWERS, "copy", source.toString(),
+                dir.resolve("out.img").toString()).toArray(String[]::new));
+
+        assertEquals(1, result.exitCode(), result.stderr());
+        assertTrue(result.stderr().contains("permission denied"), result.stderr());
+        assertFalse(result.stderr().contains("\tat "), result.stderr());
+        assertFalse(Files.exists(dir.resolve("out.img")));
+    }
+
+    @Test
+    void unreadableFileInATreeFailsTheCopyAndPublishesNothing() throws Exception {
+        assumeTrue(Commands.isRoot() && Commands.available("setpriv"), "drops root's read-anything capabilities");
+        Path source = Files.createDirectories(dir.resolve("source/sub"));
+        Files.writeString(source.resolve("readable"), "ok");
+        Files.writeString(source.resolve("unreadable"), "secret");
+        Commands.ok("chmod", "000", source.resolve("unreadable").toString());
+        Path target = Files.createDirectories(dir.resolve("target"));
+
+        Commands.Result result = Commands.run(Commands.sidecarCommand(WITHOUT_ROOT_READ_POWERS, "copy",
+                source.getParent().toString(), target.toString()).toArray(String[]::new));
+
+        assertEquals(1, result.exitCode(), result.stderr());
+        assertTrue(result.stderr().contains("permission denied") && result.stderr().contains("unreadable"), result.stderr());
+        try (var entries = Files.list(target)) {
+            assertEquals(0, entries.count(), "nothing half-done may be left in the target");
+        }
+    }
+
+    @Test
+    void aHundredGibVolumeCopiesInA64MibHeap() throws Exception {
+        long size = 100L << 30;
+        Path source = Images.sparse(dir.resolve("big.img"), size, 0, 8 * MiB, 50L << 30, 8 * MiB, size - 8 * MiB, 8 * MiB);
+        Path target = dir.resolve("copy.img");
+
+        Commands.Result result = Commands.run(Commands.sidecarCommand(List.of(), "copy", source.toString(), target.toString(),
+                "--verify").toArray(String[]::new));
+
+        assertEquals(0, result.exitCode(), result.stderr());
+        assertEquals(size, Files.size(target));
+        assertEquals(Commands.allocatedBytes(source), Commands.allocatedBytes(target));
+        assertEquals(0, Commands.qemuCompare(source, target).exitCode());
+    }
+}
