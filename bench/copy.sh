@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Copy benchmark: Lockkeeper's copy command against the usual tools, same inputs, same run.
+#   ./lk bench copy                 (builds first)   or   bash bench/copy.sh [runs]
+# Every timing: caches dropped before, `sync` included, JVM start included. Prints median wall time,
+# ratio to the fastest peer (not Lockkeeper), target allocation (du), peak RSS and peak dirty page cache.
+# Needs root (loop devices, drop_caches). Scratch space: bench/out/ (gitignored), about 14 GiB.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+runs=${1:-3}
+out=${LK_BENCH_DIR:-$root/bench/out}
+jar=$root/sidecar/target/lockkeeper-sidecar.jar
+java_bin=${JAVA_HOME:+$JAVA_HOME/bin/}java
+lk=("$java_bin" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -jar "$jar" copy --progress none)
+
+[ "$(id -u)" = 0 ] || { echo "bench/copy.sh: needs root (loop devices, drop_caches)" >&2; exit 1; }
+[ -f "$jar" ] || { echo "bench/copy.sh: build first (./lk build): $jar missing" >&2; exit 1; }
+need() { command -v "$1" >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null; }; }
+need qemu-img qemu-utils
+[ -x /usr/bin/time ] || need /usr/bin/time time
+
+mkdir -p "$out"
+cd "$out"
+devices=()
+cleanup() { for d in "${devices[@]}"; do losetup -d "$d" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+MiB=$((1 << 20))
+# ---- inputs (made once, reused across runs of this script) ----
+if [ ! -f sparse.img ]; then
+  echo "making sparse.img: 4 GiB, 1 GiB of data in 4 MiB extents" >&2
+  truncate -s 4G sparse.img.tmp
+  for i in $(seq 0 255); do
+    head -c $((4 * MiB)) /dev/urandom | dd of=sparse.img.tmp bs=4M seek=$((i * 4)) conv=notrunc status=none
+  done
+  mv sparse.img.tmp sparse.img
+fi
+if [ ! -f dense.img ]; then
+  echo "making dense.img: 2 GiB of data" >&2
+  head -c $((2048 * MiB)) /dev/urandom > dense.img.tmp && mv dense.img.tmp dense.img
+fi
+if [ ! -d tree ]; then
+  echo "making tree: 20,000 small files, nested" >&2
+  python3 - <<'EOF'
+import os, random
+random.seed(7)
+for i in range(20000):
+    d = os.path.join("tree.tmp", f"a{i % 20}", f"b{i % 13}", f"c{i % 7}")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, f"f{i}"), "wb") as f:
+        f.write(random.randbytes(random.randint(100, 16384)))
+EOF
+  mv tree.tmp tree
+fi
+sync
+
+# block source: a loop device over a copy of sparse.img; block target: a loop device over a sparse 4 GiB file
+[ -f source-dev.backing ] || cp --sparse=always sparse.img source-dev.backing
+rm -f target-dev.backing && truncate -s 4G target-dev.backing
+src_dev=$(losetup -f --show source-dev.backing); devices+=("$src_dev")
+dst_dev=$(losetup -f --show target-dev.backing); devices+=("$dst_dev")
+
+drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+reset_target() {   # $1 = target path; a device is discarded back to zeros, anything else removed
+  case "$1" in
+    /dev/*) blkdiscard -f "$1" 2>/dev/null || blkdiscard "$1"; sync ;;
+    *) rm -rf "$1" ;;
+  esac
+}
+allocation() {   # du of the target; for the device, of its backing file
+  case "$1" in
+    /dev/*) du -sh --apparent-size=no target-dev.backing | cut -f1 ;;
+    *) du -sh "$1" | cut -f1 ;;
+  esac
+}
+
+results=()
+# run_case CASE TOOL TARGET COMMAND... : median of $runs, each after dropping caches, sync included
+run_case() {
+  local case=$1 tool=$2 target=$3; shift 3
+  local times=() rss=0 dirty=0 i
+  for i in $(seq "$runs"); do
+    reset_target "$target"
+    [ "$case" = tree ] && [ "$tool" != lockkeeper ] && mkdir -p "$target"
+    drop_caches
+    ( while :; do awk '/^Dirty:/{print $2}' /proc/meminfo; sleep 0.1; done ) > dirty.log &
+    local sampler=$!
+    /usr/bin/time -f '%e %M' -o time.log bash -c '"$@" && sync' _ "$@" >/dev/null 2>cmd.err \
+      || { kill $sampler; echo "FAILED: $case $tool: $(tail -3 cmd.err)" >&2; return 0; }
+    kill $sampler; wait $sampler 2>/dev/null || true
+    read -r t m < time.log
+    times+=("$t")
+    [ "$m" -gt "$rss" ] && rss=$m
+    local d; d=$(sort -n dirty.log | tail -1); [ "${d:-0}" -gt "$dirty" ] && dirty=$d
+  done
+  local median; median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  results+=("$case|$tool|$median|$(allocation "$target")|$((rss / 1024))|$((dirty / 1024))")
+  echo "  $case / $tool: ${times[*]} s" >&2
+}
+
+echo "timing ($runs runs each)..." >&2
+# file -> file: sparse image
+run_case sparse-file lockkeeper out.img "${lk[@]}" sparse.img out.img
+run_case sparse-file "cp --sparse=always" out.img cp --sparse=always sparse.img out.img
+run_case sparse-file "qemu-img convert" out.img qemu-img convert -f raw -O raw sparse.img out.img
+run_case sparse-file "qemu-img -t none -W -m 4" out.img qemu-img convert -f raw -O raw -t none -W -m 4 sparse.img out.img
+run_case sparse-file "dd conv=sparse oflag=direct" out.img dd if=sparse.img of=out.img bs=4M conv=sparse oflag=direct status=none
+run_case sparse-file "tar -S | tar -x" out.d bash -c 'mkdir out.d && tar -S -cf - sparse.img | tar -xf - -C out.d'
+run_case sparse-file "cp -a" out.img cp -a sparse.img out.img
+# file -> file: dense
+run_case dense-file lockkeeper out.img "${lk[@]}" dense.img out.img
+run_case dense-file "cp --sparse=always" out.img cp --sparse=always dense.img out.img
+run_case dense-file "qemu-img convert" out.img qemu-img convert -f raw -O raw dense.img out.img
+run_case dense-file "qemu-img -t none -W -m 4" out.img qemu-img convert -f raw -O raw -t none -W -m 4 dense.img out.img
+run_case dense-file "dd conv=sparse oflag=direct" out.img dd if=dense.img of=out.img bs=4M conv=sparse oflag=direct status=none
+run_case dense-file "tar -S | tar -x" out.d bash -c 'mkdir out.d && tar -S -cf - dense.img | tar -xf - -C out.d'
+run_case dense-file "cp -a" out.img cp -a dense.img out.img
+# block -> file
+run_case block-to-file lockkeeper out.img "${lk[@]}" "$src_dev" out.img
+run_case block-to-file "cp --sparse=always" out.img cp --sparse=always "$src_dev" out.img
+run_case block-to-file "qemu-img convert" out.img qemu-img convert -f raw -O raw "$src_dev" out.img
+run_case block-to-file "qemu-img -T none -t none -W -m 4" out.img qemu-img convert -f raw -O raw -T none -t none -W -m 4 "$src_dev" out.img
+run_case block-to-file "dd conv=sparse oflag=direct" out.img dd if="$src_dev" of=out.img bs=4M conv=sparse iflag=direct oflag=direct status=none
+# file -> block (the target is discarded to zeros before each run, so every tool may skip holes)
+run_case file-to-block lockkeeper "$dst_dev" "${lk[@]}" --target-is-zero sparse.img "$dst_dev"
+run_case file-to-block "lockkeeper (zeroes holes)" "$dst_dev" "${lk[@]}" sparse.img "$dst_dev"
+run_case file-to-block "cp --sparse=always" "$dst_dev" cp --sparse=always sparse.img "$dst_dev"
+run_case file-to-block "qemu-img convert -n --target-is-zero" "$dst_dev" qemu-img convert -n --target-is-zero -f raw -O raw sparse.img "$dst_dev"
+run_case file-to-block "qemu-img -n --target-is-zero -t none -W -m 4" "$dst_dev" qemu-img convert -n --target-is-zero -f raw -O raw -t none -W -m 4 sparse.img "$dst_dev"
+run_case file-to-block "dd conv=sparse oflag=direct" "$dst_dev" dd if=sparse.img of="$dst_dev" bs=4M conv=sparse oflag=direct status=none
+# tree of 20,000 small files
+run_case tree lockkeeper out.d "${lk[@]}" tree out.d
+run_case tree "cp -a" out.d cp -a tree/. out.d/
+run_case tree "tar -S | tar -x" out.d bash -c 'tar -S -cf - -C tree . | tar -xf - -C out.d'
+reset_target out.img; reset_target out.d
+
+# ---- table ----
+printf '\n%-14s %-46s %9s %8s %9s %9s %10s\n' case tool "median s" ratio alloc "RSS MiB" "dirty MiB"
+for case in sparse-file dense-file block-to-file file-to-block tree; do
+  best=$(printf '%s\n' "${results[@]}" | awk -F'|' -v c="$case" '$1==c && $2 !~ /^lockkeeper/ {print $3}' | sort -n | head -1)
+  printf '%s\n' "${results[@]}" | awk -F'|' -v c="$case" -v best="$best" '$1==c {
+      printf "%-14s %-46s %9.2f %8.2f %9s %9s %10s\n", $1, $2, $3, (best > 0 ? $3 / best : 0), $4, $5, $6 }'
+done
+echo "ratio = median / fastest peer's median (peers: every tool except lockkeeper); < 1.00 means faster than all peers"
