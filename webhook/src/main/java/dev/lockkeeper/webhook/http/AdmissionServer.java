@@ -8,6 +8,7 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClosedException;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerResponse;
@@ -107,6 +108,8 @@ public final class AdmissionServer {
                 "request body exceeds " + ServerSettings.MAX_BODY_BYTES + " bytes")));
         router.errorHandler(400, ctx -> send(ctx.response(), HttpReply.error(400, "BadRequest", "unreadable request")));
         router.errorHandler(500, ctx -> {
+            // A client that hangs up mid-body is routine (API server timeouts), not a server fault.
+            if (ctx.failure() instanceof HttpClosedException) return;
             LOG.log(Level.SEVERE, "unhandled failure on " + ctx.request().path(), ctx.failure());
             send(ctx.response(), HttpReply.error(500, "InternalError", "internal error"));
         });

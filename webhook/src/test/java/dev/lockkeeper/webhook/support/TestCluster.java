@@ -20,13 +20,13 @@ import java.util.Set;
  * A cluster for rule tests: objects from YAML, SubjectAccessReviews answered from a set of granted
  * {@code resource[/subresource]} paths (or marked unavailable), every review recorded in order.
  */
-public final class TestCluster implements ClusterView {
+public class TestCluster implements ClusterView {
     private final ManifestClusterView objects;
     private final Set<String> granted = new HashSet<>();
     private final List<AccessReview> reviews = new ArrayList<>();
     private boolean unavailable;
 
-    private TestCluster(ManifestClusterView objects) {
+    TestCluster(ManifestClusterView objects) {
         this.objects = objects;
     }
 
@@ -79,6 +79,23 @@ public final class TestCluster implements ClusterView {
     @Override
     public boolean synced() {
         return true;
+    }
+
+    /** Remembers the thread the last SubjectAccessReview ran on. */
+    public static final class Recording extends TestCluster {
+        private final java.util.concurrent.atomic.AtomicReference<Thread> lastReviewThread;
+
+        public Recording(TestCluster base, java.util.concurrent.atomic.AtomicReference<Thread> lastReviewThread) {
+            super(base.objects);
+            this.lastReviewThread = lastReviewThread;
+            grant(base.granted.toArray(String[]::new));
+        }
+
+        @Override
+        public AccessDecision review(AccessReview review) {
+            lastReviewThread.set(Thread.currentThread());
+            return super.review(review);
+        }
     }
 
     public static ObjectNode yaml(String yaml) {

@@ -70,7 +70,7 @@ public final class CachingAccessReviewer {
                 .withGroups(review.groups().isEmpty() ? null : review.groups())
                 .withExtra(review.extra().isEmpty() ? null : review.extra())
                 .withResourceAttributes(new ResourceAttributesBuilder()
-                        .withNamespace(review.namespace()).withVerb(review.verb()).withGroup(review.group())
+                        .withNamespace(review.namespace()).withVerb(review.verb()).withGroup(review.group().isEmpty() ? null : review.group())
                         .withResource(review.resource()).withSubresource(review.subresource().isEmpty() ? null : review.subresource())
                         .withName(review.name().isEmpty() ? null : review.name()).build())
                 .endSpec()

@@ -1,0 +1,206 @@
+package dev.lockkeeper.webhook.cluster;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lockkeeper.certs.KeyPairs;
+import dev.lockkeeper.certs.token.CloneTokenSigner;
+import dev.lockkeeper.webhook.admission.AdmissionService;
+import dev.lockkeeper.webhook.admission.Json;
+import dev.lockkeeper.webhook.admission.RuleObserver;
+import dev.lockkeeper.webhook.cluster.live.InformerClusterView;
+import dev.lockkeeper.webhook.cluster.live.SarSettings;
+import dev.lockkeeper.webhook.cluster.live.SecretTokenKey;
+import dev.lockkeeper.webhook.rules.Rulebook;
+import dev.lockkeeper.webhook.support.Reviews;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
+import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.mockwebserver.http.RecordedRequest;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Live mode against fabric8's mock API server: CRUD state through informers, SARs through expectations. */
+@EnableKubernetesMockClient(crud = true)
+class InformerClusterViewTest {
+    static final String SAR_PATH = "/apis/authorization.k8s.io/v1/subjectaccessreviews";
+    static final ResourceDefinitionContext DATA_SOURCES = new ResourceDefinitionContext.Builder()
+            .withGroup("cdi.kubevirt.io").withVersion("v1beta1").withPlural("datasources").withKind("DataSource").withNamespaced(true).build();
+
+    KubernetesMockServer server;
+    KubernetesClient client;
+    InformerClusterView view;
+    final List<JsonNode> sarBodies = new CopyOnWriteArrayList<>();
+
+    @BeforeEach
+    void seedCluster() {
+        for (String ns : List.of("golden-images", "team-a")) {
+            client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build()).create();
+        }
+        client.persistentVolumeClaims().inNamespace("golden-images").resource(new PersistentVolumeClaimBuilder()
+                .withNewMetadata().withName("fedora-40").endMetadata()
+                .withNewSpec().withNewResources().addToRequests("storage", new Quantity("10Gi")).endResources().endSpec().build()).create();
+        GenericKubernetesResource dataSource = new GenericKubernetesResource();
+        dataSource.setApiVersion("cdi.kubevirt.io/v1beta1");
+        dataSource.setKind("DataSource");
+        dataSource.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName("fedora").withNamespace("golden-images").build());
+        dataSource.setAdditionalProperty("spec", Map.of("source", Map.of("pvc", Map.of("namespace", "golden-images", "name", "fedora-40"))));
+        client.genericKubernetesResources(DATA_SOURCES).inNamespace("golden-images").resource(dataSource).create();
+        // Grants datavolumes/source to alice only; records every SAR body sent.
+        server.expect().post().withPath(SAR_PATH).andReply(201, request -> {
+            JsonNode body = readJson(request);
+            sarBodies.add(body);
+            boolean allowed = "alice".equals(body.path("spec").path("user").asText())
+                    && "source".equals(body.path("spec").path("resourceAttributes").path("subresource").asText());
+            return Map.of("apiVersion", "authorization.k8s.io/v1", "kind", "SubjectAccessReview",
+                    "spec", body.path("spec"), "status", Map.of("allowed", allowed));
+        }).always();
+    }
+
+    @AfterEach
+    void stop() {
+        if (view != null) view.close();
+    }
+
+    InformerClusterView startView(SarSettings sar) throws InterruptedException {
+        view = new InformerClusterView(client, Rulebook.WATCHED, sar).start();
+        for (int i = 0; i < 200 && !view.synced(); i++) Thread.sleep(25);
+        assertTrue(view.synced(), "informers must sync against the mock API server");
+        return view;
+    }
+
+    @Test
+    void informersServeObjectsAndFollowChanges() throws Exception {
+        startView(new SarSettings(Duration.ofSeconds(10), 100, Duration.ofSeconds(2)));
+        assertTrue(view.get(ResourceType.PERSISTENT_VOLUME_CLAIM, "golden-images", "fedora-40").isPresent());
+        assertTrue(view.get(ResourceType.NAMESPACE, "", "team-a").isPresent());
+        assertEquals("fedora-40", Json.text(view.get(ResourceType.DATA_SOURCE, "golden-images", "fedora").orElseThrow(),
+                "spec", "source", "pvc", "name"));
+        client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName("late").endMetadata().build()).create();
+        for (int i = 0; i < 200 && view.get(ResourceType.NAMESPACE, "", "late").isEmpty(); i++) Thread.sleep(25);
+        assertTrue(view.get(ResourceType.NAMESPACE, "", "late").isPresent(), "watch events reach the cache");
+        assertEquals(1, view.list(ResourceType.PERSISTENT_VOLUME_CLAIM, "golden-images").size());
+    }
+
+    @Test
+    void cloneDecisionsUseTheLiveViewAndSendExactSubjectAccessReviews() throws Exception {
+        startView(new SarSettings(Duration.ofSeconds(10), 100, Duration.ofSeconds(2)));
+        AdmissionService service = Rulebook.service(view, new CloneTokenSigner(KeyPairs.newP256().getPrivate(), Clock.systemUTC()),
+                Rulebook.DEFAULT_CLONE_SOURCE_ROLE, RuleObserver.NONE);
+        String dataVolume = """
+                apiVersion: cdi.kubevirt.io/v1beta1
+                kind: DataVolume
+                metadata: {name: disk, namespace: team-a}
+                spec: {sourceRef: {kind: DataSource, namespace: golden-images, name: fedora}, storage: {}}
+                """;
+        JsonNode allowed = service.reviewEndToEnd(Reviews.createDataVolume("team-a", dataVolume)).path("response");
+        assertTrue(allowed.path("allowed").asBoolean());
+        assertEquals("JSONPatch", allowed.path("patchType").asText());
+        assertEquals(1, sarBodies.size());
+        assertEquals(Json.YAML.readTree("""
+                user: alice
+                groups: [developers, "system:authenticated"]
+                extra: {scopes: [clone]}
+                resourceAttributes: {namespace: golden-images, verb: create, group: cdi.kubevirt.io, resource: datavolumes,
+                                     subresource: source, name: fedora-40}
+                """), sarBodies.getFirst().path("spec"));
+
+        var bob = new dev.lockkeeper.webhook.admission.UserInfo("bob", "", List.of("system:authenticated"), Map.of());
+        var request = Reviews.dataVolume(dev.lockkeeper.webhook.admission.Operation.CREATE, "team-a",
+                dev.lockkeeper.webhook.support.TestCluster.yaml(dataVolume), null, bob);
+        JsonNode denied = service.reviewEndToEnd(request).path("response");
+        assertFalse(denied.path("allowed").asBoolean());
+        assertEquals(403, denied.path("status").path("code").asInt());
+        assertEquals(3, sarBodies.size(), "bob: datavolumes/source, then pods");
+        assertEquals(Json.YAML.readTree("""
+                {namespace: golden-images, verb: create, resource: pods, name: fedora-40}
+                """), sarBodies.get(2).path("spec").path("resourceAttributes"));
+    }
+
+    @Test
+    void subjectAccessReviewAnswersAreCachedBriefly() throws Exception {
+        startView(new SarSettings(Duration.ofMillis(300), 100, Duration.ofSeconds(2)));
+        AccessReview review = new AccessReview("alice", List.of(), Map.of(), "golden-images", "create", "cdi.kubevirt.io",
+                "datavolumes", "source", "fedora-40");
+        assertInstanceOf(AccessDecision.Allowed.class, view.review(review));
+        assertInstanceOf(AccessDecision.Allowed.class, view.review(review));
+        assertEquals(1, sarBodies.size(), "second identical review is served from the cache");
+        Thread.sleep(400);
+        view.review(review);
+        assertEquals(2, sarBodies.size(), "expired entries are asked again");
+    }
+
+    @Test
+    void apiServerErrorsMakeAuthorizationUnavailable() throws Exception {
+        var errorServer = new KubernetesMockServer(false);
+        errorServer.init();
+        errorServer.expect().post().withPath(SAR_PATH).andReturn(500, "{\"kind\":\"Status\",\"message\":\"etcd down\"}").always();
+        try (KubernetesClient broken = errorServer.createClient()) {
+            var reviewer = new dev.lockkeeper.webhook.cluster.live.CachingAccessReviewer(broken,
+                    new SarSettings(Duration.ofSeconds(10), 100, Duration.ofSeconds(2)));
+            var review = new AccessReview("alice", List.of(), Map.of(), "x", "create", "", "pods", "", "p");
+            assertInstanceOf(AccessDecision.Unavailable.class, reviewer.review(review));
+        } finally {
+            errorServer.destroy();
+        }
+    }
+
+    @Test
+    void unansweredSubjectAccessReviewTimesOut() throws Exception {
+        List<Socket> held = new ArrayList<>();
+        try (ServerSocket silent = new ServerSocket(0)) {
+            Thread acceptor = Thread.ofVirtual().start(() -> {
+                try {
+                    while (true) held.add(silent.accept());
+                } catch (Exception ignored) {
+                    // closed at the end of the test
+                }
+            });
+            Config config = new ConfigBuilder().withMasterUrl("http://127.0.0.1:" + silent.getLocalPort()).withRequestRetryBackoffLimit(0).build();
+            try (KubernetesClient hanging = new KubernetesClientBuilder().withConfig(config).build()) {
+                var reviewer = new dev.lockkeeper.webhook.cluster.live.CachingAccessReviewer(hanging,
+                        new SarSettings(Duration.ofSeconds(10), 100, Duration.ofMillis(300)));
+                var decision = reviewer.review(new AccessReview("alice", List.of(), Map.of(), "x", "create", "", "pods", "", "p"));
+                var unavailable = assertInstanceOf(AccessDecision.Unavailable.class, decision);
+                assertEquals("timed out after 300 ms", unavailable.error());
+            }
+            acceptor.interrupt();
+        } finally {
+            for (Socket socket : held) socket.close();
+        }
+    }
+
+    @Test
+    void cloneTokenKeyIsCreatedOnceInItsSecretAndReused() {
+        var first = SecretTokenKey.loadOrCreate(client, "lockkeeper", "lockkeeper-clone-token");
+        var second = SecretTokenKey.loadOrCreate(client, "lockkeeper", "lockkeeper-clone-token");
+        assertArrayEquals(first.getPublic().getEncoded(), second.getPublic().getEncoded());
+        assertNotNull(client.secrets().inNamespace("lockkeeper").withName("lockkeeper-clone-token").get().getData().get("public.key"));
+    }
+
+    private static JsonNode readJson(RecordedRequest request) {
+        try {
+            return Json.MAPPER.readTree(request.getBody().readString(StandardCharsets.UTF_8));
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
