@@ -11,7 +11,12 @@ public interface AdmissionRule {
 
     String name();
 
-    boolean handles(AdmissionRequest request);
+    /** The requests this rule judges; webhook registrations in manifests/ must cover it. */
+    Match match();
+
+    default boolean handles(AdmissionRequest request) {
+        return match().matches(request);
+    }
 
     Verdict admit(AdmissionRequest request, ClusterView cluster);
 }

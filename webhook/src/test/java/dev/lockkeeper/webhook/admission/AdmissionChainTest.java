@@ -11,11 +11,13 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class AdmissionChainTest {
+    static final Match EVERYTHING = Match.of("cdi.kubevirt.io", "datavolumes", Operation.CREATE);
     final TestCluster cluster = TestCluster.with();
     final AdmissionRequest request = Reviews.createDataVolume("team-a", "{metadata: {name: disk}, spec: {}}");
 
     record Labeller(String key, List<String> seen) implements AdmissionRule {
         @Override public String name() { return "label-" + key; }
+        @Override public Match match() { return EVERYTHING; }
         @Override public boolean handles(AdmissionRequest request) { return true; }
         @Override public Verdict admit(AdmissionRequest request, ClusterView cluster) {
             seen.add(request.object().path("metadata").path("labels").toString());
@@ -26,12 +28,14 @@ class AdmissionChainTest {
     }
 
     record Fixed(String name, Verdict verdict) implements AdmissionRule {
+        @Override public Match match() { return EVERYTHING; }
         @Override public boolean handles(AdmissionRequest request) { return true; }
         @Override public Verdict admit(AdmissionRequest request, ClusterView cluster) { return verdict; }
     }
 
     record Throwing() implements AdmissionRule {
         @Override public String name() { return "broken"; }
+        @Override public Match match() { return EVERYTHING; }
         @Override public boolean handles(AdmissionRequest request) { return true; }
         @Override public Verdict admit(AdmissionRequest request, ClusterView cluster) { throw new IllegalStateException("boom"); }
     }

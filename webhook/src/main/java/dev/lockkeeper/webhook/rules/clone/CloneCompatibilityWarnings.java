@@ -10,7 +10,7 @@ import dev.lockkeeper.webhook.admission.Verdict;
 import dev.lockkeeper.webhook.cluster.ClusterView;
 import dev.lockkeeper.webhook.cluster.ResourceType;
 import dev.lockkeeper.webhook.rules.CdiAnnotations;
-import dev.lockkeeper.webhook.rules.Match;
+import dev.lockkeeper.webhook.admission.Match;
 import dev.lockkeeper.webhook.rules.datavolume.StorageSize;
 import java.math.BigDecimal;
 import java.util.ArrayList;
@@ -29,7 +29,7 @@ public final class CloneCompatibilityWarnings implements AdmissionRule {
 
     @Override public String name() { return "clone-compatibility-warnings"; }
 
-    @Override public boolean handles(AdmissionRequest request) { return MATCH.matches(request); }
+    @Override public Match match() { return MATCH; }
 
     @Override
     public Verdict admit(AdmissionRequest request, ClusterView cluster) {

@@ -12,7 +12,7 @@ import dev.lockkeeper.webhook.admission.Verdict;
 import dev.lockkeeper.webhook.cluster.ClusterView;
 import dev.lockkeeper.webhook.cluster.ResourceType;
 import dev.lockkeeper.webhook.rules.CdiAnnotations;
-import dev.lockkeeper.webhook.rules.Match;
+import dev.lockkeeper.webhook.admission.Match;
 import java.util.List;
 
 /**
@@ -33,7 +33,7 @@ public final class DataVolumeCloneAuthorizer implements AdmissionRule {
 
     @Override public String name() { return "datavolume-clone-authorization"; }
 
-    @Override public boolean handles(AdmissionRequest request) { return MATCH.matches(request); }
+    @Override public Match match() { return MATCH; }
 
     @Override
     public Verdict admit(AdmissionRequest request, ClusterView cluster) {

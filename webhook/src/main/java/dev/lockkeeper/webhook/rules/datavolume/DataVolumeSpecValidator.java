@@ -10,7 +10,7 @@ import dev.lockkeeper.webhook.admission.Verdict;
 import dev.lockkeeper.webhook.cluster.ClusterView;
 import dev.lockkeeper.webhook.cluster.ResourceType;
 import dev.lockkeeper.webhook.rules.CdiAnnotations;
-import dev.lockkeeper.webhook.rules.Match;
+import dev.lockkeeper.webhook.admission.Match;
 import java.math.BigDecimal;
 import java.util.Iterator;
 import java.util.List;
@@ -30,7 +30,7 @@ public final class DataVolumeSpecValidator implements AdmissionRule {
 
     @Override public String name() { return "datavolume-spec-validation"; }
 
-    @Override public boolean handles(AdmissionRequest request) { return MATCH.matches(request); }
+    @Override public Match match() { return MATCH; }
 
     @Override
     public Verdict admit(AdmissionRequest request, ClusterView cluster) {

@@ -1,7 +1,5 @@
-package dev.lockkeeper.webhook.rules;
+package dev.lockkeeper.webhook.admission;
 
-import dev.lockkeeper.webhook.admission.AdmissionRequest;
-import dev.lockkeeper.webhook.admission.Operation;
 import java.util.EnumSet;
 import java.util.Set;
 

@@ -1,0 +1,142 @@
+package dev.lockkeeper.e2e;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lockkeeper.certs.KeyPairs;
+import dev.lockkeeper.certs.token.CloneTokenSigner;
+import dev.lockkeeper.webhook.admission.AdmissionRule;
+import dev.lockkeeper.webhook.admission.Json;
+import dev.lockkeeper.webhook.admission.Operation;
+import dev.lockkeeper.webhook.cluster.Manifests;
+import dev.lockkeeper.webhook.cluster.ResourceType;
+import dev.lockkeeper.webhook.rules.Rulebook;
+import dev.lockkeeper.webhook.rules.clone.CloneAuthorizer;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** What {@code kubectl apply -k manifests/} deploys agrees with what the server does. */
+class DeployManifestsTest {
+    static final Path MANIFESTS = Jars.ROOT.resolve("manifests");
+    final List<ObjectNode> objects = load();
+    final CloneAuthorizer authorizer = new CloneAuthorizer(Rulebook.DEFAULT_CLONE_SOURCE_ROLE);
+
+    static List<ObjectNode> load() {
+        try {
+            JsonNode kustomization = Json.YAML.readTree(MANIFESTS.resolve("kustomization.yaml").toFile());
+            List<ObjectNode> all = new ArrayList<>();
+            for (JsonNode resource : kustomization.path("resources")) {
+                try (InputStream in = Files.newInputStream(MANIFESTS.resolve(resource.asText()))) {
+                    all.addAll(Manifests.read(resource.asText(), in));
+                }
+            }
+            return all;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    List<JsonNode> webhooks(String configurationKind) {
+        List<JsonNode> found = new ArrayList<>();
+        objects.stream().filter(o -> o.path("kind").asText().equals(configurationKind)).forEach(o -> o.path("webhooks").forEach(found::add));
+        return found;
+    }
+
+    @Test
+    void everyWebhookFollowsTheAdmissionContract() {
+        List<JsonNode> all = new ArrayList<>(webhooks("MutatingWebhookConfiguration"));
+        all.addAll(webhooks("ValidatingWebhookConfiguration"));
+        assertFalse(all.isEmpty());
+        for (JsonNode webhook : all) {
+            String name = webhook.path("name").asText();
+            assertEquals("[\"v1\"]", webhook.path("admissionReviewVersions").toString(), name);
+            assertEquals("None", webhook.path("sideEffects").asText(), name);
+            int timeout = webhook.path("timeoutSeconds").asInt();
+            assertTrue(timeout >= 1 && timeout <= 3, name + " timeout " + timeout);
+            assertTrue(Set.of("Fail", "Ignore").contains(webhook.path("failurePolicy").asText()), name + " must choose a failurePolicy");
+            JsonNode excluded = webhook.path("namespaceSelector").path("matchExpressions").get(0);
+            assertEquals("kubernetes.io/metadata.name", excluded.path("key").asText(), name);
+            assertEquals("NotIn", excluded.path("operator").asText(), name);
+            assertTrue(excluded.path("values").toString().contains("kube-system") && excluded.path("values").toString().contains("lockkeeper"), name);
+            assertEquals("lockkeeper-webhook", webhook.path("clientConfig").path("service").path("name").asText(), name);
+        }
+        webhooks("MutatingWebhookConfiguration").forEach(w -> assertEquals("/mutate", w.path("clientConfig").path("service").path("path").asText()));
+        webhooks("ValidatingWebhookConfiguration").forEach(w -> assertEquals("/validate", w.path("clientConfig").path("service").path("path").asText()));
+    }
+
+    @Test
+    void everyRuleIsRegisteredWithTheApiServer() {
+        var signer = new CloneTokenSigner(KeyPairs.newP256().getPrivate(), Clock.systemUTC());
+        assertCovered(Rulebook.mutating(authorizer, signer), webhooks("MutatingWebhookConfiguration"));
+        assertCovered(Rulebook.validating(authorizer), webhooks("ValidatingWebhookConfiguration"));
+    }
+
+    private static void assertCovered(List<AdmissionRule> rules, List<JsonNode> webhooks) {
+        for (AdmissionRule rule : rules) {
+            var match = rule.match();
+            for (Operation operation : match.operations()) {
+                String resource = match.subresource().isEmpty() ? match.resource() : match.resource() + "/" + match.subresource();
+                boolean covered = webhooks.stream().flatMap(w -> stream(w.path("rules"))).anyMatch(r ->
+                        contains(r.path("apiGroups"), match.group()) && contains(r.path("resources"), resource)
+                                && contains(r.path("operations"), operation.name()));
+                assertTrue(covered, rule.name() + " needs a registration for " + operation + " " + resource + "." + match.group());
+            }
+        }
+    }
+
+    @Test
+    void serviceAccountMayReadWhatTheInformersWatchAndNothingMore() {
+        ObjectNode clusterRole = objects.stream().filter(o -> o.path("kind").asText().equals("ClusterRole")
+                && o.path("metadata").path("name").asText().equals("lockkeeper-webhook")).findFirst().orElseThrow();
+        for (ResourceType watched : Rulebook.WATCHED) {
+            boolean granted = stream(clusterRole.path("rules")).anyMatch(r -> contains(r.path("apiGroups"), watched.group())
+                    && contains(r.path("resources"), watched.plural())
+                    && contains(r.path("verbs"), "list") && contains(r.path("verbs"), "watch") && contains(r.path("verbs"), "get"));
+            assertTrue(granted, "informer for " + watched + " needs get/list/watch");
+        }
+        assertTrue(stream(clusterRole.path("rules")).anyMatch(r -> contains(r.path("resources"), "subjectaccessreviews")
+                && contains(r.path("verbs"), "create")));
+        for (ObjectNode role : objects) {
+            if (!role.path("kind").asText().endsWith("Role")) continue;
+            for (JsonNode rule : role.path("rules")) {
+                assertFalse(rule.path("verbs").toString().contains("*"), "no wildcard verbs in " + role.path("metadata"));
+                assertFalse(rule.path("resources").toString().contains("\"*\""), "no wildcard resources in " + role.path("metadata"));
+                for (JsonNode verb : rule.path("verbs")) {
+                    if (Set.of("update", "patch", "delete", "deletecollection").contains(verb.asText())) fail("write verb " + verb + " in " + role.path("metadata"));
+                }
+            }
+        }
+    }
+
+    @Test
+    void theCloneSourceRoleThatDenialsRecommendIsShipped() {
+        assertTrue(objects.stream().anyMatch(o -> o.path("kind").asText().equals("ClusterRole")
+                && o.path("metadata").path("name").asText().equals(Rulebook.DEFAULT_CLONE_SOURCE_ROLE)
+                && o.path("rules").get(0).path("resources").toString().contains("datavolumes/source")));
+    }
+
+    @Test
+    void servingCertificateCoversTheServiceNameTheApiServerDials() {
+        ObjectNode certificate = objects.stream().filter(o -> o.path("kind").asText().equals("Certificate")
+                && o.path("metadata").path("name").asText().equals("lockkeeper-webhook")).findFirst().orElseThrow();
+        assertTrue(certificate.path("spec").path("dnsNames").toString().contains("lockkeeper-webhook.lockkeeper.svc"));
+    }
+
+    private static java.util.stream.Stream<JsonNode> stream(JsonNode array) {
+        List<JsonNode> items = new ArrayList<>();
+        array.forEach(items::add);
+        return items.stream();
+    }
+
+    private static boolean contains(JsonNode array, String value) {
+        for (JsonNode item : array) if (item.asText().equals(value)) return true;
+        return false;
+    }
+}
