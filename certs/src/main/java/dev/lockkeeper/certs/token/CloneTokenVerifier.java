@@ -34,14 +34,17 @@ public final class CloneTokenVerifier {
     public CloneTokenVerifier(PublicKey key, Clock clock) {
         this.clock = clock;
         try {
-            if (key instanceof ECPublicKey ec) {
+            if (Ed25519Jws.isEd25519(key)) {
+                this.verifier = Ed25519Jws.verifier(key);
+                this.algorithm = JWSAlgorithm.EdDSA;
+            } else if (key instanceof ECPublicKey ec) {
                 this.verifier = new ECDSAVerifier(ec);
                 this.algorithm = JWSAlgorithm.ES256;
             } else if (key instanceof RSAPublicKey rsa) {
                 this.verifier = new RSASSAVerifier(rsa);
                 this.algorithm = JWSAlgorithm.PS256;
             } else {
-                throw new IllegalArgumentException("clone token key must be EC P-256 or RSA, got " + key.getAlgorithm());
+                throw new IllegalArgumentException("clone token key must be Ed25519, EC P-256 or RSA, got " + key.getAlgorithm());
             }
         } catch (JOSEException e) {
             throw new IllegalArgumentException("unusable clone token key: " + e.getMessage(), e);

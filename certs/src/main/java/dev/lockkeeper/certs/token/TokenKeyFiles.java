@@ -21,7 +21,7 @@ public final class TokenKeyFiles {
             return new KeyPair(Pem.decodePublicKey(Files.readString(publicKeyFile)),
                     Pem.decodePrivateKey(Files.readString(privateKeyFile)));
         }
-        KeyPair keys = KeyPairs.newP256();
+        KeyPair keys = KeyPairs.newEd25519();
         if (privateKeyFile.getParent() != null) Files.createDirectories(privateKeyFile.getParent());
         Path temp = Files.createTempFile(privateKeyFile.toAbsolutePath().getParent(), ".token", ".tmp");
         Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rw-------"));

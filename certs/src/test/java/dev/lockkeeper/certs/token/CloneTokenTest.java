@@ -25,7 +25,7 @@ class CloneTokenTest {
     static final CloneTokenVerifier.ExpectedClone EXPECTED =
             new CloneTokenVerifier.ExpectedClone(PVCS, "golden", "fedora", "team-a", "disk", "");
 
-    final KeyPair keys = KeyPairs.newP256();
+    final KeyPair keys = KeyPairs.newEd25519();
     final String token = new CloneTokenSigner(keys.getPrivate(), AT_MINT)
             .sign(CloneTokenClaims.clone(PVCS, "golden", "fedora", "team-a", "disk"));
 
@@ -34,7 +34,7 @@ class CloneTokenTest {
         String[] parts = token.split("\\.");
         String header = new String(Base64.getUrlDecoder().decode(parts[0]), StandardCharsets.UTF_8);
         String payload = new String(Base64.getUrlDecoder().decode(parts[1]), StandardCharsets.UTF_8);
-        assertEquals("{\"alg\":\"ES256\"}", header);
+        assertEquals("{\"alg\":\"EdDSA\"}", header);
         for (String claim : new String[] {"\"iss\":\"cdi-apiserver\"", "\"operation\":\"Clone\"", "\"name\":\"fedora\"",
                 "\"namespace\":\"golden\"", "\"targetNamespace\":\"team-a\"", "\"targetName\":\"disk\"",
                 "\"resource\":\"persistentvolumeclaims\"", "\"iat\":" + MINTED.getEpochSecond(),
@@ -81,7 +81,7 @@ class CloneTokenTest {
 
     @Test
     void rejectsTokenSignedByAnotherKey() {
-        String foreign = new CloneTokenSigner(KeyPairs.newP256().getPrivate(), AT_MINT)
+        String foreign = new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), AT_MINT)
                 .sign(CloneTokenClaims.clone(PVCS, "golden", "fedora", "team-a", "disk"));
         assertThrows(InvalidCloneTokenException.class, () -> verifier(AT_MINT).verify(foreign, EXPECTED));
     }
@@ -102,7 +102,25 @@ class CloneTokenTest {
         String rsaToken = signer.sign(CloneTokenClaims.clone(PVCS, "golden", "fedora", "team-a", "disk"));
         new CloneTokenVerifier(rsa.getPublic(), AT_MINT).verify(rsaToken, EXPECTED);
         assertThrows(InvalidCloneTokenException.class, () -> verifier(AT_MINT).verify(rsaToken, EXPECTED),
-                "an ES256 verifier must not accept a PS256 token");
+                "an EdDSA verifier must not accept a PS256 token");
+    }
+
+    @Test
+    void p256KeysSignEs256() throws Exception {
+        KeyPair ec = KeyPairs.newP256();
+        var signer = new CloneTokenSigner(ec.getPrivate(), AT_MINT);
+        assertEquals(JWSAlgorithm.ES256, signer.algorithm());
+        String ecToken = signer.sign(CloneTokenClaims.clone(PVCS, "golden", "fedora", "team-a", "disk"));
+        new CloneTokenVerifier(ec.getPublic(), AT_MINT).verify(ecToken, EXPECTED);
+        assertThrows(InvalidCloneTokenException.class, () -> verifier(AT_MINT).verify(ecToken, EXPECTED));
+    }
+
+    @Test
+    void rejectsAlgNoneAndAlgorithmSwitching() {
+        String[] parts = token.split("\\.");
+        String none = Base64.getUrlEncoder().withoutPadding().encodeToString("{\"alg\":\"none\"}".getBytes(StandardCharsets.UTF_8));
+        var e = assertThrows(InvalidCloneTokenException.class, () -> verifier(AT_MINT).verify(none + "." + parts[1] + ".", EXPECTED));
+        assertEquals("invalid token", e.getMessage());
     }
 
     @Test

@@ -59,7 +59,7 @@ final class ReviewCommand implements Callable<Integer> {
             return 2;
         }
         // Tokens minted offline are only shown, never used: an ephemeral key is enough.
-        var signer = new CloneTokenSigner(KeyPairs.newP256().getPrivate(), Clock.systemUTC());
+        var signer = new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC());
         AdmissionService service = Rulebook.service(view, signer, cloneSourceRole, RuleObserver.NONE);
         int exit = 0;
         for (Path file : files) {

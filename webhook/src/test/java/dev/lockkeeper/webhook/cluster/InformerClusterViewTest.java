@@ -103,7 +103,7 @@ class InformerClusterViewTest {
     @Test
     void cloneDecisionsUseTheLiveViewAndSendExactSubjectAccessReviews() throws Exception {
         startView(new SarSettings(Duration.ofSeconds(10), 100, Duration.ofSeconds(2)));
-        AdmissionService service = Rulebook.service(view, new CloneTokenSigner(KeyPairs.newP256().getPrivate(), Clock.systemUTC()),
+        AdmissionService service = Rulebook.service(view, new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC()),
                 Rulebook.DEFAULT_CLONE_SOURCE_ROLE, RuleObserver.NONE);
         String dataVolume = """
                 apiVersion: cdi.kubevirt.io/v1beta1

@@ -50,7 +50,7 @@ class AdmissionServerTest {
         var certs = new CertificateDirectory(certDir, Clock.systemUTC());
         certs.ensure(new ServingIdentity("lockkeeper-webhook", "lockkeeper"));
         TestCluster cluster = new TestCluster.Recording(TestCluster.with(), reviewThread);
-        var service = Rulebook.service(cluster, new CloneTokenSigner(KeyPairs.newP256().getPrivate(), Clock.systemUTC()),
+        var service = Rulebook.service(cluster, new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC()),
                 Rulebook.DEFAULT_CLONE_SOURCE_ROLE, metrics);
         vertx = Vertx.vertx();
         server = new AdmissionServer(vertx, new ServerSettings("127.0.0.1", 0, certs.certificate(), certs.privateKey(),

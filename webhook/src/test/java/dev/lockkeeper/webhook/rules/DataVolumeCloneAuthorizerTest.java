@@ -49,7 +49,7 @@ class DataVolumeCloneAuthorizerTest {
               storage: {resources: {requests: {storage: 10Gi}}}
             """;
 
-    final KeyPair keys = KeyPairs.newP256();
+    final KeyPair keys = KeyPairs.newEd25519();
 
     Decision mutate(TestCluster cluster, AdmissionRequest request) {
         CloneAuthorizer authorizer = new CloneAuthorizer("lockkeeper:clone-source");

@@ -26,7 +26,7 @@ public final class SecretTokenKey {
         var secrets = client.secrets().inNamespace(namespace).withName(name);
         Secret existing = secrets.get();
         if (existing != null) return decode(existing);
-        KeyPair keys = KeyPairs.newP256();
+        KeyPair keys = KeyPairs.newEd25519();
         Secret secret = new SecretBuilder().withNewMetadata().withName(name).withNamespace(namespace)
                 .addToLabels("app.kubernetes.io/name", "lockkeeper").endMetadata()
                 .withType("Opaque")
