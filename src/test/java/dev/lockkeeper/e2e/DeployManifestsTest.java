@@ -73,7 +73,7 @@ class DeployManifestsTest {
 
     @Test
     void everyRuleIsRegisteredWithTheApiServer() {
-        var signer = new CloneTokenSigner(KeyPairs.newP256().getPrivate(), Clock.systemUTC());
+        var signer = new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC());
         assertCovered(Rulebook.mutating(authorizer, signer), webhooks("MutatingWebhookConfiguration"));
         assertCovered(Rulebook.validating(authorizer), webhooks("ValidatingWebhookConfiguration"));
     }
