@@ -9,7 +9,17 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 runs=${1:-3}
 out=${LK_BENCH_DIR:-$root/bench/out}
 jar=$root/sidecar/target/lockkeeper-sidecar.jar
-java_bin=${JAVA_HOME:+$JAVA_HOME/bin/}java
+# the machine's default java may be older than the jar's 25: use $JAVA_HOME if it is new enough, else look around
+find_java() {
+  local candidate
+  for candidate in "${JAVA_HOME:-}" /usr/lib/jvm/*; do
+    [ -n "$candidate" ] && [ -x "$candidate/bin/java" ] || continue
+    [ "$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$candidate/release" 2>/dev/null)" -ge 25 ] 2>/dev/null \
+      && { echo "$candidate/bin/java"; return; }
+  done
+  echo "bench/copy.sh: no JDK 25 or newer found" >&2; exit 1
+}
+java_bin=$(find_java)
 lk=("$java_bin" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -jar "$jar" copy --progress none)
 
 [ "$(id -u)" = 0 ] || { echo "bench/copy.sh: needs root (loop devices, drop_caches)" >&2; exit 1; }
@@ -68,7 +78,7 @@ reset_target() {   # $1 = target path; a device is discarded back to zeros, anyt
 }
 allocation() {   # du of the target; for the device, of its backing file
   case "$1" in
-    /dev/*) du -sh --apparent-size=no target-dev.backing | cut -f1 ;;
+    /dev/*) du -sh target-dev.backing | cut -f1 ;;
     *) du -sh "$1" | cut -f1 ;;
   esac
 }

@@ -63,9 +63,11 @@ final class ImageTransfer {
                 CopyStats stats;
                 try (ImageSink sink = ImageSink.over(NativeFile.open(partial, Mode.WRITE, Mode.CREATE_NEW, Mode.NO_FOLLOW),
                         Holes.LEAVE, false)) {
+                    // final size first: ext4 and XFS serialise O_DIRECT writes that extend a file (and journal
+                    // each size change), but let writes inside the size proceed side by side
+                    sink.file().truncate(image.size);
                     if (request.preallocate() && image.size > 0) sink.file().allocate(0, image.size);
                     stats = run(image, sink, 0, image.size);
-                    sink.file().truncate(image.size);
                     sink.makeDurable();
                 }
                 checkUnchanged(image, sourceStat);

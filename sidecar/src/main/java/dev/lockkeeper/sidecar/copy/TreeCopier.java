@@ -17,7 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -199,7 +198,7 @@ final class TreeCopier {
                     walk(pool);
                 }
                 rethrowFailure();
-                for (Directory dir : directories.reversed()) applyAttributes(dir.target(), dir.stat(), true);
+                for (Directory dir : directories.reversed()) applyAttributes(dir.target(), dir.stat());
                 try (NativeFile anchor = NativeFile.open(staging, Mode.READ, Mode.DIRECTORY)) {
                     anchor.syncFileSystem();
                 }
@@ -270,7 +269,7 @@ final class TreeCopier {
                 }
                 case SYMLINK -> {
                     Files.createSymbolicLink(copy, Files.readSymbolicLink(file));
-                    applyAttributes(copy, stat, false);
+                    applyAttributes(copy, stat);
                 }
                 case DIRECTORY -> throw new IllegalStateException("directories are visited, not copied as entries: " + file);
                 default -> skipped.add(source.relativize(file) + " (" + stat.type().name().toLowerCase().replace('_', ' ') + ")");
@@ -287,9 +286,9 @@ final class TreeCopier {
                 if (in.stat().size() != stat.size()) {
                     throw new CopyException("source file " + file + " changed size during the copy");
                 }
+                created.copyAttributesFrom(stat, root);
                 dataBytes.addAndGet(copied);
             }
-            applyAttributes(targetOf(file), stat, true);
             progress.advance(stat.size());
         }
 
@@ -301,15 +300,8 @@ final class TreeCopier {
             }
         }
 
-        private void applyAttributes(Path copy, FileStat stat, boolean withMode) throws IOException {
-            // chown first: it clears set-user-ID bits that chmod then restores
-            if (root) {
-                Files.setAttribute(copy, "unix:uid", stat.uid(), LinkOption.NOFOLLOW_LINKS);
-                Files.setAttribute(copy, "unix:gid", stat.gid(), LinkOption.NOFOLLOW_LINKS);
-            }
-            if (withMode) Files.setAttribute(copy, "unix:mode", stat.permissions(), LinkOption.NOFOLLOW_LINKS);
-            Files.getFileAttributeView(copy, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
-                    .setTimes(stat.modifiedTime(), null, null);
+        private void applyAttributes(Path copy, FileStat stat) throws ErrnoException {
+            NativeFile.copyAttributesNoFollow(copy, stat, root);
         }
 
         /** Directory entry names cannot hold '/' or be "..", but the guard costs nothing and keeps that promise local. */
@@ -338,7 +330,7 @@ final class TreeCopier {
             }
             ImageTransfer.syncDirectory(target);
             Files.delete(staging);
-            applyAttributes(target, rootStat, true);
+            applyAttributes(target, rootStat);
             ImageTransfer.syncDirectory(target);
         }
     }

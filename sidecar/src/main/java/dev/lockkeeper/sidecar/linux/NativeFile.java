@@ -46,13 +46,9 @@ public final class NativeFile implements AutoCloseable {
         if (set.contains(Mode.NO_FOLLOW)) flags |= O_NOFOLLOW;
         if (set.contains(Mode.DIRECTORY)) flags |= O_DIRECTORY;
         try (Arena arena = Arena.ofConfined()) {
-            int fd = (int) OPEN.invokeExact(callState(), arena.allocateFrom(path.toString()), flags, 0600);
+            long fd = call(SYS_OPENAT, AT_FDCWD, arena.allocateFrom(path.toString()).address(), flags, 0600);
             if (fd < 0) throw failure("open", path);
-            return new NativeFile(fd, path);
-        } catch (ErrnoException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw linkage(t);
+            return new NativeFile((int) fd, path);
         }
     }
 
@@ -75,12 +71,7 @@ public final class NativeFile implements AutoCloseable {
     public long read(MemorySegment buffer, long length, long offset) throws ErrnoException {
         long done = 0;
         while (done < length) {
-            long n;
-            try {
-                n = (long) PREAD.invokeExact(callState(), fd, buffer.asSlice(done), length - done, offset + done);
-            } catch (Throwable t) {
-                throw linkage(t);
-            }
+            long n = call(SYS_PREAD64, fd, buffer.address() + done, length - done, offset + done);
             if (n == 0) break;
             if (n < 0) {
                 if (Errno.of(lastErrno()) == Errno.EINTR) continue;
@@ -94,12 +85,7 @@ public final class NativeFile implements AutoCloseable {
     public void writeFully(MemorySegment buffer, long length, long offset) throws ErrnoException {
         long done = 0;
         while (done < length) {
-            long n;
-            try {
-                n = (long) PWRITE.invokeExact(callState(), fd, buffer.asSlice(done), length - done, offset + done);
-            } catch (Throwable t) {
-                throw linkage(t);
-            }
+            long n = call(SYS_PWRITE64, fd, buffer.address() + done, length - done, offset + done);
             if (n < 0) {
                 if (Errno.of(lastErrno()) == Errno.EINTR) continue;
                 throw failure("write", path);
@@ -119,12 +105,7 @@ public final class NativeFile implements AutoCloseable {
     }
 
     private long seek(long from, int whence, String call) throws ErrnoException {
-        long result;
-        try {
-            result = (long) LSEEK.invokeExact(callState(), fd, from, whence);
-        } catch (Throwable t) {
-            throw linkage(t);
-        }
+        long result = call(SYS_LSEEK, fd, from, whence);
         if (result >= 0) return result;
         if (Errno.of(lastErrno()) == Errno.ENXIO) return -1;
         throw failure(call, path);
@@ -139,14 +120,10 @@ public final class NativeFile implements AutoCloseable {
             MemorySegment inOffset = arena.allocateFrom(JAVA_LONG, offset);
             MemorySegment outOffset = arena.allocateFrom(JAVA_LONG, offset);
             while (true) {
-                long n = (long) COPY_FILE_RANGE.invokeExact(callState(), fd, inOffset, target.fd, outOffset, length, 0);
+                long n = call(SYS_COPY_FILE_RANGE, fd, inOffset.address(), target.fd, outOffset.address(), length, 0);
                 if (n >= 0) return n;
                 if (Errno.of(lastErrno()) != Errno.EINTR) throw failure("copy_file_range", target.path);
             }
-        } catch (ErrnoException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw linkage(t);
         }
     }
 
@@ -161,25 +138,14 @@ public final class NativeFile implements AutoCloseable {
     }
 
     private void fallocate(int mode, long offset, long length, String call) throws ErrnoException {
-        int result;
-        try {
-            result = (int) FALLOCATE.invokeExact(callState(), fd, mode, offset, length);
-        } catch (Throwable t) {
-            throw linkage(t);
-        }
-        if (result != 0) throw failure(call, path);
+        if (call(SYS_FALLOCATE, fd, mode, offset, length) != 0) throw failure(call, path);
     }
 
     public long blockDeviceSize() throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment size = arena.allocate(JAVA_LONG);
-            int result = (int) IOCTL.invokeExact(callState(), fd, BLKGETSIZE64, size);
-            if (result != 0) throw failure("ioctl(BLKGETSIZE64)", path);
+            if (call(SYS_IOCTL, fd, BLKGETSIZE64, size.address()) != 0) throw failure("ioctl(BLKGETSIZE64)", path);
             return size.get(JAVA_LONG, 0);
-        } catch (ErrnoException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw linkage(t);
         }
     }
 
@@ -189,30 +155,25 @@ public final class NativeFile implements AutoCloseable {
             MemorySegment range = arena.allocate(JAVA_LONG, 2);
             range.setAtIndex(JAVA_LONG, 0, offset);
             range.setAtIndex(JAVA_LONG, 1, length);
-            int result = (int) IOCTL.invokeExact(callState(), fd, BLKZEROOUT, range);
-            if (result != 0) throw failure("ioctl(BLKZEROOUT)", path);
-        } catch (ErrnoException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw linkage(t);
+            if (call(SYS_IOCTL, fd, BLKZEROOUT, range.address()) != 0) throw failure("ioctl(BLKZEROOUT)", path);
         }
     }
 
     public void truncate(long size) throws ErrnoException {
-        simple(FTRUNCATE, size, "ftruncate");
+        if (call(SYS_FTRUNCATE, fd, size) != 0) throw failure("ftruncate", path);
     }
 
     public void sync() throws ErrnoException {
-        simple(FSYNC, "fsync");
+        simple(SYS_FSYNC, "fsync");
     }
 
     public void dataSync() throws ErrnoException {
-        simple(FDATASYNC, "fdatasync");
+        simple(SYS_FDATASYNC, "fdatasync");
     }
 
     /** Flushes every dirty page and inode of the filesystem this file lives on (one call instead of one fsync per file). */
     public void syncFileSystem() throws ErrnoException {
-        simple(SYNCFS, "syncfs");
+        simple(SYS_SYNCFS, "syncfs");
     }
 
     /** Starts writeback of a range without waiting: keeps dirty page cache from piling up behind a fast reader. */
@@ -226,13 +187,7 @@ public final class NativeFile implements AutoCloseable {
     }
 
     private void syncFileRange(long offset, long length, int flags) throws ErrnoException {
-        int result;
-        try {
-            result = (int) SYNC_FILE_RANGE.invokeExact(callState(), fd, offset, length, flags);
-        } catch (Throwable t) {
-            throw linkage(t);
-        }
-        if (result != 0) throw failure("sync_file_range", path);
+        if (call(SYS_SYNC_FILE_RANGE, fd, offset, length, flags) != 0) throw failure("sync_file_range", path);
     }
 
     /** Drops clean cached pages of a range; advisory, so a refusal is ignored. */
@@ -240,16 +195,46 @@ public final class NativeFile implements AutoCloseable {
         advise(offset, length, POSIX_FADV_DONTNEED);
     }
 
-    public void adviseSequential() {
-        advise(0, 0, POSIX_FADV_SEQUENTIAL);
+    private void advise(long offset, long length, int advice) {
+        call(SYS_FADVISE64, fd, offset, length, advice);
     }
 
-    private void advise(long offset, long length, int advice) {
-        try {
-            int ignoredError = (int) POSIX_FADVISE.invokeExact(fd, offset, length, advice);
-        } catch (Throwable t) {
-            throw linkage(t);
+    /**
+     * Gives this open file the owner, mode and modification time of {@code source}, through the descriptor (no path
+     * lookup that a swapped link could redirect). Owner first: chown clears set-user-ID bits that chmod restores.
+     */
+    public void copyAttributesFrom(FileStat source, boolean withOwner) throws ErrnoException {
+        if (withOwner && call(SYS_FCHOWN, fd, source.uid(), source.gid()) != 0) throw failure("fchown", path);
+        if (call(SYS_FCHMOD, fd, source.permissions()) != 0) throw failure("fchmod", path);
+        try (Arena arena = Arena.ofConfined()) {
+            if (call(SYS_UTIMENSAT, fd, 0, times(arena, source).address(), 0) != 0) throw failure("futimens", path);
         }
+    }
+
+    /** The same for a path whose last component is not followed: symlinks get owner and time (they have no mode). */
+    public static void copyAttributesNoFollow(Path target, FileStat source, boolean withOwner) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            long name = arena.allocateFrom(target.toString()).address();
+            if (withOwner && call(SYS_FCHOWNAT, AT_FDCWD, name, source.uid(), source.gid(), AT_SYMLINK_NOFOLLOW, 0) != 0) {
+                throw failure("lchown", target);
+            }
+            if (source.type() != FileStat.FileType.SYMLINK && call(SYS_FCHMODAT, AT_FDCWD, name, source.permissions()) != 0) {
+                throw failure("chmod", target);
+            }
+            if (call(SYS_UTIMENSAT, AT_FDCWD, name, times(arena, source).address(), AT_SYMLINK_NOFOLLOW) != 0) {
+                throw failure("utimensat", target);
+            }
+        }
+    }
+
+    /** struct timespec[2]: access time left alone (UTIME_OMIT), modification time from {@code source}. */
+    private static MemorySegment times(Arena arena, FileStat source) {
+        MemorySegment times = arena.allocate(JAVA_LONG, 4);
+        times.setAtIndex(JAVA_LONG, 0, 0);
+        times.setAtIndex(JAVA_LONG, 1, UTIME_OMIT);
+        times.setAtIndex(JAVA_LONG, 2, source.modified().getEpochSecond());
+        times.setAtIndex(JAVA_LONG, 3, source.modified().getNano());
+        return times;
     }
 
     public FileStat stat() throws ErrnoException {
@@ -268,8 +253,7 @@ public final class NativeFile implements AutoCloseable {
     private static FileStat statx(int dirFd, String name, int flags, Path path) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment buffer = arena.allocate(256, 8);
-            int result = (int) STATX.invokeExact(callState(), dirFd, arena.allocateFrom(name), flags,
-                    STATX_BASIC_STATS, buffer);
+            long result = call(SYS_STATX, dirFd, arena.allocateFrom(name).address(), flags, STATX_BASIC_STATS, buffer.address(), 0);
             if (result != 0) throw failure("statx", path);
             // struct statx offsets from <linux/stat.h>; the layout is the same on every architecture
             int mode = Short.toUnsignedInt(buffer.get(JAVA_SHORT, 28));
@@ -278,10 +262,6 @@ public final class NativeFile implements AutoCloseable {
             return new FileStat(FileStat.typeOf(mode), mode & 07777, buffer.get(JAVA_INT, 20), buffer.get(JAVA_INT, 24),
                     buffer.get(JAVA_LONG, 40), buffer.get(JAVA_LONG, 48) * 512, device, buffer.get(JAVA_LONG, 32),
                     buffer.get(JAVA_INT, 16), modified);
-        } catch (ErrnoException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw linkage(t);
         }
     }
 
@@ -292,36 +272,15 @@ public final class NativeFile implements AutoCloseable {
 
     @Override
     public void close() throws ErrnoException {
-        simple(CLOSE, "close");
+        simple(SYS_CLOSE, "close");
     }
 
-    private void simple(java.lang.invoke.MethodHandle call, String name) throws ErrnoException {
-        int result;
-        try {
-            result = (int) call.invokeExact(callState(), fd);
-        } catch (Throwable t) {
-            throw linkage(t);
-        }
-        if (result != 0 && Errno.of(lastErrno()) != Errno.EINTR) throw failure(name, path);
-    }
-
-    private void simple(java.lang.invoke.MethodHandle call, long argument, String name) throws ErrnoException {
-        int result;
-        try {
-            result = (int) call.invokeExact(callState(), fd, argument);
-        } catch (Throwable t) {
-            throw linkage(t);
-        }
-        if (result != 0) throw failure(name, path);
+    /** A call on this descriptor alone; EINTR is harmless for these (close has released the descriptor anyway). */
+    private void simple(int number, String name) throws ErrnoException {
+        if (call(number, fd) != 0 && Errno.of(lastErrno()) != Errno.EINTR) throw failure(name, path);
     }
 
     private static ErrnoException failure(String call, Path path) {
         return new ErrnoException(call, path, lastErrno());
-    }
-
-    private static IllegalStateException linkage(Throwable t) {
-        if (t instanceof RuntimeException r) throw r;
-        if (t instanceof Error e) throw e;
-        return new IllegalStateException("native call failed", t);
     }
 }

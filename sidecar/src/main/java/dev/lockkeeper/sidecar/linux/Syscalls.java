@@ -6,7 +6,6 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
-import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 
@@ -15,19 +14,36 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
- * The libc entry points the JDK does not expose (or exposes without the file descriptor we need).
- * Every handle captures errno, because the JVM may clobber it between the call and a later read.
+ * The Linux system calls the JDK does not expose (or exposes without the file descriptor we need), all through
+ * libc's generic {@code syscall(2)}: one downcall handle instead of one per function. Linking a handle costs the
+ * JVM tens of milliseconds per distinct signature on a small node, which a short copy would pay at start-up.
+ * Errno is captured with the call, because the JVM may clobber it before a later read.
  */
 final class Syscalls {
-    private static final Linker LINKER = Linker.nativeLinker();
-    private static final SymbolLookup LIBC = LINKER.defaultLookup();
-    private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO =
-            CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
-    private static final ThreadLocal<MemorySegment> CALL_STATE_SEGMENT =
-            ThreadLocal.withInitial(() -> Arena.global().allocate(CALL_STATE));
-
     static final boolean AARCH64 = System.getProperty("os.arch").equals("aarch64");
+
+    // system call numbers: x86_64 (arch/x86/entry/syscalls/syscall_64.tbl) and the generic table aarch64 uses
+    static final int SYS_IOCTL = AARCH64 ? 29 : 16;
+    static final int SYS_FALLOCATE = AARCH64 ? 47 : 285;
+    static final int SYS_FTRUNCATE = AARCH64 ? 46 : 77;
+    static final int SYS_OPENAT = AARCH64 ? 56 : 257;
+    static final int SYS_CLOSE = AARCH64 ? 57 : 3;
+    static final int SYS_LSEEK = AARCH64 ? 62 : 8;
+    static final int SYS_PREAD64 = AARCH64 ? 67 : 17;
+    static final int SYS_PWRITE64 = AARCH64 ? 68 : 18;
+    static final int SYS_FSYNC = AARCH64 ? 82 : 74;
+    static final int SYS_FDATASYNC = AARCH64 ? 83 : 75;
+    static final int SYS_SYNC_FILE_RANGE = AARCH64 ? 84 : 277;
+    static final int SYS_FADVISE64 = AARCH64 ? 223 : 221;
+    static final int SYS_SYNCFS = AARCH64 ? 267 : 306;
+    static final int SYS_COPY_FILE_RANGE = AARCH64 ? 285 : 326;
+    static final int SYS_STATX = AARCH64 ? 291 : 332;
+    static final int SYS_FCHMOD = AARCH64 ? 52 : 91;
+    static final int SYS_FCHMODAT = AARCH64 ? 53 : 268;
+    static final int SYS_FCHOWN = AARCH64 ? 55 : 93;
+    static final int SYS_FCHOWNAT = AARCH64 ? 54 : 260;
+    static final int SYS_UTIMENSAT = AARCH64 ? 88 : 280;
+
     // open(2) flags that differ between x86_64 and the generic (aarch64) ABI
     static final int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0100, O_EXCL = 0200, O_CLOEXEC = 02000000;
     static final int O_DIRECT = AARCH64 ? 0200000 : 040000;
@@ -35,58 +51,57 @@ final class Syscalls {
     static final int O_NOFOLLOW = AARCH64 ? 0100000 : 0400000;
     static final int AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100, AT_EMPTY_PATH = 0x1000;
     static final int STATX_BASIC_STATS = 0x7ff;
+    static final long UTIME_OMIT = (1L << 30) - 2;
     static final int SEEK_DATA = 3, SEEK_HOLE = 4;
-    static final int FALLOC_FL_KEEP_SIZE = 1, FALLOC_FL_PUNCH_HOLE = 2, FALLOC_FL_ZERO_RANGE = 0x10;
-    static final int POSIX_FADV_SEQUENTIAL = 2, POSIX_FADV_DONTNEED = 4;
+    static final int FALLOC_FL_KEEP_SIZE = 1, FALLOC_FL_PUNCH_HOLE = 2;
+    static final int POSIX_FADV_DONTNEED = 4;
     static final int SYNC_FILE_RANGE_WAIT_BEFORE = 1, SYNC_FILE_RANGE_WRITE = 2, SYNC_FILE_RANGE_WAIT_AFTER = 4;
-    // <linux/fs.h>: _IOR(0x12, 114, size_t), _IO(0x12, 127), _IO(0x12, 119)
-    static final long BLKGETSIZE64 = 0x80081272L, BLKZEROOUT = 0x127fL, BLKDISCARD = 0x1277L;
+    // <linux/fs.h>: _IOR(0x12, 114, size_t), _IO(0x12, 127)
+    static final long BLKGETSIZE64 = 0x80081272L, BLKZEROOUT = 0x127fL;
 
-    static final MethodHandle OPEN = errnoCall("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT), 2);
-    static final MethodHandle CLOSE = errnoCall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT), -1);
-    static final MethodHandle PREAD = errnoCall("pread64",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG), -1);
-    static final MethodHandle PWRITE = errnoCall("pwrite64",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG), -1);
-    static final MethodHandle LSEEK = errnoCall("lseek64",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT), -1);
-    static final MethodHandle FALLOCATE = errnoCall("fallocate64",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), -1);
-    static final MethodHandle FTRUNCATE = errnoCall("ftruncate64", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG), -1);
-    static final MethodHandle FSYNC = errnoCall("fsync", FunctionDescriptor.of(JAVA_INT, JAVA_INT), -1);
-    static final MethodHandle FDATASYNC = errnoCall("fdatasync", FunctionDescriptor.of(JAVA_INT, JAVA_INT), -1);
-    static final MethodHandle SYNCFS = errnoCall("syncfs", FunctionDescriptor.of(JAVA_INT, JAVA_INT), -1);
-    static final MethodHandle COPY_FILE_RANGE = errnoCall("copy_file_range",
-            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), -1);
-    static final MethodHandle IOCTL = errnoCall("ioctl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS), 2);
-    static final MethodHandle SYNC_FILE_RANGE = errnoCall("sync_file_range",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT), -1);
-    static final MethodHandle STATX = errnoCall("statx",
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS), -1);
-    /** Returns the error number instead of setting errno. */
-    static final MethodHandle POSIX_FADVISE = LINKER.downcallHandle(LIBC.find("posix_fadvise64").orElseThrow(),
-            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT));
-    private static final MethodHandle STRERROR = LINKER.downcallHandle(LIBC.find("strerror").orElseThrow(),
-            FunctionDescriptor.of(ADDRESS, JAVA_INT));
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final StructLayout CALL_STATE = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO = CALL_STATE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+    private static final ThreadLocal<MemorySegment> CALL_STATE_SEGMENT =
+            ThreadLocal.withInitial(() -> Arena.global().allocate(CALL_STATE));
+    /** {@code long syscall(long number, ...)}; every argument is passed as a long (pointers by address). */
+    private static final MethodHandle SYSCALL = LINKER.downcallHandle(
+            LINKER.defaultLookup().find("syscall").orElseThrow(),
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
+            Linker.Option.captureCallState("errno"), Linker.Option.firstVariadicArg(1));
+    private static final MethodHandle STRERROR = LINKER.downcallHandle(
+            LINKER.defaultLookup().find("strerror").orElseThrow(), FunctionDescriptor.of(ADDRESS, JAVA_INT));
 
     private Syscalls() {
     }
 
-    private static MethodHandle errnoCall(String name, FunctionDescriptor descriptor, int firstVariadicArg) {
-        MemorySegment symbol = LIBC.find(name).orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name));
-        Linker.Option captureErrno = Linker.Option.captureCallState("errno");
-        return firstVariadicArg < 0
-                ? LINKER.downcallHandle(symbol, descriptor, captureErrno)
-                : LINKER.downcallHandle(symbol, descriptor, captureErrno, Linker.Option.firstVariadicArg(firstVariadicArg));
+    /** Runs a system call; returns its result, or -1 with {@link #lastErrno()} set by this thread's call. */
+    static long call(int number, long a, long b, long c, long d, long e, long f) {
+        try {
+            return (long) SYSCALL.invokeExact(CALL_STATE_SEGMENT.get(), (long) number, a, b, c, d, e, f);
+        } catch (Throwable t) {
+            throw new IllegalStateException("syscall " + number + " could not be invoked", t);
+        }
     }
 
-    /** The per-thread segment every errno-capturing call writes into; read it right after the call. */
-    static MemorySegment callState() {
-        return CALL_STATE_SEGMENT.get();
+    static long call(int number, long a, long b, long c, long d) {
+        return call(number, a, b, c, d, 0, 0);
+    }
+
+    static long call(int number, long a, long b, long c) {
+        return call(number, a, b, c, 0, 0, 0);
+    }
+
+    static long call(int number, long a, long b) {
+        return call(number, a, b, 0, 0, 0, 0);
+    }
+
+    static long call(int number, long a) {
+        return call(number, a, 0, 0, 0, 0, 0);
     }
 
     static int lastErrno() {
-        return (int) ERRNO.get(callState(), 0L);
+        return (int) ERRNO.get(CALL_STATE_SEGMENT.get(), 0L);
     }
 
     static String describe(int errno) {
