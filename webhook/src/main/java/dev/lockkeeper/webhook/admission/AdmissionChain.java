@@ -4,9 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lockkeeper.webhook.cluster.ClusterView;
+import dev.lockkeeper.webhook.policy.EnforcementMode;
+import dev.lockkeeper.webhook.policy.Policy;
 import io.fabric8.zjsonpatch.JsonDiff;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -14,6 +17,8 @@ import java.util.logging.Logger;
  * The rules behind one endpoint. A mutating chain threads the object through every rule that
  * handles it and answers with one JSON Patch from the original to the final object; a validating
  * chain never patches. The first denial decides; warnings from every rule that ran are kept.
+ * The policy is applied here and only here: excluded namespaces skip every rule, {@code off}
+ * skips a rule, {@code warn} turns its denial or patch into a warning.
  */
 public final class AdmissionChain {
     private static final Logger LOG = Logger.getLogger(AdmissionChain.class.getName());
@@ -32,13 +37,17 @@ public final class AdmissionChain {
     private final List<AdmissionRule> rules;
     private final ClusterView cluster;
     private final RuleObserver observer;
+    private final Supplier<Policy> policy;
 
-    public AdmissionChain(Stage stage, List<AdmissionRule> rules, ClusterView cluster, RuleObserver observer) {
+    public AdmissionChain(Stage stage, List<AdmissionRule> rules, ClusterView cluster, RuleObserver observer, Supplier<Policy> policy) {
         this.stage = stage;
         this.rules = List.copyOf(rules);
         this.cluster = cluster;
         this.observer = observer;
+        this.policy = policy;
     }
+
+    public List<AdmissionRule> rules() { return rules; }
 
     public Stage stage() { return stage; }
 
@@ -50,12 +59,15 @@ public final class AdmissionChain {
     }
 
     private Decision evaluate(AdmissionRequest request) {
+        Policy inForce = policy.get();
         ObjectNode original = request.object();
         ObjectNode current = original;
         List<String> warnings = new ArrayList<>();
+        if (inForce.excludes(request.objectNamespace())) return Decision.allowed(warnings, null);
         for (AdmissionRule rule : rules) {
             AdmissionRequest seen = current == original ? request : request.withObject(current);
-            if (!rule.handles(seen)) continue;
+            EnforcementMode mode = inForce.mode(rule.name());
+            if (mode == EnforcementMode.OFF || !rule.handles(seen)) continue;
             long started = System.nanoTime();
             Verdict verdict;
             try {
@@ -66,6 +78,12 @@ public final class AdmissionChain {
                 return Decision.errored(rule.name(), "rule " + rule.name() + " failed: " + e);
             }
             warnings.addAll(verdict.warnings());
+            if (mode == EnforcementMode.WARN) {
+                String would = wouldHave(verdict, current);
+                observer.ruleEvaluated(stage.endpoint(), rule.name(), would == null ? "allowed" : "warned", System.nanoTime() - started);
+                if (would != null) warnings.add(rule.name() + " (warn mode) would " + would);
+                continue;
+            }
             switch (verdict) {
                 case Verdict.Deny deny -> {
                     observer.ruleEvaluated(stage.endpoint(), rule.name(), "denied", System.nanoTime() - started);
@@ -80,6 +98,21 @@ public final class AdmissionChain {
             }
         }
         return Decision.allowed(warnings, current == original ? null : diff(original, current));
+    }
+
+    /** What an enforced verdict would have done, for a rule in warn mode; null when it would allow unchanged. */
+    private String wouldHave(Verdict verdict, ObjectNode current) {
+        return switch (verdict) {
+            case Verdict.Deny deny -> "deny: " + deny.message();
+            case Verdict.Allow allow when stage == Stage.MUTATING && allow.mutated() != null -> {
+                ArrayNode patch = diff(current, allow.mutated());
+                if (patch == null) yield null;
+                List<String> operations = new ArrayList<>();
+                patch.forEach(op -> operations.add(op.path("op").asText() + " " + op.path("path").asText()));
+                yield "patch: " + String.join(", ", operations);
+            }
+            case Verdict.Allow allow -> null;
+        };
     }
 
     private static ArrayNode diff(JsonNode original, JsonNode mutated) {

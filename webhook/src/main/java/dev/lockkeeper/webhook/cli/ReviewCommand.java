@@ -12,6 +12,9 @@ import dev.lockkeeper.webhook.admission.RuleObserver;
 import dev.lockkeeper.webhook.cluster.ClusterView;
 import dev.lockkeeper.webhook.cluster.ManifestException;
 import dev.lockkeeper.webhook.cluster.Manifests;
+import dev.lockkeeper.webhook.policy.Policy;
+import dev.lockkeeper.webhook.policy.PolicyException;
+import dev.lockkeeper.webhook.policy.PolicySource;
 import dev.lockkeeper.webhook.rules.Rulebook;
 import java.io.IOException;
 import java.io.InputStream;
@@ -44,6 +47,9 @@ final class ReviewCommand implements Callable<Integer> {
             description = "ClusterRole that denial messages tell admins to bind (default: ${DEFAULT-VALUE}).")
     String cloneSourceRole;
 
+    @Option(names = "--policy", paramLabel = "FILE", description = "Policy file (rule modes, thresholds); default: every rule denies.")
+    Path policyFile;
+
     @Parameters(arity = "1..*", paramLabel = "FILE", description = "AdmissionReview files.")
     List<Path> files;
 
@@ -60,7 +66,14 @@ final class ReviewCommand implements Callable<Integer> {
         }
         // Tokens minted offline are only shown, never used: an ephemeral key is enough.
         var signer = new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC());
-        AdmissionService service = Rulebook.service(view, signer, cloneSourceRole, RuleObserver.NONE);
+        PolicySource policy;
+        try {
+            policy = policyFile == null ? PolicySource.fixed(Policy.DEFAULT) : PolicySource.fromFile(policyFile, Rulebook.policyParser());
+        } catch (PolicyException e) {
+            err.println("review: " + e.getMessage());
+            return 2;
+        }
+        AdmissionService service = Rulebook.service(view, signer, cloneSourceRole, RuleObserver.NONE, policy);
         int exit = 0;
         for (Path file : files) {
             try {

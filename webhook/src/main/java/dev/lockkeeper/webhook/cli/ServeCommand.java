@@ -14,6 +14,9 @@ import dev.lockkeeper.webhook.cluster.live.SecretTokenKey;
 import dev.lockkeeper.webhook.http.AdmissionServer;
 import dev.lockkeeper.webhook.http.ServerSettings;
 import dev.lockkeeper.webhook.metrics.AdmissionMetrics;
+import dev.lockkeeper.webhook.policy.Policy;
+import dev.lockkeeper.webhook.policy.PolicyException;
+import dev.lockkeeper.webhook.policy.PolicySource;
 import dev.lockkeeper.webhook.rules.Rulebook;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -27,6 +30,9 @@ import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -78,6 +84,10 @@ final class ServeCommand implements Callable<Integer> {
             description = "ClusterRole that denial messages tell admins to bind (default: ${DEFAULT-VALUE}).")
     String cloneSourceRole;
 
+    @Option(names = "--policy", paramLabel = "FILE", defaultValue = "${env:LOCKKEEPER_POLICY}",
+            description = "Policy file (rule modes, thresholds, excluded namespaces), re-read when it changes; default: every rule denies.")
+    Path policyFile;
+
     @Option(names = "--sar-cache-ttl", defaultValue = "10s", converter = DurationConverter.class,
             description = "How long SubjectAccessReview answers are reused (default: ${DEFAULT-VALUE}).")
     Duration sarCacheTtl;
@@ -90,7 +100,7 @@ final class ServeCommand implements Callable<Integer> {
     Duration sarTimeout;
 
     @Option(names = "--cert-check-interval", defaultValue = "2s", converter = DurationConverter.class,
-            description = "How often certificate files are checked for rotation (default: ${DEFAULT-VALUE}).")
+            description = "How often certificate and policy files are checked for changes (default: ${DEFAULT-VALUE}).")
     Duration certCheckInterval;
 
     @Override
@@ -104,6 +114,13 @@ final class ServeCommand implements Callable<Integer> {
         }
         if (port < 0 || port > 65535) {
             err.println("serve: --port must be 0-65535");
+            return 2;
+        }
+        PolicySource policy;
+        try {
+            policy = policyFile == null ? PolicySource.fixed(Policy.DEFAULT) : PolicySource.fromFile(policyFile, Rulebook.policyParser());
+        } catch (PolicyException e) {
+            err.println("serve: " + e.getMessage());
             return 2;
         }
         boolean liveMode = cluster == null && (live || ClusterSource.kubeconfigAvailable());
@@ -144,7 +161,7 @@ final class ServeCommand implements Callable<Integer> {
         }
         AdmissionMetrics metrics = new AdmissionMetrics();
         AdmissionService admission = Rulebook.service(view, new CloneTokenSigner(tokenKeys.getPrivate(), Clock.systemUTC()),
-                cloneSourceRole, metrics);
+                cloneSourceRole, metrics, policy);
         Vertx vertx = Vertx.vertx();
         ClusterView readiness = view;
         AdmissionServer server = new AdmissionServer(vertx,
@@ -157,11 +174,14 @@ final class ServeCommand implements Callable<Integer> {
             vertx.close();
             return 1;
         }
+        ScheduledExecutorService reloads = Executors.newSingleThreadScheduledExecutor(Thread.ofVirtual().factory());
+        reloads.scheduleWithFixedDelay(policy::reload, certCheckInterval.toMillis(), certCheckInterval.toMillis(), TimeUnit.MILLISECONDS);
         out.printf("listening on https://%s:%d (started in %d ms)%n", bind, server.actualPort(), (System.nanoTime() - started) / 1_000_000);
         out.flush();
         CountDownLatch stopped = new CountDownLatch(1);
         KubernetesClient liveClient = client;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            reloads.shutdownNow();
             server.stop().toCompletionStage().toCompletableFuture().join();
             vertx.close().toCompletionStage().toCompletableFuture().join();
             if (readiness instanceof InformerClusterView informers) informers.close();

@@ -7,12 +7,17 @@ import dev.lockkeeper.webhook.admission.AdmissionService;
 import dev.lockkeeper.webhook.admission.RuleObserver;
 import dev.lockkeeper.webhook.cluster.ClusterView;
 import dev.lockkeeper.webhook.cluster.ResourceType;
+import dev.lockkeeper.webhook.policy.Policy;
+import dev.lockkeeper.webhook.policy.PolicyParser;
 import dev.lockkeeper.webhook.rules.clone.CloneAuthorizer;
 import dev.lockkeeper.webhook.rules.clone.CloneCompatibilityWarnings;
 import dev.lockkeeper.webhook.rules.clone.DataVolumeCloneAuthorizer;
 import dev.lockkeeper.webhook.rules.clone.VirtualMachineCloneAuthorizer;
 import dev.lockkeeper.webhook.rules.datavolume.DataVolumeSpecValidator;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Supplier;
 
 /** Every rule, which endpoint runs it, and which resources the live cluster view must watch for them. */
 public final class Rulebook {
@@ -32,10 +37,24 @@ public final class Rulebook {
         return List.of(new DataVolumeSpecValidator(), new CloneCompatibilityWarnings(), new VirtualMachineCloneAuthorizer(authorizer));
     }
 
-    public static AdmissionService service(ClusterView cluster, CloneTokenSigner tokens, String cloneSourceRole, RuleObserver observer) {
+    public static AdmissionService service(ClusterView cluster, CloneTokenSigner tokens, String cloneSourceRole,
+                                           RuleObserver observer, Supplier<Policy> policy) {
         CloneAuthorizer authorizer = new CloneAuthorizer(cloneSourceRole);
         return new AdmissionService(
-                new AdmissionChain(AdmissionChain.Stage.MUTATING, mutating(authorizer, tokens), cluster, observer),
-                new AdmissionChain(AdmissionChain.Stage.VALIDATING, validating(authorizer), cluster, observer));
+                new AdmissionChain(AdmissionChain.Stage.MUTATING, mutating(authorizer, tokens), cluster, observer, policy),
+                new AdmissionChain(AdmissionChain.Stage.VALIDATING, validating(authorizer), cluster, observer, policy));
+    }
+
+    /** Names a policy file may set modes for. */
+    public static Set<String> ruleNames() {
+        CloneAuthorizer authorizer = new CloneAuthorizer(DEFAULT_CLONE_SOURCE_ROLE);
+        Set<String> names = new TreeSet<>();
+        mutating(authorizer, null).forEach(rule -> names.add(rule.name()));
+        validating(authorizer).forEach(rule -> names.add(rule.name()));
+        return names;
+    }
+
+    public static PolicyParser policyParser() {
+        return new PolicyParser(ruleNames());
     }
 }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lockkeeper.webhook.cluster.ClusterView;
+import dev.lockkeeper.webhook.policy.Policy;
 import dev.lockkeeper.webhook.support.Reviews;
 import dev.lockkeeper.webhook.support.TestCluster;
 import java.util.ArrayList;
@@ -85,11 +86,11 @@ class AdmissionChainTest {
             @Override public void reviewDecided(String endpoint, String outcome, long nanos) { events.add(endpoint + " " + outcome); }
         };
         new AdmissionChain(AdmissionChain.Stage.MUTATING, List.of(new Labeller("a", new ArrayList<>()),
-                new Fixed("ok", Verdict.allow())), cluster, observer).decide(request);
+                new Fixed("ok", Verdict.allow())), cluster, observer, () -> Policy.DEFAULT).decide(request);
         assertEquals(List.of("mutate label-a patched", "mutate ok allowed", "mutate patched"), events);
     }
 
     private AdmissionChain chain(AdmissionChain.Stage stage, AdmissionRule... rules) {
-        return new AdmissionChain(stage, List.of(rules), cluster, RuleObserver.NONE);
+        return new AdmissionChain(stage, List.of(rules), cluster, RuleObserver.NONE, () -> Policy.DEFAULT);
     }
 }

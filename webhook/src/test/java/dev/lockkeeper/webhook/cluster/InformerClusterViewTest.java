@@ -104,7 +104,8 @@ class InformerClusterViewTest {
     void cloneDecisionsUseTheLiveViewAndSendExactSubjectAccessReviews() throws Exception {
         startView(new SarSettings(Duration.ofSeconds(10), 100, Duration.ofSeconds(2)));
         AdmissionService service = Rulebook.service(view, new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC()),
-                Rulebook.DEFAULT_CLONE_SOURCE_ROLE, RuleObserver.NONE);
+                Rulebook.DEFAULT_CLONE_SOURCE_ROLE, RuleObserver.NONE,
+                () -> dev.lockkeeper.webhook.policy.Policy.DEFAULT);
         String dataVolume = """
                 apiVersion: cdi.kubevirt.io/v1beta1
                 kind: DataVolume

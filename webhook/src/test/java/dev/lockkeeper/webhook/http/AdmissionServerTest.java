@@ -51,7 +51,7 @@ class AdmissionServerTest {
         certs.ensure(new ServingIdentity("lockkeeper-webhook", "lockkeeper"));
         TestCluster cluster = new TestCluster.Recording(TestCluster.with(), reviewThread);
         var service = Rulebook.service(cluster, new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC()),
-                Rulebook.DEFAULT_CLONE_SOURCE_ROLE, metrics);
+                Rulebook.DEFAULT_CLONE_SOURCE_ROLE, metrics, () -> dev.lockkeeper.webhook.policy.Policy.DEFAULT);
         vertx = Vertx.vertx();
         server = new AdmissionServer(vertx, new ServerSettings("127.0.0.1", 0, certs.certificate(), certs.privateKey(),
                 Duration.ofSeconds(1)), service, metrics, synced::get, "PUBLIC KEY PEM");

@@ -1,0 +1,167 @@
+package dev.lockkeeper.webhook.policy;
+
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lockkeeper.webhook.admission.Json;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Reads and validates a policy document:
+ * <pre>
+ * apiVersion: lockkeeper.dev/v1
+ * kind: Policy
+ * excludedNamespaces: [sandbox]
+ * rules:                         # rule name: deny | warn | off (default deny)
+ *   export-only-when-stopped: warn
+ * export: {minTokenLength: 12, maxTtl: 24h}
+ * restore: {markerLabels: [velero.io/restore-name], markerAnnotations: []}
+ * </pre>
+ * Every problem is reported with the field it is in; unknown fields and rule names are errors,
+ * so a typo never silently leaves a rule enforcing.
+ */
+public final class PolicyParser {
+    private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h)");
+    private static final Set<String> TOP_LEVEL = Set.of("apiVersion", "kind", "excludedNamespaces", "rules", "export", "restore");
+
+    private final Set<String> knownRules;
+
+    public PolicyParser(Set<String> knownRules) {
+        this.knownRules = Set.copyOf(knownRules);
+    }
+
+    public Policy parse(String source, String text) throws PolicyException {
+        JsonNode root;
+        try {
+            root = Json.YAML.readTree(text);
+        } catch (JacksonException e) {
+            throw new PolicyException(source + ": not valid YAML: " + e.getOriginalMessage());
+        }
+        if (root == null || root.isMissingNode() || root.isNull() || (root.isTextual() && root.asText().isBlank())) return Policy.DEFAULT;
+        if (!root.isObject()) throw new PolicyException(source + ": a policy must be a mapping");
+        List<String> problems = new ArrayList<>();
+        unknownFields(root, TOP_LEVEL, "", problems);
+        String apiVersion = Json.text(root, "apiVersion"), kind = Json.text(root, "kind");
+        if (root.has("apiVersion") && !"lockkeeper.dev/v1".equals(apiVersion)) problems.add("apiVersion must be lockkeeper.dev/v1");
+        if (root.has("kind") && !"Policy".equals(kind)) problems.add("kind must be Policy");
+        Set<String> excluded = new HashSet<>(strings(root.path("excludedNamespaces"), "excludedNamespaces", problems));
+        Map<String, EnforcementMode> modes = modes(root.path("rules"), problems);
+        Policy.Export export = export(root.path("export"), problems);
+        Policy.Restore restore = restore(root.path("restore"), problems);
+        if (!problems.isEmpty()) throw new PolicyException(source + ": " + String.join("; ", problems));
+        return new Policy(modes, excluded, export, restore);
+    }
+
+    private Map<String, EnforcementMode> modes(JsonNode rules, List<String> problems) {
+        Map<String, EnforcementMode> modes = new HashMap<>();
+        if (rules.isMissingNode() || rules.isNull()) return modes;
+        if (!rules.isObject()) {
+            problems.add("rules must map rule names to deny, warn or off");
+            return modes;
+        }
+        for (var entry : rules.properties()) {
+            String rule = entry.getKey();
+            if (!knownRules.contains(rule)) {
+                problems.add("rules." + rule + ": no such rule (known: " + String.join(", ", new TreeSet<>(knownRules)) + ")");
+                continue;
+            }
+            JsonNode value = entry.getValue();
+            // YAML 1.1 reads an unquoted `off` as false; that is what an admin means by it.
+            if (value.isBoolean() && !value.asBoolean()) {
+                modes.put(rule, EnforcementMode.OFF);
+                continue;
+            }
+            try {
+                modes.put(rule, EnforcementMode.parse(value.asText()));
+            } catch (IllegalArgumentException e) {
+                problems.add("rules." + rule + ": " + e.getMessage());
+            }
+        }
+        return modes;
+    }
+
+    private static Policy.Export export(JsonNode node, List<String> problems) {
+        if (node.isMissingNode() || node.isNull()) return Policy.Export.DEFAULT;
+        unknownFields(node, Set.of("minTokenLength", "maxTtl"), "export.", problems);
+        int minTokenLength = Policy.Export.DEFAULT.minTokenLength();
+        if (node.has("minTokenLength")) {
+            JsonNode value = node.get("minTokenLength");
+            if (!value.canConvertToInt() || !value.isIntegralNumber() || value.asInt() < 1 || value.asInt() > 4096) {
+                problems.add("export.minTokenLength must be a whole number from 1 to 4096");
+            } else {
+                minTokenLength = value.asInt();
+            }
+        }
+        Duration maxTtl = Policy.Export.DEFAULT.maxTtl();
+        if (node.has("maxTtl")) {
+            Duration parsed = duration(node.get("maxTtl").asText());
+            if (parsed == null || parsed.isZero()) problems.add("export.maxTtl must be a positive duration like 30m, 24h");
+            else maxTtl = parsed;
+        }
+        return new Policy.Export(minTokenLength, maxTtl);
+    }
+
+    private static Policy.Restore restore(JsonNode node, List<String> problems) {
+        if (node.isMissingNode() || node.isNull()) return Policy.Restore.DEFAULT;
+        unknownFields(node, Set.of("markerLabels", "markerAnnotations"), "restore.", problems);
+        List<String> labels = node.has("markerLabels") ? strings(node.get("markerLabels"), "restore.markerLabels", problems)
+                : Policy.Restore.DEFAULT.markerLabels();
+        List<String> annotations = strings(node.path("markerAnnotations"), "restore.markerAnnotations", problems);
+        if (labels.isEmpty() && annotations.isEmpty()) problems.add("restore needs at least one marker label or annotation");
+        return new Policy.Restore(labels, annotations);
+    }
+
+    /** Kubernetes-style durations: 500ms, 90s, 30m, 24h, or combinations such as 1h30m. */
+    public static Duration duration(String text) {
+        if (text == null || text.isBlank()) return null;
+        Matcher matcher = DURATION.matcher(text.strip());
+        Duration total = Duration.ZERO;
+        int end = 0;
+        while (matcher.find()) {
+            if (matcher.start() != end) return null;
+            long amount = Long.parseLong(matcher.group(1));
+            total = total.plus(switch (matcher.group(2)) {
+                case "ms" -> Duration.ofMillis(amount);
+                case "s" -> Duration.ofSeconds(amount);
+                case "m" -> Duration.ofMinutes(amount);
+                default -> Duration.ofHours(amount);
+            });
+            end = matcher.end();
+        }
+        return end == text.strip().length() && end > 0 ? total : null;
+    }
+
+    private static List<String> strings(JsonNode node, String field, List<String> problems) {
+        List<String> values = new ArrayList<>();
+        if (node.isMissingNode() || node.isNull()) return values;
+        if (!node.isArray()) {
+            problems.add(field + " must be a list of strings");
+            return values;
+        }
+        for (JsonNode item : node) {
+            if (!item.isTextual() || item.asText().isBlank()) problems.add(field + " must be a list of non-empty strings");
+            else values.add(item.asText());
+        }
+        return values;
+    }
+
+    private static void unknownFields(JsonNode node, Set<String> allowed, String prefix, List<String> problems) {
+        if (!node.isObject()) {
+            problems.add((prefix.isEmpty() ? "policy" : prefix.substring(0, prefix.length() - 1)) + " must be a mapping");
+            return;
+        }
+        for (Iterator<String> names = node.fieldNames(); names.hasNext(); ) {
+            String name = names.next();
+            if (!allowed.contains(name)) problems.add(prefix + name + ": unknown field");
+        }
+    }
+}

@@ -1,0 +1,157 @@
+package dev.lockkeeper.webhook.policy;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import dev.lockkeeper.webhook.admission.AdmissionChain;
+import dev.lockkeeper.webhook.admission.AdmissionRequest;
+import dev.lockkeeper.webhook.admission.AdmissionRule;
+import dev.lockkeeper.webhook.admission.Cause;
+import dev.lockkeeper.webhook.admission.Decision;
+import dev.lockkeeper.webhook.admission.Match;
+import dev.lockkeeper.webhook.admission.Operation;
+import dev.lockkeeper.webhook.admission.RuleObserver;
+import dev.lockkeeper.webhook.admission.Verdict;
+import dev.lockkeeper.webhook.cluster.ClusterView;
+import dev.lockkeeper.webhook.support.Reviews;
+import dev.lockkeeper.webhook.support.TestCluster;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class PolicyTest {
+    final PolicyParser parser = new PolicyParser(Set.of("denier", "labeller"));
+
+    @Test
+    void parsesModesExclusionsAndThresholds() throws Exception {
+        Policy policy = parser.parse("p.yaml", """
+                apiVersion: lockkeeper.dev/v1
+                kind: Policy
+                excludedNamespaces: [sandbox]
+                rules: {denier: warn, labeller: off}
+                export: {minTokenLength: 20, maxTtl: 1h30m}
+                restore: {markerLabels: [], markerAnnotations: [backup.example.com/restore]}
+                """);
+        assertEquals(EnforcementMode.WARN, policy.mode("denier"));
+        assertEquals(EnforcementMode.OFF, policy.mode("labeller"));
+        assertEquals(EnforcementMode.DENY, policy.mode("anything-else"));
+        assertTrue(policy.excludes("sandbox"));
+        assertFalse(policy.excludes(""));
+        assertEquals(new Policy.Export(20, Duration.ofMinutes(90)), policy.export());
+        assertEquals(List.of("backup.example.com/restore"), policy.restore().markerAnnotations());
+        assertEquals(Policy.DEFAULT, parser.parse("empty.yaml", "# nothing set\n"));
+    }
+
+    static Stream<Arguments> invalidPolicies() {
+        return Stream.of(
+                Arguments.of("typo in a rule name", "rules: {denyer: warn}", "rules.denyer: no such rule (known: denier, labeller)"),
+                Arguments.of("unknown mode", "rules: {denier: block}", "rules.denier: \"block\" is not a mode; use deny, warn or off"),
+                Arguments.of("unknown top-level field", "exclude: [a]", "exclude: unknown field"),
+                Arguments.of("wrong kind", "kind: ConfigMap", "kind must be Policy"),
+                Arguments.of("token length not a number", "export: {minTokenLength: many}", "export.minTokenLength must be a whole number"),
+                Arguments.of("token length zero", "export: {minTokenLength: 0}", "export.minTokenLength must be a whole number"),
+                Arguments.of("bad duration", "export: {maxTtl: forever}", "export.maxTtl must be a positive duration"),
+                Arguments.of("no restore markers", "restore: {markerLabels: []}", "restore needs at least one marker"),
+                Arguments.of("namespaces not a list", "excludedNamespaces: sandbox", "excludedNamespaces must be a list of strings"),
+                Arguments.of("not a mapping", "- a\n- b", "a policy must be a mapping"),
+                Arguments.of("not YAML", "rules: {denier: [", "not valid YAML"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("invalidPolicies")
+    void rejectsInvalidPoliciesNamingTheFileAndField(String name, String text, String message) {
+        var e = assertThrows(PolicyException.class, () -> parser.parse("policy.yaml", text));
+        assertTrue(e.getMessage().startsWith("policy.yaml: "), e.getMessage());
+        assertTrue(e.getMessage().contains(message), e.getMessage());
+    }
+
+    @Test
+    void reportsEveryProblemAtOnce() {
+        var e = assertThrows(PolicyException.class, () -> parser.parse("p", "rules: {x: warn, denier: nope}\nfoo: 1"));
+        assertTrue(e.getMessage().contains("rules.x") && e.getMessage().contains("rules.denier") && e.getMessage().contains("foo"), e.getMessage());
+    }
+
+    @Test
+    void reloadInstallsValidChangesAndKeepsTheLastGoodPolicyOnErrors(@TempDir Path dir) throws Exception {
+        Path file = Files.writeString(dir.resolve("policy.yaml"), "rules: {denier: warn}\n");
+        PolicySource source = PolicySource.fromFile(file, parser);
+        assertEquals(EnforcementMode.WARN, source.get().mode("denier"));
+        assertFalse(source.reload(), "unchanged file");
+        Files.writeString(file, "rules: {denier: off}\n");
+        assertTrue(source.reload());
+        assertEquals(EnforcementMode.OFF, source.get().mode("denier"));
+        Files.writeString(file, "rules: {denier: sometimes}\n");
+        assertFalse(source.reload());
+        assertEquals(EnforcementMode.OFF, source.get().mode("denier"), "an invalid edit never replaces a valid policy");
+        Files.delete(file);
+        assertFalse(source.reload());
+        assertEquals(EnforcementMode.OFF, source.get().mode("denier"));
+    }
+
+    @Test
+    void aMissingOrInvalidPolicyFileAtStartupIsAnError(@TempDir Path dir) throws Exception {
+        assertThrows(PolicyException.class, () -> PolicySource.fromFile(dir.resolve("absent.yaml"), parser));
+        Path bad = Files.writeString(dir.resolve("bad.yaml"), "rules: {denier: maybe}");
+        assertThrows(PolicyException.class, () -> PolicySource.fromFile(bad, parser));
+    }
+
+    // The chain applies modes and exclusions for every rule, so each mode is tested once here.
+    static final Match EVERY_DATAVOLUME = Match.of("cdi.kubevirt.io", "datavolumes", Operation.CREATE);
+
+    record Denier() implements AdmissionRule {
+        @Override public String name() { return "denier"; }
+        @Override public Match match() { return EVERY_DATAVOLUME; }
+        @Override public Verdict admit(AdmissionRequest request, ClusterView cluster) {
+            return Verdict.invalid("not like this", Cause.invalid("spec", "not like this"));
+        }
+    }
+
+    record Labeller() implements AdmissionRule {
+        @Override public String name() { return "labeller"; }
+        @Override public Match match() { return EVERY_DATAVOLUME; }
+        @Override public Verdict admit(AdmissionRequest request, ClusterView cluster) {
+            var copy = request.object().deepCopy();
+            copy.withObject("metadata").withObject("labels").put("checked", "yes");
+            return Verdict.mutated(copy, List.of());
+        }
+    }
+
+    Decision decide(AdmissionChain.Stage stage, String policy, AdmissionRule rule, String namespace) throws Exception {
+        Policy parsed = parser.parse("p", policy);
+        AdmissionRequest request = Reviews.createDataVolume(namespace, "{metadata: {name: disk, namespace: " + namespace + "}, spec: {}}");
+        return new AdmissionChain(stage, List.of(rule), TestCluster.with(), RuleObserver.NONE, () -> parsed).decide(request);
+    }
+
+    @Test
+    void denyModeEnforces() throws Exception {
+        assertFalse(decide(AdmissionChain.Stage.VALIDATING, "", new Denier(), "team-a").allowed());
+        assertTrue(decide(AdmissionChain.Stage.MUTATING, "", new Labeller(), "team-a").patched());
+    }
+
+    @Test
+    void warnModeTurnsDenialsAndPatchesIntoWarnings() throws Exception {
+        Decision denial = decide(AdmissionChain.Stage.VALIDATING, "rules: {denier: warn}", new Denier(), "team-a");
+        assertTrue(denial.allowed());
+        assertEquals(List.of("denier (warn mode) would deny: not like this"), denial.warnings());
+        Decision patch = decide(AdmissionChain.Stage.MUTATING, "rules: {labeller: warn}", new Labeller(), "team-a");
+        assertTrue(patch.allowed());
+        assertFalse(patch.patched());
+        assertEquals(List.of("labeller (warn mode) would patch: add /metadata/labels"), patch.warnings());
+    }
+
+    @Test
+    void offModeAndExcludedNamespacesSkipTheRule() throws Exception {
+        Decision off = decide(AdmissionChain.Stage.VALIDATING, "rules: {denier: off}", new Denier(), "team-a");
+        assertTrue(off.allowed());
+        assertTrue(off.warnings().isEmpty());
+        assertTrue(decide(AdmissionChain.Stage.VALIDATING, "excludedNamespaces: [sandbox]", new Denier(), "sandbox").allowed());
+        assertFalse(decide(AdmissionChain.Stage.VALIDATING, "excludedNamespaces: [sandbox]", new Denier(), "team-a").allowed());
+    }
+}
