@@ -15,6 +15,15 @@ public interface ClusterView {
     /** Objects of {@code type} in {@code namespace}, or in every namespace when it is null. */
     List<ObjectNode> list(ResourceType type, String namespace);
 
+    /** Objects of {@code index.type()} whose {@code index} keys include {@code key} (see {@link ClusterIndex}). */
+    List<ObjectNode> byIndex(ClusterIndex index, String key);
+
+    /**
+     * A direct read for kinds no informer watches (Secrets, Velero Restores): one GET in live mode,
+     * answers cached briefly. May block.
+     */
+    Optional<ObjectNode> read(ResourceType type, String namespace, String name);
+
     /** A SubjectAccessReview. May block (live mode sends it to the API server). */
     AccessDecision review(AccessReview review);
 

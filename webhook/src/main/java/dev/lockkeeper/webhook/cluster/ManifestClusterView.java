@@ -53,6 +53,18 @@ public final class ManifestClusterView implements ClusterView {
     }
 
     @Override
+    public List<ObjectNode> byIndex(ClusterIndex index, String key) {
+        List<ObjectNode> found = new ArrayList<>();
+        for (ObjectNode object : byType(index.type()).values()) if (index.keys().apply(object).contains(key)) found.add(object);
+        return found;
+    }
+
+    @Override
+    public Optional<ObjectNode> read(ResourceType type, String namespace, String name) {
+        return get(type, namespace, name);
+    }
+
+    @Override
     public AccessDecision review(AccessReview review) {
         return rbac.evaluate(review);
     }

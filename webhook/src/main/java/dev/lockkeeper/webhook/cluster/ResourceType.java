@@ -12,6 +12,16 @@ public record ResourceType(String group, String version, String plural, String k
             new ResourceType("cdi.kubevirt.io", "v1beta1", "datasources", "DataSource", true);
     public static final ResourceType VIRTUAL_MACHINE =
             new ResourceType("kubevirt.io", "v1", "virtualmachines", "VirtualMachine", true);
+    public static final ResourceType VIRTUAL_MACHINE_INSTANCE =
+            new ResourceType("kubevirt.io", "v1", "virtualmachineinstances", "VirtualMachineInstance", true);
+    // v1beta1 is served by every KubeVirt that has exports; objects created as v1 are read through it too.
+    public static final ResourceType VIRTUAL_MACHINE_EXPORT =
+            new ResourceType("export.kubevirt.io", "v1beta1", "virtualmachineexports", "VirtualMachineExport", true);
+    public static final ResourceType VIRTUAL_MACHINE_SNAPSHOT =
+            new ResourceType("snapshot.kubevirt.io", "v1beta1", "virtualmachinesnapshots", "VirtualMachineSnapshot", true);
+    public static final ResourceType POD = new ResourceType("", "v1", "pods", "Pod", true);
+    public static final ResourceType SECRET = new ResourceType("", "v1", "secrets", "Secret", true);
+    public static final ResourceType VELERO_RESTORE = new ResourceType("velero.io", "v1", "restores", "Restore", true);
 
     public String apiVersion() {
         return group.isEmpty() ? version : group + "/" + version;

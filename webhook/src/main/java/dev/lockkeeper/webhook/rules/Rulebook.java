@@ -14,6 +14,9 @@ import dev.lockkeeper.webhook.rules.clone.CloneCompatibilityWarnings;
 import dev.lockkeeper.webhook.rules.clone.DataVolumeCloneAuthorizer;
 import dev.lockkeeper.webhook.rules.clone.VirtualMachineCloneAuthorizer;
 import dev.lockkeeper.webhook.rules.datavolume.DataVolumeSpecValidator;
+import dev.lockkeeper.webhook.rules.export.ExportRules;
+import dev.lockkeeper.webhook.rules.restore.RestoreRules;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
@@ -25,32 +28,44 @@ public final class Rulebook {
 
     /** What the rules read from the cluster; the live view runs one informer per entry. */
     public static final List<ResourceType> WATCHED = List.of(ResourceType.NAMESPACE, ResourceType.PERSISTENT_VOLUME_CLAIM,
-            ResourceType.DATA_VOLUME, ResourceType.DATA_SOURCE);
+            ResourceType.DATA_VOLUME, ResourceType.DATA_SOURCE, ResourceType.VIRTUAL_MACHINE, ResourceType.VIRTUAL_MACHINE_INSTANCE,
+            ResourceType.VIRTUAL_MACHINE_EXPORT, ResourceType.POD);
 
     private Rulebook() {}
 
-    public static List<AdmissionRule> mutating(CloneAuthorizer authorizer, CloneTokenSigner tokens) {
-        return List.of(new DataVolumeCloneAuthorizer(authorizer, tokens));
+    /**
+     * Restore fixes run first: a restored DataVolume they mark pre-populated must not be treated
+     * as a new clone (no permission check, no token) by the clone authorizer after them.
+     */
+    public static List<AdmissionRule> mutating(CloneAuthorizer authorizer, CloneTokenSigner tokens, Supplier<Policy> policy) {
+        List<AdmissionRule> rules = new ArrayList<>(RestoreRules.mutating(policy));
+        rules.add(new DataVolumeCloneAuthorizer(authorizer, tokens));
+        return rules;
     }
 
-    public static List<AdmissionRule> validating(CloneAuthorizer authorizer) {
-        return List.of(new DataVolumeSpecValidator(), new CloneCompatibilityWarnings(), new VirtualMachineCloneAuthorizer(authorizer));
+    public static List<AdmissionRule> validating(CloneAuthorizer authorizer, Supplier<Policy> policy) {
+        List<AdmissionRule> rules = new ArrayList<>(List.of(new DataVolumeSpecValidator(), new CloneCompatibilityWarnings(),
+                new VirtualMachineCloneAuthorizer(authorizer)));
+        rules.addAll(ExportRules.validating(policy));
+        rules.addAll(RestoreRules.validating(policy));
+        return rules;
     }
 
     public static AdmissionService service(ClusterView cluster, CloneTokenSigner tokens, String cloneSourceRole,
                                            RuleObserver observer, Supplier<Policy> policy) {
         CloneAuthorizer authorizer = new CloneAuthorizer(cloneSourceRole);
         return new AdmissionService(
-                new AdmissionChain(AdmissionChain.Stage.MUTATING, mutating(authorizer, tokens), cluster, observer, policy),
-                new AdmissionChain(AdmissionChain.Stage.VALIDATING, validating(authorizer), cluster, observer, policy));
+                new AdmissionChain(AdmissionChain.Stage.MUTATING, mutating(authorizer, tokens, policy), cluster, observer, policy),
+                new AdmissionChain(AdmissionChain.Stage.VALIDATING, validating(authorizer, policy), cluster, observer, policy));
     }
 
     /** Names a policy file may set modes for. */
     public static Set<String> ruleNames() {
         CloneAuthorizer authorizer = new CloneAuthorizer(DEFAULT_CLONE_SOURCE_ROLE);
         Set<String> names = new TreeSet<>();
-        mutating(authorizer, null).forEach(rule -> names.add(rule.name()));
-        validating(authorizer).forEach(rule -> names.add(rule.name()));
+        Supplier<Policy> defaults = () -> Policy.DEFAULT;
+        mutating(authorizer, null, defaults).forEach(rule -> names.add(rule.name()));
+        validating(authorizer, defaults).forEach(rule -> names.add(rule.name()));
         return names;
     }
 

@@ -69,6 +69,16 @@ public class TestCluster implements ClusterView {
     }
 
     @Override
+    public List<ObjectNode> byIndex(dev.lockkeeper.webhook.cluster.ClusterIndex index, String key) {
+        return objects.byIndex(index, key);
+    }
+
+    @Override
+    public Optional<ObjectNode> read(ResourceType type, String namespace, String name) {
+        return objects.read(type, namespace, name);
+    }
+
+    @Override
     public AccessDecision review(AccessReview review) {
         reviews.add(review);
         if (unavailable) return new AccessDecision.Unavailable("connection refused");

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lockkeeper.webhook.admission.Json;
 import dev.lockkeeper.webhook.cluster.AccessDecision;
 import dev.lockkeeper.webhook.cluster.AccessReview;
+import dev.lockkeeper.webhook.cluster.ClusterIndex;
 import dev.lockkeeper.webhook.cluster.ClusterView;
 import dev.lockkeeper.webhook.cluster.ResourceType;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
@@ -12,6 +13,8 @@ import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.fabric8.kubernetes.client.informers.cache.Cache;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.function.Function;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -27,9 +30,11 @@ public final class InformerClusterView implements ClusterView, AutoCloseable {
 
     private final Map<ResourceType, SharedIndexInformer<GenericKubernetesResource>> informers = new LinkedHashMap<>();
     private final CachingAccessReviewer reviewer;
+    private final DirectReader reader;
 
     public InformerClusterView(KubernetesClient client, List<ResourceType> types, SarSettings sar) {
         this.reviewer = new CachingAccessReviewer(client, sar);
+        this.reader = new DirectReader(client, sar.cacheTtl(), sar.cacheSize());
         for (ResourceType type : types) {
             ResourceDefinitionContext context = new ResourceDefinitionContext.Builder()
                     .withGroup(type.group()).withVersion(type.version()).withPlural(type.plural())
@@ -37,6 +42,11 @@ public final class InformerClusterView implements ClusterView, AutoCloseable {
             var operation = client.genericKubernetesResources(context);
             SharedIndexInformer<GenericKubernetesResource> informer = type.namespaced()
                     ? operation.inAnyNamespace().runnableInformer(0) : operation.runnableInformer(0);
+            Map<String, Function<GenericKubernetesResource, List<String>>> indexers = new HashMap<>();
+            for (ClusterIndex index : ClusterIndex.ALL) {
+                if (index.type().equals(type)) indexers.put(index.name(), resource -> index.keys().apply(Json.MAPPER.valueToTree(resource)));
+            }
+            if (!indexers.isEmpty()) informer.addIndexers(indexers);
             informers.put(type, informer);
         }
     }
@@ -64,6 +74,20 @@ public final class InformerClusterView implements ClusterView, AutoCloseable {
         List<ObjectNode> objects = new ArrayList<>(found.size());
         for (GenericKubernetesResource resource : found) objects.add(Json.MAPPER.valueToTree(resource));
         return objects;
+    }
+
+    @Override
+    public List<ObjectNode> byIndex(ClusterIndex index, String key) {
+        List<ObjectNode> objects = new ArrayList<>();
+        for (GenericKubernetesResource resource : informer(index.type()).getIndexer().byIndex(index.name(), key)) {
+            objects.add(Json.MAPPER.valueToTree(resource));
+        }
+        return objects;
+    }
+
+    @Override
+    public Optional<ObjectNode> read(ResourceType type, String namespace, String name) {
+        return reader.read(type, namespace, name);
     }
 
     @Override

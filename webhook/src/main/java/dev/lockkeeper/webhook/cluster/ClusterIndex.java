@@ -1,0 +1,63 @@
+package dev.lockkeeper.webhook.cluster;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lockkeeper.webhook.admission.Json;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.Function;
+
+/**
+ * A secondary index over one resource type: each object maps to zero or more keys. Live mode
+ * registers these with the informers; embedded mode evaluates them over the loaded objects.
+ */
+public record ClusterIndex(String name, ResourceType type, Function<JsonNode, List<String>> keys) {
+
+    /** Pods by {@code <namespace>/<claimName>} of every PVC volume they mount. */
+    public static final ClusterIndex POD_CLAIMS = new ClusterIndex("claims", ResourceType.POD, pod -> {
+        List<String> claims = new ArrayList<>();
+        String namespace = Json.text(pod, "metadata", "namespace");
+        for (JsonNode volume : pod.path("spec").path("volumes")) {
+            String claim = Json.text(volume, "persistentVolumeClaim", "claimName");
+            if (!claim.isEmpty()) claims.add(namespace + "/" + claim);
+        }
+        return claims;
+    });
+
+    /** VMs by the MAC addresses of their interfaces (lower case, as {@link #normalizeMac} writes them). */
+    public static final ClusterIndex VM_MACS = new ClusterIndex("macs", ResourceType.VIRTUAL_MACHINE,
+            vm -> macs(vm.path("spec").path("template").path("spec")));
+    public static final ClusterIndex VMI_MACS = new ClusterIndex("macs", ResourceType.VIRTUAL_MACHINE_INSTANCE,
+            vmi -> macs(vmi.path("spec")));
+
+    /** VMs and VMIs by firmware identity, keyed {@code uuid:<uuid>} and {@code serial:<serial>}. */
+    public static final ClusterIndex VM_FIRMWARE = new ClusterIndex("firmware", ResourceType.VIRTUAL_MACHINE,
+            vm -> firmware(vm.path("spec").path("template").path("spec")));
+    public static final ClusterIndex VMI_FIRMWARE = new ClusterIndex("firmware", ResourceType.VIRTUAL_MACHINE_INSTANCE,
+            vmi -> firmware(vmi.path("spec")));
+
+    public static final List<ClusterIndex> ALL = List.of(POD_CLAIMS, VM_MACS, VMI_MACS, VM_FIRMWARE, VMI_FIRMWARE);
+
+    public static String normalizeMac(String mac) {
+        return mac.strip().toLowerCase(Locale.ROOT).replace('-', ':');
+    }
+
+    private static List<String> macs(JsonNode vmiSpec) {
+        List<String> macs = new ArrayList<>();
+        for (JsonNode iface : vmiSpec.path("domain").path("devices").path("interfaces")) {
+            String mac = Json.text(iface, "macAddress");
+            if (!mac.isEmpty()) macs.add(normalizeMac(mac));
+        }
+        return macs;
+    }
+
+    private static List<String> firmware(JsonNode vmiSpec) {
+        List<String> keys = new ArrayList<>();
+        JsonNode firmware = vmiSpec.path("domain").path("firmware");
+        String uuid = Json.text(firmware, "uuid");
+        String serial = Json.text(firmware, "serial");
+        if (!uuid.isEmpty()) keys.add("uuid:" + uuid.toLowerCase(Locale.ROOT));
+        if (!serial.isEmpty()) keys.add("serial:" + serial);
+        return keys;
+    }
+}
