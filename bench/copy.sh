@@ -20,7 +20,10 @@ find_java() {
   echo "bench/copy.sh: no JDK 25 or newer found" >&2; exit 1
 }
 java_bin=$(find_java)
-lk=("$java_bin" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -jar "$jar" copy --progress none)
+# JVM flags a node image would use: C1 only (a short run spends more CPU on C2 compiling than it gains on 2
+# cores), serial GC, a 64 MiB heap. (A JDK 25 AOT cache was tried: it helps a warm start but, read cold after
+# drop_caches, costs more than it saves.)
+lk=("$java_bin" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx64m -jar "$jar" copy --progress none)
 
 [ "$(id -u)" = 0 ] || { echo "bench/copy.sh: needs root (loop devices, drop_caches)" >&2; exit 1; }
 [ -f "$jar" ] || { echo "bench/copy.sh: build first (./lk build): $jar missing" >&2; exit 1; }
@@ -103,7 +106,7 @@ run_case() {
     local d; d=$(sort -n dirty.log | tail -1); [ "${d:-0}" -gt "$dirty" ] && dirty=$d
   done
   local median; median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-  results+=("$case|$tool|$median|$(allocation "$target")|$((rss / 1024))|$((dirty / 1024))")
+  results+=("$case;$tool;$median;$(allocation "$target");$((rss / 1024));$((dirty / 1024))")
   echo "  $case / $tool: ${times[*]} s" >&2
 }
 
@@ -146,8 +149,10 @@ reset_target out.img; reset_target out.d
 # ---- table ----
 printf '\n%-14s %-46s %9s %8s %9s %9s %10s\n' case tool "median s" ratio alloc "RSS MiB" "dirty MiB"
 for case in sparse-file dense-file block-to-file file-to-block tree; do
-  best=$(printf '%s\n' "${results[@]}" | awk -F'|' -v c="$case" '$1==c && $2 !~ /^lockkeeper/ {print $3}' | sort -n | head -1)
-  printf '%s\n' "${results[@]}" | awk -F'|' -v c="$case" -v best="$best" '$1==c {
+  best=$(printf '%s\n' "${results[@]}" | awk -F';' -v c="$case" '$1==c && $2 !~ /^lockkeeper/ {print $3}' | sort -n | head -1)
+  printf '%s\n' "${results[@]}" | awk -F';' -v c="$case" -v best="$best" '$1==c {
       printf "%-14s %-46s %9.2f %8.2f %9s %9s %10s\n", $1, $2, $3, (best > 0 ? $3 / best : 0), $4, $5, $6 }'
 done
 echo "ratio = median / fastest peer's median (peers: every tool except lockkeeper); < 1.00 means faster than all peers"
+echo "dirty = peak of /proc/meminfo Dirty during the run; for a loop-device target it is the loop driver's own"
+echo "buffered writes to its backing file, whatever the tool does"

@@ -5,6 +5,7 @@ import dev.lockkeeper.sidecar.copy.CopyException;
 import dev.lockkeeper.sidecar.copy.CopyReport;
 import dev.lockkeeper.sidecar.copy.CopyRequest;
 import dev.lockkeeper.sidecar.copy.ProgressListener;
+import dev.lockkeeper.sidecar.copy.Sizes;
 import dev.lockkeeper.sidecar.copy.VolumeCopier;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -112,7 +113,7 @@ public final class CopyCommand implements Callable<Integer> {
             return;
         }
         out.printf(Locale.ROOT, "copied %s to %s: %s (%s data, %s holes)%s in %.2f s%n", source, report.writtenTo(),
-                Units.human(report.logicalBytes()), Units.human(report.dataBytes()), Units.human(report.holeBytes()),
+                Sizes.human(report.logicalBytes()), Sizes.human(report.dataBytes()), Sizes.human(report.holeBytes()),
                 report.kind() == CopyReport.Kind.TREE ? ", " + report.files() + " files" : "", seconds);
         report.checksum().ifPresent(sum -> out.println("verified: " + sum));
     }

@@ -1,6 +1,7 @@
 package dev.lockkeeper.sidecar.cli;
 
 import dev.lockkeeper.sidecar.copy.ProgressListener;
+import dev.lockkeeper.sidecar.copy.Sizes;
 
 import java.io.PrintStream;
 import java.util.Locale;
@@ -48,7 +49,7 @@ final class ProgressReporter implements ProgressListener, AutoCloseable {
             out.printf(Locale.ROOT, "{\"event\":\"progress\",\"bytes\":%d,\"total\":%d,\"percent\":%.2f,"
                     + "\"bytesPerSecond\":%d,\"etaSeconds\":%d}%n", bytes, total, percent, Math.round(rate), eta);
         } else {
-            out.printf(Locale.ROOT, "\r%10s / %-10s %6.2f%%  %8.1f MB/s  ETA %s   ", Units.human(bytes), Units.human(total),
+            out.printf(Locale.ROOT, "\r%10s / %-10s %6.2f%%  %8.1f MB/s  ETA %s   ", Sizes.human(bytes), Sizes.human(total),
                     percent, rate / 1e6, eta < 0 ? "--:--" : String.format(Locale.ROOT, "%d:%02d", eta / 60, eta % 60));
         }
         out.flush();

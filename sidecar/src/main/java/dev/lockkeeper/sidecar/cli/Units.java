@@ -4,20 +4,9 @@ import picocli.CommandLine.ITypeConverter;
 
 import java.util.Locale;
 
-/** Byte sizes on the command line ({@code 64M}, {@code 1.5G}) and in output. */
+/** Byte sizes on the command line: {@code 64M}, {@code 1.5G}. */
 final class Units {
     private Units() {
-    }
-
-    static String human(long bytes) {
-        String[] units = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-        double value = bytes;
-        int unit = 0;
-        while (value >= 1024 && unit < units.length - 1) {
-            value /= 1024;
-            unit++;
-        }
-        return unit == 0 ? bytes + " B" : String.format(Locale.ROOT, "%.1f %s", value, units[unit]);
     }
 
     /** Parses {@code 123}, {@code 64K}, {@code 100M}, {@code 1.5G}, {@code 2T} (binary multiples). */

@@ -3,15 +3,15 @@ package dev.lockkeeper.sidecar.copy;
 import java.util.Locale;
 
 /** Byte counts for messages: exact bytes for machines, a binary unit for people. */
-final class Sizes {
+public final class Sizes {
     private Sizes() {
     }
 
-    static String describe(long bytes) {
+    public static String describe(long bytes) {
         return bytes + " bytes (" + human(bytes) + ")";
     }
 
-    static String human(long bytes) {
+    public static String human(long bytes) {
         String[] units = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
         double value = bytes;
         int unit = 0;

@@ -6,14 +6,10 @@ import java.nio.file.Path;
 /** A failed system call: which call, on which file, and the kernel's reason. */
 public final class ErrnoException extends IOException {
     private final Errno errno;
-    private final String call;
-    private final transient Path path;
 
     ErrnoException(String call, Path path, int code) {
         super(call + " " + path + ": " + Syscalls.describe(code) + " (" + nameOf(code) + ")");
         this.errno = Errno.of(code);
-        this.call = call;
-        this.path = path;
     }
 
     private static String nameOf(int code) {
@@ -23,13 +19,5 @@ public final class ErrnoException extends IOException {
 
     public Errno errno() {
         return errno;
-    }
-
-    public String call() {
-        return call;
-    }
-
-    public Path path() {
-        return path;
     }
 }

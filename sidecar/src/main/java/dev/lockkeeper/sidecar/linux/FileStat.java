@@ -1,6 +1,5 @@
 package dev.lockkeeper.sidecar.linux;
 
-import java.nio.file.attribute.FileTime;
 import java.time.Instant;
 
 /** What statx(2) reports about one file, arch-independent. */
@@ -19,10 +18,6 @@ public record FileStat(FileType type, int permissions, int uid, int gid, long si
             case 0010000 -> FileType.FIFO;
             default -> FileType.SOCKET;
         };
-    }
-
-    public FileTime modifiedTime() {
-        return FileTime.from(modified);
     }
 
     /** Identity that survives renames: equal for hard links to the same inode. */

@@ -1,5 +1,6 @@
 package dev.lockkeeper.sidecar.cli;
 
+import dev.lockkeeper.sidecar.copy.VolumeCopier;
 import dev.lockkeeper.sidecar.testing.Commands;
 import dev.lockkeeper.sidecar.testing.Images;
 import dev.lockkeeper.sidecar.testing.LoopDevice;
@@ -67,7 +68,7 @@ class ChildProcessCopyTest {
         killMidCopy(source, target);
 
         assertFalse(Files.exists(target), "a killed copy must not leave the final name");
-        assertTrue(Files.exists(dir.resolve(".target.img.lockkeeper-partial")), "the partial file is left, and named as such");
+        assertTrue(Files.exists(dir.resolve(".target.img" + VolumeCopier.PARTIAL_MARKER)), "the partial file is left, and named as such");
     }
 
     @Test
@@ -77,7 +78,7 @@ class ChildProcessCopyTest {
         try (LoopDevice target = LoopDevice.create(dir.resolve("target.backing"), 32 * MiB).filledWithOldData()) {
             killMidCopy(source, target.path());
 
-            byte[] header = new byte[1 << 20];
+            byte[] header = new byte[(int) VolumeCopier.DEVICE_HEADER_WINDOW];
             try (RandomAccessFile device = new RandomAccessFile(target.path().toFile(), "r")) {
                 device.readFully(header);
             }
@@ -95,7 +96,7 @@ class ChildProcessCopyTest {
         killMidCopy(source, target);
 
         try (var entries = Files.list(target)) {
-            assertEquals(List.of(target.resolve(".lockkeeper-partial")), entries.toList());
+            assertEquals(List.of(target.resolve(VolumeCopier.PARTIAL_MARKER)), entries.toList());
         }
     }
 
