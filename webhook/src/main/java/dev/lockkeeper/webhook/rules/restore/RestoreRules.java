@@ -10,10 +10,15 @@ public final class RestoreRules {
     private RestoreRules() {}
 
     public static List<AdmissionRule> mutating(Supplier<Policy> policy) {
-        return List.of();
+        RestoreMarkers markers = new RestoreMarkers(policy);
+        return List.of(new RestoredDataVolumeMarker(markers), new RestoredPvcOwnership(markers), new RestoredVmiLabelCleanup(markers),
+                new RestoredVmIdentity(markers), new RestoredVmRunStrategy(markers));
     }
 
+    /** Refusals of a whole object: they depend on no mutation, and the validating chain sees the object as it will be stored. */
     public static List<AdmissionRule> validating(Supplier<Policy> policy) {
-        return List.of();
+        RestoreMarkers markers = new RestoreMarkers(policy);
+        return List.of(new RestoredUnfinishedPvcRefusal(markers), new RestoredVmiRefusal(markers), new RestoredLauncherPodRefusal(markers),
+                new VirtualMachineRestoreValidator());
     }
 }

@@ -1,0 +1,47 @@
+package dev.lockkeeper.webhook.rules.restore;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lockkeeper.webhook.admission.AdmissionRequest;
+import dev.lockkeeper.webhook.admission.AdmissionRule;
+import dev.lockkeeper.webhook.admission.Json;
+import dev.lockkeeper.webhook.admission.Match;
+import dev.lockkeeper.webhook.admission.Operation;
+import dev.lockkeeper.webhook.admission.Verdict;
+import dev.lockkeeper.webhook.cluster.ClusterView;
+import dev.lockkeeper.webhook.rules.CdiAnnotations;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Mutating, restored PVC CREATE: a finished PVC of a DataVolume gets {@code storage.populatedFor},
+ * so CDI adopts it as that DataVolume's data instead of refusing or repopulating it. An unfinished
+ * one is left unmarked: marking it would make CDI trust partial data ({@link RestoredUnfinishedPvcRefusal}
+ * refuses it).
+ */
+public final class RestoredPvcOwnership implements AdmissionRule {
+    private static final Match MATCH = Match.of("", "persistentvolumeclaims", Operation.CREATE);
+
+    private final RestoreMarkers markers;
+
+    public RestoredPvcOwnership(RestoreMarkers markers) {
+        this.markers = markers;
+    }
+
+    @Override public String name() { return "restore-pvc-populated-for"; }
+
+    @Override public Match match() { return MATCH; }
+
+    @Override
+    public Verdict admit(AdmissionRequest request, ClusterView cluster) {
+        ObjectNode pvc = request.object();
+        if (!markers.present(pvc) || Json.hasAnnotation(pvc, CdiAnnotations.POPULATED_FOR)
+                || DataVolumeClaim.unfinished(pvc).isPresent()) {
+            return Verdict.allow();
+        }
+        Optional<DataVolumeClaim> claim = DataVolumeClaim.of(pvc, request.objectNamespace(), request.objectName(), cluster);
+        if (claim.isEmpty()) return Verdict.allow();
+        ObjectNode marked = pvc.deepCopy();
+        Json.putAnnotation(marked, CdiAnnotations.POPULATED_FOR, claim.get().dataVolume());
+        return Verdict.mutated(marked, List.of());
+    }
+}

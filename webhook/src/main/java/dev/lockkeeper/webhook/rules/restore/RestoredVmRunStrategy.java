@@ -1,0 +1,55 @@
+package dev.lockkeeper.webhook.rules.restore;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lockkeeper.webhook.admission.AdmissionRequest;
+import dev.lockkeeper.webhook.admission.AdmissionRule;
+import dev.lockkeeper.webhook.admission.Json;
+import dev.lockkeeper.webhook.admission.Match;
+import dev.lockkeeper.webhook.admission.Operation;
+import dev.lockkeeper.webhook.admission.Verdict;
+import dev.lockkeeper.webhook.cluster.ClusterView;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Mutating, restored VM CREATE: the Velero Restore's {@code restore-run-strategy} label sets the
+ * restored VM's {@code spec.runStrategy} (e.g. Halted, to restore without booting), as the
+ * kubevirt-velero-plugin does; {@code spec.running} is removed because KubeVirt rejects both.
+ */
+public final class RestoredVmRunStrategy implements AdmissionRule {
+    private static final Match MATCH = Match.of("kubevirt.io", "virtualmachines", Operation.CREATE);
+    private static final Set<String> RUN_STRATEGIES = Set.of("Always", "RerunOnFailure", "Manual", "Halted", "Once", "WaitAsReceiver");
+
+    private final RestoreMarkers markers;
+
+    public RestoredVmRunStrategy(RestoreMarkers markers) {
+        this.markers = markers;
+    }
+
+    @Override public String name() { return "restore-vm-run-strategy"; }
+
+    @Override public Match match() { return MATCH; }
+
+    @Override
+    public Verdict admit(AdmissionRequest request, ClusterView cluster) {
+        ObjectNode vm = request.object();
+        if (!markers.present(vm)) return Verdict.allow();
+        Optional<VeleroRestore> restore = VeleroRestore.of(vm, cluster);
+        String wanted = restore.map(r -> r.label(RestoreKeys.RESTORE_RUN_STRATEGY)).orElse("");
+        JsonNode spec = vm.path("spec");
+        if (wanted.isEmpty() || !(spec instanceof ObjectNode)) return Verdict.allow();
+        String asks = " (Restore " + restore.get().name() + " asks)";
+        if (!RUN_STRATEGIES.contains(wanted)) {
+            return Verdict.allow(List.of("restore: ignored run strategy " + wanted + ", not a KubeVirt run strategy" + asks));
+        }
+        String current = spec.has("running") ? "running: " + spec.path("running").asText() : Json.text(spec, "runStrategy");
+        if (current.equals(wanted)) return Verdict.allow();
+        ObjectNode changed = vm.deepCopy();
+        ObjectNode changedSpec = (ObjectNode) changed.get("spec");
+        changedSpec.remove("running");
+        changedSpec.put("runStrategy", wanted);
+        return Verdict.mutated(changed, List.of("restore: runStrategy " + (current.isEmpty() ? "(none)" : current) + " -> " + wanted + asks));
+    }
+}

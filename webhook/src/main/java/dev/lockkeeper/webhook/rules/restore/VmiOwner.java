@@ -1,0 +1,29 @@
+package dev.lockkeeper.webhook.rules.restore;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lockkeeper.webhook.admission.Json;
+import dev.lockkeeper.webhook.cluster.ClusterView;
+import dev.lockkeeper.webhook.cluster.ResourceType;
+import java.util.Optional;
+
+/**
+ * The VM that owns a restored VMI, judged from what survives a restore: an ownerReference to a
+ * VirtualMachine; the plugin's {@code velero.isOwned} (a VM names its VMI after itself); a VM of
+ * the VMI's name in the cluster.
+ */
+final class VmiOwner {
+    private VmiOwner() {}
+
+    static Optional<String> of(JsonNode vmi, String namespace, String name, ClusterView cluster) {
+        for (JsonNode owner : Json.at(vmi, "metadata", "ownerReferences")) {
+            if (Json.text(owner, "kind").equals("VirtualMachine") && Json.text(owner, "apiVersion").startsWith("kubevirt.io/")) {
+                return Optional.of(Json.text(owner, "name"));
+            }
+        }
+        if (Json.annotation(vmi, RestoreKeys.VMI_IS_OWNED).equals("true")
+                || cluster.get(ResourceType.VIRTUAL_MACHINE, namespace, name).isPresent()) {
+            return Optional.of(name);
+        }
+        return Optional.empty();
+    }
+}
