@@ -86,65 +86,78 @@ allocation() {   # du of the target; for the device, of its backing file
   esac
 }
 
-results=()
-# run_case CASE TOOL TARGET COMMAND... : median of $runs, each after dropping caches, sync included
-run_case() {
-  local case=$1 tool=$2 target=$3; shift 3
-  local times=() rss=0 dirty=0 i
-  for i in $(seq "$runs"); do
-    reset_target "$target"
-    [ "$case" = tree ] && [ "$tool" != lockkeeper ] && mkdir -p "$target"
-    drop_caches
-    ( while :; do awk '/^Dirty:/{print $2}' /proc/meminfo; sleep 0.1; done ) > dirty.log &
-    local sampler=$!
-    /usr/bin/time -f '%e %M' -o time.log bash -c '"$@" && sync' _ "$@" >/dev/null 2>cmd.err \
-      || { kill $sampler; echo "FAILED: $case $tool: $(tail -3 cmd.err)" >&2; return 0; }
-    kill $sampler; wait $sampler 2>/dev/null || true
-    read -r t m < time.log
-    times+=("$t")
-    [ "$m" -gt "$rss" ] && rss=$m
-    local d; d=$(sort -n dirty.log | tail -1); [ "${d:-0}" -gt "$dirty" ] && dirty=$d
-  done
-  local median; median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-  results+=("$case;$tool;$median;$(allocation "$target");$((rss / 1024));$((dirty / 1024))")
-  echo "  $case / $tool: ${times[*]} s" >&2
+# add CASE TOOL TARGET COMMAND... : registers one measurement; all are run round-robin below, so that
+# disturbances from the VM's neighbours spread over every tool instead of hitting one tool's runs
+specs=()
+add() { local case=$1 tool=$2 target=$3; shift 3; specs+=("$case;$tool;$target;$(printf '%q ' "$@")"); }
+declare -A times rss dirty
+measure_once() {   # index of a spec: one run, caches dropped before, sync included
+  local case tool target command
+  IFS=';' read -r case tool target command <<< "${specs[$1]}"
+  reset_target "$target"
+  [ "$case" = tree ] && [ "$tool" != lockkeeper ] && mkdir -p "$target"
+  drop_caches
+  ( while :; do awk '/^Dirty:/{print $2}' /proc/meminfo; sleep 0.1; done ) > dirty.log &
+  local sampler=$!
+  if ! /usr/bin/time -f '%e %M' -o time.log bash -c "$command && sync" >/dev/null 2>cmd.err; then
+    kill $sampler; echo "FAILED: $case / $tool: $(tail -3 cmd.err)" >&2; return 0
+  fi
+  kill $sampler; wait $sampler 2>/dev/null || true
+  local t m d
+  read -r t m < time.log
+  d=$(sort -n dirty.log | tail -1)
+  times[$1]="${times[$1]:-} $t"
+  [ "$m" -gt "${rss[$1]:-0}" ] && rss[$1]=$m
+  [ "${d:-0}" -gt "${dirty[$1]:-0}" ] && dirty[$1]=$d
+  allocation_of[$1]=$(allocation "$target")
+  echo "  round $round: $case / $tool: $t s" >&2
 }
+declare -A allocation_of
 
-echo "timing ($runs runs each)..." >&2
 # file -> file: sparse image
-run_case sparse-file lockkeeper out.img "${lk[@]}" sparse.img out.img
-run_case sparse-file "cp --sparse=always" out.img cp --sparse=always sparse.img out.img
-run_case sparse-file "qemu-img convert" out.img qemu-img convert -f raw -O raw sparse.img out.img
-run_case sparse-file "qemu-img -t none -W -m 4" out.img qemu-img convert -f raw -O raw -t none -W -m 4 sparse.img out.img
-run_case sparse-file "dd conv=sparse oflag=direct" out.img dd if=sparse.img of=out.img bs=4M conv=sparse oflag=direct status=none
-run_case sparse-file "tar -S | tar -x" out.d bash -c 'mkdir out.d && tar -S -cf - sparse.img | tar -xf - -C out.d'
-run_case sparse-file "cp -a" out.img cp -a sparse.img out.img
+add sparse-file lockkeeper out.img "${lk[@]}" sparse.img out.img
+add sparse-file "cp --sparse=always" out.img cp --sparse=always sparse.img out.img
+add sparse-file "qemu-img convert" out.img qemu-img convert -f raw -O raw sparse.img out.img
+add sparse-file "qemu-img -t none -W -m 4" out.img qemu-img convert -f raw -O raw -t none -W -m 4 sparse.img out.img
+add sparse-file "dd conv=sparse oflag=direct" out.img dd if=sparse.img of=out.img bs=4M conv=sparse oflag=direct status=none
+add sparse-file "tar -S | tar -x" out.d bash -c 'mkdir out.d && tar -S -cf - sparse.img | tar -xf - -C out.d'
+add sparse-file "cp -a" out.img cp -a sparse.img out.img
 # file -> file: dense
-run_case dense-file lockkeeper out.img "${lk[@]}" dense.img out.img
-run_case dense-file "cp --sparse=always" out.img cp --sparse=always dense.img out.img
-run_case dense-file "qemu-img convert" out.img qemu-img convert -f raw -O raw dense.img out.img
-run_case dense-file "qemu-img -t none -W -m 4" out.img qemu-img convert -f raw -O raw -t none -W -m 4 dense.img out.img
-run_case dense-file "dd conv=sparse oflag=direct" out.img dd if=dense.img of=out.img bs=4M conv=sparse oflag=direct status=none
-run_case dense-file "tar -S | tar -x" out.d bash -c 'mkdir out.d && tar -S -cf - dense.img | tar -xf - -C out.d'
-run_case dense-file "cp -a" out.img cp -a dense.img out.img
+add dense-file lockkeeper out.img "${lk[@]}" dense.img out.img
+add dense-file "cp --sparse=always" out.img cp --sparse=always dense.img out.img
+add dense-file "qemu-img convert" out.img qemu-img convert -f raw -O raw dense.img out.img
+add dense-file "qemu-img -t none -W -m 4" out.img qemu-img convert -f raw -O raw -t none -W -m 4 dense.img out.img
+add dense-file "dd conv=sparse oflag=direct" out.img dd if=dense.img of=out.img bs=4M conv=sparse oflag=direct status=none
+add dense-file "tar -S | tar -x" out.d bash -c 'mkdir out.d && tar -S -cf - dense.img | tar -xf - -C out.d'
+add dense-file "cp -a" out.img cp -a dense.img out.img
 # block -> file
-run_case block-to-file lockkeeper out.img "${lk[@]}" "$src_dev" out.img
-run_case block-to-file "cp --sparse=always" out.img cp --sparse=always "$src_dev" out.img
-run_case block-to-file "qemu-img convert" out.img qemu-img convert -f raw -O raw "$src_dev" out.img
-run_case block-to-file "qemu-img -T none -t none -W -m 4" out.img qemu-img convert -f raw -O raw -T none -t none -W -m 4 "$src_dev" out.img
-run_case block-to-file "dd conv=sparse oflag=direct" out.img dd if="$src_dev" of=out.img bs=4M conv=sparse iflag=direct oflag=direct status=none
+add block-to-file lockkeeper out.img "${lk[@]}" "$src_dev" out.img
+add block-to-file "cp --sparse=always" out.img cp --sparse=always "$src_dev" out.img
+add block-to-file "qemu-img convert" out.img qemu-img convert -f raw -O raw "$src_dev" out.img
+add block-to-file "qemu-img -T none -t none -W -m 4" out.img qemu-img convert -f raw -O raw -T none -t none -W -m 4 "$src_dev" out.img
+add block-to-file "dd conv=sparse oflag=direct" out.img dd if="$src_dev" of=out.img bs=4M conv=sparse iflag=direct oflag=direct status=none
 # file -> block (the target is discarded to zeros before each run, so every tool may skip holes)
-run_case file-to-block lockkeeper "$dst_dev" "${lk[@]}" --target-is-zero sparse.img "$dst_dev"
-run_case file-to-block "lockkeeper (zeroes holes)" "$dst_dev" "${lk[@]}" sparse.img "$dst_dev"
-run_case file-to-block "cp --sparse=always" "$dst_dev" cp --sparse=always sparse.img "$dst_dev"
-run_case file-to-block "qemu-img convert -n --target-is-zero" "$dst_dev" qemu-img convert -n --target-is-zero -f raw -O raw sparse.img "$dst_dev"
-run_case file-to-block "qemu-img -n --target-is-zero -t none -W -m 4" "$dst_dev" qemu-img convert -n --target-is-zero -f raw -O raw -t none -W -m 4 sparse.img "$dst_dev"
-run_case file-to-block "dd conv=sparse oflag=direct" "$dst_dev" dd if=sparse.img of="$dst_dev" bs=4M conv=sparse oflag=direct status=none
+add file-to-block lockkeeper "$dst_dev" "${lk[@]}" --target-is-zero sparse.img "$dst_dev"
+add file-to-block "lockkeeper (zeroes holes)" "$dst_dev" "${lk[@]}" sparse.img "$dst_dev"
+add file-to-block "cp --sparse=always" "$dst_dev" cp --sparse=always sparse.img "$dst_dev"
+add file-to-block "qemu-img convert -n --target-is-zero" "$dst_dev" qemu-img convert -n --target-is-zero -f raw -O raw sparse.img "$dst_dev"
+add file-to-block "qemu-img -n --target-is-zero -t none -W -m 4" "$dst_dev" qemu-img convert -n --target-is-zero -f raw -O raw -t none -W -m 4 sparse.img "$dst_dev"
+add file-to-block "dd conv=sparse oflag=direct" "$dst_dev" dd if=sparse.img of="$dst_dev" bs=4M conv=sparse oflag=direct status=none
 # tree of 20,000 small files
-run_case tree lockkeeper out.d "${lk[@]}" tree out.d
-run_case tree "cp -a" out.d cp -a tree/. out.d/
-run_case tree "tar -S | tar -x" out.d bash -c 'tar -S -cf - -C tree . | tar -xf - -C out.d'
+add tree lockkeeper out.d "${lk[@]}" tree out.d
+add tree "cp -a" out.d cp -a tree/. out.d/
+add tree "tar -S | tar -x" out.d bash -c 'tar -S -cf - -C tree . | tar -xf - -C out.d'
+echo "timing: $runs rounds over ${#specs[@]} measurements..." >&2
+for round in $(seq "$runs"); do
+  for i in "${!specs[@]}"; do measure_once "$i"; done
+done
 reset_target out.img; reset_target out.d
+results=()
+for i in "${!specs[@]}"; do
+  IFS=';' read -r case tool _ _ <<< "${specs[$i]}"
+  median=$(printf '%s\n' ${times[$i]:-0} | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  results+=("$case;$tool;$median;${allocation_of[$i]:-?};$(( ${rss[$i]:-0} / 1024 ));$(( ${dirty[$i]:-0} / 1024 ))")
+done
 
 # ---- table ----
 printf '\n%-14s %-46s %9s %8s %9s %9s %10s\n' case tool "median s" ratio alloc "RSS MiB" "dirty MiB"
