@@ -36,7 +36,29 @@ public record ClusterIndex(String name, ResourceType type, Function<JsonNode, Li
     public static final ClusterIndex VMI_FIRMWARE = new ClusterIndex("firmware", ResourceType.VIRTUAL_MACHINE_INSTANCE,
             vmi -> firmware(vmi.path("spec")));
 
-    public static final List<ClusterIndex> ALL = List.of(POD_CLAIMS, VM_MACS, VMI_MACS, VM_FIRMWARE, VMI_FIRMWARE);
+    /** VirtualMachineExports by {@code <namespace>/<source kind>/<source name>}. */
+    public static final ClusterIndex EXPORT_SOURCES = new ClusterIndex("sources", ResourceType.VIRTUAL_MACHINE_EXPORT,
+            export -> List.of(Json.text(export, "metadata", "namespace") + "/" + Json.text(export, "spec", "source", "kind")
+                    + "/" + Json.text(export, "spec", "source", "name")));
+
+    /** VMs by {@code <namespace>/<claim>} of every PVC their disks use, directly or through a DataVolume (same name). */
+    public static final ClusterIndex VM_CLAIMS = new ClusterIndex("claims", ResourceType.VIRTUAL_MACHINE, vm -> {
+        String namespace = Json.text(vm, "metadata", "namespace");
+        return volumeClaims(vm.path("spec").path("template").path("spec")).stream().map(claim -> namespace + "/" + claim).toList();
+    });
+
+    public static final List<ClusterIndex> ALL = List.of(POD_CLAIMS, VM_MACS, VMI_MACS, VM_FIRMWARE, VMI_FIRMWARE, EXPORT_SOURCES, VM_CLAIMS);
+
+    /** Claim names a VM or VMI spec mounts: PVC volumes, and DataVolume volumes (a DataVolume's PVC has its name). */
+    public static List<String> volumeClaims(JsonNode vmiSpec) {
+        List<String> claims = new ArrayList<>();
+        for (JsonNode volume : vmiSpec.path("volumes")) {
+            String claim = Json.text(volume, "persistentVolumeClaim", "claimName");
+            if (claim.isEmpty()) claim = Json.text(volume, "dataVolume", "name");
+            if (!claim.isEmpty()) claims.add(claim);
+        }
+        return claims;
+    }
 
     public static String normalizeMac(String mac) {
         return mac.strip().toLowerCase(Locale.ROOT).replace('-', ':');

@@ -10,6 +10,8 @@ public final class ExportRules {
     private ExportRules() {}
 
     public static List<AdmissionRule> validating(Supplier<Policy> policy) {
-        return List.of();
+        return List.of(new VirtualMachineExportSpecValidator(policy), new ExportOnlyWhenStopped(), new ExportTokenSecretReference(),
+                new ExportTokenStrength(policy), new VirtualMachineStartGuard(), new VirtualMachineStartRequestGuard(),
+                new VirtualMachineInstanceStartGuard(), new ExportedVolumeMountGuard());
     }
 }

@@ -1,0 +1,83 @@
+package dev.lockkeeper.webhook.rules.export;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lockkeeper.webhook.admission.Json;
+import dev.lockkeeper.webhook.cluster.ClusterIndex;
+import dev.lockkeeper.webhook.cluster.ClusterView;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * What KubeVirt's VirtualMachineExports hold on to: an export is active until its phase is
+ * Terminated or Skipped (a new export without status is active), and covers its source PVC, or
+ * every PVC of its source VM (directly or through the VM's DataVolumes).
+ */
+final class Exports {
+    static final String PVC = "PersistentVolumeClaim";
+    static final String VM = "VirtualMachine";
+    static final String SNAPSHOT = "VirtualMachineSnapshot";
+    private static final Set<String> FINISHED_EXPORT_PHASES = Set.of("Terminated", "Skipped");
+    private static final Set<String> FINISHED_POD_PHASES = Set.of("Succeeded", "Failed");
+    private static final Set<String> RUN_STRATEGIES = Set.of("Always", "RerunOnFailure", "Once", "WaitAsReceiver");
+
+    private Exports() {}
+
+    static boolean active(JsonNode export) {
+        return !FINISHED_EXPORT_PHASES.contains(Json.text(export, "status", "phase"));
+    }
+
+    static boolean finished(JsonNode podOrVmi) {
+        return FINISHED_POD_PHASES.contains(Json.text(podOrVmi, "status", "phase"));
+    }
+
+    /** True when a VM spec asks KubeVirt to run it ({@code running: true} or a running strategy; not Halted or Manual). */
+    static boolean requestsRun(JsonNode vmSpec) {
+        return vmSpec.path("running").asBoolean(false) || RUN_STRATEGIES.contains(Json.text(vmSpec, "runStrategy"));
+    }
+
+    /** Why a VM may not start now, and what to do about it. */
+    static String startRefusal(String namespace, String vm, List<ObjectNode> exports) {
+        String first = Json.text(exports.getFirst(), "metadata", "name");
+        return "VirtualMachine " + namespace + "/" + vm + " cannot start while VirtualMachineExport " + describe(exports)
+                + " is active; delete the export (kubectl delete virtualmachineexport " + first + " -n " + namespace
+                + ") or wait until it is Terminated, then start the VM";
+    }
+
+    /** Active exports of VM {@code vm} itself. */
+    static List<ObjectNode> ofVm(ClusterView cluster, String namespace, String vm) {
+        return active(cluster.byIndex(ClusterIndex.EXPORT_SOURCES, namespace + "/" + VM + "/" + vm));
+    }
+
+    /** Active exports that hold {@code claim}: exports of the PVC, and exports of any VM whose disks use it. */
+    static List<ObjectNode> holding(ClusterView cluster, String namespace, String claim) {
+        List<ObjectNode> found = new ArrayList<>(active(cluster.byIndex(ClusterIndex.EXPORT_SOURCES, namespace + "/" + PVC + "/" + claim)));
+        for (ObjectNode vm : cluster.byIndex(ClusterIndex.VM_CLAIMS, namespace + "/" + claim)) {
+            found.addAll(ofVm(cluster, namespace, Json.text(vm, "metadata", "name")));
+        }
+        return found;
+    }
+
+    /** Active exports that hold any of {@code claims} or the VM itself, without repeats. */
+    static List<ObjectNode> blockingStart(ClusterView cluster, String namespace, String vm, List<String> claims) {
+        Map<String, ObjectNode> byName = new LinkedHashMap<>();
+        ofVm(cluster, namespace, vm).forEach(e -> byName.put(Json.text(e, "metadata", "name"), e));
+        for (String claim : claims) holding(cluster, namespace, claim).forEach(e -> byName.putIfAbsent(Json.text(e, "metadata", "name"), e));
+        return new ArrayList<>(byName.values());
+    }
+
+    /** {@code team-a/web-export (Ready), team-a/disk-export (Pending)}. */
+    static String describe(List<ObjectNode> exports) {
+        return exports.stream().map(e -> Json.text(e, "metadata", "namespace") + "/" + Json.text(e, "metadata", "name")
+                + " (" + (Json.text(e, "status", "phase").isEmpty() ? "no status yet" : Json.text(e, "status", "phase")) + ")")
+                .collect(Collectors.joining(", "));
+    }
+
+    private static List<ObjectNode> active(List<ObjectNode> exports) {
+        return exports.stream().filter(Exports::active).toList();
+    }
+}

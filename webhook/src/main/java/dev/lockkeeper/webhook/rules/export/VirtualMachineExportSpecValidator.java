@@ -1,0 +1,85 @@
+package dev.lockkeeper.webhook.rules.export;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lockkeeper.webhook.admission.AdmissionRequest;
+import dev.lockkeeper.webhook.admission.AdmissionRule;
+import dev.lockkeeper.webhook.admission.Cause;
+import dev.lockkeeper.webhook.admission.Json;
+import dev.lockkeeper.webhook.admission.Match;
+import dev.lockkeeper.webhook.admission.Operation;
+import dev.lockkeeper.webhook.admission.Verdict;
+import dev.lockkeeper.webhook.cluster.ClusterView;
+import dev.lockkeeper.webhook.policy.GoDuration;
+import dev.lockkeeper.webhook.policy.Policy;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Supplier;
+
+/**
+ * Validating, VirtualMachineExport CREATE/UPDATE (v1beta1 and v1): KubeVirt's source rules with its
+ * messages, spec immutable after creation, and a {@code ttlDuration} that parses and is positive
+ * (a TTL above the policy's maximum is only warned about).
+ */
+public final class VirtualMachineExportSpecValidator implements AdmissionRule {
+    private static final Match MATCH = Match.of("export.kubevirt.io", "virtualmachineexports", Operation.CREATE, Operation.UPDATE);
+
+    private final Supplier<Policy> policy;
+
+    public VirtualMachineExportSpecValidator(Supplier<Policy> policy) {
+        this.policy = policy;
+    }
+
+    @Override public String name() { return "export-spec-validation"; }
+
+    @Override public Match match() { return MATCH; }
+
+    @Override
+    public Verdict admit(AdmissionRequest request, ClusterView cluster) {
+        JsonNode spec = request.object().path("spec");
+        if (request.operation() == Operation.UPDATE) {
+            return spec.equals(request.oldObject().path("spec")) ? Verdict.allow()
+                    : Verdict.invalid(List.of(Cause.invalid("spec", "spec in immutable after creation")));
+        }
+        List<Cause> causes = sourceCauses(spec.path("source"));
+        List<String> warnings = new ArrayList<>();
+        if (spec.has("ttlDuration")) {
+            Duration ttl = GoDuration.parse(spec.path("ttlDuration").asText(null));
+            Duration max = policy.get().export().maxTtl();
+            if (ttl == null) {
+                causes.add(Cause.invalid("spec.ttlDuration", "ttlDuration \"" + spec.path("ttlDuration").asText() + "\" is not a duration like 2h or 90m"));
+            } else if (ttl.isZero() || ttl.isNegative()) {
+                causes.add(Cause.invalid("spec.ttlDuration", "ttlDuration must be positive, got " + spec.path("ttlDuration").asText()));
+            } else if (ttl.compareTo(max) > 0) {
+                warnings.add("ttlDuration " + spec.path("ttlDuration").asText() + " exceeds the recommended maximum " + max.toString().substring(2).toLowerCase());
+            }
+        }
+        if (!causes.isEmpty()) return Verdict.invalid(causes);
+        return Verdict.allow(warnings);
+    }
+
+    private static List<Cause> sourceCauses(JsonNode source) {
+        List<Cause> causes = new ArrayList<>();
+        String name = Json.text(source, "name");
+        JsonNode group = source.path("apiGroup");
+        String apiGroup = group.isTextual() ? group.asText() : null;
+        switch (Json.text(source, "kind")) {
+            case Exports.PVC -> {
+                if (name.isEmpty()) causes.add(Cause.invalid("spec.source.name", "PVC name must not be empty"));
+                if (apiGroup != null && !apiGroup.isEmpty()) causes.add(Cause.invalid("spec.source.apiGroup", "PVC API group must be missing or blank"));
+            }
+            case Exports.SNAPSHOT -> {
+                if (name.isEmpty()) causes.add(Cause.invalid("spec.source.name", "VMSnapshot name must not be empty"));
+                if (!"snapshot.kubevirt.io".equals(apiGroup)) {
+                    causes.add(Cause.invalid("spec.source.apiGroup", "VMSnapshot API group must be snapshot.kubevirt.io"));
+                }
+            }
+            case Exports.VM -> {
+                if (name.isEmpty()) causes.add(Cause.invalid("spec.source.name", "Virtual Machine name must not be empty"));
+                if (!"kubevirt.io".equals(apiGroup)) causes.add(Cause.invalid("spec.source.apiGroup", "VM API group must be kubevirt.io"));
+            }
+            default -> causes.add(Cause.invalid("spec.source.kind", "invalid kind"));
+        }
+        return causes;
+    }
+}

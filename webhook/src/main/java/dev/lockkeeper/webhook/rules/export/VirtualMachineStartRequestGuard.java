@@ -1,0 +1,44 @@
+package dev.lockkeeper.webhook.rules.export;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.lockkeeper.webhook.admission.AdmissionRequest;
+import dev.lockkeeper.webhook.admission.AdmissionRule;
+import dev.lockkeeper.webhook.admission.Cause;
+import dev.lockkeeper.webhook.admission.Json;
+import dev.lockkeeper.webhook.admission.Match;
+import dev.lockkeeper.webhook.admission.Operation;
+import dev.lockkeeper.webhook.admission.Verdict;
+import dev.lockkeeper.webhook.cluster.ClusterIndex;
+import dev.lockkeeper.webhook.cluster.ClusterView;
+import java.util.EnumSet;
+
+/**
+ * Validating, {@code virtualmachines/status} UPDATE: {@code virtctl start} on a Manual or
+ * RerunOnFailure VM adds a Start {@code stateChangeRequest}; refuse it while an export holds the
+ * VM or one of its disks. Status updates that add no Start request pass at once.
+ */
+public final class VirtualMachineStartRequestGuard implements AdmissionRule {
+    private static final Match MATCH = new Match("kubevirt.io", "virtualmachines", "status", EnumSet.of(Operation.UPDATE));
+
+    @Override public String name() { return "vm-start-request-during-export"; }
+
+    @Override public Match match() { return MATCH; }
+
+    @Override
+    public Verdict admit(AdmissionRequest request, ClusterView cluster) {
+        if (startRequests(request.object()) <= startRequests(request.oldObject())) return Verdict.allow();
+        String namespace = request.objectNamespace(), name = request.objectName();
+        var claims = ClusterIndex.volumeClaims(request.object().path("spec").path("template").path("spec"));
+        var exports = Exports.blockingStart(cluster, namespace, name, claims);
+        if (exports.isEmpty()) return Verdict.allow();
+        String message = Exports.startRefusal(namespace, name, exports);
+        return Verdict.forbidden(message, Cause.forbidden("status.stateChangeRequests", message));
+    }
+
+    private static long startRequests(JsonNode vm) {
+        if (vm == null) return 0;
+        long count = 0;
+        for (JsonNode change : vm.path("status").path("stateChangeRequests")) if ("Start".equals(Json.text(change, "action"))) count++;
+        return count;
+    }
+}
