@@ -78,6 +78,8 @@ class InformerClusterViewTest {
     @AfterEach
     void stop() {
         if (view != null) view.close();
+        // Open watch connections would otherwise keep the mock server from shutting down in time.
+        client.close();
     }
 
     InformerClusterView startView(SarSettings sar) throws InterruptedException {
@@ -134,6 +136,53 @@ class InformerClusterViewTest {
         assertEquals(Json.YAML.readTree("""
                 {namespace: golden-images, verb: create, resource: pods, name: fedora-40}
                 """), sarBodies.get(2).path("spec").path("resourceAttributes"));
+    }
+
+    static GenericKubernetesResource generic(String yaml) throws Exception {
+        return Json.MAPPER.treeToValue(Json.YAML.readTree(yaml), GenericKubernetesResource.class);
+    }
+
+    static ResourceDefinitionContext context(ResourceType type) {
+        return new ResourceDefinitionContext.Builder().withGroup(type.group()).withVersion(type.version()).withPlural(type.plural())
+                .withKind(type.kind()).withNamespaced(type.namespaced()).build();
+    }
+
+    @Test
+    void exportRulesDecideFromIndexedInformers() throws Exception {
+        client.genericKubernetesResources(context(ResourceType.VIRTUAL_MACHINE_EXPORT)).inNamespace("team-a").resource(generic("""
+                {apiVersion: export.kubevirt.io/v1beta1, kind: VirtualMachineExport, metadata: {name: web-export, namespace: team-a},
+                 spec: {source: {apiGroup: kubevirt.io, kind: VirtualMachine, name: web}}, status: {phase: Ready}}
+                """)).create();
+        client.genericKubernetesResources(context(ResourceType.VIRTUAL_MACHINE)).inNamespace("team-a").resource(generic("""
+                {apiVersion: kubevirt.io/v1, kind: VirtualMachine, metadata: {name: web, namespace: team-a},
+                 spec: {runStrategy: Halted, template: {spec: {volumes: [{name: root, dataVolume: {name: web-root}}]}}}}
+                """)).create();
+        client.genericKubernetesResources(context(ResourceType.POD)).inNamespace("team-a").resource(generic("""
+                {apiVersion: v1, kind: Pod, metadata: {name: app, namespace: team-a},
+                 spec: {containers: [{name: c, image: x}], volumes: [{name: d, persistentVolumeClaim: {claimName: shared}}]}, status: {phase: Running}}
+                """)).create();
+        startView(new SarSettings(Duration.ofSeconds(10), 100, Duration.ofSeconds(2)));
+        assertEquals(1, view.byIndex(dev.lockkeeper.webhook.cluster.ClusterIndex.POD_CLAIMS, "team-a/shared").size());
+        assertEquals(1, view.byIndex(dev.lockkeeper.webhook.cluster.ClusterIndex.VM_CLAIMS, "team-a/web-root").size());
+        AdmissionService service = Rulebook.service(view, new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC()),
+                Rulebook.DEFAULT_CLONE_SOURCE_ROLE, RuleObserver.NONE, () -> dev.lockkeeper.webhook.policy.Policy.DEFAULT);
+        var pod = Json.YAML.readTree("""
+                {apiVersion: admission.k8s.io/v1, kind: AdmissionReview, request: {uid: p1, kind: {group: '', version: v1, kind: Pod},
+                 resource: {group: '', version: v1, resource: pods}, operation: CREATE, namespace: team-a, name: reader,
+                 userInfo: {username: carol}, object: {apiVersion: v1, kind: Pod, metadata: {name: reader, namespace: team-a},
+                 spec: {volumes: [{name: d, persistentVolumeClaim: {claimName: web-root}}]}}}}
+                """);
+        JsonNode refused = service.reviewEndToEnd(dev.lockkeeper.webhook.admission.AdmissionReviews.parse(pod)).path("response");
+        assertFalse(refused.path("allowed").asBoolean(), refused.toString());
+        assertTrue(refused.path("status").path("message").asText().contains("VirtualMachineExport team-a/web-export (Ready)"));
+        var export = Json.YAML.readTree("""
+                {apiVersion: admission.k8s.io/v1, kind: AdmissionReview, request: {uid: e1, kind: {group: export.kubevirt.io, version: v1, kind: VirtualMachineExport},
+                 resource: {group: export.kubevirt.io, version: v1, resource: virtualmachineexports}, operation: CREATE, namespace: team-a, name: pvc-export,
+                 userInfo: {username: carol}, object: {metadata: {name: pvc-export, namespace: team-a},
+                 spec: {source: {kind: PersistentVolumeClaim, name: shared}}}}}
+                """);
+        JsonNode busy = service.reviewEndToEnd(dev.lockkeeper.webhook.admission.AdmissionReviews.parse(export)).path("response");
+        assertTrue(busy.path("status").path("message").asText().startsWith("PersistentVolumeClaim team-a/shared is in use by pod team-a/app"), busy.toString());
     }
 
     @Test
