@@ -10,6 +10,8 @@ public final class RestoreKeys {
     public static final String GENERATE_NEW_FIRMWARE_UUID = "velero.kubevirt.io/generate-new-firmware-uuid";
     public static final String RESTORE_RUN_STRATEGY = "velero.kubevirt.io/restore-run-strategy";
 
+    /** KubeVirt's VM controller labels the VMIs it creates with the VM's name. */
+    public static final String VM_NAME = "vm.kubevirt.io/name";
     /** Set by the kubevirt-velero-plugin at backup on a VMI that a VM owns. */
     public static final String VMI_IS_OWNED = "cdi.kubevirt.io/velero.isOwned";
     /** Set by the kubevirt-velero-plugin at backup on a PVC whose DataVolume had not finished populating it. */

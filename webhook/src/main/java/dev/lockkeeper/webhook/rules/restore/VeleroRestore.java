@@ -22,7 +22,7 @@ public record VeleroRestore(String name, JsonNode labels) {
                 .map(restore -> new VeleroRestore(name, Json.at(restore, "metadata", "labels")));
     }
 
-    /** A plugin switch is on when its label is present and not "false", as the plugin reads it. */
+    /** A plugin switch is on when its label is present, unless its value is "false". */
     public boolean asks(String switchLabel) {
         return labels.has(switchLabel) && !labels.path(switchLabel).asText().toLowerCase(Locale.ROOT).equals("false");
     }

@@ -7,9 +7,10 @@ import dev.lockkeeper.webhook.cluster.ResourceType;
 import java.util.Optional;
 
 /**
- * The VM that owns a restored VMI, judged from what survives a restore: an ownerReference to a
- * VirtualMachine; the plugin's {@code velero.isOwned} (a VM names its VMI after itself); a VM of
- * the VMI's name in the cluster.
+ * The VM that owns a restored VMI, judged from what survives a restore, strongest first: an
+ * ownerReference to a VirtualMachine; the plugin's {@code velero.isOwned} (a VM names its VMI after
+ * itself); the {@code vm.kubevirt.io/name} label KubeVirt's VM controller puts on the VMIs it
+ * creates; a VM of the VMI's name in the cluster (often not restored yet, so last).
  */
 final class VmiOwner {
     private VmiOwner() {}
@@ -20,10 +21,9 @@ final class VmiOwner {
                 return Optional.of(Json.text(owner, "name"));
             }
         }
-        if (Json.annotation(vmi, RestoreKeys.VMI_IS_OWNED).equals("true")
-                || cluster.get(ResourceType.VIRTUAL_MACHINE, namespace, name).isPresent()) {
-            return Optional.of(name);
-        }
-        return Optional.empty();
+        if (Json.annotation(vmi, RestoreKeys.VMI_IS_OWNED).equals("true")) return Optional.of(name);
+        String labelled = Json.text(vmi, "metadata", "labels", RestoreKeys.VM_NAME);
+        if (!labelled.isEmpty()) return Optional.of(labelled);
+        return cluster.get(ResourceType.VIRTUAL_MACHINE, namespace, name).map(vm -> name);
     }
 }

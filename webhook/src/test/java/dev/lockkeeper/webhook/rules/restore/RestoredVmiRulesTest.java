@@ -50,6 +50,8 @@ class RestoredVmiRulesTest {
                         vmi("web", "annotations: {cdi.kubevirt.io/velero.isOwned: \"true\"}"), "web"),
                 Arguments.of("ownerReference kept by a tool that does not strip it", TestCluster.with(),
                         vmi("web", "ownerReferences: [{apiVersion: kubevirt.io/v1, kind: VirtualMachine, name: web, uid: x}]"), "web"),
+                Arguments.of("labelled by KubeVirt's VM controller", TestCluster.with(),
+                        vmi("web", "").replace("    app: web\n", "    app: web\n    vm.kubevirt.io/name: web\n"), "web"),
                 Arguments.of("a VM of the same name already restored", TestCluster.with(VM_IN_CLUSTER), vmi("web", ""), "web"));
     }
 
