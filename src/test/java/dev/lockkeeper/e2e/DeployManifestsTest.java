@@ -124,6 +124,17 @@ class DeployManifestsTest {
     }
 
     @Test
+    void shippedPolicyIsValidAndMountedWhereTheServerReadsIt() throws Exception {
+        ObjectNode configMap = objects.stream().filter(o -> o.path("kind").asText().equals("ConfigMap")
+                && o.path("metadata").path("name").asText().equals("lockkeeper-policy")).findFirst().orElseThrow();
+        Rulebook.policyParser().parse("manifests/policy.yaml", configMap.path("data").path("policy.yaml").asText());
+        ObjectNode deployment = objects.stream().filter(o -> o.path("kind").asText().equals("Deployment")).findFirst().orElseThrow();
+        JsonNode container = deployment.path("spec").path("template").path("spec").path("containers").get(0);
+        assertTrue(container.path("args").toString().contains("--policy=/etc/lockkeeper/policy/policy.yaml"));
+        assertTrue(container.path("volumeMounts").toString().contains("/etc/lockkeeper/policy"));
+    }
+
+    @Test
     void servingCertificateCoversTheServiceNameTheApiServerDials() {
         ObjectNode certificate = objects.stream().filter(o -> o.path("kind").asText().equals("Certificate")
                 && o.path("metadata").path("name").asText().equals("lockkeeper-webhook")).findFirst().orElseThrow();
