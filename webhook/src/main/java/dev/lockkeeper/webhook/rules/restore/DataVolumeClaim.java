@@ -14,9 +14,9 @@ import java.util.Optional;
  * (CDI names the PVC after its DataVolume); a DataVolume of the PVC's name already in the
  * cluster. The restore's own DataVolumes cannot serve: Velero creates PVCs before DataVolumes.
  */
-public record DataVolumeClaim(String dataVolume) {
+record DataVolumeClaim(String dataVolume) {
 
-    public static Optional<DataVolumeClaim> of(JsonNode pvc, String namespace, String name, ClusterView cluster) {
+    static Optional<DataVolumeClaim> of(JsonNode pvc, String namespace, String name, ClusterView cluster) {
         for (JsonNode owner : Json.at(pvc, "metadata", "ownerReferences")) {
             if (Json.text(owner, "kind").equals("DataVolume") && Json.text(owner, "apiVersion").startsWith("cdi.kubevirt.io/")) {
                 return Optional.of(new DataVolumeClaim(Json.text(owner, "name")));
@@ -32,7 +32,7 @@ public record DataVolumeClaim(String dataVolume) {
     }
 
     /** Why the PVC's population had not finished at backup, or empty when it had. */
-    public static Optional<String> unfinished(JsonNode pvc) {
+    static Optional<String> unfinished(JsonNode pvc) {
         if (Json.hasAnnotation(pvc, RestoreKeys.PVC_IN_PROGRESS)) return Optional.of("was marked in progress at backup");
         String phase = Json.annotation(pvc, RestoreKeys.POPULATION_POD_PHASE);
         if (!phase.isEmpty() && !phase.equals("Succeeded")) return Optional.of("had CDI pod phase " + phase + " at backup");

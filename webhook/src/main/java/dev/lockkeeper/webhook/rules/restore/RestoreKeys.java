@@ -2,7 +2,7 @@ package dev.lockkeeper.webhook.rules.restore;
 
 /** Label and annotation keys of Velero, the kubevirt-velero-plugin, KubeVirt and CDI that restores read or write. */
 public final class RestoreKeys {
-    /** Velero adds it to every restored object; its value names the Restore in {@link VeleroRestore#NAMESPACE}. */
+    /** Velero adds it to every restored object; its value names the Velero Restore. */
     public static final String VELERO_RESTORE_NAME = "velero.io/restore-name";
 
     /** kubevirt-velero-plugin switches, set as labels on the Velero Restore. */

@@ -8,14 +8,14 @@ import java.util.Locale;
 import java.util.Optional;
 
 /** The Velero Restore a restored object came from, and the kubevirt-velero-plugin switches on it. */
-public record VeleroRestore(String name, JsonNode labels) {
+record VeleroRestore(String name, JsonNode labels) {
     /**
      * A restored object does not say which namespace its Restore lives in, and Restores are read
      * one GET at a time (no informer), so Lockkeeper looks in Velero's default namespace.
      */
-    public static final String NAMESPACE = "velero";
+    static final String NAMESPACE = "velero";
 
-    public static Optional<VeleroRestore> of(JsonNode restored, ClusterView cluster) {
+    static Optional<VeleroRestore> of(JsonNode restored, ClusterView cluster) {
         String name = Json.text(restored, "metadata", "labels", RestoreKeys.VELERO_RESTORE_NAME);
         if (name.isEmpty()) return Optional.empty();
         return cluster.read(ResourceType.VELERO_RESTORE, NAMESPACE, name)
@@ -23,11 +23,11 @@ public record VeleroRestore(String name, JsonNode labels) {
     }
 
     /** A plugin switch is on when its label is present, unless its value is "false". */
-    public boolean asks(String switchLabel) {
+    boolean asks(String switchLabel) {
         return labels.has(switchLabel) && !labels.path(switchLabel).asText().toLowerCase(Locale.ROOT).equals("false");
     }
 
-    public String label(String key) {
+    String label(String key) {
         return Json.text(labels, key);
     }
 }
