@@ -186,6 +186,34 @@ class InformerClusterViewTest {
     }
 
     @Test
+    void secretsAreReadDirectlyNotWatchedAndCachedBriefly() throws Exception {
+        client.secrets().inNamespace("team-a").resource(new io.fabric8.kubernetes.api.model.SecretBuilder()
+                .withNewMetadata().withName("export-token").endMetadata()
+                .addToData("token", java.util.Base64.getEncoder().encodeToString("Zq81kLmP02xYvB7r".getBytes(StandardCharsets.UTF_8))).build()).create();
+        startView(new SarSettings(Duration.ofMillis(500), 100, Duration.ofSeconds(2)));
+        secretGets();
+        assertTrue(view.read(ResourceType.SECRET, "team-a", "export-token").isPresent());
+        assertTrue(view.read(ResourceType.SECRET, "team-a", "export-token").isPresent());
+        assertTrue(view.read(ResourceType.SECRET, "team-a", "missing").isEmpty());
+        assertTrue(view.read(ResourceType.SECRET, "team-a", "missing").isEmpty());
+        assertEquals(List.of("/api/v1/namespaces/team-a/secrets/export-token", "/api/v1/namespaces/team-a/secrets/missing"), secretGets(),
+                "one GET per Secret, answers (even not-found) cached");
+        Thread.sleep(600);
+        view.read(ResourceType.SECRET, "team-a", "export-token");
+        assertEquals(List.of("/api/v1/namespaces/team-a/secrets/export-token"), secretGets(), "expired entries are fetched again");
+    }
+
+    /** Secret requests the mock server received since the last call; informer traffic is skipped. */
+    private List<String> secretGets() throws InterruptedException {
+        List<String> paths = new ArrayList<>();
+        for (RecordedRequest request = server.takeRequest(50, java.util.concurrent.TimeUnit.MILLISECONDS); request != null;
+             request = server.takeRequest(50, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+            if (request.getPath().contains("/secrets")) paths.add(request.getMethod() + " " + request.getPath());
+        }
+        return paths.stream().filter(p -> p.startsWith("GET ")).map(p -> p.substring(4)).toList();
+    }
+
+    @Test
     void subjectAccessReviewAnswersAreCachedBriefly() throws Exception {
         startView(new SarSettings(Duration.ofMillis(300), 100, Duration.ofSeconds(2)));
         AccessReview review = new AccessReview("alice", List.of(), Map.of(), "golden-images", "create", "cdi.kubevirt.io",
