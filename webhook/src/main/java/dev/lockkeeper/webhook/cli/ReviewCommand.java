@@ -12,7 +12,6 @@ import dev.lockkeeper.webhook.admission.RuleObserver;
 import dev.lockkeeper.webhook.cluster.ClusterView;
 import dev.lockkeeper.webhook.cluster.ManifestException;
 import dev.lockkeeper.webhook.cluster.Manifests;
-import dev.lockkeeper.webhook.policy.Policy;
 import dev.lockkeeper.webhook.policy.PolicyException;
 import dev.lockkeeper.webhook.policy.PolicySource;
 import dev.lockkeeper.webhook.rules.Rulebook;
@@ -68,7 +67,7 @@ final class ReviewCommand implements Callable<Integer> {
         var signer = new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC());
         PolicySource policy;
         try {
-            policy = policyFile == null ? PolicySource.fixed(Policy.DEFAULT) : PolicySource.fromFile(policyFile, Rulebook.policyParser());
+            policy = Rulebook.policy(policyFile);
         } catch (PolicyException e) {
             err.println("review: " + e.getMessage());
             return 2;

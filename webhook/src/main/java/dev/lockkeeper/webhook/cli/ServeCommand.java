@@ -14,7 +14,6 @@ import dev.lockkeeper.webhook.cluster.live.SecretTokenKey;
 import dev.lockkeeper.webhook.http.AdmissionServer;
 import dev.lockkeeper.webhook.http.ServerSettings;
 import dev.lockkeeper.webhook.metrics.AdmissionMetrics;
-import dev.lockkeeper.webhook.policy.Policy;
 import dev.lockkeeper.webhook.policy.PolicyException;
 import dev.lockkeeper.webhook.policy.PolicySource;
 import dev.lockkeeper.webhook.rules.Rulebook;
@@ -118,7 +117,7 @@ final class ServeCommand implements Callable<Integer> {
         }
         PolicySource policy;
         try {
-            policy = policyFile == null ? PolicySource.fixed(Policy.DEFAULT) : PolicySource.fromFile(policyFile, Rulebook.policyParser());
+            policy = Rulebook.policy(policyFile);
         } catch (PolicyException e) {
             err.println("serve: " + e.getMessage());
             return 2;

@@ -8,7 +8,9 @@ import dev.lockkeeper.webhook.admission.RuleObserver;
 import dev.lockkeeper.webhook.cluster.ClusterView;
 import dev.lockkeeper.webhook.cluster.ResourceType;
 import dev.lockkeeper.webhook.policy.Policy;
+import dev.lockkeeper.webhook.policy.PolicyException;
 import dev.lockkeeper.webhook.policy.PolicyParser;
+import dev.lockkeeper.webhook.policy.PolicySource;
 import dev.lockkeeper.webhook.rules.clone.CloneAuthorizer;
 import dev.lockkeeper.webhook.rules.clone.CloneCompatibilityWarnings;
 import dev.lockkeeper.webhook.rules.clone.DataVolumeCloneAuthorizer;
@@ -16,6 +18,7 @@ import dev.lockkeeper.webhook.rules.clone.VirtualMachineCloneAuthorizer;
 import dev.lockkeeper.webhook.rules.datavolume.DataVolumeSpecValidator;
 import dev.lockkeeper.webhook.rules.export.ExportRules;
 import dev.lockkeeper.webhook.rules.restore.RestoreRules;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -71,5 +74,10 @@ public final class Rulebook {
 
     public static PolicyParser policyParser() {
         return new PolicyParser(ruleNames());
+    }
+
+    /** The policy in {@code file}, or the default (every rule denies) when there is no file. */
+    public static PolicySource policy(Path file) throws PolicyException {
+        return file == null ? PolicySource.fixed(Policy.DEFAULT) : PolicySource.fromFile(file, policyParser());
     }
 }
