@@ -44,7 +44,7 @@ final class ApiServerClient implements Closeable {
         context.init(null, factory.getTrustManagers(), null);
         Socket raw = new Socket();
         raw.connect(new InetSocketAddress("127.0.0.1", port), 5000);
-        raw.setSoTimeout(15000);
+        raw.setSoTimeout(60000);
         socket = (SSLSocket) context.getSocketFactory().createSocket(raw, serviceHost, port, true);
         SSLParameters parameters = socket.getSSLParameters();
         parameters.setEndpointIdentificationAlgorithm("HTTPS");

@@ -6,8 +6,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lockkeeper.webhook.cluster.ClusterView;
 import dev.lockkeeper.webhook.policy.EnforcementMode;
 import dev.lockkeeper.webhook.policy.Policy;
+import io.fabric8.zjsonpatch.DiffFlags;
 import io.fabric8.zjsonpatch.JsonDiff;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.function.Supplier;
 import java.util.logging.Level;
@@ -115,8 +117,9 @@ public final class AdmissionChain {
         };
     }
 
+    /** Only add/remove/replace: "copy" and "move" ops are valid but read badly in warnings and audit logs. */
     private static ArrayNode diff(JsonNode original, JsonNode mutated) {
-        JsonNode patch = JsonDiff.asJson(original, mutated);
+        JsonNode patch = JsonDiff.asJson(original, mutated, EnumSet.of(DiffFlags.OMIT_VALUE_ON_REMOVE, DiffFlags.OMIT_COPY_OPERATION, DiffFlags.OMIT_MOVE_OPERATION));
         return patch.isEmpty() ? null : (ArrayNode) patch;
     }
 }

@@ -34,9 +34,12 @@ public record Policy(Map<String, EnforcementMode> modes, Set<String> excludedNam
         public static final Export DEFAULT = new Export(12, Duration.ofHours(24));
     }
 
-    /** Which labels or annotations mark an object as being restored by a backup tool. */
-    public record Restore(List<String> markerLabels, List<String> markerAnnotations) {
-        public static final Restore DEFAULT = new Restore(List.of("velero.io/restore-name"), List.of());
+    /**
+     * Which labels or annotations mark an object as being restored by a backup tool, and the
+     * namespace Velero keeps its Restore objects in (a restored object does not say).
+     */
+    public record Restore(List<String> markerLabels, List<String> markerAnnotations, String veleroNamespace) {
+        public static final Restore DEFAULT = new Restore(List.of("velero.io/restore-name"), List.of(), "velero");
 
         public Restore {
             markerLabels = List.copyOf(markerLabels);

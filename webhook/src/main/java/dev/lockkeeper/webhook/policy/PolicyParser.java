@@ -24,7 +24,7 @@ import java.util.regex.Pattern;
  * rules:                         # rule name: deny | warn | off (default deny)
  *   export-only-when-stopped: warn
  * export: {minTokenLength: 12, maxTtl: 24h}
- * restore: {markerLabels: [velero.io/restore-name], markerAnnotations: []}
+ * restore: {markerLabels: [velero.io/restore-name], markerAnnotations: [], veleroNamespace: velero}
  * </pre>
  * Every problem is reported with the field it is in; unknown fields and rule names are errors,
  * so a typo never silently leaves a rule enforcing.
@@ -112,12 +112,17 @@ public final class PolicyParser {
 
     private static Policy.Restore restore(JsonNode node, List<String> problems) {
         if (node.isMissingNode() || node.isNull()) return Policy.Restore.DEFAULT;
-        unknownFields(node, Set.of("markerLabels", "markerAnnotations"), "restore.", problems);
+        unknownFields(node, Set.of("markerLabels", "markerAnnotations", "veleroNamespace"), "restore.", problems);
         List<String> labels = node.has("markerLabels") ? strings(node.get("markerLabels"), "restore.markerLabels", problems)
                 : Policy.Restore.DEFAULT.markerLabels();
         List<String> annotations = strings(node.path("markerAnnotations"), "restore.markerAnnotations", problems);
         if (labels.isEmpty() && annotations.isEmpty()) problems.add("restore needs at least one marker label or annotation");
-        return new Policy.Restore(labels, annotations);
+        String veleroNamespace = Policy.Restore.DEFAULT.veleroNamespace();
+        if (node.has("veleroNamespace")) {
+            veleroNamespace = node.get("veleroNamespace").asText("");
+            if (!veleroNamespace.matches("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")) problems.add("restore.veleroNamespace must be a namespace name");
+        }
+        return new Policy.Restore(labels, annotations, veleroNamespace);
     }
 
     /** Kubernetes-style durations: 500ms, 90s, 30m, 24h, or combinations such as 1h30m. */

@@ -82,8 +82,11 @@ class InformerClusterViewTest {
         client.close();
     }
 
+    /** The caches' clock: tests step it instead of sleeping, so a loaded machine cannot make them flaky. */
+    final java.util.concurrent.atomic.AtomicLong nanos = new java.util.concurrent.atomic.AtomicLong();
+
     InformerClusterView startView(SarSettings sar) throws InterruptedException {
-        view = new InformerClusterView(client, Rulebook.WATCHED, sar).start();
+        view = new InformerClusterView(client, Rulebook.WATCHED, sar, nanos::get).start();
         for (int i = 0; i < 200 && !view.synced(); i++) Thread.sleep(25);
         assertTrue(view.synced(), "informers must sync against the mock API server");
         return view;
@@ -190,7 +193,7 @@ class InformerClusterViewTest {
         client.secrets().inNamespace("team-a").resource(new io.fabric8.kubernetes.api.model.SecretBuilder()
                 .withNewMetadata().withName("export-token").endMetadata()
                 .addToData("token", java.util.Base64.getEncoder().encodeToString("Zq81kLmP02xYvB7r".getBytes(StandardCharsets.UTF_8))).build()).create();
-        startView(new SarSettings(Duration.ofMillis(500), 100, Duration.ofSeconds(2)));
+        startView(new SarSettings(Duration.ofSeconds(10), 100, Duration.ofSeconds(2)));
         secretGets();
         assertTrue(view.read(ResourceType.SECRET, "team-a", "export-token").isPresent());
         assertTrue(view.read(ResourceType.SECRET, "team-a", "export-token").isPresent());
@@ -198,7 +201,7 @@ class InformerClusterViewTest {
         assertTrue(view.read(ResourceType.SECRET, "team-a", "missing").isEmpty());
         assertEquals(List.of("/api/v1/namespaces/team-a/secrets/export-token", "/api/v1/namespaces/team-a/secrets/missing"), secretGets(),
                 "one GET per Secret, answers (even not-found) cached");
-        Thread.sleep(600);
+        nanos.addAndGet(Duration.ofSeconds(11).toNanos());
         view.read(ResourceType.SECRET, "team-a", "export-token");
         assertEquals(List.of("/api/v1/namespaces/team-a/secrets/export-token"), secretGets(), "expired entries are fetched again");
     }
@@ -215,13 +218,13 @@ class InformerClusterViewTest {
 
     @Test
     void subjectAccessReviewAnswersAreCachedBriefly() throws Exception {
-        startView(new SarSettings(Duration.ofMillis(300), 100, Duration.ofSeconds(2)));
+        startView(new SarSettings(Duration.ofSeconds(10), 100, Duration.ofSeconds(2)));
         AccessReview review = new AccessReview("alice", List.of(), Map.of(), "golden-images", "create", "cdi.kubevirt.io",
                 "datavolumes", "source", "fedora-40");
         assertInstanceOf(AccessDecision.Allowed.class, view.review(review));
         assertInstanceOf(AccessDecision.Allowed.class, view.review(review));
         assertEquals(1, sarBodies.size(), "second identical review is served from the cache");
-        Thread.sleep(400);
+        nanos.addAndGet(Duration.ofSeconds(11).toNanos());
         view.review(review);
         assertEquals(2, sarBodies.size(), "expired entries are asked again");
     }

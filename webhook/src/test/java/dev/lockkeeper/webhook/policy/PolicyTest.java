@@ -37,7 +37,7 @@ class PolicyTest {
                 excludedNamespaces: [sandbox]
                 rules: {denier: warn, labeller: off}
                 export: {minTokenLength: 20, maxTtl: 1h30m}
-                restore: {markerLabels: [], markerAnnotations: [backup.example.com/restore]}
+                restore: {markerLabels: [], markerAnnotations: [backup.example.com/restore], veleroNamespace: openshift-adp}
                 """);
         assertEquals(EnforcementMode.WARN, policy.mode("denier"));
         assertEquals(EnforcementMode.OFF, policy.mode("labeller"));
@@ -46,6 +46,8 @@ class PolicyTest {
         assertFalse(policy.excludes(""));
         assertEquals(new Policy.Export(20, Duration.ofMinutes(90)), policy.export());
         assertEquals(List.of("backup.example.com/restore"), policy.restore().markerAnnotations());
+        assertEquals("openshift-adp", policy.restore().veleroNamespace());
+        assertEquals("velero", Policy.DEFAULT.restore().veleroNamespace());
         assertEquals(Policy.DEFAULT, parser.parse("empty.yaml", "# nothing set\n"));
     }
 
@@ -59,6 +61,7 @@ class PolicyTest {
                 Arguments.of("token length zero", "export: {minTokenLength: 0}", "export.minTokenLength must be a whole number"),
                 Arguments.of("bad duration", "export: {maxTtl: forever}", "export.maxTtl must be a positive duration"),
                 Arguments.of("no restore markers", "restore: {markerLabels: []}", "restore needs at least one marker"),
+                Arguments.of("bad velero namespace", "restore: {veleroNamespace: Velero_NS}", "restore.veleroNamespace must be a namespace name"),
                 Arguments.of("namespaces not a list", "excludedNamespaces: sandbox", "excludedNamespaces must be a list of strings"),
                 Arguments.of("not a mapping", "- a\n- b", "a policy must be a mapping"),
                 Arguments.of("not YAML", "rules: {denier: [", "not valid YAML"));

@@ -2,6 +2,7 @@ package dev.lockkeeper.webhook.cluster.live;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Ticker;
 import dev.lockkeeper.webhook.cluster.AccessDecision;
 import dev.lockkeeper.webhook.cluster.AccessReview;
 import io.fabric8.kubernetes.api.model.authorization.v1.ResourceAttributesBuilder;
@@ -26,9 +27,14 @@ public final class CachingAccessReviewer {
     private final ExecutorService calls = Executors.newVirtualThreadPerTaskExecutor();
 
     public CachingAccessReviewer(KubernetesClient client, SarSettings settings) {
+        this(client, settings, Ticker.systemTicker());
+    }
+
+    /** {@code ticker} is the cache's clock, so tests can step time instead of sleeping. */
+    public CachingAccessReviewer(KubernetesClient client, SarSettings settings, Ticker ticker) {
         this.client = client;
         this.settings = settings;
-        this.cache = Caffeine.newBuilder().maximumSize(settings.cacheSize()).expireAfterWrite(settings.cacheTtl()).build();
+        this.cache = Caffeine.newBuilder().maximumSize(settings.cacheSize()).expireAfterWrite(settings.cacheTtl()).ticker(ticker).build();
     }
 
     public AccessDecision review(AccessReview review) {

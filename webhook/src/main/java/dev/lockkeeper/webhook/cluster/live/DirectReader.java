@@ -3,6 +3,7 @@ package dev.lockkeeper.webhook.cluster.live;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Ticker;
 import dev.lockkeeper.webhook.admission.Json;
 import dev.lockkeeper.webhook.cluster.ResourceType;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
@@ -21,9 +22,9 @@ final class DirectReader {
     private final KubernetesClient client;
     private final Cache<Key, Optional<ObjectNode>> cache;
 
-    DirectReader(KubernetesClient client, Duration ttl, long size) {
+    DirectReader(KubernetesClient client, Duration ttl, long size, Ticker ticker) {
         this.client = client;
-        this.cache = Caffeine.newBuilder().expireAfterWrite(ttl).maximumSize(size).build();
+        this.cache = Caffeine.newBuilder().expireAfterWrite(ttl).maximumSize(size).ticker(ticker).build();
     }
 
     Optional<ObjectNode> read(ResourceType type, String namespace, String name) {

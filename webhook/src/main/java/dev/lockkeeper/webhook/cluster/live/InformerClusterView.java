@@ -1,6 +1,7 @@
 package dev.lockkeeper.webhook.cluster.live;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.github.benmanes.caffeine.cache.Ticker;
 import dev.lockkeeper.webhook.admission.Json;
 import dev.lockkeeper.webhook.cluster.AccessDecision;
 import dev.lockkeeper.webhook.cluster.AccessReview;
@@ -33,8 +34,13 @@ public final class InformerClusterView implements ClusterView, AutoCloseable {
     private final DirectReader reader;
 
     public InformerClusterView(KubernetesClient client, List<ResourceType> types, SarSettings sar) {
-        this.reviewer = new CachingAccessReviewer(client, sar);
-        this.reader = new DirectReader(client, sar.cacheTtl(), sar.cacheSize());
+        this(client, types, sar, Ticker.systemTicker());
+    }
+
+    /** {@code ticker} drives the SubjectAccessReview and direct-read caches (tests step it). */
+    public InformerClusterView(KubernetesClient client, List<ResourceType> types, SarSettings sar, Ticker ticker) {
+        this.reviewer = new CachingAccessReviewer(client, sar, ticker);
+        this.reader = new DirectReader(client, sar.cacheTtl(), sar.cacheSize(), ticker);
         for (ResourceType type : types) {
             ResourceDefinitionContext context = new ResourceDefinitionContext.Builder()
                     .withGroup(type.group()).withVersion(type.version()).withPlural(type.plural())

@@ -16,6 +16,11 @@ public final class RestoreMarkers {
         this.policy = policy;
     }
 
+    /** Where the Velero Restore objects live. */
+    public String veleroNamespace() {
+        return policy.get().restore().veleroNamespace();
+    }
+
     public boolean present(JsonNode object) {
         Policy.Restore restore = policy.get().restore();
         JsonNode labels = Json.at(object, "metadata", "labels");

@@ -41,7 +41,7 @@ public final class RestoredVmIdentity implements AdmissionRule {
     public Verdict admit(AdmissionRequest request, ClusterView cluster) {
         ObjectNode vm = request.object();
         if (!markers.present(vm)) return Verdict.allow();
-        Optional<VeleroRestore> restore = VeleroRestore.of(vm, cluster);
+        Optional<VeleroRestore> restore = VeleroRestore.of(vm, cluster, markers.veleroNamespace());
         IdentityUsers users = new IdentityUsers(cluster, request.objectNamespace(), request.objectName());
         ObjectNode changed = vm.deepCopy();
         List<String> warnings = new ArrayList<>();

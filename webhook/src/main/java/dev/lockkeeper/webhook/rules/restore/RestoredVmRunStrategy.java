@@ -36,7 +36,7 @@ public final class RestoredVmRunStrategy implements AdmissionRule {
     public Verdict admit(AdmissionRequest request, ClusterView cluster) {
         ObjectNode vm = request.object();
         if (!markers.present(vm)) return Verdict.allow();
-        Optional<VeleroRestore> restore = VeleroRestore.of(vm, cluster);
+        Optional<VeleroRestore> restore = VeleroRestore.of(vm, cluster, markers.veleroNamespace());
         String wanted = restore.map(r -> r.label(RestoreKeys.RESTORE_RUN_STRATEGY)).orElse("");
         JsonNode spec = vm.path("spec");
         if (wanted.isEmpty() || !(spec instanceof ObjectNode)) return Verdict.allow();

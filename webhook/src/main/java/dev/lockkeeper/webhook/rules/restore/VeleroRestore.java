@@ -11,14 +11,12 @@ import java.util.Optional;
 record VeleroRestore(String name, JsonNode labels) {
     /**
      * A restored object does not say which namespace its Restore lives in, and Restores are read
-     * one GET at a time (no informer), so Lockkeeper looks in Velero's default namespace.
+     * one GET at a time (no informer), so Lockkeeper looks in the policy's {@code restore.veleroNamespace}.
      */
-    static final String NAMESPACE = "velero";
-
-    static Optional<VeleroRestore> of(JsonNode restored, ClusterView cluster) {
+    static Optional<VeleroRestore> of(JsonNode restored, ClusterView cluster, String veleroNamespace) {
         String name = Json.text(restored, "metadata", "labels", RestoreKeys.VELERO_RESTORE_NAME);
         if (name.isEmpty()) return Optional.empty();
-        return cluster.read(ResourceType.VELERO_RESTORE, NAMESPACE, name)
+        return cluster.read(ResourceType.VELERO_RESTORE, veleroNamespace, name)
                 .map(restore -> new VeleroRestore(name, Json.at(restore, "metadata", "labels")));
     }
 

@@ -120,6 +120,6 @@ final class RestoreReviews {
     }
 
     static Policy markers(List<String> labels, List<String> annotations) {
-        return new Policy(Map.of(), Set.of(), Policy.Export.DEFAULT, new Policy.Restore(labels, annotations));
+        return new Policy(Map.of(), Set.of(), Policy.Export.DEFAULT, new Policy.Restore(labels, annotations, "velero"));
     }
 }

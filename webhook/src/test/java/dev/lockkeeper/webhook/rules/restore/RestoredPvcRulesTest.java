@@ -72,8 +72,7 @@ class RestoredPvcRulesTest {
     @Test
     void exactPatchAddsOneAnnotationAndKeepsCdisOwn() {
         Decision decision = mutate(TestCluster.with(), create(restored(pvc(CREATED_FOR), "plain")));
-        // zjsonpatch writes a value equal to one already in the object as a copy (RFC 6902, honoured by the API server).
-        assertEquals("[{\"op\":\"copy\",\"from\":\"/metadata/name\",\"path\":\"/metadata/annotations/cdi.kubevirt.io~1storage.populatedFor\"}]",
+        assertEquals("[{\"op\":\"add\",\"path\":\"/metadata/annotations/cdi.kubevirt.io~1storage.populatedFor\",\"value\":\"web-root\"}]",
                 decision.patch().toString());
     }
 

@@ -9,6 +9,7 @@ import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.Decision;
 import dev.lockkeeper.webhook.admission.Json;
 import dev.lockkeeper.webhook.policy.EnforcementMode;
+import dev.lockkeeper.webhook.policy.Policy;
 import dev.lockkeeper.webhook.support.TestCluster;
 import java.util.ArrayList;
 import java.util.List;
@@ -149,6 +150,16 @@ class RestoredVmIdentityTest {
         Decision again = reinvoked(cluster, request, decision);
         assertNull(again.patch(), "the identity-regenerated-for annotation stops a second regeneration");
         assertEquals(List.of(), again.warnings());
+    }
+
+    @Test
+    void theVeleroRestoreIsReadFromTheConfiguredNamespace() {
+        TestCluster cluster = TestCluster.with(PLUGIN_RESTORE.replace("namespace: velero", "namespace: openshift-adp"));
+        AdmissionRequest request = create(restored(backedUpVm(FIRMWARE), "plugin"));
+        assertNull(mutate(cluster, request).patch(), "not found in the default velero namespace: nothing asked");
+        Policy oadp = new Policy(java.util.Map.of(), java.util.Set.of(), Policy.Export.DEFAULT,
+                new Policy.Restore(Policy.Restore.DEFAULT.markerLabels(), java.util.List.of(), "openshift-adp"));
+        assertNotNull(mutate(cluster, oadp, request).patch(), "the plugin labels apply once the namespace is configured");
     }
 
     @Test
