@@ -68,12 +68,12 @@ final class ImageTransfer {
                     sink.file().truncate(image.size);
                     if (request.preallocate() && image.size > 0) sink.file().allocate(0, image.size);
                     stats = run(image, sink, 0, image.size);
+                    Files.setPosixFilePermissions(partial, PosixFilePermissions.fromString(
+                            sourceStat.type() == FileStat.FileType.REGULAR ? permissionString(sourceStat.permissions()) : "rw-r--r--"));
                     sink.makeDurable();
                 }
                 checkUnchanged(image, sourceStat);
                 Optional<String> checksum = request.verify() ? Optional.of(verify(image, partial)) : Optional.empty();
-                Files.setPosixFilePermissions(partial, PosixFilePermissions.fromString(
-                        sourceStat.type() == FileStat.FileType.REGULAR ? permissionString(sourceStat.permissions()) : "rw-r--r--"));
                 Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
                 syncDirectory(target.toAbsolutePath().getParent());
                 return new CopyReport(kind, target, image.scan, image.size, stats.data(), stats.holes(), 1, checksum, List.of());
