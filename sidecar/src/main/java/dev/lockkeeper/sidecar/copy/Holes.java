@@ -23,18 +23,23 @@ enum Holes {
     private static final int SECTOR = 512;
     private static final int ZERO_BUFFER_SIZE = 1 << 20;
     private static final MemorySegment ZEROS = NativeFile.directBuffer(Arena.global(), ZERO_BUFFER_SIZE);
-    // Loop devices over some filesystems and many SCSI/virtio disks lack one of the offloads; remember that
-    // instead of paying a failing syscall for every hole.
-    private static final AtomicBoolean DEALLOCATE_UNSUPPORTED = new AtomicBoolean();
-    private static final AtomicBoolean ZERO_OUT_UNSUPPORTED = new AtomicBoolean();
 
-    static Holes forTarget(boolean blockDevice, boolean preallocate, boolean targetIsZero) {
-        if (!blockDevice || targetIsZero) return LEAVE;
+    /**
+     * What one target device turned out not to support. Loop devices over some filesystems and many SCSI/virtio
+     * disks lack one of the offloads; remembering it per target avoids a failing syscall for every hole.
+     */
+    static final class Offloads {
+        private final AtomicBoolean deallocateUnsupported = new AtomicBoolean();
+        private final AtomicBoolean zeroOutUnsupported = new AtomicBoolean();
+    }
+
+    static Holes forDevice(boolean preallocate, boolean targetIsZero) {
+        if (targetIsZero) return LEAVE;
         return preallocate ? WRITE_ZEROS : DEALLOCATE;
     }
 
     /** Makes {@code [offset, offset+length)} of {@code target} (opened without O_DIRECT) read back as zeros. */
-    void fill(NativeFile target, long offset, long length) throws ErrnoException {
+    void fill(NativeFile target, Offloads offloads, long offset, long length) throws ErrnoException {
         if (this == LEAVE || length == 0) return;
         // the block-layer offloads take whole 512-byte sectors; a file source's last hole may end mid-sector
         long end = offset + length;
@@ -42,26 +47,26 @@ enum Holes {
         long alignedEnd = Math.max(alignedStart, end / SECTOR * SECTOR);
         writeZeros(target, offset, alignedStart - offset);
         writeZeros(target, alignedEnd, end - alignedEnd);
-        if (alignedEnd > alignedStart) fillSectors(target, alignedStart, alignedEnd - alignedStart);
+        if (alignedEnd > alignedStart) fillSectors(target, offloads, alignedStart, alignedEnd - alignedStart);
     }
 
-    private void fillSectors(NativeFile target, long offset, long length) throws ErrnoException {
-        if (this == DEALLOCATE && !DEALLOCATE_UNSUPPORTED.get()) {
+    private void fillSectors(NativeFile target, Offloads offloads, long offset, long length) throws ErrnoException {
+        if (this == DEALLOCATE && !offloads.deallocateUnsupported.get()) {
             try {
                 target.punchHole(offset, length);
                 return;
             } catch (ErrnoException e) {
                 if (!e.errno().meansUnsupported()) throw e;
-                DEALLOCATE_UNSUPPORTED.set(true);
+                offloads.deallocateUnsupported.set(true);
             }
         }
-        if (!ZERO_OUT_UNSUPPORTED.get()) {
+        if (!offloads.zeroOutUnsupported.get()) {
             try {
                 target.blockZeroOut(offset, length);
                 return;
             } catch (ErrnoException e) {
                 if (!e.errno().meansUnsupported()) throw e;
-                ZERO_OUT_UNSUPPORTED.set(true);
+                offloads.zeroOutUnsupported.set(true);
             }
         }
         writeZeros(target, offset, length);

@@ -19,18 +19,17 @@ final class ImageSink implements AutoCloseable {
 
     private final NativeFile buffered;
     private final NativeFile direct;
-    final Holes holes;
-    final boolean blockDevice;
+    private final Holes holes;
+    private final Holes.Offloads offloads = new Holes.Offloads();
 
-    private ImageSink(NativeFile buffered, NativeFile direct, Holes holes, boolean blockDevice) {
+    private ImageSink(NativeFile buffered, NativeFile direct, Holes holes) {
         this.buffered = buffered;
         this.direct = direct;
         this.holes = holes;
-        this.blockDevice = blockDevice;
     }
 
     /** {@code file} is already open for writing (created new, or the device); a direct twin is opened if possible. */
-    static ImageSink over(NativeFile file, Holes holes, boolean blockDevice) throws ErrnoException {
+    static ImageSink over(NativeFile file, Holes holes) throws ErrnoException {
         NativeFile direct;
         try {
             direct = file.reopen(Mode.WRITE, Mode.DIRECT);
@@ -38,7 +37,7 @@ final class ImageSink implements AutoCloseable {
             if (e.errno() != Errno.EINVAL) throw e;
             direct = null;
         }
-        return new ImageSink(file, direct, holes, blockDevice);
+        return new ImageSink(file, direct, holes);
     }
 
     NativeFile file() {
@@ -69,7 +68,7 @@ final class ImageSink implements AutoCloseable {
     }
 
     void fillHole(long offset, long length) throws ErrnoException {
-        holes.fill(buffered, offset, length);
+        holes.fill(buffered, offloads, offset, length);
     }
 
     /** Data and metadata on stable storage (the device's volatile cache flushed too). */
