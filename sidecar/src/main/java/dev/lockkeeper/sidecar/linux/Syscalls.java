@@ -19,6 +19,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * JVM tens of milliseconds per distinct signature on a small node, which a short copy would pay at start-up.
  * Errno is captured with the call, because the JVM may clobber it before a later read.
  */
+@SuppressWarnings("restricted") // this package is the one place allowed to call native code
 final class Syscalls {
     static final boolean AARCH64 = System.getProperty("os.arch").equals("aarch64");
 
