@@ -69,8 +69,7 @@ class ExportEndToEndTest {
 
     @Test
     void refusesExportsOfRunningVmsAndStartsOfExportedOnesAndFollowsPolicyChanges() throws Exception {
-        try (var server = new Jars.Server(work, "serve", "--cluster", cluster.toString(), "--bind", "127.0.0.1", "--port", "0",
-                "--cert-dir", work.resolve("certs").toString(), "--policy", policy.toString(), "--cert-check-interval", "200ms");
+        try (var server = Jars.serveEmbedded(work, cluster, "--policy", policy.toString(), "--cert-check-interval", "200ms");
              var apiServer = new ApiServerClient(work.resolve("certs/ca.crt"), "lockkeeper-webhook.lockkeeper.svc", server.port)) {
             byte[] exportWeb = review("e1", "VirtualMachineExport", "export.kubevirt.io", "v1", "virtualmachineexports", "", "CREATE", EXPORT_WEB, null);
             JsonNode refused = response(apiServer.post("/validate", exportWeb));

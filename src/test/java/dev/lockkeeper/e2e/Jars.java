@@ -42,6 +42,14 @@ final class Jars {
         return new Result(process.exitValue(), new String(stdout, StandardCharsets.UTF_8), new String(stderr, StandardCharsets.UTF_8));
     }
 
+    /** {@code serve} on an embedded cluster directory, loopback, a free port, certificates generated under {@code work/certs}. */
+    static Server serveEmbedded(Path work, Path cluster, String... extra) throws Exception {
+        List<String> args = new ArrayList<>(List.of("serve", "--cluster", cluster.toString(), "--bind", "127.0.0.1", "--port", "0",
+                "--cert-dir", work.resolve("certs").toString()));
+        args.addAll(List.of(extra));
+        return new Server(work, args.toArray(String[]::new));
+    }
+
     /** A running {@code serve}: waits for its "listening on" line and stops it on close. */
     static final class Server implements AutoCloseable {
         private static final Pattern LISTENING = Pattern.compile("listening on https://[^:]+:(\\d+)");

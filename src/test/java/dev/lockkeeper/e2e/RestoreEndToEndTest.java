@@ -66,8 +66,7 @@ class RestoreEndToEndTest {
 
     @Test
     void restoredObjectsAreFixedOrRefusedOverHttps() throws Exception {
-        try (var server = new Jars.Server(work, "serve", "--cluster", cluster.toString(), "--bind", "127.0.0.1", "--port", "0",
-                "--cert-dir", work.resolve("certs").toString());
+        try (var server = Jars.serveEmbedded(work, cluster);
              var apiServer = new ApiServerClient(work.resolve("certs/ca.crt"), SERVICE_HOST, server.port)) {
             ObjectNode dataVolume = review("restore-datavolume.yaml");
             Reply marked = post(apiServer, "/mutate", dataVolume);

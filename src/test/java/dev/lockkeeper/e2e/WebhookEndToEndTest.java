@@ -36,11 +36,7 @@ class WebhookEndToEndTest {
     }
 
     Jars.Server serve(String... extra) throws Exception {
-        String[] base = {"serve", "--cluster", cluster.toString(), "--bind", "127.0.0.1", "--port", "0", "--cert-dir", work.resolve("certs").toString()};
-        String[] args = new String[base.length + extra.length];
-        System.arraycopy(base, 0, args, 0, base.length);
-        System.arraycopy(extra, 0, args, base.length, extra.length);
-        return new Jars.Server(work, args);
+        return Jars.serveEmbedded(work, cluster, extra);
     }
 
     static byte[] example(String name) throws Exception {
