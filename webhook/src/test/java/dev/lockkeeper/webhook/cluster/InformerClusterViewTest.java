@@ -189,6 +189,18 @@ class InformerClusterViewTest {
     }
 
     @Test
+    void resourcesTheClusterDoesNotServeCountAsEmptyAndDoNotBlockReadiness() throws Exception {
+        server.expect().get().withPath("/apis/export.kubevirt.io/v1beta1/virtualmachineexports?resourceVersion=0")
+                .andReturn(404, "{\"kind\":\"Status\",\"code\":404,\"reason\":\"NotFound\"}").always();
+        server.expect().get().withPath("/apis/export.kubevirt.io/v1beta1/virtualmachineexports")
+                .andReturn(404, "{\"kind\":\"Status\",\"code\":404,\"reason\":\"NotFound\"}").always();
+        startView(new SarSettings(Duration.ofSeconds(10), 100, Duration.ofSeconds(2)));
+        assertTrue(view.list(ResourceType.VIRTUAL_MACHINE_EXPORT, "team-a").isEmpty());
+        assertTrue(view.byIndex(dev.lockkeeper.webhook.cluster.ClusterIndex.EXPORT_SOURCES, "team-a/VirtualMachine/web").isEmpty());
+        assertTrue(view.get(ResourceType.PERSISTENT_VOLUME_CLAIM, "golden-images", "fedora-40").isPresent(), "the rest still works");
+    }
+
+    @Test
     void secretsAreReadDirectlyNotWatchedAndCachedBriefly() throws Exception {
         client.secrets().inNamespace("team-a").resource(new io.fabric8.kubernetes.api.model.SecretBuilder()
                 .withNewMetadata().withName("export-token").endMetadata()

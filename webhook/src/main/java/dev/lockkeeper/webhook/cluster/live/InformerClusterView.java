@@ -10,6 +10,7 @@ import dev.lockkeeper.webhook.cluster.ClusterView;
 import dev.lockkeeper.webhook.cluster.ResourceType;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.fabric8.kubernetes.client.informers.cache.Cache;
@@ -20,6 +21,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.logging.Logger;
 
 /**
@@ -30,6 +33,7 @@ public final class InformerClusterView implements ClusterView, AutoCloseable {
     private static final Logger LOG = Logger.getLogger(InformerClusterView.class.getName());
 
     private final Map<ResourceType, SharedIndexInformer<GenericKubernetesResource>> informers = new LinkedHashMap<>();
+    private final Set<ResourceType> unserved = ConcurrentHashMap.newKeySet();
     private final CachingAccessReviewer reviewer;
     private final DirectReader reader;
 
@@ -60,14 +64,30 @@ public final class InformerClusterView implements ClusterView, AutoCloseable {
     /** Starts every informer; readiness follows {@link #synced()}. */
     public InformerClusterView start() {
         informers.forEach((type, informer) -> informer.start().whenComplete((ok, failure) -> {
-            if (failure != null) LOG.warning("informer for " + type + " failed to start: " + failure.getMessage());
-            else LOG.info("informer for " + type + " synced");
+            if (failure == null) {
+                LOG.info("informer for " + type + " synced");
+            } else if (notServed(failure)) {
+                // A cluster without KubeVirt (or without exports) must still get its DataVolume checks.
+                unserved.add(type);
+                informer.close();
+                LOG.warning(type + " is not served by this cluster (CRD not installed?); rules see none. Restart after installing it.");
+            } else {
+                LOG.warning("informer for " + type + " failed to start: " + failure.getMessage());
+            }
         }));
         return this;
     }
 
+    private static boolean notServed(Throwable failure) {
+        for (Throwable cause = failure; cause != null; cause = cause.getCause()) {
+            if (cause instanceof KubernetesClientException e && e.getCode() == 404) return true;
+        }
+        return false;
+    }
+
     @Override
     public Optional<ObjectNode> get(ResourceType type, String namespace, String name) {
+        if (unserved.contains(type)) return Optional.empty();
         String key = type.namespaced() ? Cache.namespaceKeyFunc(namespace, name) : name;
         GenericKubernetesResource found = informer(type).getIndexer().getByKey(key);
         return Optional.ofNullable(found).map(resource -> (ObjectNode) Json.MAPPER.valueToTree(resource));
@@ -75,6 +95,7 @@ public final class InformerClusterView implements ClusterView, AutoCloseable {
 
     @Override
     public List<ObjectNode> list(ResourceType type, String namespace) {
+        if (unserved.contains(type)) return List.of();
         var indexer = informer(type).getIndexer();
         List<GenericKubernetesResource> found = namespace == null ? indexer.list() : indexer.byIndex(Cache.NAMESPACE_INDEX, namespace);
         List<ObjectNode> objects = new ArrayList<>(found.size());
@@ -84,6 +105,7 @@ public final class InformerClusterView implements ClusterView, AutoCloseable {
 
     @Override
     public List<ObjectNode> byIndex(ClusterIndex index, String key) {
+        if (unserved.contains(index.type())) return List.of();
         List<ObjectNode> objects = new ArrayList<>();
         for (GenericKubernetesResource resource : informer(index.type()).getIndexer().byIndex(index.name(), key)) {
             objects.add(Json.MAPPER.valueToTree(resource));
@@ -103,7 +125,7 @@ public final class InformerClusterView implements ClusterView, AutoCloseable {
 
     @Override
     public boolean synced() {
-        return informers.values().stream().allMatch(SharedIndexInformer::hasSynced);
+        return informers.entrySet().stream().allMatch(e -> e.getValue().hasSynced() || unserved.contains(e.getKey()));
     }
 
     private SharedIndexInformer<GenericKubernetesResource> informer(ResourceType type) {
