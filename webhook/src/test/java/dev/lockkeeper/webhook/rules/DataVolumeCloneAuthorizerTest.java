@@ -262,6 +262,20 @@ class DataVolumeCloneAuthorizerTest {
     }
 
     @Test
+    void clientSuppliedTokensAreRemovedWhereNoTokenIsMinted() {
+        String stolen = "annotations: {cdi.kubevirt.io/storage.clone.token: stolen, cdi.kubevirt.io/storage.extended.clone.token: stolen, owner: x";
+        for (String dataVolume : List.of(
+                PVC_CLONE.replace("metadata: {name: disk, namespace: team-a}", "metadata: {name: disk, namespace: team-a, " + stolen + ", cdi.kubevirt.io/storage.checkStaticVolume: 'true'}}"),
+                PVC_CLONE.replace("namespace: golden-images", "namespace: team-a").replace("metadata: {name: disk, namespace: team-a}", "metadata: {name: disk, namespace: team-a, " + stolen + "}}"))) {
+            Decision decision = mutate(TestCluster.with(), Reviews.createDataVolume("team-a", dataVolume));
+            assertTrue(decision.allowed());
+            assertEquals("[{\"op\":\"remove\",\"path\":\"/metadata/annotations/cdi.kubevirt.io~1storage.clone.token\"},"
+                    + "{\"op\":\"remove\",\"path\":\"/metadata/annotations/cdi.kubevirt.io~1storage.extended.clone.token\"}]",
+                    decision.patch().toString());
+        }
+    }
+
+    @Test
     void dryRunRequestsGetTheSameDecision() {
         AdmissionRequest normal = Reviews.createDataVolume("team-a", PVC_CLONE);
         AdmissionRequest dryRun = new AdmissionRequest(normal.uid(), normal.kind(), normal.resource(), "", normal.operation(),

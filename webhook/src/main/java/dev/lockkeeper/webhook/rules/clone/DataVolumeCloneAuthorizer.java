@@ -18,7 +18,8 @@ import java.util.List;
 /**
  * Mutating, DataVolume CREATE: a clone from another namespace is allowed only if the requesting
  * user may clone from there (CDI's {@code AuthorizeUser}); allowed clones get a signed clone token
- * the data mover checks before copying a byte.
+ * the data mover checks before copying a byte. A token the client sent is never kept: only this
+ * rule mints tokens, so one copied from another DataVolume cannot ride along on a skipped path.
  */
 public final class DataVolumeCloneAuthorizer implements AdmissionRule {
     private static final Match MATCH = Match.of("cdi.kubevirt.io", "datavolumes", Operation.CREATE);
@@ -37,12 +38,13 @@ public final class DataVolumeCloneAuthorizer implements AdmissionRule {
 
     @Override
     public Verdict admit(AdmissionRequest request, ClusterView cluster) {
-        ObjectNode dataVolume = request.object();
-        if (dataVolume.path("metadata").hasNonNull("deletionTimestamp")) return Verdict.allow();
+        ObjectNode sent = request.object();
+        ObjectNode dataVolume = withoutClientTokens(sent);
+        Verdict allowWithoutToken = dataVolume == sent ? Verdict.allow() : Verdict.mutated(dataVolume, List.of());
         // Pre-populated and static volumes never copy, so they need neither permission nor token.
         if (Json.hasAnnotation(dataVolume, CdiAnnotations.PRE_POPULATED)
                 || Json.hasAnnotation(dataVolume, CdiAnnotations.CHECK_STATIC_VOLUME)) {
-            return Verdict.allow();
+            return allowWithoutToken;
         }
         String targetNamespace = request.objectNamespace();
         CloneSource resolved = CloneSources.resolve(dataVolume, targetNamespace, cluster);
@@ -50,7 +52,7 @@ public final class DataVolumeCloneAuthorizer implements AdmissionRule {
             return Verdict.invalid(unresolved.cause().message(), unresolved.cause());
         }
         if (!(resolved instanceof CloneSource.Located source) || source.namespace().equals(targetNamespace)) {
-            return Verdict.allow();
+            return allowWithoutToken;
         }
         if (cluster.get(ResourceType.NAMESPACE, "", source.namespace()).isEmpty()) {
             String message = "namespaces \"" + source.namespace() + "\" not found";
@@ -75,6 +77,18 @@ public final class DataVolumeCloneAuthorizer implements AdmissionRule {
                 ? List.of("clone token is bound to no target name (generateName); CDI may reject it as invalid")
                 : List.of();
         return Verdict.mutated(mutated, warnings);
+    }
+
+    /** The object without client-supplied clone tokens (a copy), or the object itself when it carries none. */
+    private static ObjectNode withoutClientTokens(ObjectNode dataVolume) {
+        if (!Json.hasAnnotation(dataVolume, CdiAnnotations.CLONE_TOKEN) && !Json.hasAnnotation(dataVolume, CdiAnnotations.EXTENDED_CLONE_TOKEN)) {
+            return dataVolume;
+        }
+        ObjectNode copy = dataVolume.deepCopy();
+        ObjectNode annotations = (ObjectNode) copy.path("metadata").path("annotations");
+        annotations.remove(CdiAnnotations.CLONE_TOKEN);
+        annotations.remove(CdiAnnotations.EXTENDED_CLONE_TOKEN);
+        return copy;
     }
 
     private static String namespaceSuffix(CloneSource.Located source) {
