@@ -25,7 +25,15 @@ public final class AdmissionService {
             return HttpReply.error(400, "BadRequest", e.getMessage());
         }
         AdmissionChain chain = stage == AdmissionChain.Stage.MUTATING ? mutating : validating;
-        return HttpReply.ok(AdmissionReviews.render(request.uid(), chain.decide(request), stage == AdmissionChain.Stage.MUTATING));
+        Decision decision;
+        try {
+            decision = chain.decide(request);
+        } catch (RuntimeException | StackOverflowError | OutOfMemoryError e) {
+            // Still an AdmissionReview with the uid and a denial: a bare HTTP 500 would be read as a
+            // webhook failure, which webhooks with failurePolicy Ignore let through.
+            decision = Decision.errored("chain", "review failed: " + e);
+        }
+        return HttpReply.ok(AdmissionReviews.render(request.uid(), decision, stage == AdmissionChain.Stage.MUTATING));
     }
 
     /**

@@ -28,10 +28,17 @@ public record Policy(Map<String, EnforcementMode> modes, Set<String> excludedNam
 
     /**
      * VirtualMachineExport thresholds: tokens shorter than {@code minTokenLength} or not alphanumeric
-     * are weak; a {@code ttlDuration} above {@code maxTtl} is warned about.
+     * are weak; a {@code ttlDuration} above {@code maxTtl} is warned about. {@code exporterCreators}
+     * are the exact users (KubeVirt's controller service account) whose exporter pods may mount an
+     * exported PVC.
      */
-    public record Export(int minTokenLength, Duration maxTtl) {
-        public static final Export DEFAULT = new Export(12, Duration.ofHours(24));
+    public record Export(int minTokenLength, Duration maxTtl, List<String> exporterCreators) {
+        public static final Export DEFAULT = new Export(12, Duration.ofHours(24), List.of(
+                "system:serviceaccount:kubevirt:kubevirt-controller", "system:serviceaccount:openshift-cnv:kubevirt-controller"));
+
+        public Export {
+            exporterCreators = List.copyOf(exporterCreators);
+        }
     }
 
     /**

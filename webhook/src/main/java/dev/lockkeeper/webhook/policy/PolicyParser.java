@@ -23,7 +23,7 @@ import java.util.regex.Pattern;
  * excludedNamespaces: [sandbox]
  * rules:                         # rule name: deny | warn | off (default deny)
  *   export-only-when-stopped: warn
- * export: {minTokenLength: 12, maxTtl: 24h}
+ * export: {minTokenLength: 12, maxTtl: 24h, exporterCreators: [system:serviceaccount:kubevirt:kubevirt-controller]}
  * restore: {markerLabels: [velero.io/restore-name], markerAnnotations: [], veleroNamespace: velero}
  * </pre>
  * Every problem is reported with the field it is in; unknown fields and rule names are errors,
@@ -91,7 +91,7 @@ public final class PolicyParser {
 
     private static Policy.Export export(JsonNode node, List<String> problems) {
         if (node.isMissingNode() || node.isNull()) return Policy.Export.DEFAULT;
-        unknownFields(node, Set.of("minTokenLength", "maxTtl"), "export.", problems);
+        unknownFields(node, Set.of("minTokenLength", "maxTtl", "exporterCreators"), "export.", problems);
         int minTokenLength = Policy.Export.DEFAULT.minTokenLength();
         if (node.has("minTokenLength")) {
             JsonNode value = node.get("minTokenLength");
@@ -107,7 +107,9 @@ public final class PolicyParser {
             if (parsed == null || parsed.isZero()) problems.add("export.maxTtl must be a positive duration like 30m, 24h");
             else maxTtl = parsed;
         }
-        return new Policy.Export(minTokenLength, maxTtl);
+        List<String> creators = node.has("exporterCreators") ? strings(node.get("exporterCreators"), "export.exporterCreators", problems)
+                : Policy.Export.DEFAULT.exporterCreators();
+        return new Policy.Export(minTokenLength, maxTtl, creators);
     }
 
     private static Policy.Restore restore(JsonNode node, List<String> problems) {

@@ -78,6 +78,26 @@ class AdmissionChainTest {
         assertEquals("u-1", AdmissionReviews.render("u-1", decision, false).path("response").path("uid").asText());
     }
 
+    record BadMatcher() implements AdmissionRule {
+        @Override public String name() { return "bad-matcher"; }
+        @Override public Match match() { return EVERYTHING; }
+        @Override public boolean handles(AdmissionRequest request) { throw new StackOverflowError("deep"); }
+        @Override public Verdict admit(AdmissionRequest request, ClusterView cluster) { return Verdict.allow(); }
+    }
+
+    @Test
+    void failuresOutsideARuleStillAnswerWithTheUidAndADenial() throws Exception {
+        var service = new AdmissionService(chain(AdmissionChain.Stage.MUTATING, new BadMatcher()),
+                chain(AdmissionChain.Stage.VALIDATING));
+        HttpReply reply = service.handle(AdmissionChain.Stage.MUTATING, dev.lockkeeper.webhook.support.Reviews.document(request).toString()
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        assertEquals(200, reply.status());
+        var response = Json.MAPPER.readTree(reply.body()).path("response");
+        assertEquals("uid-CREATE", response.path("uid").asText());
+        assertFalse(response.path("allowed").asBoolean());
+        assertEquals(500, response.path("status").path("code").asInt());
+    }
+
     @Test
     void observerSeesEveryRuleAndTheReview() {
         List<String> events = new ArrayList<>();

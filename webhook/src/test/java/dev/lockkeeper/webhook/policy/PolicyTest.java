@@ -36,7 +36,7 @@ class PolicyTest {
                 kind: Policy
                 excludedNamespaces: [sandbox]
                 rules: {denier: warn, labeller: off}
-                export: {minTokenLength: 20, maxTtl: 1h30m}
+                export: {minTokenLength: 20, maxTtl: 1h30m, exporterCreators: ["system:serviceaccount:virt:kubevirt-controller"]}
                 restore: {markerLabels: [], markerAnnotations: [backup.example.com/restore], veleroNamespace: openshift-adp}
                 """);
         assertEquals(EnforcementMode.WARN, policy.mode("denier"));
@@ -44,7 +44,7 @@ class PolicyTest {
         assertEquals(EnforcementMode.DENY, policy.mode("anything-else"));
         assertTrue(policy.excludes("sandbox"));
         assertFalse(policy.excludes(""));
-        assertEquals(new Policy.Export(20, Duration.ofMinutes(90)), policy.export());
+        assertEquals(new Policy.Export(20, Duration.ofMinutes(90), List.of("system:serviceaccount:virt:kubevirt-controller")), policy.export());
         assertEquals(List.of("backup.example.com/restore"), policy.restore().markerAnnotations());
         assertEquals("openshift-adp", policy.restore().veleroNamespace());
         assertEquals("velero", Policy.DEFAULT.restore().veleroNamespace());

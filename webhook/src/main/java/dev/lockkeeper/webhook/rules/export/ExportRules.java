@@ -12,6 +12,6 @@ public final class ExportRules {
     public static List<AdmissionRule> validating(Supplier<Policy> policy) {
         return List.of(new VirtualMachineExportSpecValidator(policy), new ExportOnlyWhenStopped(), new ExportTokenSecretReference(),
                 new ExportTokenStrength(policy), new VirtualMachineStartGuard(), new VirtualMachineStartRequestGuard(),
-                new VirtualMachineInstanceStartGuard(), new ExportedVolumeMountGuard());
+                new VirtualMachineInstanceStartGuard(), new ExportedVolumeMountGuard(policy));
     }
 }

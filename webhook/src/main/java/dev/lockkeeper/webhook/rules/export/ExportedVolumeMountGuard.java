@@ -11,18 +11,25 @@ import dev.lockkeeper.webhook.admission.Operation;
 import dev.lockkeeper.webhook.admission.UserInfo;
 import dev.lockkeeper.webhook.admission.Verdict;
 import dev.lockkeeper.webhook.cluster.ClusterView;
+import dev.lockkeeper.webhook.policy.Policy;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * Validating, Pod CREATE: a pod may not mount a PVC an active export holds (a PVC export, or a
  * disk of an exported VM), so nothing writes under the exporter. The exporter's own pod passes: it
- * is controlled by that export (ownerReference with the export's UID) and created by KubeVirt's
- * controller service account, which an ordinary user cannot impersonate by naming a pod.
+ * is controlled by that export (ownerReference with the export's UID) and created by one of the
+ * policy's {@code export.exporterCreators} (KubeVirt's controller service account, matched exactly:
+ * a same-named service account in another namespace does not count).
  */
 public final class ExportedVolumeMountGuard implements AdmissionRule {
     private static final Match MATCH = Match.of("", "pods", Operation.CREATE);
-    private static final String CONTROLLER_SERVICE_ACCOUNT = "kubevirt-controller";
+    private final Supplier<Policy> policy;
+
+    public ExportedVolumeMountGuard(Supplier<Policy> policy) {
+        this.policy = policy;
+    }
 
     @Override public String name() { return "pod-mounts-exported-pvc"; }
 
@@ -37,7 +44,7 @@ public final class ExportedVolumeMountGuard implements AdmissionRule {
             if (claim.isEmpty()) continue;
             List<ObjectNode> holders = new ArrayList<>();
             for (ObjectNode export : Exports.holding(cluster, namespace, claim)) {
-                if (!isExporterPod(request.object(), export, request.userInfo())) holders.add(export);
+                if (!isExporterPod(request.object(), export, request.userInfo(), policy.get().export().exporterCreators())) holders.add(export);
             }
             if (!holders.isEmpty()) {
                 String pod = request.objectName().isEmpty() ? Json.text(request.object(), "metadata", "generateName") + "*" : request.objectName();
@@ -49,9 +56,8 @@ public final class ExportedVolumeMountGuard implements AdmissionRule {
         return Verdict.allow();
     }
 
-    static boolean isExporterPod(JsonNode pod, JsonNode export, UserInfo requester) {
-        String user = requester.username();
-        if (!user.startsWith("system:serviceaccount:") || !user.endsWith(":" + CONTROLLER_SERVICE_ACCOUNT)) return false;
+    static boolean isExporterPod(JsonNode pod, JsonNode export, UserInfo requester, List<String> exporterCreators) {
+        if (!exporterCreators.contains(requester.username())) return false;
         String exportUid = Json.text(export, "metadata", "uid");
         for (JsonNode owner : pod.path("metadata").path("ownerReferences")) {
             boolean controlledByExport = "VirtualMachineExport".equals(Json.text(owner, "kind"))

@@ -56,6 +56,19 @@ class ExportedVolumeMountGuardTest {
     }
 
     @Test
+    void onlyTheConfiguredControllerServiceAccountCountsNotASameNamedOne() {
+        String exporter = podMounting("virt-export-disk-export", "disk", ", " + EXPORTER_OWNER);
+        UserInfo impostor = new UserInfo("system:serviceaccount:team-a:kubevirt-controller", "", java.util.List.of(), java.util.Map.of());
+        assertFalse(validate(cluster, createPod(exporter, impostor)).allowed(), "a namespace admin can create an SA with that name");
+        UserInfo openshift = new UserInfo("system:serviceaccount:openshift-cnv:kubevirt-controller", "", java.util.List.of(), java.util.Map.of());
+        assertTrue(validate(cluster, createPod(exporter, openshift)).allowed(), "the OpenShift Virtualization controller is a default");
+        UserInfo custom = new UserInfo("system:serviceaccount:virt:kubevirt-controller", "", java.util.List.of(), java.util.Map.of());
+        assertFalse(validate(cluster, createPod(exporter, custom)).allowed());
+        assertTrue(validate(cluster, createPod(exporter, custom), "export: {exporterCreators: [\"system:serviceaccount:virt:kubevirt-controller\"]}").allowed(),
+                "other install namespaces are configured in the policy");
+    }
+
+    @Test
     void podsWithoutExportedClaimsPass() {
         assertTrue(validate(cluster, createPod(podMounting("app", "unrelated", ""), CAROL)).allowed());
         assertTrue(validate(cluster, createPod(podMounting("app", "archive", ""), CAROL)).allowed(), "terminated export");
