@@ -22,7 +22,7 @@ import java.util.function.Supplier;
  * asks; beyond upstream, any MAC, uuid or serial another VM or VMI already uses is replaced.
  * Only the values changed are touched, each with a warning naming old and new. Reinvocation is a
  * no-op: cleared MACs are gone, replacements are unused, and {@link RestoreKeys#IDENTITY_REGENERATED_FOR}
- * records that the Restore's regeneration was done.
+ * records that what the Restore asked (clearing MACs, new firmware identity) was done.
  */
 public final class RestoredVmIdentity implements AdmissionRule {
     private static final Match MATCH = Match.of("kubevirt.io", "virtualmachines", Operation.CREATE);
@@ -46,17 +46,17 @@ public final class RestoredVmIdentity implements AdmissionRule {
         ObjectNode changed = vm.deepCopy();
         List<String> warnings = new ArrayList<>();
         Optional<ObjectNode> domain = Json.objectAt(changed, "spec", "template", "spec", "domain");
+        // What the Restore asks is done once per restore: a reinvocation must keep MACs that a later
+        // webhook (kubemacpool) assigned after the first pass cleared them.
+        Optional<VeleroRestore> pending = restore.filter(r -> !r.name().equals(Json.annotation(vm, RestoreKeys.IDENTITY_REGENERATED_FOR)));
+        Optional<VeleroRestore> clearing = pending.filter(r -> r.asks(RestoreKeys.CLEAR_MAC_ADDRESS));
+        Optional<VeleroRestore> regenerating = pending.filter(r -> r.asks(RestoreKeys.GENERATE_NEW_FIRMWARE_UUID));
         if (domain.isPresent()) {
-            replaceMacs(domain.get(), restore.filter(r -> r.asks(RestoreKeys.CLEAR_MAC_ADDRESS)), users, warnings);
-            Optional<VeleroRestore> regenerating = restore.filter(r -> r.asks(RestoreKeys.GENERATE_NEW_FIRMWARE_UUID)
-                    && !r.name().equals(Json.annotation(vm, RestoreKeys.IDENTITY_REGENERATED_FOR)));
-            if (regenerating.isPresent()) {
-                regenerateFirmware(domain.get(), regenerating.get(), warnings);
-                Json.putAnnotation(changed, RestoreKeys.IDENTITY_REGENERATED_FOR, regenerating.get().name());
-            } else {
-                replaceUsedFirmware(domain.get(), users, warnings);
-            }
+            replaceMacs(domain.get(), clearing, users, warnings);
+            if (regenerating.isPresent()) regenerateFirmware(domain.get(), regenerating.get(), warnings);
+            else replaceUsedFirmware(domain.get(), users, warnings);
         }
+        clearing.or(() -> regenerating).ifPresent(done -> Json.putAnnotation(changed, RestoreKeys.IDENTITY_REGENERATED_FOR, done.name()));
         return changed.equals(vm) ? Verdict.allow() : Verdict.mutated(changed, warnings);
     }
 

@@ -153,6 +153,17 @@ class RestoredVmIdentityTest {
     }
 
     @Test
+    void aReinvocationKeepsMacsAnotherWebhookAssignedAfterTheClearing() throws Exception {
+        TestCluster cluster = TestCluster.with(PLUGIN_RESTORE);
+        AdmissionRequest request = create(restored(backedUpVm(FIRMWARE), "plugin"));
+        ObjectNode cleared = patched(request, mutate(cluster, request));
+        ObjectNode assigned = cleared.deepCopy();
+        ((ObjectNode) assigned.at("/spec/template/spec/domain/devices/interfaces/0")).put("macAddress", "02:00:00:00:00:01");
+        Decision again = mutate(cluster, create(assigned));
+        assertNull(again.patch(), "kubemacpool's MAC survives the reinvocation");
+    }
+
+    @Test
     void theVeleroRestoreIsReadFromTheConfiguredNamespace() {
         TestCluster cluster = TestCluster.with(PLUGIN_RESTORE.replace("namespace: velero", "namespace: openshift-adp"));
         AdmissionRequest request = create(restored(backedUpVm(FIRMWARE), "plugin"));
