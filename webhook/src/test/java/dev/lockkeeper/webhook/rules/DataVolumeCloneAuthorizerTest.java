@@ -221,10 +221,12 @@ class DataVolumeCloneAuthorizerTest {
     }
 
     @Test
-    void unknownSourceNamespaceIsInvalid() {
-        Decision decision = mutate(TestCluster.with(), Reviews.createDataVolume("team-a", PVC_CLONE.replace("golden-images", "nowhere")));
-        assertEquals(422, decision.code());
-        assertEquals("namespaces \"nowhere\" not found", decision.message());
+    void unknownSourceNamespaceIsInvalidButOnlyToldToThoseWhoMayCloneFromIt() {
+        Decision granted = mutate(TestCluster.with().grant("datavolumes/source"), Reviews.createDataVolume("team-a", PVC_CLONE.replace("golden-images", "nowhere")));
+        assertEquals(422, granted.code());
+        assertEquals("namespaces \"nowhere\" not found", granted.message());
+        Decision refused = mutate(TestCluster.with(), Reviews.createDataVolume("team-a", PVC_CLONE.replace("golden-images", "nowhere")));
+        assertEquals(403, refused.code(), "no way to probe which namespaces exist");
     }
 
     @Test

@@ -88,6 +88,14 @@ class VirtualMachineCloneAuthorizerTest {
     }
 
     @Test
+    void unchangedTemplatesAreRecheckedWhenTheServiceAccountChanges() {
+        TestCluster cluster = TestCluster.with();
+        String otherAccount = VM.replace("domain: {devices: {}}", "domain: {devices: {}}\n      serviceAccountName: builder");
+        assertInstanceOf(Verdict.Deny.class, admit(cluster, Operation.UPDATE, otherAccount, VM));
+        assertEquals("system:serviceaccount:team-b:builder", cluster.reviews().getFirst().user());
+    }
+
+    @Test
     void changedTemplateOnUpdateIsChecked() {
         TestCluster cluster = TestCluster.with();
         String changed = VM.replace("storage: 10Gi", "storage: 20Gi");

@@ -54,15 +54,16 @@ public final class DataVolumeCloneAuthorizer implements AdmissionRule {
         if (!(resolved instanceof CloneSource.Located source) || source.namespace().equals(targetNamespace)) {
             return allowWithoutToken;
         }
-        if (cluster.get(ResourceType.NAMESPACE, "", source.namespace()).isEmpty()) {
-            String message = "namespaces \"" + source.namespace() + "\" not found";
-            return Verdict.invalid(message, Cause.notFound(source.field() + namespaceSuffix(source), message));
-        }
+        // Permission first: whether a namespace exists is only told to someone who may clone from it.
         return switch (authorizer.authorize(new Requester.User(request.userInfo()), source, cluster)) {
             case CloneAuthorization.Refused refused ->
                     Verdict.forbidden(refused.message(), Cause.forbidden(source.field() + namespaceSuffix(source), refused.message()));
             case CloneAuthorization.Unchecked unchecked ->
                     Verdict.forbidden(unchecked.message(), Cause.forbidden(source.field(), unchecked.message()));
+            case CloneAuthorization.Granted granted when cluster.get(ResourceType.NAMESPACE, "", source.namespace()).isEmpty() -> {
+                String message = "namespaces \"" + source.namespace() + "\" not found";
+                yield Verdict.invalid(message, Cause.notFound(source.field() + namespaceSuffix(source), message));
+            }
             case CloneAuthorization.Granted granted -> withToken(request, dataVolume, source, targetNamespace);
         };
     }

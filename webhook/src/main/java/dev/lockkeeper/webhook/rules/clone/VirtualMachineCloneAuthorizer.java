@@ -40,8 +40,11 @@ public final class VirtualMachineCloneAuthorizer implements AdmissionRule {
         JsonNode templates = request.object().path("spec").path("dataVolumeTemplates");
         if (!templates.isArray() || templates.isEmpty()) return Verdict.allow();
         String namespace = request.objectNamespace();
-        Map<String, JsonNode> previous = previousTemplates(request);
-        Requester serviceAccount = new Requester.ServiceAccount(namespace, serviceAccountName(request.object()));
+        String account = serviceAccountName(request.object());
+        // A template is only "unchanged" if it would be cloned as the same service account.
+        Map<String, JsonNode> previous = request.oldObject() != null && account.equals(serviceAccountName(request.oldObject()))
+                ? previousTemplates(request) : Map.of();
+        Requester serviceAccount = new Requester.ServiceAccount(namespace, account);
         List<Cause> causes = new ArrayList<>();
         boolean authorizationFailed = false;
         for (int i = 0; i < templates.size(); i++) {
