@@ -74,6 +74,24 @@ public record CertificateAuthority(X509Certificate certificate, PrivateKey priva
         }
     }
 
+    /** A client certificate (TLS client auth), e.g. for kube-apiserver calling the webhook with mTLS. */
+    public IssuedCertificate issueClient(String commonName, Duration validity, Clock clock) {
+        KeyPair keys = KeyPairs.newP256();
+        Instant now = clock.instant();
+        try {
+            var extensions = new JcaX509ExtensionUtils();
+            X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(
+                    certificate, serial(), Date.from(now.minus(BACKDATE)), Date.from(now.plus(validity)), new X500Name("CN=" + commonName), keys.getPublic())
+                    .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
+                    .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature))
+                    .addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth))
+                    .addExtension(Extension.authorityKeyIdentifier, false, extensions.createAuthorityKeyIdentifier(certificate));
+            return new IssuedCertificate(sign(builder, privateKey), keys.getPrivate());
+        } catch (GeneralSecurityException | CertIOException e) {
+            throw new IllegalStateException("could not issue client certificate", e);
+        }
+    }
+
     private static X509Certificate sign(X509v3CertificateBuilder builder, PrivateKey signer) throws GeneralSecurityException {
         try {
             var contentSigner = new JcaContentSignerBuilder("SHA256withECDSA").build(signer);

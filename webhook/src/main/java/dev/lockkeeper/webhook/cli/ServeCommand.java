@@ -60,6 +60,10 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--tls-key", paramLabel = "FILE", description = "Serving key (PEM); reloaded when it changes.")
     Path tlsKey;
 
+    @Option(names = "--client-ca", paramLabel = "FILE",
+            description = "Require /mutate and /validate callers to present a client certificate signed by this CA (PEM).")
+    Path clientCa;
+
     @Option(names = "--cert-dir", paramLabel = "DIR", defaultValue = "${env:LOCKKEEPER_CERT_DIR:-.lockkeeper/certs}",
             description = "Without --tls-cert/--tls-key: where ca.crt, tls.crt, tls.key are generated and reused (default: ${DEFAULT-VALUE}).")
     Path certDir;
@@ -164,7 +168,7 @@ final class ServeCommand implements Callable<Integer> {
         Vertx vertx = Vertx.vertx();
         ClusterView readiness = view;
         AdmissionServer server = new AdmissionServer(vertx,
-                new ServerSettings(bind, port, certificate, key, certCheckInterval), admission, metrics, readiness::synced,
+                new ServerSettings(bind, port, certificate, key, certCheckInterval, clientCa), admission, metrics, readiness::synced,
                 Pem.encodePublicKey(tokenKeys.getPublic()));
         try {
             server.start().toCompletionStage().toCompletableFuture().get();

@@ -12,12 +12,15 @@ import io.vertx.core.http.HttpClosedException;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.ClientAuth;
 import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.net.PemTrustOptions;
 import io.vertx.core.net.ServerSSLOptions;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import java.util.concurrent.CompletableFuture;
+import javax.net.ssl.SSLPeerUnverifiedException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicReference;
@@ -62,6 +65,10 @@ public final class AdmissionServer {
                             .setHost(settings.bindAddress()).setPort(settings.port())
                             .setSsl(true).setKeyCertOptions(keyCert(certificate))
                             .setIdleTimeout(120).setDecompressionSupported(false);
+                    if (settings.clientCa() != null) {
+                        // REQUEST, not REQUIRED: kubelet probes carry no client certificate; admission routes check for one.
+                        options.setClientAuth(ClientAuth.REQUEST).setTrustOptions(new PemTrustOptions().addCertPath(settings.clientCa().toString()));
+                    }
                     server = vertx.createHttpServer(options).requestHandler(router());
                     return server.listen().onSuccess(s -> {
                         installed.set(certificate);
@@ -117,6 +124,10 @@ public final class AdmissionServer {
     }
 
     private void admit(RoutingContext ctx, AdmissionChain.Stage stage) {
+        if (settings.clientCa() != null && !hasVerifiedClientCertificate(ctx)) {
+            send(ctx.response(), HttpReply.error(401, "Unauthorized", "a client certificate signed by the configured client CA is required"));
+            return;
+        }
         Buffer buffer = ctx.body().buffer();
         byte[] body = buffer == null ? new byte[0] : buffer.getBytes();
         Context context = vertx.getOrCreateContext();
@@ -129,6 +140,16 @@ public final class AdmissionServer {
                         send(ctx.response(), reply);
                     }
                 }));
+    }
+
+    private static boolean hasVerifiedClientCertificate(RoutingContext ctx) {
+        try {
+            // The TLS layer already checked any presented chain against the client CA; absence is the case to reject.
+            return ctx.request().connection().sslSession() != null
+                    && ctx.request().connection().sslSession().getPeerCertificates().length > 0;
+        } catch (SSLPeerUnverifiedException e) {
+            return false;
+        }
     }
 
     private void reloadIfChanged() {

@@ -54,7 +54,7 @@ class AdmissionServerTest {
                 Rulebook.DEFAULT_CLONE_SOURCE_ROLE, metrics, () -> dev.lockkeeper.webhook.policy.Policy.DEFAULT);
         vertx = Vertx.vertx();
         server = new AdmissionServer(vertx, new ServerSettings("127.0.0.1", 0, certs.certificate(), certs.privateKey(),
-                Duration.ofSeconds(1)), service, metrics, synced::get, "PUBLIC KEY PEM");
+                Duration.ofSeconds(1), null), service, metrics, synced::get, "PUBLIC KEY PEM");
         server.start().toCompletionStage().toCompletableFuture().get();
         SSLContext tls = Tls.trusting(certs.caCertificate());
         http = HttpClient.newBuilder().sslContext(tls).connectTimeout(Duration.ofSeconds(5)).build();
