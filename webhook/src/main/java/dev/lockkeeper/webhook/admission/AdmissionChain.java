@@ -49,8 +49,6 @@ public final class AdmissionChain {
         this.policy = policy;
     }
 
-    public List<AdmissionRule> rules() { return rules; }
-
     public Stage stage() { return stage; }
 
     public Decision decide(AdmissionRequest request) {

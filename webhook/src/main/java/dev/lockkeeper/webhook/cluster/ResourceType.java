@@ -23,10 +23,6 @@ public record ResourceType(String group, String version, String plural, String k
     public static final ResourceType SECRET = new ResourceType("", "v1", "secrets", "Secret", true);
     public static final ResourceType VELERO_RESTORE = new ResourceType("velero.io", "v1", "restores", "Restore", true);
 
-    public String apiVersion() {
-        return group.isEmpty() ? version : group + "/" + version;
-    }
-
     @Override
     public String toString() {
         return group.isEmpty() ? plural : plural + "." + group;

@@ -12,8 +12,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Reads and validates a policy document:
@@ -30,7 +28,6 @@ import java.util.regex.Pattern;
  * so a typo never silently leaves a rule enforcing.
  */
 public final class PolicyParser {
-    private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h)");
     private static final Set<String> TOP_LEVEL = Set.of("apiVersion", "kind", "excludedNamespaces", "rules", "export", "restore");
 
     private final Set<String> knownRules;
@@ -103,8 +100,8 @@ public final class PolicyParser {
         }
         Duration maxTtl = Policy.Export.DEFAULT.maxTtl();
         if (node.has("maxTtl")) {
-            Duration parsed = duration(node.get("maxTtl").asText());
-            if (parsed == null || parsed.isZero()) problems.add("export.maxTtl must be a positive duration like 30m, 24h");
+            Duration parsed = GoDuration.parse(node.get("maxTtl").asText());
+            if (parsed == null || parsed.isZero() || parsed.isNegative()) problems.add("export.maxTtl must be a positive duration like 30m, 24h");
             else maxTtl = parsed;
         }
         List<String> creators = node.has("exporterCreators") ? strings(node.get("exporterCreators"), "export.exporterCreators", problems)
@@ -125,26 +122,6 @@ public final class PolicyParser {
             if (!veleroNamespace.matches("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")) problems.add("restore.veleroNamespace must be a namespace name");
         }
         return new Policy.Restore(labels, annotations, veleroNamespace);
-    }
-
-    /** Kubernetes-style durations: 500ms, 90s, 30m, 24h, or combinations such as 1h30m. */
-    public static Duration duration(String text) {
-        if (text == null || text.isBlank()) return null;
-        Matcher matcher = DURATION.matcher(text.strip());
-        Duration total = Duration.ZERO;
-        int end = 0;
-        while (matcher.find()) {
-            if (matcher.start() != end) return null;
-            long amount = Long.parseLong(matcher.group(1));
-            total = total.plus(switch (matcher.group(2)) {
-                case "ms" -> Duration.ofMillis(amount);
-                case "s" -> Duration.ofSeconds(amount);
-                case "m" -> Duration.ofMinutes(amount);
-                default -> Duration.ofHours(amount);
-            });
-            end = matcher.end();
-        }
-        return end == text.strip().length() && end > 0 ? total : null;
     }
 
     private static List<String> strings(JsonNode node, String field, List<String> problems) {

@@ -9,6 +9,7 @@ import dev.lockkeeper.webhook.admission.AdmissionService;
 import dev.lockkeeper.webhook.admission.Json;
 import dev.lockkeeper.webhook.admission.RuleObserver;
 import dev.lockkeeper.webhook.cluster.live.InformerClusterView;
+import dev.lockkeeper.webhook.cluster.live.ResourceContexts;
 import dev.lockkeeper.webhook.cluster.live.SarSettings;
 import dev.lockkeeper.webhook.cluster.live.SecretTokenKey;
 import dev.lockkeeper.webhook.rules.Rulebook;
@@ -42,8 +43,7 @@ import org.junit.jupiter.api.Test;
 @EnableKubernetesMockClient(crud = true)
 class InformerClusterViewTest {
     static final String SAR_PATH = "/apis/authorization.k8s.io/v1/subjectaccessreviews";
-    static final ResourceDefinitionContext DATA_SOURCES = new ResourceDefinitionContext.Builder()
-            .withGroup("cdi.kubevirt.io").withVersion("v1beta1").withPlural("datasources").withKind("DataSource").withNamespaced(true).build();
+    static final ResourceDefinitionContext DATA_SOURCES = ResourceContexts.of(ResourceType.DATA_SOURCE);
 
     KubernetesMockServer server;
     KubernetesClient client;
@@ -145,22 +145,17 @@ class InformerClusterViewTest {
         return Json.MAPPER.treeToValue(Json.YAML.readTree(yaml), GenericKubernetesResource.class);
     }
 
-    static ResourceDefinitionContext context(ResourceType type) {
-        return new ResourceDefinitionContext.Builder().withGroup(type.group()).withVersion(type.version()).withPlural(type.plural())
-                .withKind(type.kind()).withNamespaced(type.namespaced()).build();
-    }
-
     @Test
     void exportRulesDecideFromIndexedInformers() throws Exception {
-        client.genericKubernetesResources(context(ResourceType.VIRTUAL_MACHINE_EXPORT)).inNamespace("team-a").resource(generic("""
+        client.genericKubernetesResources(ResourceContexts.of(ResourceType.VIRTUAL_MACHINE_EXPORT)).inNamespace("team-a").resource(generic("""
                 {apiVersion: export.kubevirt.io/v1beta1, kind: VirtualMachineExport, metadata: {name: web-export, namespace: team-a},
                  spec: {source: {apiGroup: kubevirt.io, kind: VirtualMachine, name: web}}, status: {phase: Ready}}
                 """)).create();
-        client.genericKubernetesResources(context(ResourceType.VIRTUAL_MACHINE)).inNamespace("team-a").resource(generic("""
+        client.genericKubernetesResources(ResourceContexts.of(ResourceType.VIRTUAL_MACHINE)).inNamespace("team-a").resource(generic("""
                 {apiVersion: kubevirt.io/v1, kind: VirtualMachine, metadata: {name: web, namespace: team-a},
                  spec: {runStrategy: Halted, template: {spec: {volumes: [{name: root, dataVolume: {name: web-root}}]}}}}
                 """)).create();
-        client.genericKubernetesResources(context(ResourceType.POD)).inNamespace("team-a").resource(generic("""
+        client.genericKubernetesResources(ResourceContexts.of(ResourceType.POD)).inNamespace("team-a").resource(generic("""
                 {apiVersion: v1, kind: Pod, metadata: {name: app, namespace: team-a},
                  spec: {containers: [{name: c, image: x}], volumes: [{name: d, persistentVolumeClaim: {claimName: shared}}]}, status: {phase: Running}}
                 """)).create();

@@ -32,8 +32,7 @@ final class DirectReader {
     }
 
     private Optional<ObjectNode> fetch(ResourceType type, String namespace, String name) {
-        ResourceDefinitionContext context = new ResourceDefinitionContext.Builder().withGroup(type.group())
-                .withVersion(type.version()).withPlural(type.plural()).withKind(type.kind()).withNamespaced(type.namespaced()).build();
+        ResourceDefinitionContext context = ResourceContexts.of(type);
         var operation = client.genericKubernetesResources(context);
         GenericKubernetesResource found = type.namespaced()
                 ? operation.inNamespace(namespace).withName(name).get() : operation.withName(name).get();

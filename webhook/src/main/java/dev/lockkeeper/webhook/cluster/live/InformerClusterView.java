@@ -46,9 +46,7 @@ public final class InformerClusterView implements ClusterView, AutoCloseable {
         this.reviewer = new CachingAccessReviewer(client, sar, ticker);
         this.reader = new DirectReader(client, sar.cacheTtl(), sar.cacheSize(), ticker);
         for (ResourceType type : types) {
-            ResourceDefinitionContext context = new ResourceDefinitionContext.Builder()
-                    .withGroup(type.group()).withVersion(type.version()).withPlural(type.plural())
-                    .withKind(type.kind()).withNamespaced(type.namespaced()).build();
+            ResourceDefinitionContext context = ResourceContexts.of(type);
             var operation = client.genericKubernetesResources(context);
             SharedIndexInformer<GenericKubernetesResource> informer = type.namespaced()
                     ? operation.inAnyNamespace().runnableInformer(0) : operation.runnableInformer(0);
