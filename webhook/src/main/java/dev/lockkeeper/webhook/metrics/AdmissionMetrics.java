@@ -5,6 +5,8 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -19,18 +21,25 @@ public final class AdmissionMetrics implements RuleObserver {
             Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500),
             Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(3)};
 
+    private record Labels(String endpoint, String rule, String outcome) {}
+
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    // Built once per label set: a builder and registry lookup per request is needless work on the hot path.
+    private final Map<Labels, Timer> ruleTimers = new ConcurrentHashMap<>();
+    private final Map<Labels, Timer> reviewTimers = new ConcurrentHashMap<>();
 
     @Override
     public void ruleEvaluated(String endpoint, String rule, String outcome, long nanos) {
-        timer("lockkeeper.admission.rule", "Time spent in one admission rule", endpoint, outcome)
-                .tag("rule", rule).register(registry).record(nanos, TimeUnit.NANOSECONDS);
+        ruleTimers.computeIfAbsent(new Labels(endpoint, rule, outcome), labels ->
+                timer("lockkeeper.admission.rule", "Time spent in one admission rule", endpoint, outcome)
+                        .tag("rule", rule).register(registry)).record(nanos, TimeUnit.NANOSECONDS);
     }
 
     @Override
     public void reviewDecided(String endpoint, String outcome, long nanos) {
-        timer("lockkeeper.admission.reviews", "Time to decide one AdmissionReview", endpoint, outcome)
-                .register(registry).record(nanos, TimeUnit.NANOSECONDS);
+        reviewTimers.computeIfAbsent(new Labels(endpoint, "", outcome), labels ->
+                timer("lockkeeper.admission.reviews", "Time to decide one AdmissionReview", endpoint, outcome)
+                        .register(registry)).record(nanos, TimeUnit.NANOSECONDS);
     }
 
     private static Timer.Builder timer(String name, String description, String endpoint, String outcome) {
