@@ -7,69 +7,109 @@ import dev.lockkeeper.sidecar.copy.CopyRequest;
 import dev.lockkeeper.sidecar.copy.ProgressListener;
 import dev.lockkeeper.sidecar.copy.Sizes;
 import dev.lockkeeper.sidecar.copy.VolumeCopier;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.DefaultParser;
+import org.apache.commons.cli.Option;
+import org.apache.commons.cli.Options;
+import org.apache.commons.cli.ParseException;
+import org.apache.commons.cli.help.HelpFormatter;
+import org.apache.commons.cli.help.TextHelpAppendable;
 
+import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 
-@Command(name = "copy", sortOptions = false, usageHelpAutoWidth = true,
-        description = {
-                "Copies a volume: SRC and DST are each a block device, a regular file, or a directory (a filesystem volume's root).",
-                "  block|file -> block|file   raw image, holes kept (zeroed on a device)",
-                "  block|file -> directory    DST/disk.img, sparse (--content kubevirt)",
-                "  directory  -> block|file   SRC/disk.img written raw (--content kubevirt)",
-                "  directory  -> directory    the whole tree except lost+found",
-                "Success is reported only once data and metadata are on disk."},
-        exitCodeListHeading = "Exit codes:%n",
-        exitCodeList = {"0:copied (and verified, with --verify)", "1:copy refused or failed; the target is not complete",
-                "2:bad command line", "70:internal error (a bug; please report it)"})
-public final class CopyCommand implements Callable<Integer> {
+/**
+ * {@code copy SRC DST [options]}: parses the command line (commons-cli), runs {@link VolumeCopier}, reports.
+ * Exit codes: 0 copied, 1 refused or failed, 2 bad command line, 70 internal error.
+ */
+public final class CopyCommand {
     static final int FAILED = 1;
+    static final int USAGE_ERROR = 2;
     static final int INTERNAL_ERROR = 70;
 
     enum ProgressStyle { AUTO, JSON, NONE }
 
-    @Parameters(index = "0", paramLabel = "SRC", description = "block device, image file, or volume directory to copy from")
-    Path source;
+    private static final String SYNTAX = "lockkeeper-sidecar copy SRC DST [options]";
+    private static final String DESCRIPTION = """
+            Copies a volume: SRC and DST are each a block device, a regular file, or a directory (a filesystem volume's root).
+              block|file -> block|file   raw image, holes kept (zeroed on a device)
+              block|file -> directory    DST/disk.img, sparse (--content kubevirt)
+              directory  -> block|file   SRC/disk.img written raw (--content kubevirt)
+              directory  -> directory    the whole tree except lost+found
+            Success is reported only once data and metadata are on disk.""";
+    private static final String EXIT_CODES = """
+            Exit codes: 0 copied (and verified, with --verify); 1 copy refused or failed, the target is not complete;
+            2 bad command line; 70 internal error (a bug; please report it).""";
 
-    @Parameters(index = "1", paramLabel = "DST", description = "block device, image file (created or replaced), or directory to copy into")
-    Path target;
+    private static final Option CONTENT = valued("content", "kubevirt|archive", "what a filesystem volume holds: kubevirt "
+            + "= one disk.img (lets directories and devices exchange data), archive = any tree (directory to directory only). "
+            + "Default: kubevirt");
+    private static final Option PREALLOCATE = flag("preallocate", "allocate/write every byte of the target instead of keeping holes");
+    private static final Option TARGET_IS_ZERO = flag("target-is-zero", "the target device already reads as zeros: skip zeroing the source's holes");
+    private static final Option VERIFY = flag("verify", "after the copy, checksum source and target (holes count as zeros), "
+            + "fail on mismatch, print the checksum");
+    private static final Option PROGRESS = valued("progress", "auto|json|none", "auto = a live line when stdout is a terminal; "
+            + "json = one JSON object per second on stdout. Default: auto");
+    private static final Option MAX_RATE = valued("max-rate", "SIZE", "limit data copied per second, e.g. 200M (default: no limit)");
+    private static final Option FILESYSTEM_OVERHEAD = valued("filesystem-overhead", "FRACTION", "share of a filesystem "
+            + "volume reserved for metadata when sizing disk.img (upstream CDI default: 0.06)");
+    private static final Option HELP = Option.builder("h").longOpt("help").desc("show this help").get();
+    private static final Options OPTIONS = new Options().addOption(CONTENT).addOption(PREALLOCATE).addOption(TARGET_IS_ZERO)
+            .addOption(VERIFY).addOption(PROGRESS).addOption(MAX_RATE).addOption(FILESYSTEM_OVERHEAD).addOption(HELP);
 
-    @Option(names = "--content", paramLabel = "kubevirt|archive", defaultValue = "kubevirt",
-            description = "what a filesystem volume holds: kubevirt = one disk.img (lets directories and devices exchange data), "
-                    + "archive = any tree (directory to directory only). Default: ${DEFAULT-VALUE}")
-    Content content;
+    private final Path source;
+    private final Path target;
+    private final Content content;
+    private final boolean preallocate;
+    private final boolean targetIsZero;
+    private final boolean verify;
+    private final ProgressStyle progress;
+    private final long maxRate;
+    private final double filesystemOverhead;
 
-    @Option(names = "--preallocate", description = "allocate/write every byte of the target instead of keeping holes")
-    boolean preallocate;
+    private CopyCommand(CommandLine line) throws ParseException {
+        List<String> operands = line.getArgList();
+        if (operands.size() != 2) {
+            throw new ParseException(operands.size() < 2 ? "expected SRC and DST, got " + operands.size() + " operand(s)"
+                    : "expected SRC and DST, got " + operands.size() + " operands: " + String.join(" ", operands));
+        }
+        source = path(operands.get(0));
+        target = path(operands.get(1));
+        content = choice(line, CONTENT, Content.class, Content.KUBEVIRT);
+        preallocate = line.hasOption(PREALLOCATE);
+        targetIsZero = line.hasOption(TARGET_IS_ZERO);
+        verify = line.hasOption(VERIFY);
+        progress = choice(line, PROGRESS, ProgressStyle.class, ProgressStyle.AUTO);
+        maxRate = line.hasOption(MAX_RATE) ? size(line.getOptionValue(MAX_RATE)) : 0;
+        filesystemOverhead = line.hasOption(FILESYSTEM_OVERHEAD) ? fraction(line.getOptionValue(FILESYSTEM_OVERHEAD)) : 0.06;
+    }
 
-    @Option(names = "--target-is-zero", description = "the target device already reads as zeros: skip zeroing the source's holes")
-    boolean targetIsZero;
+    /** Runs {@code copy} with the arguments after the command name. */
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        CopyCommand command;
+        try {
+            CommandLine line = DefaultParser.builder().setAllowPartialMatching(false).get().parse(OPTIONS, args);
+            if (line.hasOption(HELP)) {
+                printHelp(out);
+                return 0;
+            }
+            command = new CopyCommand(line);
+        } catch (ParseException e) {
+            err.println("lockkeeper-sidecar copy: " + e.getMessage());
+            err.println("Usage: " + SYNTAX + " (try: lockkeeper-sidecar copy --help)");
+            return USAGE_ERROR;
+        }
+        return command.call(out, err);
+    }
 
-    @Option(names = "--verify", description = "after the copy, checksum source and target (holes count as zeros), fail on mismatch, print the checksum")
-    boolean verify;
-
-    @Option(names = "--progress", paramLabel = "auto|json|none", defaultValue = "auto",
-            description = "auto = a live line when stdout is a terminal; json = one JSON object per second on stdout. Default: ${DEFAULT-VALUE}")
-    ProgressStyle progress;
-
-    @Option(names = "--max-rate", paramLabel = "SIZE", converter = Units.SizeConverter.class, defaultValue = "0",
-            description = "limit data copied per second, e.g. 200M (default: no limit)")
-    long maxRate;
-
-    @Option(names = "--filesystem-overhead", paramLabel = "FRACTION", defaultValue = "0.06",
-            description = "share of a filesystem volume reserved for metadata when sizing disk.img (upstream CDI default: ${DEFAULT-VALUE})")
-    double filesystemOverhead;
-
-    @Override
-    public Integer call() {
-        PrintStream out = System.out;
+    private int call(PrintStream out, PrintStream err) {
         if (filesystemOverhead < 0 || filesystemOverhead >= 1) {
-            return fail("--filesystem-overhead must be at least 0 and below 1, got " + filesystemOverhead);
+            return fail(err, "--filesystem-overhead must be at least 0 and below 1, got " + filesystemOverhead);
         }
         ProgressReporter reporter = reporterFor(out);
         CopyRequest request = new CopyRequest(source, target, content, preallocate, targetIsZero, verify,
@@ -82,13 +122,13 @@ public final class CopyCommand implements Callable<Integer> {
             } finally {
                 if (reporter != null) reporter.close();
             }
-            printSummary(out, report, (System.nanoTime() - start) / 1e9);
+            printSummary(out, err, report, (System.nanoTime() - start) / 1e9);
             return 0;
         } catch (CopyException e) {
             if (progress == ProgressStyle.JSON) out.println("{\"event\":\"error\",\"message\":" + Json.quote(e.getMessage()) + "}");
-            return fail(e.getMessage());
+            return fail(err, e.getMessage());
         } catch (RuntimeException | Error e) {
-            System.err.println("lockkeeper-sidecar copy: internal error: " + e);
+            err.println("lockkeeper-sidecar copy: internal error: " + e);
             return INTERNAL_ERROR;
         }
     }
@@ -102,8 +142,8 @@ public final class CopyCommand implements Callable<Integer> {
         };
     }
 
-    private void printSummary(PrintStream out, CopyReport report, double seconds) {
-        for (String skipped : report.skipped()) System.err.println("lockkeeper-sidecar copy: skipped " + skipped);
+    private void printSummary(PrintStream out, PrintStream err, CopyReport report, double seconds) {
+        for (String skipped : report.skipped()) err.println("lockkeeper-sidecar copy: skipped " + skipped);
         if (progress == ProgressStyle.JSON) {
             out.printf(Locale.ROOT, "{\"event\":\"done\",\"kind\":\"%s\",\"target\":%s,\"bytes\":%d,\"dataBytes\":%d,"
                             + "\"holeBytes\":%d,\"files\":%d,\"seconds\":%.3f,\"scan\":\"%s\",\"checksum\":%s,\"skipped\":%d}%n",
@@ -118,8 +158,63 @@ public final class CopyCommand implements Callable<Integer> {
         report.checksum().ifPresent(sum -> out.println("verified: " + sum));
     }
 
-    private static int fail(String message) {
-        System.err.println("lockkeeper-sidecar copy: error: " + message);
+    private static int fail(PrintStream err, String message) {
+        err.println("lockkeeper-sidecar copy: error: " + message);
         return FAILED;
+    }
+
+    private static void printHelp(PrintStream out) {
+        out.println("Usage: " + SYNTAX);
+        out.println(DESCRIPTION);
+        try {
+            TextHelpAppendable text = new TextHelpAppendable(out);
+            text.setMaxWidth(100);
+            HelpFormatter.builder().setShowSince(false).setHelpAppendable(text).get().printOptions(OPTIONS);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        out.println(EXIT_CODES);
+    }
+
+    private static Option flag(String name, String description) {
+        return Option.builder().longOpt(name).desc(description).get();
+    }
+
+    private static Option valued(String name, String argument, String description) {
+        return Option.builder().longOpt(name).hasArg().argName(argument).desc(description).get();
+    }
+
+    private static Path path(String operand) throws ParseException {
+        if (operand.isEmpty()) throw new ParseException("SRC and DST must not be empty");
+        try {
+            return Path.of(operand);
+        } catch (InvalidPathException e) {
+            throw new ParseException("not a path: " + e.getMessage());
+        }
+    }
+
+    private static <E extends Enum<E>> E choice(CommandLine line, Option option, Class<E> type, E fallback) throws ParseException {
+        String value = line.getOptionValue(option);
+        if (value == null) return fallback;
+        for (E candidate : type.getEnumConstants()) {
+            if (candidate.name().equalsIgnoreCase(value)) return candidate;
+        }
+        throw new ParseException("--" + option.getLongOpt() + " must be one of " + option.getArgName() + ", got '" + value + "'");
+    }
+
+    private static long size(String value) throws ParseException {
+        try {
+            return Units.parseSize(value);
+        } catch (IllegalArgumentException e) {
+            throw new ParseException("--" + MAX_RATE.getLongOpt() + ": " + e.getMessage());
+        }
+    }
+
+    private static double fraction(String value) throws ParseException {
+        try {
+            return Double.parseDouble(value);
+        } catch (NumberFormatException e) {
+            throw new ParseException("--" + FILESYSTEM_OVERHEAD.getLongOpt() + " must be a number such as 0.06, got '" + value + "'");
+        }
     }
 }
