@@ -20,13 +20,13 @@ find_java() {
   echo "bench/copy.sh: no JDK 25 or newer found" >&2; exit 1
 }
 java_bin=$(find_java)
-# JVM flags a node image would use: C1 only (a short run spends more CPU on C2 compiling than it gains on 2
-# cores), serial GC, a 64 MiB heap. (A JDK 25 AOT cache was tried: it helps a warm start but, read cold after
-# drop_caches, costs more than it saves.)
-lk=("$java_bin" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx64m -jar "$jar" copy --progress none)
+# JVM flags and AOT cache as ./lk copy uses them (sidecar/jvm.options: C1 only, serial GC, 64 MiB heap; the cache
+# is written by the build next to the jar)
+aot_cache=$root/sidecar/target/lockkeeper-sidecar.aot
+lk=("$java_bin" "@$root/sidecar/jvm.options" -XX:AOTCache="$aot_cache" -jar "$jar" copy --progress none)
 
 [ "$(id -u)" = 0 ] || { echo "bench/copy.sh: needs root (loop devices, drop_caches)" >&2; exit 1; }
-[ -f "$jar" ] || { echo "bench/copy.sh: build first (./lk build): $jar missing" >&2; exit 1; }
+[ -f "$jar" ] && [ -f "$aot_cache" ] || { echo "bench/copy.sh: build first (./lk build): $jar or its AOT cache missing" >&2; exit 1; }
 need() { command -v "$1" >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null; }; }
 need qemu-img qemu-utils
 [ -x /usr/bin/time ] || need /usr/bin/time time

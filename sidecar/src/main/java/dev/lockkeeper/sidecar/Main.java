@@ -1,27 +1,56 @@
 package dev.lockkeeper.sidecar;
 
 import dev.lockkeeper.sidecar.cli.CopyCommand;
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
+import dev.lockkeeper.sidecar.cli.SelfTest;
 
-/** The node sidecar's command line. */
-@Command(name = "lockkeeper-sidecar", mixinStandardHelpOptions = true, version = "lockkeeper-sidecar 0.1.0",
-        description = "Lockkeeper node sidecar: moves KubeVirt volume data.",
-        subcommands = {CopyCommand.class})
-public final class Main implements Runnable {
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
+import java.io.PrintStream;
+import java.util.Arrays;
+
+/** The node sidecar's command line: {@code lockkeeper-sidecar COMMAND [options]}. */
+public final class Main {
+    static final String VERSION = "lockkeeper-sidecar 0.1.0";
+    private static final int USAGE_ERROR = 2;
+
+    private Main() {
+    }
 
     public static void main(String[] args) {
-        System.exit(commandLine().execute(args));
+        System.exit(run(args));
     }
 
-    public static CommandLine commandLine() {
-        return new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true);
-    }
-
-    @Override
-    public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "missing command (try: copy --help)");
+    /** Runs one command line against the current {@code System.out}/{@code System.err}; returns the exit code. */
+    public static int run(String... args) {
+        PrintStream out = System.out;
+        PrintStream err = System.err;
+        String command = args.length == 0 ? "" : args[0];
+        switch (command) {
+            case "copy" -> {
+                return CopyCommand.run(Arrays.copyOfRange(args, 1, args.length), out, err);
+            }
+            case "self-test" -> {
+                return SelfTest.run(Arrays.copyOfRange(args, 1, args.length), out, err);
+            }
+            case "-h", "--help", "help" -> {
+                out.println("""
+                        Usage: lockkeeper-sidecar COMMAND [options]
+                        Lockkeeper node sidecar: moves KubeVirt volume data.
+                        Commands:
+                          copy        copy a block device, image file or volume directory (copy --help for details)
+                          self-test   copy and verify sample data in a directory: checks a node's filesystem
+                        Options:
+                          -h, --help      show this help
+                          -V, --version   print the version""");
+                return 0;
+            }
+            case "-V", "--version" -> {
+                out.println(VERSION);
+                return 0;
+            }
+            default -> {
+                err.println("lockkeeper-sidecar: " + (command.isEmpty() ? "missing command" : "unknown command '" + command + "'")
+                        + " (try: lockkeeper-sidecar copy --help)");
+                return USAGE_ERROR;
+            }
+        }
     }
 }
