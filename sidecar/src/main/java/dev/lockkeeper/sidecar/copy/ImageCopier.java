@@ -54,7 +54,7 @@ final class ImageCopier {
     /** Copies {@code [from, to)}; returns once every byte of it is written (not yet synced). */
     void copy(long from, long to) throws IOException, CopyException {
         if (from >= to) return;
-        ChunkPlan plan = new ChunkPlan(source, from, to);
+        ChunkPlan plan = new ChunkPlan(source, sink, from, to);
         if (workers == 1) {
             try (Arena arena = Arena.ofConfined()) {
                 work(plan, NativeFile.directBuffer(arena, CHUNK));
@@ -166,17 +166,20 @@ final class ImageCopier {
 
     /**
      * The single walk over the source: SEEK_DATA/SEEK_HOLE where the source reports extents, otherwise every
-     * byte is data to be zero-scanned. Data is cut at 4 MiB boundaries so chunks stay aligned.
+     * byte is data to be zero-scanned. Data is cut at 4 MiB boundaries so chunks stay aligned. Each data extent
+     * is reserved on the target as it is found, before any worker writes into it.
      */
     static final class ChunkPlan {
         private final ImageSource source;
+        private final ImageSink sink;
         private final long end;
         private long position;
         private long dataEnd;
         private boolean aborted;
 
-        ChunkPlan(ImageSource source, long from, long to) {
+        ChunkPlan(ImageSource source, ImageSink sink, long from, long to) {
             this.source = source;
+            this.sink = sink;
             this.position = from;
             this.end = to;
             this.dataEnd = source.scan == ScanType.EXTENTS ? from : to;
@@ -197,6 +200,7 @@ final class ImageCopier {
                     return hole;
                 }
                 dataEnd = Math.min(source.file.nextHole(data), end);
+                sink.reserve(data, dataEnd - data);
             }
             long stop = Math.min(dataEnd, position / CHUNK * CHUNK + CHUNK);
             Chunk data = new Chunk(position, stop, false);

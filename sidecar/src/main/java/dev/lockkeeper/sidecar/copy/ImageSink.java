@@ -13,6 +13,10 @@ import java.lang.foreign.MemorySegment;
  * disk sees large writes at once. Unaligned edges and hole filling use a second, ordinary descriptor. When the
  * filesystem refuses O_DIRECT, every write goes through the ordinary descriptor and is written behind at once
  * (sync_file_range, then dropped from the cache), which bounds dirty memory the same way.
+ *
+ * <p>On a fresh file target the source's data extents are allocated ({@link #reserve}) before their bytes
+ * are written: ext4 runs O_DIRECT writes into allocated blocks under a shared inode lock, side by side, but
+ * serialises writes that allocate. Whole extents, in order, so the target's extents match the source's.
  */
 final class ImageSink implements AutoCloseable {
     private static final long ALIGNMENT = NativeFile.DIRECT_IO_ALIGNMENT;
@@ -21,23 +25,32 @@ final class ImageSink implements AutoCloseable {
     private final NativeFile direct;
     private final Holes holes;
     private final Holes.Offloads offloads = new Holes.Offloads();
+    private volatile boolean allocateAhead;
 
-    private ImageSink(NativeFile buffered, NativeFile direct, Holes holes) {
+    private ImageSink(NativeFile buffered, NativeFile direct, Holes holes, boolean allocateAhead) {
         this.buffered = buffered;
         this.direct = direct;
         this.holes = holes;
+        this.allocateAhead = allocateAhead && direct != null;
     }
 
-    /** {@code file} is already open for writing (created new, or the device); a direct twin is opened if possible. */
-    static ImageSink over(NativeFile file, Holes holes) throws ErrnoException {
-        NativeFile direct;
+    /** A file this copy created, sized but not preallocated; a direct twin is opened if possible. */
+    static ImageSink overNewFile(NativeFile file) throws ErrnoException {
+        return new ImageSink(file, directTwin(file), Holes.LEAVE, true);
+    }
+
+    /** A preallocated file or a block device, already open for writing; a direct twin is opened if possible. */
+    static ImageSink overAllocated(NativeFile file, Holes holes) throws ErrnoException {
+        return new ImageSink(file, directTwin(file), holes, false);
+    }
+
+    private static NativeFile directTwin(NativeFile file) throws ErrnoException {
         try {
-            direct = file.reopen(Mode.WRITE, Mode.DIRECT);
+            return file.reopen(Mode.WRITE, Mode.DIRECT);
         } catch (ErrnoException e) {
             if (e.errno() != Errno.EINVAL) throw e;
-            direct = null;
+            return null;
         }
-        return new ImageSink(file, direct, holes);
     }
 
     NativeFile file() {
@@ -64,6 +77,18 @@ final class ImageSink implements AutoCloseable {
         }
         if (end > alignedEnd) {
             buffered.writeFully(buffer.asSlice(alignedEnd - bufferStart), end - alignedEnd, alignedEnd);
+        }
+    }
+
+    /** Allocates a data extent of the source that is about to be written, on a fresh file target; else nothing. */
+    void reserve(long offset, long length) throws ErrnoException {
+        if (!allocateAhead) return;
+        try {
+            buffered.allocate(offset, length);
+        } catch (ErrnoException e) {
+            // a filesystem without fallocate (some NFS and FUSE) takes the writes as they come
+            if (!e.errno().meansUnsupported()) throw e;
+            allocateAhead = false;
         }
     }
 

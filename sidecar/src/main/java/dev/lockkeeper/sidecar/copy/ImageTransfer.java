@@ -61,8 +61,8 @@ final class ImageTransfer {
             Files.deleteIfExists(partial);
             try {
                 CopyStats stats;
-                try (ImageSink sink = ImageSink.over(NativeFile.open(partial, Mode.WRITE, Mode.CREATE_NEW, Mode.NO_FOLLOW),
-                        Holes.LEAVE)) {
+                NativeFile file = NativeFile.open(partial, Mode.WRITE, Mode.CREATE_NEW, Mode.NO_FOLLOW);
+                try (ImageSink sink = request.preallocate() ? ImageSink.overAllocated(file, Holes.LEAVE) : ImageSink.overNewFile(file)) {
                     // final size first: ext4 and XFS serialise O_DIRECT writes that extend a file (and journal
                     // each size change), but let writes inside the size proceed side by side
                     sink.file().truncate(image.size);
@@ -98,7 +98,7 @@ final class ImageTransfer {
                 }
                 throw e;
             }
-            try (ImageSink sink = ImageSink.over(target, Holes.forDevice(request.preallocate(), request.targetIsZero()))) {
+            try (ImageSink sink = ImageSink.overAllocated(target, Holes.forDevice(request.preallocate(), request.targetIsZero()))) {
                 long capacity = target.blockDeviceSize();
                 if (capacity < image.size) {
                     throw new CopyException("target device " + device + " is too small: it holds " + Sizes.describe(capacity)
