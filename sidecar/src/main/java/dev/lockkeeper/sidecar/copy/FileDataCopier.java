@@ -23,8 +23,16 @@ final class FileDataCopier {
         this.buffer = buffer;
     }
 
-    /** Returns the data bytes copied; the caller sets the final size (a trailing hole) with truncate. */
-    long copy(NativeFile source, NativeFile target, long size) throws ErrnoException, CopyException {
+    /**
+     * Returns the data bytes copied; when that is less than {@code size} the caller sets the final size (a
+     * trailing hole) with truncate. {@code mayHaveHoles} false (all blocks allocated, as for nearly every small
+     * file) copies the whole file without asking for extents, as coreutils does: two lseeks fewer per file.
+     */
+    long copy(NativeFile source, NativeFile target, long size, boolean mayHaveHoles) throws ErrnoException, CopyException {
+        if (!mayHaveHoles) {
+            copyExtent(source, target, 0, size);
+            return size;
+        }
         long copied = 0;
         long position = 0;
         while (position < size) {

@@ -47,7 +47,6 @@ import java.util.stream.Collectors;
  */
 final class TreeCopier {
     static final String STAGING = ".lockkeeper-partial";
-    static final String LOST_AND_FOUND = "lost+found";
     private static final int WORKERS = 4;
     private static final int MAX_QUEUED_FILES = 512;
     private static final int BUFFER_SIZE = 1 << 20;
@@ -85,7 +84,7 @@ final class TreeCopier {
             for (Path entry : entries) {
                 String name = entry.getFileName().toString();
                 if (name.equals(STAGING)) removeTree(entry);
-                else if (!name.equals(LOST_AND_FOUND)) present.add(name);
+                else if (!name.equals(TreeWalk.LOST_AND_FOUND)) present.add(name);
             }
         }
         if (!present.isEmpty()) {
@@ -99,26 +98,16 @@ final class TreeCopier {
     private record TreeSize(long logicalBytes, long allocatedBytes) { }
 
     /** A stat-only pass, so a target that is too small is refused before a byte is written. */
-    private static TreeSize measure(Path source) throws IOException {
-        AtomicLong logical = new AtomicLong();
-        AtomicLong allocated = new AtomicLong();
-        Files.walkFileTree(source, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
-                return isLostAndFound(source, dir) ? FileVisitResult.SKIP_SUBTREE : FileVisitResult.CONTINUE;
+    private static TreeSize measure(Path source) throws IOException, CopyException {
+        long[] logicalAndAllocated = new long[2];
+        TreeWalk.walk(source, (path, stat) -> {
+            if (stat.type() == FileType.REGULAR) {
+                logicalAndAllocated[0] += stat.size();
+                logicalAndAllocated[1] += Math.min(stat.size(), stat.allocatedBytes());
             }
-
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                if (attrs.isRegularFile()) {
-                    FileStat stat = NativeFile.statNoFollow(file);
-                    logical.addAndGet(stat.size());
-                    allocated.addAndGet(Math.min(stat.size(), stat.allocatedBytes()));
-                }
-                return FileVisitResult.CONTINUE;
-            }
+            return true;
         });
-        return new TreeSize(logical.get(), allocated.get());
+        return new TreeSize(logicalAndAllocated[0], logicalAndAllocated[1]);
     }
 
     private void checkRoom(Path target, TreeSize size) throws IOException, CopyException {
@@ -137,10 +126,6 @@ final class TreeCopier {
         } catch (IOException e) {
             return false;
         }
-    }
-
-    private static boolean isLostAndFound(Path sourceRoot, Path dir) {
-        return dir.getParent() != null && dir.getParent().equals(sourceRoot) && dir.getFileName().toString().equals(LOST_AND_FOUND);
     }
 
     static void removeTree(Path top) throws IOException {
@@ -213,32 +198,18 @@ final class TreeCopier {
         }
 
         private void walk(ExecutorService pool) throws IOException, CopyException {
-            Files.walkFileTree(source, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
-                    if (failure.get() != null) return FileVisitResult.TERMINATE;
-                    if (isLostAndFound(source, dir)) return FileVisitResult.SKIP_SUBTREE;
-                    if (dir.equals(source)) {
-                        rootStat = NativeFile.statNoFollow(dir);
-                    } else {
-                        Path copy = targetOf(dir);
-                        Files.createDirectory(copy);
-                        directories.add(new Directory(copy, NativeFile.statNoFollow(dir)));
-                    }
-                    return FileVisitResult.CONTINUE;
+            TreeWalk.walk(source, (path, stat) -> {
+                if (failure.get() != null) return false;
+                if (path.equals(source)) {
+                    rootStat = stat;
+                } else if (stat.type() == FileType.DIRECTORY) {
+                    Path copy = targetOf(path);
+                    Files.createDirectory(copy);
+                    directories.add(new Directory(copy, stat));
+                } else {
+                    copyEntry(path, stat, pool);
                 }
-
-                @Override
-                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                    if (failure.get() != null) return FileVisitResult.TERMINATE;
-                    copyEntry(file, NativeFile.statNoFollow(file), pool);
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
-                    throw e;
-                }
+                return true;
             });
         }
 
@@ -280,9 +251,9 @@ final class TreeCopier {
             try (created; NativeFile in = NativeFile.open(file, Mode.READ, Mode.NO_FOLLOW)) {
                 requireInside(in, file);
                 if (request.preallocate() && stat.size() > 0) created.allocate(0, stat.size());
-                long copied = copiers.get().copy(in, created, stat.size());
+                long copied = copiers.get().copy(in, created, stat.size(), stat.allocatedBytes() < stat.size());
                 throttle.acquire(copied);
-                created.truncate(stat.size());
+                if (copied < stat.size()) created.truncate(stat.size());
                 if (in.stat().size() != stat.size()) {
                     throw new CopyException("source file " + file + " changed size during the copy");
                 }

@@ -1,16 +1,14 @@
 package dev.lockkeeper.sidecar.copy;
 
 import dev.lockkeeper.sidecar.linux.FileStat;
+import dev.lockkeeper.sidecar.linux.FileStat.FileType;
 import dev.lockkeeper.sidecar.linux.NativeFile;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -40,21 +38,12 @@ final class TreeDigest {
         return "tree+" + ContentDigest.ALGORITHM + ":" + HexFormat.of().formatHex(rollUp.digest());
     }
 
-    private static List<Path> entriesOf(Path source) throws IOException {
+    private static List<Path> entriesOf(Path source) throws IOException, CopyException {
         List<Path> entries = new ArrayList<>();
-        Files.walkFileTree(source, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
-                if (dir.equals(source.resolve(TreeCopier.LOST_AND_FOUND))) return FileVisitResult.SKIP_SUBTREE;
-                if (!dir.equals(source)) entries.add(source.relativize(dir));
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
-                if (attrs.isRegularFile() || attrs.isSymbolicLink()) entries.add(source.relativize(file));
-                return FileVisitResult.CONTINUE;
-            }
+        TreeWalk.walk(source, (path, stat) -> {
+            boolean compared = stat.type() == FileType.DIRECTORY || stat.type() == FileType.REGULAR || stat.type() == FileType.SYMLINK;
+            if (compared && !path.equals(source)) entries.add(source.relativize(path));
+            return true;
         });
         entries.sort(null);
         return entries;
