@@ -5,6 +5,9 @@ package dev.lockkeeper.sidecar.copy;
 public interface ProgressListener {
     ProgressListener NONE = (done, total) -> { };
 
-    /** {@code done} counts logical bytes settled so far (holes included), out of {@code total}. */
+    /** The total while a tree is still being counted. */
+    long UNKNOWN_TOTAL = -1;
+
+    /** {@code done} counts logical bytes settled so far (holes included), out of {@code total} (or {@link #UNKNOWN_TOTAL}). */
     void advanced(long done, long total);
 }

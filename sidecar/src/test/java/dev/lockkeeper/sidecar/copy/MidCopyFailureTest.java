@@ -9,6 +9,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -106,6 +107,30 @@ class MidCopyFailureTest {
                 assertTrue(refused.getMessage().contains("too small") && refused.getMessage().contains(Long.toString(31 * MiB))
                         && refused.getMessage().contains("6% filesystem overhead"), refused.getMessage());
                 assertFalse(Files.exists(volume.resolve("disk.img")));
+            } finally {
+                Commands.run("umount", volume.toString());
+            }
+        }
+    }
+
+    @Test
+    void refusesATreeTheTargetVolumeCannotHoldBeforeWritingAnything() throws Exception {
+        assumeTrue(Commands.isRoot() && Commands.available("mkfs.ext4"), "needs root, loop devices and mkfs.ext4");
+        try (LoopDevice small = LoopDevice.create(dir.resolve("small.backing"), 32 * MiB)) {
+            Commands.ok("mkfs.ext4", "-q", small.path().toString());
+            Path volume = Files.createDirectory(dir.resolve("volume"));
+            Commands.ok("mount", small.path().toString(), volume.toString());
+            try {
+                Path source = Files.createDirectories(dir.resolve("tree/nested"));
+                for (int i = 0; i < 5; i++) Images.writeRandom(Files.createFile(source.resolve("part-" + i)), 0, 8 * MiB, i);
+
+                CopyException refused = assertThrows(CopyException.class,
+                        () -> new VolumeCopier().copy(CopyRequest.of(source.getParent(), volume)));
+
+                assertTrue(refused.getMessage().contains("free but the source tree needs 41943040 bytes (40.0 MiB)"), refused.getMessage());
+                try (var entries = Files.list(volume)) {
+                    assertEquals(List.of("lost+found"), entries.map(p -> p.getFileName().toString()).toList());
+                }
             } finally {
                 Commands.run("umount", volume.toString());
             }

@@ -15,7 +15,10 @@ import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -192,6 +195,31 @@ class TreeCopyTest {
         assertEquals(600, report.files());
         for (var entry : written.entrySet()) assertEquals(entry.getValue(), Files.readString(target.resolve(entry.getKey())));
         assertNotEquals(0, report.dataBytes());
+    }
+
+    @Test
+    void progressEndsAtTheExactTotalWhenTheTreeIsNotMeasuredUpFront() throws Exception {
+        Path source = dir.resolve("source");
+        Files.createDirectories(source.resolve("a/b"));
+        long expected = 0;
+        for (int i = 0; i < 50; i++) {
+            Files.writeString(source.resolve(i % 2 == 0 ? "a/b/f" + i : "f" + i), "x".repeat(1000 + i));
+            expected += 1000 + i;
+        }
+        Images.sparse(source.resolve("a/sparse.img"), 8 * MiB, MiB, MiB);
+        expected += 8 * MiB;
+        List<long[]> events = Collections.synchronizedList(new ArrayList<>());
+
+        CopyReport report = new VolumeCopier().copy(CopyRequest.of(source, dir.resolve("target"))
+                .withProgress((done, total) -> events.add(new long[] {done, total})));
+
+        long[] last = events.getLast();
+        long total = expected;
+        assertEquals(expected, report.logicalBytes());
+        assertEquals(expected, last[0], "done");
+        assertEquals(expected, last[1], "total");
+        assertTrue(events.stream().allMatch(event -> event[1] == ProgressListener.UNKNOWN_TOTAL || event[1] == total),
+                "a total is either not known yet or exact");
     }
 
     @Test
