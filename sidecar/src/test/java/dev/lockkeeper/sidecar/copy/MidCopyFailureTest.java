@@ -68,13 +68,9 @@ class MidCopyFailureTest {
     @Test
     void runningOutOfSpaceMidCopyIsReportedAndCleanedUp() throws Exception {
         assumeTrue(Commands.isRoot() && Commands.available("mkfs.ext4"), "needs root, loop devices and mkfs.ext4");
-        try (LoopDevice source = LoopDevice.create(dir.resolve("source.backing"), 16 * MiB);
-             LoopDevice small = LoopDevice.create(dir.resolve("small.backing"), 32 * MiB)) {
+        try (LoopDevice source = LoopDevice.create(dir.resolve("source.backing"), 16 * MiB)) {
             Images.writeRandom(source.path(), 0, 16 * MiB, 7);
-            Commands.ok("mkfs.ext4", "-q", small.path().toString());
-            Path volume = Files.createDirectory(dir.resolve("volume"));
-            Commands.ok("mount", small.path().toString(), volume.toString());
-            try {
+            onSmallVolume(volume -> {
                 // a block source's data size is unknown up front, so the free-space check passes and ENOSPC comes mid-copy
                 Commands.ok("fallocate", "-l", "16M", volume.resolve("filler").toString());
 
@@ -84,62 +80,64 @@ class MidCopyFailureTest {
                 assertTrue(failed.getMessage().contains("ran out of space"), failed.getMessage());
                 assertFalse(Files.exists(volume.resolve("disk.img")));
                 assertFalse(Files.exists(ImageTransfer.partialNameFor(volume.resolve("disk.img"))));
-            } finally {
-                Commands.run("umount", volume.toString());
-            }
+            });
         }
     }
 
     @Test
     void refusesAVolumeTooSmallForTheImageAfterFilesystemOverhead() throws Exception {
         assumeTrue(Commands.isRoot() && Commands.available("mkfs.ext4"), "needs root, loop devices and mkfs.ext4");
-        try (LoopDevice small = LoopDevice.create(dir.resolve("small.backing"), 32 * MiB)) {
-            Commands.ok("mkfs.ext4", "-q", small.path().toString());
-            Path volume = Files.createDirectory(dir.resolve("volume"));
-            Commands.ok("mount", small.path().toString(), volume.toString());
-            try {
-                // mostly holes, so free space is no problem: only the volume's usable size is
-                Path source = Images.sparse(dir.resolve("source.img"), 31 * MiB, 0, MiB);
+        onSmallVolume(volume -> {
+            // mostly holes, so free space is no problem: only the volume's usable size is
+            Path source = Images.sparse(dir.resolve("source.img"), 31 * MiB, 0, MiB);
 
-                CopyException refused = assertThrows(CopyException.class,
-                        () -> new VolumeCopier().copy(CopyRequest.of(source, volume)));
+            CopyException refused = assertThrows(CopyException.class,
+                    () -> new VolumeCopier().copy(CopyRequest.of(source, volume)));
 
-                assertTrue(refused.getMessage().contains("too small") && refused.getMessage().contains(Long.toString(31 * MiB))
-                        && refused.getMessage().contains("6% filesystem overhead"), refused.getMessage());
-                assertFalse(Files.exists(volume.resolve("disk.img")));
-            } finally {
-                Commands.run("umount", volume.toString());
-            }
-        }
+            assertTrue(refused.getMessage().contains("too small") && refused.getMessage().contains(Long.toString(31 * MiB))
+                    && refused.getMessage().contains("6% filesystem overhead"), refused.getMessage());
+            assertFalse(Files.exists(volume.resolve("disk.img")));
+        });
     }
 
     @Test
     void refusesATreeTheTargetVolumeCannotHoldBeforeWritingAnything() throws Exception {
         assumeTrue(Commands.isRoot() && Commands.available("mkfs.ext4"), "needs root, loop devices and mkfs.ext4");
-        try (LoopDevice small = LoopDevice.create(dir.resolve("small.backing"), 32 * MiB)) {
-            Commands.ok("mkfs.ext4", "-q", small.path().toString());
-            Path volume = Files.createDirectory(dir.resolve("volume"));
-            Commands.ok("mount", small.path().toString(), volume.toString());
-            try {
-                Path source = Files.createDirectories(dir.resolve("tree/nested"));
-                for (int i = 0; i < 5; i++) Images.writeRandom(Files.createFile(source.resolve("part-" + i)), 0, 8 * MiB, i);
+        onSmallVolume(volume -> {
+            Path source = Files.createDirectories(dir.resolve("tree/nested"));
+            for (int i = 0; i < 5; i++) Images.writeRandom(Files.createFile(source.resolve("part-" + i)), 0, 8 * MiB, i);
 
-                CopyException refused = assertThrows(CopyException.class,
-                        () -> new VolumeCopier().copy(CopyRequest.of(source.getParent(), volume)));
+            CopyException refused = assertThrows(CopyException.class,
+                    () -> new VolumeCopier().copy(CopyRequest.of(source.getParent(), volume)));
 
-                assertTrue(refused.getMessage().contains("free but the source tree needs 41943040 bytes (40.0 MiB)"), refused.getMessage());
-                try (var entries = Files.list(volume)) {
-                    assertEquals(List.of("lost+found"), entries.map(p -> p.getFileName().toString()).toList());
-                }
-            } finally {
-                Commands.run("umount", volume.toString());
+            assertTrue(refused.getMessage().contains("free but the source tree needs 41943040 bytes (40.0 MiB)"), refused.getMessage());
+            try (var entries = Files.list(volume)) {
+                assertEquals(List.of("lost+found"), entries.map(p -> p.getFileName().toString()).toList());
             }
-        }
+        });
     }
 
     @Test
     void upstreamUsableSizeFormula() {
         assertEquals(943 * MiB, ImageTransfer.usableImageSize(1000 * MiB, 0.06));
         assertEquals(1000 * MiB, ImageTransfer.usableImageSize(1000 * MiB, 0));
+    }
+
+    private interface VolumeTest {
+        void run(Path volume) throws Exception;
+    }
+
+    /** Runs {@code test} on a fresh 32 MiB ext4 filesystem on a loop device, mounted at {@code dir/volume}. */
+    private void onSmallVolume(VolumeTest test) throws Exception {
+        try (LoopDevice small = LoopDevice.create(dir.resolve("small.backing"), 32 * MiB)) {
+            Commands.ok("mkfs.ext4", "-q", small.path().toString());
+            Path volume = Files.createDirectory(dir.resolve("volume"));
+            Commands.ok("mount", small.path().toString(), volume.toString());
+            try {
+                test.run(volume);
+            } finally {
+                Commands.run("umount", volume.toString());
+            }
+        }
     }
 }
