@@ -6,7 +6,7 @@
 # Needs root (loop devices, drop_caches). Scratch space: bench/out/ (gitignored), about 14 GiB.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-runs=${1:-3}
+runs=${1:-5}
 out=${LK_BENCH_DIR:-$root/bench/out}
 jar=$root/sidecar/target/lockkeeper-sidecar.jar
 # the machine's default java may be older than the jar's 25: use $JAVA_HOME if it is new enough, else look around
