@@ -59,6 +59,7 @@ final class ImageTransfer {
             checkRoomInFilesystem(image, sourceStat, target, volumeImage);
             Path partial = partialNameFor(target);
             Files.deleteIfExists(partial);
+            PartialResults.track(partial);
             try {
                 CopyStats stats;
                 NativeFile file = NativeFile.open(partial, Mode.WRITE, Mode.CREATE_NEW, Mode.NO_FOLLOW);
@@ -80,6 +81,8 @@ final class ImageTransfer {
             } catch (CopyException | IOException | RuntimeException e) {
                 Files.deleteIfExists(partial);
                 throw e;
+            } finally {
+                PartialResults.forget(partial);
             }
         } catch (IOException e) {
             throw Failures.explain(e);

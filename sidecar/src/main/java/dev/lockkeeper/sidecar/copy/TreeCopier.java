@@ -204,6 +204,7 @@ final class TreeCopier {
 
         CopyReport execute() throws IOException, CopyException {
             Files.createDirectory(staging);
+            PartialResults.track(staging);
             try {
                 try (ExecutorService pool = Executors.newFixedThreadPool(WORKERS, Thread.ofPlatform().name("lk-tree-", 0).factory())) {
                     walk(pool);
@@ -216,12 +217,16 @@ final class TreeCopier {
                     anchor.syncFileSystem();
                 }
                 Optional<String> checksum = request.verify() ? Optional.of(TreeDigest.verify(source, staging)) : Optional.empty();
+                // from here a stop leaves the staging directory, which keeps marking a half-published target unfinished
+                PartialResults.forget(staging);
                 publish();
                 return new CopyReport(CopyReport.Kind.TREE, target, ScanType.EXTENTS, logicalBytes, dataBytes.get(),
                         logicalBytes - dataBytes.get(), files, checksum, List.copyOf(skipped));
             } catch (IOException | CopyException | RuntimeException e) {
                 removeTree(staging);
                 throw e;
+            } finally {
+                PartialResults.forget(staging);
             }
         }
 

@@ -39,25 +39,34 @@ class ChildProcessCopyTest {
 
     /** Starts a throttled copy, waits for a progress line that shows it part-way, and kills it with SIGKILL. */
     private static void killMidCopy(Path source, Path target) throws IOException, InterruptedException {
+        stopMidCopy(source, target, true);
+    }
+
+    /**
+     * The same with SIGKILL ({@code forcibly}) or SIGTERM; the exit status is 128 + the signal either way, since a
+     * JVM that runs its shutdown hooks on SIGTERM still reports the signal.
+     */
+    private static void stopMidCopy(Path source, Path target, boolean forcibly) throws IOException, InterruptedException {
         Process copy = new ProcessBuilder(Commands.sidecarCommand(List.of(), "copy", source.toString(), target.toString(),
                 "--progress", "json", "--max-rate", "8M")).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        boolean killedMidway = false;
+        boolean stoppedMidway = false;
         try (BufferedReader lines = new BufferedReader(new InputStreamReader(copy.getInputStream(), StandardCharsets.UTF_8))) {
             for (String line = lines.readLine(); line != null; line = lines.readLine()) {
                 Matcher progress = PROGRESS.matcher(line);
                 if (progress.find() && Long.parseLong(progress.group(1)) > 0
                         && Long.parseLong(progress.group(1)) < Long.parseLong(progress.group(2))) {
-                    copy.destroyForcibly();
-                    killedMidway = true;
+                    if (forcibly) copy.destroyForcibly();
+                    else copy.destroy();
+                    stoppedMidway = true;
                     break;
                 }
             }
         } finally {
-            copy.destroyForcibly();
+            if (!copy.waitFor(30, TimeUnit.SECONDS)) copy.destroyForcibly();
             copy.waitFor(30, TimeUnit.SECONDS);
         }
-        assertTrue(killedMidway, "the copy finished before it could be killed part-way");
-        assertEquals(137, copy.exitValue(), "killed by SIGKILL");
+        assertTrue(stoppedMidway, "the copy finished before it could be stopped part-way");
+        assertEquals(forcibly ? 137 : 143, copy.exitValue(), forcibly ? "killed by SIGKILL" : "stopped by SIGTERM");
     }
 
     @Test
@@ -97,6 +106,31 @@ class ChildProcessCopyTest {
 
         try (var entries = Files.list(target)) {
             assertEquals(List.of(target.resolve(VolumeCopier.PARTIAL_MARKER)), entries.toList());
+        }
+    }
+
+    @Test
+    void terminatedFileCopyRemovesItsPartialFile() throws Exception {
+        Path source = Images.sparse(dir.resolve("source.img"), 64 * MiB, 0, 32 * MiB);
+        Path target = dir.resolve("target.img");
+
+        stopMidCopy(source, target, false);
+
+        try (var entries = Files.list(dir)) {
+            assertEquals(List.of(source), entries.toList(), "neither the final name nor the partial file is left");
+        }
+    }
+
+    @Test
+    void terminatedTreeCopyRemovesItsStagingDirectory() throws Exception {
+        Path source = Files.createDirectories(dir.resolve("source"));
+        for (int i = 0; i < 8; i++) Images.sparse(source.resolve("part" + i), 4 * MiB, 0, 4 * MiB);
+        Path target = Files.createDirectories(dir.resolve("target"));
+
+        stopMidCopy(source, target, false);
+
+        try (var entries = Files.list(target)) {
+            assertEquals(List.of(), entries.toList());
         }
     }
 

@@ -1,0 +1,55 @@
+package dev.lockkeeper.sidecar.copy;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Unfinished results of the copies in progress (a file target's partial file, a tree target's staging
+ * directory), removed when the JVM is asked to stop before they are published: SIGTERM from kubelet or systemd,
+ * SIGINT from a terminal. The copy threads may still be running then, so removal is best effort; a SIGKILL or a
+ * power cut leaves them behind, and the next copy to the same target removes them. Either way nothing partial
+ * ever carries a final name.
+ */
+final class PartialResults {
+    private static final Set<Path> UNPUBLISHED = ConcurrentHashMap.newKeySet();
+    private static final int REMOVAL_ATTEMPTS = 5;
+
+    static {
+        Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("lk-partial-cleanup").unstarted(PartialResults::removeAll));
+    }
+
+    private PartialResults() {
+    }
+
+    static void track(Path partial) {
+        UNPUBLISHED.add(partial);
+    }
+
+    /** Called once the result is published or removed by the copy itself. */
+    static void forget(Path partial) {
+        UNPUBLISHED.remove(partial);
+    }
+
+    private static void removeAll() {
+        for (Path partial : UNPUBLISHED) {
+            for (int attempt = 1; attempt <= REMOVAL_ATTEMPTS; attempt++) {
+                try {
+                    if (Files.isDirectory(partial, LinkOption.NOFOLLOW_LINKS)) TreeCopier.removeTree(partial);
+                    else Files.deleteIfExists(partial);
+                    break;
+                } catch (IOException e) {
+                    // a tree copy's walk may still be adding entries: give it a moment and walk again
+                    try {
+                        Thread.sleep(20);
+                    } catch (InterruptedException interrupted) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
