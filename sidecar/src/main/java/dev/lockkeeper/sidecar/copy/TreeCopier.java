@@ -187,6 +187,9 @@ final class TreeCopier {
         private final AtomicReference<Throwable> failure = new AtomicReference<>();
         private final AtomicLong dataBytes = new AtomicLong();
         private long logicalBytes;
+        /** The source root, open for the run: source files are opened beneath it. */
+        private NativeFile sourceRoot;
+        private volatile boolean openBeneathSupported = true;
         private final Semaphore queued = new Semaphore(MAX_QUEUED_FILES);
         private final ThreadLocal<FileDataCopier> copiers;
         private long files;
@@ -205,7 +208,8 @@ final class TreeCopier {
         CopyReport execute() throws IOException, CopyException {
             Files.createDirectory(staging);
             PartialResults.track(staging);
-            try {
+            try (NativeFile sourceRootHandle = NativeFile.open(source, Mode.READ, Mode.DIRECTORY, Mode.NO_FOLLOW)) {
+                sourceRoot = sourceRootHandle;
                 try (ExecutorService pool = Executors.newFixedThreadPool(WORKERS, Thread.ofPlatform().name("lk-tree-", 0).factory())) {
                     walk(pool);
                 }
@@ -282,8 +286,7 @@ final class TreeCopier {
         }
 
         private void copyFile(Path file, FileStat stat, NativeFile created) throws IOException, CopyException {
-            try (created; NativeFile in = NativeFile.open(file, Mode.READ, Mode.NO_FOLLOW)) {
-                requireInside(in, file);
+            try (created; NativeFile in = openInsideSource(file)) {
                 if (request.preallocate() && stat.size() > 0) created.allocate(0, stat.size());
                 long copied = copiers.get().copy(in, created, stat.size(), stat.allocatedBytes() < stat.size());
                 throttle.acquire(copied);
@@ -297,12 +300,32 @@ final class TreeCopier {
             progress.advance(stat.size());
         }
 
-        /** The walk saw a regular file; make sure the kernel opened that one and not something a swapped-in link points at. */
-        private void requireInside(NativeFile opened, Path expected) throws IOException, CopyException {
+        /**
+         * The walk saw a regular file; opens that one and not something a link swapped in since points at. The
+         * kernel checks it (openat2 beneath the source root, no symlinks on the way); before Linux 5.6 the path
+         * the descriptor really has is checked after opening.
+         */
+        private NativeFile openInsideSource(Path file) throws IOException, CopyException {
+            Path relative = source.relativize(file);
+            if (openBeneathSupported) {
+                try {
+                    return NativeFile.openBeneath(sourceRoot, relative, Mode.READ, Mode.NO_FOLLOW);
+                } catch (ErrnoException e) {
+                    switch (e.errno()) {
+                        case ENOSYS -> openBeneathSupported = false;
+                        case ELOOP, EXDEV -> throw new CopyException("refusing to read " + file
+                                + ": a symlink in its path, swapped in during the copy, would lead out of the source root");
+                        default -> throw e;
+                    }
+                }
+            }
+            NativeFile opened = NativeFile.open(file, Mode.READ, Mode.NO_FOLLOW);
             Path actual = opened.resolvedPath();
             if (!actual.startsWith(source)) {
-                throw new CopyException("refusing to read " + actual + ": " + expected + " resolved outside the source root");
+                opened.close();
+                throw new CopyException("refusing to read " + actual + ": " + file + " resolved outside the source root");
             }
+            return opened;
         }
 
         private void applyAttributes(Path copy, FileStat stat) throws ErrnoException {

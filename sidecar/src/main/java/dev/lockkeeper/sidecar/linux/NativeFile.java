@@ -35,6 +35,33 @@ public final class NativeFile implements AutoCloseable {
     }
 
     public static NativeFile open(Path path, Mode... modes) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            long fd = call(SYS_OPENAT, AT_FDCWD, arena.allocateFrom(path.toString()).address(), flagsOf(modes), 0600);
+            if (fd < 0) throw failure("open", path);
+            return new NativeFile((int) fd, path);
+        }
+    }
+
+    /**
+     * Opens {@code relative} inside the open directory {@code root} with openat2(RESOLVE_BENEATH |
+     * RESOLVE_NO_SYMLINKS) (Linux 5.6+): the kernel itself refuses any path that would leave {@code root} (EXDEV)
+     * or pass through a symlink on the way (ELOOP), with no window for a link swapped in mid-walk. ENOSYS on
+     * older kernels.
+     */
+    public static NativeFile openBeneath(NativeFile root, Path relative, Mode... modes) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment how = arena.allocate(JAVA_LONG, 3); // struct open_how { flags, mode, resolve }
+            how.setAtIndex(JAVA_LONG, 0, flagsOf(modes));
+            how.setAtIndex(JAVA_LONG, 1, 0);
+            how.setAtIndex(JAVA_LONG, 2, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+            long fd = call(SYS_OPENAT2, root.fd, arena.allocateFrom(relative.toString()).address(), how.address(), how.byteSize());
+            Path path = root.path.resolve(relative);
+            if (fd < 0) throw failure("openat2", path);
+            return new NativeFile((int) fd, path);
+        }
+    }
+
+    private static int flagsOf(Mode... modes) {
         Set<Mode> set = modes.length == 0 ? EnumSet.of(Mode.READ) : EnumSet.of(modes[0], modes);
         int flags = O_CLOEXEC;
         if (set.contains(Mode.READ_WRITE) || set.contains(Mode.READ) && set.contains(Mode.WRITE)) flags |= O_RDWR;
@@ -45,11 +72,7 @@ public final class NativeFile implements AutoCloseable {
         if (set.contains(Mode.DIRECT)) flags |= O_DIRECT;
         if (set.contains(Mode.NO_FOLLOW)) flags |= O_NOFOLLOW;
         if (set.contains(Mode.DIRECTORY)) flags |= O_DIRECTORY;
-        try (Arena arena = Arena.ofConfined()) {
-            long fd = call(SYS_OPENAT, AT_FDCWD, arena.allocateFrom(path.toString()).address(), flags, 0600);
-            if (fd < 0) throw failure("open", path);
-            return new NativeFile((int) fd, path);
-        }
+        return flags;
     }
 
     /** Allocates a buffer usable for O_DIRECT transfers. */

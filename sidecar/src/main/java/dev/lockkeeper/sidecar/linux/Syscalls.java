@@ -44,6 +44,7 @@ final class Syscalls {
     static final int SYS_FCHOWN = AARCH64 ? 55 : 93;
     static final int SYS_FCHOWNAT = AARCH64 ? 54 : 260;
     static final int SYS_UTIMENSAT = AARCH64 ? 88 : 280;
+    static final int SYS_OPENAT2 = 437; // the same number on every architecture (added after the tables merged)
 
     // open(2) flags that differ between x86_64 and the generic (aarch64) ABI
     static final int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0100, O_EXCL = 0200, O_CLOEXEC = 02000000;
@@ -54,6 +55,7 @@ final class Syscalls {
     static final int STATX_BASIC_STATS = 0x7ff;
     static final long UTIME_OMIT = (1L << 30) - 2;
     static final int SEEK_DATA = 3, SEEK_HOLE = 4;
+    static final long RESOLVE_NO_MAGICLINKS = 0x02, RESOLVE_NO_SYMLINKS = 0x04, RESOLVE_BENEATH = 0x08;
     static final int FALLOC_FL_KEEP_SIZE = 1, FALLOC_FL_PUNCH_HOLE = 2;
     static final int POSIX_FADV_DONTNEED = 4;
     static final int SYNC_FILE_RANGE_WAIT_BEFORE = 1, SYNC_FILE_RANGE_WRITE = 2, SYNC_FILE_RANGE_WAIT_AFTER = 4;
