@@ -10,6 +10,7 @@ import java.util.Arrays;
 public final class Main {
     static final String VERSION = "lockkeeper-sidecar 0.1.0";
     private static final int USAGE_ERROR = 2;
+    private static final int INTERNAL_ERROR = 70;
 
     private Main() {
     }
@@ -20,8 +21,15 @@ public final class Main {
 
     /** Runs one command line against the current {@code System.out}/{@code System.err}; returns the exit code. */
     public static int run(String... args) {
-        PrintStream out = System.out;
-        PrintStream err = System.err;
+        try {
+            return dispatch(args, System.out, System.err);
+        } catch (RuntimeException | Error e) {
+            System.err.println("lockkeeper-sidecar: internal error: " + e);
+            return INTERNAL_ERROR;
+        }
+    }
+
+    private static int dispatch(String[] args, PrintStream out, PrintStream err) {
         String command = args.length == 0 ? "" : args[0];
         switch (command) {
             case "copy" -> {

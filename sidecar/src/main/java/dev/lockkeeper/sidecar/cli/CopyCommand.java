@@ -20,8 +20,10 @@ import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 
 /**
  * {@code copy SRC DST [options]}: parses the command line (commons-cli), runs {@link VolumeCopier}, reports.
@@ -78,6 +80,10 @@ public final class CopyCommand {
             throw new ParseException(operands.size() < 2 ? "expected SRC and DST, got " + operands.size() + " operand(s)"
                     : "expected SRC and DST, got " + operands.size() + " operands: " + String.join(" ", operands));
         }
+        Set<String> seen = new HashSet<>();
+        for (Option given : line.getOptions()) {
+            if (!seen.add(given.getLongOpt())) throw new ParseException("--" + given.getLongOpt() + " is given more than once");
+        }
         source = path(operands.get(0));
         target = path(operands.get(1));
         content = choice(line, CONTENT, Content.class, Content.KUBEVIRT);
@@ -108,7 +114,7 @@ public final class CopyCommand {
     }
 
     private int call(PrintStream out, PrintStream err) {
-        if (filesystemOverhead < 0 || filesystemOverhead >= 1) {
+        if (!(filesystemOverhead >= 0 && filesystemOverhead < 1)) { // NaN fails both comparisons
             return fail(err, "--filesystem-overhead must be at least 0 and below 1, got " + filesystemOverhead);
         }
         ProgressReporter reporter = reporterFor(out);

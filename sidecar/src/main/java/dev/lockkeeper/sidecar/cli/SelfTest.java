@@ -3,9 +3,13 @@ package dev.lockkeeper.sidecar.cli;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Comparator;
@@ -40,7 +44,7 @@ public final class SelfTest {
         try {
             work = Files.createTempDirectory(Path.of(args[0]), "lockkeeper-self-test-");
         } catch (IOException e) {
-            err.println("lockkeeper-sidecar self-test: error: cannot create a work directory in " + args[0] + ": " + e);
+            err.println("lockkeeper-sidecar self-test: error: cannot create a work directory in " + args[0] + ": " + reason(e));
             return FAILED;
         }
         try {
@@ -64,7 +68,7 @@ public final class SelfTest {
             out.println("self-test passed: " + copies.size() + " copies verified in " + args[0]);
             return 0;
         } catch (IOException e) {
-            err.println("lockkeeper-sidecar self-test: error: cannot make sample data in " + work + ": " + e);
+            err.println("lockkeeper-sidecar self-test: error: cannot make sample data in " + work + ": " + reason(e));
             return FAILED;
         } finally {
             removeQuietly(work, err);
@@ -108,7 +112,19 @@ public final class SelfTest {
         try (var paths = Files.walk(work)) {
             for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(path);
         } catch (IOException e) {
-            err.println("lockkeeper-sidecar self-test: could not remove " + work + ": " + e);
+            err.println("lockkeeper-sidecar self-test: could not remove " + work + ": " + reason(e));
+        } catch (UncheckedIOException e) {
+            err.println("lockkeeper-sidecar self-test: could not remove " + work + ": " + reason(e.getCause()));
         }
+    }
+
+    /** What went wrong, in words: the JDK's file exceptions carry only the path as their message. */
+    private static String reason(IOException e) {
+        return switch (e) {
+            case NoSuchFileException missing -> "no such file or directory: " + missing.getFile();
+            case AccessDeniedException denied -> "permission denied: " + denied.getFile();
+            case FileSystemException other when other.getReason() != null -> other.getReason() + ": " + other.getFile();
+            default -> String.valueOf(e.getMessage());
+        };
     }
 }

@@ -144,7 +144,7 @@ final class ImageCopier {
 
     private void emit(MemorySegment buffer, long bufferStart, long from, long to, boolean zero) throws ErrnoException {
         if (zero) {
-            sink.fillHole(from, to - from);
+            sink.zeroRun(from, to - from);
             holeBytes.addAndGet(to - from);
         } else {
             sink.write(buffer, bufferStart, from, to - from);

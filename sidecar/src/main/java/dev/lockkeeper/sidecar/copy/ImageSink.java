@@ -34,22 +34,28 @@ final class ImageSink implements AutoCloseable {
         this.allocateAhead = allocateAhead && direct != null;
     }
 
-    /** A file this copy created, sized but not preallocated; a direct twin is opened if possible. */
+    /** A file this copy created, sized but not preallocated; a direct twin is opened if possible. Takes {@code file} over. */
     static ImageSink overNewFile(NativeFile file) throws ErrnoException {
         return new ImageSink(file, directTwin(file), Holes.LEAVE, true);
     }
 
-    /** A preallocated file or a block device, already open for writing; a direct twin is opened if possible. */
+    /** A preallocated file or a block device, open for writing; a direct twin is opened if possible. Takes {@code file} over. */
     static ImageSink overAllocated(NativeFile file, Holes holes) throws ErrnoException {
         return new ImageSink(file, directTwin(file), holes, false);
     }
 
+    /** Closes {@code file} when no sink can be made of it, so the caller's descriptor is never left open. */
     private static NativeFile directTwin(NativeFile file) throws ErrnoException {
         try {
             return file.reopen(Mode.WRITE, Mode.DIRECT);
         } catch (ErrnoException e) {
-            if (e.errno() != Errno.EINVAL) throw e;
-            return null;
+            if (e.errno() == Errno.EINVAL) return null;
+            try {
+                file.close();
+            } catch (ErrnoException closing) {
+                e.addSuppressed(closing);
+            }
+            throw e;
         }
     }
 
@@ -89,6 +95,23 @@ final class ImageSink implements AutoCloseable {
             // a filesystem without fallocate (some NFS and FUSE) takes the writes as they come
             if (!e.errno().meansUnsupported()) throw e;
             allocateAhead = false;
+        }
+    }
+
+    /**
+     * A run of all-zero blocks inside the source's data. On a fresh file its extent was reserved, so the run is
+     * deallocated again: zeros become holes on every target, as they always did.
+     */
+    void zeroRun(long offset, long length) throws ErrnoException {
+        if (!allocateAhead) {
+            fillHole(offset, length);
+            return;
+        }
+        try {
+            buffered.punchHole(offset, length);
+        } catch (ErrnoException e) {
+            // reserved blocks read back as zeros until written, so correctness does not depend on the punch
+            if (!e.errno().meansUnsupported()) throw e;
         }
     }
 

@@ -75,14 +75,14 @@ final class ImageTransfer {
                 }
                 checkUnchanged(image, sourceStat);
                 Optional<String> checksum = request.verify() ? Optional.of(verify(image, partial)) : Optional.empty();
+                if (!PartialResults.claim(partial)) throw new CopyException("stopped before the copy of " + source + " was finished");
                 Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
                 syncDirectory(target.toAbsolutePath().getParent());
                 return new CopyReport(kind, target, image.scan, image.size, stats.data(), stats.holes(), 1, checksum, List.of());
             } catch (CopyException | IOException | RuntimeException e) {
+                PartialResults.claim(partial);
                 Files.deleteIfExists(partial);
                 throw e;
-            } finally {
-                PartialResults.forget(partial);
             }
         } catch (IOException e) {
             throw Failures.explain(e);

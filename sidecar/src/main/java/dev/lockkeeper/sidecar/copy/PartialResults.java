@@ -4,15 +4,17 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Unfinished results of the copies in progress (a file target's partial file, a tree target's staging
  * directory), removed when the JVM is asked to stop before they are published: SIGTERM from kubelet or systemd,
- * SIGINT from a terminal. The copy threads may still be running then, so removal is best effort; a SIGKILL or a
- * power cut leaves them behind, and the next copy to the same target removes them. Either way nothing partial
- * ever carries a final name.
+ * SIGINT from a terminal. Each result is owned by exactly one side: the copy {@link #claim}s it back before
+ * publishing, the stop hook claims it before removing, so a stop can never remove part of a result that is
+ * being published. A SIGKILL or a power cut leaves results behind; the next copy to the same target removes
+ * them. Either way nothing partial ever carries a final name.
  */
 final class PartialResults {
     private static final Set<Path> UNPUBLISHED = ConcurrentHashMap.newKeySet();
@@ -29,25 +31,29 @@ final class PartialResults {
         UNPUBLISHED.add(partial);
     }
 
-    /** Called once the result is published or removed by the copy itself. */
-    static void forget(Path partial) {
-        UNPUBLISHED.remove(partial);
+    /** Takes a result back from the stop hook; false when a stop has already claimed it for removal. */
+    static boolean claim(Path partial) {
+        return UNPUBLISHED.remove(partial);
     }
 
     private static void removeAll() {
-        for (Path partial : UNPUBLISHED) {
-            for (int attempt = 1; attempt <= REMOVAL_ATTEMPTS; attempt++) {
+        for (Path partial : List.copyOf(UNPUBLISHED)) {
+            if (claim(partial)) remove(partial);
+        }
+    }
+
+    private static void remove(Path partial) {
+        for (int attempt = 1; attempt <= REMOVAL_ATTEMPTS; attempt++) {
+            try {
+                if (Files.isDirectory(partial, LinkOption.NOFOLLOW_LINKS)) TreeCopier.removeTree(partial);
+                else Files.deleteIfExists(partial);
+                return;
+            } catch (IOException e) {
+                // a tree copy's walk may still be adding entries: give it a moment and walk again
                 try {
-                    if (Files.isDirectory(partial, LinkOption.NOFOLLOW_LINKS)) TreeCopier.removeTree(partial);
-                    else Files.deleteIfExists(partial);
-                    break;
-                } catch (IOException e) {
-                    // a tree copy's walk may still be adding entries: give it a moment and walk again
-                    try {
-                        Thread.sleep(20);
-                    } catch (InterruptedException interrupted) {
-                        return;
-                    }
+                    Thread.sleep(20);
+                } catch (InterruptedException interrupted) {
+                    return;
                 }
             }
         }

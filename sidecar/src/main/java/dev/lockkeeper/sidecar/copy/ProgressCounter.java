@@ -6,6 +6,7 @@ import java.util.concurrent.atomic.AtomicLong;
 final class ProgressCounter {
     private final AtomicLong done = new AtomicLong();
     private volatile long total;
+    private boolean settled;
     private final ProgressListener listener;
 
     ProgressCounter(long total, ProgressListener listener) {
@@ -14,10 +15,27 @@ final class ProgressCounter {
         listener.advanced(0, total);
     }
 
-    /** The total, once known after the copy started. */
-    void total(long bytes) {
+    /** A total counted while the copy runs; ignored once the copy has settled it (or ended). */
+    synchronized void estimate(long bytes) {
+        if (settled) return;
         total = bytes;
         listener.advanced(done.get(), bytes);
+    }
+
+    /** The exact total, from the copy's own walk. */
+    synchronized void settle(long bytes) {
+        settled = true;
+        total = bytes;
+        listener.advanced(done.get(), bytes);
+    }
+
+    synchronized boolean settled() {
+        return settled;
+    }
+
+    /** The copy has ended, however: nothing may report a total after it. */
+    synchronized void close() {
+        settled = true;
     }
 
     void advance(long bytes) {

@@ -25,11 +25,13 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 
 /**
@@ -51,6 +53,8 @@ final class TreeCopier {
     private static final int WORKERS = 4;
     private static final int MAX_QUEUED_FILES = 512;
     private static final int BUFFER_SIZE = 1 << 20;
+    /** FileStore types whose used space bounds the data of any tree on them (see {@link #sizeUp}). */
+    private static final Set<String> UNSHARED_BLOCK_FILESYSTEMS = Set.of("ext2", "ext3", "ext4", "tmpfs");
 
     private final CopyRequest request;
     private final boolean root = runsAsRoot();
@@ -99,18 +103,20 @@ final class TreeCopier {
     /**
      * Refuses a target that cannot hold the tree, before a byte is written, and starts the progress count.
      * Measuring means a stat of every entry before the copy starts (a cold pass over all metadata: about 0.3 s
-     * for 20,000 files here), so it is skipped when a bound settles the question: a tree without mount points
-     * below its root cannot hold more data than its filesystem has in use. The exact total that progress
-     * reports then is counted in the background, and only when someone listens.
+     * for 20,000 files here), so it is skipped when a bound settles the question: on a filesystem whose files
+     * cannot share blocks (no reflinks, deduplication or compression), a tree without mount points below its
+     * root cannot hold more data than the filesystem has in use. The exact total that progress reports then is
+     * counted in the background, only when someone listens, and only until the copy's own walk settles it.
      */
     private ProgressCounter sizeUp(Path source, Path target) throws IOException, CopyException {
-        if (!request.preallocate() && usedOnFileSystemOf(source) <= Files.getFileStore(target).getUsableSpace()
-                && !MountTable.hasMountsBelow(source)) {
+        FileStore sourceStore = Files.getFileStore(source);
+        if (!request.preallocate() && UNSHARED_BLOCK_FILESYSTEMS.contains(sourceStore.type())
+                && usedOn(sourceStore) <= Files.getFileStore(target).getUsableSpace() && !MountTable.hasMountsBelow(source)) {
             ProgressCounter progress = new ProgressCounter(ProgressListener.UNKNOWN_TOTAL, request.progress());
             if (request.progress() != ProgressListener.NONE) {
                 Thread.ofPlatform().daemon().name("lk-measure").start(() -> {
                     try {
-                        progress.total(measure(source).logicalBytes());
+                        progress.estimate(measure(source, () -> !progress.settled()).logicalBytes());
                     } catch (IOException | CopyException e) {
                         // the copy's own walk meets the same entry and reports it
                     }
@@ -118,7 +124,7 @@ final class TreeCopier {
             }
             return progress;
         }
-        TreeSize size = measure(source);
+        TreeSize size = measure(source, () -> true);
         long needed = request.preallocate() ? size.logicalBytes() : size.allocatedBytes();
         long free = Files.getFileStore(target).getUsableSpace();
         if (needed > free) {
@@ -128,20 +134,19 @@ final class TreeCopier {
         return new ProgressCounter(size.logicalBytes(), request.progress());
     }
 
-    private static long usedOnFileSystemOf(Path path) throws IOException {
-        FileStore store = Files.getFileStore(path);
+    private static long usedOn(FileStore store) throws IOException {
         return store.getTotalSpace() - store.getUnallocatedSpace();
     }
 
-    /** A stat-only pass over the whole tree. */
-    private static TreeSize measure(Path source) throws IOException, CopyException {
+    /** A stat-only pass over the whole tree, for as long as {@code wanted} says. */
+    private static TreeSize measure(Path source, BooleanSupplier wanted) throws IOException, CopyException {
         long[] logicalAndAllocated = new long[2];
         TreeWalk.walk(source, (path, stat) -> {
             if (stat.type() == FileType.REGULAR) {
                 logicalAndAllocated[0] += stat.size();
                 logicalAndAllocated[1] += Math.min(stat.size(), stat.allocatedBytes());
             }
-            return true;
+            return wanted.getAsBoolean();
         });
         return new TreeSize(logicalAndAllocated[0], logicalAndAllocated[1]);
     }
@@ -208,6 +213,7 @@ final class TreeCopier {
         CopyReport execute() throws IOException, CopyException {
             Files.createDirectory(staging);
             PartialResults.track(staging);
+            boolean publishing = false;
             try (NativeFile sourceRootHandle = NativeFile.open(source, Mode.READ, Mode.DIRECTORY, Mode.NO_FOLLOW)) {
                 sourceRoot = sourceRootHandle;
                 try (ExecutorService pool = Executors.newFixedThreadPool(WORKERS, Thread.ofPlatform().name("lk-tree-", 0).factory())) {
@@ -215,22 +221,23 @@ final class TreeCopier {
                 }
                 rethrowFailure();
                 // the walk has seen every entry: its count is the exact total, whether or not one was measured
-                progress.total(logicalBytes);
+                progress.settle(logicalBytes);
                 for (Directory dir : directories.reversed()) applyAttributes(dir.target(), dir.stat());
                 try (NativeFile anchor = NativeFile.open(staging, Mode.READ, Mode.DIRECTORY)) {
                     anchor.syncFileSystem();
                 }
                 Optional<String> checksum = request.verify() ? Optional.of(TreeDigest.verify(source, staging)) : Optional.empty();
-                // from here a stop leaves the staging directory, which keeps marking a half-published target unfinished
-                PartialResults.forget(staging);
+                if (!PartialResults.claim(staging)) throw new CopyException("stopped before the copy of " + source + " was finished");
+                publishing = true;
                 publish();
                 return new CopyReport(CopyReport.Kind.TREE, target, ScanType.EXTENTS, logicalBytes, dataBytes.get(),
                         logicalBytes - dataBytes.get(), files, checksum, List.copyOf(skipped));
             } catch (IOException | CopyException | RuntimeException e) {
-                removeTree(staging);
+                // once publishing has begun, the staging directory is what marks the target unfinished: it stays
+                if (!publishing && PartialResults.claim(staging)) removeTree(staging);
                 throw e;
             } finally {
-                PartialResults.forget(staging);
+                progress.close();
             }
         }
 
@@ -312,7 +319,8 @@ final class TreeCopier {
                     return NativeFile.openBeneath(sourceRoot, relative, Mode.READ, Mode.NO_FOLLOW);
                 } catch (ErrnoException e) {
                     switch (e.errno()) {
-                        case ENOSYS -> openBeneathSupported = false;
+                        // EPERM: a container's seccomp profile from before openat2 existed refuses it that way
+                        case ENOSYS, EPERM -> openBeneathSupported = false;
                         case ELOOP, EXDEV -> throw new CopyException("refusing to read " + file
                                 + ": a symlink in its path, swapped in during the copy, would lead out of the source root");
                         default -> throw e;

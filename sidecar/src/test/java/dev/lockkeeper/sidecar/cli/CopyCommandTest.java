@@ -121,6 +121,11 @@ class CopyCommandTest {
         assertEquals(2, badContent.exitCode());
         assertTrue(badContent.err().contains("kubevirt"), badContent.err());
         badOverhead.assertFailedWith("--filesystem-overhead must be at least 0 and below 1");
+        run("copy", source.toString(), dir.resolve("b.img").toString(), "--filesystem-overhead", "NaN")
+                .assertFailedWith("--filesystem-overhead must be at least 0 and below 1, got NaN");
+        Outcome twice = run("copy", source.toString(), dir.resolve("b.img").toString(), "--progress", "none", "--progress", "json");
+        assertEquals(2, twice.exitCode());
+        assertTrue(twice.err().contains("--progress is given more than once"), twice.err());
         assertFalse(Files.exists(dir.resolve("b.img")));
     }
 }

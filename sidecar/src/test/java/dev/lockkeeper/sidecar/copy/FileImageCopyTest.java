@@ -10,8 +10,11 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.stream.Stream;
 
@@ -37,6 +40,22 @@ class FileImageCopyTest {
                 Arguments.of("unaligned data across 4 MiB chunk edges", 20 * MiB, new long[]{3 * MiB + 512, 6 * MiB + 5000}),
                 Arguments.of("dense", 6 * MiB, new long[]{0, 6 * MiB}),
                 Arguments.of("2 GiB apparent, 1 MiB data: holes are never read", 2 * GiB, new long[]{GiB, MiB}));
+    }
+
+    @Test
+    void writtenZerosInsideTheSourcesDataBecomeHoles() throws Exception {
+        Path source = Images.sparse(dir.resolve("source.img"), 8 * MiB, 0, 3 * MiB);
+        try (FileChannel file = FileChannel.open(source, StandardOpenOption.WRITE)) {
+            file.write(ByteBuffer.allocate((int) MiB), MiB); // allocated, but all zeros
+        }
+        Path target = dir.resolve("target.img");
+
+        CopyReport report = new VolumeCopier().copy(CopyRequest.of(source, target));
+
+        assertTrue(Commands.sameBytes(source, target, 8 * MiB), "cmp: content differs");
+        assertEquals(3 * MiB, Commands.allocatedBytes(source));
+        assertEquals(2 * MiB, Commands.allocatedBytes(target), "the zero MiB is not allocated on the target");
+        assertEquals(2 * MiB, report.dataBytes());
     }
 
     @ParameterizedTest(name = "{0}")

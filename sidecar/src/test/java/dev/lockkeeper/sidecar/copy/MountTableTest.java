@@ -1,6 +1,7 @@
 package dev.lockkeeper.sidecar.copy;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -40,7 +41,8 @@ class MountTableTest {
     }
 
     @Test
-    void thisMachinesOwnTableIsReadable() {
+    void readsThisMachinesOwnTable(@TempDir Path fresh) {
         assertTrue(MountTable.hasMountsBelow(Path.of("/")), "something is always mounted below / (proc at least)");
+        assertFalse(MountTable.hasMountsBelow(fresh), "nothing is mounted below a fresh directory");
     }
 }
