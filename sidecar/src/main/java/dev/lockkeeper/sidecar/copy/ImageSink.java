@@ -26,6 +26,8 @@ final class ImageSink implements AutoCloseable {
     private final Holes holes;
     private final Holes.Offloads offloads = new Holes.Offloads();
     private volatile boolean allocateAhead;
+    /** Whether any extent was reserved (a source without extents, such as a device, reserves none). */
+    private volatile boolean reservedAny;
 
     private ImageSink(NativeFile buffered, NativeFile direct, Holes holes, boolean allocateAhead) {
         this.buffered = buffered;
@@ -91,6 +93,7 @@ final class ImageSink implements AutoCloseable {
         if (!allocateAhead) return;
         try {
             buffered.allocate(offset, length);
+            reservedAny = true;
         } catch (ErrnoException e) {
             // a filesystem without fallocate (some NFS and FUSE) takes the writes as they come
             if (!e.errno().meansUnsupported()) throw e;
@@ -103,7 +106,7 @@ final class ImageSink implements AutoCloseable {
      * deallocated again: zeros become holes on every target, as they always did.
      */
     void zeroRun(long offset, long length) throws ErrnoException {
-        if (!allocateAhead) {
+        if (!reservedAny) {
             fillHole(offset, length);
             return;
         }
