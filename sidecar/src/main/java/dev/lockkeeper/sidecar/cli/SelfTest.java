@@ -25,7 +25,7 @@ import java.util.SplittableRandom;
 public final class SelfTest {
     private static final int MiB = 1 << 20;
     private static final int FAILED = 1;
-    private static final String USAGE = "Usage: lockkeeper-sidecar self-test DIR   (copies and verifies about 20 MiB of sample data in DIR, then removes it)";
+    private static final String USAGE = "Usage: lockkeeper-sidecar self-test DIR   (copies and verifies a few MiB of sample data in DIR, then removes it)";
 
     private SelfTest() {
     }

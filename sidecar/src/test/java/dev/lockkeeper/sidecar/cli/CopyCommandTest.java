@@ -73,6 +73,19 @@ class CopyCommandTest {
     }
 
     @Test
+    void selfTestCopiesVerifiesAndCleansUp() throws Exception {
+        Outcome outcome = run("self-test", dir.toString());
+
+        assertEquals(0, outcome.exitCode(), outcome.err());
+        assertEquals("self-test passed: 4 copies verified in " + dir, outcome.out().strip());
+        try (var left = Files.list(dir)) {
+            assertEquals(0, left.count(), "the sample data is removed");
+        }
+        assertEquals(2, run("self-test").exitCode());
+        assertEquals(1, run("self-test", dir.resolve("missing").toString()).exitCode());
+    }
+
+    @Test
     void missingSource() {
         run("copy", dir.resolve("nope.img").toString(), dir.resolve("b.img").toString())
                 .assertFailedWith("source " + dir.resolve("nope.img") + " does not exist");
