@@ -138,7 +138,7 @@ class DeployManifestsTest {
     void servingCertificateCoversTheServiceNameTheApiServerDials() {
         ObjectNode certificate = objects.stream().filter(o -> o.path("kind").asText().equals("Certificate")
                 && o.path("metadata").path("name").asText().equals("lockkeeper-webhook")).findFirst().orElseThrow();
-        assertTrue(certificate.path("spec").path("dnsNames").toString().contains("lockkeeper-webhook.lockkeeper.svc"));
+        assertTrue(certificate.path("spec").path("dnsNames").toString().contains(Jars.SERVICE_HOST));
     }
 
     private static java.util.stream.Stream<JsonNode> stream(JsonNode array) {

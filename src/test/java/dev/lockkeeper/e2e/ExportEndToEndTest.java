@@ -70,7 +70,7 @@ class ExportEndToEndTest {
     @Test
     void refusesExportsOfRunningVmsAndStartsOfExportedOnesAndFollowsPolicyChanges() throws Exception {
         try (var server = Jars.serveEmbedded(work, cluster, "--policy", policy.toString(), "--cert-check-interval", "200ms");
-             var apiServer = new ApiServerClient(work.resolve("certs/ca.crt"), "lockkeeper-webhook.lockkeeper.svc", server.port)) {
+             var apiServer = new ApiServerClient(work.resolve("certs/ca.crt"), Jars.SERVICE_HOST, server.port)) {
             byte[] exportWeb = review("e1", "VirtualMachineExport", "export.kubevirt.io", "v1", "virtualmachineexports", "", "CREATE", EXPORT_WEB, null);
             JsonNode refused = response(apiServer.post("/validate", exportWeb));
             assertFalse(refused.path("allowed").asBoolean());

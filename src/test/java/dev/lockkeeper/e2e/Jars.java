@@ -18,6 +18,8 @@ final class Jars {
     static final Path ROOT = Path.of(System.getProperty("lockkeeper.root", "../..")).toAbsolutePath().normalize();
     static final Path WEBHOOK = ROOT.resolve("webhook/target/lockkeeper-webhook.jar");
     static final Path EXAMPLES = ROOT.resolve("webhook/examples");
+    /** The name kube-apiserver checks the serving certificate against (manifests/service.yaml). */
+    static final String SERVICE_HOST = "lockkeeper-webhook.lockkeeper.svc";
 
     private Jars() {}
 

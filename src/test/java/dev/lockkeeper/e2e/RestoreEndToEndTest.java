@@ -19,7 +19,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Restored objects reviewed by the packaged webhook over HTTPS, as kube-apiserver sends them during a Velero restore. */
 class RestoreEndToEndTest {
-    static final String SERVICE_HOST = "lockkeeper-webhook.lockkeeper.svc";
     static final ObjectMapper JSON = new ObjectMapper();
     static final String MAC_PATH = "/spec/template/spec/domain/devices/interfaces/0/macAddress";
     static final String UUID_PATH = "/spec/template/spec/domain/firmware/uuid";
@@ -67,7 +66,7 @@ class RestoreEndToEndTest {
     @Test
     void restoredObjectsAreFixedOrRefusedOverHttps() throws Exception {
         try (var server = Jars.serveEmbedded(work, cluster);
-             var apiServer = new ApiServerClient(work.resolve("certs/ca.crt"), SERVICE_HOST, server.port)) {
+             var apiServer = new ApiServerClient(work.resolve("certs/ca.crt"), Jars.SERVICE_HOST, server.port)) {
             ObjectNode dataVolume = review("restore-datavolume.yaml");
             Reply marked = post(apiServer, "/mutate", dataVolume);
             assertEquals("[{\"op\":\"add\",\"path\":\"/metadata/annotations\",\"value\":{\"cdi.kubevirt.io/storage.prePopulated\":\"fedora-disk\"}}]",

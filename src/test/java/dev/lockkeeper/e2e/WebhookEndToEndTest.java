@@ -23,7 +23,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The packaged webhook as a real process, spoken to as kube-apiserver speaks to it. */
 class WebhookEndToEndTest {
-    static final String SERVICE_HOST = "lockkeeper-webhook.lockkeeper.svc";
     static final ObjectMapper JSON = new ObjectMapper();
 
     @TempDir Path work;
@@ -47,7 +46,7 @@ class WebhookEndToEndTest {
 
     @Test
     void decidesClonesOverHttpsVerifiedAgainstTheGeneratedCaLikeTheApiServer() throws Exception {
-        try (var server = serve(); var apiServer = new ApiServerClient(work.resolve("certs/ca.crt"), SERVICE_HOST, server.port)) {
+        try (var server = serve(); var apiServer = new ApiServerClient(work.resolve("certs/ca.crt"), Jars.SERVICE_HOST, server.port)) {
             assertEquals(200, apiServer.get("/readyz").status());
             JsonNode allowed = JSON.readTree(apiServer.post("/mutate", example("datavolume-clone-alice.json")).body()).path("response");
             assertTrue(allowed.path("allowed").asBoolean(), allowed.toString());
@@ -75,7 +74,7 @@ class WebhookEndToEndTest {
             CertificateAuthority stranger = CertificateAuthority.generate("stranger", Duration.ofDays(1), Clock.systemUTC());
             Path strangerCa = work.resolve("stranger.crt");
             Files.writeString(strangerCa, Pem.encodeCertificate(stranger.certificate()));
-            assertThrows(SSLHandshakeException.class, () -> new ApiServerClient(strangerCa, SERVICE_HOST, server.port).close());
+            assertThrows(SSLHandshakeException.class, () -> new ApiServerClient(strangerCa, Jars.SERVICE_HOST, server.port).close());
         }
     }
 
@@ -86,7 +85,7 @@ class WebhookEndToEndTest {
             firstCa = Files.readString(work.resolve("certs/ca.crt"));
             assertTrue(server.output.stream().anyMatch(l -> l.contains("CA certificate: " + work.resolve("certs/ca.crt"))), server.output.toString());
         }
-        try (var server = serve(); var apiServer = new ApiServerClient(work.resolve("certs/ca.crt"), SERVICE_HOST, server.port)) {
+        try (var server = serve(); var apiServer = new ApiServerClient(work.resolve("certs/ca.crt"), Jars.SERVICE_HOST, server.port)) {
             assertEquals(firstCa, Files.readString(work.resolve("certs/ca.crt")));
             assertTrue(server.output.stream().anyMatch(l -> l.contains("certificates reused")), server.output.toString());
             assertEquals(200, apiServer.get("/healthz").status());
@@ -110,7 +109,7 @@ class WebhookEndToEndTest {
 
         try (var server = serve("--tls-cert", secret.resolve("tls.crt").toString(), "--tls-key", secret.resolve("tls.key").toString(),
                 "--cert-check-interval", "200ms");
-             var before = new ApiServerClient(firstCa, SERVICE_HOST, server.port)) {
+             var before = new ApiServerClient(firstCa, Jars.SERVICE_HOST, server.port)) {
             assertEquals(200, before.get("/healthz").status());
 
             writeVersion(secret, "..2026_11_22_b", second, identity);
@@ -157,7 +156,7 @@ class WebhookEndToEndTest {
     private static ApiServerClient connectOnceTrusted(Path ca, int port) throws Exception {
         for (int attempt = 0; attempt < 100; attempt++) {
             try {
-                return new ApiServerClient(ca, SERVICE_HOST, port);
+                return new ApiServerClient(ca, Jars.SERVICE_HOST, port);
             } catch (SSLHandshakeException notYet) {
                 Thread.sleep(100);
             }
