@@ -10,7 +10,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * The one place that decides what a source hole becomes on the target. Regular-file targets are created fresh
  * (or preallocated up front), so their holes are left alone; block targets may hold old data, so a hole must be
- * made to read back as zeros there unless the caller vouches that the device is already zero.
+ * made to read back as zeros there unless the caller vouches that the device is already zero. (Zero runs inside
+ * the data extents a fresh file reserved are a different matter, blocks this copy allocated itself: ImageSink
+ * gives those back.)
  */
 enum Holes {
     /** Fresh or preallocated file, or a device known to be zero: nothing to do. */

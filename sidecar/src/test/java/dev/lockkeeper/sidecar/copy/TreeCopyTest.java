@@ -8,7 +8,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.nio.file.FileStore;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,7 +20,6 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -202,30 +200,37 @@ class TreeCopyTest {
 
     @Test
     void progressEndsAtTheExactTotalWhenTheTreeIsNotMeasuredUpFront() throws Exception {
-        FileStore store = Files.getFileStore(dir);
-        assumeTrue(Set.of("ext4", "tmpfs").contains(store.type()) && 2 * (store.getTotalSpace() - store.getUnallocatedSpace())
-                < store.getTotalSpace(), "the bound that skips measuring needs an ext4 or tmpfs temp directory at most half full");
-        Path source = dir.resolve("source");
-        Files.createDirectories(source.resolve("a/b"));
-        long expected = 0;
-        for (int i = 0; i < 50; i++) {
-            Files.writeString(source.resolve(i % 2 == 0 ? "a/b/f" + i : "f" + i), "x".repeat(1000 + i));
-            expected += 1000 + i;
+        assumeTrue(Commands.isRoot(), "mounts a tmpfs, where the bound that skips measuring always holds");
+        Path volume = Files.createDirectory(dir.resolve("tmpfs"));
+        Commands.ok("mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", volume.toString());
+        try {
+            Path source = volume.resolve("source");
+            Files.createDirectories(source.resolve("a/b"));
+            long expected = 0;
+            for (int i = 0; i < 50; i++) {
+                Files.writeString(source.resolve(i % 2 == 0 ? "a/b/f" + i : "f" + i), "x".repeat(1000 + i));
+                expected += 1000 + i;
+            }
+            Images.sparse(source.resolve("a/sparse.img"), 8 * MiB, MiB, MiB);
+            expected += 8 * MiB;
+            List<long[]> events = Collections.synchronizedList(new ArrayList<>());
+
+            CopyReport report = new VolumeCopier().copy(CopyRequest.of(source, volume.resolve("target"))
+                    .withProgress((done, total) -> events.add(new long[] {done, total})));
+
+            assertProgressEndsExactly(events, report, expected);
+        } finally {
+            Commands.run("umount", volume.toString());
         }
-        Images.sparse(source.resolve("a/sparse.img"), 8 * MiB, MiB, MiB);
-        expected += 8 * MiB;
-        List<long[]> events = Collections.synchronizedList(new ArrayList<>());
+    }
 
-        CopyReport report = new VolumeCopier().copy(CopyRequest.of(source, dir.resolve("target"))
-                .withProgress((done, total) -> events.add(new long[] {done, total})));
-
+    private static void assertProgressEndsExactly(List<long[]> events, CopyReport report, long expected) {
         long[] last = events.getLast();
-        long total = expected;
         assertEquals(ProgressListener.UNKNOWN_TOTAL, events.getFirst()[1], "the copy started before the tree was measured");
         assertEquals(expected, report.logicalBytes());
         assertEquals(expected, last[0], "done");
         assertEquals(expected, last[1], "total");
-        assertTrue(events.stream().allMatch(event -> event[1] == ProgressListener.UNKNOWN_TOTAL || event[1] == total),
+        assertTrue(events.stream().allMatch(event -> event[1] == ProgressListener.UNKNOWN_TOTAL || event[1] == expected),
                 "a total is either not known yet or exact");
     }
 
