@@ -13,6 +13,7 @@ import dev.lockkeeper.webhook.cluster.live.ResourceContexts;
 import dev.lockkeeper.webhook.cluster.live.SarSettings;
 import dev.lockkeeper.webhook.cluster.live.SecretTokenKey;
 import dev.lockkeeper.webhook.rules.Rulebook;
+import dev.lockkeeper.webhook.support.MockApiServer;
 import dev.lockkeeper.webhook.support.Reviews;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
@@ -23,7 +24,6 @@ import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
-import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.mockwebserver.http.RecordedRequest;
 import java.net.ServerSocket;
@@ -40,7 +40,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** Live mode against fabric8's mock API server: CRUD state through informers, SARs through expectations. */
-@EnableKubernetesMockClient(crud = true)
 class InformerClusterViewTest {
     static final String SAR_PATH = "/apis/authorization.k8s.io/v1/subjectaccessreviews";
     static final ResourceDefinitionContext DATA_SOURCES = ResourceContexts.of(ResourceType.DATA_SOURCE);
@@ -52,6 +51,8 @@ class InformerClusterViewTest {
 
     @BeforeEach
     void seedCluster() {
+        server = MockApiServer.startCrud();
+        client = server.createClient();
         for (String ns : List.of("golden-images", "team-a")) {
             client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build()).create();
         }
@@ -77,9 +78,13 @@ class InformerClusterViewTest {
 
     @AfterEach
     void stop() {
-        if (view != null) view.close();
-        // Open watch connections would otherwise keep the mock server from shutting down in time.
-        client.close();
+        try {
+            if (view != null) view.close();
+            // Open watch connections would otherwise keep the mock server from shutting down in time.
+            client.close();
+        } finally {
+            MockApiServer.destroy(server);
+        }
     }
 
     /** The caches' clock: tests step it instead of sleeping, so a loaded machine cannot make them flaky. */
