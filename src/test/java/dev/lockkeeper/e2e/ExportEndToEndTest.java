@@ -97,10 +97,12 @@ class ExportEndToEndTest {
                     warned.toString());
 
             Files.writeString(policy, "rules: {export-source-in-use: maybe}\n");
-            Thread.sleep(1000);
-            assertTrue(response(apiServer.post("/validate", exportWeb)).path("allowed").asBoolean(), "an invalid edit keeps the last good policy");
+            for (int attempt = 0; attempt < 100 && server.output.stream().noneMatch(l -> l.contains("policy not reloaded")); attempt++) {
+                Thread.sleep(100);
+            }
             assertTrue(server.output.stream().anyMatch(l -> l.contains("policy not reloaded") && l.contains("\"maybe\" is not a mode")),
                     String.join("\n", server.output));
+            assertTrue(response(apiServer.post("/validate", exportWeb)).path("allowed").asBoolean(), "an invalid edit keeps the last good policy");
         }
     }
 

@@ -43,6 +43,8 @@ import org.junit.jupiter.api.Test;
 class InformerClusterViewTest {
     static final String SAR_PATH = "/apis/authorization.k8s.io/v1/subjectaccessreviews";
     static final ResourceDefinitionContext DATA_SOURCES = ResourceContexts.of(ResourceType.DATA_SOURCE);
+    /** A 10 s cache; the answer deadline is generous because the mock answers slowly on a loaded machine. */
+    static final SarSettings ANSWERED_SARS = new SarSettings(Duration.ofSeconds(10), 100, Duration.ofSeconds(15));
 
     KubernetesMockServer server;
     KubernetesClient client;
@@ -92,27 +94,27 @@ class InformerClusterViewTest {
 
     InformerClusterView startView(SarSettings sar) throws InterruptedException {
         view = new InformerClusterView(client, Rulebook.WATCHED, sar, nanos::get).start();
-        for (int i = 0; i < 200 && !view.synced(); i++) Thread.sleep(25);
+        for (int i = 0; i < 1200 && !view.synced(); i++) Thread.sleep(25);
         assertTrue(view.synced(), "informers must sync against the mock API server");
         return view;
     }
 
     @Test
     void informersServeObjectsAndFollowChanges() throws Exception {
-        startView(new SarSettings(Duration.ofSeconds(10), 100, Duration.ofSeconds(2)));
+        startView(ANSWERED_SARS);
         assertTrue(view.get(ResourceType.PERSISTENT_VOLUME_CLAIM, "golden-images", "fedora-40").isPresent());
         assertTrue(view.get(ResourceType.NAMESPACE, "", "team-a").isPresent());
         assertEquals("fedora-40", Json.text(view.get(ResourceType.DATA_SOURCE, "golden-images", "fedora").orElseThrow(),
                 "spec", "source", "pvc", "name"));
         client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName("late").endMetadata().build()).create();
-        for (int i = 0; i < 200 && view.get(ResourceType.NAMESPACE, "", "late").isEmpty(); i++) Thread.sleep(25);
+        for (int i = 0; i < 1200 && view.get(ResourceType.NAMESPACE, "", "late").isEmpty(); i++) Thread.sleep(25);
         assertTrue(view.get(ResourceType.NAMESPACE, "", "late").isPresent(), "watch events reach the cache");
         assertEquals(1, view.list(ResourceType.PERSISTENT_VOLUME_CLAIM, "golden-images").size());
     }
 
     @Test
     void cloneDecisionsUseTheLiveViewAndSendExactSubjectAccessReviews() throws Exception {
-        startView(new SarSettings(Duration.ofSeconds(10), 100, Duration.ofSeconds(2)));
+        startView(ANSWERED_SARS);
         AdmissionService service = Rulebook.service(view, new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC()),
                 Rulebook.DEFAULT_CLONE_SOURCE_ROLE, RuleObserver.NONE,
                 () -> dev.lockkeeper.webhook.policy.Policy.DEFAULT);
@@ -164,7 +166,7 @@ class InformerClusterViewTest {
                 {apiVersion: v1, kind: Pod, metadata: {name: app, namespace: team-a},
                  spec: {containers: [{name: c, image: x}], volumes: [{name: d, persistentVolumeClaim: {claimName: shared}}]}, status: {phase: Running}}
                 """)).create();
-        startView(new SarSettings(Duration.ofSeconds(10), 100, Duration.ofSeconds(2)));
+        startView(ANSWERED_SARS);
         assertEquals(1, view.byIndex(dev.lockkeeper.webhook.cluster.ClusterIndex.POD_CLAIMS, "team-a/shared").size());
         assertEquals(1, view.byIndex(dev.lockkeeper.webhook.cluster.ClusterIndex.VM_CLAIMS, "team-a/web-root").size());
         AdmissionService service = Rulebook.service(view, new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC()),
@@ -194,7 +196,7 @@ class InformerClusterViewTest {
                 .andReturn(404, "{\"kind\":\"Status\",\"code\":404,\"reason\":\"NotFound\"}").always();
         server.expect().get().withPath("/apis/export.kubevirt.io/v1beta1/virtualmachineexports")
                 .andReturn(404, "{\"kind\":\"Status\",\"code\":404,\"reason\":\"NotFound\"}").always();
-        startView(new SarSettings(Duration.ofSeconds(10), 100, Duration.ofSeconds(2)));
+        startView(ANSWERED_SARS);
         assertTrue(view.list(ResourceType.VIRTUAL_MACHINE_EXPORT, "team-a").isEmpty());
         assertTrue(view.byIndex(dev.lockkeeper.webhook.cluster.ClusterIndex.EXPORT_SOURCES, "team-a/VirtualMachine/web").isEmpty());
         assertTrue(view.get(ResourceType.PERSISTENT_VOLUME_CLAIM, "golden-images", "fedora-40").isPresent(), "the rest still works");
@@ -205,7 +207,7 @@ class InformerClusterViewTest {
         client.secrets().inNamespace("team-a").resource(new io.fabric8.kubernetes.api.model.SecretBuilder()
                 .withNewMetadata().withName("export-token").endMetadata()
                 .addToData("token", java.util.Base64.getEncoder().encodeToString("Zq81kLmP02xYvB7r".getBytes(StandardCharsets.UTF_8))).build()).create();
-        startView(new SarSettings(Duration.ofSeconds(10), 100, Duration.ofSeconds(2)));
+        startView(ANSWERED_SARS);
         secretGets();
         assertTrue(view.read(ResourceType.SECRET, "team-a", "export-token").isPresent());
         assertTrue(view.read(ResourceType.SECRET, "team-a", "export-token").isPresent());
@@ -230,7 +232,7 @@ class InformerClusterViewTest {
 
     @Test
     void subjectAccessReviewAnswersAreCachedBriefly() throws Exception {
-        startView(new SarSettings(Duration.ofSeconds(10), 100, Duration.ofSeconds(2)));
+        startView(ANSWERED_SARS);
         AccessReview review = new AccessReview("alice", List.of(), Map.of(), "golden-images", "create", "cdi.kubevirt.io",
                 "datavolumes", "source", "fedora-40");
         assertInstanceOf(AccessDecision.Allowed.class, view.review(review));
@@ -248,7 +250,7 @@ class InformerClusterViewTest {
         errorServer.expect().post().withPath(SAR_PATH).andReturn(500, "{\"kind\":\"Status\",\"message\":\"etcd down\"}").always();
         try (KubernetesClient broken = errorServer.createClient()) {
             var reviewer = new dev.lockkeeper.webhook.cluster.live.CachingAccessReviewer(broken,
-                    new SarSettings(Duration.ofSeconds(10), 100, Duration.ofSeconds(2)));
+                    ANSWERED_SARS);
             var review = new AccessReview("alice", List.of(), Map.of(), "x", "create", "", "pods", "", "p");
             assertInstanceOf(AccessDecision.Unavailable.class, reviewer.review(review));
         } finally {

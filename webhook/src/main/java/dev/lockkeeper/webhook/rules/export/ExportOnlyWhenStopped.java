@@ -14,7 +14,6 @@ import dev.lockkeeper.webhook.cluster.ClusterView;
 import dev.lockkeeper.webhook.cluster.ResourceType;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 
 /**
  * Validating, VirtualMachineExport CREATE: refuse to export a running VM or a PVC a live pod
@@ -23,10 +22,6 @@ import java.util.Set;
  */
 public final class ExportOnlyWhenStopped implements AdmissionRule {
     private static final Match MATCH = Match.of("export.kubevirt.io", "virtualmachineexports", Operation.CREATE);
-    // A VM with one of these asks to run whatever its VMI looks like now.
-    private static final Set<String> RUNNING_STRATEGIES = Set.of("Always", "WaitAsReceiver");
-    // These ask to run until a VMI has finished.
-    private static final Set<String> RUN_UNTIL_DONE_STRATEGIES = Set.of("RerunOnFailure", "Once");
 
     @Override public String name() { return "export-source-in-use"; }
 
@@ -49,7 +44,7 @@ public final class ExportOnlyWhenStopped implements AdmissionRule {
     private static Verdict vm(ClusterView cluster, String namespace, String name) {
         Optional<ObjectNode> vm = cluster.get(ResourceType.VIRTUAL_MACHINE, namespace, name);
         Optional<ObjectNode> vmi = cluster.get(ResourceType.VIRTUAL_MACHINE_INSTANCE, namespace, name);
-        if (vmi.isPresent() && !Exports.finished(vmi.get()) || vm.isPresent() && asksToRun(vm.get(), vmi)) {
+        if (vmi.isPresent() && !Exports.finished(vmi.get()) || vm.isPresent() && Exports.asksToRun(vm.get().path("spec"), vmi)) {
             String message = "Virtual Machine " + namespace + "/" + name + " is running; stop it first (virtctl stop " + name
                     + " -n " + namespace + ") or export a VirtualMachineSnapshot of it instead (spec.source kind VirtualMachineSnapshot)";
             return Verdict.forbidden(message, Cause.forbidden("spec.source", message));
@@ -60,14 +55,6 @@ public final class ExportOnlyWhenStopped implements AdmissionRule {
             if (pod.isPresent()) return inUse(namespace, claim, pod.get(), "stop it before exporting VM " + name);
         }
         return Verdict.allow();
-    }
-
-    static boolean asksToRun(JsonNode vm, Optional<ObjectNode> vmi) {
-        JsonNode spec = vm.path("spec");
-        if (spec.path("running").asBoolean(false)) return true;
-        String strategy = Json.text(spec, "runStrategy");
-        if (RUNNING_STRATEGIES.contains(strategy)) return true;
-        return RUN_UNTIL_DONE_STRATEGIES.contains(strategy) && (vmi.isEmpty() || !Exports.finished(vmi.get()));
     }
 
     private static Optional<ObjectNode> claimInUse(ClusterView cluster, String namespace, String claim) {

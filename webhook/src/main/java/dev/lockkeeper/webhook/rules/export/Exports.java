@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 
@@ -23,7 +24,10 @@ final class Exports {
     static final String SNAPSHOT = "VirtualMachineSnapshot";
     private static final Set<String> FINISHED_EXPORT_PHASES = Set.of("Terminated", "Skipped");
     private static final Set<String> FINISHED_POD_PHASES = Set.of("Succeeded", "Failed");
-    private static final Set<String> RUN_STRATEGIES = Set.of("Always", "RerunOnFailure", "Once", "WaitAsReceiver");
+    // A VM with one of these asks to run whatever its VMI looks like now.
+    private static final Set<String> RUNNING_STRATEGIES = Set.of("Always", "WaitAsReceiver");
+    // These ask to run until a VMI has finished; RerunOnFailure runs a failed one again.
+    private static final Set<String> RUN_UNTIL_DONE_STRATEGIES = Set.of("RerunOnFailure", "Once");
 
     private Exports() {}
 
@@ -35,9 +39,18 @@ final class Exports {
         return FINISHED_POD_PHASES.contains(Json.text(podOrVmi, "status", "phase"));
     }
 
-    /** True when a VM spec asks KubeVirt to run it ({@code running: true} or a running strategy; not Halted or Manual). */
-    static boolean requestsRun(JsonNode vmSpec) {
-        return vmSpec.path("running").asBoolean(false) || RUN_STRATEGIES.contains(Json.text(vmSpec, "runStrategy"));
+    /**
+     * True when KubeVirt keeps (or puts) a VM with spec {@code vmSpec} running, given its VMI as it is now:
+     * {@code running: true} or Always/WaitAsReceiver always; Once and RerunOnFailure until a VMI has finished,
+     * and RerunOnFailure again after a failure. Halted and Manual never start a VM by themselves.
+     */
+    static boolean asksToRun(JsonNode vmSpec, Optional<ObjectNode> vmi) {
+        if (vmSpec.path("running").asBoolean(false)) return true;
+        String strategy = Json.text(vmSpec, "runStrategy");
+        if (RUNNING_STRATEGIES.contains(strategy)) return true;
+        if (!RUN_UNTIL_DONE_STRATEGIES.contains(strategy)) return false;
+        if (vmi.isEmpty() || !finished(vmi.get())) return true;
+        return "RerunOnFailure".equals(strategy) && "Failed".equals(Json.text(vmi.get(), "status", "phase"));
     }
 
     /** Why a VM may not start now, and what to do about it. */

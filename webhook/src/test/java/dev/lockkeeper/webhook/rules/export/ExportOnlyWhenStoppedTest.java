@@ -42,6 +42,10 @@ class ExportOnlyWhenStoppedTest {
                 createExport("v1", "VirtualMachine", "web", "")).allowed(), "RerunOnFailure does not rerun a VMI that succeeded");
         assertTrue(validate(TestCluster.with(vm("web", "Manual", "disk"), vmi("web", "Failed")),
                 createExport("v1", "VirtualMachine", "web", "")).allowed());
+        assertTrue(validate(TestCluster.with(vm("web", "Once", "disk"), vmi("web", "Failed")),
+                createExport("v1", "VirtualMachine", "web", "")).allowed(), "Once never reruns");
+        assertFalse(validate(TestCluster.with(vm("web", "RerunOnFailure", "disk"), vmi("web", "Failed")),
+                createExport("v1", "VirtualMachine", "web", "")).allowed(), "RerunOnFailure starts a failed VMI again");
         assertTrue(validate(TestCluster.with(), createExport("v1", "VirtualMachine", "not-yet", "")).allowed(),
                 "a VM that does not exist yet is KubeVirt's to wait for");
     }

@@ -9,6 +9,7 @@ import dev.lockkeeper.webhook.admission.Operation;
 import dev.lockkeeper.webhook.support.TestCluster;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** Every way a VM starts is refused while an export holds it or one of its disks. */
@@ -57,6 +58,27 @@ class StartGuardsTest {
         String always = HALTED.replace("runStrategy: Halted", "runStrategy: Always");
         assertTrue(validate(cluster, vmUpdate(always.replace("volumes: [", "volumes: [{name: c, containerDisk: {}}, "), always)).allowed(),
                 "a VM that already asked to run is not being started");
+    }
+
+    @ParameterizedTest(name = "{0} VM whose VMI {1}, moved to {2}: refused {3}")
+    @CsvSource({
+            "Once, Succeeded, Always, true",
+            "Once, Failed, Always, true",
+            "RerunOnFailure, Succeeded, Always, true",
+            "Once, Succeeded, RerunOnFailure, false",
+            "Once, Failed, RerunOnFailure, true",
+            "RerunOnFailure, Failed, Always, false",
+            "Once, Running, Always, false",
+            "Halted, , Once, true",
+            "Halted, , RerunOnFailure, true",
+            "Manual, Succeeded, Always, true"})
+    void runUntilDoneVmsAreJudgedByTheirVmi(String from, String vmiPhase, String to, boolean refused) {
+        String before = vm("web", from, "dv:web-root", "data");
+        var objects = new java.util.ArrayList<>(java.util.List.of(before, export("web-export", "VirtualMachine", "web", "Ready")));
+        if (vmiPhase != null) objects.add(vmi("web", vmiPhase));
+        TestCluster cluster = TestCluster.with(objects.toArray(String[]::new));
+        Decision decision = validate(cluster, vmUpdate(before.replace("runStrategy: " + from, "runStrategy: " + to), before));
+        assertEquals(!refused, decision.allowed(), decision.message());
     }
 
     @ParameterizedTest(name = "export phase {0}")
