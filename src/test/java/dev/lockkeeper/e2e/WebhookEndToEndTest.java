@@ -153,6 +153,21 @@ class WebhookEndToEndTest {
         assertTrue(badCluster.stderr().contains("does not exist"), badCluster.stderr());
     }
 
+    @Test
+    void serveRefusesBadOptionsBeforeListening() throws Exception {
+        var zeroRetry = Jars.run(work, Jars.WEBHOOK, "serve", "--cluster", cluster.toString(), "--unserved-retry", "0s");
+        assertEquals(2, zeroRetry.exit(), zeroRetry.stderr());
+        assertTrue(zeroRetry.stderr().contains("--unserved-retry must be at least 1s"), zeroRetry.stderr());
+
+        var notADuration = Jars.run(work, Jars.WEBHOOK, "serve", "--cluster", cluster.toString(), "--unserved-retry", "soon");
+        assertEquals(2, notADuration.exit());
+        assertTrue(notADuration.stderr().contains("'soon' is not a duration"), notADuration.stderr());
+
+        var badPort = Jars.run(work, Jars.WEBHOOK, "serve", "--cluster", cluster.toString(), "--port", "70000");
+        assertEquals(2, badPort.exit());
+        assertTrue(badPort.stderr().contains("--port must be 0-65535"), badPort.stderr());
+    }
+
     private static ApiServerClient connectOnceTrusted(Path ca, int port) throws Exception {
         for (int attempt = 0; attempt < 100; attempt++) {
             try {

@@ -1,5 +1,6 @@
 package dev.lockkeeper.webhook.cli;
 
+import com.github.benmanes.caffeine.cache.Ticker;
 import dev.lockkeeper.certs.CertificateDirectory;
 import dev.lockkeeper.certs.Pem;
 import dev.lockkeeper.certs.ServingIdentity;
@@ -102,6 +103,10 @@ final class ServeCommand implements Callable<Integer> {
             description = "SubjectAccessReview deadline; past it the clone is denied (default: ${DEFAULT-VALUE}).")
     Duration sarTimeout;
 
+    @Option(names = "--unserved-retry", defaultValue = "30s", converter = DurationConverter.class,
+            description = "Live mode: how often a watched kind the cluster does not serve (CRD not installed) is asked for again (default: ${DEFAULT-VALUE}).")
+    Duration unservedRetry;
+
     @Option(names = "--cert-check-interval", defaultValue = "2s", converter = DurationConverter.class,
             description = "How often certificate and policy files are checked for changes (default: ${DEFAULT-VALUE}).")
     Duration certCheckInterval;
@@ -119,6 +124,10 @@ final class ServeCommand implements Callable<Integer> {
             err.println("serve: --port must be 0-65535");
             return 2;
         }
+        if (unservedRetry.compareTo(Duration.ofSeconds(1)) < 0) {
+            err.println("serve: --unserved-retry must be at least 1s (each retry lists the missing kind from the API server)");
+            return 2;
+        }
         PolicySource policy;
         try {
             policy = Rulebook.policy(policyFile);
@@ -134,7 +143,7 @@ final class ServeCommand implements Callable<Integer> {
             if (liveMode) {
                 client = new KubernetesClientBuilder().build();
                 view = new InformerClusterView(client, Rulebook.WATCHED,
-                        new SarSettings(sarCacheTtl, sarCacheSize, sarTimeout)).start();
+                        new SarSettings(sarCacheTtl, sarCacheSize, sarTimeout), Ticker.systemTicker(), unservedRetry).start();
                 tokenKeys = SecretTokenKey.loadOrCreate(client, serviceNamespace, tokenSecret);
                 out.println("cluster: live (" + client.getMasterUrl() + ")");
             } else {

@@ -93,7 +93,11 @@ class InformerClusterViewTest {
     final java.util.concurrent.atomic.AtomicLong nanos = new java.util.concurrent.atomic.AtomicLong();
 
     InformerClusterView startView(SarSettings sar) throws InterruptedException {
-        view = new InformerClusterView(client, Rulebook.WATCHED, sar, nanos::get).start();
+        return startView(sar, InformerClusterView.DEFAULT_UNSERVED_RETRY);
+    }
+
+    InformerClusterView startView(SarSettings sar, Duration unservedRetry) throws InterruptedException {
+        view = new InformerClusterView(client, Rulebook.WATCHED, sar, nanos::get, unservedRetry).start();
         for (int i = 0; i < 1200 && !view.synced(); i++) Thread.sleep(25);
         assertTrue(view.synced(), "informers must sync against the mock API server");
         return view;
@@ -203,6 +207,33 @@ class InformerClusterViewTest {
     }
 
     @Test
+    void aKindInstalledAfterStartIsPickedUpWithoutRestart() throws Exception {
+        // The first two lists of exports answer 404 (CRD not installed yet); after that the CRUD store serves them.
+        for (String path : List.of("/apis/export.kubevirt.io/v1beta1/virtualmachineexports?resourceVersion=0",
+                "/apis/export.kubevirt.io/v1beta1/virtualmachineexports")) {
+            server.expect().get().withPath(path).andReturn(404, "{\"kind\":\"Status\",\"code\":404,\"reason\":\"NotFound\"}").once();
+        }
+        client.genericKubernetesResources(ResourceContexts.of(ResourceType.VIRTUAL_MACHINE_EXPORT)).inNamespace("team-a").resource(generic("""
+                {apiVersion: export.kubevirt.io/v1beta1, kind: VirtualMachineExport, metadata: {name: web-export, namespace: team-a},
+                 spec: {source: {apiGroup: kubevirt.io, kind: VirtualMachine, name: web}}, status: {phase: Ready}}
+                """)).create();
+        startView(ANSWERED_SARS, Duration.ofMillis(100));
+        for (int i = 0; i < 1200 && view.list(ResourceType.VIRTUAL_MACHINE_EXPORT, "team-a").isEmpty(); i++) {
+            assertTrue(view.synced(), "readiness does not wait for a kind the cluster does not serve");
+            Thread.sleep(25);
+        }
+        assertEquals(1, view.byIndex(ClusterIndex.EXPORT_SOURCES, "team-a/VirtualMachine/web").size(),
+                "the export the first list could not see is found once the kind is served, indexes included");
+        assertTrue(view.synced());
+        client.genericKubernetesResources(ResourceContexts.of(ResourceType.VIRTUAL_MACHINE_EXPORT)).inNamespace("team-a").resource(generic("""
+                {apiVersion: export.kubevirt.io/v1beta1, kind: VirtualMachineExport, metadata: {name: db-export, namespace: team-a},
+                 spec: {source: {kind: PersistentVolumeClaim, name: db}}}
+                """)).create();
+        for (int i = 0; i < 1200 && view.list(ResourceType.VIRTUAL_MACHINE_EXPORT, "team-a").size() < 2; i++) Thread.sleep(25);
+        assertEquals(2, view.list(ResourceType.VIRTUAL_MACHINE_EXPORT, "team-a").size(), "and it is watched from then on");
+    }
+
+    @Test
     void secretsAreReadDirectlyNotWatchedAndCachedBriefly() throws Exception {
         client.secrets().inNamespace("team-a").resource(new io.fabric8.kubernetes.api.model.SecretBuilder()
                 .withNewMetadata().withName("export-token").endMetadata()
@@ -248,11 +279,13 @@ class InformerClusterViewTest {
         var errorServer = new KubernetesMockServer(false);
         errorServer.init();
         errorServer.expect().post().withPath(SAR_PATH).andReturn(500, "{\"kind\":\"Status\",\"message\":\"etcd down\"}").always();
-        try (KubernetesClient broken = errorServer.createClient()) {
-            var reviewer = new dev.lockkeeper.webhook.cluster.live.CachingAccessReviewer(broken,
-                    ANSWERED_SARS);
+        // No client-side retries: the 500 itself must come back, not the deadline.
+        Config noRetries = new ConfigBuilder(errorServer.createClient().getConfiguration()).withRequestRetryBackoffLimit(0).build();
+        try (KubernetesClient broken = new KubernetesClientBuilder().withConfig(noRetries).build()) {
+            var reviewer = new dev.lockkeeper.webhook.cluster.live.CachingAccessReviewer(broken, ANSWERED_SARS);
             var review = new AccessReview("alice", List.of(), Map.of(), "x", "create", "", "pods", "", "p");
-            assertInstanceOf(AccessDecision.Unavailable.class, reviewer.review(review));
+            var unavailable = assertInstanceOf(AccessDecision.Unavailable.class, reviewer.review(review));
+            assertEquals("API server answered 500: etcd down", unavailable.error());
         } finally {
             errorServer.destroy();
         }

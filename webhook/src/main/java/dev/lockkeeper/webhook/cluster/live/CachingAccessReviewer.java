@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.api.model.authorization.v1.ResourceAttributesBuilde
 import io.fabric8.kubernetes.api.model.authorization.v1.SubjectAccessReview;
 import io.fabric8.kubernetes.api.model.authorization.v1.SubjectAccessReviewBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -62,11 +63,20 @@ public final class CachingAccessReviewer {
             call.cancel(true);
             return new AccessDecision.Unavailable("timed out after " + settings.timeout().toMillis() + " ms");
         } catch (ExecutionException e) {
-            return new AccessDecision.Unavailable(e.getCause() == null ? e.toString() : e.getCause().getMessage());
+            return new AccessDecision.Unavailable(describe(e.getCause() == null ? e : e.getCause()));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return new AccessDecision.Unavailable("interrupted");
         }
+    }
+
+    /** fabric8's message repeats the URL and the whole Status; the code and the Status message are what an admin needs. */
+    private static String describe(Throwable failure) {
+        if (failure instanceof KubernetesClientException e && e.getCode() > 0) {
+            String message = e.getStatus() != null && e.getStatus().getMessage() != null ? e.getStatus().getMessage() : e.getMessage();
+            return "API server answered " + e.getCode() + ": " + message;
+        }
+        return failure.getMessage() == null ? failure.toString() : failure.getMessage();
     }
 
     static SubjectAccessReview toSar(AccessReview review) {

@@ -11,18 +11,21 @@ import dev.lockkeeper.webhook.cluster.ResourceType;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.fabric8.kubernetes.client.informers.cache.Cache;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.function.Function;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.logging.Logger;
 
 /**
@@ -32,48 +35,93 @@ import java.util.logging.Logger;
 public final class InformerClusterView implements ClusterView, AutoCloseable {
     private static final Logger LOG = Logger.getLogger(InformerClusterView.class.getName());
 
-    private final Map<ResourceType, SharedIndexInformer<GenericKubernetesResource>> informers = new LinkedHashMap<>();
+    /** How often a kind the cluster does not serve is asked for again, unless the caller says otherwise. */
+    public static final Duration DEFAULT_UNSERVED_RETRY = Duration.ofSeconds(30);
+
+    private final KubernetesClient client;
+    private final Map<ResourceType, SharedIndexInformer<GenericKubernetesResource>> informers = new ConcurrentHashMap<>();
     private final Set<ResourceType> unserved = ConcurrentHashMap.newKeySet();
+    private final List<ResourceType> types;
+    private final Duration unservedRetry;
+    private final ScheduledExecutorService retries =
+            Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("lk-unserved-retry").factory());
     private final CachingAccessReviewer reviewer;
     private final DirectReader reader;
+    private volatile boolean closed;
 
     public InformerClusterView(KubernetesClient client, List<ResourceType> types, SarSettings sar) {
-        this(client, types, sar, Ticker.systemTicker());
+        this(client, types, sar, Ticker.systemTicker(), DEFAULT_UNSERVED_RETRY);
     }
 
-    /** {@code ticker} drives the SubjectAccessReview and direct-read caches (tests step it). */
-    public InformerClusterView(KubernetesClient client, List<ResourceType> types, SarSettings sar, Ticker ticker) {
+    /**
+     * {@code ticker} drives the SubjectAccessReview and direct-read caches (tests step it); a kind the cluster does not
+     * serve is listed again every {@code unservedRetry}, so installing KubeVirt or CDI after the webhook needs no restart.
+     */
+    public InformerClusterView(KubernetesClient client, List<ResourceType> types, SarSettings sar, Ticker ticker, Duration unservedRetry) {
+        this.client = client;
+        this.types = List.copyOf(types);
+        this.unservedRetry = unservedRetry;
         this.reviewer = new CachingAccessReviewer(client, sar, ticker);
         this.reader = new DirectReader(client, sar.cacheTtl(), sar.cacheSize(), ticker);
-        for (ResourceType type : types) {
-            ResourceDefinitionContext context = ResourceContexts.of(type);
-            var operation = client.genericKubernetesResources(context);
-            SharedIndexInformer<GenericKubernetesResource> informer = type.namespaced()
-                    ? operation.inAnyNamespace().runnableInformer(0) : operation.runnableInformer(0);
-            Map<String, Function<GenericKubernetesResource, List<String>>> indexers = new HashMap<>();
-            for (ClusterIndex index : ClusterIndex.ALL) {
-                if (index.type().equals(type)) indexers.put(index.name(), resource -> index.keys().apply(Json.MAPPER.valueToTree(resource)));
-            }
-            if (!indexers.isEmpty()) informer.addIndexers(indexers);
-            informers.put(type, informer);
-        }
     }
 
     /** Starts every informer; readiness follows {@link #synced()}. */
     public InformerClusterView start() {
-        informers.forEach((type, informer) -> informer.start().whenComplete((ok, failure) -> {
+        for (ResourceType type : types) startInformer(type, false);
+        return this;
+    }
+
+    private SharedIndexInformer<GenericKubernetesResource> newInformer(ResourceType type) {
+        var operation = client.genericKubernetesResources(ResourceContexts.of(type));
+        SharedIndexInformer<GenericKubernetesResource> informer = type.namespaced()
+                ? operation.inAnyNamespace().runnableInformer(0) : operation.runnableInformer(0);
+        Map<String, Function<GenericKubernetesResource, List<String>>> indexers = new HashMap<>();
+        for (ClusterIndex index : ClusterIndex.ALL) {
+            if (index.type().equals(type)) indexers.put(index.name(), resource -> index.keys().apply(Json.MAPPER.valueToTree(resource)));
+        }
+        if (!indexers.isEmpty()) informer.addIndexers(indexers);
+        return informer;
+    }
+
+    /**
+     * A first start registers the informer at once, so readiness waits for it. A retry of an unserved kind registers
+     * it only once synced: until then the rules go on seeing none, and readiness never drops.
+     */
+    private void startInformer(ResourceType type, boolean retry) {
+        if (closed) return;
+        SharedIndexInformer<GenericKubernetesResource> informer = newInformer(type);
+        if (!retry) informers.put(type, informer);
+        informer.start().whenComplete((ok, failure) -> {
             if (failure == null) {
-                LOG.info("informer for " + type + " synced");
+                if (retry) {
+                    informers.put(type, informer);
+                    unserved.remove(type);
+                    LOG.info(type + " is served now; informer synced");
+                } else {
+                    LOG.info("informer for " + type + " synced");
+                }
+                if (closed) informer.close();
             } else if (notServed(failure)) {
-                // A cluster without KubeVirt (or without exports) must still get its DataVolume checks.
-                unserved.add(type);
                 informer.close();
-                LOG.warning(type + " is not served by this cluster (CRD not installed?); rules see none. Restart after installing it.");
+                // A cluster without KubeVirt (or without exports) must still get its DataVolume checks.
+                if (unserved.add(type)) {
+                    informers.remove(type);
+                    LOG.warning(type + " is not served by this cluster (CRD not installed?); rules see none until it is"
+                            + " (asked again every " + unservedRetry.toMillis() + " ms)");
+                }
+                scheduleRetry(type);
             } else {
                 LOG.warning("informer for " + type + " failed to start: " + failure.getMessage());
             }
-        }));
-        return this;
+        });
+    }
+
+    private void scheduleRetry(ResourceType type) {
+        try {
+            retries.schedule(() -> startInformer(type, true), unservedRetry.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException closing) {
+            // close() has run; nothing is retried after it
+        }
     }
 
     private static boolean notServed(Throwable failure) {
@@ -123,7 +171,7 @@ public final class InformerClusterView implements ClusterView, AutoCloseable {
 
     @Override
     public boolean synced() {
-        return informers.entrySet().stream().allMatch(e -> e.getValue().hasSynced() || unserved.contains(e.getKey()));
+        return types.stream().allMatch(type -> unserved.contains(type) || informers.containsKey(type) && informers.get(type).hasSynced());
     }
 
     private SharedIndexInformer<GenericKubernetesResource> informer(ResourceType type) {
@@ -134,6 +182,8 @@ public final class InformerClusterView implements ClusterView, AutoCloseable {
 
     @Override
     public void close() {
+        closed = true;
+        retries.shutdownNow();
         informers.values().forEach(SharedIndexInformer::close);
     }
 }
