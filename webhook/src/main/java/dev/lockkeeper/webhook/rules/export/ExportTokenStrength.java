@@ -30,7 +30,7 @@ public final class ExportTokenStrength implements AdmissionRule {
 
     @Override
     public Verdict admit(AdmissionRequest request, ClusterView cluster) {
-        if (!(TokenSecret.of(request.object(), request.objectNamespace(), cluster) instanceof TokenSecret.Present present)) {
+        if (!(TokenSecret.of(request.object(), request.objectNamespace(), request.userInfo(), cluster) instanceof TokenSecret.Present present)) {
             return Verdict.allow();
         }
         int minimum = policy.get().export().minTokenLength();
