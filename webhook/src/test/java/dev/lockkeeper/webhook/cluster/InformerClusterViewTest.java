@@ -195,6 +195,43 @@ class InformerClusterViewTest {
     }
 
     @Test
+    void podsAreKeptSlimAndTheirClaimIndexFollowsUpdatesAndDeletes() throws Exception {
+        var pods = client.genericKubernetesResources(ResourceContexts.of(ResourceType.POD)).inNamespace("team-a");
+        pods.resource(generic("""
+                {apiVersion: v1, kind: Pod, metadata: {name: app, namespace: team-a, labels: {app: web}},
+                 spec: {containers: [{name: c, image: x, env: [{name: A, value: b}]}],
+                        volumes: [{name: d, persistentVolumeClaim: {claimName: shared}}, {name: cfg, configMap: {name: settings}}]},
+                 status: {phase: Running, conditions: [{type: Ready, status: "True"}]}}
+                """)).create();
+        startView(ANSWERED_SARS);
+        JsonNode kept = view.get(ResourceType.POD, "team-a", "app").orElseThrow();
+        assertEquals(Json.YAML.readTree("""
+                {apiVersion: v1, kind: Pod, metadata: {name: app, namespace: team-a},
+                 spec: {volumes: [{name: d, persistentVolumeClaim: {claimName: shared}}]}, status: {phase: Running}}
+                """), stripServerFields(kept));
+        assertEquals(1, view.byIndex(ClusterIndex.POD_CLAIMS, "team-a/shared").size());
+
+        var running = pods.withName("app").get();
+        running.setAdditionalProperty("spec", Map.of("containers", List.of(Map.of("name", "c", "image", "x")),
+                "volumes", List.of(Map.of("name", "d", "persistentVolumeClaim", Map.of("claimName", "other")))));
+        pods.resource(running).update();
+        for (int i = 0; i < 1200 && view.byIndex(ClusterIndex.POD_CLAIMS, "team-a/other").isEmpty(); i++) Thread.sleep(25);
+        assertEquals(1, view.byIndex(ClusterIndex.POD_CLAIMS, "team-a/other").size());
+        assertTrue(view.byIndex(ClusterIndex.POD_CLAIMS, "team-a/shared").isEmpty(), "the slim old copy drops its index entry");
+
+        pods.withName("app").delete();
+        for (int i = 0; i < 1200 && view.get(ResourceType.POD, "team-a", "app").isPresent(); i++) Thread.sleep(25);
+        assertTrue(view.byIndex(ClusterIndex.POD_CLAIMS, "team-a/other").isEmpty());
+    }
+
+    /** The mock API server adds uid, resourceVersion and timestamps; what the test compares is the rest. */
+    private static JsonNode stripServerFields(JsonNode pod) {
+        var copy = pod.deepCopy();
+        ((com.fasterxml.jackson.databind.node.ObjectNode) copy.path("metadata")).remove(List.of("uid", "resourceVersion", "creationTimestamp", "generation"));
+        return copy;
+    }
+
+    @Test
     void resourcesTheClusterDoesNotServeCountAsEmptyAndDoNotBlockReadiness() throws Exception {
         server.expect().get().withPath("/apis/export.kubevirt.io/v1beta1/virtualmachineexports?resourceVersion=0")
                 .andReturn(404, "{\"kind\":\"Status\",\"code\":404,\"reason\":\"NotFound\"}").always();

@@ -80,6 +80,7 @@ public final class InformerClusterView implements ClusterView, AutoCloseable {
             if (index.type().equals(type)) indexers.put(index.name(), resource -> index.keys().apply(Json.MAPPER.valueToTree(resource)));
         }
         if (!indexers.isEmpty()) informer.addIndexers(indexers);
+        if (type.equals(ResourceType.POD)) informer.itemStore(new SlimPodStore());
         return informer;
     }
 
