@@ -12,7 +12,7 @@ public final class RestoreRules {
     public static List<AdmissionRule> mutating(Supplier<Policy> policy) {
         RestoreMarkers markers = new RestoreMarkers(policy);
         return List.of(new RestoredDataVolumeMarker(markers), new RestoredPvcOwnership(markers), new RestoredVmiLabelCleanup(markers),
-                new RestoredVmIdentity(markers), new RestoredVmRunStrategy(markers));
+                new RestoredVmIdentity(markers), new RestoredStandaloneVmiIdentity(markers), new RestoredVmRunStrategy(markers));
     }
 
     /** Refusals of a whole object: they depend on no mutation, and the validating chain sees the object as it will be stored. */

@@ -21,7 +21,7 @@ class RestoreRulesTest {
     @Test
     void everyRestoreRuleIsAPolicyKeyOfItsOwn() {
         assertEquals(List.of("restore-datavolume-prepopulated", "restore-pvc-populated-for", "restore-vmi-controller-labels",
-                "restore-vm-identity", "restore-vm-run-strategy", "restore-pvc-unfinished-refusal", "restore-vmi-owned-refusal",
+                "restore-vm-identity", "restore-vmi-identity", "restore-vm-run-strategy", "restore-pvc-unfinished-refusal", "restore-vmi-owned-refusal",
                 "restore-launcher-pod-refusal", "virtualmachinerestore-validation"), names);
         assertTrue(Rulebook.ruleNames().containsAll(names));
     }

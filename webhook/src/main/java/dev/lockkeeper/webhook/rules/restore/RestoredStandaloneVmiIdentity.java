@@ -1,0 +1,34 @@
+package dev.lockkeeper.webhook.rules.restore;
+
+import dev.lockkeeper.webhook.admission.AdmissionRequest;
+import dev.lockkeeper.webhook.admission.AdmissionRule;
+import dev.lockkeeper.webhook.admission.Match;
+import dev.lockkeeper.webhook.admission.Operation;
+import dev.lockkeeper.webhook.admission.Verdict;
+import dev.lockkeeper.webhook.cluster.ClusterView;
+
+/**
+ * Mutating, restored standalone VMI CREATE: a VMI no VM owns is restored as it was, MACs and firmware
+ * identity included, so it gets the same fixes as a restored VM ({@link RestoredIdentity}), in
+ * {@code spec.domain}. A VMI a VM owns is left alone here: restore-vmi-owned-refusal refuses it.
+ */
+public final class RestoredStandaloneVmiIdentity implements AdmissionRule {
+    private static final Match MATCH = Match.of("kubevirt.io", "virtualmachineinstances", Operation.CREATE);
+
+    private final RestoreMarkers markers;
+
+    public RestoredStandaloneVmiIdentity(RestoreMarkers markers) {
+        this.markers = markers;
+    }
+
+    @Override public String name() { return "restore-vmi-identity"; }
+
+    @Override public Match match() { return MATCH; }
+
+    @Override
+    public Verdict admit(AdmissionRequest request, ClusterView cluster) {
+        if (!markers.present(request.object())) return Verdict.allow();
+        if (VmiOwner.of(request.object(), request.objectNamespace(), request.objectName(), cluster).isPresent()) return Verdict.allow();
+        return RestoredIdentity.fix(request, cluster, markers, "spec", "domain");
+    }
+}
