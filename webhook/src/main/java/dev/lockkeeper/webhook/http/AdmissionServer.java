@@ -6,6 +6,7 @@ import dev.lockkeeper.webhook.admission.HttpReply;
 import dev.lockkeeper.webhook.metrics.AdmissionMetrics;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClosedException;
@@ -114,12 +115,15 @@ public final class AdmissionServer {
         router.errorHandler(413, ctx -> send(ctx.response(), HttpReply.error(413, "RequestEntityTooLarge",
                 "request body exceeds " + ServerSettings.MAX_BODY_BYTES + " bytes")));
         router.errorHandler(400, ctx -> send(ctx.response(), HttpReply.error(400, "BadRequest", "unreadable request")));
-        router.errorHandler(500, ctx -> {
+        Handler<RoutingContext> failed = ctx -> {
             // A client that hangs up mid-body is routine (API server timeouts), not a server fault.
             if (ctx.failure() instanceof HttpClosedException) return;
             LOG.log(Level.SEVERE, "unhandled failure on " + ctx.request().path(), ctx.failure());
             send(ctx.response(), HttpReply.error(500, "InternalError", "internal error"));
-        });
+        };
+        router.errorHandler(500, failed);
+        // BodyHandler fails a request whose connection drops with status 200, which no errorHandler matches.
+        router.uncaughtErrorHandler(failed);
         return router;
     }
 

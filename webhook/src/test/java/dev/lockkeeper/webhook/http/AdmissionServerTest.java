@@ -18,6 +18,7 @@ import dev.lockkeeper.webhook.support.TestCluster;
 import dev.lockkeeper.webhook.support.Tls;
 import io.vertx.core.Vertx;
 import java.io.OutputStream;
+import java.io.PrintStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -138,6 +139,30 @@ class AdmissionServerTest {
     }
 
     @Test
+    void deeplyNestedOrHugeObjectsAreAnsweredAndDoNotHurtTheServer() throws Exception {
+        // Jackson refuses nesting past 1000 levels; 20,000 volumes (1.4 MB, about what etcd would store) are just work.
+        String prefix = "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{\"uid\":\"deep\",\"object\":";
+        String deep = prefix + "[".repeat(100_000) + "]".repeat(100_000) + "}}";
+        HttpResponse<String> nested = post("/validate", deep.getBytes(StandardCharsets.UTF_8));
+        assertEquals(400, nested.statusCode());
+        assertTrue(Json.MAPPER.readTree(nested.body()).path("message").asText().contains("nesting depth"), nested.body());
+
+        StringBuilder volumes = new StringBuilder();
+        for (int i = 0; i < 20_000; i++) volumes.append(i == 0 ? "" : ",").append("{\"name\":\"v").append(i)
+                .append("\",\"persistentVolumeClaim\":{\"claimName\":\"c").append(i).append("\"}}");
+        String wide = """
+                {"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"wide",
+                 "kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},
+                 "operation":"CREATE","namespace":"team-a","object":{"metadata":{"name":"x"},"spec":{"volumes":[%s]}}}}"""
+                .formatted(volumes);
+        JsonNode answered = Json.MAPPER.readTree(post("/validate", wide.getBytes(StandardCharsets.UTF_8)).body()).path("response");
+        assertEquals("wide", answered.path("uid").asText());
+        assertTrue(answered.path("allowed").asBoolean(), answered.toString());
+
+        assertEquals(200, post("/mutate", review(CLONE, "alice")).statusCode(), "the server still answers");
+    }
+
+    @Test
     void bodiesOver10MiBGet413() throws Exception {
         HttpResponse<String> response = post("/validate", new byte[10 * 1024 * 1024 + 1]);
         assertEquals(413, response.statusCode());
@@ -179,15 +204,23 @@ class AdmissionServerTest {
     @Test
     void aDroppedConnectionMidBodyDoesNotHurtTheServer() throws Exception {
         SSLContext tls = Tls.trusting(certDir.resolve("ca.crt"));
-        for (int i = 0; i < 5; i++) {
-            try (SSLSocket socket = (SSLSocket) tls.getSocketFactory().createSocket("127.0.0.1", server.actualPort())) {
-                OutputStream out = socket.getOutputStream();
-                out.write(("POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{\"apiV")
-                        .getBytes(StandardCharsets.US_ASCII));
-                out.flush();
+        PrintStream stderr = System.err;
+        var logged = new java.io.ByteArrayOutputStream();
+        System.setErr(new PrintStream(logged, true, StandardCharsets.UTF_8));
+        try {
+            for (int i = 0; i < 5; i++) {
+                try (SSLSocket socket = (SSLSocket) tls.getSocketFactory().createSocket("127.0.0.1", server.actualPort())) {
+                    OutputStream out = socket.getOutputStream();
+                    out.write(("POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{\"apiV")
+                            .getBytes(StandardCharsets.US_ASCII));
+                    out.flush();
+                }
             }
+            assertEquals(200, post("/validate", review(CLONE, "alice")).statusCode());
+        } finally {
+            System.setErr(stderr);
         }
-        assertEquals(200, post("/validate", review(CLONE, "alice")).statusCode());
+        assertFalse(logged.toString(StandardCharsets.UTF_8).contains("ERROR"), "a client hanging up is routine, not an error:\n" + logged);
     }
 
     @Test
