@@ -30,18 +30,51 @@ class DeployManifestsTest {
     final CloneAuthorizer authorizer = new CloneAuthorizer(Rulebook.DEFAULT_CLONE_SOURCE_ROLE);
 
     static List<ObjectNode> load() {
+        return render(MANIFESTS);
+    }
+
+    /**
+     * The objects a kustomization directory renders to, for the features these manifests use: resources (files, or
+     * directories rendered in turn) and patches with a group/kind/name target, either a JSON Patch or a
+     * {@code $patch: delete}. No kustomize binary runs here; this checks that every patch applies to what it targets.
+     */
+    static List<ObjectNode> render(Path dir) {
         try {
-            JsonNode kustomization = Json.YAML.readTree(MANIFESTS.resolve("kustomization.yaml").toFile());
+            JsonNode kustomization = Json.YAML.readTree(dir.resolve("kustomization.yaml").toFile());
             List<ObjectNode> all = new ArrayList<>();
             for (JsonNode resource : kustomization.path("resources")) {
-                try (InputStream in = Files.newInputStream(MANIFESTS.resolve(resource.asText()))) {
+                Path path = dir.resolve(resource.asText()).normalize();
+                if (Files.isDirectory(path)) {
+                    all.addAll(render(path));
+                    continue;
+                }
+                try (InputStream in = Files.newInputStream(path)) {
                     all.addAll(Manifests.read(resource.asText(), in));
                 }
             }
+            for (JsonNode patch : kustomization.path("patches")) {
+                JsonNode target = patch.path("target");
+                List<ObjectNode> targets = all.stream().filter(o -> targets(target, o)).toList();
+                assertFalse(targets.isEmpty(), "patch targets nothing: " + target);
+                JsonNode body = Json.YAML.readTree(patch.path("patch").asText());
+                if (body.path("$patch").asText().equals("delete")) {
+                    all.removeAll(targets);
+                    continue;
+                }
+                for (ObjectNode object : targets) all.set(all.indexOf(object), (ObjectNode) io.fabric8.zjsonpatch.JsonPatch.apply(body, object));
+            }
             return all;
-        } catch (Exception e) {
+        } catch (java.io.IOException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    private static boolean targets(JsonNode target, JsonNode object) {
+        String apiVersion = object.path("apiVersion").asText();
+        String group = apiVersion.contains("/") ? apiVersion.substring(0, apiVersion.indexOf('/')) : "";
+        return (!target.has("group") || target.path("group").asText().equals(group))
+                && (!target.has("kind") || target.path("kind").asText().equals(object.path("kind").asText()))
+                && (!target.has("name") || target.path("name").asText().equals(object.path("metadata").path("name").asText()));
     }
 
     List<JsonNode> webhooks(String configurationKind) {
@@ -139,6 +172,42 @@ class DeployManifestsTest {
         ObjectNode certificate = objects.stream().filter(o -> o.path("kind").asText().equals("Certificate")
                 && o.path("metadata").path("name").asText().equals("lockkeeper-webhook")).findFirst().orElseThrow();
         assertTrue(certificate.path("spec").path("dnsNames").toString().contains(Jars.SERVICE_HOST));
+    }
+
+    @Test
+    void withoutCertManagerTheWebhookManagesItsCertificatesWithNoMoreRightsThanThat() {
+        List<ObjectNode> overlay = render(MANIFESTS.resolve("self-managed-certs"));
+        assertTrue(overlay.stream().noneMatch(o -> o.path("apiVersion").asText().startsWith("cert-manager.io/")));
+        List<ObjectNode> configurations = overlay.stream().filter(o -> o.path("kind").asText().endsWith("WebhookConfiguration")).toList();
+        assertEquals(4, configurations.size());
+        configurations.forEach(c -> assertFalse(c.path("metadata").path("annotations").has("cert-manager.io/inject-ca-from"), c.path("metadata").toString()));
+
+        JsonNode pod = overlay.stream().filter(o -> o.path("kind").asText().equals("Deployment")).findFirst().orElseThrow()
+                .path("spec").path("template").path("spec");
+        JsonNode container = pod.path("containers").get(0);
+        List<String> args = new ArrayList<>();
+        container.path("args").forEach(a -> args.add(a.asText()));
+        String secret = args.stream().filter(a -> a.startsWith("--ca-secret=")).findFirst().orElseThrow().substring("--ca-secret=".length());
+        String certDir = args.stream().filter(a -> a.startsWith("--cert-dir=")).findFirst().orElseThrow().substring("--cert-dir=".length());
+        assertTrue(args.stream().noneMatch(a -> a.startsWith("--tls-")), args.toString());
+        JsonNode mount = stream(container.path("volumeMounts")).filter(m -> m.path("mountPath").asText().equals(certDir)).findFirst().orElseThrow();
+        assertFalse(mount.path("readOnly").asBoolean(), "the certificate directory is written from the Secret");
+        JsonNode volume = stream(pod.path("volumes")).filter(v -> v.path("name").equals(mount.path("name"))).findFirst().orElseThrow();
+        assertEquals("Memory", volume.path("emptyDir").path("medium").asText(), "keys stay off the node's disk");
+        assertTrue(container.path("securityContext").path("readOnlyRootFilesystem").asBoolean());
+
+        ObjectNode role = overlay.stream().filter(o -> o.path("kind").asText().equals("Role")
+                && o.path("metadata").path("name").asText().equals("lockkeeper-webhook-certificates")).findFirst().orElseThrow();
+        assertEquals(Json.YAML.valueToTree(List.of(java.util.Map.of("apiGroups", List.of(""), "resources", List.of("secrets"),
+                "resourceNames", List.of(secret), "verbs", List.of("get", "update")))), role.path("rules"));
+        ObjectNode clusterRole = overlay.stream().filter(o -> o.path("kind").asText().equals("ClusterRole")
+                && o.path("metadata").path("name").asText().equals("lockkeeper-webhook-certificates")).findFirst().orElseThrow();
+        JsonNode rule = clusterRole.path("rules").get(0);
+        assertEquals(1, clusterRole.path("rules").size());
+        assertEquals(Set.of("get", "update"), Set.copyOf(stream(rule.path("verbs")).map(JsonNode::asText).toList()));
+        assertEquals(Set.copyOf(configurations.stream().map(c -> c.path("metadata").path("name").asText()).toList()),
+                Set.copyOf(stream(rule.path("resourceNames")).map(JsonNode::asText).toList()),
+                "exactly the configurations deployed, which are serve's --webhook-configurations default");
     }
 
     private static java.util.stream.Stream<JsonNode> stream(JsonNode array) {

@@ -60,7 +60,13 @@ final class Jars {
         final int port;
 
         Server(Path workDir, String... args) throws Exception {
-            process = new ProcessBuilder(java(WEBHOOK, args)).directory(workDir.toFile()).redirectErrorStream(true).start();
+            this(workDir, java.util.Map.of(), args);
+        }
+
+        Server(Path workDir, java.util.Map<String, String> environment, String... args) throws Exception {
+            ProcessBuilder builder = new ProcessBuilder(java(WEBHOOK, args)).directory(workDir.toFile()).redirectErrorStream(true);
+            builder.environment().putAll(environment);
+            process = builder.start();
             BufferedReader reader = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
             int found = -1;
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);

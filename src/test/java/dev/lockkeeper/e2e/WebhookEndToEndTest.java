@@ -163,6 +163,14 @@ class WebhookEndToEndTest {
         assertEquals(2, notADuration.exit());
         assertTrue(notADuration.stderr().contains("'soon' is not a duration"), notADuration.stderr());
 
+        var caSecretEmbedded = Jars.run(work, Jars.WEBHOOK, "serve", "--cluster", cluster.toString(), "--ca-secret", "ca");
+        assertEquals(2, caSecretEmbedded.exit());
+        assertTrue(caSecretEmbedded.stderr().contains("--ca-secret needs live mode"), caSecretEmbedded.stderr());
+
+        var caSecretAndFiles = Jars.run(work, Jars.WEBHOOK, "serve", "--live", "--ca-secret", "ca", "--tls-cert", "a", "--tls-key", "b");
+        assertEquals(2, caSecretAndFiles.exit());
+        assertTrue(caSecretAndFiles.stderr().contains("leave out --tls-cert/--tls-key"), caSecretAndFiles.stderr());
+
         var badPort = Jars.run(work, Jars.WEBHOOK, "serve", "--cluster", cluster.toString(), "--port", "70000");
         assertEquals(2, badPort.exit());
         assertTrue(badPort.stderr().contains("--port must be 0-65535"), badPort.stderr());

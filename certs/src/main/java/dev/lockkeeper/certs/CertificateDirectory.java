@@ -15,7 +15,9 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -28,6 +30,9 @@ public final class CertificateDirectory {
     public static final String CA_KEY = "ca.key";
     public static final String TLS_CERT = "tls.crt";
     public static final String TLS_KEY = "tls.key";
+
+    /** Keys before certificates: the order {@link #replace} writes them in. */
+    private static final List<String> FILES = List.of(CA_KEY, CA_CERT, TLS_KEY, TLS_CERT);
 
     static final Duration CA_VALIDITY = Duration.ofDays(3650);
     static final Duration SERVING_VALIDITY = Duration.ofDays(365);
@@ -65,6 +70,29 @@ public final class CertificateDirectory {
         writeAtomically(privateKey(), Pem.encodePrivateKey(serving.privateKey()), true);
         writeAtomically(certificate(), Pem.encodeCertificate(serving.certificate()), false);
         return outcome;
+    }
+
+    /** The four files by name, each as its PEM text; empty when any is missing. What a Secret mirrors. */
+    public Map<String, String> contents() throws IOException {
+        Map<String, String> contents = new LinkedHashMap<>();
+        for (String name : FILES) {
+            Path file = dir.resolve(name);
+            if (!Files.exists(file)) return Map.of();
+            contents.put(name, Files.readString(file, StandardCharsets.US_ASCII));
+        }
+        return contents;
+    }
+
+    /**
+     * Puts {@code contents} (all four files, as {@link #contents} gives them) in place of what is here, keys before
+     * certificates, so a reader never pairs a new certificate with an old key. Returns false, changing nothing, when
+     * a file is missing or the files already hold exactly that.
+     */
+    public boolean replace(Map<String, String> contents) throws IOException {
+        if (!contents.keySet().containsAll(FILES) || contents().equals(contents)) return false;
+        Files.createDirectories(dir);
+        for (String name : FILES) writeAtomically(dir.resolve(name), contents.get(name), name.endsWith(".key"));
+        return true;
     }
 
     private CertificateAuthority loadUsableCa() throws IOException {

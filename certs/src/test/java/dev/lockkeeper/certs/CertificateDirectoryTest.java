@@ -40,6 +40,27 @@ class CertificateDirectoryTest {
     }
 
     @Test
+    void contentsMoveToAnotherDirectoryWhole(@TempDir Path other) throws Exception {
+        var source = new CertificateDirectory(dir, clock);
+        assertEquals(java.util.Map.of(), source.contents(), "nothing until all four files exist");
+        source.ensure(identity);
+        var contents = source.contents();
+        assertEquals(java.util.List.of("ca.key", "ca.crt", "tls.key", "tls.crt"), java.util.List.copyOf(contents.keySet()));
+
+        var copy = new CertificateDirectory(other, clock);
+        assertTrue(copy.replace(contents));
+        assertEquals(contents, copy.contents());
+        assertEquals(CertificateDirectory.Outcome.REUSED, copy.ensure(identity), "a copy is as good as the original");
+        assertEquals(Set.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE), Files.getPosixFilePermissions(copy.privateKey()));
+        assertFalse(copy.replace(contents), "the same contents again change nothing");
+
+        var partial = new java.util.HashMap<>(contents);
+        partial.remove("ca.key");
+        assertFalse(new CertificateDirectory(other.resolve("partial"), clock).replace(partial), "an incomplete set is not written");
+        assertFalse(Files.exists(other.resolve("partial")));
+    }
+
+    @Test
     void reusesValidFilesOnRestart() throws Exception {
         var certs = new CertificateDirectory(dir, clock);
         certs.ensure(identity);

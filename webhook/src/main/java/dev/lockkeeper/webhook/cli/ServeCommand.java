@@ -9,6 +9,8 @@ import dev.lockkeeper.certs.token.TokenKeyFiles;
 import dev.lockkeeper.webhook.admission.AdmissionService;
 import dev.lockkeeper.webhook.cluster.ClusterView;
 import dev.lockkeeper.webhook.cluster.ManifestException;
+import dev.lockkeeper.webhook.cluster.live.CaBundleInjector;
+import dev.lockkeeper.webhook.cluster.live.CertificateSecret;
 import dev.lockkeeper.webhook.cluster.live.InformerClusterView;
 import dev.lockkeeper.webhook.cluster.live.SarSettings;
 import dev.lockkeeper.webhook.cluster.live.SecretTokenKey;
@@ -20,6 +22,7 @@ import dev.lockkeeper.webhook.policy.PolicySource;
 import dev.lockkeeper.webhook.rules.Rulebook;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.vertx.core.Vertx;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -27,12 +30,14 @@ import java.nio.file.Path;
 import java.security.KeyPair;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -41,6 +46,8 @@ import picocli.CommandLine.Spec;
 /** Runs the admission webhook over HTTPS until interrupted. */
 @Command(name = "serve", mixinStandardHelpOptions = true, description = "Serve /mutate and /validate over HTTPS.")
 final class ServeCommand implements Callable<Integer> {
+    private static final Logger LOG = Logger.getLogger(ServeCommand.class.getName());
+
     @Spec CommandSpec spec;
 
     @Option(names = "--port", defaultValue = "${env:LOCKKEEPER_PORT:-8443}", description = "HTTPS port (default: ${DEFAULT-VALUE}).")
@@ -107,6 +114,20 @@ final class ServeCommand implements Callable<Integer> {
             description = "Live mode: how often a watched kind the cluster does not serve (CRD not installed) is asked for again (default: ${DEFAULT-VALUE}).")
     Duration unservedRetry;
 
+    @Option(names = "--ca-secret", paramLabel = "NAME", defaultValue = "${env:LOCKKEEPER_CA_SECRET}",
+            description = "Live mode without cert-manager: keep the CA and serving certificate in this Secret (shared by replicas, "
+                    + "renewed 30 days before expiry), mirror it into --cert-dir, and inject the CA into the webhook configurations' caBundle.")
+    String caSecret;
+
+    @Option(names = "--webhook-configurations", split = ",", paramLabel = "NAME[,NAME...]", defaultValue = "lockkeeper,lockkeeper-restore",
+            description = "With --ca-secret: the Mutating-/ValidatingWebhookConfigurations whose webhooks calling this service get the caBundle "
+                    + "(default: ${DEFAULT-VALUE}).")
+    List<String> webhookConfigurations;
+
+    @Option(names = "--ca-sync-interval", defaultValue = "5m", converter = DurationConverter.class,
+            description = "With --ca-secret: how often the Secret, renewal and caBundles are checked again (default: ${DEFAULT-VALUE}).")
+    Duration caSyncInterval;
+
     @Option(names = "--cert-check-interval", defaultValue = "2s", converter = DurationConverter.class,
             description = "How often certificate and policy files are checked for changes (default: ${DEFAULT-VALUE}).")
     Duration certCheckInterval;
@@ -124,6 +145,14 @@ final class ServeCommand implements Callable<Integer> {
             err.println("serve: --port must be 0-65535");
             return 2;
         }
+        if (caSecret != null && tlsCert != null) {
+            err.println("serve: --ca-secret manages the certificates itself; leave out --tls-cert/--tls-key");
+            return 2;
+        }
+        if (caSecret != null && caSyncInterval.compareTo(Duration.ofSeconds(10)) < 0) {
+            err.println("serve: --ca-sync-interval must be at least 10s (each sync reads the Secret and the webhook configurations)");
+            return 2;
+        }
         if (unservedRetry.compareTo(Duration.ofSeconds(1)) < 0) {
             err.println("serve: --unserved-retry must be at least 1s (each retry lists the missing kind from the API server)");
             return 2;
@@ -136,6 +165,10 @@ final class ServeCommand implements Callable<Integer> {
             return 2;
         }
         boolean liveMode = cluster == null && (live || ClusterSource.kubeconfigAvailable());
+        if (caSecret != null && !liveMode) {
+            err.println("serve: --ca-secret needs live mode (a cluster to keep the Secret in)");
+            return 2;
+        }
         KubernetesClient client = null;
         ClusterView view;
         KeyPair tokenKeys;
@@ -158,7 +191,28 @@ final class ServeCommand implements Callable<Integer> {
             return 2;
         }
         Path certificate = tlsCert, key = tlsKey;
-        if (certificate == null) {
+        Runnable certificateSync = null;
+        if (caSecret != null) {
+            var certs = new CertificateDirectory(certDir, Clock.systemUTC());
+            var stored = new CertificateSecret(client, serviceNamespace, caSecret, certs, new ServingIdentity(serviceName, serviceNamespace));
+            var injector = new CaBundleInjector(client, webhookConfigurations, serviceName, serviceNamespace);
+            try {
+                int injected = injector.inject(stored.sync());
+                out.println("certificates from Secret " + serviceNamespace + "/" + caSecret + "; caBundle injected into " + injected + " webhook(s)");
+            } catch (IOException | KubernetesClientException e) {
+                err.println("serve: cannot prepare certificates from Secret " + serviceNamespace + "/" + caSecret + ": " + e.getMessage());
+                return 1;
+            }
+            certificateSync = () -> {
+                try {
+                    injector.inject(stored.sync());
+                } catch (IOException | RuntimeException e) {
+                    LOG.warning("certificate sync failed, retried in " + caSyncInterval.toSeconds() + "s: " + e.getMessage());
+                }
+            };
+            certificate = certs.certificate();
+            key = certs.privateKey();
+        } else if (certificate == null) {
             var certs = new CertificateDirectory(certDir, Clock.systemUTC());
             try {
                 var outcome = certs.ensure(new ServingIdentity(serviceName, serviceNamespace));
@@ -188,6 +242,9 @@ final class ServeCommand implements Callable<Integer> {
         }
         ScheduledExecutorService reloads = Executors.newSingleThreadScheduledExecutor(Thread.ofVirtual().factory());
         reloads.scheduleWithFixedDelay(policy::reload, certCheckInterval.toMillis(), certCheckInterval.toMillis(), TimeUnit.MILLISECONDS);
+        if (certificateSync != null) {
+            reloads.scheduleWithFixedDelay(certificateSync, caSyncInterval.toMillis(), caSyncInterval.toMillis(), TimeUnit.MILLISECONDS);
+        }
         out.printf("listening on https://%s:%d (started in %d ms)%n", bind, server.actualPort(), (System.nanoTime() - started) / 1_000_000);
         out.flush();
         CountDownLatch stopped = new CountDownLatch(1);
