@@ -13,7 +13,8 @@ import java.util.Optional;
  * @param dataBytes       bytes actually written as data
  * @param holeBytes       bytes left or made as holes / zeroed
  * @param checksum        present when verified: the digest source and target both produced
- * @param skipped         tree entries that cannot be copied (FIFOs, sockets, device nodes)
+ * @param skipped         what a tree copy left out, one line each naming the entry: FIFOs, sockets, device nodes,
+ *                        and extended attributes the target's filesystem or this process's privileges refuse
  */
 public record CopyReport(Kind kind, Path writtenTo, ScanType scan, long logicalBytes, long dataBytes, long holeBytes,
                          long files, Optional<String> checksum, List<String> skipped) {

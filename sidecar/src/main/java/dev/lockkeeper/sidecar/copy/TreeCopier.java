@@ -2,6 +2,7 @@ package dev.lockkeeper.sidecar.copy;
 
 import dev.lockkeeper.sidecar.copy.CopyReport.ScanType;
 import dev.lockkeeper.sidecar.linux.ErrnoException;
+import dev.lockkeeper.sidecar.linux.ExtendedAttribute;
 import dev.lockkeeper.sidecar.linux.FileStat;
 import dev.lockkeeper.sidecar.linux.FileStat.FileType;
 import dev.lockkeeper.sidecar.linux.FileStat.Identity;
@@ -36,8 +37,9 @@ import java.util.stream.Collectors;
 
 /**
  * Copies a filesystem volume's tree: regular files (sparse), directories, symlinks (as links, never followed),
- * hard links (as links), mode, owner (as root), mtimes; {@code lost+found} is left out; FIFOs, sockets and
- * device nodes are reported and skipped.
+ * hard links (as links), mode, owner (as root), mtimes and extended attributes (POSIX ACLs and file capabilities
+ * among them); {@code lost+found} is left out; FIFOs, sockets and device nodes are reported and skipped, and so is
+ * an extended attribute the target's filesystem does not support or this process may not set.
  *
  * <p>Completion: everything is built inside {@code TARGET/.lockkeeper-partial/}. Only after all data and
  * metadata are synced are the top-level entries renamed into {@code TARGET/} and the staging directory
@@ -50,6 +52,7 @@ import java.util.stream.Collectors;
  */
 final class TreeCopier {
     static final String STAGING = ".lockkeeper-partial";
+    private static final String SELINUX_LABEL = "security.selinux";
     private static final int WORKERS = 4;
     private static final int MAX_QUEUED_FILES = 512;
     private static final int BUFFER_SIZE = 1 << 20;
@@ -185,7 +188,10 @@ final class TreeCopier {
         private final ProgressCounter progress;
         private final Throttle throttle = new Throttle(request.maxBytesPerSecond());
         private final Map<Identity, Path> firstLinkOf = new HashMap<>();
-        /** Below the root, in walk order; their attributes are set children-first once all entries exist. */
+        /**
+         * Below the root, in walk order; their attributes are set children-first once all entries exist: creating
+         * an entry changes a directory's mtime, and entries created after a default ACL was set would inherit it.
+         */
         private final List<Directory> directories = new ArrayList<>();
         private FileStat rootStat;
         private final List<String> skipped = Collections.synchronizedList(new ArrayList<>());
@@ -199,7 +205,7 @@ final class TreeCopier {
         private final ThreadLocal<FileDataCopier> copiers;
         private long files;
 
-        private record Directory(Path target, FileStat stat) { }
+        private record Directory(Path source, Path target, FileStat stat) { }
 
         Run(Path source, Path target, ProgressCounter progress) {
             this.source = source;
@@ -222,7 +228,11 @@ final class TreeCopier {
                 rethrowFailure();
                 // the walk has seen every entry: its count is the exact total, whether or not one was measured
                 progress.settle(logicalBytes);
-                for (Directory dir : directories.reversed()) applyAttributes(dir.target(), dir.stat());
+                for (Directory dir : directories.reversed()) {
+                    try (NativeFile original = openInsideSource(dir.source(), Mode.READ, Mode.DIRECTORY, Mode.NO_FOLLOW)) {
+                        copyDirectoryAttributes(original, dir.target(), dir.stat());
+                    }
+                }
                 try (NativeFile anchor = NativeFile.open(staging, Mode.READ, Mode.DIRECTORY)) {
                     anchor.syncFileSystem();
                 }
@@ -249,7 +259,7 @@ final class TreeCopier {
                 } else if (stat.type() == FileType.DIRECTORY) {
                     Path copy = targetOf(path);
                     Files.createDirectory(copy);
-                    directories.add(new Directory(copy, stat));
+                    directories.add(new Directory(path, copy, stat));
                 } else {
                     copyEntry(path, stat, pool);
                 }
@@ -285,15 +295,15 @@ final class TreeCopier {
                 }
                 case SYMLINK -> {
                     Files.createSymbolicLink(copy, Files.readSymbolicLink(file));
-                    applyAttributes(copy, stat);
+                    NativeFile.copyLinkAttributes(copy, stat, root, carried(NativeFile.linkExtendedAttributes(file)), skipRefused(file));
                 }
                 case DIRECTORY -> throw new IllegalStateException("directories are visited, not copied as entries: " + file);
-                default -> skipped.add(source.relativize(file) + " (" + stat.type().name().toLowerCase().replace('_', ' ') + ")");
+                default -> skipped.add(nameOf(file) + " (" + stat.type().name().toLowerCase().replace('_', ' ') + ")");
             }
         }
 
         private void copyFile(Path file, FileStat stat, NativeFile created) throws IOException, CopyException {
-            try (created; NativeFile in = openInsideSource(file)) {
+            try (created; NativeFile in = openInsideSource(file, Mode.READ, Mode.NO_FOLLOW)) {
                 if (request.preallocate() && stat.size() > 0) created.allocate(0, stat.size());
                 long copied = copiers.get().copy(in, created, stat.size(), stat.allocatedBytes() < stat.size());
                 throttle.acquire(copied);
@@ -301,22 +311,22 @@ final class TreeCopier {
                 if (in.stat().size() != stat.size()) {
                     throw new CopyException("source file " + file + " changed size during the copy");
                 }
-                created.copyAttributesFrom(stat, root);
+                created.copyAttributesFrom(stat, root, carried(in.extendedAttributes()), skipRefused(file));
                 dataBytes.addAndGet(copied);
             }
             progress.advance(stat.size());
         }
 
         /**
-         * The walk saw a regular file; opens that one and not something a link swapped in since points at. The
-         * kernel checks it (openat2 beneath the source root, no symlinks on the way); before Linux 5.6 the path
-         * the descriptor really has is checked after opening.
+         * The walk saw a regular file or directory; opens that one and not something a link swapped in since points
+         * at. The kernel checks it (openat2 beneath the source root, no symlinks on the way); before Linux 5.6 the
+         * path the descriptor really has is checked after opening.
          */
-        private NativeFile openInsideSource(Path file) throws IOException, CopyException {
+        private NativeFile openInsideSource(Path file, Mode... modes) throws IOException, CopyException {
             Path relative = source.relativize(file);
             if (openBeneathSupported) {
                 try {
-                    return NativeFile.openBeneath(sourceRoot, relative, Mode.READ, Mode.NO_FOLLOW);
+                    return NativeFile.openBeneath(sourceRoot, relative, modes);
                 } catch (ErrnoException e) {
                     switch (e.errno()) {
                         // EPERM: a container's seccomp profile from before openat2 existed refuses it that way
@@ -327,7 +337,7 @@ final class TreeCopier {
                     }
                 }
             }
-            NativeFile opened = NativeFile.open(file, Mode.READ, Mode.NO_FOLLOW);
+            NativeFile opened = NativeFile.open(file, modes);
             Path actual = opened.resolvedPath();
             if (!actual.startsWith(source)) {
                 opened.close();
@@ -336,8 +346,43 @@ final class TreeCopier {
             return opened;
         }
 
-        private void applyAttributes(Path copy, FileStat stat) throws ErrnoException {
-            NativeFile.copyAttributesNoFollow(copy, stat, root);
+        private void copyDirectoryAttributes(NativeFile original, Path copy, FileStat stat) throws ErrnoException {
+            try (NativeFile directory = NativeFile.open(copy, Mode.READ, Mode.DIRECTORY, Mode.NO_FOLLOW)) {
+                directory.copyAttributesFrom(stat, root, carried(original.extendedAttributes()), skipRefused(original.path()));
+            }
+        }
+
+        /**
+         * The extended attributes a copy carries: all but the SELinux label. A label belongs to the volume it is on
+         * (its mount's context, the pod's categories), not to the data; copied, it would mislabel the target, and an
+         * enforcing node refuses a container that relabel anyway (EACCES), which would fail the whole copy.
+         */
+        private static List<ExtendedAttribute> carried(List<ExtendedAttribute> attributes) {
+            if (attributes.isEmpty()) return attributes;
+            return attributes.stream().filter(attribute -> !attribute.name().equals(SELINUX_LABEL)).toList();
+        }
+
+        /**
+         * The one place that decides what an extended attribute the target refuses costs. A namespace its
+         * filesystem does not support (EOPNOTSUPP: no {@code user.*} on ramfs, no ACLs where they are switched
+         * off) or one this process may not set (EPERM: {@code trusted.*} needs CAP_SYS_ADMIN,
+         * {@code security.capability} CAP_SETFCAP) is reported and skipped, like a FIFO; anything else ends the copy.
+         */
+        private ExtendedAttribute.Refusal skipRefused(Path original) {
+            return (attribute, refusal) -> {
+                String reason = switch (refusal.errno()) {
+                    case EOPNOTSUPP -> "the target filesystem does not support it";
+                    case EPERM -> "this process may not set it";
+                    default -> throw refusal;
+                };
+                skipped.add(nameOf(original) + " (extended attribute " + attribute.name() + ": " + reason + ", "
+                        + refusal.errno() + ")");
+            };
+        }
+
+        /** How the report names a source entry: relative to the source root, which itself is ".". */
+        private String nameOf(Path original) {
+            return original.equals(source) ? "." : source.relativize(original).toString();
         }
 
         /** Directory entry names cannot hold '/' or be "..", but the guard costs nothing and keeps that promise local. */
@@ -366,7 +411,7 @@ final class TreeCopier {
             }
             ImageTransfer.syncDirectory(target);
             Files.delete(staging);
-            applyAttributes(target, rootStat);
+            copyDirectoryAttributes(sourceRoot, target, rootStat);
             ImageTransfer.syncDirectory(target);
         }
     }

@@ -6,13 +6,17 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Set;
 
 import static dev.lockkeeper.sidecar.linux.Syscalls.*;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+import static java.nio.charset.StandardCharsets.ISO_8859_1;
 
 /**
  * An open file descriptor with the Linux calls a sparse, durable copy needs. The JDK's channels hide the
@@ -223,29 +227,50 @@ public final class NativeFile implements AutoCloseable {
     }
 
     /**
-     * Gives this open file the owner, mode and modification time of {@code source}, through the descriptor (no path
-     * lookup that a swapped link could redirect). Owner first: chown clears set-user-ID bits that chmod restores.
+     * Gives this open file the owner, extended attributes, mode and modification time of a source file, through the
+     * descriptor (no path lookup that a swapped link could redirect), in the order the kernel forces. Owner first:
+     * chown clears set-user-ID bits, which chmod restores, and file capabilities ({@code security.capability}),
+     * which only setting them again restores. Extended attributes before the mode: setting {@code user.*} needs
+     * write permission, which the mode may take away from a copy that does not run as root; chmod keeps
+     * capabilities and rewrites an access ACL's mask to match the mode, which on the source matched it already.
+     * The time last, so that nothing moves it afterwards. Each attribute the target refuses goes to {@code refusal}.
      */
-    public void copyAttributesFrom(FileStat source, boolean withOwner) throws ErrnoException {
+    public void copyAttributesFrom(FileStat source, boolean withOwner, List<ExtendedAttribute> attributes,
+                                   ExtendedAttribute.Refusal refusal) throws ErrnoException {
         if (withOwner && call(SYS_FCHOWN, fd, source.uid(), source.gid()) != 0) throw failure("fchown", path);
+        for (ExtendedAttribute attribute : attributes) {
+            try {
+                setExtendedAttribute(fd, ON_DESCRIPTOR, attribute, path);
+            } catch (ErrnoException e) {
+                refusal.refused(attribute, e);
+            }
+        }
         if (call(SYS_FCHMOD, fd, source.permissions()) != 0) throw failure("fchmod", path);
         try (Arena arena = Arena.ofConfined()) {
             if (call(SYS_UTIMENSAT, fd, 0, times(arena, source).address(), 0) != 0) throw failure("futimens", path);
         }
     }
 
-    /** The same for a path whose last component is not followed: symlinks get owner and time (they have no mode). */
-    public static void copyAttributesNoFollow(Path target, FileStat source, boolean withOwner) throws ErrnoException {
+    /**
+     * The same for a symlink, by its path (a link cannot be opened), in the same order: owner, extended attributes
+     * ({@code user.*} is never allowed on a link, other namespaces are), time. A link has no mode of its own.
+     */
+    public static void copyLinkAttributes(Path link, FileStat source, boolean withOwner, List<ExtendedAttribute> attributes,
+                                          ExtendedAttribute.Refusal refusal) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
-            long name = arena.allocateFrom(target.toString()).address();
+            long name = arena.allocateFrom(link.toString()).address();
             if (withOwner && call(SYS_FCHOWNAT, AT_FDCWD, name, source.uid(), source.gid(), AT_SYMLINK_NOFOLLOW, 0) != 0) {
-                throw failure("lchown", target);
+                throw failure("lchown", link);
             }
-            if (source.type() != FileStat.FileType.SYMLINK && call(SYS_FCHMODAT, AT_FDCWD, name, source.permissions()) != 0) {
-                throw failure("chmod", target);
+            for (ExtendedAttribute attribute : attributes) {
+                try {
+                    setExtendedAttribute(name, ON_LINK, attribute, link);
+                } catch (ErrnoException e) {
+                    refusal.refused(attribute, e);
+                }
             }
             if (call(SYS_UTIMENSAT, AT_FDCWD, name, times(arena, source).address(), AT_SYMLINK_NOFOLLOW) != 0) {
-                throw failure("utimensat", target);
+                throw failure("utimensat", link);
             }
         }
     }
@@ -258,6 +283,94 @@ public final class NativeFile implements AutoCloseable {
         times.setAtIndex(JAVA_LONG, 2, source.modified().getEpochSecond());
         times.setAtIndex(JAVA_LONG, 3, source.modified().getNano());
         return times;
+    }
+
+    /**
+     * This file's extended attributes, as far as this process may read them (without CAP_SYS_ADMIN the kernel
+     * leaves {@code trusted.*} out). A file without any costs one call.
+     */
+    public List<ExtendedAttribute> extendedAttributes() throws ErrnoException {
+        return extendedAttributes(fd, ON_DESCRIPTOR, path);
+    }
+
+    /** The extended attributes of a symlink itself, not of what it points to. */
+    public static List<ExtendedAttribute> linkExtendedAttributes(Path link) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            return extendedAttributes(arena.allocateFrom(link.toString()).address(), ON_LINK, link);
+        }
+    }
+
+    /**
+     * The f- and l- variants of the xattr calls take the same arguments after the first, a descriptor or the
+     * address of a path, so one implementation serves both.
+     */
+    private record XattrCalls(String prefix, int list, int get, int set) { }
+
+    private static final XattrCalls ON_DESCRIPTOR = new XattrCalls("f", SYS_FLISTXATTR, SYS_FGETXATTR, SYS_FSETXATTR);
+    private static final XattrCalls ON_LINK = new XattrCalls("l", SYS_LLISTXATTR, SYS_LGETXATTR, SYS_LSETXATTR);
+
+    private static List<ExtendedAttribute> extendedAttributes(long file, XattrCalls calls, Path path) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment names;
+            try {
+                names = readGrowing(arena, (address, size) -> call(calls.list(), file, address, size),
+                        calls.prefix() + "listxattr", path);
+            } catch (ErrnoException e) {
+                if (e.errno() == Errno.EOPNOTSUPP) return List.of(); // a filesystem without extended attributes
+                throw e;
+            }
+            List<ExtendedAttribute> attributes = new ArrayList<>();
+            for (long at = 0; at < names.byteSize(); ) { // the list is NUL-terminated names, one after the other
+                String name = names.getString(at, ISO_8859_1);
+                at += name.length() + 1;
+                long nameAddress = arena.allocateFrom(name, ISO_8859_1).address();
+                try {
+                    MemorySegment value = readGrowing(arena, (address, size) -> call(calls.get(), file, nameAddress, address, size),
+                            calls.prefix() + "getxattr(" + name + ")", path);
+                    attributes.add(new ExtendedAttribute(name, value.toArray(JAVA_BYTE)));
+                } catch (ErrnoException e) {
+                    if (e.errno() != Errno.ENODATA) throw e; // ENODATA: removed since it was listed
+                }
+            }
+            return attributes;
+        }
+    }
+
+    /** One xattr call with its buffer: returns what the kernel returns, -1 with errno set on failure. */
+    @FunctionalInterface
+    interface SizedRead {
+        long into(long address, long size);
+    }
+
+    /**
+     * Reads a list or value whose size is not known: asks for the size first (a size-0 call), then reads into a
+     * buffer that large. ERANGE means it grew in between (another process wrote it), so it asks again.
+     */
+    static MemorySegment readGrowing(Arena arena, SizedRead read, String call, Path path) throws ErrnoException {
+        while (true) {
+            long size = read.into(0, 0);
+            if (size < 0) throw failure(call, path);
+            if (size == 0) return MemorySegment.NULL;
+            MemorySegment buffer = arena.allocate(size);
+            long length = read.into(buffer.address(), size);
+            if (length >= 0) return buffer.asSlice(0, length);
+            if (Errno.of(lastErrno()) != Errno.ERANGE) throw failure(call, path);
+        }
+    }
+
+    /**
+     * Flags 0: create or replace, since a new file may have some already (an LSM's label, an ACL inherited from a
+     * default ACL on the target directory).
+     */
+    private static void setExtendedAttribute(long file, XattrCalls calls, ExtendedAttribute attribute, Path path)
+            throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment name = arena.allocateFrom(attribute.name(), ISO_8859_1);
+            MemorySegment value = arena.allocateFrom(JAVA_BYTE, attribute.value());
+            if (call(calls.set(), file, name.address(), value.address(), value.byteSize(), 0, 0) != 0) {
+                throw failure(calls.prefix() + "setxattr(" + attribute.name() + ")", path);
+            }
+        }
     }
 
     public FileStat stat() throws ErrnoException {

@@ -40,10 +40,15 @@ final class Syscalls {
     static final int SYS_COPY_FILE_RANGE = AARCH64 ? 285 : 326;
     static final int SYS_STATX = AARCH64 ? 291 : 332;
     static final int SYS_FCHMOD = AARCH64 ? 52 : 91;
-    static final int SYS_FCHMODAT = AARCH64 ? 53 : 268;
     static final int SYS_FCHOWN = AARCH64 ? 55 : 93;
     static final int SYS_FCHOWNAT = AARCH64 ? 54 : 260;
     static final int SYS_UTIMENSAT = AARCH64 ? 88 : 280;
+    static final int SYS_LSETXATTR = AARCH64 ? 6 : 189;
+    static final int SYS_FSETXATTR = AARCH64 ? 7 : 190;
+    static final int SYS_LGETXATTR = AARCH64 ? 9 : 192;
+    static final int SYS_FGETXATTR = AARCH64 ? 10 : 193;
+    static final int SYS_LLISTXATTR = AARCH64 ? 12 : 195;
+    static final int SYS_FLISTXATTR = AARCH64 ? 13 : 196;
     static final int SYS_OPENAT2 = 437; // the same number on every architecture (added after the tables merged)
 
     // open(2) flags that differ between x86_64 and the generic (aarch64) ABI
