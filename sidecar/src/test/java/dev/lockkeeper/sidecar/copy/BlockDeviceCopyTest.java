@@ -4,6 +4,7 @@ import dev.lockkeeper.sidecar.copy.CopyReport.ScanType;
 import dev.lockkeeper.sidecar.testing.Commands;
 import dev.lockkeeper.sidecar.testing.Images;
 import dev.lockkeeper.sidecar.testing.LoopDevice;
+import dev.lockkeeper.sidecar.testing.Mount;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -147,15 +148,11 @@ class BlockDeviceCopyTest {
         assumeTrue(Commands.available("mkfs.ext4"), "needs mkfs.ext4");
         LoopDevice target = device("target.backing", 16 * MiB);
         Commands.ok("mkfs.ext4", "-q", target.path().toString());
-        Path mountPoint = Files.createDirectory(dir.resolve("mnt"));
-        Commands.ok("mount", target.path().toString(), mountPoint.toString());
-        try {
+        try (Mount mounted = Mount.device(target.path(), dir.resolve("mnt"))) {
             Path source = Images.sparse(dir.resolve("source.img"), MiB, 0, 4096);
             CopyException refused = assertThrows(CopyException.class,
                     () -> new VolumeCopier().copy(CopyRequest.of(source, target.path())));
             assertTrue(refused.getMessage().contains("in use"), refused.getMessage());
-        } finally {
-            Commands.run("umount", mountPoint.toString());
         }
     }
 }

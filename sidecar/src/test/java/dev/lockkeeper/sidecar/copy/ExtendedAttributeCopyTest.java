@@ -2,6 +2,7 @@ package dev.lockkeeper.sidecar.copy;
 
 import dev.lockkeeper.sidecar.linux.NativeFile;
 import dev.lockkeeper.sidecar.testing.Commands;
+import dev.lockkeeper.sidecar.testing.Mount;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -117,9 +118,8 @@ class ExtendedAttributeCopyTest {
     @Test
     void largeValuesAndLongAttributeListsAreReadWhole() throws Exception {
         assumeTrue(Commands.isRoot(), "mounts a tmpfs, which takes values up to the kernel's 64 KiB limit (ext4: one block)");
-        Path volume = Files.createDirectory(dir.resolve("tmpfs"));
-        Commands.ok("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", volume.toString());
-        try {
+        try (Mount tmpfs = Mount.of("tmpfs", dir.resolve("tmpfs"), "size=16m")) {
+            Path volume = tmpfs.point();
             Path source = Files.createDirectories(volume.resolve("source"));
             Path file = Files.writeString(source.resolve("file"), "x");
             byte[] large = new byte[60 * 1024];
@@ -132,8 +132,6 @@ class ExtendedAttributeCopyTest {
             Map<String, String> copied = userAttributes(volume.resolve("target/file"));
             assertEquals(201, copied.size());
             assertEquals(userAttributes(file), copied);
-        } finally {
-            Commands.run("umount", volume.toString());
         }
     }
 
@@ -147,9 +145,8 @@ class ExtendedAttributeCopyTest {
         setUserAttribute(empty, "a", "1".getBytes(UTF_8));
         setUserAttribute(sub, "b", "2".getBytes(UTF_8));
         setUserAttribute(source, "c", "3".getBytes(UTF_8));
-        Path target = Files.createDirectory(dir.resolve("ramfs"));
-        Commands.ok("mount", "-t", "ramfs", "ramfs", target.toString());
-        try {
+        try (Mount ramfs = Mount.of("ramfs", dir.resolve("ramfs"))) {
+            Path target = ramfs.point();
             CopyReport report = new VolumeCopier().copy(CopyRequest.of(source, target));
 
             assertEquals(List.of(
@@ -158,8 +155,6 @@ class ExtendedAttributeCopyTest {
                     "sub (extended attribute user.b: the target filesystem does not support it, EOPNOTSUPP)"),
                     report.skipped().stream().sorted().toList());
             assertTrue(Files.isRegularFile(target.resolve("empty")) && Files.isDirectory(target.resolve("sub")));
-        } finally {
-            Commands.run("umount", target.toString());
         }
     }
 

@@ -3,6 +3,7 @@ package dev.lockkeeper.sidecar.copy;
 import dev.lockkeeper.sidecar.testing.Commands;
 import dev.lockkeeper.sidecar.testing.Images;
 import dev.lockkeeper.sidecar.testing.LoopDevice;
+import dev.lockkeeper.sidecar.testing.Mount;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -131,12 +132,8 @@ class MidCopyFailureTest {
     private void onSmallVolume(VolumeTest test) throws Exception {
         try (LoopDevice small = LoopDevice.create(dir.resolve("small.backing"), 32 * MiB)) {
             Commands.ok("mkfs.ext4", "-q", small.path().toString());
-            Path volume = Files.createDirectory(dir.resolve("volume"));
-            Commands.ok("mount", small.path().toString(), volume.toString());
-            try {
-                test.run(volume);
-            } finally {
-                Commands.run("umount", volume.toString());
+            try (Mount volume = Mount.device(small.path(), dir.resolve("volume"))) {
+                test.run(volume.point());
             }
         }
     }

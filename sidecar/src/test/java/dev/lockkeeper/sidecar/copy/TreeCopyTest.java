@@ -4,6 +4,7 @@ import dev.lockkeeper.sidecar.linux.FileStat;
 import dev.lockkeeper.sidecar.linux.NativeFile;
 import dev.lockkeeper.sidecar.testing.Commands;
 import dev.lockkeeper.sidecar.testing.Images;
+import dev.lockkeeper.sidecar.testing.Mount;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -201,9 +202,8 @@ class TreeCopyTest {
     @Test
     void progressEndsAtTheExactTotalWhenTheTreeIsNotMeasuredUpFront() throws Exception {
         assumeTrue(Commands.isRoot(), "mounts a tmpfs, where the bound that skips measuring always holds");
-        Path volume = Files.createDirectory(dir.resolve("tmpfs"));
-        Commands.ok("mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", volume.toString());
-        try {
+        try (Mount tmpfs = Mount.of("tmpfs", dir.resolve("tmpfs"), "size=64m")) {
+            Path volume = tmpfs.point();
             Path source = volume.resolve("source");
             Files.createDirectories(source.resolve("a/b"));
             long expected = 0;
@@ -219,8 +219,6 @@ class TreeCopyTest {
                     .withProgress((done, total) -> events.add(new long[] {done, total})));
 
             assertProgressEndsExactly(events, report, expected);
-        } finally {
-            Commands.run("umount", volume.toString());
         }
     }
 
