@@ -43,22 +43,25 @@ public final class CertificateSecret {
         Secret stored = secrets.withName(name).get();
         if (stored != null && directory.replace(decode(stored))) LOG.info("certificates taken from Secret " + namespace + "/" + name);
         CertificateDirectory.Outcome outcome = directory.ensure(identity);
+        Map<String, String> files = directory.contents();
         try {
             if (stored == null) {
-                secrets.resource(secretOf(directory.contents(), null)).create();
+                secrets.resource(secretOf(files, null)).create();
                 LOG.info("certificates " + outcome.name().toLowerCase().replace('_', ' ') + ", stored in Secret " + namespace + "/" + name);
             } else if (outcome != CertificateDirectory.Outcome.REUSED) {
                 // The resourceVersion makes this a compare-and-swap: another replica's renewal is never overwritten.
-                secrets.resource(secretOf(directory.contents(), stored.getMetadata().getResourceVersion())).update();
+                secrets.resource(secretOf(files, stored.getMetadata().getResourceVersion())).update();
                 LOG.info("certificates renewed (" + outcome.name().toLowerCase().replace('_', ' ') + ") in Secret " + namespace + "/" + name);
             }
         } catch (KubernetesClientException e) {
             if (e.getCode() != 409) throw e;
             Secret winner = secrets.withName(name).get();
-            if (winner == null || !directory.replace(decode(winner))) throw e;
+            Map<String, String> written = winner == null ? Map.of() : decode(winner);
+            if (!directory.replace(written)) throw e;
             LOG.info("another replica wrote Secret " + namespace + "/" + name + " first; using its certificates");
+            files = written;
         }
-        return directory.contents().get(CertificateDirectory.CA_CERT);
+        return files.get(CertificateDirectory.CA_CERT);
     }
 
     private Secret secretOf(Map<String, String> files, String resourceVersion) {

@@ -172,7 +172,10 @@ public final class InformerClusterView implements ClusterView, AutoCloseable {
 
     @Override
     public boolean synced() {
-        return types.stream().allMatch(type -> unserved.contains(type) || informers.containsKey(type) && informers.get(type).hasSynced());
+        return types.stream().allMatch(type -> {
+            var informer = informers.get(type);
+            return unserved.contains(type) || informer != null && informer.hasSynced();
+        });
     }
 
     private SharedIndexInformer<GenericKubernetesResource> informer(ResourceType type) {

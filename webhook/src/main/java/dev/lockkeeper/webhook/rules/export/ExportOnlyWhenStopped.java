@@ -44,7 +44,7 @@ public final class ExportOnlyWhenStopped implements AdmissionRule {
     private static Verdict vm(ClusterView cluster, String namespace, String name) {
         Optional<ObjectNode> vm = cluster.get(ResourceType.VIRTUAL_MACHINE, namespace, name);
         Optional<ObjectNode> vmi = cluster.get(ResourceType.VIRTUAL_MACHINE_INSTANCE, namespace, name);
-        if (vmi.isPresent() && !Exports.finished(vmi.get()) || vm.isPresent() && Exports.asksToRun(vm.get().path("spec"), vmi)) {
+        if (vmi.isPresent() && !Exports.finished(vmi.get()) || vm.isPresent() && Exports.asksToRun(vm.get().path("spec"), () -> vmi)) {
             String message = "Virtual Machine " + namespace + "/" + name + " is running; stop it first (virtctl stop " + name
                     + " -n " + namespace + ") or export a VirtualMachineSnapshot of it instead (spec.source kind VirtualMachineSnapshot)";
             return Verdict.forbidden(message, Cause.forbidden("spec.source", message));

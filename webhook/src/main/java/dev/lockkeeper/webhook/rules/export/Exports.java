@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
 /**
@@ -42,13 +43,15 @@ final class Exports {
     /**
      * True when KubeVirt keeps (or puts) a VM with spec {@code vmSpec} running, given its VMI as it is now:
      * {@code running: true} or Always/WaitAsReceiver always; Once and RerunOnFailure until a VMI has finished,
-     * and RerunOnFailure again after a failure. Halted and Manual never start a VM by themselves.
+     * and RerunOnFailure again after a failure. Halted and Manual never start a VM by themselves. The VMI is
+     * looked up only for the strategies it decides, which are the rare ones.
      */
-    static boolean asksToRun(JsonNode vmSpec, Optional<ObjectNode> vmi) {
+    static boolean asksToRun(JsonNode vmSpec, Supplier<Optional<ObjectNode>> currentVmi) {
         if (vmSpec.path("running").asBoolean(false)) return true;
         String strategy = Json.text(vmSpec, "runStrategy");
         if (RUNNING_STRATEGIES.contains(strategy)) return true;
         if (!RUN_UNTIL_DONE_STRATEGIES.contains(strategy)) return false;
+        Optional<ObjectNode> vmi = currentVmi.get();
         if (vmi.isEmpty() || !finished(vmi.get())) return true;
         return "RerunOnFailure".equals(strategy) && "Failed".equals(Json.text(vmi.get(), "status", "phase"));
     }

@@ -12,6 +12,7 @@ import dev.lockkeeper.webhook.cluster.ClusterIndex;
 import dev.lockkeeper.webhook.cluster.ClusterView;
 import dev.lockkeeper.webhook.cluster.ResourceType;
 import java.util.Optional;
+import java.util.function.Supplier;
 
 /**
  * Validating, VirtualMachine UPDATE: refuse the edit that starts a VM while an export holds the VM or one of its
@@ -30,7 +31,7 @@ public final class VirtualMachineStartGuard implements AdmissionRule {
     public Verdict admit(AdmissionRequest request, ClusterView cluster) {
         JsonNode spec = request.object().path("spec");
         String namespace = request.objectNamespace(), name = request.objectName();
-        Optional<ObjectNode> vmi = cluster.get(ResourceType.VIRTUAL_MACHINE_INSTANCE, namespace, name);
+        Supplier<Optional<ObjectNode>> vmi = () -> cluster.get(ResourceType.VIRTUAL_MACHINE_INSTANCE, namespace, name);
         if (!Exports.asksToRun(spec, vmi) || Exports.asksToRun(request.oldObject().path("spec"), vmi)) return Verdict.allow();
         var exports = Exports.blockingStart(cluster, namespace, name, ClusterIndex.volumeClaims(spec.path("template").path("spec")));
         if (exports.isEmpty()) return Verdict.allow();
