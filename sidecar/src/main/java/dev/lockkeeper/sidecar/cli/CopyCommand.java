@@ -7,6 +7,7 @@ import dev.lockkeeper.sidecar.copy.CopyRequest;
 import dev.lockkeeper.sidecar.copy.ProgressListener;
 import dev.lockkeeper.sidecar.copy.Sizes;
 import dev.lockkeeper.sidecar.copy.VolumeCopier;
+import dev.lockkeeper.sidecar.linux.UnsupportedPlatformException;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.DefaultParser;
 import org.apache.commons.cli.Option;
@@ -23,6 +24,7 @@ import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -92,7 +94,8 @@ public final class CopyCommand {
         verify = line.hasOption(VERIFY);
         progress = choice(line, PROGRESS, ProgressStyle.class, ProgressStyle.AUTO);
         maxRate = line.hasOption(MAX_RATE) ? size(line.getOptionValue(MAX_RATE)) : 0;
-        filesystemOverhead = line.hasOption(FILESYSTEM_OVERHEAD) ? fraction(line.getOptionValue(FILESYSTEM_OVERHEAD)) : 0.06;
+        filesystemOverhead = line.hasOption(FILESYSTEM_OVERHEAD) ? fraction(line.getOptionValue(FILESYSTEM_OVERHEAD))
+                : CopyRequest.UPSTREAM_FILESYSTEM_OVERHEAD;
     }
 
     /** Runs {@code copy} with the arguments after the command name. */
@@ -114,9 +117,6 @@ public final class CopyCommand {
     }
 
     private int call(PrintStream out, PrintStream err) {
-        if (!(filesystemOverhead >= 0 && filesystemOverhead < 1)) { // NaN fails both comparisons
-            return fail(err, "--filesystem-overhead must be at least 0 and below 1, got " + filesystemOverhead);
-        }
         ProgressReporter reporter = reporterFor(out);
         CopyRequest request = new CopyRequest(source, target, content, preallocate, targetIsZero, verify,
                 filesystemOverhead, maxRate, reporter == null ? ProgressListener.NONE : reporter);
@@ -134,6 +134,8 @@ public final class CopyCommand {
             if (progress == ProgressStyle.JSON) out.println("{\"event\":\"error\",\"message\":" + Json.quote(e.getMessage()) + "}");
             return fail(err, e.getMessage());
         } catch (RuntimeException | Error e) {
+            Optional<UnsupportedPlatformException> unsupported = UnsupportedPlatformException.in(e);
+            if (unsupported.isPresent()) return fail(err, unsupported.get().getMessage());
             err.println("lockkeeper-sidecar copy: internal error: " + e);
             return INTERNAL_ERROR;
         }
@@ -217,10 +219,15 @@ public final class CopyCommand {
     }
 
     private static double fraction(String value) throws ParseException {
+        double fraction;
         try {
-            return Double.parseDouble(value);
+            fraction = Double.parseDouble(value);
         } catch (NumberFormatException e) {
             throw new ParseException("--" + FILESYSTEM_OVERHEAD.getLongOpt() + " must be a number such as 0.06, got '" + value + "'");
         }
+        if (!(fraction >= 0 && fraction < 1)) { // NaN fails both comparisons
+            throw new ParseException("--" + FILESYSTEM_OVERHEAD.getLongOpt() + " must be at least 0 and below 1, got " + value);
+        }
+        return fraction;
     }
 }

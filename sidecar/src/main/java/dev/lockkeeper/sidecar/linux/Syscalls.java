@@ -21,7 +21,27 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  */
 @SuppressWarnings("restricted") // this package is the one place allowed to call native code
 final class Syscalls {
-    static final boolean AARCH64 = System.getProperty("os.arch").equals("aarch64");
+    /**
+     * The architectures whose system call numbers and open(2) flag values are written down below. Any other one
+     * (s390x, ppc64le, riscv64) is refused when this class is first used: with the wrong table the same arguments
+     * would go to different system calls.
+     */
+    enum Architecture {
+        X86_64, AARCH64;
+
+        /** {@code osArch} as the JVM's {@code os.arch} names it. */
+        static Architecture of(String osArch) {
+            return switch (osArch) {
+                case "amd64", "x86_64" -> X86_64;
+                case "aarch64" -> AARCH64;
+                default -> throw new UnsupportedPlatformException("this machine's architecture " + osArch
+                        + " is not supported: lockkeeper-sidecar knows the Linux system call numbers of x86_64 (amd64) and aarch64 only");
+            };
+        }
+    }
+
+    static final Architecture ARCHITECTURE = Architecture.of(System.getProperty("os.arch"));
+    static final boolean AARCH64 = ARCHITECTURE == Architecture.AARCH64;
 
     // system call numbers: x86_64 (arch/x86/entry/syscalls/syscall_64.tbl) and the generic table aarch64 uses
     static final int SYS_IOCTL = AARCH64 ? 29 : 16;

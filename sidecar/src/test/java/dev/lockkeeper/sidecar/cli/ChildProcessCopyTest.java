@@ -169,6 +169,19 @@ class ChildProcessCopyTest {
     }
 
     @Test
+    void anArchitectureWithoutASystemCallTableIsRefusedInOneLine() throws Exception {
+        Path source = Images.sparse(dir.resolve("source.img"), MiB, 0, 4096);
+
+        Commands.Result result = Commands.run(Commands.sidecarCommand(List.of(), List.of("-Dos.arch=s390x"), "copy",
+                source.toString(), dir.resolve("out.img").toString()).toArray(String[]::new));
+
+        assertEquals(1, result.exitCode(), result.stderr());
+        assertEquals("lockkeeper-sidecar copy: error: this machine's architecture s390x is not supported: lockkeeper-sidecar "
+                + "knows the Linux system call numbers of x86_64 (amd64) and aarch64 only\n", result.stderr());
+        assertFalse(Files.exists(dir.resolve("out.img")));
+    }
+
+    @Test
     void aHundredGibVolumeCopiesInA64MibHeap() throws Exception {
         long size = 100L << 30;
         Path source = Images.sparse(dir.resolve("big.img"), size, 0, 8 * MiB, 50L << 30, 8 * MiB, size - 8 * MiB, 8 * MiB);

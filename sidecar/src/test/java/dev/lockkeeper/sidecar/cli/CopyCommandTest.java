@@ -133,9 +133,14 @@ class CopyCommandTest {
         assertTrue(badRate.err().contains("not a size: 'fast'"), badRate.err());
         assertEquals(2, badContent.exitCode());
         assertTrue(badContent.err().contains("kubevirt"), badContent.err());
-        badOverhead.assertFailedWith("--filesystem-overhead must be at least 0 and below 1");
-        run("copy", source.toString(), dir.resolve("b.img").toString(), "--filesystem-overhead", "NaN")
-                .assertFailedWith("--filesystem-overhead must be at least 0 and below 1, got NaN");
+        Outcome nanOverhead = run("copy", source.toString(), dir.resolve("b.img").toString(), "--filesystem-overhead", "NaN");
+        Outcome negativeOverhead = run("copy", source.toString(), dir.resolve("b.img").toString(), "--filesystem-overhead", "-0.1");
+
+        assertEquals(2, badOverhead.exitCode(), badOverhead.err());
+        assertTrue(badOverhead.err().contains("--filesystem-overhead must be at least 0 and below 1, got 1.5"), badOverhead.err());
+        assertEquals(2, nanOverhead.exitCode(), nanOverhead.err());
+        assertTrue(nanOverhead.err().contains("--filesystem-overhead must be at least 0 and below 1, got NaN"), nanOverhead.err());
+        assertEquals(2, negativeOverhead.exitCode(), negativeOverhead.err());
         Outcome twice = run("copy", source.toString(), dir.resolve("b.img").toString(), "--progress", "none", "--progress", "json");
         assertEquals(2, twice.exitCode());
         assertTrue(twice.err().contains("--progress is given more than once"), twice.err());

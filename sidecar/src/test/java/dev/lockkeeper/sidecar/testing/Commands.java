@@ -72,10 +72,16 @@ public final class Commands {
 
     /** java -cp (this test JVM's classpath) dev.lockkeeper.sidecar.Main ARGS, optionally behind a prefix such as setpriv. */
     public static List<String> sidecarCommand(List<String> prefix, String... args) {
+        return sidecarCommand(prefix, List.of(), args);
+    }
+
+    /** The same with extra JVM options ({@code -Dos.arch=s390x}). */
+    public static List<String> sidecarCommand(List<String> prefix, List<String> jvmOptions, String... args) {
         List<String> command = new ArrayList<>(prefix);
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("-Xmx64m");
         command.add("--enable-native-access=ALL-UNNAMED");
+        command.addAll(jvmOptions);
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
         command.add("dev.lockkeeper.sidecar.Main");
