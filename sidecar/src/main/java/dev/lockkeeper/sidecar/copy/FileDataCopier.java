@@ -30,7 +30,7 @@ final class FileDataCopier {
      */
     long copy(NativeFile source, NativeFile target, long size, boolean mayHaveHoles) throws ErrnoException, CopyException {
         if (!mayHaveHoles) {
-            copyExtent(source, target, 0, size);
+            copyExtent(source, target, 0, size, size);
             return size;
         }
         long copied = 0;
@@ -39,7 +39,7 @@ final class FileDataCopier {
             long data = dataFrom(source, position, size);
             if (data >= size) break;
             long hole = Math.min(holeFrom(source, data, size), size);
-            copyExtent(source, target, data, hole);
+            copyExtent(source, target, data, hole, size);
             copied += hole - data;
             position = hole;
         }
@@ -65,15 +65,14 @@ final class FileDataCopier {
         }
     }
 
-    private void copyExtent(NativeFile source, NativeFile target, long start, long end) throws ErrnoException, CopyException {
+    /** {@code size}: the source's size when the copy began, for the message if it has shrunk since. */
+    private void copyExtent(NativeFile source, NativeFile target, long start, long end, long size)
+            throws ErrnoException, CopyException {
         long position = start;
         while (position < end) {
             long step = Math.min(end - position, kernelCopyUnsupported ? buffer.byteSize() : WRITE_BEHIND_WINDOW);
             long moved = kernelCopyUnsupported ? readWrite(source, target, position, step) : kernelCopy(source, target, position, step);
-            if (moved == 0) {
-                throw new CopyException("source " + source.path() + " shrank during the copy: it ends at " + position
-                        + " but was " + end + " bytes or more");
-            }
+            if (moved == 0) throw SizelessContent.shrank(source, size);
             if (moved < 0) continue;
             writeBehind(target, position, moved);
             position += moved;

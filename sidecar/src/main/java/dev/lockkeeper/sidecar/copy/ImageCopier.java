@@ -119,10 +119,7 @@ final class ImageCopier {
         long wanted = chunk.end() - bufferStart;
         long readLength = source.direct ? (wanted + BLOCK - 1) / BLOCK * BLOCK : wanted;
         long got = source.file.read(buffer, readLength, bufferStart);
-        if (got < wanted) {
-            throw new CopyException("source " + source.path() + " shrank during the copy: it was " + source.size
-                    + " bytes, now it ends at " + (bufferStart + got));
-        }
+        if (got < wanted) throw SizelessContent.shrank(source.file, source.size);
         throttle.acquire(chunk.length());
         // runs of all-zero and data blocks; block edges are absolute offsets, so holes stay block-aligned
         long runStart = chunk.start();

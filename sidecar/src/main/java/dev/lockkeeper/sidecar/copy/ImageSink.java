@@ -122,6 +122,12 @@ final class ImageSink implements AutoCloseable {
         holes.fill(buffered, offloads, offset, length);
     }
 
+    /** Writes zeros over {@code [0, length)} whatever the hole policy, and makes them durable: the target is unfinished again. */
+    void zeroHeaderWindow(long length) throws ErrnoException {
+        Holes.WRITE_ZEROS.fill(buffered, offloads, 0, length);
+        makeDurable();
+    }
+
     /** Data and metadata on stable storage (the device's volatile cache flushed too). */
     void makeDurable() throws ErrnoException {
         buffered.sync();

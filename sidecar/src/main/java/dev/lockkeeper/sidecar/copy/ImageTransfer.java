@@ -56,6 +56,7 @@ final class ImageTransfer {
             throws CopyException {
         try (ImageSource image = ImageSource.open(source, noFollow)) {
             FileStat sourceStat = image.file.stat();
+            SizelessContent.refuse(image.file, sourceStat);
             checkRoomInFilesystem(image, sourceStat, target, volumeImage);
             Path partial = partialNameFor(target);
             Files.deleteIfExists(partial);
@@ -92,6 +93,7 @@ final class ImageTransfer {
     CopyReport toDevice(Path source, boolean noFollow, Path device, CopyReport.Kind kind) throws CopyException {
         try (ImageSource image = ImageSource.open(source, noFollow)) {
             FileStat sourceStat = image.file.stat();
+            SizelessContent.refuse(image.file, sourceStat);
             NativeFile target;
             try {
                 target = NativeFile.open(device, Mode.READ_WRITE, Mode.EXCLUSIVE);
@@ -116,6 +118,13 @@ final class ImageTransfer {
                 checkUnchanged(image, sourceStat);
                 CopyStats head = run(image, sink, 0, header);
                 sink.makeDurable();
+                try {
+                    checkUnchanged(image, sourceStat);
+                } catch (CopyException changed) {
+                    // written while the header window was copied: take completion back before failing
+                    sink.zeroHeaderWindow(header);
+                    throw changed;
+                }
                 Optional<String> checksum = request.verify() ? Optional.of(verify(image, device)) : Optional.empty();
                 return new CopyReport(kind, device, image.scan, image.size, body.data() + head.data(),
                         body.holes() + head.holes(), 1, checksum, List.of());
@@ -162,12 +171,17 @@ final class ImageTransfer {
         return usable / (1 << 20) * (1 << 20);
     }
 
+    /**
+     * A regular source written to during the copy (a VM still running on it) gives a torn image whose every block
+     * was copied correctly: only the file's version tells. A block device's inode does not change when its blocks
+     * are written, so a device source cannot be checked this way; it must not be in use (a snapshot, or a stopped VM).
+     */
     private static void checkUnchanged(ImageSource image, FileStat before) throws IOException, CopyException {
         if (before.type() != FileStat.FileType.REGULAR) return;
-        long now = image.file.stat().size();
-        if (now != before.size()) {
-            throw new CopyException("source " + image.path() + " changed size during the copy (" + before.size() + " → "
-                    + now + " bytes); stop whatever writes to it and copy again");
+        FileStat.Version now = image.file.stat().version();
+        if (!now.equals(before.version())) {
+            throw new CopyException("source " + image.path() + " changed during the copy (before: " + before.version()
+                    + "; after: " + now + "), so the copy may mix old and new data; stop whatever writes to it and copy again");
         }
     }
 

@@ -6,13 +6,18 @@ import java.nio.file.Path;
 /** A failed system call: which call, on which file, and the kernel's reason. */
 public final class ErrnoException extends IOException {
     private final String call;
-    private final Path path;
+    private final String file;
     private final int code;
     private final Errno errno;
 
     ErrnoException(String call, Path path, int code) {
+        this(call, path.toString(), code);
+    }
+
+    /** {@code file}: how messages show the file (a name that is not valid UTF-8 with its bytes escaped). */
+    ErrnoException(String call, String file, int code) {
         this.call = call;
-        this.path = path;
+        this.file = file;
         this.code = code;
         this.errno = Errno.of(code);
     }
@@ -23,7 +28,7 @@ public final class ErrnoException extends IOException {
      */
     @Override
     public String getMessage() {
-        return call + " " + path + ": " + Syscalls.describe(code) + " (" + nameOf(code) + ")";
+        return call + " " + file + ": " + Syscalls.describe(code) + " (" + nameOf(code) + ")";
     }
 
     private static String nameOf(int code) {

@@ -2,9 +2,18 @@ package dev.lockkeeper.sidecar.linux;
 
 import java.time.Instant;
 
-/** What statx(2) reports about one file, arch-independent. */
+/**
+ * What statx(2) reports about one file, arch-independent.
+ *
+ * @param changed  the inode's change time (ctime): moves with every write, truncate, chmod, chown, link or xattr change,
+ *                 and cannot be set back by a program the way mtime can
+ * @param mountId  the mount the file was reached through ({@code stx_mnt_id}, Linux 5.8+), or {@link #UNKNOWN_MOUNT};
+ *                 unlike {@code device}, it tells a bind mount of the same filesystem from the directory around it
+ */
 public record FileStat(FileType type, int permissions, int uid, int gid, long size, long allocatedBytes,
-                       long device, long inode, int linkCount, Instant modified) {
+                       long device, long inode, int linkCount, Instant modified, Instant changed, long mountId) {
+
+    public static final long UNKNOWN_MOUNT = -1;
 
     public enum FileType { REGULAR, DIRECTORY, SYMLINK, BLOCK_DEVICE, CHAR_DEVICE, FIFO, SOCKET }
 
@@ -25,5 +34,27 @@ public record FileStat(FileType type, int permissions, int uid, int gid, long si
 
     public Identity identity() {
         return new Identity(device, inode);
+    }
+
+    /**
+     * What changes when anyone writes the file: two stats with the same version saw the same content, as far as the
+     * kernel's timestamps can tell (they tick at the kernel's clock granularity; since Linux 6.13 ext4, XFS, btrfs
+     * and tmpfs give a change right after a statx a fine-grained stamp).
+     */
+    public record Version(long size, Instant modified, Instant changed) {
+        @Override
+        public String toString() {
+            return size + " bytes, modified " + modified + ", changed " + changed;
+        }
+    }
+
+    public Version version() {
+        return new Version(size, modified, changed);
+    }
+
+    /** Whether this entry lies on another mount than {@code root} (a mount point, a bind mount included). */
+    public boolean onOtherMountThan(FileStat root) {
+        if (mountId != UNKNOWN_MOUNT && root.mountId != UNKNOWN_MOUNT) return mountId != root.mountId;
+        return device != root.device;
     }
 }

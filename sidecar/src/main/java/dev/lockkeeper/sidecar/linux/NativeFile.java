@@ -388,17 +388,28 @@ public final class NativeFile implements AutoCloseable {
 
     private static FileStat statx(int dirFd, String name, int flags, Path path) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment buffer = arena.allocate(256, 8);
-            long result = call(SYS_STATX, dirFd, arena.allocateFrom(name).address(), flags, STATX_BASIC_STATS, buffer.address(), 0);
-            if (result != 0) throw failure("statx", path);
-            // struct statx offsets from <linux/stat.h>; the layout is the same on every architecture
-            int mode = Short.toUnsignedInt(buffer.get(JAVA_SHORT, 28));
-            long device = ((long) buffer.get(JAVA_INT, 136) << 32) | Integer.toUnsignedLong(buffer.get(JAVA_INT, 140));
-            Instant modified = Instant.ofEpochSecond(buffer.get(JAVA_LONG, 112), Integer.toUnsignedLong(buffer.get(JAVA_INT, 120)));
-            return new FileStat(FileStat.typeOf(mode), mode & 07777, buffer.get(JAVA_INT, 20), buffer.get(JAVA_INT, 24),
-                    buffer.get(JAVA_LONG, 40), buffer.get(JAVA_LONG, 48) * 512, device, buffer.get(JAVA_LONG, 32),
-                    buffer.get(JAVA_INT, 16), modified);
+            return statx(arena, dirFd, arena.allocateFrom(name), flags, path.toString());
         }
+    }
+
+    /** {@code name}: a NUL-terminated path, bytes as the kernel takes them. */
+    private static FileStat statx(Arena arena, int dirFd, MemorySegment name, int flags, String shownAs) throws ErrnoException {
+        MemorySegment buffer = arena.allocate(256, 8);
+        long result = call(SYS_STATX, dirFd, name.address(), flags, STATX_BASIC_STATS | STATX_MNT_ID, buffer.address(), 0);
+        if (result != 0) throw new ErrnoException("statx", shownAs, lastErrno());
+        // struct statx offsets from <linux/stat.h>; the layout is the same on every architecture
+        int mask = buffer.get(JAVA_INT, 0);
+        int mode = Short.toUnsignedInt(buffer.get(JAVA_SHORT, 28));
+        long device = ((long) buffer.get(JAVA_INT, 136) << 32) | Integer.toUnsignedLong(buffer.get(JAVA_INT, 140));
+        long mountId = (mask & STATX_MNT_ID) != 0 ? buffer.get(JAVA_LONG, 144) : FileStat.UNKNOWN_MOUNT;
+        return new FileStat(FileStat.typeOf(mode), mode & 07777, buffer.get(JAVA_INT, 20), buffer.get(JAVA_INT, 24),
+                buffer.get(JAVA_LONG, 40), buffer.get(JAVA_LONG, 48) * 512, device, buffer.get(JAVA_LONG, 32),
+                buffer.get(JAVA_INT, 16), timestamp(buffer, 112), timestamp(buffer, 96), mountId);
+    }
+
+    /** A struct statx_timestamp: seconds (signed 64) and nanoseconds (unsigned 32). */
+    private static Instant timestamp(MemorySegment statx, long offset) {
+        return Instant.ofEpochSecond(statx.get(JAVA_LONG, offset), Integer.toUnsignedLong(statx.get(JAVA_INT, offset + 8)));
     }
 
     /** Where this descriptor really points, as the kernel resolved it (symlinks and renames included). */

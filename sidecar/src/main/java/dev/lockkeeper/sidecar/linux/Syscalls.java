@@ -77,7 +77,7 @@ final class Syscalls {
     static final int O_DIRECTORY = AARCH64 ? 040000 : 0200000;
     static final int O_NOFOLLOW = AARCH64 ? 0100000 : 0400000;
     static final int AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100, AT_EMPTY_PATH = 0x1000;
-    static final int STATX_BASIC_STATS = 0x7ff;
+    static final int STATX_BASIC_STATS = 0x7ff, STATX_MNT_ID = 0x1000;
     static final long UTIME_OMIT = (1L << 30) - 2;
     static final int SEEK_DATA = 3, SEEK_HOLE = 4;
     static final long RESOLVE_NO_MAGICLINKS = 0x02, RESOLVE_NO_SYMLINKS = 0x04, RESOLVE_BENEATH = 0x08;
