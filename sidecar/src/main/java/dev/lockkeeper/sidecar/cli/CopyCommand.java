@@ -154,15 +154,16 @@ public final class CopyCommand {
         for (String skipped : report.skipped()) err.println("lockkeeper-sidecar copy: skipped " + skipped);
         if (progress == ProgressStyle.JSON) {
             out.printf(Locale.ROOT, "{\"event\":\"done\",\"kind\":\"%s\",\"target\":%s,\"bytes\":%d,\"dataBytes\":%d,"
-                            + "\"holeBytes\":%d,\"files\":%d,\"seconds\":%.3f,\"scan\":\"%s\",\"checksum\":%s,\"skipped\":%d}%n",
+                            + "\"holeBytes\":%d,\"files\":%d,\"hardLinks\":%d,\"seconds\":%.3f,\"scan\":\"%s\",\"checksum\":%s,\"skipped\":%d}%n",
                     report.kind(), Json.quote(report.writtenTo().toString()), report.logicalBytes(), report.dataBytes(),
-                    report.holeBytes(), report.files(), seconds, report.scan(),
+                    report.holeBytes(), report.files(), report.hardLinks(), seconds, report.scan(),
                     report.checksum().map(Json::quote).orElse("null"), report.skipped().size());
             return;
         }
         out.printf(Locale.ROOT, "copied %s to %s: %s (%s data, %s holes)%s in %.2f s%n", source, report.writtenTo(),
                 Sizes.human(report.logicalBytes()), Sizes.human(report.dataBytes()), Sizes.human(report.holeBytes()),
-                report.kind() == CopyReport.Kind.TREE ? ", " + report.files() + " files" : "", seconds);
+                report.kind() == CopyReport.Kind.TREE ? ", " + report.files() + " files"
+                        + (report.hardLinks() > 0 ? " and " + report.hardLinks() + " more hard links to them" : "") : "", seconds);
         report.checksum().ifPresent(sum -> out.println("verified: " + sum));
     }
 

@@ -14,10 +14,19 @@ import java.util.Optional;
  * @param holeBytes       bytes left or made as holes / zeroed
  * @param checksum        present when verified: the digest source and target both produced
  * @param skipped         what a tree copy left out, one line each naming the entry: FIFOs, sockets, device nodes,
- *                        and extended attributes the target's filesystem or this process's privileges refuse
+ *                        mount points inside the tree, and extended attributes the target's filesystem or this
+ *                        process's privileges refuse
+ * @param files           regular files copied (for a tree: inodes, each once however many names it has)
+ * @param hardLinks       further names of those files, made as hard links (their bytes are in none of the counts)
  */
 public record CopyReport(Kind kind, Path writtenTo, ScanType scan, long logicalBytes, long dataBytes, long holeBytes,
-                         long files, Optional<String> checksum, List<String> skipped) {
+                         long files, Optional<String> checksum, List<String> skipped, long hardLinks) {
+
+    /** A report without hard links: every image copy. */
+    public CopyReport(Kind kind, Path writtenTo, ScanType scan, long logicalBytes, long dataBytes, long holeBytes,
+                      long files, Optional<String> checksum, List<String> skipped) {
+        this(kind, writtenTo, scan, logicalBytes, dataBytes, holeBytes, files, checksum, skipped, 0);
+    }
 
     public enum Kind { IMAGE_TO_IMAGE, IMAGE_TO_DISK_IMG, DISK_IMG_TO_IMAGE, TREE }
 

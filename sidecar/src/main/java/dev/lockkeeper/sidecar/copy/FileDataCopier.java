@@ -4,6 +4,7 @@ import dev.lockkeeper.sidecar.linux.ErrnoException;
 import dev.lockkeeper.sidecar.linux.NativeFile;
 
 import java.lang.foreign.MemorySegment;
+import java.util.function.LongConsumer;
 
 /**
  * Copies one file of a tree into a freshly created file: SEEK_DATA/SEEK_HOLE finds the data extents (holes
@@ -18,6 +19,7 @@ final class FileDataCopier {
 
     private final MemorySegment buffer;
     private boolean kernelCopyUnsupported;
+    private LongConsumer progress;
 
     FileDataCopier(MemorySegment buffer) {
         this.buffer = buffer;
@@ -27,8 +29,11 @@ final class FileDataCopier {
      * Returns the data bytes copied; when that is less than {@code size} the caller sets the final size (a
      * trailing hole) with truncate. {@code mayHaveHoles} false (all blocks allocated, as for nearly every small
      * file) copies the whole file without asking for extents, as coreutils does: two lseeks fewer per file.
+     * {@code progress} hears of the data bytes as they are copied (holes are the caller's to count).
      */
-    long copy(NativeFile source, NativeFile target, long size, boolean mayHaveHoles) throws ErrnoException, CopyException {
+    long copy(NativeFile source, NativeFile target, long size, boolean mayHaveHoles, LongConsumer progress)
+            throws ErrnoException, CopyException {
+        this.progress = progress;
         if (!mayHaveHoles) {
             copyExtent(source, target, 0, size, size);
             return size;
@@ -76,6 +81,7 @@ final class FileDataCopier {
             if (moved < 0) continue;
             writeBehind(target, position, moved);
             position += moved;
+            progress.accept(moved);
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.lockkeeper.sidecar.copy;
 
 import dev.lockkeeper.sidecar.copy.CopyReport.ScanType;
+import dev.lockkeeper.sidecar.linux.Errno;
 import dev.lockkeeper.sidecar.linux.ErrnoException;
 import dev.lockkeeper.sidecar.linux.FileStat;
 import dev.lockkeeper.sidecar.linux.NativeFile;
@@ -26,16 +27,40 @@ final class ImageSource implements AutoCloseable {
         this.direct = direct;
     }
 
+    /** How to open the image with the given modes. */
+    @FunctionalInterface
+    private interface Opener {
+        NativeFile open(Mode... modes) throws ErrnoException;
+    }
+
     static ImageSource open(Path path, boolean noFollow) throws ErrnoException {
+        Mode follow = noFollow ? Mode.NO_FOLLOW : Mode.READ;
+        return open(modes -> NativeFile.open(path, modes), follow);
+    }
+
+    /** A regular file of a tree, opened beneath the tree's root (no symlink on the way, none at the end). */
+    static ImageSource openInside(NativeFile root, TreePath file) throws ErrnoException {
+        byte[] relative = file.bytes();
+        return open(modes -> {
+            try {
+                return NativeFile.openBeneath(root, relative, modes);
+            } catch (ErrnoException e) {
+                // before Linux 5.6, or a seccomp profile from before openat2: only the last component is checked
+                if (e.errno() != Errno.ENOSYS && e.errno() != Errno.EPERM) throw e;
+                return root.openAt(relative, modes);
+            }
+        }, Mode.NO_FOLLOW);
+    }
+
+    private static ImageSource open(Opener opener, Mode follow) throws ErrnoException {
         NativeFile file;
         boolean direct = true;
-        Mode follow = noFollow ? Mode.NO_FOLLOW : Mode.READ;
         try {
-            file = NativeFile.open(path, Mode.READ, Mode.DIRECT, follow);
+            file = opener.open(Mode.READ, Mode.DIRECT, follow);
         } catch (ErrnoException e) {
             // tmpfs and some FUSE filesystems refuse O_DIRECT at open time
-            if (e.errno() != dev.lockkeeper.sidecar.linux.Errno.EINVAL) throw e;
-            file = NativeFile.open(path, Mode.READ, follow);
+            if (e.errno() != Errno.EINVAL) throw e;
+            file = opener.open(Mode.READ, follow);
             direct = false;
         }
         try {

@@ -10,7 +10,7 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Unfinished results of the copies in progress (a file target's partial file, a tree target's staging
- * directory), removed when the JVM is asked to stop before they are published: SIGTERM from kubelet or systemd,
+ * directory's contents), removed when the JVM is asked to stop before they are published: SIGTERM from kubelet or systemd,
  * SIGINT from a terminal. Each result is owned by exactly one side: the copy {@link #claim}s it back before
  * publishing, the stop hook claims it before removing, so a stop can never remove part of a result that is
  * being published. A SIGKILL or a power cut leaves results behind; the next copy to the same target removes
@@ -45,7 +45,8 @@ final class PartialResults {
     private static void remove(Path partial) {
         for (int attempt = 1; attempt <= REMOVAL_ATTEMPTS; attempt++) {
             try {
-                if (Files.isDirectory(partial, LinkOption.NOFOLLOW_LINKS)) TreeCopier.removeTree(partial);
+                // a tree's staging directory is emptied, not removed: it marks its target as unfinished
+                if (Files.isDirectory(partial, LinkOption.NOFOLLOW_LINKS)) TreeCopier.removeContents(partial);
                 else Files.deleteIfExists(partial);
                 return;
             } catch (IOException e) {

@@ -19,10 +19,12 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -39,16 +41,24 @@ import java.util.stream.Collectors;
  * Copies a filesystem volume's tree: regular files (sparse), directories, symlinks (as links, never followed),
  * hard links (as links), mode, owner (as root), mtimes and extended attributes (POSIX ACLs and file capabilities
  * among them); {@code lost+found} is left out; FIFOs, sockets and device nodes are reported and skipped, and so is
- * an extended attribute the target's filesystem does not support or this process may not set.
+ * an extended attribute the target's filesystem does not support or this process may not set. One filesystem: a
+ * mount point inside the source becomes an empty directory and is reported, as with {@code cp -x}. Names are
+ * bytes ({@link TreePath}): every entry is reached by descriptor and name, never by a decoded path.
  *
- * <p>Completion: everything is built inside {@code TARGET/.lockkeeper-partial/}. Only after all data and
- * metadata are synced are the top-level entries renamed into {@code TARGET/} and the staging directory
- * removed, so a target that still has {@code .lockkeeper-partial} is unfinished, whatever else it holds.
+ * <p>Completion: everything is built inside {@code TARGET/.lockkeeper-partial/}, which exists from before the
+ * first entry is written until the copy is complete: a target that was absent is created with it inside (built
+ * beside it under a partial name and renamed into place), a stale one from an earlier run is emptied and kept, and
+ * a failed or stopped copy empties it but keeps it. Only after all data and metadata are synced are the top-level
+ * entries renamed into {@code TARGET/} and the staging directory removed, so a target that still has
+ * {@code .lockkeeper-partial} is unfinished, whatever else it holds, and one without it is a complete copy.
  *
- * <p>Containment: the walk never follows links; each source file is opened with O_NOFOLLOW and checked, by the
- * path the kernel actually opened, to lie inside the source root; each target file is created with
- * O_CREAT|O_EXCL|O_NOFOLLOW inside a staging directory this copier created, so no pre-existing or copied
- * symlink can redirect a write.
+ * <p>Containment: the walk never follows links; each source file is opened with openat2(RESOLVE_BENEATH |
+ * RESOLVE_NO_SYMLINKS) beneath the source root (before Linux 5.6: O_NOFOLLOW and a check of the path the kernel
+ * actually opened); each target entry is created with O_CREAT|O_EXCL|O_NOFOLLOW (mkdirat, symlinkat, linkat)
+ * below the staging directory this copier created, so no pre-existing or copied symlink can redirect a write.
+ *
+ * <p>A source written to during the copy: each file's size, mtime and ctime as the walk saw them must still be
+ * its own after its data was copied, or the copy fails rather than keep a torn file.
  */
 final class TreeCopier {
     static final String STAGING = ".lockkeeper-partial";
@@ -73,23 +83,28 @@ final class TreeCopier {
                 throw new CopyException("source " + sourceRoot + " holds an unfinished Lockkeeper copy (" + STAGING
                         + "); finish or redo that copy first");
             }
-            if (!Files.exists(targetRoot, LinkOption.NOFOLLOW_LINKS)) Files.createDirectory(targetRoot);
-            Path target = targetRoot.toRealPath();
+            boolean absent = !Files.exists(targetRoot, LinkOption.NOFOLLOW_LINKS);
+            Path target = absent ? targetRoot.toAbsolutePath().getParent().toRealPath().resolve(targetRoot.getFileName())
+                    : targetRoot.toRealPath();
             if (target.startsWith(source)) throw new CopyException("target " + targetRoot + " is inside the source " + sourceRoot);
             if (source.startsWith(target)) throw new CopyException("source " + sourceRoot + " is inside the target " + targetRoot);
-            requireEmpty(target);
-            return new Run(source, target, sizeUp(source, target)).execute();
+            if (!absent) requireEmpty(target);
+            ProgressCounter progress = sizeUp(source, absent ? target.getParent() : target);
+            if (absent) createMarked(target);
+            else if (!Files.exists(target.resolve(STAGING), LinkOption.NOFOLLOW_LINKS)) Files.createDirectory(target.resolve(STAGING));
+            return new Run(source, target, progress).execute();
         } catch (IOException e) {
             throw Failures.explain(e);
         }
     }
 
+    /** Allows a stale staging directory (emptied here, kept as the mark of an unfinished target) and lost+found. */
     private static void requireEmpty(Path target) throws IOException, CopyException {
         List<String> present = new ArrayList<>();
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(target)) {
             for (Path entry : entries) {
                 String name = entry.getFileName().toString();
-                if (name.equals(STAGING)) removeTree(entry);
+                if (name.equals(STAGING)) removeContents(entry);
                 else if (!name.equals(TreeWalk.LOST_AND_FOUND)) present.add(name);
             }
         }
@@ -101,6 +116,19 @@ final class TreeCopier {
         }
     }
 
+    /**
+     * Creates an absent target with its staging directory already inside: both are made under a partial name
+     * beside it and renamed into place, so there is no moment at which the target exists without the mark.
+     */
+    private static void createMarked(Path target) throws IOException {
+        Path building = ImageTransfer.partialNameFor(target);
+        if (Files.exists(building, LinkOption.NOFOLLOW_LINKS)) removeTree(building); // left by a killed run
+        Files.createDirectory(building);
+        Files.createDirectory(building.resolve(STAGING));
+        Files.move(building, target, StandardCopyOption.ATOMIC_MOVE);
+        ImageTransfer.syncDirectory(target.getParent());
+    }
+
     private record TreeSize(long logicalBytes, long allocatedBytes) { }
 
     /**
@@ -110,11 +138,13 @@ final class TreeCopier {
      * cannot share blocks (no reflinks, deduplication or compression), a tree without mount points below its
      * root cannot hold more data than the filesystem has in use. The exact total that progress reports then is
      * counted in the background, only when someone listens, and only until the copy's own walk settles it.
+     *
+     * @param room the directory whose filesystem the copy will fill (the target, or where it will be created)
      */
-    private ProgressCounter sizeUp(Path source, Path target) throws IOException, CopyException {
+    private ProgressCounter sizeUp(Path source, Path room) throws IOException, CopyException {
         FileStore sourceStore = Files.getFileStore(source);
         if (!request.preallocate() && UNSHARED_BLOCK_FILESYSTEMS.contains(sourceStore.type())
-                && usedOn(sourceStore) <= Files.getFileStore(target).getUsableSpace() && !MountTable.hasMountsBelow(source)) {
+                && usedOn(sourceStore) <= Files.getFileStore(room).getUsableSpace() && !MountTable.hasMountsBelow(source)) {
             ProgressCounter progress = new ProgressCounter(ProgressListener.UNKNOWN_TOTAL, request.progress());
             if (request.progress() != ProgressListener.NONE) {
                 Thread.ofPlatform().daemon().name("lk-measure").start(() -> {
@@ -129,9 +159,9 @@ final class TreeCopier {
         }
         TreeSize size = measure(source, () -> true);
         long needed = request.preallocate() ? size.logicalBytes() : size.allocatedBytes();
-        long free = Files.getFileStore(target).getUsableSpace();
+        long free = Files.getFileStore(room).getUsableSpace();
         if (needed > free) {
-            throw new CopyException("target volume " + target + " has " + Sizes.describe(free)
+            throw new CopyException("target volume " + room + " has " + Sizes.describe(free)
                     + " free but the source tree needs " + Sizes.describe(needed));
         }
         return new ProgressCounter(size.logicalBytes(), request.progress());
@@ -141,11 +171,13 @@ final class TreeCopier {
         return store.getTotalSpace() - store.getUnallocatedSpace();
     }
 
-    /** A stat-only pass over the whole tree, for as long as {@code wanted} says. */
+    /** A stat-only pass over the whole tree, for as long as {@code wanted} says; an inode with several names counts once. */
     private static TreeSize measure(Path source, BooleanSupplier wanted) throws IOException, CopyException {
         long[] logicalAndAllocated = new long[2];
-        TreeWalk.walk(source, (path, stat) -> {
-            if (stat.type() == FileType.REGULAR) {
+        Set<Identity> linked = new HashSet<>();
+        TreeWalk.walk(source, entry -> {
+            FileStat stat = entry.stat();
+            if (stat.type() == FileType.REGULAR && !entry.mountPoint() && (stat.linkCount() == 1 || linked.add(stat.identity()))) {
                 logicalAndAllocated[0] += stat.size();
                 logicalAndAllocated[1] += Math.min(stat.size(), stat.allocatedBytes());
             }
@@ -164,6 +196,16 @@ final class TreeCopier {
     }
 
     static void removeTree(Path top) throws IOException {
+        removeBelow(top, true);
+    }
+
+    /** Empties a directory but keeps it: how a staging directory goes on marking its target unfinished. */
+    static void removeContents(Path directory) throws IOException {
+        removeBelow(directory, false);
+    }
+
+    /** NIO's walk keeps each name's bytes in its paths, so any name is removed, whatever the locale. */
+    private static void removeBelow(Path top, boolean andTop) throws IOException {
         Files.walkFileTree(top, new SimpleFileVisitor<>() {
             @Override
             public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
@@ -174,7 +216,7 @@ final class TreeCopier {
             @Override
             public FileVisitResult postVisitDirectory(Path dir, IOException failure) throws IOException {
                 if (failure != null) throw failure;
-                Files.delete(dir);
+                if (andTop || !dir.equals(top)) Files.delete(dir);
                 return FileVisitResult.CONTINUE;
             }
         });
@@ -187,7 +229,7 @@ final class TreeCopier {
         private final Path staging;
         private final ProgressCounter progress;
         private final Throttle throttle = new Throttle(request.maxBytesPerSecond());
-        private final Map<Identity, Path> firstLinkOf = new HashMap<>();
+        private final Map<Identity, TreePath> firstLinkOf = new HashMap<>();
         /**
          * Below the root, in walk order; their attributes are set children-first once all entries exist: creating
          * an entry changes a directory's mtime, and entries created after a default ACL was set would inherit it.
@@ -198,14 +240,17 @@ final class TreeCopier {
         private final AtomicReference<Throwable> failure = new AtomicReference<>();
         private final AtomicLong dataBytes = new AtomicLong();
         private long logicalBytes;
-        /** The source root, open for the run: source files are opened beneath it. */
+        /** The source root, open for the run: source entries are opened and read beneath it. */
         private NativeFile sourceRoot;
+        /** The staging directory, open for the run: every target entry is created below it. */
+        private NativeFile stagingRoot;
         private volatile boolean openBeneathSupported = true;
         private final Semaphore queued = new Semaphore(MAX_QUEUED_FILES);
         private final ThreadLocal<FileDataCopier> copiers;
         private long files;
+        private long hardLinks;
 
-        private record Directory(Path source, Path target, FileStat stat) { }
+        private record Directory(TreePath path, FileStat stat) { }
 
         Run(Path source, Path target, ProgressCounter progress) {
             this.source = source;
@@ -217,11 +262,12 @@ final class TreeCopier {
         }
 
         CopyReport execute() throws IOException, CopyException {
-            Files.createDirectory(staging);
             PartialResults.track(staging);
             boolean publishing = false;
-            try (NativeFile sourceRootHandle = NativeFile.open(source, Mode.READ, Mode.DIRECTORY, Mode.NO_FOLLOW)) {
+            try (NativeFile sourceRootHandle = NativeFile.open(source, Mode.READ, Mode.DIRECTORY, Mode.NO_FOLLOW);
+                 NativeFile stagingHandle = NativeFile.open(staging, Mode.READ, Mode.DIRECTORY, Mode.NO_FOLLOW)) {
                 sourceRoot = sourceRootHandle;
+                stagingRoot = stagingHandle;
                 try (ExecutorService pool = Executors.newFixedThreadPool(WORKERS, Thread.ofPlatform().name("lk-tree-", 0).factory())) {
                     walk(pool);
                 }
@@ -229,22 +275,21 @@ final class TreeCopier {
                 // the walk has seen every entry: its count is the exact total, whether or not one was measured
                 progress.settle(logicalBytes);
                 for (Directory dir : directories.reversed()) {
-                    try (NativeFile original = openInsideSource(dir.source(), Mode.READ, Mode.DIRECTORY, Mode.NO_FOLLOW)) {
-                        copyDirectoryAttributes(original, dir.target(), dir.stat());
+                    try (NativeFile original = openInsideSource(dir.path(), Mode.READ, Mode.DIRECTORY, Mode.NO_FOLLOW);
+                         NativeFile copy = stagingRoot.openAt(dir.path().bytes(), Mode.READ, Mode.DIRECTORY, Mode.NO_FOLLOW)) {
+                        copyDirectoryAttributes(original, copy, dir.stat(), dir.path());
                     }
                 }
-                try (NativeFile anchor = NativeFile.open(staging, Mode.READ, Mode.DIRECTORY)) {
-                    anchor.syncFileSystem();
-                }
+                stagingRoot.syncFileSystem();
                 Optional<String> checksum = request.verify() ? Optional.of(TreeDigest.verify(source, staging)) : Optional.empty();
                 if (!PartialResults.claim(staging)) throw new CopyException("stopped before the copy of " + source + " was finished");
                 publishing = true;
                 publish();
                 return new CopyReport(CopyReport.Kind.TREE, target, ScanType.EXTENTS, logicalBytes, dataBytes.get(),
-                        logicalBytes - dataBytes.get(), files, checksum, List.copyOf(skipped));
+                        logicalBytes - dataBytes.get(), files, checksum, List.copyOf(skipped), hardLinks);
             } catch (IOException | CopyException | RuntimeException e) {
-                // once publishing has begun, the staging directory is what marks the target unfinished: it stays
-                if (!publishing && PartialResults.claim(staging)) removeTree(staging);
+                // emptied, not removed: the staging directory goes on saying that this target is unfinished
+                if (!publishing && PartialResults.claim(staging)) removeContents(staging);
                 throw e;
             } finally {
                 progress.close();
@@ -252,14 +297,17 @@ final class TreeCopier {
         }
 
         private void walk(ExecutorService pool) throws IOException, CopyException {
-            TreeWalk.walk(source, (path, stat) -> {
+            TreeWalk.walk(sourceRoot, entry -> {
                 if (failure.get() != null) return false;
-                if (path.equals(source)) {
+                TreePath path = entry.path();
+                FileStat stat = entry.stat();
+                if (path.isRoot()) {
                     rootStat = stat;
+                } else if (entry.mountPoint()) {
+                    skipMountPoint(path, stat);
                 } else if (stat.type() == FileType.DIRECTORY) {
-                    Path copy = targetOf(path);
-                    Files.createDirectory(copy);
-                    directories.add(new Directory(path, copy, stat));
+                    stagingRoot.createDirectoryAt(path.bytes());
+                    directories.add(new Directory(path, stat));
                 } else {
                     copyEntry(path, stat, pool);
                 }
@@ -267,25 +315,35 @@ final class TreeCopier {
             });
         }
 
-        private void copyEntry(Path file, FileStat stat, ExecutorService pool) throws IOException {
-            Path copy = targetOf(file);
+        /** As {@code cp -x}: a directory another filesystem is mounted on is copied empty; a mounted file is left out. */
+        private void skipMountPoint(TreePath path, FileStat stat) throws ErrnoException {
+            if (stat.type() == FileType.DIRECTORY) {
+                stagingRoot.createDirectoryAt(path.bytes());
+                directories.add(new Directory(path, stat));
+                skipped.add(path + " (mount point: another filesystem is mounted there; copied as an empty directory)");
+            } else {
+                skipped.add(path + " (mount point: a " + typeName(stat) + " mounted from another filesystem)");
+            }
+        }
+
+        private void copyEntry(TreePath path, FileStat stat, ExecutorService pool) throws IOException {
             switch (stat.type()) {
                 case REGULAR -> {
-                    logicalBytes += stat.size();
                     if (stat.linkCount() > 1) {
-                        Path first = firstLinkOf.putIfAbsent(stat.identity(), copy);
+                        TreePath first = firstLinkOf.putIfAbsent(stat.identity(), path);
                         if (first != null) {
-                            Files.createLink(copy, first);
-                            progress.advance(stat.size());
+                            stagingRoot.createHardLinkAt(first.bytes(), path.bytes());
+                            hardLinks++;
                             return;
                         }
                     }
+                    logicalBytes += stat.size();
                     files++;
-                    NativeFile created = NativeFile.open(copy, Mode.WRITE, Mode.CREATE_NEW, Mode.NO_FOLLOW);
+                    NativeFile created = stagingRoot.openAt(path.bytes(), Mode.WRITE, Mode.CREATE_NEW, Mode.NO_FOLLOW);
                     queued.acquireUninterruptibly();
                     pool.execute(() -> {
                         try {
-                            copyFile(file, stat, created);
+                            copyFile(path, stat, created);
                         } catch (Throwable t) {
                             failure.compareAndSet(null, t);
                         } finally {
@@ -294,27 +352,32 @@ final class TreeCopier {
                     });
                 }
                 case SYMLINK -> {
-                    Files.createSymbolicLink(copy, Files.readSymbolicLink(file));
-                    NativeFile.copyLinkAttributes(copy, stat, root, carried(NativeFile.linkExtendedAttributes(file)), skipRefused(file));
+                    byte[] relative = path.bytes();
+                    stagingRoot.createSymlinkAt(sourceRoot.readLinkAt(relative), relative);
+                    stagingRoot.copyLinkAttributesAt(relative, stat, root, carried(sourceRoot.linkExtendedAttributesAt(relative)),
+                            skipRefused(path));
                 }
-                case DIRECTORY -> throw new IllegalStateException("directories are visited, not copied as entries: " + file);
-                default -> skipped.add(nameOf(file) + " (" + stat.type().name().toLowerCase().replace('_', ' ') + ")");
+                case DIRECTORY -> throw new IllegalStateException("directories are visited, not copied as entries: " + path);
+                default -> skipped.add(path + " (" + typeName(stat) + ")");
             }
         }
 
-        private void copyFile(Path file, FileStat stat, NativeFile created) throws IOException, CopyException {
-            try (created; NativeFile in = openInsideSource(file, Mode.READ, Mode.NO_FOLLOW)) {
+        private void copyFile(TreePath path, FileStat stat, NativeFile created) throws IOException, CopyException {
+            try (created; NativeFile in = openInsideSource(path, Mode.READ, Mode.NO_FOLLOW)) {
+                SizelessContent.refuse(in, stat);
                 if (request.preallocate() && stat.size() > 0) created.allocate(0, stat.size());
-                long copied = copiers.get().copy(in, created, stat.size(), stat.allocatedBytes() < stat.size());
+                long copied = copiers.get().copy(in, created, stat.size(), stat.allocatedBytes() < stat.size(), progress::advance);
                 throttle.acquire(copied);
                 if (copied < stat.size()) created.truncate(stat.size());
-                if (in.stat().size() != stat.size()) {
-                    throw new CopyException("source file " + file + " changed size during the copy");
+                FileStat after = in.stat();
+                if (!after.identity().equals(stat.identity()) || !after.version().equals(stat.version())) {
+                    throw new CopyException("source file " + in + " changed during the copy (before: " + stat.version()
+                            + "; after: " + after.version() + "), so its copy may mix old and new data; stop whatever writes to it and copy again");
                 }
-                created.copyAttributesFrom(stat, root, carried(in.extendedAttributes()), skipRefused(file));
+                created.copyAttributesFrom(stat, root, carried(in.extendedAttributes()), skipRefused(path));
                 dataBytes.addAndGet(copied);
+                progress.advance(stat.size() - copied);
             }
-            progress.advance(stat.size());
         }
 
         /**
@@ -322,8 +385,8 @@ final class TreeCopier {
          * at. The kernel checks it (openat2 beneath the source root, no symlinks on the way); before Linux 5.6 the
          * path the descriptor really has is checked after opening.
          */
-        private NativeFile openInsideSource(Path file, Mode... modes) throws IOException, CopyException {
-            Path relative = source.relativize(file);
+        private NativeFile openInsideSource(TreePath path, Mode... modes) throws IOException, CopyException {
+            byte[] relative = path.bytes();
             if (openBeneathSupported) {
                 try {
                     return NativeFile.openBeneath(sourceRoot, relative, modes);
@@ -331,25 +394,23 @@ final class TreeCopier {
                     switch (e.errno()) {
                         // EPERM: a container's seccomp profile from before openat2 existed refuses it that way
                         case ENOSYS, EPERM -> openBeneathSupported = false;
-                        case ELOOP, EXDEV -> throw new CopyException("refusing to read " + file
+                        case ELOOP, EXDEV -> throw new CopyException("refusing to read " + source + "/" + path
                                 + ": a symlink in its path, swapped in during the copy, would lead out of the source root");
                         default -> throw e;
                     }
                 }
             }
-            NativeFile opened = NativeFile.open(file, modes);
+            NativeFile opened = sourceRoot.openAt(relative, modes);
             Path actual = opened.resolvedPath();
             if (!actual.startsWith(source)) {
                 opened.close();
-                throw new CopyException("refusing to read " + actual + ": " + file + " resolved outside the source root");
+                throw new CopyException("refusing to read " + actual + ": " + source + "/" + path + " resolved outside the source root");
             }
             return opened;
         }
 
-        private void copyDirectoryAttributes(NativeFile original, Path copy, FileStat stat) throws ErrnoException {
-            try (NativeFile directory = NativeFile.open(copy, Mode.READ, Mode.DIRECTORY, Mode.NO_FOLLOW)) {
-                directory.copyAttributesFrom(stat, root, carried(original.extendedAttributes()), skipRefused(original.path()));
-            }
+        private void copyDirectoryAttributes(NativeFile original, NativeFile copy, FileStat stat, TreePath path) throws ErrnoException {
+            copy.copyAttributesFrom(stat, root, carried(original.extendedAttributes()), skipRefused(path));
         }
 
         /**
@@ -368,29 +429,20 @@ final class TreeCopier {
          * off) or one this process may not set (EPERM: {@code trusted.*} needs CAP_SYS_ADMIN,
          * {@code security.capability} CAP_SETFCAP) is reported and skipped, like a FIFO; anything else ends the copy.
          */
-        private ExtendedAttribute.Refusal skipRefused(Path original) {
+        private ExtendedAttribute.Refusal skipRefused(TreePath original) {
             return (attribute, refusal) -> {
                 String reason = switch (refusal.errno()) {
                     case EOPNOTSUPP -> "the target filesystem does not support it";
                     case EPERM -> "this process may not set it";
                     default -> throw refusal;
                 };
-                skipped.add(nameOf(original) + " (extended attribute " + attribute.name() + ": " + reason + ", "
+                skipped.add(original + " (extended attribute " + attribute.name() + ": " + reason + ", "
                         + refusal.errno() + ")");
             };
         }
 
-        /** How the report names a source entry: relative to the source root, which itself is ".". */
-        private String nameOf(Path original) {
-            return original.equals(source) ? "." : source.relativize(original).toString();
-        }
-
-        /** Directory entry names cannot hold '/' or be "..", but the guard costs nothing and keeps that promise local. */
-        private Path targetOf(Path sourcePath) throws IOException {
-            Path relative = source.relativize(sourcePath);
-            Path resolved = staging.resolve(relative).normalize();
-            if (!resolved.startsWith(staging)) throw new IOException("refusing to write outside the target: " + relative);
-            return resolved;
+        private static String typeName(FileStat stat) {
+            return stat.type().name().toLowerCase().replace('_', ' ');
         }
 
         private void rethrowFailure() throws IOException, CopyException {
@@ -404,15 +456,20 @@ final class TreeCopier {
             }
         }
 
-        /** Renames the finished entries into place, then removes the staging directory: the completion step. */
+        /**
+         * Renames the finished entries into place, then removes the staging directory: the completion step. NIO's
+         * directory stream keeps each name's bytes in its paths, so the renames are byte-exact too.
+         */
         private void publish() throws IOException {
             try (DirectoryStream<Path> entries = Files.newDirectoryStream(staging)) {
                 for (Path entry : entries) Files.move(entry, target.resolve(entry.getFileName()));
             }
             ImageTransfer.syncDirectory(target);
             Files.delete(staging);
-            copyDirectoryAttributes(sourceRoot, target, rootStat);
-            ImageTransfer.syncDirectory(target);
+            try (NativeFile targetRoot = NativeFile.open(target, Mode.READ, Mode.DIRECTORY, Mode.NO_FOLLOW)) {
+                copyDirectoryAttributes(sourceRoot, targetRoot, rootStat, TreePath.ROOT);
+                targetRoot.sync();
+            }
         }
     }
 }

@@ -1,71 +1,94 @@
 package dev.lockkeeper.sidecar.copy;
 
+import dev.lockkeeper.sidecar.linux.ErrnoException;
 import dev.lockkeeper.sidecar.linux.FileStat;
 import dev.lockkeeper.sidecar.linux.FileStat.FileType;
 import dev.lockkeeper.sidecar.linux.NativeFile;
+import dev.lockkeeper.sidecar.linux.NativeFile.Mode;
 
 import java.io.IOException;
-import java.nio.file.DirectoryIteratorException;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.Deque;
-import java.util.Iterator;
 
 /**
  * The walk every tree pass shares (measuring, copying, verifying): the root, then depth first each directory
- * before its entries, in directory order. One statx per entry (Files.walkFileTree would add an lstat of its
- * own), links never followed, the root's {@code lost+found} directory left out. Iterative, so a deep tree
- * holds one open directory per level and no stack frames.
+ * before its entries, in directory order, the root's {@code lost+found} directory left out. By descriptor and
+ * name bytes: each directory is opened below its parent's descriptor (O_NOFOLLOW), read with getdents64 and each
+ * entry stat'ed by name within it (one statx, links never followed), so no name is ever decoded and no path is
+ * looked up again from the top. Iterative, so a deep tree holds one open directory per level and no stack frames.
+ *
+ * <p>One filesystem, as {@code cp -x} and {@code tar --one-file-system}: an entry on another mount than the root
+ * (a mount point, a bind mount of a directory or file) is visited with {@code mountPoint} set and, if it is a
+ * directory, not entered.
  */
 final class TreeWalk {
     static final String LOST_AND_FOUND = "lost+found";
 
+    /** One entry as the walk found it. */
+    record Entry(TreePath path, FileStat stat, boolean mountPoint) { }
+
     @FunctionalInterface
     interface Visitor {
         /** Called for the root and every entry below it; returns false to end the walk. */
-        boolean visit(Path path, FileStat stat) throws IOException, CopyException;
+        boolean visit(Entry entry) throws IOException, CopyException;
     }
 
     private TreeWalk() {
     }
 
     static void walk(Path root, Visitor visitor) throws IOException, CopyException {
-        if (!visitor.visit(root, NativeFile.statNoFollow(root))) return;
-        Deque<DirectoryStream<Path>> open = new ArrayDeque<>();
-        Deque<Iterator<Path>> pending = new ArrayDeque<>();
-        try {
-            enter(root, open, pending);
-            while (!pending.isEmpty()) {
-                Path path = next(pending.peek());
-                if (path == null) {
-                    pending.pop();
-                    open.pop().close();
-                    continue;
-                }
-                FileStat stat = NativeFile.statNoFollow(path);
-                boolean directory = stat.type() == FileType.DIRECTORY;
-                if (directory && pending.size() == 1 && path.getFileName().toString().equals(LOST_AND_FOUND)) continue;
-                if (!visitor.visit(path, stat)) return;
-                if (directory) enter(path, open, pending);
-            }
-        } finally {
-            for (DirectoryStream<Path> stream : open) stream.close();
+        try (NativeFile directory = NativeFile.open(root, Mode.READ, Mode.DIRECTORY, Mode.NO_FOLLOW)) {
+            walk(directory, visitor);
         }
     }
 
-    private static void enter(Path directory, Deque<DirectoryStream<Path>> open, Deque<Iterator<Path>> pending) throws IOException {
-        DirectoryStream<Path> stream = Files.newDirectoryStream(directory);
-        open.push(stream);
-        pending.push(stream.iterator());
+    /** {@code root}: an open directory; it stays open. */
+    static void walk(NativeFile root, Visitor visitor) throws IOException, CopyException {
+        FileStat rootStat = root.stat();
+        if (!visitor.visit(new Entry(TreePath.ROOT, rootStat, false))) return;
+        Deque<Level> open = new ArrayDeque<>();
+        try {
+            // a descriptor of its own: getdents64 reads from the descriptor's position, which a second walk would find at the end
+            open.push(new Level(root.openAt(TreePath.ROOT.bytes(), Mode.READ, Mode.DIRECTORY), TreePath.ROOT));
+            while (!open.isEmpty()) {
+                Level level = open.peek();
+                byte[] name = level.entries.next();
+                if (name == null) {
+                    open.pop().close();
+                    continue;
+                }
+                TreePath path = level.path.child(name);
+                FileStat stat = level.directory.statAt(name);
+                boolean directory = stat.type() == FileType.DIRECTORY;
+                if (directory && path.isTopLevel() && path.nameIs(LOST_AND_FOUND)) continue;
+                boolean mountPoint = stat.onOtherMountThan(rootStat);
+                if (!visitor.visit(new Entry(path, stat, mountPoint))) return;
+                if (directory && !mountPoint) {
+                    open.push(new Level(level.directory.openAt(name, Mode.READ, Mode.DIRECTORY, Mode.NO_FOLLOW), path));
+                }
+            }
+        } finally {
+            for (Level level : open) level.close();
+        }
     }
 
-    private static Path next(Iterator<Path> entries) throws IOException {
-        try {
-            return entries.hasNext() ? entries.next() : null;
-        } catch (DirectoryIteratorException e) {
-            throw e.getCause();
+    /** One directory being read, through a descriptor of its own. */
+    private static final class Level implements AutoCloseable {
+        final NativeFile directory;
+        final TreePath path;
+        final NativeFile.DirectoryEntries entries;
+
+        Level(NativeFile directory, TreePath path) {
+            this.directory = directory;
+            this.path = path;
+            this.entries = directory.entries();
+        }
+
+        @Override
+        public void close() throws ErrnoException {
+            entries.close();
+            directory.close();
         }
     }
 }

@@ -32,10 +32,17 @@ public final class NativeFile implements AutoCloseable {
 
     private final int fd;
     private final Path path;
+    /** How messages name this file: its path, with a name that is not valid UTF-8 shown escaped ({@link FileNames}). */
+    private final String shownAs;
 
     private NativeFile(int fd, Path path) {
+        this(fd, path, path.toString());
+    }
+
+    private NativeFile(int fd, Path path, String shownAs) {
         this.fd = fd;
         this.path = path;
+        this.shownAs = shownAs;
     }
 
     public static NativeFile open(Path path, Mode... modes) throws ErrnoException {
@@ -65,6 +72,150 @@ public final class NativeFile implements AutoCloseable {
         }
     }
 
+    /** {@link #openBeneath(NativeFile, Path, Mode...)} with the relative path as the bytes the kernel gave for it. */
+    public static NativeFile openBeneath(NativeFile root, byte[] relative, Mode... modes) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment how = arena.allocate(JAVA_LONG, 3); // struct open_how { flags, mode, resolve }
+            how.setAtIndex(JAVA_LONG, 0, flagsOf(modes));
+            how.setAtIndex(JAVA_LONG, 1, 0);
+            how.setAtIndex(JAVA_LONG, 2, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+            long fd = call(SYS_OPENAT2, root.fd, nameOf(arena, relative).address(), how.address(), how.byteSize());
+            if (fd < 0) throw new ErrnoException("openat2", root.inside(relative), lastErrno());
+            return root.child((int) fd, relative);
+        }
+    }
+
+    /**
+     * Opens (or with {@code CREATE_NEW} creates, mode 0600) {@code relative} below this directory with openat(2).
+     * Pass {@code NO_FOLLOW} unless a symlink in the last component may be followed.
+     */
+    public NativeFile openAt(byte[] relative, Mode... modes) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            long opened = call(SYS_OPENAT, fd, nameOf(arena, relative).address(), flagsOf(modes), 0600);
+            if (opened < 0) throw new ErrnoException("openat", inside(relative), lastErrno());
+            return child((int) opened, relative);
+        }
+    }
+
+    private NativeFile child(int childFd, byte[] relative) {
+        return new NativeFile(childFd, path.resolve(FileNames.ascii(relative)), inside(relative));
+    }
+
+    /** How messages name an entry below this directory. */
+    private String inside(byte[] relative) {
+        return shownAs + "/" + FileNames.show(relative);
+    }
+
+    /** A NUL-terminated copy of a name or relative path, for the kernel. */
+    private static MemorySegment nameOf(Arena arena, byte[] name) {
+        MemorySegment text = arena.allocate(name.length + 1L);
+        MemorySegment.copy(name, 0, text, JAVA_BYTE, 0, name.length);
+        text.set(JAVA_BYTE, name.length, (byte) 0);
+        return text;
+    }
+
+    /** lstat of {@code relative} below this directory: a symlink is reported as itself. */
+    public FileStat statAt(byte[] relative) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            return statx(arena, fd, nameOf(arena, relative), AT_SYMLINK_NOFOLLOW, inside(relative));
+        }
+    }
+
+    /** mkdirat: a new directory, mode 0700 until the copy gives it its own. */
+    public void createDirectoryAt(byte[] relative) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            if (call(SYS_MKDIRAT, fd, nameOf(arena, relative).address(), 0700) != 0) {
+                throw new ErrnoException("mkdirat", inside(relative), lastErrno());
+            }
+        }
+    }
+
+    /** symlinkat: a new symlink {@code relative} below this directory whose content is {@code linkTarget}, verbatim. */
+    public void createSymlinkAt(byte[] linkTarget, byte[] relative) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            if (call(SYS_SYMLINKAT, nameOf(arena, linkTarget).address(), fd, nameOf(arena, relative).address()) != 0) {
+                throw new ErrnoException("symlinkat", inside(relative), lastErrno());
+            }
+        }
+    }
+
+    /** linkat without following: {@code relative} becomes another name of {@code existing}, both below this directory. */
+    public void createHardLinkAt(byte[] existing, byte[] relative) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            if (call(SYS_LINKAT, fd, nameOf(arena, existing).address(), fd, nameOf(arena, relative).address(), 0, 0) != 0) {
+                throw new ErrnoException("linkat", inside(relative), lastErrno());
+            }
+        }
+    }
+
+    /** readlinkat: the bytes a symlink below this directory holds (Linux caps them at PATH_MAX - 1). */
+    public byte[] readLinkAt(byte[] relative) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment name = nameOf(arena, relative);
+            for (long size = 4096; ; size *= 2) {
+                MemorySegment buffer = arena.allocate(size);
+                long length = call(SYS_READLINKAT, fd, name.address(), buffer.address(), size);
+                if (length < 0) throw new ErrnoException("readlinkat", inside(relative), lastErrno());
+                if (length < size) return buffer.asSlice(0, length).toArray(JAVA_BYTE);
+            }
+        }
+    }
+
+    /**
+     * Directory entries, read with getdents64 in batches (no more than one batch held at once, however large the
+     * directory); "." and ".." are left out. Names are the kernel's bytes.
+     */
+    public DirectoryEntries entries() {
+        return new DirectoryEntries();
+    }
+
+    /** One pass over this directory's entries; not thread-safe. */
+    public final class DirectoryEntries implements AutoCloseable {
+        private static final int BATCH = 32 << 10;
+        private final Arena arena = Arena.ofConfined();
+        private final MemorySegment buffer = arena.allocate(BATCH, 8);
+        private long filled;
+        private long at;
+
+        private DirectoryEntries() {
+        }
+
+        /** The next name, or null at the end. */
+        public byte[] next() throws ErrnoException {
+            while (true) {
+                if (at >= filled) {
+                    filled = call(SYS_GETDENTS64, fd, buffer.address(), BATCH);
+                    at = 0;
+                    if (filled < 0) throw failure("getdents64", shownAs);
+                    if (filled == 0) return null;
+                }
+                // struct linux_dirent64 { u64 d_ino; s64 d_off; u16 d_reclen; u8 d_type; char d_name[]; }
+                int recordLength = Short.toUnsignedInt(buffer.get(JAVA_SHORT, at + 16));
+                MemorySegment name = buffer.asSlice(at + 19, recordLength - 19);
+                at += recordLength;
+                long length = name.byteSize();
+                for (long i = 0; i < length; i++) {
+                    if (name.get(JAVA_BYTE, i) == 0) {
+                        length = i;
+                        break;
+                    }
+                }
+                byte[] bytes = name.asSlice(0, length).toArray(JAVA_BYTE);
+                if (isDotOrDotDot(bytes)) continue;
+                return bytes;
+            }
+        }
+
+        private static boolean isDotOrDotDot(byte[] name) {
+            return name.length == 1 && name[0] == '.' || name.length == 2 && name[0] == '.' && name[1] == '.';
+        }
+
+        @Override
+        public void close() {
+            arena.close();
+        }
+    }
+
     private static int flagsOf(Mode... modes) {
         Set<Mode> set = modes.length == 0 ? EnumSet.of(Mode.READ) : EnumSet.of(modes[0], modes);
         int flags = O_CLOEXEC;
@@ -87,11 +238,20 @@ public final class NativeFile implements AutoCloseable {
     /** A second descriptor for the same open file (not the same path: it may have been renamed or replaced since). */
     public NativeFile reopen(Mode... modes) throws ErrnoException {
         NativeFile twin = open(Path.of("/proc/self/fd/" + fd), modes);
-        return new NativeFile(twin.fd, path);
+        return new NativeFile(twin.fd, path, shownAs);
     }
 
+    /**
+     * The path this file was opened by. For one opened by name below a directory ({@link #openAt}), the directory's
+     * path with the name in {@link FileNames#ascii} form: for showing, not for opening again.
+     */
     public Path path() {
         return path;
+    }
+
+    @Override
+    public String toString() {
+        return shownAs;
     }
 
     /** Reads up to {@code length} bytes at {@code offset}; fewer only at end of file. */
@@ -102,7 +262,7 @@ public final class NativeFile implements AutoCloseable {
             if (n == 0) break;
             if (n < 0) {
                 if (Errno.of(lastErrno()) == Errno.EINTR) continue;
-                throw failure("read", path);
+                throw failure("read", shownAs);
             }
             done += n;
         }
@@ -115,7 +275,7 @@ public final class NativeFile implements AutoCloseable {
             long n = call(SYS_PWRITE64, fd, buffer.address() + done, length - done, offset + done);
             if (n < 0) {
                 if (Errno.of(lastErrno()) == Errno.EINTR) continue;
-                throw failure("write", path);
+                throw failure("write", shownAs);
             }
             done += n;
         }
@@ -135,7 +295,7 @@ public final class NativeFile implements AutoCloseable {
         long result = call(SYS_LSEEK, fd, from, whence);
         if (result >= 0) return result;
         if (Errno.of(lastErrno()) == Errno.ENXIO) return -1;
-        throw failure(call, path);
+        throw failure(call, shownAs);
     }
 
     /**
@@ -149,7 +309,7 @@ public final class NativeFile implements AutoCloseable {
             while (true) {
                 long n = call(SYS_COPY_FILE_RANGE, fd, inOffset.address(), target.fd, outOffset.address(), length, 0);
                 if (n >= 0) return n;
-                if (Errno.of(lastErrno()) != Errno.EINTR) throw failure("copy_file_range", target.path);
+                if (Errno.of(lastErrno()) != Errno.EINTR) throw failure("copy_file_range", target.shownAs);
             }
         }
     }
@@ -165,13 +325,13 @@ public final class NativeFile implements AutoCloseable {
     }
 
     private void fallocate(int mode, long offset, long length, String call) throws ErrnoException {
-        if (call(SYS_FALLOCATE, fd, mode, offset, length) != 0) throw failure(call, path);
+        if (call(SYS_FALLOCATE, fd, mode, offset, length) != 0) throw failure(call, shownAs);
     }
 
     public long blockDeviceSize() throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment size = arena.allocate(JAVA_LONG);
-            if (call(SYS_IOCTL, fd, BLKGETSIZE64, size.address()) != 0) throw failure("ioctl(BLKGETSIZE64)", path);
+            if (call(SYS_IOCTL, fd, BLKGETSIZE64, size.address()) != 0) throw failure("ioctl(BLKGETSIZE64)", shownAs);
             return size.get(JAVA_LONG, 0);
         }
     }
@@ -182,12 +342,12 @@ public final class NativeFile implements AutoCloseable {
             MemorySegment range = arena.allocate(JAVA_LONG, 2);
             range.setAtIndex(JAVA_LONG, 0, offset);
             range.setAtIndex(JAVA_LONG, 1, length);
-            if (call(SYS_IOCTL, fd, BLKZEROOUT, range.address()) != 0) throw failure("ioctl(BLKZEROOUT)", path);
+            if (call(SYS_IOCTL, fd, BLKZEROOUT, range.address()) != 0) throw failure("ioctl(BLKZEROOUT)", shownAs);
         }
     }
 
     public void truncate(long size) throws ErrnoException {
-        if (call(SYS_FTRUNCATE, fd, size) != 0) throw failure("ftruncate", path);
+        if (call(SYS_FTRUNCATE, fd, size) != 0) throw failure("ftruncate", shownAs);
     }
 
     public void sync() throws ErrnoException {
@@ -214,7 +374,7 @@ public final class NativeFile implements AutoCloseable {
     }
 
     private void syncFileRange(long offset, long length, int flags) throws ErrnoException {
-        if (call(SYS_SYNC_FILE_RANGE, fd, offset, length, flags) != 0) throw failure("sync_file_range", path);
+        if (call(SYS_SYNC_FILE_RANGE, fd, offset, length, flags) != 0) throw failure("sync_file_range", shownAs);
     }
 
     /** Drops clean cached pages of a range; advisory, so a refusal is ignored. */
@@ -237,17 +397,17 @@ public final class NativeFile implements AutoCloseable {
      */
     public void copyAttributesFrom(FileStat source, boolean withOwner, List<ExtendedAttribute> attributes,
                                    ExtendedAttribute.Refusal refusal) throws ErrnoException {
-        if (withOwner && call(SYS_FCHOWN, fd, source.uid(), source.gid()) != 0) throw failure("fchown", path);
+        if (withOwner && call(SYS_FCHOWN, fd, source.uid(), source.gid()) != 0) throw failure("fchown", shownAs);
         for (ExtendedAttribute attribute : attributes) {
             try {
-                setExtendedAttribute(fd, ON_DESCRIPTOR, attribute, path);
+                setExtendedAttribute(fd, ON_DESCRIPTOR, attribute, shownAs);
             } catch (ErrnoException e) {
                 refusal.refused(attribute, e);
             }
         }
-        if (call(SYS_FCHMOD, fd, source.permissions()) != 0) throw failure("fchmod", path);
+        if (call(SYS_FCHMOD, fd, source.permissions()) != 0) throw failure("fchmod", shownAs);
         try (Arena arena = Arena.ofConfined()) {
-            if (call(SYS_UTIMENSAT, fd, 0, times(arena, source).address(), 0) != 0) throw failure("futimens", path);
+            if (call(SYS_UTIMENSAT, fd, 0, times(arena, source).address(), 0) != 0) throw failure("futimens", shownAs);
         }
     }
 
@@ -264,7 +424,7 @@ public final class NativeFile implements AutoCloseable {
             }
             for (ExtendedAttribute attribute : attributes) {
                 try {
-                    setExtendedAttribute(name, ON_LINK, attribute, link);
+                    setExtendedAttribute(name, ON_LINK, attribute, link.toString());
                 } catch (ErrnoException e) {
                     refusal.refused(attribute, e);
                 }
@@ -273,6 +433,47 @@ public final class NativeFile implements AutoCloseable {
                 throw failure("utimensat", link);
             }
         }
+    }
+
+    /**
+     * {@link #copyLinkAttributes} for the symlink {@code relative} below this directory. The xattr calls have no
+     * directory-relative form before Linux 6.13, so they take the path through this descriptor's /proc entry.
+     */
+    public void copyLinkAttributesAt(byte[] relative, FileStat source, boolean withOwner, List<ExtendedAttribute> attributes,
+                                     ExtendedAttribute.Refusal refusal) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            long name = nameOf(arena, relative).address();
+            if (withOwner && call(SYS_FCHOWNAT, fd, name, source.uid(), source.gid(), AT_SYMLINK_NOFOLLOW, 0) != 0) {
+                throw new ErrnoException("lchown", inside(relative), lastErrno());
+            }
+            long viaProc = throughProc(arena, relative).address();
+            for (ExtendedAttribute attribute : attributes) {
+                try {
+                    setExtendedAttribute(viaProc, ON_LINK, attribute, inside(relative));
+                } catch (ErrnoException e) {
+                    refusal.refused(attribute, e);
+                }
+            }
+            if (call(SYS_UTIMENSAT, fd, name, times(arena, source).address(), AT_SYMLINK_NOFOLLOW) != 0) {
+                throw new ErrnoException("utimensat", inside(relative), lastErrno());
+            }
+        }
+    }
+
+    /** The extended attributes of the symlink {@code relative} below this directory, not of what it points to. */
+    public List<ExtendedAttribute> linkExtendedAttributesAt(byte[] relative) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            return extendedAttributes(throughProc(arena, relative).address(), ON_LINK, inside(relative));
+        }
+    }
+
+    /** {@code /proc/self/fd/N/relative}: a path to an entry below this descriptor that no rename can redirect. */
+    private MemorySegment throughProc(Arena arena, byte[] relative) {
+        byte[] prefix = ("/proc/self/fd/" + fd + "/").getBytes(ISO_8859_1);
+        byte[] whole = new byte[prefix.length + relative.length];
+        System.arraycopy(prefix, 0, whole, 0, prefix.length);
+        System.arraycopy(relative, 0, whole, prefix.length, relative.length);
+        return nameOf(arena, whole);
     }
 
     /** struct timespec[2]: access time left alone (UTIME_OMIT), modification time from {@code source}. */
@@ -290,13 +491,13 @@ public final class NativeFile implements AutoCloseable {
      * leaves {@code trusted.*} out). A file without any costs one call.
      */
     public List<ExtendedAttribute> extendedAttributes() throws ErrnoException {
-        return extendedAttributes(fd, ON_DESCRIPTOR, path);
+        return extendedAttributes(fd, ON_DESCRIPTOR, shownAs);
     }
 
     /** The extended attributes of a symlink itself, not of what it points to. */
     public static List<ExtendedAttribute> linkExtendedAttributes(Path link) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
-            return extendedAttributes(arena.allocateFrom(link.toString()).address(), ON_LINK, link);
+            return extendedAttributes(arena.allocateFrom(link.toString()).address(), ON_LINK, link.toString());
         }
     }
 
@@ -309,7 +510,7 @@ public final class NativeFile implements AutoCloseable {
     private static final XattrCalls ON_DESCRIPTOR = new XattrCalls("f", SYS_FLISTXATTR, SYS_FGETXATTR, SYS_FSETXATTR);
     private static final XattrCalls ON_LINK = new XattrCalls("l", SYS_LLISTXATTR, SYS_LGETXATTR, SYS_LSETXATTR);
 
-    private static List<ExtendedAttribute> extendedAttributes(long file, XattrCalls calls, Path path) throws ErrnoException {
+    private static List<ExtendedAttribute> extendedAttributes(long file, XattrCalls calls, String path) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment names;
             try {
@@ -346,7 +547,7 @@ public final class NativeFile implements AutoCloseable {
      * Reads a list or value whose size is not known: asks for the size first (a size-0 call), then reads into a
      * buffer that large. ERANGE means it grew in between (another process wrote it), so it asks again.
      */
-    static MemorySegment readGrowing(Arena arena, SizedRead read, String call, Path path) throws ErrnoException {
+    static MemorySegment readGrowing(Arena arena, SizedRead read, String call, String path) throws ErrnoException {
         while (true) {
             long size = read.into(0, 0);
             if (size < 0) throw failure(call, path);
@@ -362,7 +563,7 @@ public final class NativeFile implements AutoCloseable {
      * Flags 0: create or replace, since a new file may have some already (an LSM's label, an ACL inherited from a
      * default ACL on the target directory).
      */
-    private static void setExtendedAttribute(long file, XattrCalls calls, ExtendedAttribute attribute, Path path)
+    private static void setExtendedAttribute(long file, XattrCalls calls, ExtendedAttribute attribute, String path)
             throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment name = arena.allocateFrom(attribute.name(), ISO_8859_1);
@@ -374,7 +575,9 @@ public final class NativeFile implements AutoCloseable {
     }
 
     public FileStat stat() throws ErrnoException {
-        return statx(fd, "", AT_EMPTY_PATH, path);
+        try (Arena arena = Arena.ofConfined()) {
+            return statx(arena, fd, arena.allocateFrom(""), AT_EMPTY_PATH, shownAs);
+        }
     }
 
     /** lstat: a symlink is reported as itself. */
@@ -424,10 +627,14 @@ public final class NativeFile implements AutoCloseable {
 
     /** A call on this descriptor alone; EINTR is harmless for these (close has released the descriptor anyway). */
     private void simple(int number, String name) throws ErrnoException {
-        if (call(number, fd) != 0 && Errno.of(lastErrno()) != Errno.EINTR) throw failure(name, path);
+        if (call(number, fd) != 0 && Errno.of(lastErrno()) != Errno.EINTR) throw failure(name, shownAs);
     }
 
     private static ErrnoException failure(String call, Path path) {
         return new ErrnoException(call, path, lastErrno());
+    }
+
+    private static ErrnoException failure(String call, String shownAs) {
+        return new ErrnoException(call, shownAs, lastErrno());
     }
 }

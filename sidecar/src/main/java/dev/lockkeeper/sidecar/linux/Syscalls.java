@@ -69,6 +69,11 @@ final class Syscalls {
     static final int SYS_FGETXATTR = AARCH64 ? 10 : 193;
     static final int SYS_LLISTXATTR = AARCH64 ? 12 : 195;
     static final int SYS_FLISTXATTR = AARCH64 ? 13 : 196;
+    static final int SYS_GETDENTS64 = AARCH64 ? 61 : 217;
+    static final int SYS_MKDIRAT = AARCH64 ? 34 : 258;
+    static final int SYS_LINKAT = AARCH64 ? 37 : 265;
+    static final int SYS_SYMLINKAT = AARCH64 ? 36 : 266;
+    static final int SYS_READLINKAT = AARCH64 ? 78 : 267;
     static final int SYS_OPENAT2 = 437; // the same number on every architecture (added after the tables merged)
 
     // open(2) flags that differ between x86_64 and the generic (aarch64) ABI

@@ -122,14 +122,35 @@ class ChildProcessCopyTest {
     }
 
     @Test
-    void terminatedTreeCopyRemovesItsStagingDirectory() throws Exception {
+    void terminatedTreeCopyEmptiesItsStagingDirectoryAndKeepsItAsTheMark() throws Exception {
         Path source = Files.createDirectories(dir.resolve("source"));
         for (int i = 0; i < 8; i++) Images.sparse(source.resolve("part" + i), 4 * MiB, 0, 4 * MiB);
         Path target = Files.createDirectories(dir.resolve("target"));
 
         stopMidCopy(source, target, false);
 
+        assertOnlyAnEmptyMark(target);
+    }
+
+    @Test
+    void killedTreeCopyIntoAnAbsentTargetLeavesItMarkedUnfinished() throws Exception {
+        Path source = Files.createDirectories(dir.resolve("source"));
+        for (int i = 0; i < 8; i++) Images.sparse(source.resolve("part" + i), 4 * MiB, 0, 4 * MiB);
+        Path target = dir.resolve("target");
+
+        killMidCopy(source, target);
+
         try (var entries = Files.list(target)) {
+            assertEquals(List.of(target.resolve(VolumeCopier.PARTIAL_MARKER)), entries.toList());
+        }
+    }
+
+    /** The staging directory, emptied: nothing of the copy is left, and the target cannot pass for a complete empty volume. */
+    private static void assertOnlyAnEmptyMark(Path target) throws IOException {
+        try (var entries = Files.list(target)) {
+            assertEquals(List.of(target.resolve(VolumeCopier.PARTIAL_MARKER)), entries.toList());
+        }
+        try (var entries = Files.list(target.resolve(VolumeCopier.PARTIAL_MARKER))) {
             assertEquals(List.of(), entries.toList());
         }
     }
@@ -163,9 +184,7 @@ class ChildProcessCopyTest {
 
         assertEquals(1, result.exitCode(), result.stderr());
         assertTrue(result.stderr().contains("permission denied") && result.stderr().contains("unreadable"), result.stderr());
-        try (var entries = Files.list(target)) {
-            assertEquals(0, entries.count(), "nothing half-done may be left in the target");
-        }
+        assertOnlyAnEmptyMark(target);
     }
 
     @Test

@@ -118,7 +118,7 @@ class ChangingSourceTest {
             Commands.ok("truncate", "-s", "100", source.toString());
 
             CopyException failed = assertThrows(CopyException.class,
-                    () -> new FileDataCopier(arena.allocate(MiB, 4096)).copy(in, out, sizeAtStart, false));
+                    () -> new FileDataCopier(arena.allocate(MiB, 4096)).copy(in, out, sizeAtStart, false, bytes -> { }));
 
             assertTrue(failed.getMessage().contains("shrank during the copy: it was 10485760 bytes (10.0 MiB), now it is 100 bytes (100 B)"),
                     failed.getMessage());

@@ -34,7 +34,7 @@ class ExtendedAttributeReadTest {
             NativeFile.SizedRead grewMeanwhile = (address, size) -> size == 0 && sizeQueries.getAndIncrement() == 0
                     ? 10 : Syscalls.call(Syscalls.SYS_LGETXATTR, path, name, address, size);
 
-            MemorySegment value = NativeFile.readGrowing(arena, grewMeanwhile, "lgetxattr", file);
+            MemorySegment value = NativeFile.readGrowing(arena, grewMeanwhile, "lgetxattr", file.toString());
 
             assertArrayEquals(grown, value.toArray(JAVA_BYTE));
             assertEquals(2, sizeQueries.get(), "asked for the size again after ERANGE");
