@@ -322,7 +322,8 @@ final class TreeCopier {
                 directories.add(new Directory(path, stat));
                 skipped.add(path + " (mount point: another filesystem is mounted there; copied as an empty directory)");
             } else {
-                skipped.add(path + " (mount point: a " + typeName(stat) + " mounted from another filesystem)");
+                String what = stat.type() == FileType.REGULAR ? "file" : typeName(stat);
+                skipped.add(path + " (mount point: a " + what + " mounted from another filesystem; not copied)");
             }
         }
 
