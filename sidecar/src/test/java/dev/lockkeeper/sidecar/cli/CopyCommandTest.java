@@ -101,6 +101,22 @@ class CopyCommandTest {
     }
 
     @Test
+    void treeSummaryCountsHardLinksAsLinks() throws Exception {
+        Path source = Files.createDirectory(dir.resolve("tree"));
+        Images.sparse(source.resolve("data"), MiB, 0, MiB);
+        Files.createLink(source.resolve("again"), source.resolve("data"));
+        Files.createLink(source.resolve("and-again"), source.resolve("data"));
+
+        Outcome text = run("copy", source.toString(), dir.resolve("copy").toString(), "--content", "archive");
+        Outcome json = run("copy", source.toString(), dir.resolve("json-copy").toString(), "--content", "archive", "--progress", "json");
+
+        assertEquals(0, text.exitCode(), text.err());
+        assertTrue(text.out().contains(": 1.0 MiB (1.0 MiB data, 0 B holes), 1 files and 2 more hard links to them in "), text.out());
+        assertEquals(0, json.exitCode(), json.err());
+        assertTrue(json.out().contains("\"bytes\":1048576,\"dataBytes\":1048576,\"holeBytes\":0,\"files\":1,\"hardLinks\":2,"), json.out());
+    }
+
+    @Test
     void directoryWithoutDiskImg() throws Exception {
         Path volume = Files.createDirectory(dir.resolve("volume"));
         Files.writeString(volume.resolve("other.txt"), "x");

@@ -138,6 +138,19 @@ class ChangingSourceTest {
     }
 
     @Test
+    void aTreeOfProcFilesIsRefusedInsteadOfCopiedAsEmptyFiles() throws Exception {
+        Path target = dir.resolve("random");
+
+        CopyException refused = assertThrows(CopyException.class,
+                () -> new VolumeCopier().copy(CopyRequest.of(Path.of("/proc/sys/kernel/random"), target)));
+
+        assertTrue(refused.getMessage().contains("reports a size of 0 bytes but has content"), refused.getMessage());
+        try (var entries = Files.list(target.resolve(TreeCopier.STAGING))) {
+            assertEquals(0, entries.count(), "nothing is kept, and the target stays marked unfinished");
+        }
+    }
+
+    @Test
     void anEmptyFileIsStillCopied() throws Exception {
         Path source = Files.createFile(dir.resolve("empty.img"));
 
