@@ -109,6 +109,7 @@ public final class DataServer implements AutoCloseable {
             Session session = new Session(socket, watchdog);
             try {
                 socket.startHandshake();
+                watchdog.touch();
                 session.run();
             } catch (SocketException | java.io.EOFException e) {
                 LOG.log(Level.INFO, "data connection from " + raw.getRemoteSocketAddress() + " ended: "

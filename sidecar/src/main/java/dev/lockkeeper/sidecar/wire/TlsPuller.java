@@ -81,13 +81,15 @@ public final class TlsPuller implements Puller {
                                 BooleanSupplier canceled) throws TransferException {
         if (canceled.getAsBoolean()) throw new TransferException("canceled", false);
         Socket raw = new Socket();
-        try (raw; Watchdog watchdog = new Watchdog(raw, options.stall())) {
+        try (raw) {
             SSLSocket socket = connect(raw, request);
-            Attempt attempt = new Attempt(request, checkpoints, progress, canceled, socket, watchdog);
-            try {
-                return attempt.run();
-            } catch (IOException e) {
-                throw attempt.interrupted(e);
+            try (Watchdog watchdog = new Watchdog(raw, options.stall())) {
+                    Attempt attempt = new Attempt(request, checkpoints, progress, canceled, socket, watchdog);
+                try {
+                    return attempt.run();
+                } catch (IOException e) {
+                    throw attempt.interrupted(e);
+                }
             }
         } catch (IOException e) {
             throw new TransferException("cannot close the connection to " + request.sourceAddress() + ": " + e.getMessage(), true, e);
@@ -102,7 +104,10 @@ public final class TlsPuller implements Puller {
             SSLSocket socket = (SSLSocket) tls.context().getSocketFactory()
                     .createSocket(raw, request.sourceAddress().getHostString(), request.sourceAddress().getPort(), true);
             socket.setSSLParameters(tls.clientParameters());
+            // the handshake's reads time out; once it is done the watchdog takes over (writes have no timeout)
+            raw.setSoTimeout(Math.toIntExact(options.stall().toMillis()));
             socket.startHandshake();
+            raw.setSoTimeout(0);
             Optional<String> server = NodeTls.peerNode(socket);
             if (!server.equals(Optional.of(request.sourceNode()))) {
                 throw new TransferException("the data port at " + request.sourceAddress() + " presents a certificate for "

@@ -248,12 +248,12 @@ class WireTransferTest {
         Path target = dir.resolve("target.img");
         nodes.serve("s1", source, Content.KUBEVIRT);
         MemoryCheckpoints checkpoints = new MemoryCheckpoints();
-        TlsPuller.Options quick = small().withStall(Duration.ofSeconds(1));
+        TlsPuller.Options quick = small().withStall(Duration.ofSeconds(2));
         try (FaultProxy proxy = new FaultProxy(nodes.address(), FaultProxy.Fault.STALL, 9 * MiB)) {
             TransferException failed = assertThrows(TransferException.class, () -> nodes.puller(quick)
                     .pull(WireNodes.request("s1", proxy.address(), target, Content.KUBEVIRT), checkpoints, QUIET, () -> false));
             assertTrue(failed.retryable());
-            assertTrue(failed.getMessage().contains("no progress for 1 s"), failed.getMessage());
+            assertTrue(failed.getMessage().contains("no progress for 2 s"), failed.getMessage());
         }
         TransferOutcome resumed = nodes.puller(small()).pull(WireNodes.request("s1", nodes.address(), target, Content.KUBEVIRT),
                 checkpoints, QUIET, () -> false);
