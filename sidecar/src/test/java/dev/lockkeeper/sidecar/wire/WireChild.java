@@ -20,9 +20,9 @@ import java.util.List;
  * One side of the data plane in its own JVM, so tests (and bench/transfer.sh) can kill -9 it like an agent:
  * <pre>
  * serve NODE_DIR BIND_HOST PORT_FILE TASK SOURCE TARGET_NODE      serves one task until killed
- * pull NODE_DIR HOST PORT SOURCE_NODE TASK TARGET CHECKPOINT_FILE RATE CHECKPOINT_BYTES
+ * pull NODE_DIR HOST PORT SOURCE_NODE TASK TARGET CHECKPOINT_FILE RATE CHECKPOINT_BYTES [STALL_SECONDS]
  * </pre>
- * {@code pull} prints {@code progress DONE} lines, then {@code outcome resumedFrom=… data=… holes=… wire=… digest=…},
+ * {@code pull} prints {@code progress DONE} lines, then {@code outcome resumedFrom=… data=… holes=… wire=… digest=… seconds=…},
  * and exits 0, or 3 (retryable failure) / 4 (final failure) with the message on stderr. RATE 0 is unlimited.
  */
 public final class WireChild {
@@ -60,7 +60,8 @@ public final class WireChild {
         PullRequest request = new PullRequest(args[5], 1, args[4], address, Path.of(args[6]), Content.KUBEVIRT,
                 false, false, 0.06, true, limiter);
         TlsPuller puller = new TlsPuller(tls, TlsPuller.Options.DEFAULT.withCheckpointBytes(Long.parseLong(args[9]))
-                .withStall(Duration.ofSeconds(30)));
+                .withStall(Duration.ofSeconds(args.length > 10 ? Long.parseLong(args[10]) : 30)));
+        long start = System.nanoTime();
         try {
             TransferOutcome outcome = puller.pull(request, new FileCheckpoints(Path.of(args[7])), new TransferProgress() {
                 private long reported;
@@ -79,7 +80,7 @@ public final class WireChild {
                 }
             }, () -> false);
             System.out.println("outcome resumedFrom=" + outcome.resumedFrom() + " data=" + outcome.dataBytes() + " holes="
-                    + outcome.holeBytes() + " wire=" + outcome.wireBytes() + " digest=" + outcome.digest().orElse(""));
+                    + outcome.holeBytes() + " wire=" + outcome.wireBytes() + " digest=" + outcome.digest().orElse("") + " seconds=" + (System.nanoTime() - start) / 1e9);
             return 0;
         } catch (TransferException e) {
             System.err.println(e.getMessage());

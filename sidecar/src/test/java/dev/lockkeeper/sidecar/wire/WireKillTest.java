@@ -36,7 +36,7 @@ class WireKillTest {
     private static final long MiB = 1 << 20;
     private static final long SIZE = 40 * MiB;
     private static final long DATA = (300 << 10) + 13 * MiB + 6 * MiB + 4096;
-    private static final Pattern OUTCOME = Pattern.compile("outcome resumedFrom=(\\d+) data=(\\d+) holes=(\\d+) wire=(\\d+) digest=(\\S+)");
+    private static final Pattern OUTCOME = Pattern.compile("outcome resumedFrom=(\\d+) data=(\\d+) holes=(\\d+) wire=(\\d+) digest=(\\S+) seconds=(\\S+)");
 
     @TempDir
     Path dir;
