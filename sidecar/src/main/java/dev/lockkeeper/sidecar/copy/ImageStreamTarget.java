@@ -69,6 +69,11 @@ public final class ImageStreamTarget implements AutoCloseable {
                 }
                 return openFile(volume.resolve(VolumeCopier.DISK_IMAGE), true, source, options, checkpoint);
             }
+            if (stat != null && stat.type() != FileStat.FileType.REGULAR) {
+                // never replace a character device, FIFO or socket with an image file of the same name
+                throw new CopyException("target " + volume + " is a " + stat.type().name().toLowerCase().replace('_', ' ')
+                        + "; expected a block device, a regular file or a directory");
+            }
             return openFile(volume, false, source, options, checkpoint);
         } catch (IOException e) {
             throw Failures.explain(e);

@@ -20,7 +20,7 @@ import java.util.List;
  * One side of the data plane in its own JVM, so tests (and bench/transfer.sh) can kill -9 it like an agent:
  * <pre>
  * serve NODE_DIR BIND_HOST PORT_FILE TASK SOURCE TARGET_NODE      serves one task until killed
- * pull NODE_DIR HOST PORT SOURCE_NODE TASK TARGET CHECKPOINT_FILE RATE CHECKPOINT_BYTES [STALL_SECONDS]
+ * pull NODE_DIR HOST PORT SOURCE_NODE TASK TARGET CHECKPOINT_FILE RATE CHECKPOINT_BYTES [STALL_SECONDS [verify|no-verify]]
  * </pre>
  * {@code pull} prints {@code progress DONE} lines, then {@code outcome resumedFrom=… data=… holes=… wire=… digest=… seconds=…},
  * and exits 0, or 3 (retryable failure) / 4 (final failure) with the message on stderr. RATE 0 is unlimited.
@@ -58,7 +58,7 @@ public final class WireChild {
         long rate = Long.parseLong(args[8]);
         RateLimiter limiter = rate == 0 ? RateLimiter.UNLIMITED : new SteadyRate(rate);
         PullRequest request = new PullRequest(args[5], 1, args[4], address, Path.of(args[6]), Content.KUBEVIRT,
-                false, false, 0.06, true, limiter);
+                false, false, 0.06, args.length <= 11 || args[11].equals("verify"), limiter);
         TlsPuller puller = new TlsPuller(tls, TlsPuller.Options.DEFAULT.withCheckpointBytes(Long.parseLong(args[9]))
                 .withStall(Duration.ofSeconds(args.length > 10 ? Long.parseLong(args[10]) : 30)));
         long start = System.nanoTime();

@@ -379,6 +379,19 @@ class WireTransferTest {
         }
     }
 
+    @Test
+    void aTargetThatIsNeitherAFileNorADeviceNorADirectoryIsRefused() throws Exception {
+        Path fifo = dir.resolve("fifo");
+        Commands.ok("mkfifo", fifo.toString());
+        nodes.serve("e3", sparseSource("source.img"), Content.KUBEVIRT);
+        TransferException failed = assertThrows(TransferException.class, () -> nodes.puller(small())
+                .pull(WireNodes.request("e3", nodes.address(), fifo, Content.KUBEVIRT), new MemoryCheckpoints(), QUIET, () -> false));
+        assertFalse(failed.retryable());
+        assertEquals("target " + fifo + " is a fifo; expected a block device, a regular file or a directory", failed.getMessage());
+        assertEquals("p", Commands.ok("stat", "-c", "%A", fifo.toString()).substring(0, 1), "the FIFO is left as it was");
+        assertFalse(Files.exists(ImageStreamTarget.partialNameFor(fifo)));
+    }
+
     private static void assertNothingWritten(Path target) {
         assertFalse(Files.exists(target), target + " must not exist");
         assertFalse(Files.exists(ImageStreamTarget.partialNameFor(target)), "no partial file for " + target);
