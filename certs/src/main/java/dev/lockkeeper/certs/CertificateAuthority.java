@@ -92,6 +92,31 @@ public record CertificateAuthority(X509Certificate certificate, PrivateKey priva
         }
     }
 
+    /**
+     * A node agent's certificate: the node is named by the SAN URI {@code spiffe://lockkeeper.dev/node/<node>}
+     * ({@link NodeCertificates#uriOf}), and the one certificate serves both ends of a node-to-node session
+     * (server and client auth).
+     */
+    public IssuedCertificate issueNode(String node, Duration validity, Clock clock) {
+        KeyPair keys = KeyPairs.newP256();
+        Instant now = clock.instant();
+        try {
+            var extensions = new JcaX509ExtensionUtils();
+            X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(
+                    certificate, serial(), Date.from(now.minus(BACKDATE)), Date.from(now.plus(validity)), new X500Name("CN=node:" + node), keys.getPublic())
+                    .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
+                    .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature))
+                    .addExtension(Extension.extendedKeyUsage, false,
+                            new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth}))
+                    .addExtension(Extension.subjectAlternativeName, true,
+                            new GeneralNames(new GeneralName(GeneralName.uniformResourceIdentifier, NodeCertificates.uriOf(node))))
+                    .addExtension(Extension.authorityKeyIdentifier, false, extensions.createAuthorityKeyIdentifier(certificate));
+            return new IssuedCertificate(sign(builder, privateKey), keys.getPrivate());
+        } catch (GeneralSecurityException | CertIOException e) {
+            throw new IllegalStateException("could not issue node certificate", e);
+        }
+    }
+
     private static X509Certificate sign(X509v3CertificateBuilder builder, PrivateKey signer) throws GeneralSecurityException {
         try {
             var contentSigner = new JcaContentSignerBuilder("SHA256withECDSA").build(signer);

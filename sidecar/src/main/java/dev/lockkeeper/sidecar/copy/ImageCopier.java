@@ -115,13 +115,30 @@ final class ImageCopier {
     }
 
     private void copyData(Chunk chunk, MemorySegment buffer) throws IOException, CopyException {
+        long bufferStart = readChunk(source, chunk, buffer);
+        throttle.acquire(chunk.length());
+        splitZeroRuns(buffer, bufferStart, chunk, (from, to, zero) -> emit(buffer, bufferStart, from, to, zero));
+    }
+
+    /** Reads a data chunk into {@code buffer}; returns the file offset of the buffer's index 0 (block-aligned). */
+    static long readChunk(ImageSource source, Chunk chunk, MemorySegment buffer) throws ErrnoException, CopyException {
         long bufferStart = chunk.start() / BLOCK * BLOCK;
         long wanted = chunk.end() - bufferStart;
         long readLength = source.direct ? (wanted + BLOCK - 1) / BLOCK * BLOCK : wanted;
         long got = source.file.read(buffer, readLength, bufferStart);
         if (got < wanted) throw SizelessContent.shrank(source.file, source.size);
-        throttle.acquire(chunk.length());
-        // runs of all-zero and data blocks; block edges are absolute offsets, so holes stay block-aligned
+        return bufferStart;
+    }
+
+    /** Where the runs of one data chunk go: all-zero runs become holes, the rest is written (or sent). */
+    @FunctionalInterface
+    interface Runs {
+        void run(long from, long to, boolean zero) throws IOException;
+    }
+
+    /** Cuts a chunk read by {@link #readChunk} into alternating runs of all-zero and data blocks. */
+    static void splitZeroRuns(MemorySegment buffer, long bufferStart, Chunk chunk, Runs runs) throws IOException {
+        // block edges are absolute offsets, so holes stay block-aligned
         long runStart = chunk.start();
         boolean runIsZero = false;
         for (long block = bufferStart; block < chunk.end(); block += BLOCK) {
@@ -131,12 +148,12 @@ final class ImageCopier {
             if (from == chunk.start()) {
                 runIsZero = zero;
             } else if (zero != runIsZero) {
-                emit(buffer, bufferStart, runStart, from, runIsZero);
+                runs.run(runStart, from, runIsZero);
                 runStart = from;
                 runIsZero = zero;
             }
         }
-        emit(buffer, bufferStart, runStart, chunk.end(), runIsZero);
+        runs.run(runStart, chunk.end(), runIsZero);
     }
 
     private void emit(MemorySegment buffer, long bufferStart, long from, long to, boolean zero) throws ErrnoException {
@@ -164,7 +181,8 @@ final class ImageCopier {
     /**
      * The single walk over the source: SEEK_DATA/SEEK_HOLE where the source reports extents, otherwise every
      * byte is data to be zero-scanned. Data is cut at 4 MiB boundaries so chunks stay aligned. Each data extent
-     * is reserved on the target as it is found, before any worker writes into it.
+     * is reserved on the target as it is found, before any worker writes into it (a source that streams to another
+     * node passes no sink: the receiving side reserves).
      */
     static final class ChunkPlan {
         private final ImageSource source;
@@ -197,7 +215,7 @@ final class ImageCopier {
                     return hole;
                 }
                 dataEnd = Math.min(source.file.nextHole(data), end);
-                sink.reserve(data, dataEnd - data);
+                if (sink != null) sink.reserve(data, dataEnd - data);
             }
             long stop = Math.min(dataEnd, position / CHUNK * CHUNK + CHUNK);
             Chunk data = new Chunk(position, stop, false);

@@ -1,0 +1,286 @@
+package dev.lockkeeper.sidecar.wire;
+
+import dev.lockkeeper.sidecar.copy.Content;
+import dev.lockkeeper.sidecar.copy.CopyException;
+import dev.lockkeeper.sidecar.copy.ImageStreamSource;
+import dev.lockkeeper.sidecar.transfer.RateLimiter;
+import dev.lockkeeper.sidecar.transfer.ServedSource;
+import dev.lockkeeper.sidecar.transfer.SourceCatalog;
+import dev.lockkeeper.sidecar.transfer.TransferException;
+import dev.lockkeeper.sidecar.wire.Frames.Header;
+import dev.lockkeeper.sidecar.wire.WireMetrics.Kind;
+import dev.lockkeeper.sidecar.wire.WireMetrics.Role;
+
+import javax.net.ssl.SSLSocket;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The source side of the data plane: serves a task's source image to the target node that pulls it. Each connection
+ * runs on its own virtual thread over a JDK {@link SSLSocket} (TLS 1.3, client certificate required); the caller is
+ * the node its verified certificate names, and a task is served only when {@link SourceCatalog#open} accepts that
+ * node, before any byte of the source is read. The source is stateless: the target names every range it wants.
+ */
+public final class DataServer implements AutoCloseable {
+    private static final Logger LOG = System.getLogger(DataServer.class.getName());
+
+    /**
+     * @param stall      a connection without progress for this long is closed
+     * @param keepalive  how often a busy source (computing its digest) tells the target it is alive
+     */
+    public record Options(Duration stall, Duration keepalive, WireMetrics metrics) {
+        public static final Options DEFAULT = new Options(Duration.ofSeconds(30), Duration.ofSeconds(5), WireMetrics.NONE);
+    }
+
+    private final ServerSocket listener;
+    private final NodeTls tls;
+    private final SourceCatalog catalog;
+    private final RateLimiter rate;
+    private final Options options;
+    private final Set<Socket> open = ConcurrentHashMap.newKeySet();
+    private final Thread acceptor;
+
+    private DataServer(ServerSocket listener, NodeTls tls, SourceCatalog catalog, RateLimiter rate, Options options) {
+        this.listener = listener;
+        this.tls = tls;
+        this.catalog = catalog;
+        this.rate = rate;
+        this.options = options;
+        this.acceptor = Thread.ofVirtual().name("lk-data-accept").start(this::acceptLoop);
+    }
+
+    public static DataServer start(InetSocketAddress bind, NodeTls tls, SourceCatalog catalog, RateLimiter rate) throws IOException {
+        return start(bind, tls, catalog, rate, Options.DEFAULT);
+    }
+
+    public static DataServer start(InetSocketAddress bind, NodeTls tls, SourceCatalog catalog, RateLimiter rate, Options options)
+            throws IOException {
+        ServerSocket listener = new ServerSocket();
+        listener.setReuseAddress(true);
+        listener.bind(bind);
+        return new DataServer(listener, tls, catalog, rate, options);
+    }
+
+    public int port() {
+        return listener.getLocalPort();
+    }
+
+    private void acceptLoop() {
+        while (!listener.isClosed()) {
+            try {
+                Socket raw = listener.accept();
+                open.add(raw);
+                Thread.ofVirtual().name("lk-data-serve").start(() -> {
+                    try {
+                        serve(raw);
+                    } finally {
+                        open.remove(raw);
+                        closeQuietly(raw);
+                    }
+                });
+            } catch (IOException e) {
+                if (!listener.isClosed()) LOG.log(Level.WARNING, "data port accept failed: " + e.getMessage());
+            }
+        }
+    }
+
+    private void serve(Socket raw) {
+        try (Watchdog watchdog = new Watchdog(raw, options.stall())) {
+            raw.setTcpNoDelay(true);
+            raw.setKeepAlive(true);
+            SSLSocket socket = (SSLSocket) tls.context().getSocketFactory().createSocket(raw, null, raw.getPort(), true);
+            socket.setUseClientMode(false);
+            socket.setSSLParameters(tls.serverParameters());
+            Session session = new Session(socket, watchdog);
+            try {
+                socket.startHandshake();
+                watchdog.touch();
+                session.run();
+            } catch (SocketException | java.io.EOFException e) {
+                LOG.log(Level.INFO, "data connection from " + raw.getRemoteSocketAddress() + " ended: "
+                        + (watchdog.stalled() ? "no progress for " + options.stall().toSeconds() + " s" : e.getMessage()));
+            } catch (IOException e) {
+                LOG.log(Level.INFO, "data connection from " + raw.getRemoteSocketAddress() + " failed: " + e.getMessage());
+                session.tryError(e.getMessage(), false);
+            }
+        } catch (IOException e) {
+            LOG.log(Level.INFO, "data connection from " + raw.getRemoteSocketAddress() + " failed: " + e.getMessage());
+        }
+    }
+
+    /** One target's session: HELLO, then its ranges and digest requests until BYE. */
+    private final class Session {
+        private final SSLSocket socket;
+        private final Watchdog watchdog;
+        private final Frames.Reader in;
+        private final Frames.Writer out;
+
+        Session(SSLSocket socket, Watchdog watchdog) throws IOException {
+            this.socket = socket;
+            this.watchdog = watchdog;
+            this.in = new Frames.Reader(new BufferedInputStream(socket.getInputStream(), 64 << 10));
+            this.out = new Frames.Writer(new BufferedOutputStream(socket.getOutputStream(), 64 << 10));
+        }
+
+        void run() throws IOException {
+            Optional<String> caller = NodeTls.peerNode(socket);
+            if (caller.isEmpty()) {
+                error("your certificate names no node (SAN URI " + NodeTls.URI_PREFIX + "<node>)", false);
+                return;
+            }
+            Header hello = in.next();
+            watchdog.touch();
+            if (hello.type() != FrameType.HELLO) throw new FrameException("expected HELLO, got " + hello.type());
+            if (hello.flags() != Frames.VERSION) {
+                error("protocol version " + hello.flags() + " is not spoken here (version " + Frames.VERSION + ")", false);
+                return;
+            }
+            Messages.Hello request = Messages.Hello.decode(in.payload(hello));
+            ServedSource served;
+            try {
+                served = catalog.open(request.taskId(), caller.get());
+            } catch (TransferException e) {
+                error(e.getMessage(), e.retryable());
+                return;
+            }
+            if (served.content() == Content.ARCHIVE) {
+                error("task " + request.taskId() + ": trees (content archive) do not stream between nodes yet", false);
+                return;
+            }
+            try (ImageStreamSource source = ImageStreamSource.open(served.source(), served.content())) {
+                out.control(FrameType.INFO, 0, 0, 0, new Messages.Info(source.size(), source.allocatedBytes(),
+                        source.permissions(), source.extents(), served.content(), source.fingerprint()).encode());
+                out.flush();
+                requests(source);
+            } catch (CopyException e) {
+                error(e.getMessage(), false);
+            }
+        }
+
+        private void requests(ImageStreamSource source) throws IOException, CopyException {
+            while (true) {
+                Header request = in.next();
+                watchdog.touch();
+                switch (request.type()) {
+                    case RANGE -> range(source, request.offset(), request.offset() + request.span());
+                    case DIGEST_REQUEST -> digest(source);
+                    case KEEPALIVE -> { }
+                    case BYE -> {
+                        return;
+                    }
+                    default -> throw new FrameException("a target does not send " + request.type());
+                }
+            }
+        }
+
+        private void range(ImageStreamSource source, long from, long to) throws IOException, CopyException {
+            if (to < from || to > source.size()) {
+                error("range [" + from + ", " + to + ") is outside the source's " + source.size() + " bytes", false);
+                throw new SocketException("refused a range outside the source");
+            }
+            long[] counts = new long[2];
+            source.stream(from, to, new ImageStreamSource.Extents() {
+                @Override
+                public void data(java.lang.foreign.MemorySegment bytes, long offset, int length) throws IOException {
+                    try {
+                        rate.acquire(length);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new java.io.InterruptedIOException("stopped while throttled");
+                    }
+                    out.data(bytes, offset);
+                    watchdog.touch();
+                    counts[0] += length;
+                    options.metrics().bytes(Role.SOURCE, Kind.DATA, length);
+                }
+
+                @Override
+                public void zero(long offset, long length) throws IOException {
+                    out.control(FrameType.ZERO, offset, length);
+                    counts[1] += length;
+                    options.metrics().bytes(Role.SOURCE, Kind.ZERO, length);
+                }
+            });
+            out.control(FrameType.END, 0, to, 0, new Messages.End(counts[0], counts[1]).encode());
+            out.flush();
+            options.metrics().wireBytes(Role.SOURCE, out.bytesWritten());
+        }
+
+        /** The digest reads the whole source; keepalives tell the waiting target that this side is still at it. */
+        private void digest(ImageStreamSource source) throws IOException, CopyException {
+            CompletableFuture<String> digest = new CompletableFuture<>();
+            Thread.ofVirtual().name("lk-data-digest").start(() -> {
+                try {
+                    digest.complete(source.digest());
+                } catch (Throwable e) {
+                    digest.completeExceptionally(e);
+                }
+            });
+            while (true) {
+                try {
+                    String value = digest.get(options.keepalive().toMillis(), TimeUnit.MILLISECONDS);
+                    out.control(FrameType.DIGEST, 0, 0, 0, Messages.text(value));
+                    out.flush();
+                    return;
+                } catch (TimeoutException e) {
+                    out.control(FrameType.KEEPALIVE, 0, 0);
+                    out.flush();
+                    watchdog.touch();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.InterruptedIOException("stopped while computing the digest");
+                } catch (ExecutionException e) {
+                    if (e.getCause() instanceof CopyException failure) throw failure;
+                    throw new IOException(e.getCause());
+                }
+            }
+        }
+
+        private void error(String message, boolean retryable) throws IOException {
+            out.control(FrameType.ERROR, retryable ? Frames.RETRYABLE : 0, 0, 0, Messages.text(message));
+            out.flush();
+        }
+
+        void tryError(String message, boolean retryable) {
+            try {
+                error(String.valueOf(message), retryable);
+            } catch (IOException | RuntimeException e) {
+                // the connection is gone; the target sees the reset
+            }
+        }
+    }
+
+    private static void closeQuietly(Socket socket) {
+        try {
+            socket.close();
+        } catch (IOException e) {
+            // nothing left to release
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        listener.close();
+        for (Socket socket : open) closeQuietly(socket);
+        try {
+            acceptor.join(Duration.ofSeconds(5));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

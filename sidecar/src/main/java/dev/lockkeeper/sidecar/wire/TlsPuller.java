@@ -1,0 +1,385 @@
+package dev.lockkeeper.sidecar.wire;
+
+import dev.lockkeeper.sidecar.copy.CopyException;
+import dev.lockkeeper.sidecar.copy.ImageStreamTarget;
+import dev.lockkeeper.sidecar.linux.NativeFile;
+import dev.lockkeeper.sidecar.transfer.Checkpoint;
+import dev.lockkeeper.sidecar.transfer.CheckpointStore;
+import dev.lockkeeper.sidecar.transfer.PullRequest;
+import dev.lockkeeper.sidecar.transfer.Puller;
+import dev.lockkeeper.sidecar.transfer.TransferException;
+import dev.lockkeeper.sidecar.transfer.TransferOutcome;
+import dev.lockkeeper.sidecar.transfer.TransferProgress;
+import dev.lockkeeper.sidecar.wire.Frames.Header;
+import dev.lockkeeper.sidecar.wire.WireMetrics.Kind;
+import dev.lockkeeper.sidecar.wire.WireMetrics.Role;
+
+import javax.net.ssl.SSLHandshakeException;
+import javax.net.ssl.SSLSocket;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.net.Socket;
+import java.security.cert.CertificateException;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The target side of the data plane: connects to the source node's data port over TLS 1.3 with this node's
+ * certificate, checks that the server's certificate names {@code request.sourceNode()}, and pulls the task's image
+ * onto the target with the engine's target rules ({@link ImageStreamTarget}).
+ * <ul>
+ * <li>Frames arrive in offset order; each is checked (type, bounds, contiguity, CRC32C) before a byte is written.</li>
+ * <li>Every {@link Options#checkpointBytes} bytes or {@link Options#checkpointInterval} the target is synced, and only
+ *     then the checkpoint (the contiguous watermark) is saved; a failing attempt syncs and saves what it has too.</li>
+ * <li>A device's body [window, size) is pulled before its header window [0, window); a checkpoint covers the body.</li>
+ * <li>With {@code verify}, both sides compute the engine's content digest at once (the target reading back with
+ *     O_DIRECT) and the target is published only when they match.</li>
+ * </ul>
+ * One connection, one thread, one 4 MiB receive buffer: the source sends no faster than this side writes.
+ */
+public final class TlsPuller implements Puller {
+    public record Options(long checkpointBytes, Duration checkpointInterval, Duration stall, Duration connectTimeout,
+                          WireMetrics metrics) {
+        public static final Options DEFAULT = new Options(1L << 30, Duration.ofSeconds(10), Duration.ofSeconds(30),
+                Duration.ofSeconds(10), WireMetrics.NONE);
+
+        public Options withCheckpointBytes(long bytes) {
+            return new Options(bytes, checkpointInterval, stall, connectTimeout, metrics);
+        }
+
+        public Options withStall(Duration value) {
+            return new Options(checkpointBytes, checkpointInterval, value, connectTimeout, metrics);
+        }
+
+        public Options withMetrics(WireMetrics value) {
+            return new Options(checkpointBytes, checkpointInterval, stall, connectTimeout, value);
+        }
+    }
+
+    private static final int ALIGNMENT = NativeFile.DIRECT_IO_ALIGNMENT;
+
+    private final NodeTls tls;
+    private final Options options;
+
+    public TlsPuller(NodeTls tls) {
+        this(tls, Options.DEFAULT);
+    }
+
+    public TlsPuller(NodeTls tls, Options options) {
+        this.tls = tls;
+        this.options = options;
+    }
+
+    @Override
+    public TransferOutcome pull(PullRequest request, CheckpointStore checkpoints, TransferProgress progress,
+                                BooleanSupplier canceled) throws TransferException {
+        if (canceled.getAsBoolean()) throw new TransferException("canceled", false);
+        Socket raw = new Socket();
+        try (raw) {
+            SSLSocket socket = connect(raw, request);
+            try (Watchdog watchdog = new Watchdog(raw, options.stall())) {
+                    Attempt attempt = new Attempt(request, checkpoints, progress, canceled, socket, watchdog);
+                try {
+                    return attempt.run();
+                } catch (IOException e) {
+                    throw attempt.interrupted(e);
+                }
+            }
+        } catch (IOException e) {
+            throw new TransferException("cannot close the connection to " + request.sourceAddress() + ": " + e.getMessage(), true, e);
+        }
+    }
+
+    private SSLSocket connect(Socket raw, PullRequest request) throws TransferException {
+        try {
+            raw.connect(request.sourceAddress(), Math.toIntExact(options.connectTimeout().toMillis()));
+            raw.setTcpNoDelay(true);
+            raw.setKeepAlive(true);
+            SSLSocket socket = (SSLSocket) tls.context().getSocketFactory()
+                    .createSocket(raw, request.sourceAddress().getHostString(), request.sourceAddress().getPort(), true);
+            socket.setSSLParameters(tls.clientParameters());
+            // the handshake's reads time out; once it is done the watchdog takes over (writes have no timeout)
+            raw.setSoTimeout(Math.toIntExact(options.stall().toMillis()));
+            socket.startHandshake();
+            raw.setSoTimeout(0);
+            Optional<String> server = NodeTls.peerNode(socket);
+            if (!server.equals(Optional.of(request.sourceNode()))) {
+                throw new TransferException("the data port at " + request.sourceAddress() + " presents a certificate for "
+                        + server.map(n -> "node " + n).orElse("no node") + ", not for the task's source node "
+                        + request.sourceNode() + "; refusing to pull from it", false);
+            }
+            return socket;
+        } catch (SSLHandshakeException e) {
+            boolean identity = causedByCertificate(e) || String.valueOf(e.getMessage()).contains("certificate");
+            throw new TransferException("TLS handshake with " + request.sourceAddress() + " failed"
+                    + (identity ? " (the peers do not trust each other's node certificates)" : "") + ": " + e.getMessage(), !identity, e);
+        } catch (IOException e) {
+            throw new TransferException("cannot reach the source agent at " + request.sourceAddress() + ": " + e.getMessage(), true, e);
+        }
+    }
+
+    private static boolean causedByCertificate(Throwable e) {
+        for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+            if (cause instanceof CertificateException) return true;
+        }
+        return false;
+    }
+
+    private final class Attempt {
+        private final PullRequest request;
+        private final CheckpointStore checkpoints;
+        private final TransferProgress progress;
+        private final BooleanSupplier canceled;
+        private final Watchdog watchdog;
+        private final Frames.Reader in;
+        private final Frames.Writer out;
+        private ImageStreamTarget target;
+        private String fingerprint;
+        /** Bytes [bodyStart, watermark) of the range being pulled are written (not necessarily synced). */
+        private long watermark;
+        private boolean inBody;
+        private long settledBefore;
+        private long dataBytes;
+        private long holeBytes;
+        private long sinceCheckpoint;
+        private long lastCheckpointNanos = System.nanoTime();
+
+        Attempt(PullRequest request, CheckpointStore checkpoints, TransferProgress progress, BooleanSupplier canceled,
+                SSLSocket socket, Watchdog watchdog) throws IOException {
+            this.request = request;
+            this.checkpoints = checkpoints;
+            this.progress = progress;
+            this.canceled = canceled;
+            this.watchdog = watchdog;
+            this.in = new Frames.Reader(new BufferedInputStream(socket.getInputStream(), 64 << 10));
+            this.out = new Frames.Writer(new BufferedOutputStream(socket.getOutputStream(), 64 << 10));
+        }
+
+        TransferOutcome run() throws IOException, TransferException {
+            out.control(FrameType.HELLO, Frames.VERSION, 0, 0, new Messages.Hello(request.taskId(), request.attempt()).encode());
+            out.flush();
+            Messages.Info info = Messages.Info.decode(in.payload(expect(FrameType.INFO)));
+            fingerprint = info.fingerprint();
+            if (info.content() != request.content()) {
+                throw new TransferException("the source serves content " + info.content() + " but the task says " + request.content(), false);
+            }
+            Optional<Checkpoint> saved = checkpoints.load();
+            if (saved.isPresent() && !saved.get().sourceFingerprint().equals(fingerprint)) {
+                checkpoints.clear();
+                discardPartial(info);
+                throw new TransferException("the source changed between attempts (it was " + saved.get().sourceFingerprint()
+                        + ", it is " + fingerprint + "); the copy so far is discarded", false);
+            }
+            try {
+                target = ImageStreamTarget.open(request.target(), new ImageStreamTarget.SourceImage(info.size(), info.allocatedBytes(),
+                        info.permissions()), new ImageStreamTarget.Options(request.content(), request.preallocate(),
+                        request.targetIsZero(), request.filesystemOverhead()), saved.map(Checkpoint::offset).orElse(-1L));
+            } catch (CopyException e) {
+                throw new TransferException(e.getMessage(), false, e);
+            }
+            try (ImageStreamTarget opened = target; Arena arena = Arena.ofConfined()) {
+                return pullInto(opened, NativeFile.directBuffer(arena, Frames.MAX_DATA_PAYLOAD + ALIGNMENT), info);
+            } catch (CopyException e) {
+                // a local failure (ENOSPC, EIO, a refused size): nothing is claimed, the next attempt starts afresh
+                target.discard();
+                checkpoints.clear();
+                throw new TransferException(e.getMessage(), false, e);
+            }
+        }
+
+        private TransferOutcome pullInto(ImageStreamTarget target, MemorySegment buffer, Messages.Info info)
+                throws IOException, TransferException, CopyException {
+            long size = target.size();
+            long resumedFrom = target.resumeFrom();
+            boolean resumed = resumedFrom > target.bodyStart();
+            if (resumed) options.metrics().resumed();
+            long body = size - target.bodyStart();
+            settledBefore = 0;
+            inBody = true;
+            pullRange(target, buffer, resumedFrom, size, resumedFrom - target.bodyStart());
+            target.makeDurable();
+            checkpoints.save(new Checkpoint(size, 0, fingerprint));
+            if (target.bodyStart() > 0) {
+                inBody = false;
+                pullRange(target, buffer, 0, target.bodyStart(), body);
+                target.makeDurable();
+            }
+            Optional<String> digest = Optional.empty();
+            if (request.verify()) digest = Optional.of(verify(target, resumed));
+            target.publish();
+            checkpoints.clear();
+            try {
+                out.control(FrameType.BYE, 0, 0);
+                out.flush();
+            } catch (IOException e) {
+                // the target is complete; a source that already hung up changes nothing
+            }
+            return new TransferOutcome(size, dataBytes, holeBytes, resumed ? resumedFrom : 0, in.bytesRead() + out.bytesWritten(), digest);
+        }
+
+        private void pullRange(ImageStreamTarget target, MemorySegment buffer, long from, long to, long settled)
+                throws IOException, TransferException, CopyException {
+            settledBefore = settled;
+            watermark = from;
+            if (from == to) return;
+            out.control(FrameType.RANGE, from, to - from);
+            out.flush();
+            while (true) {
+                if (canceled.getAsBoolean()) {
+                    throw new CopyException("canceled");
+                }
+                Header frame = in.next();
+                watchdog.touch();
+                switch (frame.type()) {
+                    case DATA -> {
+                        checkPlace(frame, to);
+                        long bufferStart = frame.offset() / ALIGNMENT * ALIGNMENT;
+                        MemorySegment slot = buffer.asSlice(frame.offset() - bufferStart, frame.length());
+                        in.payloadInto(frame, slot);
+                        try {
+                            request.rate().acquire(frame.length());
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                            throw new TransferException("interrupted", true);
+                        }
+                        target.data(buffer, bufferStart, frame.offset(), frame.length());
+                        dataBytes += frame.length();
+                        options.metrics().bytes(Role.TARGET, Kind.DATA, frame.length());
+                        advance(target, frame.span());
+                    }
+                    case ZERO -> {
+                        checkPlace(frame, to);
+                        target.zero(frame.offset(), frame.span());
+                        holeBytes += frame.span();
+                        options.metrics().bytes(Role.TARGET, Kind.ZERO, frame.span());
+                        advance(target, frame.span());
+                    }
+                    case END -> {
+                        in.payload(frame);
+                        if (frame.offset() != to || watermark != to) {
+                            throw new FrameException("END of range at " + frame.offset() + " after data up to " + watermark + ", range ends at " + to);
+                        }
+                        return;
+                    }
+                    case KEEPALIVE -> { }
+                    case ERROR -> throw remoteError(frame);
+                    default -> throw new FrameException("unexpected " + frame.type() + " frame inside a range");
+                }
+            }
+        }
+
+        private void checkPlace(Header frame, long rangeEnd) throws FrameException {
+            if (frame.offset() != watermark) {
+                throw new FrameException(frame.type() + " frame at offset " + frame.offset() + " where " + watermark + " was due");
+            }
+            if (frame.span() == 0 || frame.span() > rangeEnd - watermark) {
+                throw new FrameException(frame.type() + " frame of " + frame.span() + " bytes at " + frame.offset()
+                        + " runs past the range's end at " + rangeEnd);
+            }
+        }
+
+        private void advance(ImageStreamTarget target, long span) throws CopyException {
+            watermark += span;
+            sinceCheckpoint += span;
+            progress.update(settledBefore + watermark - (inBody ? target.bodyStart() : 0), target.size(), dataBytes, holeBytes);
+            if (inBody && (sinceCheckpoint >= options.checkpointBytes()
+                    || System.nanoTime() - lastCheckpointNanos >= options.checkpointInterval().toNanos())) {
+                checkpoint(target);
+            }
+        }
+
+        private void checkpoint(ImageStreamTarget target) throws CopyException {
+            target.makeDurable();
+            checkpoints.save(new Checkpoint(watermark, 0, fingerprint));
+            sinceCheckpoint = 0;
+            lastCheckpointNanos = System.nanoTime();
+        }
+
+        private String verify(ImageStreamTarget target, boolean resumed) throws IOException, TransferException, CopyException {
+            progress.verifying();
+            out.control(FrameType.DIGEST_REQUEST, 0, 0);
+            out.flush();
+            CompletableFuture<String> local = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return target.digest();
+                } catch (CopyException e) {
+                    throw new CompletionException(e);
+                }
+            }, command -> Thread.ofVirtual().name("lk-target-digest").start(command));
+            String remote = null;
+            while (remote == null) {
+                Header frame = in.next();
+                watchdog.touch();
+                switch (frame.type()) {
+                    case DIGEST -> remote = Messages.text(in.payload(frame));
+                    case KEEPALIVE -> { }
+                    case ERROR -> throw remoteError(frame);
+                    default -> throw new FrameException("expected DIGEST, got " + frame.type());
+                }
+            }
+            String written;
+            try {
+                written = local.join();
+            } catch (CompletionException e) {
+                if (e.getCause() instanceof CopyException failure) throw failure;
+                throw e;
+            }
+            if (!remote.equals(written)) {
+                target.discard();
+                checkpoints.clear();
+                // a resumed copy may have stitched in something stale: one fresh attempt; a fresh copy that differs fails
+                throw new TransferException("verification failed: the source has checksum " + remote + " but the target "
+                        + request.target() + " has " + written + (resumed ? "; the next attempt starts afresh" : ""), resumed);
+            }
+            return written;
+        }
+
+        private Header expect(FrameType type) throws IOException, TransferException {
+            Header frame = in.next();
+            watchdog.touch();
+            if (frame.type() == FrameType.ERROR) throw remoteError(frame);
+            if (frame.type() != type) throw new FrameException("expected " + type + ", got " + frame.type());
+            return frame;
+        }
+
+        private TransferException remoteError(Header frame) throws IOException {
+            String message = Messages.text(in.payload(frame));
+            return new TransferException("source agent " + request.sourceNode() + ": " + message,
+                    (frame.flags() & Frames.RETRYABLE) != 0);
+        }
+
+        private void discardPartial(Messages.Info info) {
+            try {
+                ImageStreamTarget.open(request.target(), new ImageStreamTarget.SourceImage(info.size(), 0, 0644),
+                        new ImageStreamTarget.Options(request.content(), false, true, request.filesystemOverhead()), -1).discard();
+            } catch (CopyException e) {
+                // nothing to discard that could be opened
+            }
+        }
+
+        /**
+         * The connection failed mid-attempt: what arrived in order is made durable and checkpointed, so the next
+         * attempt continues from here rather than from the last periodic checkpoint.
+         */
+        TransferException interrupted(IOException e) {
+            if (e instanceof FrameException.Corrupt) options.metrics().crcError();
+            if (target != null && inBody && watermark > target.resumeFrom()) {
+                try {
+                    checkpoint(target);
+                } catch (CopyException | RuntimeException failed) {
+                    e.addSuppressed(failed);
+                }
+            }
+            String what = watchdog.stalled() ? "no progress for " + options.stall().toSeconds() + " s; the connection was closed"
+                    : e.getMessage();
+            return new TransferException("pull of task " + request.taskId() + " from " + request.sourceNode() + " at "
+                    + request.sourceAddress() + " interrupted at " + watermark + ": " + what, true, e);
+        }
+    }
+}

@@ -1,0 +1,67 @@
+package dev.lockkeeper.sidecar.wire;
+
+import dev.lockkeeper.sidecar.copy.Content;
+import dev.lockkeeper.sidecar.testing.NodeIdentities;
+import dev.lockkeeper.sidecar.transfer.PullRequest;
+import dev.lockkeeper.sidecar.transfer.RateLimiter;
+import dev.lockkeeper.sidecar.transfer.ServedSource;
+import dev.lockkeeper.sidecar.transfer.SourceCatalog;
+import dev.lockkeeper.sidecar.transfer.TransferException;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * A source node "src" serving tasks on loopback and the target node "dst" that pulls them, with node certificates from
+ * one test agent CA. Tasks are registered with the node that may pull them, as an agent's task intake would.
+ */
+final class WireNodes implements AutoCloseable {
+    record Task(ServedSource source, String targetNode) { }
+
+    final NodeIdentities identities;
+    final Map<String, Task> tasks = new ConcurrentHashMap<>();
+    final SourceCatalog catalog = (taskId, caller) -> {
+        Task task = tasks.get(taskId);
+        if (task == null) throw new TransferException("no task " + taskId + " names this node as its source", false);
+        if (!task.targetNode().equals(caller)) {
+            throw new TransferException("task " + taskId + " is pulled by node " + task.targetNode() + ", not by " + caller, false);
+        }
+        return task.source();
+    };
+    final DataServer server;
+
+    WireNodes(Path dir) throws IOException {
+        this(dir, DataServer.Options.DEFAULT);
+    }
+
+    WireNodes(Path dir, DataServer.Options options) throws IOException {
+        identities = new NodeIdentities(dir.resolve("pki"));
+        server = DataServer.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
+                NodeTls.load(identities.node("src")), catalog, RateLimiter.UNLIMITED, options);
+    }
+
+    InetSocketAddress address() {
+        return new InetSocketAddress(InetAddress.getLoopbackAddress(), server.port());
+    }
+
+    void serve(String taskId, Path source, Content content) {
+        tasks.put(taskId, new Task(new ServedSource(taskId, source, content), "dst"));
+    }
+
+    TlsPuller puller(TlsPuller.Options options) throws IOException {
+        return new TlsPuller(NodeTls.load(identities.node("dst")), options);
+    }
+
+    static PullRequest request(String taskId, InetSocketAddress address, Path target, Content content) {
+        return new PullRequest(taskId, 1, "src", address, target, content, false, false, 0.06, true, RateLimiter.UNLIMITED);
+    }
+
+    @Override
+    public void close() throws IOException {
+        server.close();
+    }
+}
