@@ -63,7 +63,7 @@ public final class VolumeLocator {
     private Located filesystem(KubeletVolume volume, Role role) throws TaskRejected, IOException {
         String relative = volume.podUid() + "/volumes/" + volume.plugin() + "/" + volume.pvName()
                 + (volume.plugin().equals("kubernetes.io~csi") ? "/mount" : "");
-        NativeFile directory = beneath(kubeletRoot.resolve("pods"), relative, role, Mode.READ, Mode.DIRECTORY);
+        NativeFile directory = beneath(kubeletRoot.resolve("pods"), relative, role, Mode.PATH, Mode.DIRECTORY);
         try {
             Path resolved = directory.resolvedPath();
             if (!MountPoints.isMountPoint(resolved)) {
@@ -81,7 +81,7 @@ public final class VolumeLocator {
     private Located blockDevice(KubeletVolume volume, Role role) throws TaskRejected, IOException {
         String relative = volume.podUid() + "/volumeDevices/" + volume.plugin();
         Path entry;
-        try (NativeFile directory = beneath(kubeletRoot.resolve("pods"), relative, role, Mode.READ, Mode.DIRECTORY)) {
+        try (NativeFile directory = beneath(kubeletRoot.resolve("pods"), relative, role, Mode.PATH, Mode.DIRECTORY)) {
             entry = directory.resolvedPath().resolve(volume.pvName());
         }
         FileStat link;
@@ -99,7 +99,7 @@ public final class VolumeLocator {
         if (!destination.startsWith(devices) || destination.equals(devices)) {
             throw new TaskRejected(describe(role) + " " + entry + " leads to " + destination + ", outside " + devices);
         }
-        NativeFile device = beneath(devices, devices.relativize(destination).toString(), role, Mode.READ, Mode.NO_FOLLOW);
+        NativeFile device = beneath(devices, devices.relativize(destination).toString(), role, Mode.PATH, Mode.NO_FOLLOW);
         try {
             FileType type = device.stat().type();
             if (type != FileType.BLOCK_DEVICE) {
@@ -120,10 +120,10 @@ public final class VolumeLocator {
         if (role == Role.TARGET && !relative.toString().isEmpty() && !exists(path)) {
             // a file the copy will create: its parent is contained and held open meanwhile
             Path parent = relative.getParent();
-            NativeFile directory = beneath(root, parent == null ? "." : parent.toString(), role, Mode.READ, Mode.DIRECTORY);
+            NativeFile directory = beneath(root, parent == null ? "." : parent.toString(), role, Mode.PATH, Mode.DIRECTORY);
             return new Located(directory.resolvedPath().resolve(path.getFileName()), FileType.REGULAR, directory);
         }
-        NativeFile file = beneath(root, relative.toString().isEmpty() ? "." : relative.toString(), role, Mode.READ, Mode.NO_FOLLOW);
+        NativeFile file = beneath(root, relative.toString().isEmpty() ? "." : relative.toString(), role, Mode.PATH, Mode.NO_FOLLOW);
         try {
             FileType type = file.stat().type();
             if (type != FileType.DIRECTORY && type != FileType.REGULAR && type != FileType.BLOCK_DEVICE) {
@@ -165,7 +165,7 @@ public final class VolumeLocator {
 
     private static NativeFile openRoot(Path root, Role role) throws TaskRejected {
         try {
-            return NativeFile.open(root, Mode.READ, Mode.DIRECTORY);
+            return NativeFile.open(root, Mode.PATH, Mode.DIRECTORY);
         } catch (ErrnoException e) {
             throw new TaskRejected(describe(role) + ": the agent cannot open " + root + ": " + e.getMessage());
         }
