@@ -136,7 +136,7 @@ public final class Agent implements TaskIntake.Listener, SourceCatalog, AutoClos
         served.remove(name);
         rejected.remove(name);
         TaskRun run = runs.remove(name);
-        if (run != null) run.cancel();
+        if (run != null) run.forget();
         state.forget(name);
     }
 
@@ -198,6 +198,7 @@ public final class Agent implements TaskIntake.Listener, SourceCatalog, AutoClos
         private TaskStatus published;
         private volatile boolean canceled;
         private volatile boolean stopping;
+        private volatile boolean forgotten;
         private final long created = System.nanoTime();
 
         TaskRun(CopyTask task, TaskStatus last) {
@@ -207,6 +208,12 @@ public final class Agent implements TaskIntake.Listener, SourceCatalog, AutoClos
         }
 
         void cancel() {
+            canceled = true;
+        }
+
+        /** The task is gone from the intake: stop it and write nothing more about it. */
+        void forget() {
+            forgotten = true;
             canceled = true;
         }
 
@@ -225,6 +232,7 @@ public final class Agent implements TaskIntake.Listener, SourceCatalog, AutoClos
         }
 
         private synchronized void publishNow() {
+            if (forgotten) return;
             TaskStatus current = status;
             publish(task.name(), current);
             published = current;
@@ -279,7 +287,8 @@ public final class Agent implements TaskIntake.Listener, SourceCatalog, AutoClos
                 CheckpointStore checkpoints = new Reporting(state.checkpoints(task.name()));
                 Optional<Checkpoint> resumeFrom = checkpoints.load();
                 resumeFrom.ifPresent(c -> metrics.resumed());
-                become(status.running(attempt, resumeFrom.map(c -> c.offset() + c.entries()).orElse(0L)));
+                TaskStatus starting = status.running(attempt, resumeFrom.map(c -> c.offset() + c.entries()).orElse(0L));
+                become(resumeFrom.map(c -> starting.withCheckpoint(c.offset(), c.entries())).orElse(starting));
                 try {
                     TransferOutcome outcome = execute(checkpoints);
                     Role role = task.local() ? Role.LOCAL : Role.TARGET;
@@ -349,6 +358,7 @@ public final class Agent implements TaskIntake.Listener, SourceCatalog, AutoClos
         }
 
         private void finish(Phase phase, String message) {
+            if (forgotten) return;
             become(phase == Phase.Succeeded ? status : status.withPhase(phase, message));
             metrics.finished(phase, Duration.ofNanos(System.nanoTime() - created));
             state.forget(task.name());

@@ -20,7 +20,8 @@ import java.util.stream.Stream;
 
 /**
  * Tasks as files in a directory ({@code NAME.yaml}, {@code NAME.yml} or {@code NAME.json}), status beside each as
- * {@code NAME.status.json}: what tests and a person without a cluster use. The directory is watched (inotify), and
+ * {@code NAME.status.json}: what tests and a person without a cluster use. Removing a task file cancels the task and
+ * removes its status file. The directory is watched (inotify), and
  * also re-read every second, so a missed event costs at most a second.
  */
 public final class TaskDirectory implements TaskIntake {
@@ -92,6 +93,8 @@ public final class TaskDirectory implements TaskIntake {
             if (!present.contains(gone)) {
                 seen.remove(gone);
                 listener.removed(gone);
+                // the status belongs to the task, as a resource's status does: both go together
+                Files.deleteIfExists(TaskFiles.statusFileOf(directory, gone));
             }
         }
     }
