@@ -1,5 +1,7 @@
 package dev.lockkeeper.sidecar;
 
+import dev.lockkeeper.sidecar.agent.AgentCommand;
+import dev.lockkeeper.sidecar.agent.TaskStatusCommand;
 import dev.lockkeeper.sidecar.cli.CopyCommand;
 import dev.lockkeeper.sidecar.cli.SelfTest;
 
@@ -35,6 +37,12 @@ public final class Main {
             case "copy" -> {
                 return CopyCommand.run(Arrays.copyOfRange(args, 1, args.length), out, err);
             }
+            case "agent" -> {
+                return AgentCommand.run(Arrays.copyOfRange(args, 1, args.length), out, err);
+            }
+            case "task" -> {
+                return TaskStatusCommand.run(Arrays.copyOfRange(args, 1, args.length), out, err);
+            }
             case "self-test" -> {
                 return SelfTest.run(Arrays.copyOfRange(args, 1, args.length), out, err);
             }
@@ -44,6 +52,8 @@ public final class Main {
                         Lockkeeper node sidecar: moves KubeVirt volume data.
                         Commands:
                           copy        copy a block device, image file or volume directory (copy --help for details)
+                          agent       the resident node agent: runs copy tasks on this node and between nodes (agent --help)
+                          task        task status DIR [--watch]: a progress line per task of an agent's task directory
                           self-test   copy and verify sample data in a directory: checks a node's filesystem
                         Options:
                           -h, --help      show this help

@@ -3,12 +3,12 @@ package dev.lockkeeper.sidecar.cli;
 import java.util.Locale;
 
 /** Byte sizes on the command line: {@code 64M}, {@code 1.5G}. */
-final class Units {
+public final class Units {
     private Units() {
     }
 
     /** Parses {@code 123}, {@code 64K}, {@code 100M}, {@code 1.5G}, {@code 2T} (binary multiples). */
-    static long parseSize(String text) {
+    public static long parseSize(String text) {
         String trimmed = text.trim().toUpperCase(Locale.ROOT).replaceAll("I?B$", "");
         int shift = switch (trimmed.isEmpty() ? ' ' : trimmed.charAt(trimmed.length() - 1)) {
             case 'K' -> 10;

@@ -25,7 +25,10 @@ import static java.nio.charset.StandardCharsets.ISO_8859_1;
  */
 public final class NativeFile implements AutoCloseable {
     /** {@code EXCLUSIVE} without {@code CREATE_NEW} on a block device: fail with EBUSY if it is mounted or held. */
-    public enum Mode { READ, WRITE, READ_WRITE, CREATE_NEW, EXCLUSIVE, DIRECT, NO_FOLLOW, DIRECTORY }
+    public enum Mode { READ, WRITE, READ_WRITE, CREATE_NEW, EXCLUSIVE, DIRECT, NO_FOLLOW, DIRECTORY, PATH }
+
+    /** O_PATH: a handle that names a file without opening it for I/O (a FIFO does not block, a device is not touched). */
+    private static final int O_PATH = 010000000;
 
     /** O_DIRECT needs buffers, offsets and lengths aligned to the logical block size; 4 KiB covers every disk we meet. */
     public static final int DIRECT_IO_ALIGNMENT = 4096;
@@ -227,6 +230,7 @@ public final class NativeFile implements AutoCloseable {
         if (set.contains(Mode.DIRECT)) flags |= O_DIRECT;
         if (set.contains(Mode.NO_FOLLOW)) flags |= O_NOFOLLOW;
         if (set.contains(Mode.DIRECTORY)) flags |= O_DIRECTORY;
+        if (set.contains(Mode.PATH)) flags = flags & ~(O_RDWR | O_WRONLY) | O_PATH;
         return flags;
     }
 
