@@ -73,7 +73,7 @@ public final class Agent implements TaskIntake.Listener, SourceCatalog, AutoClos
 
     /** Serves sources, then takes the intake's tasks; returns once the tasks present at start are known. */
     public void start() throws IOException {
-        serving = dataPlane.serve(this, nodeRate);
+        serving = dataPlane.serve(this, nodeRate, metrics);
         ticker.scheduleWithFixedDelay(this::publishProgress, 1, 1, TimeUnit.SECONDS);
         intake.start(this);
         intakeStarted = true;
@@ -332,7 +332,7 @@ public final class Agent implements TaskIntake.Listener, SourceCatalog, AutoClos
                 PullRequest request = new PullRequest(task.name(), status.attempt(), task.source().node(),
                         socketAddress(settings.addressOf(task.source())), target.path(), task.content(), task.preallocate(),
                         task.targetIsZero(), task.filesystemOverhead(), task.verify(), rate);
-                return dataPlane.puller().pull(request, checkpoints, progress, () -> canceled || stopping);
+                return dataPlane.puller(metrics).pull(request, checkpoints, progress, () -> canceled || stopping);
             } catch (TaskRejected e) {
                 throw new TransferException(e.getMessage(), false);
             }

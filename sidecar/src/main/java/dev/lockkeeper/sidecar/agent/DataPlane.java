@@ -10,7 +10,7 @@ import java.io.IOException;
 /** How this agent reaches other nodes' agents: pulls as a target, serves as a source. */
 interface DataPlane {
 
-    Puller puller();
+    Puller puller(AgentMetrics metrics);
 
     /** Serving sources to other nodes' agents, until closed. */
     interface Serving extends AutoCloseable {
@@ -21,12 +21,12 @@ interface DataPlane {
         void close();
     }
 
-    Serving serve(SourceCatalog catalog, RateLimiter rate) throws IOException;
+    Serving serve(SourceCatalog catalog, RateLimiter rate, AgentMetrics metrics) throws IOException;
 
     /** An agent without a node certificate: copies within the node only. */
     DataPlane NONE = new DataPlane() {
         @Override
-        public Puller puller() {
+        public Puller puller(AgentMetrics metrics) {
             return (request, checkpoints, progress, canceled) -> {
                 throw new TransferException("this agent has no node certificate (--tls-dir), so it cannot pull from node "
                         + request.sourceNode() + "; only copies within one node are possible", false);
@@ -34,7 +34,7 @@ interface DataPlane {
         }
 
         @Override
-        public Serving serve(SourceCatalog catalog, RateLimiter rate) {
+        public Serving serve(SourceCatalog catalog, RateLimiter rate, AgentMetrics metrics) {
             return new Serving() {
                 @Override
                 public int port() {

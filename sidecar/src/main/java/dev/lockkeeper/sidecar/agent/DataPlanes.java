@@ -1,14 +1,71 @@
 package dev.lockkeeper.sidecar.agent;
 
-import java.io.IOException;
+import dev.lockkeeper.sidecar.transfer.Puller;
+import dev.lockkeeper.sidecar.transfer.RateLimiter;
+import dev.lockkeeper.sidecar.transfer.SourceCatalog;
+import dev.lockkeeper.sidecar.wire.DataServer;
+import dev.lockkeeper.sidecar.wire.NodeTls;
+import dev.lockkeeper.sidecar.wire.TlsPuller;
+import dev.lockkeeper.sidecar.wire.WireMetrics;
 
-/** The data plane an agent's settings ask for. */
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
+/** The data plane an agent's settings ask for: none without a node certificate, else mTLS streams (wire/). */
 final class DataPlanes {
     private DataPlanes() {
     }
 
     static DataPlane forSettings(AgentSettings settings) throws IOException {
         if (settings.tlsDir().isEmpty()) return DataPlane.NONE;
-        throw new IOException("--tls-dir: streaming between nodes is not wired into the agent yet");
+        NodeTls tls = NodeTls.load(settings.tlsDir().get());
+        if (!tls.node().equals(settings.node())) {
+            throw new IOException("the certificate in " + settings.tlsDir().get() + " names node " + tls.node()
+                    + ", not this agent's node " + settings.node());
+        }
+        return new DataPlane() {
+            @Override
+            public Puller puller(AgentMetrics metrics) {
+                return new TlsPuller(tls, TlsPuller.Options.DEFAULT.withMetrics(wireMetrics(metrics)));
+            }
+
+            @Override
+            public Serving serve(SourceCatalog catalog, RateLimiter rate, AgentMetrics metrics) throws IOException {
+                DataServer.Options defaults = DataServer.Options.DEFAULT;
+                DataServer server = DataServer.start(settings.dataAddress(), tls, catalog, rate,
+                        new DataServer.Options(defaults.stall(), defaults.keepalive(), wireMetrics(metrics)));
+                return new Serving() {
+                    @Override
+                    public int port() {
+                        return server.port();
+                    }
+
+                    @Override
+                    public void close() {
+                        try {
+                            server.close();
+                        } catch (IOException e) {
+                            throw new UncheckedIOException(e);
+                        }
+                    }
+                };
+            }
+        };
+    }
+
+    /** The agent counts resumes itself, when an attempt starts from a checkpoint, for local and remote copies alike. */
+    private static WireMetrics wireMetrics(AgentMetrics metrics) {
+        return new WireMetrics() {
+            @Override
+            public void bytes(Role role, Kind kind, long bytes) {
+                metrics.moved(role == Role.SOURCE ? AgentMetrics.Role.SOURCE : AgentMetrics.Role.TARGET,
+                        kind == Kind.DATA ? AgentMetrics.Kind.DATA : AgentMetrics.Kind.ZERO, bytes);
+            }
+
+            @Override
+            public void crcError() {
+                metrics.crcError();
+            }
+        };
     }
 }

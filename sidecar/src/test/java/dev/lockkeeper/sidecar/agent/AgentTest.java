@@ -69,7 +69,7 @@ class AgentTest {
                 maxRate, Map.of("node-a", "127.0.0.1:1"), Duration.ofMillis(300), Duration.ofMillis(10), Duration.ofMillis(40));
         DataPlane scripted = new DataPlane() {
             @Override
-            public Puller puller() {
+            public Puller puller(AgentMetrics metrics) {
                 return (request, checkpoints, progress, canceled) -> {
                     pulls.add(request);
                     return puller.pull(request, checkpoints, progress, canceled);
@@ -77,8 +77,8 @@ class AgentTest {
             }
 
             @Override
-            public Serving serve(SourceCatalog catalog, RateLimiter rate) throws IOException {
-                return DataPlane.NONE.serve(catalog, rate);
+            public Serving serve(SourceCatalog catalog, RateLimiter rate, AgentMetrics metrics) throws IOException {
+                return DataPlane.NONE.serve(catalog, rate, metrics);
             }
         };
         agent = new Agent(settings, new TaskDirectory(tasks), new VolumeLocator(settings.kubeletRoot(), settings.allowedRoots()),
