@@ -1,0 +1,143 @@
+package dev.lockkeeper.sidecar.agent;
+
+import dev.lockkeeper.sidecar.agent.TaskStatus.Phase;
+import dev.lockkeeper.sidecar.testing.Commands;
+import dev.lockkeeper.sidecar.testing.Images;
+import dev.lockkeeper.sidecar.testing.NodeIdentities;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Two agents as real processes on loopback, one per "node", each with its node certificate from one agent CA and its
+ * own task directory holding the same task (as each node's informer would): the target agent pulls over mTLS.
+ */
+class AgentProcessTest {
+    private static final long MiB = 1 << 20;
+
+    @TempDir
+    Path dir;
+    private final List<Process> agents = new ArrayList<>();
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    @AfterEach
+    void stopAgents() throws InterruptedException {
+        for (Process agent : agents) {
+            agent.destroyForcibly();
+            agent.waitFor(30, TimeUnit.SECONDS);
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+
+    private Process agent(String node, Path tls, int dataPort, int adminPort, String... extra) throws IOException {
+        List<String> args = new ArrayList<>(List.of("agent", "--node", node, "--tasks", dir.resolve("tasks-" + node).toString(),
+                "--state-dir", dir.resolve("state-" + node).toString(), "--allowed-root", dir.resolve("data").toString(),
+                "--tls-dir", tls.toString(), "--bind-address", "127.0.0.1", "--data-port", Integer.toString(dataPort),
+                "--admin-port", Integer.toString(adminPort)));
+        args.addAll(List.of(extra));
+        Process process = new ProcessBuilder(Commands.sidecarCommand(List.of(), args.toArray(String[]::new)))
+                .redirectErrorStream(true).redirectOutput(dir.resolve("agent-" + node + "-" + agents.size() + ".log").toFile()).start();
+        agents.add(process);
+        return process;
+    }
+
+    private String get(int port, String path) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            try {
+                HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                if (response.statusCode() == 200) return response.body();
+            } catch (IOException notYet) {
+                // the agent is still starting
+            }
+            if (System.nanoTime() > deadline) throw new AssertionError("no answer on :" + port + path);
+            TimeUnit.MILLISECONDS.sleep(50);
+        }
+    }
+
+    private TaskStatus await(Path tasks, String name, Predicate<TaskStatus> condition) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        Optional<TaskStatus> last = Optional.empty();
+        while (System.nanoTime() < deadline) {
+            try {
+                last = TaskFiles.readStatus(TaskFiles.statusFileOf(tasks, name));
+            } catch (IOException replacedWhileRead) {
+                continue;
+            }
+            if (last.isPresent() && condition.test(last.get())) return last.get();
+            TimeUnit.MILLISECONDS.sleep(50);
+        }
+        throw new AssertionError("task " + name + " never reached the expected status; last: " + last);
+    }
+
+    @Test
+    void theTargetAgentPullsOverMutualTlsAndFinishesAfterBeingKilled() throws Exception {
+        NodeIdentities identities = new NodeIdentities(dir.resolve("pki"));
+        Path data = Files.createDirectory(dir.resolve("data"));
+        Path source = Images.sparse(data.resolve("source.img"), 96 * MiB, 0, 24 * MiB, 64 * MiB, 8 * MiB);
+        Path target = data.resolve("copy.img");
+        for (String node : List.of("node-a", "node-b")) Files.createDirectories(dir.resolve("tasks-" + node));
+        int sourceData = freePort();
+        int sourceAdmin = freePort();
+        int targetAdmin = freePort();
+        agent("node-a", identities.node("node-a"), sourceData, sourceAdmin, "--max-rate", "16M");
+        agent("node-b", identities.node("node-b"), freePort(), targetAdmin);
+        get(sourceAdmin, "/readyz");
+        get(targetAdmin, "/readyz");
+        String task = Tasks.hostPathTask("pull", "node-a", source, "node-b", target, "").replace("    node: node-a\n",
+                "    node: node-a\n    address: 127.0.0.1:" + sourceData + "\n");
+        for (String node : List.of("node-a", "node-b")) Tasks.write(dir.resolve("tasks-" + node), "pull", task);
+
+        Path targetTasks = dir.resolve("tasks-node-b");
+        await(targetTasks, "pull", status -> status.phase() == Phase.Running && status.bytesDone() > 8 * MiB);
+        Process killed = agents.get(1);
+        killed.destroyForcibly();                        // kill -9 of the target agent mid-copy
+        assertEquals(137, killed.waitFor());
+        assertTrue(!Files.exists(target), "a killed copy never has the final name");
+        agent("node-b", identities.node("node-b"), freePort(), targetAdmin);
+
+        TaskStatus done = await(targetTasks, "pull", status -> status.phase().terminal());
+        assertEquals(Phase.Succeeded, done.phase(), () -> "message: " + done.message());
+        assertEquals(2, done.attempt(), "the restarted agent counted on from its state directory");
+        assertTrue(Commands.sameBytes(source, target, 96 * MiB));
+        assertEquals(0, Commands.qemuCompare(source, target).exitCode());
+        assertTrue(done.digest() != null && !done.digest().isEmpty(), "verified by both agents");
+        String sourceMetrics = get(sourceAdmin, "/metrics");
+        assertTrue(sourceMetrics.contains("lockkeeper_agent_bytes_total{kind=\"data\",role=\"source\"}"), sourceMetrics);
+        assertTrue(!Files.exists(TaskFiles.statusFileOf(dir.resolve("tasks-node-a"), "pull")), "only the target agent writes status");
+    }
+
+    @Test
+    void anAgentWithAnotherNodesCertificateDoesNotStart() throws Exception {
+        NodeIdentities identities = new NodeIdentities(dir.resolve("pki"));
+        Files.createDirectories(dir.resolve("tasks-node-a"));
+        Files.createDirectories(dir.resolve("data"));
+        Process agent = agent("node-a", identities.node("node-z"), freePort(), freePort());
+        assertEquals(1, agent.waitFor());
+        String log = Files.readString(dir.resolve("agent-node-a-0.log"));
+        assertTrue(log.contains("names node node-z, not this agent's node node-a"), log);
+    }
+}
