@@ -19,6 +19,10 @@ public record ResourceType(String group, String version, String plural, String k
             new ResourceType("export.kubevirt.io", "v1beta1", "virtualmachineexports", "VirtualMachineExport", true);
     public static final ResourceType VIRTUAL_MACHINE_SNAPSHOT =
             new ResourceType("snapshot.kubevirt.io", "v1beta1", "virtualmachinesnapshots", "VirtualMachineSnapshot", true);
+    /** CDI's cluster-wide configuration; CDI reads the one named {@code config} (its feature gates). */
+    public static final ResourceType CDI_CONFIG = new ResourceType("cdi.kubevirt.io", "v1beta1", "cdiconfigs", "CDIConfig", false);
+    /** KubeVirt's install CR; its {@code spec.configuration} holds the cluster's feature gates. */
+    public static final ResourceType KUBEVIRT = new ResourceType("kubevirt.io", "v1", "kubevirts", "KubeVirt", true);
     public static final ResourceType POD = new ResourceType("", "v1", "pods", "Pod", true);
     public static final ResourceType SECRET = new ResourceType("", "v1", "secrets", "Secret", true);
     public static final ResourceType VELERO_RESTORE = new ResourceType("velero.io", "v1", "restores", "Restore", true);

@@ -75,7 +75,7 @@ class DataVolumeSpecValidatorTest {
                 Arguments.of("pvc source without name", "{source: {pvc: {namespace: golden-images}}, storage: {}}",
                         "spec.source.PVC source PVC is not valid", "spec.source.pvc"),
                 Arguments.of("snapshot source without name", "{source: {snapshot: {namespace: golden-images}}, storage: {}}",
-                        "spec.source.Snapshot source Snapshot is not valid", "spec.source.snapshot"));
+                        "spec.source.Snapshot source snapshot is not valid", "spec.source.snapshot"));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -92,7 +92,7 @@ class DataVolumeSpecValidatorTest {
                 Arguments.of("blank with pvc", "{source: {blank: {}}, pvc: {accessModes: [ReadWriteOncePod], resources: {requests: {storage: 1Mi}}}}"),
                 Arguments.of("clone with storage and no size", "{source: {pvc: {namespace: golden-images, name: fedora}}, storage: {}}"),
                 Arguments.of("sourceRef clone", "{sourceRef: {kind: DataSource, name: fedora}, storage: {}}"),
-                Arguments.of("externally populated", "{storage: {resources: {requests: {storage: 1Gi}}, dataSourceRef: {kind: Foo, name: x}}}"),
+                Arguments.of("externally populated", "{storage: {resources: {requests: {storage: 1Gi}}, dataSourceRef: {apiGroup: example.com, kind: Foo, name: x}}}"),
                 Arguments.of("archive content", "{contentType: archive, source: {http: {url: 'https://x'}}, storage: {resources: {requests: {storage: 1Gi}}}}"));
     }
 

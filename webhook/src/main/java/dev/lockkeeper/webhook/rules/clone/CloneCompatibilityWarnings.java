@@ -13,6 +13,8 @@ import dev.lockkeeper.webhook.rules.CdiAnnotations;
 import dev.lockkeeper.webhook.admission.Match;
 import dev.lockkeeper.webhook.rules.datavolume.StorageSize;
 import java.math.BigDecimal;
+import java.math.BigInteger;
+import java.math.RoundingMode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -48,9 +50,15 @@ public final class CloneCompatibilityWarnings implements AdmissionRule {
         if (!sourceContentType.equals(targetContentType)) {
             warnings.add("Source contentType (" + sourceContentType + ") and target contentType (" + targetContentType + ") do not match");
         }
-        sizeWarning(sourcePvc.get().path("spec"), target).ifPresent(warnings::add);
-
         String sourceMode = orDefault(Json.text(sourcePvc.get(), "spec", "volumeMode"), FILESYSTEM);
+        // CDI's validateClone compares sizes only for an explicit spec.pvc request, or a Storage-API request with a
+        // size from a Block source: a Filesystem source's size says nothing about the image inside (fs overhead).
+        boolean explicitPvcRequest = spec.path("pvc").isObject();
+        boolean storageSizeGiven = !target.path("resources").path("requests").path("storage").isMissingNode();
+        if (explicitPvcRequest || storageSizeGiven && sourceMode.equals("Block")) {
+            sizeWarning(sourcePvc.get().path("spec"), target).ifPresent(warnings::add);
+        }
+
         // spec.storage without volumeMode lets CDI pick from the StorageProfile: nothing to compare yet.
         String targetMode = spec.path("pvc").isObject() ? orDefault(Json.text(target, "volumeMode"), FILESYSTEM) : Json.text(target, "volumeMode");
         if (!targetMode.isEmpty() && !sourceMode.equals(targetMode) && !KUBEVIRT.equals(targetContentType)) {
@@ -64,9 +72,12 @@ public final class CloneCompatibilityWarnings implements AdmissionRule {
         try {
             Optional<BigDecimal> sourceSize = StorageSize.requested(sourceSpec);
             Optional<BigDecimal> targetSize = StorageSize.requested(target);
-            if (sourceSize.isPresent() && targetSize.isPresent() && targetSize.get().compareTo(sourceSize.get()) < 0) {
-                return Optional.of("target resources requests storage size is smaller than the source "
-                        + targetSize.get().toBigInteger() + " < " + sourceSize.get().toBigInteger());
+            if (sourceSize.isEmpty() || targetSize.isEmpty()) return Optional.of("source/target missing storage resource requests");
+            // Quantity.Value(): rounded up to whole bytes
+            BigInteger source = sourceSize.get().setScale(0, RoundingMode.CEILING).toBigInteger();
+            BigInteger wanted = targetSize.get().setScale(0, RoundingMode.CEILING).toBigInteger();
+            if (source.compareTo(wanted) > 0) {
+                return Optional.of("target resources requests storage size is smaller than the source " + wanted + " < " + source);
             }
         } catch (IllegalArgumentException e) {
             // A malformed size is the spec validator's to report.

@@ -18,11 +18,15 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * Validating, DataVolume CREATE/UPDATE: CDI's validating webhook, same checks in the same order,
- * same messages; the first problem found is reported, as upstream does.
+ * Validating, DataVolume CREATE/UPDATE: CDI's validating webhook ({@code datavolume-validate.go}),
+ * its checks in its order with its messages; the first problem found is reported, as upstream does.
+ * UPDATE: the spec must be semantically unchanged (multi-stage checkpoint additions excepted), then
+ * the same checks as CREATE run, minus the existing-PVC check. Cause fields are JSON paths
+ * ({@code spec.pvc}) where CDI prints Go field names ({@code spec.PVC}).
  */
 public final class DataVolumeSpecValidator implements AdmissionRule {
     private static final Match MATCH = Match.of("cdi.kubevirt.io", "datavolumes", Operation.CREATE, Operation.UPDATE);
+    // kvalidation.DNS1123SubdomainMaxLength
     private static final int MAX_NAME_LENGTH = 253;
     private static final BigDecimal ONE_MIB = BigDecimal.valueOf(1024 * 1024);
     private static final List<String> ACCESS_MODES = List.of("ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod");
@@ -35,26 +39,43 @@ public final class DataVolumeSpecValidator implements AdmissionRule {
     @Override
     public Verdict admit(AdmissionRequest request, ClusterView cluster) {
         JsonNode dataVolume = request.object();
+        JsonNode spec = dataVolume.path("spec");
         if (request.operation() == Operation.UPDATE) {
-            return dataVolume.path("spec").equals(request.oldObject().path("spec"))
-                    ? Verdict.allow() : deny(Cause.invalid("spec", "Cannot update DataVolume Spec"));
+            JsonNode oldSpec = request.oldObject().path("spec");
+            if (!SpecEquality.multiStageUpdate(spec, oldSpec) && !SpecEquality.equal(spec, oldSpec)) {
+                return deny(Cause.invalid("spec", "Cannot update DataVolume Spec"));
+            }
         }
         String name = request.objectName();
         if (name.length() > MAX_NAME_LENGTH) {
             return deny(Cause.invalid("metadata.name", "Name cannot be longer than " + MAX_NAME_LENGTH + " characters"));
         }
-        Optional<Cause> problem = specProblem(dataVolume.path("spec"));
-        if (problem.isPresent()) return deny(problem.get());
-        String namespace = request.objectNamespace();
-        var existing = cluster.get(ResourceType.PERSISTENT_VOLUME_CLAIM, namespace, name);
-        if (!name.isEmpty() && existing.isPresent()
-                && !name.equals(Json.annotation(existing.get(), CdiAnnotations.POPULATED_FOR))) {
-            return deny(Cause.invalid("metadata.name", "Destination PVC " + namespace + "/" + name + " already exists"));
+        if (request.operation() == Operation.CREATE && !name.isEmpty()) {
+            String namespace = request.objectNamespace();
+            var existing = cluster.get(ResourceType.PERSISTENT_VOLUME_CLAIM, namespace, name);
+            if (existing.isPresent() && !ClaimAdoption.allowed(existing.get(), dataVolume, cluster)) {
+                return deny(Cause.invalid("metadata.name", "Destination PVC " + namespace + "/" + name + " already exists"));
+            }
         }
-        return Verdict.allow();
+        List<Cause> problems = specProblems(spec);
+        return problems.isEmpty() ? Verdict.allow() : Verdict.invalid(problems);
     }
 
-    private static Optional<Cause> specProblem(JsonNode spec) {
+    /** CDI's {@code validateDataVolumeSpec}: one cause, except for external population, where CDI gives all. */
+    private static List<Cause> specProblems(JsonNode spec) {
+        JsonNode target = spec.path("pvc").isObject() ? spec.path("pvc") : spec.path("storage");
+        String targetField = spec.path("pvc").isObject() ? "spec.pvc" : "spec.storage";
+        Optional<Cause> problem = targetProblem(spec);
+        if (problem.isPresent()) return List.of(problem.get());
+        JsonNode dataSource = target.path("dataSource"), dataSourceRef = target.path("dataSourceRef");
+        if (dataSource.isObject() || dataSourceRef.isObject()) {
+            return ExternalPopulation.problems(spec, targetField, dataSource, dataSourceRef);
+        }
+        return sourceProblem(spec).map(List::of).orElse(List.of());
+    }
+
+    /** The target storage: pvc xor storage, size, storage class name, access modes. */
+    private static Optional<Cause> targetProblem(JsonNode spec) {
         JsonNode pvc = spec.path("pvc");
         JsonNode storage = spec.path("storage");
         boolean hasPvc = pvc.isObject(), hasStorage = storage.isObject();
@@ -62,14 +83,18 @@ public final class DataVolumeSpecValidator implements AdmissionRule {
         if (hasPvc && hasStorage) {
             return Optional.of(Cause.invalid("spec", "Duplicate storage definition, both target storage and target pvc defined"));
         }
-        Optional<Cause> target = hasPvc ? pvcProblem(pvc) : storageProblem(storage, isClone(spec));
-        if (target.isPresent()) return target;
-        return sourceProblem(spec, hasPvc ? pvc : storage);
+        JsonNode target = hasPvc ? pvc : storage;
+        String targetField = hasPvc ? "spec.pvc" : "spec.storage";
+        Optional<Cause> size = sizeProblem(target, hasPvc ? "PVC" : "Storage", targetField, hasPvc || !isClone(spec));
+        if (size.isPresent()) return size;
+        String storageClass = Json.text(target, "storageClassName");
+        if (storageClass.length() > MAX_NAME_LENGTH) {
+            return Optional.of(Cause.invalid(targetField + ".storageClassName", "Name cannot be longer than " + MAX_NAME_LENGTH + " characters"));
+        }
+        return hasPvc ? pvcAccessModeProblem(pvc) : storageAccessModeProblem(storage);
     }
 
-    private static Optional<Cause> pvcProblem(JsonNode pvc) {
-        Optional<Cause> size = sizeProblem(pvc, "PVC", "spec.pvc", true);
-        if (size.isPresent()) return size;
+    private static Optional<Cause> pvcAccessModeProblem(JsonNode pvc) {
         JsonNode modes = pvc.path("accessModes");
         String field = "spec.pvc.accessModes";
         if (!modes.isArray() || modes.isEmpty()) return Optional.of(Cause.invalid(field, "Required value: at least 1 access mode is required"));
@@ -77,9 +102,8 @@ public final class DataVolumeSpecValidator implements AdmissionRule {
         return accessModeProblem(modes.get(0), field);
     }
 
-    private static Optional<Cause> storageProblem(JsonNode storage, boolean clone) {
-        Optional<Cause> size = sizeProblem(storage, "Storage", "spec.storage", !clone);
-        if (size.isPresent()) return size;
+    /** The Storage API allows no access mode (CDI picks from the StorageProfile) and several. */
+    private static Optional<Cause> storageAccessModeProblem(JsonNode storage) {
         for (JsonNode mode : storage.path("accessModes")) {
             Optional<Cause> problem = accessModeProblem(mode, "spec.storage.accessModes");
             if (problem.isPresent()) return problem;
@@ -107,28 +131,30 @@ public final class DataVolumeSpecValidator implements AdmissionRule {
                 + String.join("\", \"", ACCESS_MODES) + "\""));
     }
 
-    private static Optional<Cause> sourceProblem(JsonNode spec, JsonNode target) {
+    /** Source or sourceRef, then CDI's import-source checks, then the clone-source references. */
+    private static Optional<Cause> sourceProblem(JsonNode spec) {
         JsonNode source = spec.path("source");
         JsonNode sourceRef = spec.path("sourceRef");
         boolean hasSource = source.isObject(), hasSourceRef = sourceRef.isObject();
-        boolean externallyPopulated = target.path("dataSourceRef").isObject() || target.path("dataSource").isObject();
-        if ((!hasSource && !hasSourceRef && !externallyPopulated) || (hasSource && hasSourceRef)) {
+        if (hasSource == hasSourceRef) {
             return Optional.of(Cause.invalid("spec.source", "Data volume should have either Source or SourceRef, or be externally populated"));
         }
         if (hasSourceRef) return sourceRefProblem(sourceRef);
-        if (!hasSource) return Optional.empty();
         int sources = 0;
         for (Iterator<JsonNode> values = source.elements(); values.hasNext(); ) if (values.next().isObject()) sources++;
         if (sources == 0) return Optional.of(Cause.invalid("spec.source", "Missing Data volume source"));
         if (sources > 1) return Optional.of(Cause.invalid("spec.source", "Multiple Data volume sources"));
-        if (!CONTENT_TYPES.contains(Json.text(spec, "contentType"))) {
+        String contentType = Json.text(spec, "contentType");
+        if (!CONTENT_TYPES.contains(contentType)) {
             return Optional.of(Cause.invalid("spec.contentType", "ContentType not one of: kubevirt, archive"));
         }
+        Optional<Cause> importProblem = ImportSources.problem(source, contentType);
+        if (importProblem.isPresent()) return importProblem;
         if (source.path("pvc").isObject() && incompleteReference(source.path("pvc"))) {
             return Optional.of(Cause.invalid("spec.source.pvc", "spec.source.PVC source PVC is not valid"));
         }
         if (source.path("snapshot").isObject() && incompleteReference(source.path("snapshot"))) {
-            return Optional.of(Cause.invalid("spec.source.snapshot", "spec.source.Snapshot source Snapshot is not valid"));
+            return Optional.of(Cause.invalid("spec.source.snapshot", "spec.source.Snapshot source snapshot is not valid"));
         }
         return Optional.empty();
     }
