@@ -138,7 +138,8 @@ public final class CertificateDirectory {
         return names;
     }
 
-    private static void writeAtomically(Path target, String content, boolean secret) throws IOException {
+    /** Readers see the old content or the new, never a torn file; a secret is never readable by others, even briefly. */
+    static void writeAtomically(Path target, String content, boolean secret) throws IOException {
         Path temp = Files.createTempFile(target.getParent(), "." + target.getFileName(), ".tmp");
         try {
             if (secret) Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rw-------"));

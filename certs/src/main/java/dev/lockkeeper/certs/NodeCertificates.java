@@ -1,12 +1,8 @@
 package dev.lockkeeper.certs;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
@@ -62,8 +58,8 @@ public final class NodeCertificates {
         }
         Files.createDirectories(dir);
         CertificateAuthority ca = CertificateAuthority.generate(AGENT_CA_NAME, validity, clock);
-        write(key, Pem.encodePrivateKey(ca.privateKey()), true);
-        write(cert, Pem.encodeCertificate(ca.certificate()), false);
+        CertificateDirectory.writeAtomically(key, Pem.encodePrivateKey(ca.privateKey()), true);
+        CertificateDirectory.writeAtomically(cert, Pem.encodeCertificate(ca.certificate()), false);
         return ca;
     }
 
@@ -77,9 +73,9 @@ public final class NodeCertificates {
         Files.createDirectories(dir);
         IssuedCertificate issued = ca.issueNode(node, NODE_VALIDITY, clock);
         // the CA first, then the key before its certificate: a reader never pairs a new certificate with an old key
-        write(dir.resolve(CertificateDirectory.CA_CERT), Pem.encodeCertificate(ca.certificate()), false);
-        write(dir.resolve(CertificateDirectory.TLS_KEY), Pem.encodePrivateKey(issued.privateKey()), true);
-        write(dir.resolve(CertificateDirectory.TLS_CERT), Pem.encodeCertificate(issued.certificate()), false);
+        CertificateDirectory.writeAtomically(dir.resolve(CertificateDirectory.CA_CERT), Pem.encodeCertificate(ca.certificate()), false);
+        CertificateDirectory.writeAtomically(dir.resolve(CertificateDirectory.TLS_KEY), Pem.encodePrivateKey(issued.privateKey()), true);
+        CertificateDirectory.writeAtomically(dir.resolve(CertificateDirectory.TLS_CERT), Pem.encodeCertificate(issued.certificate()), false);
         return true;
     }
 
@@ -96,21 +92,6 @@ public final class NodeCertificates {
                     && now.isBefore(existing.getNotAfter().toInstant());
         } catch (Pem.PemException | GeneralSecurityException e) {
             return false;
-        }
-    }
-
-    private static void write(Path target, String content, boolean secret) throws IOException {
-        Path temp = Files.createTempFile(target.getParent(), "." + target.getFileName(), ".tmp");
-        try {
-            if (secret) Files.setPosixFilePermissions(temp, PosixFilePermissions.fromString("rw-------"));
-            Files.writeString(temp, content, StandardCharsets.US_ASCII);
-            try {
-                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(temp);
         }
     }
 }
