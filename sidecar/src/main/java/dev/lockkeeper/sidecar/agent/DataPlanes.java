@@ -26,7 +26,9 @@ final class DataPlanes {
         return new DataPlane() {
             @Override
             public Puller puller(AgentMetrics metrics) {
-                return new TlsPuller(tls, TlsPuller.Options.DEFAULT.withMetrics(wireMetrics(metrics)));
+                TlsPuller.Options defaults = TlsPuller.Options.DEFAULT;
+                return new TlsPuller(tls, new TlsPuller.Options(settings.checkpointBytes(), settings.checkpointInterval(),
+                        defaults.stall(), defaults.connectTimeout(), wireMetrics(metrics)));
             }
 
             @Override

@@ -2,11 +2,16 @@ package dev.lockkeeper.sidecar.agent;
 
 import dev.lockkeeper.sidecar.agent.TaskStatus.Phase;
 import dev.lockkeeper.sidecar.testing.Commands;
+import dev.lockkeeper.sidecar.copy.ImageStreamTarget;
+import dev.lockkeeper.sidecar.copy.VolumeCopier;
 import dev.lockkeeper.sidecar.testing.Images;
+import dev.lockkeeper.sidecar.testing.LoopDevice;
 import dev.lockkeeper.sidecar.testing.NodeIdentities;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -23,7 +28,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Two agents as real processes on loopback, one per "node", each with its node certificate from one agent CA and its
@@ -54,8 +61,9 @@ class AgentProcessTest {
     private Process agent(String node, Path tls, int dataPort, int adminPort, String... extra) throws IOException {
         List<String> args = new ArrayList<>(List.of("agent", "--node", node, "--tasks", dir.resolve("tasks-" + node).toString(),
                 "--state-dir", dir.resolve("state-" + node).toString(), "--allowed-root", dir.resolve("data").toString(),
-                "--tls-dir", tls.toString(), "--bind-address", "127.0.0.1", "--data-port", Integer.toString(dataPort),
+                "--bind-address", "127.0.0.1", "--data-port", Integer.toString(dataPort),
                 "--admin-port", Integer.toString(adminPort)));
+        if (tls != null) args.addAll(List.of("--tls-dir", tls.toString()));
         args.addAll(List.of(extra));
         Process process = new ProcessBuilder(Commands.sidecarCommand(List.of(), args.toArray(String[]::new)))
                 .redirectErrorStream(true).redirectOutput(dir.resolve("agent-" + node + "-" + agents.size() + ".log").toFile()).start();
@@ -128,6 +136,64 @@ class AgentProcessTest {
         String sourceMetrics = get(sourceAdmin, "/metrics");
         assertTrue(sourceMetrics.contains("lockkeeper_agent_bytes_total{kind=\"data\",role=\"source\"}"), sourceMetrics);
         assertTrue(!Files.exists(TaskFiles.statusFileOf(dir.resolve("tasks-node-a"), "pull")), "only the target agent writes status");
+    }
+
+    /**
+     * A copy within one node, killed with SIGKILL after a few checkpoints: the restarted agent continues from the last
+     * one. While it is down, nothing looks complete: the file target has only its partial name, the device target's
+     * header window is still zero.
+     */
+    @ParameterizedTest(name = "{0} target")
+    @ValueSource(strings = {"file", "device"})
+    void aLocalCopyKilledMidwayContinuesFromItsCheckpoint(String targetKind) throws Exception {
+        boolean device = targetKind.equals("device");
+        if (device) assumeTrue(Commands.isRoot(), "the device target is a loop device, which needs root");
+        Path data = Files.createDirectory(dir.resolve("data"));
+        Files.createDirectories(dir.resolve("tasks-node-a"));
+        long size = 64 * MiB;
+        Path source = Images.sparse(data.resolve("source.img"), size, 0, 8 * MiB, 16 * MiB, 24 * MiB, 56 * MiB, 8 * MiB);
+        try (LoopDevice loop = device ? LoopDevice.create(dir.resolve("backing.img"), size).filledWithOldData() : null) {
+            Path target = device ? mknodLike(loop.path(), data.resolve("target-dev")) : data.resolve("copy.img");
+            int admin = freePort();
+            agent("node-a", null, 0, admin, "--max-rate", "16M", "--checkpoint-bytes", "4M");
+            Tasks.write(dir.resolve("tasks-node-a"), "local", Tasks.hostPathTask("local", "node-a", source, "node-a", target, ""));
+            Path tasks = dir.resolve("tasks-node-a");
+            TaskStatus before = await(tasks, "local", status -> status.phase() == Phase.Running
+                    && status.checkpointOffset() != null && status.checkpointOffset() >= 16 * MiB);
+            Process killed = agents.getFirst();
+            killed.destroyForcibly();
+            assertEquals(137, killed.waitFor());
+            if (device) {
+                assertTrue(Commands.sameBytes(target, Path.of("/dev/zero"), VolumeCopier.DEVICE_HEADER_WINDOW),
+                        "the header window stays zero until the rest is durable");
+            } else {
+                assertFalse(Files.exists(target), "a killed copy never has the final name");
+                assertTrue(Files.exists(ImageStreamTarget.partialNameFor(target)), "its partial file is kept to be continued");
+            }
+
+            agent("node-a", null, 0, admin, "--checkpoint-bytes", "4M");
+            TaskStatus done = await(tasks, "local", status -> status.phase().terminal());
+            assertEquals(Phase.Succeeded, done.phase(), () -> "message: " + done.message());
+            assertEquals(2, done.attempt());
+            assertTrue(done.resumedFrom() >= before.checkpointOffset() && done.resumedFrom() < size,
+                    () -> "resumed from " + done.resumedFrom() + ", checkpoint before the kill " + before.checkpointOffset());
+            assertTrue(done.dataBytes() < 40 * MiB, () -> "the second attempt wrote " + done.dataBytes() + " bytes of data again");
+            assertTrue(Commands.sameBytes(source, target, size));
+            assertEquals(0, Commands.qemuCompare(source, target).exitCode());
+            assertEquals(Commands.allocatedBytes(source), Commands.allocatedBytes(device ? loop.backingFile() : target),
+                    "holes stay holes across the restart");
+            String metrics = get(admin, "/metrics");
+            assertTrue(metrics.contains("lockkeeper_agent_resumes_total 1.0"), metrics);
+            assertFalse(Files.exists(dir.resolve("state-node-a/local.json")), "a finished task leaves no state behind");
+        }
+    }
+
+    /** A block device node for {@code device} at {@code node}, where an allowed root lets a task name it. */
+    private static Path mknodLike(Path device, Path node) {
+        String[] majorMinor = Commands.ok("stat", "-L", "-c", "%t %T", device.toString()).trim().split(" ");
+        Commands.ok("mknod", node.toString(), "b", Integer.toString(Integer.parseInt(majorMinor[0], 16)),
+                Integer.toString(Integer.parseInt(majorMinor[1], 16)));
+        return node;
     }
 
     @Test
