@@ -196,6 +196,58 @@ class AgentProcessTest {
         return node;
     }
 
+    /**
+     * Identities between real agents: a target agent whose certificate comes from another CA, a node that names itself
+     * the target of a task the source agent holds for another node, and a data port that presents another node's
+     * certificate than the task's source. Each fails the task at once, with the reason, and nothing is written.
+     */
+    @Test
+    void pullsWithTheWrongIdentitiesAreRefused() throws Exception {
+        NodeIdentities identities = new NodeIdentities(dir.resolve("pki"));
+        Path data = Files.createDirectory(dir.resolve("data"));
+        Path source = Images.sparse(data.resolve("source.img"), 4 * MiB, 0, 4 * MiB);
+        for (String node : List.of("node-a", "node-b", "node-c")) Files.createDirectories(dir.resolve("tasks-" + node));
+        int sourceData = freePort();
+        int sourceAdmin = freePort();
+        int foreignAdmin = freePort();
+        int thiefData = freePort();
+        int thiefAdmin = freePort();
+        agent("node-a", identities.node("node-a"), sourceData, sourceAdmin);
+        agent("node-b", identities.foreignNode("node-b"), freePort(), foreignAdmin);
+        agent("node-c", identities.node("node-c"), thiefData, thiefAdmin);
+        for (int admin : List.of(sourceAdmin, foreignAdmin, thiefAdmin)) get(admin, "/readyz");
+        String address = "    node: node-a\n    address: 127.0.0.1:" + sourceData + "\n";
+
+        String foreign = Tasks.hostPathTask("foreign", "node-a", source, "node-b", data.resolve("foreign.img"), "")
+                .replace("    node: node-a\n", address);
+        Tasks.write(dir.resolve("tasks-node-a"), "foreign", foreign);
+        Tasks.write(dir.resolve("tasks-node-b"), "foreign", foreign);
+        // node-a holds the task for node-b; node-c is handed a copy that names itself the target
+        String forB = Tasks.hostPathTask("steal", "node-a", source, "node-b", data.resolve("stolen.img"), "");
+        Tasks.write(dir.resolve("tasks-node-a"), "steal", forB.replace("    node: node-a\n", address));
+        Tasks.write(dir.resolve("tasks-node-c"), "steal", forB.replace("    node: node-b\n", "    node: node-c\n")
+                .replace("    node: node-a\n", address));
+        // the task says node-a is the source, but the address is node-c's own data port
+        Tasks.write(dir.resolve("tasks-node-c"), "misdirected", Tasks.hostPathTask("misdirected", "node-a", source, "node-c",
+                data.resolve("misdirected.img"), "").replace("    node: node-a\n", "    node: node-a\n    address: 127.0.0.1:" + thiefData + "\n"));
+
+        TaskStatus untrusted = await(dir.resolve("tasks-node-b"), "foreign", status -> status.phase().terminal());
+        assertEquals(Phase.Failed, untrusted.phase());
+        assertTrue(untrusted.message().contains("the peers do not trust each other's node certificates"), untrusted.message());
+        TaskStatus stolen = await(dir.resolve("tasks-node-c"), "steal", status -> status.phase().terminal());
+        assertEquals(Phase.Failed, stolen.phase());
+        assertTrue(stolen.message().endsWith("task steal copies to node node-b; node node-c may not read its source"), stolen.message());
+        TaskStatus misdirected = await(dir.resolve("tasks-node-c"), "misdirected", status -> status.phase().terminal());
+        assertEquals(Phase.Failed, misdirected.phase());
+        assertEquals("the data port at 127.0.0.1:" + thiefData + " presents a certificate for node node-c, not for the task's "
+                + "source node node-a; refusing to pull from it", misdirected.message().replace("/127.0.0.1", "127.0.0.1"));
+        try (var left = Files.list(data)) {
+            assertEquals(List.of(source), left.toList(), "nothing was written for any of them");
+        }
+        assertTrue(get(sourceAdmin, "/metrics").contains("lockkeeper_agent_bytes_total{kind=\"data\",role=\"source\"} 0.0"),
+                "not a byte left the source agent");
+    }
+
     @Test
     void anAgentWithAnotherNodesCertificateDoesNotStart() throws Exception {
         NodeIdentities identities = new NodeIdentities(dir.resolve("pki"));
