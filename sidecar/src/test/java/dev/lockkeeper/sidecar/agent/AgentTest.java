@@ -70,7 +70,7 @@ class AgentTest {
         AgentSettings settings = new AgentSettings(NODE, tasks, dir.resolve("kubelet"), List.of(data), dir.resolve("state"),
                 Optional.empty(), new InetSocketAddress("127.0.0.1", 0), new InetSocketAddress("127.0.0.1", 0), maxTasks,
                 maxRate, Map.of("node-a", "127.0.0.1:1"), Duration.ofMillis(300), Duration.ofMillis(10), Duration.ofMillis(40),
-                AgentSettings.DEFAULT_CHECKPOINT_BYTES, Duration.ofSeconds(10));
+                AgentSettings.DEFAULT_CHECKPOINT_BYTES, Duration.ofSeconds(10), AgentSettings.DEFAULT_STALL);
         DataPlane scripted = new DataPlane() {
             @Override
             public Puller puller(AgentMetrics metrics) {
