@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# Copy benchmark: Lockkeeper's copy command against the usual tools, same inputs, same run.
+# Copy benchmark: Lockkeeper's copy command and its node agent against the usual tools, same inputs, same run.
 #   ./lk bench copy                 (builds first)   or   bash bench/copy.sh [runs]
-# Every timing: caches dropped before, `sync` included, JVM start included. Prints median wall time,
-# ratio to the fastest peer (not Lockkeeper), target allocation (du), peak RSS and peak dirty page cache.
-# Needs root (loop devices, drop_caches). Scratch space: bench/out/ (gitignored), about 14 GiB.
+# Every timing: caches dropped before, `sync` included, JVM start included for `lockkeeper` (the copy command);
+# `lockkeeper agent` is one agent JVM started once and kept running (as on a node), handed each copy as a task file.
+# Prints median wall time, ratio to the fastest peer (not Lockkeeper), target allocation (du), peak RSS and peak
+# dirty page cache. Needs root (loop devices, drop_caches). Scratch space: bench/out/ (gitignored), about 14 GiB.
+# Environment: LK_BENCH_SIZE (sparse image size, default 4G; 1/4 of it data; the dense image is half of it),
+# LK_BENCH_FILES (files in the tree, default 20000), LK_BENCH_AGENT=0 (leave the agent out), LK_BENCH_TABLE=FILE
+# (also write the results as case;tool;median;alloc;rss;dirty lines), LK_BENCH_DIR (scratch directory).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 runs=${1:-5}
-out=${LK_BENCH_DIR:-$root/bench/out}
+out=$(realpath -m "${LK_BENCH_DIR:-$root/bench/out}")
+size=${LK_BENCH_SIZE:-4G}
+bytes=$(numfmt --from=iec "$size")
+files=${LK_BENCH_FILES:-20000}
 jar=$root/sidecar/target/lockkeeper-sidecar.jar
 # the machine's default java may be older than the jar's 25: use $JAVA_HOME if it is new enough, else look around
 find_java() {
@@ -34,43 +41,72 @@ need qemu-img qemu-utils
 mkdir -p "$out"
 cd "$out"
 devices=()
-cleanup() { for d in "${devices[@]}"; do losetup -d "$d" 2>/dev/null || true; done; }
+agent_pid=
+cleanup() {
+  [ -n "$agent_pid" ] && kill -9 "$agent_pid" 2>/dev/null || true
+  for d in "${devices[@]}"; do losetup -d "$d" 2>/dev/null || true; done
+}
 trap cleanup EXIT
 
 MiB=$((1 << 20))
-# ---- inputs (made once, reused across runs of this script) ----
-if [ ! -f sparse.img ]; then
-  echo "making sparse.img: 4 GiB, 1 GiB of data in 4 MiB extents" >&2
-  truncate -s 4G sparse.img.tmp
-  for i in $(seq 0 255); do
+[ $((bytes % (16 * MiB))) = 0 ] && [ "$bytes" -ge $((64 * MiB)) ] \
+  || { echo "bench/copy.sh: LK_BENCH_SIZE must be a multiple of 16M, at least 64M (got $size)" >&2; exit 2; }
+# ---- inputs (made once per size, reused across runs of this script) ----
+sparse=sparse-$size.img dense=dense-$size.img tree=tree-$files
+if [ ! -f "$sparse" ]; then
+  echo "making $sparse: $size, a quarter of it data in 4 MiB extents" >&2
+  truncate -s "$bytes" sparse.img.tmp
+  for i in $(seq 0 $((bytes / (16 * MiB) - 1))); do
     head -c $((4 * MiB)) /dev/urandom | dd of=sparse.img.tmp bs=4M seek=$((i * 4)) conv=notrunc status=none
   done
-  mv sparse.img.tmp sparse.img
+  mv sparse.img.tmp "$sparse"
 fi
-if [ ! -f dense.img ]; then
-  echo "making dense.img: 2 GiB of data" >&2
-  head -c $((2048 * MiB)) /dev/urandom > dense.img.tmp && mv dense.img.tmp dense.img
+if [ ! -f "$dense" ]; then
+  echo "making $dense: $((bytes / 2 / MiB)) MiB of data" >&2
+  head -c $((bytes / 2)) /dev/urandom > dense.img.tmp && mv dense.img.tmp "$dense"
 fi
-if [ ! -d tree ]; then
-  echo "making tree: 20,000 small files, nested" >&2
-  python3 - <<'EOF'
-import os, random
+if [ ! -d "$tree" ]; then
+  echo "making $tree: $files small files, nested" >&2
+  rm -rf tree.tmp
+  python3 - "$files" <<'EOF2'
+import os, random, sys
 random.seed(7)
-for i in range(20000):
+for i in range(int(sys.argv[1])):
     d = os.path.join("tree.tmp", f"a{i % 20}", f"b{i % 13}", f"c{i % 7}")
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, f"f{i}"), "wb") as f:
         f.write(random.randbytes(random.randint(100, 16384)))
-EOF
-  mv tree.tmp tree
+EOF2
+  mv tree.tmp "$tree"
 fi
 sync
 
-# block source: a loop device over a copy of sparse.img; block target: a loop device over a sparse 4 GiB file
-[ -f source-dev.backing ] || cp --sparse=always sparse.img source-dev.backing
-rm -f target-dev.backing && truncate -s 4G target-dev.backing
-src_dev=$(losetup -f --show source-dev.backing); devices+=("$src_dev")
+# block source: a loop device over a copy of the sparse image; block target: a loop device over a sparse file of its size
+[ -f "source-dev-$size.backing" ] || cp --sparse=always "$sparse" "source-dev-$size.backing"
+rm -f target-dev.backing && truncate -s "$bytes" target-dev.backing
+src_dev=$(losetup -f --show "source-dev-$size.backing"); devices+=("$src_dev")
 dst_dev=$(losetup -f --show target-dev.backing); devices+=("$dst_dev")
+
+# the node agent, started once with the flags ./lk agent uses (C2, serial GC, 96 MiB heap), bound to loopback
+agent_task=()
+if [ "${LK_BENCH_AGENT:-1}" = 1 ]; then
+  rm -rf agent-tasks agent-state; mkdir agent-tasks
+  "$java_bin" -XX:+UseSerialGC -Xmx96m --enable-native-access=ALL-UNNAMED -jar "$jar" agent --node bench \
+    --tasks "$out/agent-tasks" --state-dir "$out/agent-state" --allowed-root "$out" --allowed-root /dev \
+    --bind-address 127.0.0.1 --data-port 0 --admin-port 0 > agent.log 2>&1 &
+  agent_pid=$!
+  for _ in $(seq 600); do grep -q "data port" agent.log && break; kill -0 "$agent_pid" || break; sleep 0.1; done
+  grep -q "data port" agent.log || { echo "bench/copy.sh: the agent did not start: $(tail -5 agent.log)" >&2; exit 1; }
+  # TASK-NAME is made unique per run inside agent-task.sh when given as -
+  agent_task=(bash "$root/bench/agent-task.sh" - bench)
+  # a node's agent has copied before: one untimed copy warms its JIT up
+  "${agent_task[@]}" "$out/$sparse" bench "$out/warm-up.img" "" "$out/agent-tasks" > /dev/null && rm -f warm-up.img
+fi
+add_agent() {  # CASE TARGET SOURCE EXTRA-SPEC: the agent's row of a case, when the agent runs
+  [ ${#agent_task[@]} -gt 0 ] || return 0
+  add "$1" "lockkeeper agent" "$2" "${agent_task[@]}" "$(abs "$3")" bench "$(abs "$2")" "$4" "$out/agent-tasks"
+}
+abs() { case "$1" in /*) echo "$1" ;; *) echo "$out/$1" ;; esac; }
 
 drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 reset_target() {   # $1 = target path; a device is discarded back to zeros, anything else removed
@@ -95,7 +131,7 @@ measure_once() {   # index of a spec: one run, caches dropped before, sync inclu
   local case tool target command
   IFS=';' read -r case tool target command <<< "${specs[$1]}"
   reset_target "$target"
-  [ "$case" = tree ] && [ "$tool" != lockkeeper ] && mkdir -p "$target"
+  [ "$case" = tree ] && [[ $tool != lockkeeper* ]] && mkdir -p "$target"
   drop_caches
   ( while :; do awk '/^Dirty:/{print $2}' /proc/meminfo; sleep 0.1; done ) > dirty.log &
   local sampler=$!
@@ -115,38 +151,43 @@ measure_once() {   # index of a spec: one run, caches dropped before, sync inclu
 declare -A allocation_of
 
 # file -> file: sparse image
-add sparse-file lockkeeper out.img "${lk[@]}" sparse.img out.img
-add sparse-file "cp --sparse=always" out.img cp --sparse=always sparse.img out.img
-add sparse-file "qemu-img convert" out.img qemu-img convert -f raw -O raw sparse.img out.img
-add sparse-file "qemu-img -t none -W -m 4" out.img qemu-img convert -f raw -O raw -t none -W -m 4 sparse.img out.img
-add sparse-file "dd conv=sparse oflag=direct" out.img dd if=sparse.img of=out.img bs=4M conv=sparse oflag=direct status=none
-add sparse-file "tar -S | tar -x" out.d bash -c 'mkdir out.d && tar -S -cf - sparse.img | tar -xf - -C out.d'
-add sparse-file "cp -a" out.img cp -a sparse.img out.img
+add sparse-file lockkeeper out.img "${lk[@]}" "$sparse" out.img
+add_agent sparse-file out.img "$sparse" ""
+add sparse-file "cp --sparse=always" out.img cp --sparse=always "$sparse" out.img
+add sparse-file "qemu-img convert" out.img qemu-img convert -f raw -O raw "$sparse" out.img
+add sparse-file "qemu-img -t none -W -m 4" out.img qemu-img convert -f raw -O raw -t none -W -m 4 "$sparse" out.img
+add sparse-file "dd conv=sparse oflag=direct" out.img dd if=$sparse of=out.img bs=4M conv=sparse oflag=direct status=none
+add sparse-file "tar -S | tar -x" out.d bash -c "mkdir out.d && tar -S -cf - $sparse | tar -xf - -C out.d"
+add sparse-file "cp -a" out.img cp -a "$sparse" out.img
 # file -> file: dense
-add dense-file lockkeeper out.img "${lk[@]}" dense.img out.img
-add dense-file "cp --sparse=always" out.img cp --sparse=always dense.img out.img
-add dense-file "qemu-img convert" out.img qemu-img convert -f raw -O raw dense.img out.img
-add dense-file "qemu-img -t none -W -m 4" out.img qemu-img convert -f raw -O raw -t none -W -m 4 dense.img out.img
-add dense-file "dd conv=sparse oflag=direct" out.img dd if=dense.img of=out.img bs=4M conv=sparse oflag=direct status=none
-add dense-file "tar -S | tar -x" out.d bash -c 'mkdir out.d && tar -S -cf - dense.img | tar -xf - -C out.d'
-add dense-file "cp -a" out.img cp -a dense.img out.img
+add dense-file lockkeeper out.img "${lk[@]}" "$dense" out.img
+add_agent dense-file out.img "$dense" ""
+add dense-file "cp --sparse=always" out.img cp --sparse=always "$dense" out.img
+add dense-file "qemu-img convert" out.img qemu-img convert -f raw -O raw "$dense" out.img
+add dense-file "qemu-img -t none -W -m 4" out.img qemu-img convert -f raw -O raw -t none -W -m 4 "$dense" out.img
+add dense-file "dd conv=sparse oflag=direct" out.img dd if=$dense of=out.img bs=4M conv=sparse oflag=direct status=none
+add dense-file "tar -S | tar -x" out.d bash -c "mkdir out.d && tar -S -cf - $dense | tar -xf - -C out.d"
+add dense-file "cp -a" out.img cp -a "$dense" out.img
 # block -> file
 add block-to-file lockkeeper out.img "${lk[@]}" "$src_dev" out.img
+add_agent block-to-file out.img "$src_dev" ""
 add block-to-file "cp --sparse=always" out.img cp --sparse=always "$src_dev" out.img
 add block-to-file "qemu-img convert" out.img qemu-img convert -f raw -O raw "$src_dev" out.img
 add block-to-file "qemu-img -T none -t none -W -m 4" out.img qemu-img convert -f raw -O raw -T none -t none -W -m 4 "$src_dev" out.img
 add block-to-file "dd conv=sparse oflag=direct" out.img dd if="$src_dev" of=out.img bs=4M conv=sparse iflag=direct oflag=direct status=none
 # file -> block (the target is discarded to zeros before each run, so every tool may skip holes)
-add file-to-block lockkeeper "$dst_dev" "${lk[@]}" --target-is-zero sparse.img "$dst_dev"
-add file-to-block "lockkeeper (zeroes holes)" "$dst_dev" "${lk[@]}" sparse.img "$dst_dev"
-add file-to-block "cp --sparse=always" "$dst_dev" cp --sparse=always sparse.img "$dst_dev"
-add file-to-block "qemu-img convert -n --target-is-zero" "$dst_dev" qemu-img convert -n --target-is-zero -f raw -O raw sparse.img "$dst_dev"
-add file-to-block "qemu-img -n --target-is-zero -t none -W -m 4" "$dst_dev" qemu-img convert -n --target-is-zero -f raw -O raw -t none -W -m 4 sparse.img "$dst_dev"
-add file-to-block "dd conv=sparse oflag=direct" "$dst_dev" dd if=sparse.img of="$dst_dev" bs=4M conv=sparse oflag=direct status=none
-# tree of 20,000 small files
-add tree lockkeeper out.d "${lk[@]}" tree out.d
-add tree "cp -a" out.d cp -a tree/. out.d/
-add tree "tar -S | tar -x" out.d bash -c 'tar -S -cf - -C tree . | tar -xf - -C out.d'
+add file-to-block lockkeeper "$dst_dev" "${lk[@]}" --target-is-zero "$sparse" "$dst_dev"
+add_agent file-to-block "$dst_dev" "$sparse" "targetIsZero: true"
+add file-to-block "lockkeeper (zeroes holes)" "$dst_dev" "${lk[@]}" "$sparse" "$dst_dev"
+add file-to-block "cp --sparse=always" "$dst_dev" cp --sparse=always "$sparse" "$dst_dev"
+add file-to-block "qemu-img convert -n --target-is-zero" "$dst_dev" qemu-img convert -n --target-is-zero -f raw -O raw "$sparse" "$dst_dev"
+add file-to-block "qemu-img -n --target-is-zero -t none -W -m 4" "$dst_dev" qemu-img convert -n --target-is-zero -f raw -O raw -t none -W -m 4 "$sparse" "$dst_dev"
+add file-to-block "dd conv=sparse oflag=direct" "$dst_dev" dd if=$sparse of="$dst_dev" bs=4M conv=sparse oflag=direct status=none
+# tree of small files
+add tree lockkeeper out.d "${lk[@]}" "$tree" out.d
+add_agent tree out.d "$tree" ""
+add tree "cp -a" out.d cp -a "$tree/." out.d/
+add tree "tar -S | tar -x" out.d bash -c "tar -S -cf - -C $tree . | tar -xf - -C out.d"
 echo "timing: $runs rounds over ${#specs[@]} measurements..." >&2
 for round in $(seq "$runs"); do
   for i in "${!specs[@]}"; do measure_once "$i"; done
@@ -166,6 +207,9 @@ for case in sparse-file dense-file block-to-file file-to-block tree; do
   printf '%s\n' "${results[@]}" | awk -F';' -v c="$case" -v best="$best" '$1==c {
       printf "%-14s %-46s %9.2f %8.2f %9s %9s %10s\n", $1, $2, $3, (best > 0 ? $3 / best : 0), $4, $5, $6 }'
 done
+[ -n "${LK_BENCH_TABLE:-}" ] && printf '%s\n' "${results[@]}" > "$LK_BENCH_TABLE"
+[ -n "$agent_pid" ] && printf 'lockkeeper agent: one JVM for every run, peak RSS %d MiB (VmHWM)\n' \
+  $(( $(awk '/VmHWM/{print $2}' /proc/"$agent_pid"/status) / 1024 ))
 echo "ratio = median / fastest peer's median (peers: every tool except lockkeeper); < 1.00 means faster than all peers"
 echo "dirty = peak of /proc/meminfo Dirty during the run; for a loop-device target it is the loop driver's own"
 echo "buffered writes to its backing file, whatever the tool does"

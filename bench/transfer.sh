@@ -1,18 +1,34 @@
 #!/usr/bin/env bash
-# Cross-node transfer benchmark (issue 10 (b)-(e)): the data plane between two network namespaces joined by a veth
-# pair, against the same data copied locally and against tar/dd streams over socat OPENSSL. Prints ratios, not a test.
-#   bash bench/transfer.sh [runs]      (root; builds the sidecar's test classes first)
-# Until the agent exists the two ends are the data plane's own test main (sidecar/src/test/.../wire/WireChild), one
-# JVM per side: the source JVM is started once and stays up (as an agent would), the target JVM is started for each
-# run (its start is included, as `lk copy`'s is). Caches dropped before each run, sync included.
+# Transfer benchmark (issue 10 (a)-(e)), with the real node agent (`lockkeeper-sidecar agent`, the flags of
+# `./lk agent`: C2, serial GC, 96 MiB heap). Prints ratios, not a test.
+#   ./lk bench transfer [runs]      (builds first)   or   bash bench/transfer.sh [runs]   (default 3 runs)
+# Needs root (network namespaces, loop devices, drop_caches). Every timing: caches dropped before, sync included;
+# the agents are started once and stay up (as on a node), each copy is handed to them as a task file.
+#   (a) the agent copying on one node vs the fastest peer of bench/copy.sh, per row (runs bench/copy.sh)
+#   (b) agent -> agent across two network namespaces joined by a veth, vs the same agent copying locally, vs
+#       `tar -S -c | socat OPENSSL` -> `socat OPENSSL-LISTEN | tar -x`, vs a raw `dd | socat OPENSSL` stream
+#   (c) bytes on the veth (TLS, TCP and IP included) and payload data bytes vs the image's allocated data
+#   (d) kill -9 of the target agent, then of the source agent, at 50 %: bytes sent again, total time vs uninterrupted
+#   (e) peak RSS of each agent; heap, RSS and dirty page cache with two tasks running at once
+# Environment: LK_BENCH_SIZE (image size, default 4G, a quarter of it data), LK_BENCH_FILES (tree files for (a)),
+# LK_BENCH_SKIP_COPY=1 (leave (a) out), LK_BENCH_DIR (scratch directory, default bench/out).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 runs=${1:-3}
-out=${LK_BENCH_DIR:-$root/bench/out}/transfer
+base=$(realpath -m "${LK_BENCH_DIR:-$root/bench/out}")
+out=$base/transfer
+size=${LK_BENCH_SIZE:-4G}
+bytes=$(numfmt --from=iec "$size")
+MiB=$((1 << 20))
+jar=$root/sidecar/target/lockkeeper-sidecar.jar
 [ "$(id -u)" = 0 ] || { echo "bench/transfer.sh: needs root (network namespaces, drop_caches)" >&2; exit 1; }
 command -v ip >/dev/null || { echo "bench/transfer.sh: needs iproute2's ip" >&2; exit 1; }
+[ -f "$jar" ] || { echo "bench/transfer.sh: build first (./lk build): $jar missing" >&2; exit 1; }
+[ $((bytes % (16 * MiB))) = 0 ] && [ "$bytes" -ge $((64 * MiB)) ] \
+  || { echo "bench/transfer.sh: LK_BENCH_SIZE must be a multiple of 16M, at least 64M (got $size)" >&2; exit 2; }
 need() { command -v "$1" >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null; }; }
 need socat socat
+need curl curl
 [ -x /usr/bin/time ] || need /usr/bin/time time
 java_bin=
 for candidate in "${JAVA_HOME:-}" /usr/lib/jvm/*; do
@@ -20,29 +36,43 @@ for candidate in "${JAVA_HOME:-}" /usr/lib/jvm/*; do
   [ "$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$candidate/release" 2>/dev/null)" -ge 25 ] 2>/dev/null && { java_bin=$candidate/bin/java; break; }
 done
 [ -n "$java_bin" ] || { echo "bench/transfer.sh: no JDK 25" >&2; exit 1; }
-(cd "$root" && JAVA_HOME=$(dirname "$(dirname "$java_bin")") mvn -B -ntp -q -pl certs,sidecar -DskipTests test-compile)
-cp_dirs=$root/sidecar/target/classes:$root/sidecar/target/test-classes
-jvm=("$java_bin" "@$root/sidecar/jvm.options" -Xmx96m -cp "$cp_dirs" dev.lockkeeper.sidecar.wire.WireChild)
-lk=("$java_bin" "@$root/sidecar/jvm.options" -cp "$cp_dirs:$(ls ~/.m2/repository/commons-cli/commons-cli/*/commons-cli-*.jar | tail -1)"
-    dev.lockkeeper.sidecar.Main copy --progress none)
+agent_cmd=("$java_bin" -XX:+UseSerialGC -Xmx96m --enable-native-access=ALL-UNNAMED -jar "$jar" agent)
 
-mkdir -p "$out"; cd "$out"
-MiB=$((1 << 20))
-if [ ! -f sparse.img ]; then
-  echo "making sparse.img: 4 GiB, 1 GiB of data in 4 MiB extents" >&2
-  truncate -s 4G sparse.img.tmp
-  for i in $(seq 0 255); do
-    head -c $((4 * MiB)) /dev/urandom | dd of=sparse.img.tmp bs=4M seek=$((i * 4)) conv=notrunc status=none
+rows=()   # section;what;value;reference;ratio
+row() { rows+=("$1;$2;$3;$4;$5"); }
+ratio() { echo "$1 $2" | awk '{ if ($2 > 0) printf "%.2f", $1 / $2; else print "-" }'; }
+median() { printf '%s\n' $1 | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# ---- (a) on one node: bench/copy.sh with the agent as one of its tools ----
+if [ "${LK_BENCH_SKIP_COPY:-0}" != 1 ]; then
+  echo "(a) bench/copy.sh, $runs rounds..." >&2
+  mkdir -p "$out"
+  LK_BENCH_DIR=$base LK_BENCH_TABLE=$out/copy-table LK_BENCH_AGENT=1 bash "$root/bench/copy.sh" "$runs" > "$out/copy.txt"
+  for case in sparse-file dense-file block-to-file file-to-block tree; do
+    agent=$(awk -F';' -v c="$case" '$1==c && $2=="lockkeeper agent" {print $3}' "$out/copy-table")
+    best=$(awk -F';' -v c="$case" '$1==c && $2 !~ /^lockkeeper/ {print $3 ";" $2}' "$out/copy-table" | sort -n | head -1)
+    row "(a)" "agent, $case vs ${best#*;}" "${agent}s" "${best%%;*}s" "$(ratio "$agent" "${best%%;*}")"
   done
-  mv sparse.img.tmp sparse.img
 fi
 
-# node certificates from an agent CA, made with openssl (the data plane reads them with the plain JDK)
-if [ ! -f pki/dst/tls.crt ]; then
+mkdir -p "$out"; cd "$out"
+sparse=$base/sparse-$size.img
+if [ ! -f "$sparse" ]; then
+  echo "making $sparse: $size, a quarter of it data in 4 MiB extents" >&2
+  truncate -s "$bytes" "$sparse.tmp"
+  for i in $(seq 0 $((bytes / (16 * MiB) - 1))); do
+    head -c $((4 * MiB)) /dev/urandom | dd of="$sparse.tmp" bs=4M seek=$((i * 4)) conv=notrunc status=none
+  done
+  mv "$sparse.tmp" "$sparse"
+fi
+allocated=$(du --block-size=1 "$sparse" | cut -f1)
+
+# node certificates from an agent CA, made with openssl (SAN spiffe://lockkeeper.dev/node/NODE, as the agent requires)
+if [ ! -f pki/node-b/tls.crt ]; then
   rm -rf pki; mkdir -p pki
   openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl pkcs8 -topk8 -nocrypt -out pki/ca.key
   openssl req -x509 -new -key pki/ca.key -subj /CN=bench-agent-ca -days 2 -out pki/ca.crt 2>/dev/null
-  for node in src dst; do
+  for node in node-a node-b; do
     mkdir -p pki/$node
     openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl pkcs8 -topk8 -nocrypt -out pki/$node/tls.key
     openssl req -new -key pki/$node/tls.key -subj "/CN=node:$node" -out pki/$node/tls.csr 2>/dev/null
@@ -53,86 +83,153 @@ if [ ! -f pki/dst/tls.crt ]; then
   done
 fi
 
-ns_a=ha-bench-a ns_b=ha-bench-b addr_a=198.18.20.1 addr_b=198.18.20.2
-children=()
+# two "nodes": a network namespace each, one veth pair between them, addresses only on that pair
+ns_a=lk-bench-a ns_b=lk-bench-b link_a=lk-bva link_b=lk-bvb addr_a=198.18.40.1 addr_b=198.18.40.2
+declare -A pid addr=([node-a]=$addr_a [node-b]=$addr_b) ns=([node-a]=$ns_a [node-b]=$ns_b)
 cleanup() {
-  for pid in "${children[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  for p in "${pid[@]}"; do kill -9 "$p" 2>/dev/null || true; done
   ip netns del $ns_a 2>/dev/null || true; ip netns del $ns_b 2>/dev/null || true
 }
 trap cleanup EXIT
 cleanup
 ip netns add $ns_a; ip netns add $ns_b
-ip -n $ns_a link add ha-bva type veth peer name ha-bvb netns $ns_b
-ip -n $ns_a addr add $addr_a/30 dev ha-bva; ip -n $ns_b addr add $addr_b/30 dev ha-bvb
-ip -n $ns_a link set ha-bva up; ip -n $ns_b link set ha-bvb up
+ip -n $ns_a link add $link_a type veth peer name $link_b netns $ns_b
+ip -n $ns_a addr add $addr_a/30 dev $link_a; ip -n $ns_b addr add $addr_b/30 dev $link_b
+ip -n $ns_a link set $link_a up; ip -n $ns_b link set $link_b up
 ip -n $ns_a link set lo up; ip -n $ns_b link set lo up
 
-drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
-rm -f port
-ip netns exec $ns_a "${jvm[@]}" serve pki/src $addr_a port k "$out/sparse.img" dst > server.log 2>&1 &
-children+=($!)
-server_pid=$!
-for _ in $(seq 300); do [ -f port ] && break; sleep 0.1; done
-port=$(cat port)
-source_java_pid() { pgrep -P "$server_pid" java 2>/dev/null || echo "$server_pid"; }
-
-pull() {  # $1 = verify|no-verify, $2 = rate; prints the outcome line
-  rm -f checkpoint
-  ip netns exec $ns_b "${jvm[@]}" pull pki/dst $addr_a "$port" src k "$out/out.img" "$out/checkpoint" "${2:-0}" $((1 << 30)) 30 "$1"
+starts=0
+declare -A peak_rss=([node-a]=0 [node-b]=0)
+start_agent() {  # NODE: starts (or restarts) that node's agent in its namespace and waits until it listens
+  local node=$1 log=agent-$1-$starts.log
+  starts=$((starts + 1))
+  mkdir -p tasks-$node
+  ip netns exec "${ns[$node]}" "${agent_cmd[@]}" --node "$node" --tasks "$out/tasks-$node" --state-dir "$out/state-$node" \
+    --allowed-root "$out" --allowed-root "$base" --tls-dir "pki/$node" --bind-address "${addr[$node]}" \
+    --data-port 8444 --admin-port 8445 --peer node-a=$addr_a:8444 > "$log" 2>&1 &
+  pid[$node]=$!
+  for _ in $(seq 600); do grep -q "data port" "$log" && return 0; kill -0 "${pid[$node]}" 2>/dev/null || break; sleep 0.1; done
+  echo "bench/transfer.sh: agent $node did not start: $(tail -5 "$log")" >&2; exit 1
 }
+note_rss() {  # NODE: keeps the agent's peak RSS (VmHWM) before it is killed or at the end
+  local hwm
+  hwm=$(awk '/VmHWM/{print $2}' /proc/"${pid[$1]}"/status 2>/dev/null || echo 0)
+  [ "${hwm:-0}" -gt "${peak_rss[$1]}" ] && peak_rss[$1]=$hwm
+  return 0
+}
+kill_agent() { note_rss "$1"; kill -9 "${pid[$1]}"; wait "${pid[$1]}" 2>/dev/null || true; }
+metric() {  # NODE NAME-AND-LABELS: one value from the agent's /metrics
+  ip netns exec "${ns[$1]}" curl -s "http://${addr[$1]}:8445/metrics" | awk -v m="$2" 'index($0, m " ") == 1 {print $2}'
+}
+rx_bytes() { ip netns exec $ns_b cat /sys/class/net/$link_b/statistics/rx_bytes; }
+drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+task() {  # SOURCE-NODE TARGET EXTRA-SPEC [TASK-NAME]: one copy through the agents, to node-b; prints its final status
+  local dirs="$out/tasks-node-b"
+  [ "$1" = node-a ] && dirs="$out/tasks-node-b $out/tasks-node-a"
+  # shellcheck disable=SC2086
+  bash "$root/bench/agent-task.sh" "${4:--}" "$1" "$sparse" node-b "$2" "$3" $dirs
+}
+rm -rf tasks-* state-*
+start_agent node-a
+start_agent node-b
+echo "warming the agents up (one untimed copy each way)" >&2
+task node-a "$out/out.img" "" > /dev/null; task node-b "$out/out.img" "" > /dev/null; rm -f out.img
 
+# ---- (b) and (c) ----
 declare -A times
-row() { times[$1]="${times[$1]:-} $2"; }
-timed() {  # NAME COMMAND...: one run, caches dropped, sync included; peak RSS of the command kept in rss.$NAME
+timed() {  # NAME COMMAND: one run, caches dropped, sync included
   local name=$1; shift
   rm -rf out.img out.d; drop_caches
-  /usr/bin/time -f '%e %M' -o time.log bash -c "$* && sync" > run.log 2>run.err || { echo "FAILED: $name: $(tail -3 run.err)" >&2; return; }
-  local t m; read -r t m < time.log
-  row "$name" "$t"; echo "$m" >> "rss.$name"
-  echo "  $name: $t s" >&2
+  local before; before=$(rx_bytes)
+  if ! /usr/bin/time -f '%e' -o time.log bash -c "$* && sync" > run.log 2> run.err; then
+    echo "FAILED: $name: $(tail -3 run.err) $(tail -c 300 run.log)" >&2; return 0
+  fi
+  times[$name]="${times[$name]:-} $(cat time.log)"
+  echo "$(( $(rx_bytes) - before ))" > "veth.$(echo "$name" | tr -c 'a-z0-9\n' _)"
+  echo "  $name: $(cat time.log) s" >&2
 }
-rm -f rss.*
-tls_listen="OPENSSL-LISTEN:9555,bind=$addr_b,reuseaddr,cert=pki/dst/tls.crt,key=pki/dst/tls.key,cafile=pki/ca.crt,verify=1"
-tls_connect="OPENSSL:$addr_b:9555,cert=pki/src/tls.crt,key=pki/src/tls.key,cafile=pki/ca.crt,verify=0"
+tls_listen="OPENSSL-LISTEN:9555,bind=$addr_b,reuseaddr,cert=pki/node-b/tls.crt,key=pki/node-b/tls.key,cafile=pki/ca.crt,verify=1"
+tls_connect="OPENSSL:$addr_b:9555,cert=pki/node-a/tls.crt,key=pki/node-a/tls.key,cafile=pki/ca.crt,verify=0"
+a2a="agent -> agent (veth)"
+names=("agent, local on node-b" "$a2a" "agent -> agent + verify" "tar -S | socat OPENSSL" "dd | socat OPENSSL (raw)")
+task_q=$(declare -f task); vars="root=$root sparse=$sparse out=$out"
 for round in $(seq "$runs"); do
-  timed "local lk copy" "$(printf '%q ' "${lk[@]}") sparse.img out.img"
-  timed "wire (no verify)" "$(declare -f pull); jvm=($(printf '%q ' "${jvm[@]}")); ns_b=$ns_b addr_a=$addr_a port=$port out=$out; pull no-verify"
-  cp run.log outcome.log
-  timed "wire + verify" "$(declare -f pull); jvm=($(printf '%q ' "${jvm[@]}")); ns_b=$ns_b addr_a=$addr_a port=$port out=$out; pull verify"
-  timed "tar -S | socat OPENSSL" "mkdir out.d && (ip netns exec $ns_b socat -u '$tls_listen' - | tar -xf - -C out.d) & sleep 0.5; ip netns exec $ns_a bash -c 'tar -S -cf - sparse.img | socat -u - \"$tls_connect\"'; wait"
-  timed "dd | socat OPENSSL (raw)" "(ip netns exec $ns_b socat -u '$tls_listen' - | dd of=out.img bs=4M conv=sparse status=none) & sleep 0.5; ip netns exec $ns_a bash -c 'dd if=sparse.img bs=4M status=none | socat -u - \"$tls_connect\"'; wait"
+  echo "(b) round $round" >&2
+  timed "${names[0]}" "$task_q; $vars; task node-b $out/out.img ''"
+  source_data_before=$(metric node-a 'lockkeeper_agent_bytes_total{kind="data",role="source"}')
+  timed "${names[1]}" "$task_q; $vars; task node-a $out/out.img ''"
+  source_data=$(awk -v a="$(metric node-a 'lockkeeper_agent_bytes_total{kind="data",role="source"}')" -v b="$source_data_before" 'BEGIN { printf "%d", a - b }')
+  cp run.log outcome.json
+  timed "${names[2]}" "$task_q; $vars; task node-a $out/out.img 'verify: true'"
+  timed "${names[3]}" "mkdir out.d && (ip netns exec $ns_b socat -u '$tls_listen' - | tar -xf - -C out.d) & sleep 0.5; ip netns exec $ns_a bash -c 'tar -S -cf - -C $(dirname "$sparse") $(basename "$sparse") | socat -u - \"$tls_connect\"'; wait"
+  timed "${names[4]}" "(ip netns exec $ns_b socat -u '$tls_listen' - | dd of=out.img bs=4M conv=sparse status=none) & sleep 0.5; ip netns exec $ns_a bash -c 'dd if=$sparse bs=4M status=none | socat -u - \"$tls_connect\"'; wait"
 done
-
-median() { printf '%s\n' $1 | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-local_t=$(median "${times[local lk copy]}")
-printf '\n(b) 4 GiB image, 1 GiB data, across a veth between two netns (median of %s, s; ratio = local lk copy / row)\n' "$runs"
-for name in "local lk copy" "wire (no verify)" "wire + verify" "tar -S | socat OPENSSL" "dd | socat OPENSSL (raw)"; do
+a2a_t=$(median "${times[$a2a]:-0}")
+for name in "${names[@]}"; do
   t=$(median "${times[$name]:-0}")
-  printf '  %-28s %7.2f s   speed vs local %5.2fx   peak RSS %4d MiB\n' "$name" "$t" "$(echo "$local_t / $t" | bc -l)" \
-    $(( $(sort -n "rss.$name" 2>/dev/null | tail -1 || echo 0) / 1024 ))
+  row "(b)" "$name (s, ratio = row / agent->agent)" "$t" "$a2a_t" "$(ratio "$t" "$a2a_t")"
 done
-# (c) wire bytes vs allocated data
-wire=$(sed -n 's/.* wire=\([0-9]*\).*/\1/p' outcome.log)
-allocated=$(du --block-size=1 sparse.img | cut -f1)
-printf '(c) wire bytes %d vs allocated %d: %.4fx\n' "$wire" "$allocated" "$(echo "$wire / $allocated" | bc -l)"
+veth=$(cat "veth.$(echo "$a2a" | tr -c 'a-z0-9\n' _)")
+row "(c)" "bytes on the veth (TLS+TCP+IP) vs allocated" "$veth" "$allocated" "$(ratio "$veth" "$allocated")"
+row "(c)" "data bytes sent by the source agent vs allocated" "$source_data" "$allocated" "$(ratio "$source_data" "$allocated")"
 
-# (d) kill -9 of the target at 50 %, restart, resume
-rm -rf out.img checkpoint; drop_caches
-start=$(date +%s.%N)
-ip netns exec $ns_b "${jvm[@]}" pull pki/dst $addr_a "$port" src k "$out/out.img" "$out/checkpoint" 0 $((1 << 30)) 30 no-verify > kill.log 2>&1 &
-puller=$!
-until grep -q "^progress" kill.log 2>/dev/null && [ "$(sed -n 's/^progress //p' kill.log | tail -1)" -ge $((2048 * MiB)) ]; do sleep 0.05; done
-pkill -9 -P "$puller" java 2>/dev/null || true; kill -9 "$puller" 2>/dev/null || true; wait "$puller" 2>/dev/null || true
-ip netns exec $ns_b "${jvm[@]}" pull pki/dst $addr_a "$port" src k "$out/out.img" "$out/checkpoint" 0 $((1 << 30)) 30 no-verify > resume.log 2>&1
-sync
-end=$(date +%s.%N)
-resent=$(sed -n 's/.* data=\([0-9]*\).*/\1/p' resume.log)
-from=$(sed -n 's/.*resumedFrom=\([0-9]*\).*/\1/p' resume.log)
-wire_t=$(median "${times[wire (no verify)]}")
-printf '(d) kill -9 of the target at 50 %%: resumed from %d MiB, re-sent %d MiB of data, total %.2f s vs %.2f s uninterrupted (%.2fx)\n' \
-  $((from / MiB)) $((resent / MiB)) "$(echo "$end - $start" | bc -l)" "$wire_t" "$(echo "($end - $start) / $wire_t" | bc -l)"
-cmp -n $((4096 * MiB)) sparse.img out.img && echo "    content identical (cmp)"
-# (e) peak RSS of the source JVM over every run
-printf '(e) peak RSS: source JVM %s MiB (VmHWM), target JVM in the rows above\n' \
-  $(( $(awk '/VmHWM/{print $2}' /proc/"$(source_java_pid)"/status) / 1024 ))
-rm -f out.img; rm -rf out.d
+# ---- (d) kill -9 at 50 % ----
+interrupted() {  # NODE to kill: one a->a copy, that agent killed at half and restarted; writes seconds and veth bytes to kill.result
+  local victim=$1 status start end before name=kill-$1-$(date +%s%N)
+  rm -f out.img; drop_caches
+  before=$(rx_bytes); start=$(date +%s.%N)
+  task node-a "$out/out.img" "" "$name" > kill.json &
+  local waiter=$!
+  status=tasks-node-b/$name.status.json
+  # a copy that ends before it is seen at half (a small LK_BENCH_SIZE) is not interrupted: the row says so by its ratio
+  until [ "$(grep -o '"bytesDone" *: *[0-9]*' "$status" 2>/dev/null | grep -o '[0-9]*$' || echo 0)" -ge $((bytes / 2)) ] \
+    || ! kill -0 "$waiter" 2>/dev/null; do sleep 0.02; done
+  kill_agent "$victim"
+  start_agent "$victim"
+  wait "$waiter" || echo "FAILED: the copy after kill -9 of $victim: $(cat kill.json)" >&2
+  sync; end=$(date +%s.%N)
+  echo "$(echo "$end - $start" | bc -l) $(( $(rx_bytes) - before ))" > kill.result
+}
+for victim in node-b node-a; do
+  echo "(d) kill -9 of $victim at 50 %" >&2
+  interrupted $victim
+  read -r took moved < kill.result
+  cmp -s -n "$bytes" "$sparse" out.img || echo "WARNING: after kill -9 of $victim the copy differs from the source" >&2
+  from=$(grep -o '"resumedFrom" *: *[0-9]*' kill.json | grep -o '[0-9]*$' || echo 0)
+  which=$([ $victim = node-b ] && echo target || echo source)
+  again=$(( (moved - veth) / MiB ))
+  row "(d)" "kill -9 $which at 50 %: MiB again on the veth; resumed from $((from / MiB)) MiB" "$again" 1024 "$(ratio "$again" 1024)"
+  row "(d)" "kill -9 $which at 50 %: total s (restart included) vs uninterrupted" "$took" "$a2a_t" "$(ratio "$took" "$a2a_t")"
+done
+
+# ---- (e) memory: two tasks at once, sampled every 0.1 s ----
+rm -f out.img out2.img; drop_caches
+(while :; do
+   heap=$(ip netns exec $ns_b curl -s "http://$addr_b:8445/metrics" \
+     | awk 'index($0, "jvm_memory_used_bytes{area=\"heap\"") == 1 { sum += $NF } END { printf "%d", sum }')
+   printf '%s %s %s %s\n' "$(awk '/VmRSS/{print $2}' /proc/"${pid[node-a]}"/status)" "$(awk '/VmRSS/{print $2}' /proc/"${pid[node-b]}"/status)" \
+     "$(awk '/^Dirty:/{print $2}' /proc/meminfo)" "$heap"
+   sleep 0.2
+ done) > memory.log &
+sampler=$!
+task node-a "$out/out.img" "" > /dev/null & first=$!
+task node-a "$out/out2.img" "" > /dev/null & second=$!
+wait $first $second || echo "FAILED: the two tasks at once" >&2
+kill $sampler; wait $sampler 2>/dev/null || true
+rm -f out.img out2.img
+for node in node-a node-b; do note_rss $node; done
+read -r rss_a rss_b dirty heap <<< "$(awk '{ if ($1 > a) a = $1; if ($2 > b) b = $2; if ($3 > d) d = $3; if ($4 > hp) hp = $4 }
+  END { printf "%d %d %d %d", a / 1024, b / 1024, d / 1024, hp / 1048576 }' memory.log)"
+row "(e)" "peak RSS, source agent node-a, whole run (MiB, VmHWM)" "$(( peak_rss[node-a] / 1024 ))" 160 "$(ratio $(( peak_rss[node-a] / 1024 )) 160)"
+row "(e)" "peak RSS, target agent node-b, whole run (MiB, VmHWM)" "$(( peak_rss[node-b] / 1024 ))" 160 "$(ratio $(( peak_rss[node-b] / 1024 )) 160)"
+row "(e)" "two tasks at once: RSS source / target (MiB)" "$rss_a / $rss_b" 160 "$(ratio "$(( rss_a > rss_b ? rss_a : rss_b ))" 160)"
+row "(e)" "two tasks at once: target heap used, peak (MiB)" "$heap" 96 "$(ratio "$heap" 96)"
+row "(e)" "two tasks at once: peak Dirty page cache (MiB)" "$dirty" 0 "-"
+
+# ---- the table ----
+printf '\n%s of %s (%s MiB allocated), %s runs, medians\n' "bench/transfer.sh" "$size" "$((allocated / MiB))" "$runs"
+printf '%-4s %-72s %14s %12s %7s\n' "" measurement value reference ratio
+printf '%s\n' "${rows[@]}" | awk -F';' '{ printf "%-4s %-72s %14s %12s %7s\n", $1, $2, $3, $4, $5 }'
+echo "(a) ratio = agent / fastest peer (goal <= 1.00); (b) ratio = row / agent->agent: above 1.00 the agent is faster"
+echo "    (goal for the local row: >= 0.80); (c) goal <= 1.02; (d) reference = one checkpoint interval (1 GiB or 10 s);"
+echo "(e) references: RSS 160 MiB, heap 96 MiB; Dirty is the whole machine's, a loop device's backing file included"

@@ -47,7 +47,7 @@ public final class Agent implements TaskIntake.Listener, SourceCatalog, AutoClos
     private final RateLimiter nodeRate;
     private final AgentMetrics metrics;
     private final Semaphore slots;
-    private final LocalCopy localCopy = new LocalCopy();
+    private final LocalCopy localCopy;
     private final Map<String, TaskRun> runs = new ConcurrentHashMap<>();
     private final Map<String, CopyTask> served = new ConcurrentHashMap<>();
     private final Set<String> rejected = ConcurrentHashMap.newKeySet();
@@ -65,6 +65,7 @@ public final class Agent implements TaskIntake.Listener, SourceCatalog, AutoClos
         this.nodeRate = settings.maxRate() > 0 ? new TokenBucket(settings.maxRate()) : RateLimiter.UNLIMITED;
         this.slots = new Semaphore(settings.maxTasks(), true);
         this.metrics = new AgentMetrics(this::tasksIn);
+        this.localCopy = new LocalCopy(settings.checkpointBytes(), settings.checkpointInterval());
     }
 
     public AgentMetrics metrics() {
@@ -326,7 +327,7 @@ public final class Agent implements TaskIntake.Listener, SourceCatalog, AutoClos
             try (Located target = locator.locate(task.target().volume(), VolumeLocator.Role.TARGET)) {
                 if (task.local()) {
                     try (Located source = locator.locate(task.source().volume(), VolumeLocator.Role.SOURCE)) {
-                        return localCopy.copy(task, source.path(), target.path(), progress, () -> canceled || stopping, rate);
+                        return localCopy.copy(task, source.path(), target.path(), progress, () -> canceled, () -> stopping, rate, checkpoints);
                     }
                 }
                 PullRequest request = new PullRequest(task.name(), status.attempt(), task.source().node(),

@@ -1,6 +1,7 @@
 package dev.lockkeeper.sidecar.agent;
 
 import dev.lockkeeper.sidecar.cli.Units;
+import dev.lockkeeper.sidecar.wire.DataServer;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.DefaultParser;
 import org.apache.commons.cli.Option;
@@ -57,11 +58,15 @@ public final class AgentCommand {
             + "its tasks do not say (repeatable; default NODE:data-port)");
     private static final Option RETRY_DEADLINE = valued("retry-deadline", "DURATION", "how long transient failures of a "
             + "task are retried, e.g. 30m (default 1h)");
+    private static final Option CHECKPOINT_BYTES = valued("checkpoint-bytes", "SIZE", "a target is synced and its "
+            + "checkpoint recorded every SIZE bytes or 10 s, whichever comes first: what a restart copies again (default 1G)");
+    private static final Option STALL = valued("stall-timeout", "DURATION", "a connection between agents that moves "
+            + "nothing for this long is closed and the pull retried from its checkpoint (default 30s)");
     private static final Option HELP = Option.builder("h").longOpt("help").desc("show this help").get();
     private static final Options OPTIONS = new Options().addOption(NODE).addOption(TASKS).addOption(KUBELET_ROOT)
             .addOption(ALLOWED_ROOT).addOption(STATE_DIR).addOption(TLS_DIR).addOption(BIND).addOption(DATA_PORT)
             .addOption(ADMIN_PORT).addOption(MAX_TASKS).addOption(MAX_RATE).addOption(PEER_OPTION)
-            .addOption(RETRY_DEADLINE).addOption(HELP);
+            .addOption(RETRY_DEADLINE).addOption(CHECKPOINT_BYTES).addOption(STALL).addOption(HELP);
 
     private AgentCommand() {
     }
@@ -129,6 +134,15 @@ public final class AgentCommand {
             if (maxRate == 0) throw new ParseException("--max-rate must be at least 1 byte per second (omit it for no limit)");
         }
         int maxTasks = integer(line, MAX_TASKS, AgentSettings.DEFAULT_MAX_TASKS, 1, 64);
+        long checkpointBytes = AgentSettings.DEFAULT_CHECKPOINT_BYTES;
+        if (line.hasOption(CHECKPOINT_BYTES)) {
+            try {
+                checkpointBytes = Units.parseSize(line.getOptionValue(CHECKPOINT_BYTES));
+            } catch (IllegalArgumentException e) {
+                throw new ParseException("--checkpoint-bytes: " + e.getMessage());
+            }
+            if (checkpointBytes < 1 << 20) throw new ParseException("--checkpoint-bytes must be at least 1M (every sync costs a flush of the disk)");
+        }
         return new AgentSettings(node, path(required(line, TASKS)), path(line.getOptionValue(KUBELET_ROOT, "/var/lib/kubelet")),
                 Optional.ofNullable(line.getOptionValues(ALLOWED_ROOT)).map(List::of).orElse(List.of()).stream().map(AgentCommand::path).toList(),
                 path(line.getOptionValue(STATE_DIR, "/var/lib/lockkeeper/agent")),
@@ -137,7 +151,20 @@ public final class AgentCommand {
                 new InetSocketAddress(bind, integer(line, ADMIN_PORT, AgentSettings.DEFAULT_ADMIN_PORT, 0, 65535)),
                 maxTasks, maxRate, Map.copyOf(peers),
                 line.hasOption(RETRY_DEADLINE) ? duration(line.getOptionValue(RETRY_DEADLINE)) : AgentSettings.DEFAULT_RETRY_DEADLINE,
-                AgentSettings.FIRST_RETRY_DELAY, AgentSettings.MAX_RETRY_DELAY);
+                AgentSettings.FIRST_RETRY_DELAY, AgentSettings.MAX_RETRY_DELAY, checkpointBytes, AgentSettings.CHECKPOINT_INTERVAL,
+                stall(line));
+    }
+
+    /** Longer than the keepalive a source sends while it computes its digest, or a busy source would look stalled. */
+    private static Duration stall(CommandLine line) throws ParseException {
+        if (!line.hasOption(STALL)) return AgentSettings.DEFAULT_STALL;
+        Duration stall = duration(line.getOptionValue(STALL));
+        Duration keepalive = DataServer.Options.DEFAULT.keepalive();
+        if (stall.compareTo(keepalive) <= 0) {
+            throw new ParseException("--stall-timeout must be longer than the " + keepalive.toSeconds() + " s between keepalives, got '"
+                    + line.getOptionValue(STALL) + "'");
+        }
+        return stall;
     }
 
     private static String required(CommandLine line, Option option) throws ParseException {

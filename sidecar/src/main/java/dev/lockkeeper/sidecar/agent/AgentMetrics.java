@@ -4,6 +4,7 @@ import dev.lockkeeper.sidecar.agent.TaskStatus.Phase;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
@@ -15,7 +16,8 @@ import java.util.function.Function;
 /**
  * The agent's Prometheus metrics: {@code lockkeeper_agent_bytes_total{role,kind}} (role: source, target or local;
  * kind: data or zero), {@code lockkeeper_agent_tasks{phase}}, {@code lockkeeper_agent_resumes_total},
- * {@code lockkeeper_agent_frame_crc_errors_total} and {@code lockkeeper_agent_task_seconds}.
+ * {@code lockkeeper_agent_frame_crc_errors_total} and {@code lockkeeper_agent_task_seconds}; and the JVM's own
+ * {@code jvm_memory_used_bytes{area,id}}, so the agent's heap and off-heap use can be watched against its limits.
  */
 public final class AgentMetrics {
     public enum Role { SOURCE, TARGET, LOCAL }
@@ -48,6 +50,7 @@ public final class AgentMetrics {
         }
         resumes = Counter.builder("lockkeeper.agent.resumes").description("Attempts that continued from a checkpoint")
                 .register(registry);
+        new JvmMemoryMetrics().bindTo(registry);
         crcErrors = Counter.builder("lockkeeper.agent.frame.crc.errors")
                 .description("Data frames whose CRC32C did not match (each is re-sent)").register(registry);
     }

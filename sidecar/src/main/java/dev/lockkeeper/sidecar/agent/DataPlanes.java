@@ -26,14 +26,16 @@ final class DataPlanes {
         return new DataPlane() {
             @Override
             public Puller puller(AgentMetrics metrics) {
-                return new TlsPuller(tls, TlsPuller.Options.DEFAULT.withMetrics(wireMetrics(metrics)));
+                TlsPuller.Options defaults = TlsPuller.Options.DEFAULT;
+                return new TlsPuller(tls, new TlsPuller.Options(settings.checkpointBytes(), settings.checkpointInterval(),
+                        settings.stall(), defaults.connectTimeout(), wireMetrics(metrics)));
             }
 
             @Override
             public Serving serve(SourceCatalog catalog, RateLimiter rate, AgentMetrics metrics) throws IOException {
                 DataServer.Options defaults = DataServer.Options.DEFAULT;
                 DataServer server = DataServer.start(settings.dataAddress(), tls, catalog, rate,
-                        new DataServer.Options(defaults.stall(), defaults.keepalive(), wireMetrics(metrics)));
+                        new DataServer.Options(settings.stall(), defaults.keepalive(), wireMetrics(metrics)));
                 return new Serving() {
                     @Override
                     public int port() {

@@ -1,6 +1,7 @@
 package dev.lockkeeper.sidecar.cli;
 
 import dev.lockkeeper.sidecar.copy.Content;
+import dev.lockkeeper.sidecar.copy.CopyCheckpoints;
 import dev.lockkeeper.sidecar.copy.CopyException;
 import dev.lockkeeper.sidecar.copy.CopyReport;
 import dev.lockkeeper.sidecar.copy.CopyRequest;
@@ -119,7 +120,7 @@ public final class CopyCommand {
     private int call(PrintStream out, PrintStream err) {
         ProgressReporter reporter = reporterFor(out);
         CopyRequest request = new CopyRequest(source, target, content, preallocate, targetIsZero, verify,
-                filesystemOverhead, maxRate, reporter == null ? ProgressListener.NONE : reporter);
+                filesystemOverhead, maxRate, reporter == null ? ProgressListener.NONE : reporter, CopyCheckpoints.NONE);
         long start = System.nanoTime();
         try {
             CopyReport report;

@@ -9,6 +9,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -21,6 +22,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * into 4 KiB blocks that hold data and blocks that are all zeros, write the former and treat the latter as
  * holes. Several workers keep several reads and writes in flight (the disk is faster at queue depth 4 than 1).
  * Memory: {@value #WORKERS} buffers of {@value #CHUNK} bytes outside the heap, whatever the image size.
+ *
+ * <p>Chunks finish out of order; a {@link Settled} listener hears of the contiguous watermark, the offset below which
+ * every chunk is written, which is what a checkpoint may record once the target is synced.
  */
 final class ImageCopier {
     static final int CHUNK = 4 << 20;
@@ -34,13 +38,26 @@ final class ImageCopier {
     private final int workers;
     private final AtomicLong dataBytes = new AtomicLong();
     private final AtomicLong holeBytes = new AtomicLong();
+    private final Settled settled;
+    /** Chunks written beyond the watermark, start to end; at most about one per worker waits here. */
+    private final TreeMap<Long, Long> finishedAhead = new TreeMap<>();
+    private long watermark;
 
-    ImageCopier(ImageSource source, ImageSink sink, ProgressCounter progress, Throttle throttle, int workers) {
+    /** Hears, from a copying thread, that every byte of the range before {@code offset} is written (not yet synced). */
+    @FunctionalInterface
+    interface Settled {
+        Settled NONE = offset -> { };
+
+        void upTo(long offset) throws IOException;
+    }
+
+    ImageCopier(ImageSource source, ImageSink sink, ProgressCounter progress, Throttle throttle, int workers, Settled settled) {
         this.source = source;
         this.sink = sink;
         this.progress = progress;
         this.throttle = throttle;
         this.workers = workers;
+        this.settled = settled;
     }
 
     long dataBytes() {
@@ -54,6 +71,7 @@ final class ImageCopier {
     /** Copies {@code [from, to)}; returns once every byte of it is written (not yet synced). */
     void copy(long from, long to) throws IOException, CopyException {
         if (from >= to) return;
+        watermark = from;
         ChunkPlan plan = new ChunkPlan(source, sink, from, to);
         if (workers == 1) {
             try (Arena arena = Arena.ofConfined()) {
@@ -111,7 +129,19 @@ final class ImageCopier {
                 copyData(chunk, buffer);
             }
             progress.advance(chunk.length());
+            finished(chunk);
         }
+    }
+
+    /** Chunks are handed out in order, so the watermark moves once the oldest unfinished one is done. */
+    private synchronized void finished(Chunk chunk) throws IOException {
+        if (chunk.start() != watermark) {
+            finishedAhead.put(chunk.start(), chunk.end());
+            return;
+        }
+        watermark = chunk.end();
+        for (Long next = finishedAhead.remove(watermark); next != null; next = finishedAhead.remove(watermark)) watermark = next;
+        settled.upTo(watermark);
     }
 
     private void copyData(Chunk chunk, MemorySegment buffer) throws IOException, CopyException {

@@ -57,32 +57,36 @@ final class ImageTransfer {
         try (ImageSource image = ImageSource.open(source, noFollow)) {
             FileStat sourceStat = image.file.stat();
             SizelessContent.refuse(image.file, sourceStat);
-            checkRoomInFilesystem(image, sourceStat, target, volumeImage);
             Path partial = partialNameFor(target);
-            Files.deleteIfExists(partial);
-            PartialResults.track(partial);
+            String fingerprint = fingerprintOf(sourceStat, image.size);
+            long resumeFrom = resumePoint(fingerprint, image.size, partial);
+            checkRoomInFilesystem(image, sourceStat, target, volumeImage, resumeFrom < 0 ? 0 : NativeFile.stat(partial).allocatedBytes());
+            // a resumable copy keeps its partial file when the process stops, for the next attempt to continue
+            if (!resumable()) PartialResults.track(partial);
             try {
                 CopyStats stats;
-                NativeFile file = NativeFile.open(partial, Mode.WRITE, Mode.CREATE_NEW, Mode.NO_FOLLOW);
-                try (ImageSink sink = request.preallocate() ? ImageSink.overAllocated(file, Holes.LEAVE) : ImageSink.overNewFile(file)) {
-                    // final size first: ext4 and XFS serialise O_DIRECT writes that extend a file (and journal
-                    // each size change), but let writes inside the size proceed side by side
-                    sink.file().truncate(image.size);
-                    if (request.preallocate() && image.size > 0) sink.file().allocate(0, image.size);
-                    stats = run(image, sink, 0, image.size);
+                try (ImageSink sink = resumeFrom < 0 ? freshFile(image, partial) : resumedFile(image, partial, resumeFrom)) {
+                    startProgress(image.size, Math.max(resumeFrom, 0));
+                    stats = run(image, sink, Math.max(resumeFrom, 0), image.size, fingerprint);
                     Files.setPosixFilePermissions(partial, PosixFilePermissions.fromString(
                             sourceStat.type() == FileStat.FileType.REGULAR ? permissionString(sourceStat.permissions()) : "rw-r--r--"));
                     sink.makeDurable();
                 }
                 checkUnchanged(image, sourceStat);
                 Optional<String> checksum = request.verify() ? Optional.of(verify(image, partial)) : Optional.empty();
-                if (!PartialResults.claim(partial)) throw new CopyException("stopped before the copy of " + source + " was finished");
+                if (!resumable() && !PartialResults.claim(partial)) {
+                    throw new CopyException("stopped before the copy of " + source + " was finished");
+                }
                 Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
                 syncDirectory(target.toAbsolutePath().getParent());
+                request.checkpoints().forget();
                 return new CopyReport(kind, target, image.scan, image.size, stats.data(), stats.holes(), 1, checksum, List.of());
+            } catch (CopyCheckpoints.Pause e) {
+                throw e;
             } catch (CopyException | IOException | RuntimeException e) {
                 PartialResults.claim(partial);
                 Files.deleteIfExists(partial);
+                request.checkpoints().forget();
                 throw e;
             }
         } catch (IOException e) {
@@ -90,10 +94,83 @@ final class ImageTransfer {
         }
     }
 
+    private boolean resumable() {
+        return request.checkpoints() != CopyCheckpoints.NONE;
+    }
+
+    /**
+     * Where an earlier attempt's durable data ends, or -1 to start afresh (no mark, or no partial file it could
+     * belong to). A source that changed since the mark is never stitched to what was copied of it: the partial file
+     * and the mark go, and the copy fails, as it does between two nodes.
+     */
+    private long resumePoint(String fingerprint, long size, Path partial) throws IOException, CopyException {
+        Optional<CopyCheckpoints.Mark> mark = request.checkpoints().last();
+        if (mark.isEmpty()) return -1;
+        if (!mark.get().sourceFingerprint().equals(fingerprint)) {
+            request.checkpoints().forget();
+            Files.deleteIfExists(partial);
+            throw new CopyException("the source changed between attempts (it was " + mark.get().sourceFingerprint()
+                    + ", it is " + fingerprint + "); the copy so far is discarded");
+        }
+        FileStat existing;
+        try {
+            existing = NativeFile.statNoFollow(partial);
+        } catch (ErrnoException e) {
+            if (e.errno() != Errno.ENOENT) throw e;
+            existing = null;
+        }
+        if (existing == null || existing.type() != FileStat.FileType.REGULAR || existing.size() != size) {
+            request.checkpoints().forget();
+            return -1;
+        }
+        return Math.min(mark.get().offset(), size);
+    }
+
+    private ImageSink freshFile(ImageSource image, Path partial) throws IOException {
+        Files.deleteIfExists(partial);
+        NativeFile file = NativeFile.open(partial, Mode.WRITE, Mode.CREATE_NEW, Mode.NO_FOLLOW);
+        ImageSink sink = request.preallocate() ? ImageSink.overAllocated(file, Holes.LEAVE) : ImageSink.overNewFile(file);
+        try {
+            // final size first: ext4 and XFS serialise O_DIRECT writes that extend a file (and journal
+            // each size change), but let writes inside the size proceed side by side
+            file.truncate(image.size);
+            if (request.preallocate() && image.size > 0) file.allocate(0, image.size);
+            return sink;
+        } catch (IOException | RuntimeException e) {
+            sink.close();
+            throw e;
+        }
+    }
+
+    /** The partial file of an earlier attempt: what it may hold after the mark is cleared, since holes are not written. */
+    private ImageSink resumedFile(ImageSource image, Path partial, long from) throws IOException {
+        NativeFile file = NativeFile.open(partial, Mode.WRITE, Mode.NO_FOLLOW);
+        ImageSink sink = request.preallocate() ? ImageSink.overAllocated(file, Holes.LEAVE) : ImageSink.overNewFile(file);
+        try {
+            if (from < image.size) {
+                file.punchHole(from, image.size - from);
+                if (request.preallocate()) file.allocate(from, image.size - from);
+            }
+            sink.makeDurable();
+            request.checkpoints().resuming(from);
+            return sink;
+        } catch (IOException | RuntimeException e) {
+            sink.close();
+            throw e;
+        }
+    }
+
     CopyReport toDevice(Path source, boolean noFollow, Path device, CopyReport.Kind kind) throws CopyException {
         try (ImageSource image = ImageSource.open(source, noFollow)) {
             FileStat sourceStat = image.file.stat();
             SizelessContent.refuse(image.file, sourceStat);
+            String fingerprint = fingerprintOf(sourceStat, image.size);
+            Optional<CopyCheckpoints.Mark> mark = request.checkpoints().last();
+            if (mark.isPresent() && !mark.get().sourceFingerprint().equals(fingerprint)) {
+                request.checkpoints().forget();
+                throw new CopyException("the source changed between attempts (it was " + mark.get().sourceFingerprint()
+                        + ", it is " + fingerprint + "); the copy so far is discarded");
+            }
             NativeFile target;
             try {
                 target = NativeFile.open(device, Mode.READ_WRITE, Mode.EXCLUSIVE);
@@ -103,20 +180,31 @@ final class ImageTransfer {
                 }
                 throw e;
             }
-            try (ImageSink sink = ImageSink.overAllocated(target, Holes.forDevice(request.preallocate(), request.targetIsZero()))) {
+            Holes holes = Holes.forDevice(request.preallocate(), request.targetIsZero());
+            try (ImageSink sink = ImageSink.overAllocated(target, holes)) {
                 long capacity = target.blockDeviceSize();
                 if (capacity < image.size) {
                     throw new CopyException("target device " + device + " is too small: it holds " + Sizes.describe(capacity)
                             + " but the source " + source + " is " + Sizes.describe(image.size));
                 }
                 long header = Math.min(HEADER_WINDOW_BYTES, image.size);
-                // same policy as any hole: with --target-is-zero the window already reads as zeros
-                sink.fillHole(0, header);
+                long bodyFrom = mark.map(m -> Math.clamp(m.offset(), header, image.size)).orElse(header);
+                // same policy as any hole: with --target-is-zero the window already reads as zeros; a resumed copy
+                // zeroes it again even then, in case the attempt it continues was stopped while writing it
+                if (mark.isPresent() && holes == Holes.LEAVE) Holes.DEALLOCATE.fill(target, new Holes.Offloads(), 0, header);
+                else sink.fillHole(0, header);
+                if (bodyFrom > header) {
+                    // holes are not written on a device declared zero: what the earlier attempt wrote after its mark must go
+                    if (holes == Holes.LEAVE) Holes.DEALLOCATE.fill(target, new Holes.Offloads(), bodyFrom, image.size - bodyFrom);
+                    request.checkpoints().resuming(bodyFrom);
+                }
                 sink.makeDurable();
-                CopyStats body = run(image, sink, header, image.size);
+                startProgress(image.size, bodyFrom - header);
+                CopyStats body = run(image, sink, bodyFrom, image.size, fingerprint);
                 sink.makeDurable();
+                request.checkpoints().record(new CopyCheckpoints.Mark(image.size, fingerprint));
                 checkUnchanged(image, sourceStat);
-                CopyStats head = run(image, sink, 0, header);
+                CopyStats head = run(image, sink, 0, header, null);
                 sink.makeDurable();
                 try {
                     checkUnchanged(image, sourceStat);
@@ -126,24 +214,80 @@ final class ImageTransfer {
                     throw changed;
                 }
                 Optional<String> checksum = request.verify() ? Optional.of(verify(image, device)) : Optional.empty();
+                request.checkpoints().forget();
                 return new CopyReport(kind, device, image.scan, image.size, body.data() + head.data(),
                         body.holes() + head.holes(), 1, checksum, List.of());
+            } catch (CopyCheckpoints.Pause e) {
+                throw e;
+            } catch (CopyException | IOException | RuntimeException e) {
+                // the header window is still zero (or zeroed again): nothing claims the copy is complete
+                request.checkpoints().forget();
+                throw e;
             }
         } catch (IOException e) {
             throw Failures.explain(e);
         }
     }
 
+    /**
+     * What the source looked like: type, identity, size and, for a file, its modification and change times. A device
+     * node's times do not follow writes to the device, so for a device this names the device and its size only (the
+     * content digest is what catches a device changed between attempts).
+     */
+    static String fingerprintOf(FileStat stat, long size) {
+        boolean block = stat.type() == FileStat.FileType.BLOCK_DEVICE;
+        return (block ? "block:" : "file:") + stat.device() + ":" + stat.inode() + ":" + size
+                + (block ? "" : ":" + stat.modified() + ":" + stat.changed());
+    }
+
     private record CopyStats(long data, long holes) { }
 
-    private CopyStats run(ImageSource image, ImageSink sink, long from, long to) throws IOException, CopyException {
-        if (progress == null) progress = new ProgressCounter(image.size, request.progress());
-        ImageCopier copier = new ImageCopier(image, sink, progress, throttle, workers);
+    /**
+     * Copies {@code [from, to)}. With a {@code fingerprint} (the body of a resumable copy) the target is synced and the
+     * watermark recorded every {@link CopyCheckpoints#everyBytes} or {@link CopyCheckpoints#every}.
+     */
+    private CopyStats run(ImageSource image, ImageSink sink, long from, long to, String fingerprint)
+            throws IOException, CopyException {
+        if (progress == null) startProgress(image.size, 0);
+        ImageCopier.Settled settled = fingerprint == null || !resumable() ? ImageCopier.Settled.NONE
+                : new Checkpointing(sink, fingerprint, from);
+        ImageCopier copier = new ImageCopier(image, sink, progress, throttle, workers, settled);
         copier.copy(from, to);
         return new CopyStats(copier.dataBytes(), copier.holeBytes());
     }
 
-    private void checkRoomInFilesystem(ImageSource image, FileStat sourceStat, Path target, boolean volumeImage)
+    /** {@code settledBefore}: bytes an earlier attempt made durable, counted as done from the start. */
+    private void startProgress(long size, long settledBefore) {
+        progress = new ProgressCounter(size, request.progress());
+        if (settledBefore > 0) progress.advance(settledBefore);
+    }
+
+    /** Syncs the target, then records the watermark, at the request's interval (bytes or time, whichever first). */
+    private final class Checkpointing implements ImageCopier.Settled {
+        private final ImageSink sink;
+        private final String fingerprint;
+        private long recorded;
+        private long recordedNanos = System.nanoTime();
+
+        Checkpointing(ImageSink sink, String fingerprint, long from) {
+            this.sink = sink;
+            this.fingerprint = fingerprint;
+            this.recorded = from;
+        }
+
+        @Override
+        public void upTo(long offset) throws IOException {
+            CopyCheckpoints checkpoints = request.checkpoints();
+            if (offset - recorded < checkpoints.everyBytes() && System.nanoTime() - recordedNanos < checkpoints.every().toNanos()) return;
+            sink.makeDurable();
+            checkpoints.record(new CopyCheckpoints.Mark(offset, fingerprint));
+            recorded = offset;
+            recordedNanos = System.nanoTime();
+        }
+    }
+
+    /** {@code alreadyHeld}: what the partial file of a resumed copy already occupies. */
+    private void checkRoomInFilesystem(ImageSource image, FileStat sourceStat, Path target, boolean volumeImage, long alreadyHeld)
             throws IOException, CopyException {
         FileStore store = Files.getFileStore(target.toAbsolutePath().getParent());
         if (volumeImage) {
@@ -158,6 +302,7 @@ final class ImageTransfer {
         // a block source's data size is unknown until it is read; a sparse copy may then still hit ENOSPC
         long needed = request.preallocate() ? image.size
                 : sourceStat.type() == FileStat.FileType.REGULAR ? Math.min(sourceStat.allocatedBytes(), image.size) : 0;
+        needed = Math.max(0, needed - alreadyHeld);
         long free = store.getUsableSpace();
         if (needed > free) {
             throw new CopyException("not enough free space on the target filesystem of " + target + ": the copy needs "

@@ -3,6 +3,8 @@ package dev.lockkeeper.sidecar.agent;
 import dev.lockkeeper.sidecar.agent.TaskStatus.Phase;
 import dev.lockkeeper.sidecar.testing.Commands;
 import dev.lockkeeper.sidecar.testing.Images;
+import dev.lockkeeper.sidecar.testing.LoopDevice;
+import dev.lockkeeper.sidecar.testing.Mount;
 import dev.lockkeeper.sidecar.transfer.Checkpoint;
 import dev.lockkeeper.sidecar.transfer.Puller;
 import dev.lockkeeper.sidecar.transfer.PullRequest;
@@ -35,6 +37,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The agent in this JVM with a real task directory and state directory: local copies through the real engine, and
@@ -66,7 +69,8 @@ class AgentTest {
     private Agent start(int maxTasks, long maxRate) throws IOException {
         AgentSettings settings = new AgentSettings(NODE, tasks, dir.resolve("kubelet"), List.of(data), dir.resolve("state"),
                 Optional.empty(), new InetSocketAddress("127.0.0.1", 0), new InetSocketAddress("127.0.0.1", 0), maxTasks,
-                maxRate, Map.of("node-a", "127.0.0.1:1"), Duration.ofMillis(300), Duration.ofMillis(10), Duration.ofMillis(40));
+                maxRate, Map.of("node-a", "127.0.0.1:1"), Duration.ofMillis(300), Duration.ofMillis(10), Duration.ofMillis(40),
+                AgentSettings.DEFAULT_CHECKPOINT_BYTES, Duration.ofSeconds(10), AgentSettings.DEFAULT_STALL);
         DataPlane scripted = new DataPlane() {
             @Override
             public Puller puller(AgentMetrics metrics) {
@@ -311,6 +315,78 @@ class AgentTest {
         assertFalse(Files.exists(TaskFiles.statusFileOf(tasks, "gone")));
         try (var left = Files.list(data)) {
             assertEquals(List.of(source), left.toList());
+        }
+    }
+
+    // ---- hostile targets and failures, through the whole agent ----
+
+    private static final String POD = "0b9a4c1e-5f7d-4c1a-9e7b-2d3c4b5a6f70";
+
+    /** A task copying {@code source} (a plain path) into the filesystem volume {@code pvc-1} of {@link #POD} on this node. */
+    private static String intoKubeletVolume(String name, Path source) {
+        return Tasks.hostPathTask(name, NODE, source, NODE, Path.of("/unused"), "contentType: kubevirt").replace(
+                "    path: /unused\n", "    volume: {podUID: " + POD + ", pvName: pvc-1, volumeMode: Filesystem}\n");
+    }
+
+    @Test
+    void aNonMountDirectoryIsNeverWrittenAsATargetVolume() throws Exception {
+        Path source = Images.sparse(data.resolve("source.img"), MiB, 0, MiB);
+        Path leftover = Files.createDirectories(dir.resolve("kubelet/pods/" + POD + "/volumes/kubernetes.io~csi/pvc-1/mount"));
+        start(2, 0);
+        Tasks.write(tasks, "leftover", intoKubeletVolume("leftover", source));
+        TaskStatus done = awaitStatus("leftover", status -> status.phase().terminal());
+        assertEquals(Phase.Failed, done.phase());
+        assertEquals("target " + leftover + " is not a mount point: the volume is not mounted on this node (a leftover "
+                + "directory is never written)", done.message());
+        try (var entries = Files.list(leftover)) {
+            assertEquals(List.of(), entries.toList(), "nothing was written into the leftover directory");
+        }
+    }
+
+    @Test
+    void aSymlinkedPodDirectoryIsRefused() throws Exception {
+        assumeTrue(Commands.isRoot(), "the volume elsewhere is a real tmpfs mount, which needs root");
+        Path source = Images.sparse(data.resolve("source.img"), MiB, 0, MiB);
+        Path elsewhere = Files.createDirectories(dir.resolve("elsewhere/volumes/kubernetes.io~csi/pvc-1"));
+        try (Mount mounted = Mount.of("tmpfs", elsewhere.resolve("mount"))) {
+            Files.createDirectories(dir.resolve("kubelet/pods"));
+            Files.createSymbolicLink(dir.resolve("kubelet/pods/" + POD), dir.resolve("elsewhere"));
+            start(2, 0);
+            Tasks.write(tasks, "linked", intoKubeletVolume("linked", source));
+            TaskStatus done = awaitStatus("linked", status -> status.phase().terminal());
+            assertEquals(Phase.Failed, done.phase());
+            assertTrue(done.message().contains("symbolic link"), done.message());
+            try (var entries = Files.list(mounted.point())) {
+                assertEquals(List.of(), entries.toList(), "nothing was written through the link");
+            }
+        }
+    }
+
+    @Test
+    void runningOutOfSpaceMidCopyFailsAndLeavesNothingThatLooksComplete() throws Exception {
+        assumeTrue(Commands.isRoot(), "loop devices and an ext4 mount need root");
+        // a device source: its data size is unknown until read, so the free-space check cannot refuse it up front
+        try (LoopDevice sourceDevice = LoopDevice.create(dir.resolve("source.backing"), 32 * MiB).filledWithOldData();
+             LoopDevice small = LoopDevice.create(dir.resolve("small.backing"), 16 * MiB)) {
+            Commands.ok("mkfs.ext4", "-q", "-F", small.path().toString());
+            try (Mount mounted = Mount.device(small.path(), data.resolve("small"))) {
+                Path source = data.resolve("source-dev");
+                String[] majorMinor = Commands.ok("stat", "-L", "-c", "%t %T", sourceDevice.path().toString()).trim().split(" ");
+                Commands.ok("mknod", source.toString(), "b", Integer.toString(Integer.parseInt(majorMinor[0], 16)),
+                        Integer.toString(Integer.parseInt(majorMinor[1], 16)));
+                Path target = mounted.point().resolve("copy.img");
+                start(2, 0);
+                Tasks.write(tasks, "full", Tasks.hostPathTask("full", NODE, source, NODE, target, ""));
+                TaskStatus done = awaitStatus("full", status -> status.phase().terminal());
+                assertEquals(Phase.Failed, done.phase());
+                assertTrue(done.message().startsWith("target ran out of space"), done.message());
+                assertEquals(1, done.attempt(), "running out of space is not retried");
+                try (var entries = Files.list(mounted.point())) {
+                    assertEquals(List.of(mounted.point().resolve("lost+found")), entries.toList(),
+                            "neither the target nor its partial file is left");
+                }
+                assertFalse(Files.exists(dir.resolve("state/full.json")));
+            }
         }
     }
 
