@@ -398,8 +398,9 @@ public final class TreeStreamTarget implements AutoCloseable {
     /** Gives up: the staging directory is emptied but kept, so the target still reads as unfinished. */
     public void discard() {
         try {
-            if (file != null) file.handle.close();
+            Open open = file;
             file = null;
+            if (open != null) open.handle.close();
             TreeCopier.removeContents(staging);
         } catch (IOException e) {
             // the next fresh attempt empties it before it starts
@@ -446,7 +447,9 @@ public final class TreeStreamTarget implements AutoCloseable {
     @Override
     public void close() throws CopyException {
         try {
-            if (file != null) file.handle.close();
+            Open open = file;
+            file = null;
+            if (open != null) open.handle.close();
             stagingRoot.close();
         } catch (ErrnoException e) {
             throw Failures.explain(e);
