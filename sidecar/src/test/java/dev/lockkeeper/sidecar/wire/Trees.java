@@ -99,7 +99,7 @@ final class Trees {
         // a directory's size and link count depend on its history; a symlink's mode is always 0777
         String links = stat.type() == FileStat.FileType.DIRECTORY ? "" : Integer.toString(stat.linkCount());
         String mode = stat.type() == FileStat.FileType.SYMLINK ? "" : Integer.toOctalString(stat.permissions());
-        String size = stat.type() == FileStat.FileType.REGULAR ? stat.size() + " allocated=" + stat.allocatedBytes() : "";
+        String size = stat.type() == FileStat.FileType.REGULAR ? stat.size() + " data=" + Allocation.dataExtents(path) : "";
         String xattrs = "";
         if (stat.type() == FileStat.FileType.REGULAR || stat.type() == FileStat.FileType.DIRECTORY) {
             try (NativeFile file = NativeFile.open(path, NativeFile.Mode.READ, NativeFile.Mode.NO_FOLLOW)) {

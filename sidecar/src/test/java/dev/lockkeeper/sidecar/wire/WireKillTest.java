@@ -127,7 +127,7 @@ class WireKillTest {
         assertTrue(Long.parseLong(outcome.group(2)) < DATA, "resent " + outcome.group(2) + " of " + DATA + " data bytes");
         assertTrue(Commands.sameBytes(source, target, SIZE));
         assertEquals(0, Commands.qemuCompare(source, target).exitCode());
-        assertEquals(Commands.allocatedBytes(source), Commands.allocatedBytes(target));
+        Allocation.assertSame(source, target);
     }
 
     @Test
@@ -200,7 +200,7 @@ class WireKillTest {
         assertEquals(from, outcome.resumedFrom());
         assertTrue(outcome.dataBytes() < DATA);
         assertTrue(Commands.sameBytes(source, target, SIZE));
-        assertEquals(Commands.allocatedBytes(source), Commands.allocatedBytes(target));
+        Allocation.assertSame(source, target);
     }
 
     private Process serveChild(Path source, Path portFile) throws IOException {
