@@ -88,7 +88,7 @@ final class TreeCopier {
                     : targetRoot.toRealPath();
             if (target.startsWith(source)) throw new CopyException("target " + targetRoot + " is inside the source " + sourceRoot);
             if (source.startsWith(target)) throw new CopyException("source " + sourceRoot + " is inside the target " + targetRoot);
-            if (!absent) requireEmpty(target);
+            if (!absent) requireEmpty(target, false);
             ProgressCounter progress = sizeUp(source, absent ? target.getParent() : target);
             if (absent) createMarked(target);
             else if (!Files.exists(target.resolve(STAGING), LinkOption.NOFOLLOW_LINKS)) Files.createDirectory(target.resolve(STAGING));
@@ -98,13 +98,18 @@ final class TreeCopier {
         }
     }
 
-    /** Allows a stale staging directory (emptied here, kept as the mark of an unfinished target) and lost+found. */
-    private static void requireEmpty(Path target) throws IOException, CopyException {
+    /**
+     * Allows a stale staging directory (emptied here unless {@code keepStaging}, kept as the mark of an unfinished
+     * target) and lost+found.
+     */
+    static void requireEmpty(Path target, boolean keepStaging) throws IOException, CopyException {
         List<String> present = new ArrayList<>();
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(target)) {
             for (Path entry : entries) {
                 String name = entry.getFileName().toString();
-                if (name.equals(STAGING)) removeContents(entry);
+                if (name.equals(STAGING)) {
+                    if (!keepStaging) removeContents(entry);
+                }
                 else if (!name.equals(TreeWalk.LOST_AND_FOUND)) present.add(name);
             }
         }
@@ -120,7 +125,7 @@ final class TreeCopier {
      * Creates an absent target with its staging directory already inside: both are made under a partial name
      * beside it and renamed into place, so there is no moment at which the target exists without the mark.
      */
-    private static void createMarked(Path target) throws IOException {
+    static void createMarked(Path target) throws IOException {
         Path building = ImageTransfer.partialNameFor(target);
         if (Files.exists(building, LinkOption.NOFOLLOW_LINKS)) removeTree(building); // left by a killed run
         Files.createDirectory(building);
@@ -129,7 +134,7 @@ final class TreeCopier {
         ImageTransfer.syncDirectory(target.getParent());
     }
 
-    private record TreeSize(long logicalBytes, long allocatedBytes) { }
+    record TreeSize(long logicalBytes, long allocatedBytes) { }
 
     /**
      * Refuses a target that cannot hold the tree, before a byte is written, and starts the progress count.
@@ -172,7 +177,7 @@ final class TreeCopier {
     }
 
     /** A stat-only pass over the whole tree, for as long as {@code wanted} says; an inode with several names counts once. */
-    private static TreeSize measure(Path source, BooleanSupplier wanted) throws IOException, CopyException {
+    static TreeSize measure(Path source, BooleanSupplier wanted) throws IOException, CopyException {
         long[] logicalAndAllocated = new long[2];
         Set<Identity> linked = new HashSet<>();
         TreeWalk.walk(source, entry -> {
@@ -187,12 +192,22 @@ final class TreeCopier {
     }
 
     /** Owners can only be given away with CAP_CHOWN; /proc/self belongs to the effective user. */
-    private static boolean runsAsRoot() {
+    static boolean runsAsRoot() {
         try {
             return Integer.valueOf(0).equals(Files.getAttribute(Path.of("/proc/self"), "unix:uid"));
         } catch (IOException e) {
             return false;
         }
+    }
+
+    /**
+     * The extended attributes a copy carries: all but the SELinux label. A label belongs to the volume it is on
+     * (its mount's context, the pod's categories), not to the data; copied, it would mislabel the target, and an
+     * enforcing node refuses a container that relabel anyway (EACCES), which would fail the whole copy.
+     */
+    static List<ExtendedAttribute> carried(List<ExtendedAttribute> attributes) {
+        if (attributes.isEmpty()) return attributes;
+        return attributes.stream().filter(attribute -> !attribute.name().equals(SELINUX_LABEL)).toList();
     }
 
     static void removeTree(Path top) throws IOException {
@@ -412,16 +427,6 @@ final class TreeCopier {
 
         private void copyDirectoryAttributes(NativeFile original, NativeFile copy, FileStat stat, TreePath path) throws ErrnoException {
             copy.copyAttributesFrom(stat, root, carried(original.extendedAttributes()), skipRefused(path));
-        }
-
-        /**
-         * The extended attributes a copy carries: all but the SELinux label. A label belongs to the volume it is on
-         * (its mount's context, the pod's categories), not to the data; copied, it would mislabel the target, and an
-         * enforcing node refuses a container that relabel anyway (EACCES), which would fail the whole copy.
-         */
-        private static List<ExtendedAttribute> carried(List<ExtendedAttribute> attributes) {
-            if (attributes.isEmpty()) return attributes;
-            return attributes.stream().filter(attribute -> !attribute.name().equals(SELINUX_LABEL)).toList();
         }
 
         /**

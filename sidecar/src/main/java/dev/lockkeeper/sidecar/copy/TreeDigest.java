@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -27,8 +28,42 @@ import java.util.concurrent.CompletionException;
  * (not once per name), and the copy's names must be links of one inode wherever the source's are. Holds the list
  * of paths in memory (verification only).
  */
-final class TreeDigest {
+public final class TreeDigest {
     private TreeDigest() {
+    }
+
+    /**
+     * One side's digest, for a copy whose two sides are on different nodes: {@code content} is the roll-up
+     * {@link #verify} computes (the same value for the same tree), {@code links} a SHA-256 over the hard-link
+     * structure (each name of a multiply-linked file with the first of its inode's names in byte order), which a
+     * content digest alone cannot see.
+     */
+    public record Summary(String content, String links) { }
+
+    public static Summary summarize(Path root) throws IOException, CopyException {
+        try (NativeFile handle = NativeFile.open(root, Mode.READ, Mode.DIRECTORY, Mode.NO_FOLLOW)) {
+            List<Listed> entries = entries(handle);
+            Map<Identity, CompletableFuture<String>> digests = new ConcurrentHashMap<>();
+            List<byte[]> lines;
+            try {
+                lines = entries.parallelStream().map(entry -> line(entry.path(), Comparison.describe(handle, entry.path(), digests))).toList();
+            } catch (UncheckedIOException e) {
+                throw e.getCause();
+            } catch (MismatchException e) {
+                throw new CopyException("cannot compute the digest of " + root + ": " + e.getMessage());
+            }
+            MessageDigest rollUp = ContentDigest.sha256();
+            for (byte[] line : lines) rollUp.update(line);
+            MessageDigest links = ContentDigest.sha256();
+            Map<Identity, TreePath> firstName = new HashMap<>();
+            for (Listed entry : entries) {
+                if (entry.sharedInode() == null) continue;
+                TreePath first = firstName.putIfAbsent(entry.sharedInode(), entry.path());
+                links.update(line(entry.path(), "-> " + (first == null ? "." : first.toString())));
+            }
+            return new Summary("tree+" + ContentDigest.ALGORITHM + ":" + HexFormat.of().formatHex(rollUp.digest()),
+                    ContentDigest.ALGORITHM + ":" + HexFormat.of().formatHex(links.digest()));
+        }
     }
 
     /** A compared entry: where it is and, for a regular file with more than one name, its inode. */
@@ -39,6 +74,32 @@ final class TreeDigest {
              NativeFile copyRoot = NativeFile.open(copy, Mode.READ, Mode.DIRECTORY, Mode.NO_FOLLOW)) {
             return new Comparison(sourceRoot, copyRoot).run();
         }
+    }
+
+    /** The compared entries of a tree (directories, regular files, symlinks; the root left out), in byte order. */
+    private static List<Listed> entries(NativeFile root) throws IOException, CopyException {
+        List<Listed> entries = new ArrayList<>();
+        TreeWalk.walk(root, entry -> {
+            FileType type = entry.stat().type();
+            boolean compared = type == FileType.DIRECTORY || type == FileType.REGULAR || type == FileType.SYMLINK;
+            if (compared && !entry.path().isRoot() && !(entry.mountPoint() && type != FileType.DIRECTORY)) {
+                boolean shared = type == FileType.REGULAR && entry.stat().linkCount() > 1;
+                entries.add(new Listed(entry.path(), shared ? entry.stat().identity() : null));
+            }
+            return true;
+        });
+        entries.sort((a, b) -> a.path().compareTo(b.path()));
+        return entries;
+    }
+
+    /** An entry's line of the roll-up: path bytes, a space, its description, a newline. */
+    private static byte[] line(TreePath path, String description) {
+        byte[] name = path.bytes();
+        byte[] rest = (" " + description + "\n").getBytes(StandardCharsets.UTF_8);
+        byte[] line = new byte[name.length + rest.length];
+        System.arraycopy(name, 0, line, 0, name.length);
+        System.arraycopy(rest, 0, line, name.length, rest.length);
+        return line;
     }
 
     private static final class Comparison {
@@ -71,21 +132,9 @@ final class TreeDigest {
         }
 
         private List<Listed> entries() throws IOException, CopyException {
-            List<Listed> entries = new ArrayList<>();
-            TreeWalk.walk(sourceRoot, entry -> {
-                FileType type = entry.stat().type();
-                boolean compared = type == FileType.DIRECTORY || type == FileType.REGULAR || type == FileType.SYMLINK;
-                if (compared && !entry.path().isRoot() && !(entry.mountPoint() && type != FileType.DIRECTORY)) {
-                    boolean shared = type == FileType.REGULAR && entry.stat().linkCount() > 1;
-                    entries.add(new Listed(entry.path(), shared ? entry.stat().identity() : null));
-                }
-                return true;
-            });
-            entries.sort((a, b) -> a.path().compareTo(b.path()));
-            return entries;
+            return TreeDigest.entries(sourceRoot);
         }
 
-        /** The entry's line of the roll-up: path bytes, a space, its description, a newline. */
         private byte[] compare(Listed entry) {
             TreePath path = entry.path();
             String expected = describe(sourceRoot, path, sourceDigests);
@@ -94,12 +143,7 @@ final class TreeDigest {
                 throw new MismatchException(path + ": source is " + expected + ", copy is " + actual);
             }
             if (entry.sharedInode() != null) checkSameLinks(entry);
-            byte[] name = path.bytes();
-            byte[] description = (" " + expected + "\n").getBytes(StandardCharsets.UTF_8);
-            byte[] line = new byte[name.length + description.length];
-            System.arraycopy(name, 0, line, 0, name.length);
-            System.arraycopy(description, 0, line, name.length, description.length);
-            return line;
+            return line(path, expected);
         }
 
         private void checkSameLinks(Listed entry) {

@@ -3,7 +3,9 @@ package dev.lockkeeper.sidecar.copy;
 import dev.lockkeeper.sidecar.linux.FileNames;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * Where an entry of a tree is, relative to the tree's root: the kernel's bytes for each name, joined with '/'.
@@ -30,6 +32,65 @@ public final class TreePath implements Comparable<TreePath> {
         joined[bytes.length] = '/';
         System.arraycopy(name, 0, joined, bytes.length + 1, name.length);
         return new TreePath(joined, bytes.length + 1);
+    }
+
+    /**
+     * The path made of {@code names}, each checked as a directory entry's name must be: not empty, at most
+     * {@value #NAME_MAX} bytes, no '/' or NUL, not "." or "..". How names from an untrusted peer become a path:
+     * no such path can leave the directory it is taken relative to, or name something else than one entry below it.
+     *
+     * @throws IllegalArgumentException naming the first name that is not one
+     */
+    public static TreePath ofNames(List<byte[]> names) {
+        TreePath path = ROOT;
+        for (byte[] name : names) {
+            String refusal = refusal(name);
+            if (refusal != null) throw new IllegalArgumentException("name " + FileNames.show(name) + " " + refusal);
+            path = path.child(name);
+        }
+        return path;
+    }
+
+    /** The largest name Linux filesystems take (NAME_MAX). */
+    public static final int NAME_MAX = 255;
+
+    private static String refusal(byte[] name) {
+        if (name.length == 0) return "is empty";
+        if (name.length > NAME_MAX) return "is longer than " + NAME_MAX + " bytes";
+        if (name.length == 1 && name[0] == '.' || name.length == 2 && name[0] == '.' && name[1] == '.') return "is a dot entry";
+        for (byte b : name) {
+            if (b == '/') return "holds a '/'";
+            if (b == 0) return "holds a NUL byte";
+        }
+        return null;
+    }
+
+    /** The names this path is made of, root first; none for the root. */
+    public List<byte[]> names() {
+        List<byte[]> names = new ArrayList<>();
+        int start = 0;
+        for (int i = 0; i <= bytes.length && !isRoot(); i++) {
+            if (i == bytes.length || bytes[i] == '/') {
+                names.add(Arrays.copyOfRange(bytes, start, i));
+                start = i + 1;
+            }
+        }
+        return names;
+    }
+
+    /** The directory this entry is in; the root for a top-level entry. Not defined for the root itself. */
+    public TreePath parent() {
+        if (isRoot()) throw new IllegalStateException("the root has no parent");
+        if (nameStart == 0) return ROOT;
+        byte[] up = Arrays.copyOf(bytes, nameStart - 1);
+        int start = 0;
+        for (int i = up.length - 1; i >= 0; i--) {
+            if (up[i] == '/') {
+                start = i + 1;
+                break;
+            }
+        }
+        return new TreePath(up, start);
     }
 
     public boolean isRoot() {

@@ -9,7 +9,11 @@ import dev.lockkeeper.sidecar.linux.NativeFile.Mode;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Deque;
+import java.util.Iterator;
+import java.util.List;
 
 /**
  * The walk every tree pass shares (measuring, copying, verifying): the root, then depth first each directory
@@ -21,6 +25,10 @@ import java.util.Deque;
  * <p>One filesystem, as {@code cp -x} and {@code tar --one-file-system}: an entry on another mount than the root
  * (a mount point, a bind mount of a directory or file) is visited with {@code mountPoint} set and, if it is a
  * directory, not entered.
+ *
+ * <p>{@link #walkSorted} visits each directory's entries in byte order of their names instead: the order a tree
+ * stream numbers its entries in, which must be the same in every attempt for a checkpoint (an entry's ordinal) to
+ * mean the same entry after a restart. It holds one directory's names at a time per open level.
  */
 final class TreeWalk {
     static final String LOST_AND_FOUND = "lost+found";
@@ -45,15 +53,24 @@ final class TreeWalk {
 
     /** {@code root}: an open directory; it stays open. */
     static void walk(NativeFile root, Visitor visitor) throws IOException, CopyException {
+        walk(root, false, visitor);
+    }
+
+    /** The walk with each directory's names in byte order ({@link TreePath#compareTo}); {@code root} stays open. */
+    static void walkSorted(NativeFile root, Visitor visitor) throws IOException, CopyException {
+        walk(root, true, visitor);
+    }
+
+    private static void walk(NativeFile root, boolean sorted, Visitor visitor) throws IOException, CopyException {
         FileStat rootStat = root.stat();
         if (!visitor.visit(new Entry(TreePath.ROOT, rootStat, false))) return;
         Deque<Level> open = new ArrayDeque<>();
         try {
             // a descriptor of its own: getdents64 reads from the descriptor's position, which a second walk would find at the end
-            open.push(new Level(root.openAt(TreePath.ROOT.bytes(), Mode.READ, Mode.DIRECTORY), TreePath.ROOT));
+            open.push(new Level(root.openAt(TreePath.ROOT.bytes(), Mode.READ, Mode.DIRECTORY), TreePath.ROOT, sorted));
             while (!open.isEmpty()) {
                 Level level = open.peek();
-                byte[] name = level.entries.next();
+                byte[] name = level.next();
                 if (name == null) {
                     open.pop().close();
                     continue;
@@ -65,7 +82,7 @@ final class TreeWalk {
                 boolean mountPoint = stat.onOtherMountThan(rootStat);
                 if (!visitor.visit(new Entry(path, stat, mountPoint))) return;
                 if (directory && !mountPoint) {
-                    open.push(new Level(level.directory.openAt(name, Mode.READ, Mode.DIRECTORY, Mode.NO_FOLLOW), path));
+                    open.push(new Level(level.directory.openAt(name, Mode.READ, Mode.DIRECTORY, Mode.NO_FOLLOW), path, sorted));
                 }
             }
         } finally {
@@ -78,11 +95,26 @@ final class TreeWalk {
         final NativeFile directory;
         final TreePath path;
         final NativeFile.DirectoryEntries entries;
+        /** The directory's names in byte order, read at the first call, when the walk is sorted. */
+        private final boolean sorted;
+        private Iterator<byte[]> inOrder;
 
-        Level(NativeFile directory, TreePath path) {
+        Level(NativeFile directory, TreePath path, boolean sorted) {
             this.directory = directory;
             this.path = path;
             this.entries = directory.entries();
+            this.sorted = sorted;
+        }
+
+        byte[] next() throws ErrnoException {
+            if (!sorted) return entries.next();
+            if (inOrder == null) {
+                List<byte[]> names = new ArrayList<>();
+                for (byte[] name = entries.next(); name != null; name = entries.next()) names.add(name);
+                names.sort(Arrays::compareUnsigned);
+                inOrder = names.iterator();
+            }
+            return inOrder.hasNext() ? inOrder.next() : null;
         }
 
         @Override

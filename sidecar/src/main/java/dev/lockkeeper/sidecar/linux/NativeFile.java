@@ -133,6 +133,15 @@ public final class NativeFile implements AutoCloseable {
         }
     }
 
+    /** unlinkat of a file, symlink or other non-directory {@code relative} below this directory (never followed). */
+    public void removeAt(byte[] relative) throws ErrnoException {
+        try (Arena arena = Arena.ofConfined()) {
+            if (call(SYS_UNLINKAT, fd, nameOf(arena, relative).address(), 0) != 0) {
+                throw new ErrnoException("unlinkat", inside(relative), lastErrno());
+            }
+        }
+    }
+
     /** symlinkat: a new symlink {@code relative} below this directory whose content is {@code linkTarget}, verbatim. */
     public void createSymlinkAt(byte[] linkTarget, byte[] relative) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {

@@ -71,6 +71,7 @@ final class Syscalls {
     static final int SYS_FLISTXATTR = AARCH64 ? 13 : 196;
     static final int SYS_GETDENTS64 = AARCH64 ? 61 : 217;
     static final int SYS_MKDIRAT = AARCH64 ? 34 : 258;
+    static final int SYS_UNLINKAT = AARCH64 ? 35 : 263;
     static final int SYS_LINKAT = AARCH64 ? 37 : 265;
     static final int SYS_SYMLINKAT = AARCH64 ? 36 : 266;
     static final int SYS_READLINKAT = AARCH64 ? 78 : 267;

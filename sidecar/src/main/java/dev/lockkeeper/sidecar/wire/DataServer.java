@@ -3,6 +3,9 @@ package dev.lockkeeper.sidecar.wire;
 import dev.lockkeeper.sidecar.copy.Content;
 import dev.lockkeeper.sidecar.copy.CopyException;
 import dev.lockkeeper.sidecar.copy.ImageStreamSource;
+import dev.lockkeeper.sidecar.copy.TreeEntry;
+import dev.lockkeeper.sidecar.copy.TreeStreamSource;
+import dev.lockkeeper.sidecar.linux.ExtendedAttribute;
 import dev.lockkeeper.sidecar.transfer.RateLimiter;
 import dev.lockkeeper.sidecar.transfer.ServedSource;
 import dev.lockkeeper.sidecar.transfer.SourceCatalog;
@@ -15,6 +18,7 @@ import javax.net.ssl.SSLSocket;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.net.InetSocketAddress;
@@ -22,6 +26,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -34,7 +39,8 @@ import java.util.concurrent.TimeoutException;
  * The source side of the data plane: serves a task's source image to the target node that pulls it. Each connection
  * runs on its own virtual thread over a JDK {@link SSLSocket} (TLS 1.3, client certificate required); the caller is
  * the node its verified certificate names, and a task is served only when {@link SourceCatalog#open} accepts that
- * node, before any byte of the source is read. The source is stateless: the target names every range it wants.
+ * node, before any byte of the source is read. The source is stateless: the target names every range it wants, or
+ * for a tree the ordinal it resumes after.
  */
 public final class DataServer implements AutoCloseable {
     private static final Logger LOG = System.getLogger(DataServer.class.getName());
@@ -159,7 +165,14 @@ public final class DataServer implements AutoCloseable {
                 return;
             }
             if (served.content() == Content.ARCHIVE) {
-                error("task " + request.taskId() + ": trees (content archive) do not stream between nodes yet", false);
+                try (TreeStreamSource tree = TreeStreamSource.open(served.source())) {
+                    out.control(FrameType.INFO, 0, 0, 0, new Messages.Info(tree.size(), tree.allocatedBytes(), 0, true,
+                            Content.ARCHIVE, tree.fingerprint()).encode());
+                    out.flush();
+                    treeRequests(tree);
+                } catch (CopyException e) {
+                    error(e.getMessage(), false);
+                }
                 return;
             }
             try (ImageStreamSource source = ImageStreamSource.open(served.source(), served.content())) {
@@ -172,13 +185,75 @@ public final class DataServer implements AutoCloseable {
             }
         }
 
+        private void treeRequests(TreeStreamSource tree) throws IOException, CopyException {
+            while (true) {
+                Header request = in.next();
+                watchdog.touch();
+                switch (request.type()) {
+                    case TREE -> tree(tree, request.offset(), request.span());
+                    case DIGEST_REQUEST -> digest(() -> Messages.treeDigest(tree.digest()));
+                    case KEEPALIVE -> { }
+                    case BYE -> {
+                        return;
+                    }
+                    default -> throw new FrameException("a target does not send " + request.type() + " for a tree");
+                }
+            }
+        }
+
+        private void tree(TreeStreamSource tree, long durable, long dataFrom) throws IOException, CopyException {
+            long[] counts = new long[2];
+            long last = tree.stream(durable, dataFrom, new TreeStreamSource.Records() {
+                @Override
+                public void entry(long ordinal, TreeEntry entry, List<ExtendedAttribute> attributes) throws IOException {
+                    for (ExtendedAttribute attribute : attributes) out.control(FrameType.XATTR, 0, ordinal, 0, Messages.attribute(attribute));
+                    out.control(FrameType.ENTRY, 0, ordinal, entry.size(), Messages.entry(entry));
+                    watchdog.touch();
+                }
+
+                @Override
+                public void data(MemorySegment bytes, long offset, int length) throws IOException {
+                    send(bytes, offset, length);
+                    counts[0] += length;
+                }
+
+                @Override
+                public void zero(long offset, long length) throws IOException {
+                    out.control(FrameType.ZERO, offset, length);
+                    counts[1] += length;
+                    options.metrics().bytes(Role.SOURCE, Kind.ZERO, length);
+                }
+
+                @Override
+                public void end(long ordinal, long size) throws IOException {
+                    out.control(FrameType.END, 0, size, ordinal, new byte[0]);
+                }
+            });
+            out.control(FrameType.TREE_END, 0, last, 0, new Messages.End(counts[0], counts[1]).encode());
+            out.flush();
+            options.metrics().wireBytes(Role.SOURCE, out.bytesWritten());
+            if (!tree.skipped().isEmpty()) LOG.log(Level.INFO, "tree " + tree.fingerprint() + " left out: " + String.join("; ", tree.skipped()));
+        }
+
+        private void send(MemorySegment bytes, long offset, int length) throws IOException {
+            try {
+                rate.acquire(length);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("stopped while throttled");
+            }
+            out.data(bytes, offset);
+            watchdog.touch();
+            options.metrics().bytes(Role.SOURCE, Kind.DATA, length);
+        }
+
         private void requests(ImageStreamSource source) throws IOException, CopyException {
             while (true) {
                 Header request = in.next();
                 watchdog.touch();
                 switch (request.type()) {
                     case RANGE -> range(source, request.offset(), request.offset() + request.span());
-                    case DIGEST_REQUEST -> digest(source);
+                    case DIGEST_REQUEST -> digest(() -> Messages.text(source.digest()));
                     case KEEPALIVE -> { }
                     case BYE -> {
                         return;
@@ -196,17 +271,9 @@ public final class DataServer implements AutoCloseable {
             long[] counts = new long[2];
             source.stream(from, to, new ImageStreamSource.Extents() {
                 @Override
-                public void data(java.lang.foreign.MemorySegment bytes, long offset, int length) throws IOException {
-                    try {
-                        rate.acquire(length);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        throw new java.io.InterruptedIOException("stopped while throttled");
-                    }
-                    out.data(bytes, offset);
-                    watchdog.touch();
+                public void data(MemorySegment bytes, long offset, int length) throws IOException {
+                    send(bytes, offset, length);
                     counts[0] += length;
-                    options.metrics().bytes(Role.SOURCE, Kind.DATA, length);
                 }
 
                 @Override
@@ -222,19 +289,23 @@ public final class DataServer implements AutoCloseable {
         }
 
         /** The digest reads the whole source; keepalives tell the waiting target that this side is still at it. */
-        private void digest(ImageStreamSource source) throws IOException, CopyException {
-            CompletableFuture<String> digest = new CompletableFuture<>();
+        private interface Digest {
+            byte[] compute() throws CopyException;
+        }
+
+        private void digest(Digest source) throws IOException, CopyException {
+            CompletableFuture<byte[]> digest = new CompletableFuture<>();
             Thread.ofVirtual().name("lk-data-digest").start(() -> {
                 try {
-                    digest.complete(source.digest());
+                    digest.complete(source.compute());
                 } catch (Throwable e) {
                     digest.completeExceptionally(e);
                 }
             });
             while (true) {
                 try {
-                    String value = digest.get(options.keepalive().toMillis(), TimeUnit.MILLISECONDS);
-                    out.control(FrameType.DIGEST, 0, 0, 0, Messages.text(value));
+                    byte[] value = digest.get(options.keepalive().toMillis(), TimeUnit.MILLISECONDS);
+                    out.control(FrameType.DIGEST, 0, 0, 0, value);
                     out.flush();
                     return;
                 } catch (TimeoutException e) {

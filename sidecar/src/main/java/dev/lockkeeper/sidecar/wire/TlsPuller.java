@@ -1,6 +1,11 @@
 package dev.lockkeeper.sidecar.wire;
 
+import dev.lockkeeper.sidecar.copy.Content;
 import dev.lockkeeper.sidecar.copy.CopyException;
+import dev.lockkeeper.sidecar.copy.TreeDigest;
+import dev.lockkeeper.sidecar.copy.TreeEntry;
+import dev.lockkeeper.sidecar.copy.TreeStreamTarget;
+import dev.lockkeeper.sidecar.linux.ExtendedAttribute;
 import dev.lockkeeper.sidecar.copy.ImageStreamTarget;
 import dev.lockkeeper.sidecar.linux.NativeFile;
 import dev.lockkeeper.sidecar.transfer.Checkpoint;
@@ -24,6 +29,8 @@ import java.lang.foreign.MemorySegment;
 import java.net.Socket;
 import java.security.cert.CertificateException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -63,6 +70,9 @@ public final class TlsPuller implements Puller {
     }
 
     private static final int ALIGNMENT = NativeFile.DIRECT_IO_ALIGNMENT;
+    /** What one tree entry may carry in extended attributes (ext4 holds one block of them, XFS a few 64 KiB values). */
+    private static final int MAX_ATTRIBUTES = 1024;
+    private static final long MAX_ATTRIBUTE_BYTES = 1 << 20;
 
     private final NodeTls tls;
     private final Options options;
@@ -140,6 +150,7 @@ public final class TlsPuller implements Puller {
         private final Frames.Reader in;
         private final Frames.Writer out;
         private ImageStreamTarget target;
+        private TreeStreamTarget tree;
         private String fingerprint;
         /** Bytes [bodyStart, watermark) of the range being pulled are written (not necessarily synced). */
         private long watermark;
@@ -176,6 +187,7 @@ public final class TlsPuller implements Puller {
                 throw new TransferException("the source changed between attempts (it was " + saved.get().sourceFingerprint()
                         + ", it is " + fingerprint + "); the copy so far is discarded", false);
             }
+            if (info.content() == Content.ARCHIVE) return pullTree(info, saved);
             try {
                 target = ImageStreamTarget.open(request.target(), new ImageStreamTarget.SourceImage(info.size(), info.allocatedBytes(),
                         info.permissions()), new ImageStreamTarget.Options(request.content(), request.preallocate(),
@@ -274,6 +286,176 @@ public final class TlsPuller implements Puller {
             }
         }
 
+        /**
+         * A tree: asks for the walk after the checkpoint's ordinal and builds it in the target's staging directory,
+         * checkpointing (syncfs first) every {@link Options#checkpointBytes} or {@link Options#checkpointInterval}.
+         */
+        private TransferOutcome pullTree(Messages.Info info, Optional<Checkpoint> saved) throws IOException, TransferException {
+            long needed = request.preallocate() ? info.size() : info.allocatedBytes();
+            try {
+                tree = TreeStreamTarget.open(request.target(),
+                        saved.map(c -> new TreeStreamTarget.Resume(c.entries(), c.offset())), needed, request.preallocate());
+            } catch (CopyException e) {
+                throw new TransferException(e.getMessage(), false, e);
+            }
+            try (TreeStreamTarget opened = tree; Arena arena = Arena.ofConfined()) {
+                boolean resumed = opened.resuming();
+                if (resumed) options.metrics().resumed();
+                MemorySegment buffer = NativeFile.directBuffer(arena, Frames.MAX_DATA_PAYLOAD);
+                out.control(FrameType.TREE, opened.resumedEntries(), opened.resumedOffset());
+                out.flush();
+                long last = receiveTree(opened, buffer, info.size());
+                opened.finish(last);
+                Optional<String> digest = Optional.empty();
+                if (request.verify()) digest = Optional.of(verifyTree(opened, resumed));
+                opened.publish();
+                checkpoints.clear();
+                bye();
+                return new TransferOutcome(info.size(), dataBytes, holeBytes, resumed ? opened.resumedEntries() : 0,
+                        in.bytesRead() + out.bytesWritten(), digest);
+            } catch (CopyException e) {
+                tree.discard();
+                checkpoints.clear();
+                throw new TransferException(e.getMessage(), false, e);
+            }
+        }
+
+        /** Returns the walk's last ordinal, once TREE_END arrived. */
+        private long receiveTree(TreeStreamTarget tree, MemorySegment buffer, long total) throws IOException, TransferException, CopyException {
+            List<ExtendedAttribute> attributes = new ArrayList<>();
+            long attributeBytes = 0;
+            long attributesOf = -1;
+            long filesBefore = 0;
+            while (true) {
+                if (canceled.getAsBoolean()) throw new CopyException("canceled");
+                Header frame = in.next();
+                watchdog.touch();
+                switch (frame.type()) {
+                    case XATTR -> {
+                        if (!attributes.isEmpty() && frame.offset() != attributesOf) {
+                            throw new FrameException("extended attributes of entries " + attributesOf + " and " + frame.offset() + " mixed");
+                        }
+                        attributesOf = frame.offset();
+                        attributeBytes += frame.length();
+                        if (attributes.size() >= MAX_ATTRIBUTES || attributeBytes > MAX_ATTRIBUTE_BYTES) {
+                            throw new FrameException("more than " + MAX_ATTRIBUTES + " extended attributes or "
+                                    + MAX_ATTRIBUTE_BYTES + " bytes of them for entry " + frame.offset());
+                        }
+                        attributes.add(Messages.attribute(in.payload(frame)));
+                    }
+                    case ENTRY -> {
+                        TreeEntry entry = Messages.entry(in.payload(frame));
+                        if (!attributes.isEmpty() && frame.offset() != attributesOf) {
+                            throw new FrameException("extended attributes of entry " + attributesOf + " before entry " + frame.offset());
+                        }
+                        tree.entry(frame.offset(), entry, List.copyOf(attributes));
+                        attributes.clear();
+                        attributeBytes = 0;
+                        filesBefore = entry.filesBefore();
+                    }
+                    case DATA -> {
+                        MemorySegment slot = buffer.asSlice(0, frame.length());
+                        in.payloadInto(frame, slot);
+                        try {
+                            request.rate().acquire(frame.length());
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                            throw new TransferException("interrupted", true);
+                        }
+                        tree.data(slot, frame.offset(), frame.length());
+                        dataBytes += frame.length();
+                        sinceCheckpoint += frame.length();
+                        options.metrics().bytes(Role.TARGET, Kind.DATA, frame.length());
+                        progress.update(filesBefore + frame.offset() + frame.length(), total, dataBytes, holeBytes);
+                    }
+                    case ZERO -> {
+                        tree.zero(frame.offset(), frame.span());
+                        holeBytes += frame.span();
+                        options.metrics().bytes(Role.TARGET, Kind.ZERO, frame.span());
+                    }
+                    case END -> {
+                        in.payload(frame);
+                        tree.end(frame.span(), frame.offset());
+                        maybeCheckpointTree(tree);
+                    }
+                    case TREE_END -> {
+                        in.payload(frame);
+                        if (!attributes.isEmpty()) throw new FrameException("extended attributes without an entry at the end of the tree");
+                        progress.update(total, total, dataBytes, holeBytes);
+                        return frame.offset();
+                    }
+                    case KEEPALIVE -> { }
+                    case ERROR -> throw remoteError(frame);
+                    default -> throw new FrameException("unexpected " + frame.type() + " frame inside a tree");
+                }
+                if (frame.type() == FrameType.DATA) maybeCheckpointTree(tree);
+            }
+        }
+
+        private void maybeCheckpointTree(TreeStreamTarget tree) throws CopyException {
+            if (sinceCheckpoint >= options.checkpointBytes()
+                    || System.nanoTime() - lastCheckpointNanos >= options.checkpointInterval().toNanos()) {
+                checkpointTree(tree);
+            }
+        }
+
+        private void checkpointTree(TreeStreamTarget tree) throws CopyException {
+            TreeStreamTarget.Resume durable = tree.makeDurable();
+            checkpoints.save(new Checkpoint(durable.offset(), durable.entries(), fingerprint));
+            sinceCheckpoint = 0;
+            lastCheckpointNanos = System.nanoTime();
+        }
+
+        private String verifyTree(TreeStreamTarget tree, boolean resumed) throws IOException, TransferException, CopyException {
+            progress.verifying();
+            out.control(FrameType.DIGEST_REQUEST, 0, 0);
+            out.flush();
+            CompletableFuture<TreeDigest.Summary> local = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return tree.digest();
+                } catch (CopyException e) {
+                    throw new CompletionException(e);
+                }
+            }, command -> Thread.ofVirtual().name("lk-target-digest").start(command));
+            TreeDigest.Summary remote = null;
+            while (remote == null) {
+                Header frame = in.next();
+                watchdog.touch();
+                switch (frame.type()) {
+                    case DIGEST -> remote = Messages.treeDigest(in.payload(frame));
+                    case KEEPALIVE -> { }
+                    case ERROR -> throw remoteError(frame);
+                    default -> throw new FrameException("expected DIGEST, got " + frame.type());
+                }
+            }
+            TreeDigest.Summary written;
+            try {
+                written = local.join();
+            } catch (CompletionException e) {
+                if (e.getCause() instanceof CopyException failure) throw failure;
+                throw e;
+            }
+            if (!remote.equals(written)) {
+                tree.discard();
+                checkpoints.clear();
+                String what = remote.content().equals(written.content()) ? "hard links" : "content";
+                throw new TransferException("verification failed: the source tree's " + what + " digest is "
+                        + (what.equals("content") ? remote.content() : remote.links()) + " but the target " + request.target() + " has "
+                        + (what.equals("content") ? written.content() : written.links())
+                        + (resumed ? "; the next attempt starts afresh" : ""), resumed);
+            }
+            return written.content();
+        }
+
+        private void bye() {
+            try {
+                out.control(FrameType.BYE, 0, 0);
+                out.flush();
+            } catch (IOException e) {
+                // the target is complete; a source that already hung up changes nothing
+            }
+        }
+
         private void checkPlace(Header frame, long rangeEnd) throws FrameException {
             if (frame.offset() != watermark) {
                 throw new FrameException(frame.type() + " frame at offset " + frame.offset() + " where " + watermark + " was due");
@@ -369,6 +551,13 @@ public final class TlsPuller implements Puller {
          */
         TransferException interrupted(IOException e) {
             if (e instanceof FrameException.Corrupt) options.metrics().crcError();
+            if (tree != null) {
+                try {
+                    checkpointTree(tree);
+                } catch (CopyException | RuntimeException failed) {
+                    e.addSuppressed(failed);
+                }
+            }
             if (target != null && inBody && watermark > target.resumeFrom()) {
                 try {
                     checkpoint(target);

@@ -19,8 +19,8 @@ import java.util.List;
 /**
  * One side of the data plane in its own JVM, so tests (and bench/transfer.sh) can kill -9 it like an agent:
  * <pre>
- * serve NODE_DIR BIND_HOST PORT_FILE TASK SOURCE TARGET_NODE      serves one task until killed
- * pull NODE_DIR HOST PORT SOURCE_NODE TASK TARGET CHECKPOINT_FILE RATE CHECKPOINT_BYTES [STALL_SECONDS [verify|no-verify]]
+ * serve NODE_DIR BIND_HOST PORT_FILE TASK SOURCE TARGET_NODE [kubevirt|archive]     serves one task until killed
+ * pull NODE_DIR HOST PORT SOURCE_NODE TASK TARGET CHECKPOINT_FILE RATE CHECKPOINT_BYTES [STALL_SECONDS [verify|no-verify [kubevirt|archive]]]
  * </pre>
  * {@code pull} prints {@code progress DONE} lines, then {@code outcome resumedFrom=… data=… holes=… wire=… digest=… seconds=…},
  * and exits 0, or 3 (retryable failure) / 4 (final failure) with the message on stderr. RATE 0 is unlimited.
@@ -40,7 +40,7 @@ public final class WireChild {
     private static void serve(String[] args) throws Exception {
         NodeTls tls = NodeTls.load(Path.of(args[1]));
         String task = args[4];
-        ServedSource source = new ServedSource(task, Path.of(args[5]), Content.KUBEVIRT);
+        ServedSource source = new ServedSource(task, Path.of(args[5]), content(args, 7));
         String targetNode = args[6];
         DataServer server = DataServer.start(new InetSocketAddress(InetAddress.getByName(args[2]), 0), tls, (taskId, caller) -> {
             if (!taskId.equals(task) || !caller.equals(targetNode)) throw new TransferException("not your task", false);
@@ -57,7 +57,7 @@ public final class WireChild {
         InetSocketAddress address = new InetSocketAddress(InetAddress.getByName(args[2]), Integer.parseInt(args[3]));
         long rate = Long.parseLong(args[8]);
         RateLimiter limiter = rate == 0 ? RateLimiter.UNLIMITED : new SteadyRate(rate);
-        PullRequest request = new PullRequest(args[5], 1, args[4], address, Path.of(args[6]), Content.KUBEVIRT,
+        PullRequest request = new PullRequest(args[5], 1, args[4], address, Path.of(args[6]), content(args, 12),
                 false, false, 0.06, args.length <= 11 || args[11].equals("verify"), limiter);
         TlsPuller puller = new TlsPuller(tls, TlsPuller.Options.DEFAULT.withCheckpointBytes(Long.parseLong(args[9]))
                 .withStall(Duration.ofSeconds(args.length > 10 ? Long.parseLong(args[10]) : 30)));
@@ -86,6 +86,10 @@ public final class WireChild {
             System.err.println(e.getMessage());
             return e.retryable() ? 3 : 4;
         }
+    }
+
+    private static Content content(String[] args, int at) {
+        return args.length > at ? Content.valueOf(args[at].toUpperCase(java.util.Locale.ROOT)) : Content.KUBEVIRT;
     }
 
     /** The command line that runs this main in a fresh JVM with the test classpath. */

@@ -68,9 +68,13 @@ class WireKillTest {
     }
 
     private Process pullChild(Path target, Path checkpointFile, long rate) throws IOException {
+        return pullChild(target, checkpointFile, rate, Content.KUBEVIRT);
+    }
+
+    private Process pullChild(Path target, Path checkpointFile, long rate, Content content) throws IOException {
         Process child = new ProcessBuilder(WireChild.command("pull", nodes.identities.node("dst").toString(), "127.0.0.1",
                 Integer.toString(nodes.server.port()), "src", "k", target.toString(), checkpointFile.toString(),
-                Long.toString(rate), Long.toString(4 * MiB))).redirectError(dir.resolve("child.err").toFile()).start();
+                Long.toString(rate), Long.toString(4 * MiB), "30", "verify", content.name())).redirectError(dir.resolve("child.err").toFile()).start();
         children.add(child);
         return child;
     }
@@ -123,7 +127,7 @@ class WireKillTest {
         assertTrue(Long.parseLong(outcome.group(2)) < DATA, "resent " + outcome.group(2) + " of " + DATA + " data bytes");
         assertTrue(Commands.sameBytes(source, target, SIZE));
         assertEquals(0, Commands.qemuCompare(source, target).exitCode());
-        assertEquals(Commands.allocatedBytes(source), Commands.allocatedBytes(target));
+        Allocation.assertSame(source, target);
     }
 
     @Test
@@ -196,12 +200,16 @@ class WireKillTest {
         assertEquals(from, outcome.resumedFrom());
         assertTrue(outcome.dataBytes() < DATA);
         assertTrue(Commands.sameBytes(source, target, SIZE));
-        assertEquals(Commands.allocatedBytes(source), Commands.allocatedBytes(target));
+        Allocation.assertSame(source, target);
     }
 
     private Process serveChild(Path source, Path portFile) throws IOException {
+        return serveChild(source, portFile, Content.KUBEVIRT);
+    }
+
+    private Process serveChild(Path source, Path portFile, Content content) throws IOException {
         Process child = new ProcessBuilder(WireChild.command("serve", nodes.identities.node("src").toString(), "127.0.0.1",
-                portFile.toString(), "k", source.toString(), "dst")).redirectErrorStream(true)
+                portFile.toString(), "k", source.toString(), "dst", content.name())).redirectErrorStream(true)
                 .redirectOutput(dir.resolve("server.out").toFile()).start();
         children.add(child);
         return child;
@@ -210,5 +218,76 @@ class WireKillTest {
     private static int port(Path portFile) throws Exception {
         for (int i = 0; i < 1500 && !Files.exists(portFile); i++) Thread.sleep(20);
         return Integer.parseInt(Files.readString(portFile).trim());
+    }
+
+    /** 24 files of 1 MiB: a tree a kill lands in the middle of, with checkpoints every 4 MiB. */
+    private Path sourceTree() throws IOException {
+        return Trees.many(Files.createDirectories(dir.resolve("source-tree")), 24, MiB);
+    }
+
+    @Test
+    void aTargetKilledMidTreeResumesAfterItsLastDurableEntry() throws Exception {
+        Path source = sourceTree();
+        Path target = dir.resolve("target-tree");
+        Path checkpoints = dir.resolve("checkpoint");
+        nodes.serve("k", source, Content.ARCHIVE);
+        killAfter(pullChild(target, checkpoints, 12 * MiB, Content.ARCHIVE), 12 * MiB);
+        Checkpoint checkpoint = new FileCheckpoints(checkpoints).load().orElseThrow();
+        assertTrue(checkpoint.entries() > 4, "checkpoint at entry " + checkpoint.entries());
+        assertTrue(Files.isDirectory(target.resolve(".lockkeeper-partial")), "a killed tree copy is marked unfinished");
+
+        Matcher outcome = finish(pullChild(target, checkpoints, 0, Content.ARCHIVE));
+        assertEquals(checkpoint.entries(), Long.parseLong(outcome.group(1)));
+        assertTrue(Long.parseLong(outcome.group(2)) < 24 * MiB - 4 * MiB, "resent " + outcome.group(2));
+        assertEquals(Trees.describe(source), Trees.describe(target));
+        assertEquals(dev.lockkeeper.sidecar.copy.TreeDigest.summarize(source).content(), outcome.group(5));
+        assertFalse(Files.exists(target.resolve(".lockkeeper-partial")));
+    }
+
+    @Test
+    void aSourceKilledMidTreeIsRestartedAndTheTargetResumes() throws Exception {
+        Path source = sourceTree();
+        Path target = dir.resolve("target-tree");
+        Path portFile = dir.resolve("port");
+        Process server = serveChild(source, portFile, Content.ARCHIVE);
+        MemoryCheckpoints checkpoints = new MemoryCheckpoints();
+        long[] done = new long[1];
+        TransferProgress progress = new TransferProgress() {
+            @Override
+            public void update(long settled, long total, long dataBytes, long holeBytes) {
+                done[0] = settled;
+            }
+
+            @Override
+            public void verifying() { }
+        };
+        TlsPuller puller = nodes.puller(TlsPuller.Options.DEFAULT.withCheckpointBytes(4 * MiB));
+        var request = new dev.lockkeeper.sidecar.transfer.PullRequest("k", 1, "src",
+                new java.net.InetSocketAddress("127.0.0.1", port(portFile)), target, Content.ARCHIVE, false, false, 0.06, true,
+                new SteadyRate(12 * MiB));
+        CompletableFuture<TransferOutcome> first = CompletableFuture.supplyAsync(() -> {
+            try {
+                return puller.pull(request, checkpoints, progress, () -> false);
+            } catch (TransferException e) {
+                throw new java.util.concurrent.CompletionException(e);
+            }
+        });
+        while (done[0] < 12 * MiB && !first.isDone()) Thread.sleep(20);
+        server.destroyForcibly();
+        assertTrue(server.waitFor(10, TimeUnit.SECONDS));
+        var failure = assertThrows(java.util.concurrent.CompletionException.class, first::join);
+        assertTrue(failure.getCause() instanceof TransferException t && t.retryable(), String.valueOf(failure.getCause()));
+        long from = checkpoints.load().orElseThrow().entries();
+        assertTrue(from > 4, "checkpoint at entry " + from);
+
+        Files.delete(portFile);
+        serveChild(source, portFile, Content.ARCHIVE);
+        var again = new dev.lockkeeper.sidecar.transfer.PullRequest("k", 2, "src",
+                new java.net.InetSocketAddress("127.0.0.1", port(portFile)), target, Content.ARCHIVE, false, false, 0.06, true,
+                dev.lockkeeper.sidecar.transfer.RateLimiter.UNLIMITED);
+        TransferOutcome outcome = puller.pull(again, checkpoints, progress, () -> false);
+        assertEquals(from, outcome.resumedFrom());
+        assertTrue(outcome.dataBytes() < 24 * MiB - 4 * MiB, "resent " + outcome.dataBytes());
+        assertEquals(Trees.describe(source), Trees.describe(target));
     }
 }

@@ -1,9 +1,13 @@
 package dev.lockkeeper.sidecar.wire;
 
+import dev.lockkeeper.sidecar.copy.Content;
+import dev.lockkeeper.sidecar.copy.TreeDigest;
 import dev.lockkeeper.sidecar.testing.Commands;
+import dev.lockkeeper.sidecar.testing.LoopDevice;
 import dev.lockkeeper.sidecar.testing.Images;
 import dev.lockkeeper.sidecar.testing.NodeIdentities;
 import dev.lockkeeper.sidecar.transfer.Checkpoint;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -18,6 +22,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -27,8 +32,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The source and the target side in two network namespaces joined by one veth pair (198.18.10.0/30, RFC 2544 test
- * addresses, only on the veths this test makes), each side in its own JVM: a copy, a link cut for 10 s, and a
- * bandwidth limit on the link.
+ * addresses, only on the veths this test makes), each side in its own JVM: every combination of the engine, a link
+ * cut for 10 s, and a bandwidth limit on the link. One namespace pair serves the whole class.
  */
 class WireNetnsTest {
     private static final long MiB = 1 << 20;
@@ -45,15 +50,13 @@ class WireNetnsTest {
     Path dir;
     private NodeIdentities identities;
     private final List<Process> children = new ArrayList<>();
+    private final List<LoopDevice> devices = new ArrayList<>();
 
+    /** One namespace pair for the whole class: made once, removed once (also when a test fails). */
     @BeforeAll
-    static void needsNamespaces() {
+    static void namespaces() {
         assumeTrue(Commands.isRoot(), "network namespaces need root");
         assumeTrue(Commands.available("ip"), "network namespaces need iproute2's ip");
-    }
-
-    @BeforeEach
-    void namespaces() {
         deleteNamespaces();
         Commands.ok("ip", "netns", "add", SOURCE_NS);
         Commands.ok("ip", "netns", "add", TARGET_NS);
@@ -62,6 +65,15 @@ class WireNetnsTest {
         Commands.ok("ip", "-n", TARGET_NS, "addr", "add", "198.18.10.2/30", "dev", TARGET_LINK);
         Commands.ok("ip", "-n", SOURCE_NS, "link", "set", SOURCE_LINK, "up");
         Commands.ok("ip", "-n", TARGET_NS, "link", "set", TARGET_LINK, "up");
+    }
+
+    @AfterAll
+    static void removeNamespaces() {
+        deleteNamespaces();
+    }
+
+    @BeforeEach
+    void nodes() {
         identities = new NodeIdentities(dir.resolve("pki"));
     }
 
@@ -71,7 +83,10 @@ class WireNetnsTest {
             child.destroyForcibly();
             child.waitFor(10, TimeUnit.SECONDS);
         }
-        deleteNamespaces();
+        devices.forEach(LoopDevice::close);
+        // what a test changed on the shared link is put back for the next one
+        Commands.run("ip", "-n", TARGET_NS, "link", "set", TARGET_LINK, "up");
+        Commands.run("ip", "netns", "exec", SOURCE_NS, "tc", "qdisc", "del", "dev", SOURCE_LINK, "root");
     }
 
     /** Deleting a namespace deletes the veth end inside it, and with it the pair. */
@@ -85,10 +100,14 @@ class WireNetnsTest {
     }
 
     private int serve(Path source) throws Exception {
+        return serve(source, "k", Content.KUBEVIRT);
+    }
+
+    private int serve(Path source, String task, Content content) throws Exception {
         List<String> command = new ArrayList<>(List.of("ip", "netns", "exec", SOURCE_NS));
-        Path portFile = dir.resolve("port");
-        command.addAll(WireChild.command("serve", identities.node("src").toString(), SOURCE_ADDRESS, portFile.toString(), "k",
-                source.toString(), "dst"));
+        Path portFile = dir.resolve("port-" + task);
+        command.addAll(WireChild.command("serve", identities.node("src").toString(), SOURCE_ADDRESS, portFile.toString(), task,
+                source.toString(), "dst", content.name()));
         children.add(new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(dir.resolve("server.out").toFile()).start());
         for (int i = 0; i < 1500 && !Files.exists(portFile); i++) Thread.sleep(20);
         return Integer.parseInt(Files.readString(portFile).trim());
@@ -103,6 +122,63 @@ class WireNetnsTest {
         Process child = new ProcessBuilder(withStall).redirectError(dir.resolve("pull.err").toFile()).start();
         children.add(child);
         return child;
+    }
+
+    private Process pull(int port, String task, Path target, Content content) throws IOException {
+        List<String> command = new ArrayList<>(List.of("ip", "netns", "exec", TARGET_NS));
+        command.addAll(WireChild.command("pull", identities.node("dst").toString(), SOURCE_ADDRESS, Integer.toString(port), "src", task,
+                target.toString(), dir.resolve("checkpoint-" + task).toString(), "0", Long.toString(4 * MiB), "30", "verify", content.name()));
+        Process child = new ProcessBuilder(command).redirectError(dir.resolve("pull.err").toFile()).start();
+        children.add(child);
+        return child;
+    }
+
+    private LoopDevice device(String name, long size) throws IOException {
+        assumeTrue(Commands.available("losetup"), "loop devices need losetup");
+        LoopDevice device = LoopDevice.create(dir.resolve(name), size);
+        devices.add(device);
+        return device;
+    }
+
+    /**
+     * Every SRC→DST combination of the engine across the veth, small: file→device, device→file, device→device,
+     * device→filesystem volume (its disk.img), filesystem volume (disk.img)→device, tree→tree.
+     */
+    @Test
+    void everyCombinationOfTheEngineCrossesTheLink() throws Exception {
+        long size = 8 * MiB;
+        Path file = Images.sparse(dir.resolve("combo.img"), size, 0, 64 << 10, 3 * MiB, MiB, size - 4096, 4096);
+        long fileData = (64 << 10) + MiB + 4096;
+
+        LoopDevice fileOnDevice = device("file-on-device.backing", size).filledWithOldData();
+        Matcher outcome = succeeded(pull(serve(file, "f2b", Content.KUBEVIRT), "f2b", fileOnDevice.path(), Content.KUBEVIRT));
+        assertEquals(fileData, Long.parseLong(outcome.group(2)));
+        assertTrue(Commands.sameBytes(file, fileOnDevice.path(), size), "file → device");
+
+        Path deviceAsFile = dir.resolve("device-as-file.img");
+        outcome = succeeded(pull(serve(fileOnDevice.path(), "b2f", Content.KUBEVIRT), "b2f", deviceAsFile, Content.KUBEVIRT));
+        assertTrue(Commands.sameBytes(file, deviceAsFile, size), "device → file");
+        Allocation.assertSame(file, deviceAsFile);
+
+        LoopDevice deviceOnDevice = device("device-on-device.backing", size).filledWithOldData();
+        succeeded(pull(serve(fileOnDevice.path(), "b2b", Content.KUBEVIRT), "b2b", deviceOnDevice.path(), Content.KUBEVIRT));
+        assertTrue(Commands.sameBytes(file, deviceOnDevice.path(), size), "device → device");
+
+        Path volume = Files.createDirectory(dir.resolve("volume"));
+        succeeded(pull(serve(deviceOnDevice.path(), "b2v", Content.KUBEVIRT), "b2v", volume, Content.KUBEVIRT));
+        assertTrue(Commands.sameBytes(file, volume.resolve("disk.img"), size), "device → filesystem volume's disk.img");
+
+        LoopDevice volumeOnDevice = device("volume-on-device.backing", size).filledWithOldData();
+        succeeded(pull(serve(volume, "v2b", Content.KUBEVIRT), "v2b", volumeOnDevice.path(), Content.KUBEVIRT));
+        assertTrue(Commands.sameBytes(file, volumeOnDevice.path(), size), "filesystem volume's disk.img → device");
+
+        Path tree = Trees.rich(Files.createDirectories(dir.resolve("tree")));
+        Path treeCopy = dir.resolve("tree-copy");
+        outcome = succeeded(pull(serve(tree, "t2t", Content.ARCHIVE), "t2t", treeCopy, Content.ARCHIVE));
+        Map<String, String> expected = Trees.describe(tree);
+        expected.remove("fifo");
+        assertEquals(expected, Trees.describe(treeCopy), "tree → tree");
+        assertEquals(TreeDigest.summarize(tree).content(), outcome.group(5));
     }
 
     private Matcher succeeded(Process child) throws Exception {
@@ -130,7 +206,7 @@ class WireNetnsTest {
         assertEquals(DATA, Long.parseLong(outcome.group(2)));
         assertTrue(Long.parseLong(outcome.group(4)) <= DATA * 1.02);
         assertTrue(Commands.sameBytes(source, target, SIZE));
-        assertEquals(Commands.allocatedBytes(source), Commands.allocatedBytes(target));
+        Allocation.assertSame(source, target);
     }
 
     @Test

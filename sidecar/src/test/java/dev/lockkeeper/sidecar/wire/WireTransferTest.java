@@ -98,7 +98,7 @@ class WireTransferTest {
         Path target = dir.resolve("target.img");
         TransferOutcome outcome = pull("t1", source, target, Content.KUBEVIRT);
         assertSameImage(source, target);
-        assertEquals(Commands.allocatedBytes(source), Commands.allocatedBytes(target));
+        Allocation.assertSame(source, target);
         long data = (300 << 10) + 13 * MiB + 6 * MiB + 4096;
         assertEquals(data, outcome.dataBytes());
         assertEquals(SIZE - data, outcome.holeBytes());
@@ -148,11 +148,24 @@ class WireTransferTest {
         pull("t5", source, volume, Content.KUBEVIRT);
         Path image = volume.resolve("disk.img");
         assertSameImage(source, image);
-        assertEquals(Commands.allocatedBytes(source), Commands.allocatedBytes(image));
+        Allocation.assertSame(source, image);
         Path back = dir.resolve("back.img");
         TransferOutcome outcome = pull("t6", volume, back, Content.KUBEVIRT);
         assertSameImage(source, back);
         assertEquals(localDigest(source, Content.KUBEVIRT), outcome.digest().orElseThrow());
+    }
+
+    @Test
+    void aDeviceIntoAFilesystemVolumeBecomesItsDiskImage() throws Exception {
+        LoopDevice source = device("source.backing", SIZE);
+        Images.writeRandom(source.path(), 0, MiB, 10);
+        Images.writeRandom(source.path(), 30 * MiB, 2 * MiB, 11);
+        Path volume = Files.createDirectory(dir.resolve("volume"));
+        TransferOutcome outcome = pull("t8", source.path(), volume, Content.KUBEVIRT);
+        assertSameImage(source.path(), volume.resolve("disk.img"));
+        assertEquals(3 * MiB, outcome.dataBytes());
+        assertEquals(localDigest(source.path(), Content.KUBEVIRT), outcome.digest().orElseThrow());
+        assertFalse(Files.exists(ImageStreamTarget.partialNameFor(volume.resolve("disk.img"))));
     }
 
     @Test
@@ -198,7 +211,7 @@ class WireTransferTest {
                 checkpoints, QUIET, () -> false);
         assertEquals(checkpoint.offset(), resumed.resumedFrom());
         assertSameImage(source, target);
-        assertEquals(Commands.allocatedBytes(source), Commands.allocatedBytes(target));
+        Allocation.assertSame(source, target);
         assertTrue(resumed.dataBytes() < (300 << 10) + 13 * MiB + 6 * MiB + 4096, "resent " + resumed.dataBytes());
         assertTrue(checkpoints.load().isEmpty(), "a finished task leaves no checkpoint behind");
     }
@@ -219,7 +232,7 @@ class WireTransferTest {
         checkpoints.save(new Checkpoint(4 * MiB, 0, checkpoints.load().orElseThrow().sourceFingerprint()));
         nodes.puller(small()).pull(WireNodes.request("r2", nodes.address(), target, Content.KUBEVIRT), checkpoints, QUIET, () -> false);
         assertSameImage(source, target);
-        assertEquals(Commands.allocatedBytes(source), Commands.allocatedBytes(target));
+        Allocation.assertSame(source, target);
     }
 
     @Test
