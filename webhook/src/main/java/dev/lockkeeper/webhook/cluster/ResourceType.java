@@ -19,6 +19,13 @@ public record ResourceType(String group, String version, String plural, String k
             new ResourceType("export.kubevirt.io", "v1beta1", "virtualmachineexports", "VirtualMachineExport", true);
     public static final ResourceType VIRTUAL_MACHINE_SNAPSHOT =
             new ResourceType("snapshot.kubevirt.io", "v1beta1", "virtualmachinesnapshots", "VirtualMachineSnapshot", true);
+    public static final ResourceType VIRTUAL_MACHINE_RESTORE =
+            new ResourceType("snapshot.kubevirt.io", "v1beta1", "virtualmachinerestores", "VirtualMachineRestore", true);
+    /** Export sources of KubeVirt v1.9, read one GET at a time like snapshots (exports of them are rare). */
+    public static final ResourceType VIRTUAL_MACHINE_BACKUP =
+            new ResourceType("backup.kubevirt.io", "v1alpha1", "virtualmachinebackups", "VirtualMachineBackup", true);
+    public static final ResourceType VIRTUAL_MACHINE_TEMPLATE =
+            new ResourceType("template.kubevirt.io", "v1beta1", "virtualmachinetemplates", "VirtualMachineTemplate", true);
     /** CDI's cluster-wide configuration; CDI reads the one named {@code config} (its feature gates). */
     public static final ResourceType CDI_CONFIG = new ResourceType("cdi.kubevirt.io", "v1beta1", "cdiconfigs", "CDIConfig", false);
     /** KubeVirt's install CR; its {@code spec.configuration} holds the cluster's feature gates. */

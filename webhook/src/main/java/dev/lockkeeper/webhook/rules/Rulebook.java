@@ -32,7 +32,8 @@ public final class Rulebook {
     /** What the rules read from the cluster; the live view runs one informer per entry. */
     public static final List<ResourceType> WATCHED = List.of(ResourceType.NAMESPACE, ResourceType.PERSISTENT_VOLUME_CLAIM,
             ResourceType.DATA_VOLUME, ResourceType.DATA_SOURCE, ResourceType.VIRTUAL_MACHINE, ResourceType.VIRTUAL_MACHINE_INSTANCE,
-            ResourceType.VIRTUAL_MACHINE_EXPORT, ResourceType.POD, ResourceType.CDI_CONFIG, ResourceType.KUBEVIRT);
+            ResourceType.VIRTUAL_MACHINE_EXPORT, ResourceType.VIRTUAL_MACHINE_RESTORE, ResourceType.POD, ResourceType.CDI_CONFIG,
+            ResourceType.KUBEVIRT);
 
     private Rulebook() {}
 

@@ -23,8 +23,10 @@ final class Exports {
     static final String PVC = "PersistentVolumeClaim";
     static final String VM = "VirtualMachine";
     static final String SNAPSHOT = "VirtualMachineSnapshot";
+    static final String BACKUP = "VirtualMachineBackup";
+    static final String TEMPLATE = "VirtualMachineTemplate";
     private static final Set<String> FINISHED_EXPORT_PHASES = Set.of("Terminated", "Skipped");
-    private static final Set<String> FINISHED_POD_PHASES = Set.of("Succeeded", "Failed");
+    private static final Set<String> FINISHED_VMI_PHASES = Set.of("Succeeded", "Failed");
     // A VM with one of these asks to run whatever its VMI looks like now.
     private static final Set<String> RUNNING_STRATEGIES = Set.of("Always", "WaitAsReceiver");
     // These ask to run until a VMI has finished; RerunOnFailure runs a failed one again.
@@ -36,8 +38,17 @@ final class Exports {
         return !FINISHED_EXPORT_PHASES.contains(Json.text(export, "status", "phase"));
     }
 
-    static boolean finished(JsonNode podOrVmi) {
-        return FINISHED_POD_PHASES.contains(Json.text(podOrVmi, "status", "phase"));
+    /** KubeVirt's export controller ({@code isSourceInUseVM}): a VMI that has not Succeeded or Failed runs its VM. */
+    static boolean finished(JsonNode vmi) {
+        return FINISHED_VMI_PHASES.contains(Json.text(vmi, "status", "phase"));
+    }
+
+    /**
+     * KubeVirt's {@code PodsUsingPVCs}: every pod that has not Succeeded holds its claims. A Failed pod
+     * still does (its volumes stay attached until it is deleted), and so does one without a phase yet.
+     */
+    static boolean holdsClaims(JsonNode pod) {
+        return !"Succeeded".equals(Json.text(pod, "status", "phase"));
     }
 
     /**
@@ -56,12 +67,17 @@ final class Exports {
         return "RerunOnFailure".equals(strategy) && "Failed".equals(Json.text(vmi.get(), "status", "phase"));
     }
 
-    /** Why a VM may not start now, and what to do about it. */
+    /** Why VirtualMachine {@code vm} may not start now, and what to do about it. */
     static String startRefusal(String namespace, String vm, List<ObjectNode> exports) {
+        return startRefusal("VirtualMachine " + namespace + "/" + vm, namespace, exports, "start the VM");
+    }
+
+    /** Why {@code subject} ("VirtualMachineInstance team-a/vmi") may not start now, and {@code then} what to do. */
+    static String startRefusal(String subject, String namespace, List<ObjectNode> exports, String then) {
         String first = Json.text(exports.getFirst(), "metadata", "name");
-        return "VirtualMachine " + namespace + "/" + vm + " cannot start while VirtualMachineExport " + describe(exports)
+        return subject + " cannot start while VirtualMachineExport " + describe(exports)
                 + " is active; delete the export (kubectl delete virtualmachineexport " + first + " -n " + namespace
-                + ") or wait until it is Terminated, then start the VM";
+                + ") or wait until it is Terminated, then " + then;
     }
 
     /** Active exports of VM {@code vm} itself. */

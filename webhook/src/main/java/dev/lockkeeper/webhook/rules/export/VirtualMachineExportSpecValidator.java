@@ -1,6 +1,7 @@
 package dev.lockkeeper.webhook.rules.export;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.AdmissionRule;
 import dev.lockkeeper.webhook.admission.Cause;
@@ -9,6 +10,7 @@ import dev.lockkeeper.webhook.admission.Match;
 import dev.lockkeeper.webhook.admission.Operation;
 import dev.lockkeeper.webhook.admission.Verdict;
 import dev.lockkeeper.webhook.cluster.ClusterView;
+import dev.lockkeeper.webhook.cluster.FeatureGates;
 import dev.lockkeeper.webhook.policy.GoDuration;
 import dev.lockkeeper.webhook.policy.Policy;
 import java.time.Duration;
@@ -17,9 +19,11 @@ import java.util.List;
 import java.util.function.Supplier;
 
 /**
- * Validating, VirtualMachineExport CREATE/UPDATE (v1beta1 and v1): KubeVirt's source rules with its
- * messages, spec immutable after creation, and a {@code ttlDuration} that parses and is positive
- * (a TTL above the policy's maximum is only warned about).
+ * Validating, VirtualMachineExport CREATE/UPDATE (v1beta1 and v1): KubeVirt v1.9's {@code VMExportAdmitter}, the
+ * same checks in the same order with its messages (source name, then API group, per kind; a VirtualMachineTemplate
+ * source only with the {@code OCIExport} gate and virt-template deployment on, read from the KubeVirt CR), spec
+ * immutable after creation (compared as KubeVirt's {@code Semantic.DeepEqual} does: {@code 60m} is {@code 1h}).
+ * Beyond upstream, a {@code ttlDuration} must parse and be positive, and one above the policy's maximum is warned about.
  */
 public final class VirtualMachineExportSpecValidator implements AdmissionRule {
     private static final Match MATCH = Match.of("export.kubevirt.io", "virtualmachineexports", Operation.CREATE, Operation.UPDATE);
@@ -38,10 +42,10 @@ public final class VirtualMachineExportSpecValidator implements AdmissionRule {
     public Verdict admit(AdmissionRequest request, ClusterView cluster) {
         JsonNode spec = request.object().path("spec");
         if (request.operation() == Operation.UPDATE) {
-            return spec.equals(request.oldObject().path("spec")) ? Verdict.allow()
+            return semantic(spec).equals(semantic(request.oldObject().path("spec"))) ? Verdict.allow()
                     : Verdict.invalid(List.of(Cause.invalid("spec", "spec in immutable after creation")));
         }
-        List<Cause> causes = sourceCauses(spec.path("source"));
+        List<Cause> causes = sourceCauses(spec.path("source"), cluster);
         List<String> warnings = new ArrayList<>();
         if (spec.has("ttlDuration")) {
             Duration ttl = GoDuration.parse(spec.path("ttlDuration").asText(null));
@@ -58,7 +62,17 @@ public final class VirtualMachineExportSpecValidator implements AdmissionRule {
         return Verdict.allow(warnings);
     }
 
-    private static List<Cause> sourceCauses(JsonNode source) {
+    /** The spec as Go decodes it: a {@code ttlDuration} is a length of time, whatever its spelling. */
+    private static JsonNode semantic(JsonNode spec) {
+        if (!(spec instanceof ObjectNode object) || !spec.path("ttlDuration").isTextual()) return spec;
+        Duration ttl = GoDuration.parse(spec.path("ttlDuration").asText());
+        if (ttl == null) return spec;
+        ObjectNode copy = object.deepCopy();
+        copy.put("ttlDuration", ttl.toNanos());
+        return copy;
+    }
+
+    private static List<Cause> sourceCauses(JsonNode source, ClusterView cluster) {
         List<Cause> causes = new ArrayList<>();
         String name = Json.text(source, "name");
         JsonNode group = source.path("apiGroup");
@@ -77,6 +91,24 @@ public final class VirtualMachineExportSpecValidator implements AdmissionRule {
             case Exports.VM -> {
                 if (name.isEmpty()) causes.add(Cause.invalid("spec.source.name", "Virtual Machine name must not be empty"));
                 if (!"kubevirt.io".equals(apiGroup)) causes.add(Cause.invalid("spec.source.apiGroup", "VM API group must be kubevirt.io"));
+            }
+            case Exports.BACKUP -> {
+                if (name.isEmpty()) causes.add(Cause.invalid("spec.source.name", "VirtualMachineBackup name must not be empty"));
+                if (!"backup.kubevirt.io".equals(apiGroup)) {
+                    causes.add(Cause.invalid("spec.source.apiGroup", "VirtualMachineBackup API group must be backup.kubevirt.io"));
+                }
+            }
+            case Exports.TEMPLATE -> {
+                if (!FeatureGates.kubevirt(cluster, FeatureGates.KUBEVIRT_OCI_EXPORT, FeatureGates.Maturity.ALPHA)
+                        || !FeatureGates.kubevirtTemplateDeployment(cluster)) {
+                    causes.add(Cause.invalid("spec.source.kind",
+                            "VirtualMachineTemplate source requires the OCIExport feature gate and virt-template deployment to be enabled"));
+                    break;
+                }
+                if (name.isEmpty()) causes.add(Cause.invalid("spec.source.name", "VirtualMachineTemplate name must not be empty"));
+                if (!"template.kubevirt.io".equals(apiGroup)) {
+                    causes.add(Cause.invalid("spec.source.apiGroup", "VirtualMachineTemplate API group must be template.kubevirt.io"));
+                }
             }
             default -> causes.add(Cause.invalid("spec.source.kind", "invalid kind"));
         }

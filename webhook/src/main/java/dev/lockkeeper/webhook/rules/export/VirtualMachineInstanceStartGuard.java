@@ -10,10 +10,12 @@ import dev.lockkeeper.webhook.admission.Operation;
 import dev.lockkeeper.webhook.admission.Verdict;
 import dev.lockkeeper.webhook.cluster.ClusterIndex;
 import dev.lockkeeper.webhook.cluster.ClusterView;
+import java.util.Optional;
 
 /**
  * Validating, VirtualMachineInstance CREATE: the last way a VM starts (virt-controller creating
  * the VMI, or a user creating one directly); refused while an export holds its VM or any PVC it mounts.
+ * A VMI without a VirtualMachine owner is judged by its own name (exports of a VM of that name still hold it).
  */
 public final class VirtualMachineInstanceStartGuard implements AdmissionRule {
     private static final Match MATCH = Match.of("kubevirt.io", "virtualmachineinstances", Operation.CREATE);
@@ -25,18 +27,23 @@ public final class VirtualMachineInstanceStartGuard implements AdmissionRule {
     @Override
     public Verdict admit(AdmissionRequest request, ClusterView cluster) {
         String namespace = request.objectNamespace();
-        String vm = owningVm(request.object(), request.objectName());
-        var exports = Exports.blockingStart(cluster, namespace, vm, ClusterIndex.volumeClaims(request.object().path("spec")));
+        Optional<String> vm = owningVm(request.object());
+        var exports = Exports.blockingStart(cluster, namespace, vm.orElse(request.objectName()),
+                ClusterIndex.volumeClaims(request.object().path("spec")));
         if (exports.isEmpty()) return Verdict.allow();
-        String message = Exports.startRefusal(namespace, vm, exports);
+        // A standalone VMI is refused as itself: there is no VirtualMachine to name, or to start later.
+        String message = vm.map(name -> Exports.startRefusal(namespace, name, exports))
+                .orElse(Exports.startRefusal("VirtualMachineInstance " + namespace + "/" + request.objectName(), namespace, exports, "create it again"));
         return Verdict.forbidden(message, Cause.forbidden("metadata.name", message));
     }
 
-    /** The VM a VMI belongs to: its VirtualMachine owner, else the VM of the same name (KubeVirt names them alike). */
-    private static String owningVm(JsonNode vmi, String name) {
+    /** The VirtualMachine that controls a VMI (virt-controller creates each VMI with that ownerReference). */
+    private static Optional<String> owningVm(JsonNode vmi) {
         for (JsonNode owner : vmi.path("metadata").path("ownerReferences")) {
-            if ("VirtualMachine".equals(Json.text(owner, "kind"))) return Json.text(owner, "name");
+            if ("VirtualMachine".equals(Json.text(owner, "kind")) && Json.text(owner, "apiVersion").startsWith("kubevirt.io/")) {
+                return Optional.of(Json.text(owner, "name"));
+            }
         }
-        return name;
+        return Optional.empty();
     }
 }

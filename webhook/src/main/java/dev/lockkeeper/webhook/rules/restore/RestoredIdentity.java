@@ -14,7 +14,8 @@ import java.util.function.Supplier;
 
 /**
  * The identity fixes of a restored VM or standalone VMI, made on its domain spec: MACs cleared and the firmware
- * uuid (and serial) regenerated when the Velero Restore asks, as the kubevirt-velero-plugin does; beyond upstream,
+ * uuid regenerated when the Velero Restore carries the plugin's label, as the kubevirt-velero-plugin does (beyond
+ * upstream, a firmware serial is regenerated with the uuid); beyond upstream,
  * any MAC, uuid or serial another VM or VMI already uses is replaced. Only the values changed are touched, each
  * with a warning naming old and new. Reinvocation is a no-op: cleared MACs are gone, replacements are unused, and
  * {@link RestoreKeys#IDENTITY_REGENERATED_FOR} records that what the Restore asked (clearing MACs, new firmware
@@ -53,7 +54,7 @@ final class RestoredIdentity {
             String where = " on interface " + Json.text(iface, "name");
             if (clearing.isPresent()) {
                 iface.remove("macAddress");
-                warnings.add("restore: cleared MAC " + mac + where + " (Restore " + clearing.get().name() + " asks)");
+                warnings.add("restore: cleared MAC " + mac + where + clearing.get().because(RestoreKeys.CLEAR_MAC_ADDRESS));
                 continue;
             }
             Optional<String> user = users.ofMac(mac);
@@ -66,7 +67,7 @@ final class RestoredIdentity {
 
     private static void regenerateFirmware(ObjectNode domain, VeleroRestore restore, List<String> warnings) {
         ObjectNode firmware = domain.withObject("/firmware");
-        String because = " (Restore " + restore.name() + " asks)";
+        String because = restore.because(RestoreKeys.GENERATE_NEW_FIRMWARE_UUID);
         replace(firmware, "uuid", IdentityGenerator::uuid, because, warnings);
         if (firmware.has("serial")) replace(firmware, "serial", IdentityGenerator::serial, because, warnings);
     }

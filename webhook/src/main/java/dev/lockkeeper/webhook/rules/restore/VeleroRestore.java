@@ -20,9 +20,19 @@ record VeleroRestore(String name, JsonNode labels) {
                 .map(restore -> new VeleroRestore(name, Json.at(restore, "metadata", "labels")));
     }
 
-    /** A plugin switch is on when its label is present, unless its value is "false". */
+    /**
+     * A plugin switch is on when its label is present, whatever its value: the kubevirt-velero-plugin reads it
+     * with {@code metav1.HasLabel}, and Lockkeeper must not leave undone (or do) what the plugin does on restore.
+     */
     boolean asks(String switchLabel) {
-        return labels.has(switchLabel) && !labels.path(switchLabel).asText().toLowerCase(Locale.ROOT).equals("false");
+        return labels.has(switchLabel);
+    }
+
+    /** Why a switch is on, for the warning: a value that reads as "off" is called out, since it still switches on. */
+    String because(String switchLabel) {
+        String value = labels.path(switchLabel).asText();
+        if (!value.toLowerCase(Locale.ROOT).equals("false")) return " (Restore " + name + " asks)";
+        return " (Restore " + name + " has label " + switchLabel + ": \"false\"; like the kubevirt-velero-plugin, Lockkeeper acts on the label's presence)";
     }
 
     String label(String key) {

@@ -67,9 +67,11 @@ class ExportOnlyWhenStoppedTest {
     }
 
     @Test
-    void exportsAPvcOnlyFinishedPodsUsed() {
-        TestCluster cluster = TestCluster.with(pod("old-job", "Succeeded", "disk"), pod("crashed", "Failed", "disk"), pod("other", "Running", "other-disk"));
+    void exportsAPvcOnlySucceededPodsUsed() {
+        TestCluster cluster = TestCluster.with(pod("old-job", "Succeeded", "disk"), pod("other", "Running", "other-disk"));
         assertTrue(validate(cluster, createExport("v1", "PersistentVolumeClaim", "disk", "")).allowed());
+        Decision failed = validate(TestCluster.with(pod("crashed", "Failed", "disk")), createExport("v1", "PersistentVolumeClaim", "disk", ""));
+        assertTrue(failed.message().startsWith("PersistentVolumeClaim team-a/disk is in use by pod team-a/crashed (Failed)"), failed.message());
     }
 
     @Test
@@ -80,9 +82,9 @@ class ExportOnlyWhenStoppedTest {
         Decision fine = validate(cluster, createExport("v1", "VirtualMachineSnapshot", "snap", ""));
         assertTrue(fine.allowed());
         assertEquals(List.of(), fine.warnings());
-        assertEquals(List.of("VirtualMachineSnapshot team-a/busy is not readyToUse yet; the export waits for it"),
+        assertEquals(List.of("VirtualMachineSnapshot team-a/busy is not ready to use; the export waits for it"),
                 validate(cluster, createExport("v1", "VirtualMachineSnapshot", "busy", "")).warnings());
-        assertEquals(List.of("VirtualMachineSnapshot team-a/later does not exist yet; the export waits for it"),
+        assertEquals(List.of("VirtualMachineSnapshot team-a/later not found; the export waits for it"),
                 validate(cluster, createExport("v1", "VirtualMachineSnapshot", "later", "")).warnings());
     }
 

@@ -123,9 +123,12 @@ class StartGuardsTest {
         TestCluster exported = TestCluster.with(HALTED, export("web-export", "VirtualMachine", "web", "Ready"));
         assertFalse(validate(exported, vmiCreate(vmi)).allowed());
         TestCluster diskExported = TestCluster.with(export("root-export", "PersistentVolumeClaim", "web-root", "Ready"));
-        assertFalse(validate(diskExported, vmiCreate(vmi.replace("name: web, namespace", "name: standalone, namespace")
-                .replace(", ownerReferences: [{apiVersion: kubevirt.io/v1, kind: VirtualMachine, name: web, controller: true}]", ""))).allowed(),
-                "a standalone VMI mounting an exported disk");
+        Decision standalone = validate(diskExported, vmiCreate(vmi.replace("name: web, namespace", "name: standalone, namespace")
+                .replace(", ownerReferences: [{apiVersion: kubevirt.io/v1, kind: VirtualMachine, name: web, controller: true}]", "")));
+        assertEquals("VirtualMachineInstance team-a/standalone cannot start while VirtualMachineExport team-a/root-export (Ready) is active; "
+                + "delete the export (kubectl delete virtualmachineexport root-export -n team-a) or wait until it is Terminated, then create it again",
+                standalone.message(), "a standalone VMI mounting an exported disk is refused as itself");
+        assertTrue(validate(diskExported, vmiCreate(vmi)).message().startsWith("VirtualMachine team-a/web cannot start"));
         assertTrue(validate(TestCluster.with(HALTED), vmiCreate(vmi)).allowed());
     }
 }
