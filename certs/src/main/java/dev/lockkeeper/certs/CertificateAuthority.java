@@ -4,6 +4,7 @@ import java.math.BigInteger;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.PrivateKey;
+import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
@@ -99,11 +100,16 @@ public record CertificateAuthority(X509Certificate certificate, PrivateKey priva
      */
     public IssuedCertificate issueNode(String node, Duration validity, Clock clock) {
         KeyPair keys = KeyPairs.newP256();
+        return new IssuedCertificate(issueNode(node, keys.getPublic(), validity, clock), keys.getPrivate());
+    }
+
+    /** The same node certificate for a key the agent holds (a CertificateSigningRequest's public key). */
+    public X509Certificate issueNode(String node, PublicKey key, Duration validity, Clock clock) {
         Instant now = clock.instant();
         try {
             var extensions = new JcaX509ExtensionUtils();
             X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(
-                    certificate, serial(), Date.from(now.minus(BACKDATE)), Date.from(now.plus(validity)), new X500Name("CN=node:" + node), keys.getPublic())
+                    certificate, serial(), Date.from(now.minus(BACKDATE)), Date.from(now.plus(validity)), new X500Name("CN=node:" + node), key)
                     .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
                     .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature))
                     .addExtension(Extension.extendedKeyUsage, false,
@@ -111,7 +117,7 @@ public record CertificateAuthority(X509Certificate certificate, PrivateKey priva
                     .addExtension(Extension.subjectAlternativeName, true,
                             new GeneralNames(new GeneralName(GeneralName.uniformResourceIdentifier, NodeCertificates.uriOf(node))))
                     .addExtension(Extension.authorityKeyIdentifier, false, extensions.createAuthorityKeyIdentifier(certificate));
-            return new IssuedCertificate(sign(builder, privateKey), keys.getPrivate());
+            return sign(builder, privateKey);
         } catch (GeneralSecurityException | CertIOException e) {
             throw new IllegalStateException("could not issue node certificate", e);
         }
