@@ -12,8 +12,8 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.function.Supplier;
-import java.util.logging.Level;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The rules behind one endpoint. A mutating chain threads the object through every rule that
@@ -23,7 +23,7 @@ import java.util.logging.Logger;
  * skips a rule, {@code warn} turns its denial or patch into a warning.
  */
 public final class AdmissionChain {
-    private static final Logger LOG = Logger.getLogger(AdmissionChain.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(AdmissionChain.class);
 
     public enum Stage {
         MUTATING("mutate"), VALIDATING("validate");
@@ -74,8 +74,11 @@ public final class AdmissionChain {
                 verdict = rule.admit(seen, cluster);
             } catch (RuntimeException e) {
                 observer.ruleEvaluated(stage.endpoint(), rule.name(), "error", System.nanoTime() - started);
-                LOG.log(Level.SEVERE, "rule " + rule.name() + " failed on request " + request.uid(), e);
-                return Decision.errored(rule.name(), "rule " + rule.name() + " failed: " + e);
+                Decision unreadable = WrongType.decision(rule.name(), e);
+                if (unreadable != null) return unreadable;
+                LOG.error("rule {} failed on request {}", rule.name(), request.uid(), e);
+                return Decision.errored(rule.name(), "rule " + rule.name() + " failed inside the webhook; its log has the details (uid "
+                        + request.uid() + ")");
             }
             warnings.addAll(verdict.warnings());
             if (mode == EnforcementMode.WARN) {

@@ -6,9 +6,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.zjsonpatch.JsonPatch;
 import java.util.ArrayList;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Turns AdmissionReview bodies into responses: decode (400 on bad input), decide, encode. */
 public final class AdmissionService {
+    private static final Logger LOG = LoggerFactory.getLogger(AdmissionService.class);
     private final AdmissionChain mutating;
     private final AdmissionChain validating;
 
@@ -28,10 +31,15 @@ public final class AdmissionService {
         Decision decision;
         try {
             decision = chain.decide(request);
-        } catch (RuntimeException | StackOverflowError | OutOfMemoryError e) {
+        } catch (StackOverflowError | OutOfMemoryError e) {
+            // Logged before anything else is attempted: the heap may not allow much more.
+            LOG.error("review {} ran out of {}", request.uid(), e instanceof OutOfMemoryError ? "memory" : "stack", e);
+            decision = Decision.errored("chain", "the review of this object exceeded the webhook's resources");
+        } catch (RuntimeException e) {
             // Still an AdmissionReview with the uid and a denial: a bare HTTP 500 would be read as a
             // webhook failure, which webhooks with failurePolicy Ignore let through.
-            decision = Decision.errored("chain", "review failed: " + e);
+            LOG.error("review {} failed", request.uid(), e);
+            decision = Decision.errored("chain", "the review failed inside the webhook; its log has the details (uid " + request.uid() + ")");
         }
         return HttpReply.ok(AdmissionReviews.render(request.uid(), decision, stage == AdmissionChain.Stage.MUTATING));
     }

@@ -1,6 +1,8 @@
 package dev.lockkeeper.webhook.admission;
 
 import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
@@ -15,8 +17,15 @@ public final class Json {
     // Nesting is capped well below Jackson's default so hostile bodies fail fast with a 400.
     private static final StreamReadConstraints LIMITS = StreamReadConstraints.builder().maxNestingDepth(200).build();
 
+    /**
+     * Strict: a duplicate key is refused (the API server's decoder would not let "bob then alice" pick
+     * a user) and so is anything after the first document (two reviews in one body).
+     */
     public static final ObjectMapper MAPPER = JsonMapper.builder(
-            com.fasterxml.jackson.core.JsonFactory.builder().streamReadConstraints(LIMITS).build()).build();
+                    com.fasterxml.jackson.core.JsonFactory.builder().streamReadConstraints(LIMITS).build())
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .build();
     public static final ObjectMapper YAML = YAMLMapper.builder(
             YAMLFactory.builder().streamReadConstraints(LIMITS).build()).build();
 

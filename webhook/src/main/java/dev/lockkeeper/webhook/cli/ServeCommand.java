@@ -37,7 +37,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -46,7 +47,7 @@ import picocli.CommandLine.Spec;
 /** Runs the admission webhook over HTTPS until interrupted. */
 @Command(name = "serve", mixinStandardHelpOptions = true, description = "Serve /mutate and /validate over HTTPS.")
 final class ServeCommand implements Callable<Integer> {
-    private static final Logger LOG = Logger.getLogger(ServeCommand.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(ServeCommand.class);
 
     @Spec CommandSpec spec;
 
@@ -207,7 +208,7 @@ final class ServeCommand implements Callable<Integer> {
                 try {
                     injector.inject(stored.sync());
                 } catch (IOException | RuntimeException e) {
-                    LOG.warning("certificate sync failed, retried in " + caSyncInterval.toSeconds() + "s: " + e.getMessage());
+                    LOG.warn("certificate sync failed, retried in " + caSyncInterval.toSeconds() + "s: " + e.getMessage());
                 }
             };
             certificate = certs.certificate();

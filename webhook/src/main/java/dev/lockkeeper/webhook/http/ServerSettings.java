@@ -6,10 +6,21 @@ import java.time.Duration;
 /**
  * Where and how the HTTPS listener runs. With {@code clientCa} set, the admission endpoints accept
  * only clients presenting a certificate that CA signed (kube-apiserver with an AdmissionConfiguration
- * client certificate); health and metrics endpoints stay open to probes.
+ * client certificate), and with {@code clientCn} also only that certificate subject's common name;
+ * health and metrics endpoints stay open to probes.
  */
 public record ServerSettings(String bindAddress, int port, Path certificate, Path privateKey, Duration certificateCheckInterval,
-                             Path clientCa) {
-    /** The API server sends up to a few MiB per object (old + new); anything larger is refused. */
-    public static final long MAX_BODY_BYTES = 10L * 1024 * 1024;
+                             Path clientCa, String clientCn, IntakeLimits limits) {
+
+    public ServerSettings {
+        if (clientCn != null && clientCa == null) throw new IllegalArgumentException("a client common name needs a client CA");
+    }
+
+    public ServerSettings(String bindAddress, int port, Path certificate, Path privateKey, Duration certificateCheckInterval, Path clientCa) {
+        this(bindAddress, port, certificate, privateKey, certificateCheckInterval, clientCa, null, IntakeLimits.DEFAULT);
+    }
+
+    public ServerSettings withLimits(IntakeLimits replacement) {
+        return new ServerSettings(bindAddress, port, certificate, privateKey, certificateCheckInterval, clientCa, clientCn, replacement);
+    }
 }

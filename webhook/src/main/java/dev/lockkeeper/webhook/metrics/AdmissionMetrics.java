@@ -1,6 +1,7 @@
 package dev.lockkeeper.webhook.metrics;
 
 import dev.lockkeeper.webhook.admission.RuleObserver;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -12,7 +13,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * Prometheus metrics: {@code lockkeeper_admission_reviews_seconds} (per endpoint and decision) and
  * {@code lockkeeper_admission_rule_seconds} (per endpoint, rule and decision), each a latency
- * histogram whose {@code _count} is the request count.
+ * histogram whose {@code _count} is the request count; {@code lockkeeper_http_refused_total} (per reason),
+ * {@code lockkeeper_http_aborted_total} and {@code lockkeeper_http_unhandled_failures_total} count what
+ * happened at the HTTP edge before or around a review.
  */
 public final class AdmissionMetrics implements RuleObserver {
     private static final Duration[] BUCKETS = {
@@ -27,6 +30,11 @@ public final class AdmissionMetrics implements RuleObserver {
     // Built once per label set: a builder and registry lookup per request is needless work on the hot path.
     private final Map<Labels, Timer> ruleTimers = new ConcurrentHashMap<>();
     private final Map<Labels, Timer> reviewTimers = new ConcurrentHashMap<>();
+    private final Map<String, Counter> refused = new ConcurrentHashMap<>();
+    private final Counter aborted = Counter.builder("lockkeeper.http.aborted")
+            .description("Admission requests whose client went away mid-body").register(registry);
+    private final Counter unhandled = Counter.builder("lockkeeper.http.unhandled.failures")
+            .description("Unexpected failures in the HTTP layer").register(registry);
 
     @Override
     public void ruleEvaluated(String endpoint, String rule, String outcome, long nanos) {
@@ -45,6 +53,22 @@ public final class AdmissionMetrics implements RuleObserver {
     private static Timer.Builder timer(String name, String description, String endpoint, String outcome) {
         return Timer.builder(name).description(description).tag("endpoint", endpoint).tag("decision", outcome)
                 .serviceLevelObjectives(BUCKETS);
+    }
+
+    /** A request turned away before any rule ran: {@code busy}, {@code too-large} or {@code slow-body}. */
+    public void requestRefused(String reason) {
+        refused.computeIfAbsent(reason, r -> Counter.builder("lockkeeper.http.refused")
+                .description("Admission requests refused at intake").tag("reason", r).register(registry)).increment();
+    }
+
+    /** A client that went away before its body was read whole (routine: API server timeouts, restarts). */
+    public void requestAborted() {
+        aborted.increment();
+    }
+
+    /** A failure the HTTP layer did not expect; each one is also logged with its stack trace. */
+    public void unhandledFailure() {
+        unhandled.increment();
     }
 
     public String scrape() {

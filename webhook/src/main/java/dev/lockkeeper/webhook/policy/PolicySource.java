@@ -5,14 +5,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The policy in force. Backed by a file (a ConfigMap mount in the cluster) that {@link #reload()}
  * re-reads; a file that fails validation is reported and the last good policy stays in force.
  */
 public final class PolicySource implements Supplier<Policy> {
-    private static final Logger LOG = Logger.getLogger(PolicySource.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(PolicySource.class);
 
     private final Path file;
     private final PolicyParser parser;
@@ -52,7 +53,7 @@ public final class PolicySource implements Supplier<Policy> {
             LOG.info("policy reloaded from " + file);
             return true;
         } catch (PolicyException e) {
-            LOG.severe("policy not reloaded, the previous policy stays in force: " + e.getMessage());
+            LOG.error("policy not reloaded, the previous policy stays in force: " + e.getMessage());
             return false;
         }
     }

@@ -12,7 +12,8 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.List;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.util.stream.Stream;
 
 /**
@@ -21,7 +22,7 @@ import java.util.stream.Stream;
  * again, it repairs a caBundle that a re-apply of the manifests emptied. Webhooks of other services are not touched.
  */
 public final class CaBundleInjector {
-    private static final Logger LOG = Logger.getLogger(CaBundleInjector.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(CaBundleInjector.class);
 
     private final KubernetesClient client;
     private final List<String> configurations;
@@ -46,7 +47,7 @@ public final class CaBundleInjector {
             if (mutating != null) changed += injectInto(mutating, mutating.getWebhooks().stream().map(MutatingWebhook::getClientConfig), bundle);
             if (validating != null) changed += injectInto(validating, validating.getWebhooks().stream().map(ValidatingWebhook::getClientConfig), bundle);
             if (mutating == null && validating == null) {
-                LOG.warning("no Mutating- or ValidatingWebhookConfiguration named " + name + "; no caBundle injected there");
+                LOG.warn("no Mutating- or ValidatingWebhookConfiguration named " + name + "; no caBundle injected there");
             }
         }
         return changed;

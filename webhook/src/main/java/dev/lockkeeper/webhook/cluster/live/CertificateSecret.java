@@ -11,7 +11,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The webhook's CA and serving certificate kept in a {@code kubernetes.io/tls} Secret (plus {@code ca.crt} and
@@ -21,7 +22,7 @@ import java.util.logging.Logger;
  * that loses a write race adopts the winner's Secret.
  */
 public final class CertificateSecret {
-    private static final Logger LOG = Logger.getLogger(CertificateSecret.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(CertificateSecret.class);
 
     private final KubernetesClient client;
     private final String namespace;

@@ -26,14 +26,15 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The live cluster: one shared informer per resource type the rules read, so admission decisions
  * are in-memory lookups; SubjectAccessReviews go to the API server through a short-lived cache.
  */
 public final class InformerClusterView implements ClusterView, AutoCloseable {
-    private static final Logger LOG = Logger.getLogger(InformerClusterView.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(InformerClusterView.class);
 
     /** How often a kind the cluster does not serve is asked for again, unless the caller says otherwise. */
     public static final Duration DEFAULT_UNSERVED_RETRY = Duration.ofSeconds(30);
@@ -107,12 +108,12 @@ public final class InformerClusterView implements ClusterView, AutoCloseable {
                 // A cluster without KubeVirt (or without exports) must still get its DataVolume checks.
                 if (unserved.add(type)) {
                     informers.remove(type);
-                    LOG.warning(type + " is not served by this cluster (CRD not installed?); rules see none until it is"
+                    LOG.warn(type + " is not served by this cluster (CRD not installed?); rules see none until it is"
                             + " (asked again every " + unservedRetry.toMillis() + " ms)");
                 }
                 scheduleRetry(type);
             } else {
-                LOG.warning("informer for " + type + " failed to start: " + failure.getMessage());
+                LOG.warn("informer for " + type + " failed to start: " + failure.getMessage());
             }
         });
     }
