@@ -153,6 +153,22 @@ class WebhookEndToEndTest {
         assertTrue(badCluster.stderr().contains("does not exist"), badCluster.stderr());
     }
 
+    /** Issue 9's walk-through: KubeVirt's DataVolume for a dataVolumeTemplate whose PVC was restored first. */
+    @Test
+    void aTemplatesDataVolumeOverItsExistingPvcIsAdoptedAsCdiAdoptsIt() throws Exception {
+        Path example = Jars.EXAMPLES.resolve("reviews").resolve("datavolume-template-existing-pvc.yaml");
+        var adopted = Jars.run(work, Jars.WEBHOOK, "review", "--cluster", cluster.toString(), example.toString());
+        assertEquals(0, adopted.exit(), adopted.stdout() + adopted.stderr());
+        assertTrue(JSON.readTree(adopted.stdout()).path("response").path("allowed").asBoolean(), adopted.stdout());
+
+        // the same DataVolume without KubeVirt's annotation (and no CDIConfig gate) is refused as CDI refuses it
+        Path unmarked = Files.writeString(work.resolve("unmarked.yaml"), Files.readString(example)
+                .replace("annotations: {cdi.kubevirt.io/allowClaimAdoption: \"true\"}", "annotations: {}"));
+        var refused = Jars.run(work, Jars.WEBHOOK, "review", "--cluster", cluster.toString(), unmarked.toString());
+        assertEquals(1, refused.exit(), refused.stdout() + refused.stderr());
+        assertTrue(refused.stdout().contains("Destination PVC team-a/db-root already exists"), refused.stdout());
+    }
+
     @Test
     void serveRefusesBadOptionsBeforeListening() throws Exception {
         var zeroRetry = Jars.run(work, Jars.WEBHOOK, "serve", "--cluster", cluster.toString(), "--unserved-retry", "0s");
