@@ -213,11 +213,18 @@ public final class CopyCommand {
     }
 
     private static long size(String value) throws ParseException {
+        long bytesPerSecond;
         try {
-            return Units.parseSize(value);
+            bytesPerSecond = Units.parseSize(value);
         } catch (IllegalArgumentException e) {
             throw new ParseException("--" + MAX_RATE.getLongOpt() + ": " + e.getMessage());
         }
+        // 0 means "no limit" inside: a limit that rounds to nothing must not silently become none
+        if (bytesPerSecond == 0) {
+            throw new ParseException("--" + MAX_RATE.getLongOpt() + " must be at least 1 byte per second, got '" + value
+                    + "' (omit it for no limit)");
+        }
+        return bytesPerSecond;
     }
 
     private static double fraction(String value) throws ParseException {

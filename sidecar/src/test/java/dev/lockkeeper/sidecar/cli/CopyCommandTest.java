@@ -147,6 +147,10 @@ class CopyCommandTest {
 
         assertEquals(2, badRate.exitCode());
         assertTrue(badRate.err().contains("not a size: 'fast'"), badRate.err());
+        Outcome roundsToNothing = run("copy", source.toString(), dir.resolve("b.img").toString(), "--max-rate", "0.4");
+        assertEquals(2, roundsToNothing.exitCode(), "a limit of 0.4 bytes/s must not become no limit");
+        assertTrue(roundsToNothing.err().contains("--max-rate must be at least 1 byte per second, got '0.4'"), roundsToNothing.err());
+        assertFalse(Files.exists(dir.resolve("b.img")));
         assertEquals(2, badContent.exitCode());
         assertTrue(badContent.err().contains("kubevirt"), badContent.err());
         Outcome nanOverhead = run("copy", source.toString(), dir.resolve("b.img").toString(), "--filesystem-overhead", "NaN");
