@@ -75,11 +75,11 @@ public final class AdmissionReviews {
         response.put("uid", uid).put("allowed", decision.allowed());
         if (!decision.allowed()) {
             ObjectNode status = response.putObject("status");
-            status.put("code", decision.code()).put("message", decision.message());
+            status.put("code", decision.code()).put("message", ResponseBounds.message(decision.message()));
             if (!decision.reason().isEmpty()) status.put("reason", decision.reason());
             if (!decision.causes().isEmpty()) {
                 ArrayNode causes = status.putObject("details").putArray("causes");
-                for (Cause cause : decision.causes()) {
+                for (Cause cause : ResponseBounds.causes(decision.causes())) {
                     causes.addObject().put("type", cause.type()).put("message", cause.message()).put("field", cause.field());
                 }
             }

@@ -102,4 +102,37 @@ class AdmissionReviewsTest {
         assertEquals(List.of("line one line two", "x".repeat(117) + "...", "dup"), normalized);
         normalized.forEach(w -> assertTrue(w.length() <= 120));
     }
+
+    /** Issue 12: 10,000 refused templates made a 9.7 MB denial; the response stays small and says what it left out. */
+    @Test
+    void aHugeDenialIsCutToAFewKilobytesAndSaysHowMuchWasLeftOut() {
+        List<Cause> causes = new java.util.ArrayList<>();
+        for (int i = 0; i < 10_000; i++) {
+            causes.add(Cause.forbidden("spec.dataVolumeTemplates[" + i + "]", "may not clone " + "x".repeat(900)));
+        }
+        String message = String.join("; ", causes.stream().map(Cause::message).toList());
+        Decision denied = new Decision(false, 403, "Forbidden", message, causes, List.of(), null, "rule");
+
+        ObjectNode review = AdmissionReviews.render("u-1", denied, false);
+
+        assertTrue(review.toString().length() < 64 * 1024, "response of " + review.toString().length() + " characters");
+        JsonNode status = review.path("response").path("status");
+        assertTrue(status.path("message").asText().endsWith(" more characters)"), status.path("message").asText());
+        JsonNode rendered = status.path("details").path("causes");
+        assertEquals(ResponseBounds.MAX_CAUSES + 1, rendered.size());
+        assertEquals("spec.dataVolumeTemplates[0]", rendered.get(0).path("field").asText());
+        assertEquals("and 9980 more", rendered.get(ResponseBounds.MAX_CAUSES).path("message").asText());
+        assertFalse(review.path("response").path("allowed").asBoolean());
+    }
+
+    @Test
+    void warningsLoseBidiAndZeroWidthCharactersAndAreCountedPastTwenty() {
+        assertEquals(List.of("evil txt.exe", "a b"), Warnings.normalize(List.of("evil\u202Etxt.exe", "a\u200Bb")));
+        List<String> many = new java.util.ArrayList<>();
+        for (int i = 0; i < 100; i++) many.add("warning " + i);
+        List<String> normalized = Warnings.normalize(many);
+        assertEquals(Warnings.MAX_COUNT + 1, normalized.size());
+        assertEquals("warning 19", normalized.get(Warnings.MAX_COUNT - 1));
+        assertEquals("and 80 more warnings", normalized.getLast());
+    }
 }
