@@ -10,6 +10,7 @@ import dev.lockkeeper.certs.KeyPairs;
 import dev.lockkeeper.certs.token.CloneTokenSigner;
 import dev.lockkeeper.webhook.admission.AdmissionChain;
 import dev.lockkeeper.webhook.admission.Decision;
+import dev.lockkeeper.webhook.admission.Operation;
 import dev.lockkeeper.webhook.admission.RuleObserver;
 import dev.lockkeeper.webhook.policy.Policy;
 import dev.lockkeeper.webhook.rules.clone.CloneAuthorizer;
@@ -144,5 +145,32 @@ class DataVolumeMutateUpstreamTest {
                 if (!dataVolume.contains("forged")) assertNull(patch, upstreamCase + ": " + patch);
             }
         }
+    }
+
+    static Stream<Arguments> updates() {
+        return Stream.of(
+                // upstream "should allow a DataVolume update with token unchanged"
+                Arguments.of("token unchanged, another annotation added", TOKEN + ": baz", TOKEN + ": baz, foo: bar", null),
+                Arguments.of("(Lockkeeper) the token removed, as CDI's controller does after use", TOKEN + ": baz", "foo: bar", null),
+                Arguments.of("(Lockkeeper, issue 12) a token added by an UPDATE is removed", "foo: bar", "foo: bar, " + TOKEN + ": forged",
+                        "[{\"op\":\"remove\",\"path\":\"/metadata/annotations/cdi.kubevirt.io~1storage.clone.token\"}]"),
+                Arguments.of("(Lockkeeper, issue 12) a swapped token is put back", TOKEN + ": baz", TOKEN + ": forged",
+                        "[{\"op\":\"replace\",\"path\":\"/metadata/annotations/cdi.kubevirt.io~1storage.clone.token\",\"value\":\"baz\"}]"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("updates")
+    void anUpdateNeverAddsOrChangesTheToken(String upstreamCase, String storedAnnotations, String sentAnnotations, String patch) {
+        TestCluster cluster = TestCluster.with(NAMESPACES).grant("datavolumes/source");
+        var stored = TestCluster.yaml(dataVolume(storedAnnotations, pvcSource("testNamespace")));
+        var sent = TestCluster.yaml(dataVolume(sentAnnotations, pvcSource("testNamespace")));
+        Decision decision = new AdmissionChain(AdmissionChain.Stage.MUTATING,
+                Rulebook.mutating(new CloneAuthorizer("lockkeeper:clone-source"),
+                        new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC()), () -> Policy.DEFAULT),
+                cluster, RuleObserver.NONE, () -> Policy.DEFAULT)
+                .decide(Reviews.dataVolume(Operation.UPDATE, "default", sent, stored, Reviews.ALICE));
+        assertTrue(decision.allowed(), decision.message());
+        assertEquals(patch, decision.patch() == null ? null : decision.patch().toString(), upstreamCase);
+        assertTrue(cluster.reviews().isEmpty(), "an UPDATE asks no SubjectAccessReview");
     }
 }

@@ -22,7 +22,7 @@ import java.util.List;
  * rule mints tokens, so one copied from another DataVolume cannot ride along on a skipped path.
  */
 public final class DataVolumeCloneAuthorizer implements AdmissionRule {
-    private static final Match MATCH = Match.of("cdi.kubevirt.io", "datavolumes", Operation.CREATE);
+    private static final Match MATCH = Match.of("cdi.kubevirt.io", "datavolumes", Operation.CREATE, Operation.UPDATE);
 
     private final CloneAuthorizer authorizer;
     private final CloneTokenSigner tokens;
@@ -38,6 +38,7 @@ public final class DataVolumeCloneAuthorizer implements AdmissionRule {
 
     @Override
     public Verdict admit(AdmissionRequest request, ClusterView cluster) {
+        if (request.operation() == Operation.UPDATE) return keepStoredToken(request);
         ObjectNode sent = request.object();
         ObjectNode dataVolume = withoutClientTokens(sent);
         Verdict allowWithoutToken = dataVolume == sent ? Verdict.allow() : Verdict.mutated(dataVolume, List.of());
@@ -66,6 +67,30 @@ public final class DataVolumeCloneAuthorizer implements AdmissionRule {
             }
             case CloneAuthorization.Granted granted -> withToken(request, dataVolume, source, targetNamespace);
         };
+    }
+
+    /**
+     * An UPDATE never adds or changes the token: only a CREATE this rule judged mints one, so a token added or
+     * swapped later (copied from another DataVolume, or forged) is put back to what the stored object carries.
+     * Removing it is allowed: CDI's controller drops the token once it has used it.
+     */
+    private static Verdict keepStoredToken(AdmissionRequest request) {
+        ObjectNode updated = request.object();
+        String stored = request.oldObject() == null ? null : annotation(request.oldObject(), CdiAnnotations.CLONE_TOKEN);
+        String sent = annotation(updated, CdiAnnotations.CLONE_TOKEN);
+        if (sent == null || sent.equals(stored)) return Verdict.allow();
+        ObjectNode restored = updated.deepCopy();
+        if (stored == null) {
+            ((ObjectNode) restored.path("metadata").path("annotations")).remove(CdiAnnotations.CLONE_TOKEN);
+        } else {
+            Json.putAnnotation(restored, CdiAnnotations.CLONE_TOKEN, stored);
+        }
+        return Verdict.mutated(restored, List.of("the clone token of a DataVolume cannot be changed; the stored one is kept"));
+    }
+
+    private static String annotation(ObjectNode object, String key) {
+        var value = object.path("metadata").path("annotations").get(key);
+        return value == null || !value.isTextual() ? null : value.asText();
     }
 
     private Verdict withToken(AdmissionRequest request, ObjectNode dataVolume, CloneSource.Located source, String targetNamespace) {
