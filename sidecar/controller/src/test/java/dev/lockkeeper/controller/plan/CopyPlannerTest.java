@@ -136,6 +136,9 @@ class CopyPlannerTest {
         World w = World.fresh();
         w.podsUsingSource.add(World.userPod("reader", "win11", true, "Running"));
         w.podsUsingSource.add(World.userPod("old-job", "win11", false, "Succeeded"));
+        Pod readOnlyClaim = World.userPod("ro-claim", "win11", false, "Running");
+        readOnlyClaim.getSpec().getVolumes().getFirst().getPersistentVolumeClaim().setReadOnly(true);
+        w.podsUsingSource.add(readOnlyClaim);
         assertEquals(List.of(), events(plan(w)));
         assertEquals(Boolean.TRUE, finalizer(plan(w)));
     }
