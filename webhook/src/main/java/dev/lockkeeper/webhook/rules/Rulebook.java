@@ -13,9 +13,9 @@ import dev.lockkeeper.webhook.policy.PolicyParser;
 import dev.lockkeeper.webhook.policy.PolicySource;
 import dev.lockkeeper.webhook.rules.clone.CloneAuthorizer;
 import dev.lockkeeper.webhook.rules.clone.CloneCompatibilityWarnings;
-import dev.lockkeeper.webhook.rules.clone.DataVolumeCloneAuthorizer;
-import dev.lockkeeper.webhook.rules.clone.VirtualMachineCloneAuthorizer;
-import dev.lockkeeper.webhook.rules.datavolume.DataVolumeSpecValidator;
+import dev.lockkeeper.webhook.rules.clone.DataVolumeCloneAuthorization;
+import dev.lockkeeper.webhook.rules.clone.VirtualMachineCloneAuthorization;
+import dev.lockkeeper.webhook.rules.datavolume.DataVolumeSpecValidation;
 import dev.lockkeeper.webhook.rules.export.ExportRules;
 import dev.lockkeeper.webhook.rules.restore.RestoreRules;
 import java.nio.file.Path;
@@ -43,13 +43,13 @@ public final class Rulebook {
      */
     public static List<AdmissionRule> mutating(CloneAuthorizer authorizer, CloneTokenSigner tokens, Supplier<Policy> policy) {
         List<AdmissionRule> rules = new ArrayList<>(RestoreRules.mutating(policy));
-        rules.add(new DataVolumeCloneAuthorizer(authorizer, tokens));
+        rules.add(new DataVolumeCloneAuthorization(authorizer, tokens));
         return rules;
     }
 
     public static List<AdmissionRule> validating(CloneAuthorizer authorizer, Supplier<Policy> policy) {
-        List<AdmissionRule> rules = new ArrayList<>(List.of(new DataVolumeSpecValidator(), new CloneCompatibilityWarnings(),
-                new VirtualMachineCloneAuthorizer(authorizer)));
+        List<AdmissionRule> rules = new ArrayList<>(List.of(new DataVolumeSpecValidation(), new CloneCompatibilityWarnings(),
+                new VirtualMachineCloneAuthorization(authorizer)));
         rules.addAll(ExportRules.validating(policy));
         rules.addAll(RestoreRules.validating(policy));
         return rules;

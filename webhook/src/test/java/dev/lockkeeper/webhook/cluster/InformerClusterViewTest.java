@@ -116,41 +116,6 @@ class InformerClusterViewTest {
         assertEquals(1, view.list(ResourceType.PERSISTENT_VOLUME_CLAIM, "golden-images").size());
     }
 
-    /** Issue 9: the CDIConfig gate behind claim adoption and the KubeVirt CR's gates come from the API server, and follow edits. */
-    @Test
-    void featureGatesAreReadFromTheLiveCdiConfigAndKubeVirtCr() throws Exception {
-        ResourceDefinitionContext cdiConfigs = ResourceContexts.of(ResourceType.CDI_CONFIG);
-        ResourceDefinitionContext kubevirts = ResourceContexts.of(ResourceType.KUBEVIRT);
-        GenericKubernetesResource config = new GenericKubernetesResource();
-        config.setApiVersion("cdi.kubevirt.io/v1beta1");
-        config.setKind("CDIConfig");
-        config.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName(FeatureGates.CDI_CONFIG_NAME).build());
-        config.setAdditionalProperty("spec", Map.of("featureGates", List.of(FeatureGates.CDI_CLAIM_ADOPTION)));
-        client.genericKubernetesResources(cdiConfigs).resource(config).create();
-        GenericKubernetesResource kubevirt = new GenericKubernetesResource();
-        kubevirt.setApiVersion("kubevirt.io/v1");
-        kubevirt.setKind("KubeVirt");
-        kubevirt.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName("kubevirt").withNamespace("team-a").build());
-        kubevirt.setAdditionalProperty("spec", Map.of("configuration", Map.of("developerConfiguration",
-                Map.of("featureGates", List.of(FeatureGates.KUBEVIRT_OCI_EXPORT), "disabledFeatureGates", List.of("Snapshot")))));
-        client.genericKubernetesResources(kubevirts).inNamespace("team-a").resource(kubevirt).create();
-        startView(ANSWERED_SARS);
-
-        assertTrue(FeatureGates.cdi(view, FeatureGates.CDI_CLAIM_ADOPTION));
-        assertTrue(FeatureGates.kubevirt(view, FeatureGates.KUBEVIRT_OCI_EXPORT, FeatureGates.Maturity.ALPHA));
-        assertFalse(FeatureGates.kubevirt(view, "Snapshot", FeatureGates.Maturity.BETA), "a disabled Beta gate is off");
-
-        config.setAdditionalProperty("spec", Map.of("featureGates", List.of()));
-        client.genericKubernetesResources(cdiConfigs).resource(config).update();
-        client.genericKubernetesResources(kubevirts).inNamespace("team-a").withName("kubevirt").delete();
-        for (int i = 0; i < 1200 && (FeatureGates.cdi(view, FeatureGates.CDI_CLAIM_ADOPTION)
-                || FeatureGates.kubevirt(view, FeatureGates.KUBEVIRT_OCI_EXPORT, FeatureGates.Maturity.ALPHA)); i++) Thread.sleep(25);
-        assertFalse(FeatureGates.cdi(view, FeatureGates.CDI_CLAIM_ADOPTION), "the gate removed from CDIConfig is off");
-        assertFalse(FeatureGates.kubevirt(view, FeatureGates.KUBEVIRT_OCI_EXPORT, FeatureGates.Maturity.ALPHA),
-                "without a KubeVirt CR an Alpha gate is off");
-        assertTrue(FeatureGates.kubevirt(view, "Snapshot", FeatureGates.Maturity.BETA), "and a Beta gate is on again");
-    }
-
     @Test
     void cloneDecisionsUseTheLiveViewAndSendExactSubjectAccessReviews() throws Exception {
         startView(ANSWERED_SARS);

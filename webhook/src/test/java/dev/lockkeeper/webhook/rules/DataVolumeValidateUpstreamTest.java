@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lockkeeper.webhook.admission.Operation;
 import dev.lockkeeper.webhook.admission.Verdict;
-import dev.lockkeeper.webhook.rules.datavolume.DataVolumeSpecValidator;
+import dev.lockkeeper.webhook.rules.datavolume.DataVolumeSpecValidation;
 import dev.lockkeeper.webhook.support.Reviews;
 import dev.lockkeeper.webhook.support.TestCluster;
 import java.util.stream.Stream;
@@ -23,7 +23,7 @@ class DataVolumeValidateUpstreamTest {
     static final String STORAGE_1G = "storage: {resources: {requests: {storage: 1Gi}}}";
     static final String SHA256 = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
 
-    final DataVolumeSpecValidator rule = new DataVolumeSpecValidator();
+    final DataVolumeSpecValidation rule = new DataVolumeSpecValidation();
 
     static Stream<Arguments> rejected() {
         return Stream.of(

@@ -10,8 +10,8 @@ public final class ExportRules {
     private ExportRules() {}
 
     public static List<AdmissionRule> validating(Supplier<Policy> policy) {
-        return List.of(new VirtualMachineExportSpecValidator(policy), new ExportOnlyWhenStopped(), new ExportTokenSecretReference(),
-                new ExportTokenStrength(policy), new VirtualMachineStartGuard(), new VirtualMachineStartRequestGuard(),
-                new VirtualMachineInstanceStartGuard(), new ExportedVolumeMountGuard(policy));
+        return List.of(new ExportSpecValidation(policy), new ExportSourceInUse(), new ExportTokenSecret(),
+                new ExportTokenStrength(policy), new VmStartDuringExport(), new VmStartRequestDuringExport(),
+                new VmiCreateDuringExport(), new PodMountsExportedPvc(policy));
     }
 }

@@ -11,14 +11,14 @@ public final class RestoreRules {
 
     public static List<AdmissionRule> mutating(Supplier<Policy> policy) {
         RestoreMarkers markers = new RestoreMarkers(policy);
-        return List.of(new RestoredDataVolumeMarker(markers), new RestoredPvcOwnership(markers), new RestoredVmiLabelCleanup(markers),
-                new RestoredVmIdentity(markers), new RestoredStandaloneVmiIdentity(markers), new RestoredVmRunStrategy(markers));
+        return List.of(new RestoreDataVolumePrepopulated(markers), new RestorePvcPopulatedFor(markers), new RestoreVmiControllerLabels(markers),
+                new RestoreVmIdentity(markers), new RestoreVmiIdentity(markers), new RestoreVmRunStrategy(markers));
     }
 
     /** Refusals of a whole object: they depend on no mutation, and the validating chain sees the object as it will be stored. */
     public static List<AdmissionRule> validating(Supplier<Policy> policy) {
         RestoreMarkers markers = new RestoreMarkers(policy);
-        return List.of(new RestoredUnfinishedPvcRefusal(markers), new RestoredVmiRefusal(markers), new RestoredLauncherPodRefusal(markers),
-                new VirtualMachineRestoreValidator());
+        return List.of(new RestorePvcUnfinishedRefusal(markers), new RestoreVmiOwnedRefusal(markers), new RestoreLauncherPodRefusal(markers),
+                new VirtualMachineRestoreValidation());
     }
 }

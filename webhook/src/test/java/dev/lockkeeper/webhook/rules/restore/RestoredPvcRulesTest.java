@@ -14,7 +14,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.api.Test;
 
-/** {@link RestoredPvcOwnership} and {@link RestoredUnfinishedPvcRefusal}: a restored PVC and its DataVolume. */
+/** {@link RestorePvcPopulatedFor} and {@link RestorePvcUnfinishedRefusal}: a restored PVC and its DataVolume. */
 class RestoredPvcRulesTest {
     static final String DATA_VOLUME_IN_CLUSTER = """
             apiVersion: cdi.kubevirt.io/v1beta1

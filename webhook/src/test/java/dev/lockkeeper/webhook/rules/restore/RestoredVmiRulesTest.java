@@ -15,7 +15,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** {@link RestoredVmiRefusal} and {@link RestoredVmiLabelCleanup}. */
+/** {@link RestoreVmiOwnedRefusal} and {@link RestoreVmiControllerLabels}. */
 class RestoredVmiRulesTest {
     static final String VM_IN_CLUSTER = """
             apiVersion: kubevirt.io/v1

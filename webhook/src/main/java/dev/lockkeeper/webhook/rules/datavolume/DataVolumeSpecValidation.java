@@ -24,7 +24,7 @@ import java.util.Set;
  * the same checks as CREATE run, minus the existing-PVC check. Cause fields are JSON paths
  * ({@code spec.pvc}) where CDI prints Go field names ({@code spec.PVC}).
  */
-public final class DataVolumeSpecValidator implements AdmissionRule {
+public final class DataVolumeSpecValidation implements AdmissionRule {
     private static final Match MATCH = Match.of("cdi.kubevirt.io", "datavolumes", Operation.CREATE, Operation.UPDATE);
     // kvalidation.DNS1123SubdomainMaxLength
     private static final int MAX_NAME_LENGTH = 253;

@@ -24,7 +24,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-class DataVolumeCloneAuthorizerTest {
+class DataVolumeCloneAuthorizationTest {
     static final Clock CLOCK = Clock.fixed(Instant.parse("2026-11-22T10:00:00Z"), ZoneOffset.UTC);
     static final String GOLDEN_PVC = """
             apiVersion: v1

@@ -13,7 +13,7 @@ import java.util.Map;
  * Validating, restored Pod CREATE: virt-launcher and hotplug-disk pods belong to a running VMI;
  * restored, they would run a second copy of the VM or attach a disk to nothing.
  */
-public final class RestoredLauncherPodRefusal implements AdmissionRule {
+public final class RestoreLauncherPodRefusal implements AdmissionRule {
     private static final Match MATCH = Match.of("", "pods", Operation.CREATE);
     private static final Map<String, String> RECREATED_BY = Map.of(
             "virt-launcher", "KubeVirt starts a new one when the VM runs",
@@ -21,7 +21,7 @@ public final class RestoredLauncherPodRefusal implements AdmissionRule {
 
     private final RestoreMarkers markers;
 
-    public RestoredLauncherPodRefusal(RestoreMarkers markers) {
+    public RestoreLauncherPodRefusal(RestoreMarkers markers) {
         this.markers = markers;
     }
 

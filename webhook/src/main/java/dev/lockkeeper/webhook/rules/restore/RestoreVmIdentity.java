@@ -12,12 +12,12 @@ import dev.lockkeeper.webhook.cluster.ClusterView;
  * cluster) would share MAC addresses and firmware identity with it; {@link RestoredIdentity} gives
  * it its own, in {@code spec.template.spec.domain}.
  */
-public final class RestoredVmIdentity implements AdmissionRule {
+public final class RestoreVmIdentity implements AdmissionRule {
     private static final Match MATCH = Match.of("kubevirt.io", "virtualmachines", Operation.CREATE);
 
     private final RestoreMarkers markers;
 
-    public RestoredVmIdentity(RestoreMarkers markers) {
+    public RestoreVmIdentity(RestoreMarkers markers) {
         this.markers = markers;
     }
 

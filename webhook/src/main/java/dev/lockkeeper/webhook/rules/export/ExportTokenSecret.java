@@ -13,7 +13,7 @@ import dev.lockkeeper.webhook.cluster.ClusterView;
  * export's namespace with data key {@code token}; otherwise the export server never becomes usable.
  * The requester must be allowed to read that Secret, checked before anything about it is told.
  */
-public final class ExportTokenSecretReference implements AdmissionRule {
+public final class ExportTokenSecret implements AdmissionRule {
     private static final Match MATCH = Match.of("export.kubevirt.io", "virtualmachineexports", Operation.CREATE);
 
     @Override public String name() { return "export-token-secret"; }

@@ -7,14 +7,14 @@ import dev.lockkeeper.webhook.admission.Operation;
 import dev.lockkeeper.webhook.admission.Verdict;
 import dev.lockkeeper.webhook.cluster.AccessReview;
 import dev.lockkeeper.webhook.rules.clone.CloneAuthorizer;
-import dev.lockkeeper.webhook.rules.clone.VirtualMachineCloneAuthorizer;
+import dev.lockkeeper.webhook.rules.clone.VirtualMachineCloneAuthorization;
 import dev.lockkeeper.webhook.support.Reviews;
 import dev.lockkeeper.webhook.support.TestCluster;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-class VirtualMachineCloneAuthorizerTest {
+class VirtualMachineCloneAuthorizationTest {
     static final String VM = """
             apiVersion: kubevirt.io/v1
             kind: VirtualMachine
@@ -31,7 +31,7 @@ class VirtualMachineCloneAuthorizerTest {
                   volumes: [{name: root, dataVolume: {name: web-root}}]
             """;
 
-    final VirtualMachineCloneAuthorizer rule = new VirtualMachineCloneAuthorizer(new CloneAuthorizer("lockkeeper:clone-source"));
+    final VirtualMachineCloneAuthorization rule = new VirtualMachineCloneAuthorization(new CloneAuthorizer("lockkeeper:clone-source"));
 
     Verdict admit(TestCluster cluster, Operation operation, String vm, String old) {
         return rule.admit(Reviews.virtualMachine(operation, "team-b", TestCluster.yaml(vm), old == null ? null : TestCluster.yaml(old)), cluster);

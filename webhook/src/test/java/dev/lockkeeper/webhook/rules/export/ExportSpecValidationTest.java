@@ -14,7 +14,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
-class VirtualMachineExportSpecValidatorTest {
+class ExportSpecValidationTest {
     final TestCluster cluster = TestCluster.with();
 
     Decision create(String version, String source, String extra) {

@@ -21,13 +21,13 @@ import java.util.List;
  * the data mover checks before copying a byte. A token the client sent is never kept: only this
  * rule mints tokens, so one copied from another DataVolume cannot ride along on a skipped path.
  */
-public final class DataVolumeCloneAuthorizer implements AdmissionRule {
+public final class DataVolumeCloneAuthorization implements AdmissionRule {
     private static final Match MATCH = Match.of("cdi.kubevirt.io", "datavolumes", Operation.CREATE, Operation.UPDATE);
 
     private final CloneAuthorizer authorizer;
     private final CloneTokenSigner tokens;
 
-    public DataVolumeCloneAuthorizer(CloneAuthorizer authorizer, CloneTokenSigner tokens) {
+    public DataVolumeCloneAuthorization(CloneAuthorizer authorizer, CloneTokenSigner tokens) {
         this.authorizer = authorizer;
         this.tokens = tokens;
     }

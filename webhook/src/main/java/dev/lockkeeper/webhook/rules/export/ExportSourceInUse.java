@@ -29,7 +29,7 @@ import java.util.Optional;
  *       words says so.</li>
  * </ul>
  */
-public final class ExportOnlyWhenStopped implements AdmissionRule {
+public final class ExportSourceInUse implements AdmissionRule {
     private static final Match MATCH = Match.of("export.kubevirt.io", "virtualmachineexports", Operation.CREATE);
 
     @Override public String name() { return "export-source-in-use"; }

@@ -14,12 +14,12 @@ import java.util.Optional;
  * backup holds partial data; upstream does not restore it, and CDI populates a fresh PVC when the
  * DataVolume is restored.
  */
-public final class RestoredUnfinishedPvcRefusal implements AdmissionRule {
+public final class RestorePvcUnfinishedRefusal implements AdmissionRule {
     private static final Match MATCH = Match.of("", "persistentvolumeclaims", Operation.CREATE);
 
     private final RestoreMarkers markers;
 
-    public RestoredUnfinishedPvcRefusal(RestoreMarkers markers) {
+    public RestorePvcUnfinishedRefusal(RestoreMarkers markers) {
         this.markers = markers;
     }
 

@@ -17,8 +17,8 @@ import java.util.UUID;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
-/** {@link RestoredVmIdentity} and {@link RestoredVmRunStrategy}. */
-class RestoredVmIdentityTest {
+/** {@link RestoreVmIdentity} and {@link RestoreVmRunStrategy}. */
+class RestoreVmIdentityTest {
     static final Pattern LOCAL_UNICAST_MAC = Pattern.compile("[0-9a-f][26ae](:[0-9a-f]{2}){5}");
     static final String ORIGINAL_UUID = "6a1f3c2e-8d4b-4e7a-9c1d-2b3e4f5a6b7c";
 

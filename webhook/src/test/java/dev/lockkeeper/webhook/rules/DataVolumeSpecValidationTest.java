@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lockkeeper.webhook.admission.Operation;
 import dev.lockkeeper.webhook.admission.Verdict;
-import dev.lockkeeper.webhook.rules.datavolume.DataVolumeSpecValidator;
+import dev.lockkeeper.webhook.rules.datavolume.DataVolumeSpecValidation;
 import dev.lockkeeper.webhook.support.Reviews;
 import dev.lockkeeper.webhook.support.TestCluster;
 import java.util.stream.Stream;
@@ -14,8 +14,8 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.api.Test;
 
-class DataVolumeSpecValidatorTest {
-    final DataVolumeSpecValidator rule = new DataVolumeSpecValidator();
+class DataVolumeSpecValidationTest {
+    final DataVolumeSpecValidation rule = new DataVolumeSpecValidation();
     final TestCluster cluster = TestCluster.with("""
             apiVersion: v1
             kind: PersistentVolumeClaim

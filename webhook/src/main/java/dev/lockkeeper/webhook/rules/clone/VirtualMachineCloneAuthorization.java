@@ -22,12 +22,12 @@ import java.util.Map;
  * another namespace must be clonable by the VM's service account, as KubeVirt checks it. Templates
  * unchanged by an UPDATE, or whose DataVolume already exists (kubevirt#12204), are not re-checked.
  */
-public final class VirtualMachineCloneAuthorizer implements AdmissionRule {
+public final class VirtualMachineCloneAuthorization implements AdmissionRule {
     private static final Match MATCH = Match.of("kubevirt.io", "virtualmachines", Operation.CREATE, Operation.UPDATE);
 
     private final CloneAuthorizer authorizer;
 
-    public VirtualMachineCloneAuthorizer(CloneAuthorizer authorizer) {
+    public VirtualMachineCloneAuthorization(CloneAuthorizer authorizer) {
         this.authorizer = authorizer;
     }
 

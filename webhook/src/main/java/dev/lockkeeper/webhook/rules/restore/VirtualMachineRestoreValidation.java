@@ -29,7 +29,7 @@ import java.util.Set;
  * only once no VMI exists): StopTarget, WaitGracePeriod (the default) and WaitEventually are allowed with a
  * warning saying what KubeVirt will do; FailImmediate, which KubeVirt would fail at once, is refused.
  */
-public final class VirtualMachineRestoreValidator implements AdmissionRule {
+public final class VirtualMachineRestoreValidation implements AdmissionRule {
     private static final Match MATCH = Match.of("snapshot.kubevirt.io", "virtualmachinerestores", Operation.CREATE, Operation.UPDATE);
     private static final String SNAPSHOT_GATE = "Snapshot";
     private static final Set<String> VOLUME_RESTORE_POLICIES = Set.of("InPlace", "RandomizeNames", "PrefixTargetName");

@@ -17,7 +17,7 @@ import java.util.Optional;
  * the VMI, or a user creating one directly); refused while an export holds its VM or any PVC it mounts.
  * A VMI without a VirtualMachine owner is judged by its own name (exports of a VM of that name still hold it).
  */
-public final class VirtualMachineInstanceStartGuard implements AdmissionRule {
+public final class VmiCreateDuringExport implements AdmissionRule {
     private static final Match MATCH = Match.of("kubevirt.io", "virtualmachineinstances", Operation.CREATE);
 
     @Override public String name() { return "vmi-create-during-export"; }

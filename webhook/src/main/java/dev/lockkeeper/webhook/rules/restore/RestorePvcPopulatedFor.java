@@ -15,15 +15,15 @@ import java.util.Optional;
 /**
  * Mutating, restored PVC CREATE: a finished PVC of a DataVolume gets {@code storage.populatedFor},
  * so CDI adopts it as that DataVolume's data instead of refusing or repopulating it. An unfinished
- * one is left unmarked: marking it would make CDI trust partial data ({@link RestoredUnfinishedPvcRefusal}
+ * one is left unmarked: marking it would make CDI trust partial data ({@link RestorePvcUnfinishedRefusal}
  * refuses it).
  */
-public final class RestoredPvcOwnership implements AdmissionRule {
+public final class RestorePvcPopulatedFor implements AdmissionRule {
     private static final Match MATCH = Match.of("", "persistentvolumeclaims", Operation.CREATE);
 
     private final RestoreMarkers markers;
 
-    public RestoredPvcOwnership(RestoreMarkers markers) {
+    public RestorePvcPopulatedFor(RestoreMarkers markers) {
         this.markers = markers;
     }
 

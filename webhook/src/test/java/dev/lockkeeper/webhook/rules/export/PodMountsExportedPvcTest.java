@@ -10,7 +10,7 @@ import dev.lockkeeper.webhook.admission.UserInfo;
 import dev.lockkeeper.webhook.support.TestCluster;
 import org.junit.jupiter.api.Test;
 
-class ExportedVolumeMountGuardTest {
+class PodMountsExportedPvcTest {
     static final String EXPORTER_OWNER = "ownerReferences: [{apiVersion: export.kubevirt.io/v1beta1, kind: VirtualMachineExport, "
             + "name: disk-export, uid: uid-disk-export, controller: true}]";
 

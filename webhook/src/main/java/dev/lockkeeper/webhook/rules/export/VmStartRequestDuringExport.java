@@ -17,7 +17,7 @@ import java.util.EnumSet;
  * RerunOnFailure VM adds a Start {@code stateChangeRequest}; refuse it while an export holds the
  * VM or one of its disks. Status updates that add no Start request pass at once.
  */
-public final class VirtualMachineStartRequestGuard implements AdmissionRule {
+public final class VmStartRequestDuringExport implements AdmissionRule {
     private static final Match MATCH = new Match("kubevirt.io", "virtualmachines", "status", EnumSet.of(Operation.UPDATE));
 
     @Override public String name() { return "vm-start-request-during-export"; }

@@ -12,12 +12,12 @@ import dev.lockkeeper.webhook.cluster.ClusterView;
  * identity included, so it gets the same fixes as a restored VM ({@link RestoredIdentity}), in
  * {@code spec.domain}. A VMI a VM owns is left alone here: restore-vmi-owned-refusal refuses it.
  */
-public final class RestoredStandaloneVmiIdentity implements AdmissionRule {
+public final class RestoreVmiIdentity implements AdmissionRule {
     private static final Match MATCH = Match.of("kubevirt.io", "virtualmachineinstances", Operation.CREATE);
 
     private final RestoreMarkers markers;
 
-    public RestoredStandaloneVmiIdentity(RestoreMarkers markers) {
+    public RestoreVmiIdentity(RestoreMarkers markers) {
         this.markers = markers;
     }
 

@@ -25,12 +25,12 @@ import java.util.function.Supplier;
  * immutable after creation (compared as KubeVirt's {@code Semantic.DeepEqual} does: {@code 60m} is {@code 1h}).
  * Beyond upstream, a {@code ttlDuration} must parse and be positive, and one above the policy's maximum is warned about.
  */
-public final class VirtualMachineExportSpecValidator implements AdmissionRule {
+public final class ExportSpecValidation implements AdmissionRule {
     private static final Match MATCH = Match.of("export.kubevirt.io", "virtualmachineexports", Operation.CREATE, Operation.UPDATE);
 
     private final Supplier<Policy> policy;
 
-    public VirtualMachineExportSpecValidator(Supplier<Policy> policy) {
+    public ExportSpecValidation(Supplier<Policy> policy) {
         this.policy = policy;
     }
 

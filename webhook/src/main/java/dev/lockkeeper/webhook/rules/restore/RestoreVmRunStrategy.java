@@ -18,13 +18,13 @@ import java.util.Set;
  * restored VM's {@code spec.runStrategy} (e.g. Halted, to restore without booting), as the
  * kubevirt-velero-plugin does; {@code spec.running} is removed because KubeVirt rejects both.
  */
-public final class RestoredVmRunStrategy implements AdmissionRule {
+public final class RestoreVmRunStrategy implements AdmissionRule {
     private static final Match MATCH = Match.of("kubevirt.io", "virtualmachines", Operation.CREATE);
     private static final Set<String> RUN_STRATEGIES = Set.of("Always", "RerunOnFailure", "Manual", "Halted", "Once", "WaitAsReceiver");
 
     private final RestoreMarkers markers;
 
-    public RestoredVmRunStrategy(RestoreMarkers markers) {
+    public RestoreVmRunStrategy(RestoreMarkers markers) {
         this.markers = markers;
     }
 

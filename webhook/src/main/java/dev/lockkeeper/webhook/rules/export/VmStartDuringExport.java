@@ -20,7 +20,7 @@ import java.util.function.Supplier;
  * a Once/RerunOnFailure VM whose VMI has finished moved to Always. Whether an edit starts the VM is judged against
  * its VMI as it is now, so edits to a VM that is already running pass.
  */
-public final class VirtualMachineStartGuard implements AdmissionRule {
+public final class VmStartDuringExport implements AdmissionRule {
     private static final Match MATCH = Match.of("kubevirt.io", "virtualmachines", Operation.UPDATE);
 
     @Override public String name() { return "vm-start-during-export"; }

@@ -23,11 +23,11 @@ import java.util.function.Supplier;
  * policy's {@code export.exporterCreators} (KubeVirt's controller service account, matched exactly:
  * a same-named service account in another namespace does not count).
  */
-public final class ExportedVolumeMountGuard implements AdmissionRule {
+public final class PodMountsExportedPvc implements AdmissionRule {
     private static final Match MATCH = Match.of("", "pods", Operation.CREATE);
     private final Supplier<Policy> policy;
 
-    public ExportedVolumeMountGuard(Supplier<Policy> policy) {
+    public PodMountsExportedPvc(Supplier<Policy> policy) {
         this.policy = policy;
     }
 

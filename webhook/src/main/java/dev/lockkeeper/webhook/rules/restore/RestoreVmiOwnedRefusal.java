@@ -11,12 +11,12 @@ import dev.lockkeeper.webhook.cluster.ClusterView;
  * Validating, restored VMI CREATE: a VMI a VM owns is not restored; the restored VM starts its own
  * according to its run strategy, and a restored copy would race it on the same name.
  */
-public final class RestoredVmiRefusal implements AdmissionRule {
+public final class RestoreVmiOwnedRefusal implements AdmissionRule {
     private static final Match MATCH = Match.of("kubevirt.io", "virtualmachineinstances", Operation.CREATE);
 
     private final RestoreMarkers markers;
 
-    public RestoredVmiRefusal(RestoreMarkers markers) {
+    public RestoreVmiOwnedRefusal(RestoreMarkers markers) {
         this.markers = markers;
     }
 

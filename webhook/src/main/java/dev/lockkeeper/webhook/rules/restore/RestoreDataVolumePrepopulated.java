@@ -16,12 +16,12 @@ import java.util.List;
  * up is marked pre-populated, or CDI would import or clone again over the restored PVC. The
  * API server still shows a mutating webhook the {@code status} the client sent.
  */
-public final class RestoredDataVolumeMarker implements AdmissionRule {
+public final class RestoreDataVolumePrepopulated implements AdmissionRule {
     private static final Match MATCH = Match.of("cdi.kubevirt.io", "datavolumes", Operation.CREATE);
 
     private final RestoreMarkers markers;
 
-    public RestoredDataVolumeMarker(RestoreMarkers markers) {
+    public RestoreDataVolumePrepopulated(RestoreMarkers markers) {
         this.markers = markers;
     }
 

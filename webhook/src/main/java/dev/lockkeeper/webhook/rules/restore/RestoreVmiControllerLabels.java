@@ -14,16 +14,16 @@ import java.util.List;
  * Mutating, restored VMI CREATE: KubeVirt's controllers set these labels for the VMI's former
  * life (launcher pod, node, migration, install strategy); restored, they point at things that no
  * longer exist and mislead the controllers, so they are removed. Owned VMIs are refused by
- * {@link RestoredVmiRefusal}; in its warn mode they are cleaned too.
+ * {@link RestoreVmiOwnedRefusal}; in its warn mode they are cleaned too.
  */
-public final class RestoredVmiLabelCleanup implements AdmissionRule {
+public final class RestoreVmiControllerLabels implements AdmissionRule {
     private static final Match MATCH = Match.of("kubevirt.io", "virtualmachineinstances", Operation.CREATE);
     static final List<String> CONTROLLER_LABELS = List.of("kubevirt.io/created-by", "kubevirt.io/migrationJobUID",
             "kubevirt.io/nodeName", "kubevirt.io/migrationTargetNodeName", "kubevirt.io/schedulable", "kubevirt.io/install-strategy");
 
     private final RestoreMarkers markers;
 
-    public RestoredVmiLabelCleanup(RestoreMarkers markers) {
+    public RestoreVmiControllerLabels(RestoreMarkers markers) {
         this.markers = markers;
     }
 

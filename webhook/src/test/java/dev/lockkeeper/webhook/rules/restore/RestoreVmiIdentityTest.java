@@ -1,9 +1,9 @@
 package dev.lockkeeper.webhook.rules.restore;
 
 import static dev.lockkeeper.webhook.rules.restore.RestoreReviews.*;
-import static dev.lockkeeper.webhook.rules.restore.RestoredVmIdentityTest.LOCAL_UNICAST_MAC;
-import static dev.lockkeeper.webhook.rules.restore.RestoredVmIdentityTest.ORIGINALS;
-import static dev.lockkeeper.webhook.rules.restore.RestoredVmIdentityTest.ORIGINAL_UUID;
+import static dev.lockkeeper.webhook.rules.restore.RestoreVmIdentityTest.LOCAL_UNICAST_MAC;
+import static dev.lockkeeper.webhook.rules.restore.RestoreVmIdentityTest.ORIGINALS;
+import static dev.lockkeeper.webhook.rules.restore.RestoreVmIdentityTest.ORIGINAL_UUID;
 import static org.junit.jupiter.api.Assertions.*;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -14,8 +14,8 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** {@link RestoredStandaloneVmiIdentity}: a VMI no VM owns gets the identity fixes a restored VM gets. */
-class RestoredStandaloneVmiIdentityTest {
+/** {@link RestoreVmiIdentity}: a VMI no VM owns gets the identity fixes a restored VM gets. */
+class RestoreVmiIdentityTest {
     /** A standalone VMI backed up in team-b and restored into team-a, next to the original VM's MAC and firmware. */
     static String backedUpVmi(String metadataExtra) {
         return """

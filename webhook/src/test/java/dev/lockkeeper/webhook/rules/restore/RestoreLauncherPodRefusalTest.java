@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-class RestoredLauncherPodRefusalTest {
+class RestoreLauncherPodRefusalTest {
     final TestCluster cluster = TestCluster.with();
 
     static String pod(String name, String role) {

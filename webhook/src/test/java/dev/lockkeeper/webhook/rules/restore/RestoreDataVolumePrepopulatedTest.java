@@ -18,7 +18,7 @@ import java.time.Clock;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-class RestoredDataVolumeMarkerTest {
+class RestoreDataVolumePrepopulatedTest {
     /** A cross-namespace clone as backed up: finished, owned by its VM. */
     static final String SUCCEEDED_CLONE = """
             apiVersion: cdi.kubevirt.io/v1beta1
