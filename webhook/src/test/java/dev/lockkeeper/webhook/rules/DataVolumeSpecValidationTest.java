@@ -46,7 +46,7 @@ class DataVolumeSpecValidationTest {
                 Arguments.of("storage size zero", "{source: {blank: {}}, storage: {resources: {requests: {storage: 0Gi}}}}",
                         "Storage size can't be equal or less than zero", "spec.storage.resources.requests.storage"),
                 Arguments.of("malformed size", "{source: {blank: {}}, storage: {resources: {requests: {storage: lots}}}}",
-                        "Storage size is not a valid quantity: not a quantity: lots", "spec.storage.resources.requests.storage"),
+                        "Storage size is not a valid quantity: \"lots\": quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'", "spec.storage.resources.requests.storage"),
                 Arguments.of("pvc without access mode", "{source: {blank: {}}, pvc: {resources: {requests: {storage: 1Gi}}}}",
                         "Required value: at least 1 access mode is required", "spec.pvc.accessModes"),
                 Arguments.of("pvc two access modes", "{source: {blank: {}}, pvc: {accessModes: [ReadWriteOnce, ReadOnlyMany], resources: {requests: {storage: 1Gi}}}}",

@@ -33,6 +33,10 @@ public final class CloneSources {
         JsonNode sourceRef = spec.path("sourceRef");
         if (sourceRef.isObject() && "DataSource".equals(Json.text(sourceRef, "kind"))) {
             String namespace = Json.text(sourceRef, "namespace");
+            // Upstream's lookup of a nameless DataSource fails; say what the validating webhook would say.
+            if (Json.text(sourceRef, "name").isEmpty()) {
+                return new CloneSource.Unresolved(Cause.invalid("spec.sourceRef.name", "Missing sourceRef name"));
+            }
             return fromDataSource(namespace.isEmpty() ? targetNamespace : namespace, Json.text(sourceRef, "name"), cluster);
         }
         return new CloneSource.NotAClone();
