@@ -11,7 +11,6 @@ import dev.lockkeeper.webhook.admission.Json;
 import dev.lockkeeper.webhook.admission.Operation;
 import dev.lockkeeper.webhook.cluster.Manifests;
 import dev.lockkeeper.webhook.cluster.ResourceType;
-import dev.lockkeeper.webhook.policy.Policy;
 import dev.lockkeeper.webhook.rules.Rulebook;
 import dev.lockkeeper.webhook.rules.clone.CloneAuthorizer;
 import java.io.InputStream;
@@ -108,8 +107,8 @@ class DeployManifestsTest {
     @Test
     void everyRuleIsRegisteredWithTheApiServer() {
         var signer = new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC());
-        assertCovered(Rulebook.mutating(authorizer, signer, () -> Policy.DEFAULT), webhooks("MutatingWebhookConfiguration"));
-        assertCovered(Rulebook.validating(authorizer, () -> Policy.DEFAULT), webhooks("ValidatingWebhookConfiguration"));
+        assertCovered(Rulebook.mutating(authorizer, signer), webhooks("MutatingWebhookConfiguration"));
+        assertCovered(Rulebook.validating(authorizer), webhooks("ValidatingWebhookConfiguration"));
     }
 
     private static void assertCovered(List<AdmissionRule> rules, List<JsonNode> webhooks) {

@@ -12,8 +12,6 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.function.Supplier;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The rules behind one endpoint. A mutating chain threads the object through every rule that
@@ -23,7 +21,8 @@ import org.slf4j.LoggerFactory;
  * skips a rule, {@code warn} turns its denial or patch into a warning.
  */
 public final class AdmissionChain {
-    private static final Logger LOG = LoggerFactory.getLogger(AdmissionChain.class);
+    /** The API server's default webhook timeout is 10 s; Lockkeeper registers 3 s or less, and keeps 0.5 s to answer. */
+    static final java.time.Duration DEFAULT_BUDGET = java.time.Duration.ofMillis(2500);
 
     public enum Stage {
         MUTATING("mutate"), VALIDATING("validate");
@@ -52,14 +51,19 @@ public final class AdmissionChain {
     public Stage stage() { return stage; }
 
     public Decision decide(AdmissionRequest request) {
+        return decide(request, Deadline.after(DEFAULT_BUDGET));
+    }
+
+    public Decision decide(AdmissionRequest request, Deadline deadline) {
         long started = System.nanoTime();
-        Decision decision = evaluate(request);
+        Decision decision = evaluate(ReviewContext.of(request, policy.get(), deadline, cluster));
         observer.reviewDecided(stage.endpoint(), decision.outcome(), System.nanoTime() - started);
         return decision;
     }
 
-    private Decision evaluate(AdmissionRequest request) {
-        Policy inForce = policy.get();
+    private Decision evaluate(ReviewContext review) {
+        AdmissionRequest request = review.request();
+        Policy inForce = review.policy();
         ObjectNode original = request.object();
         ObjectNode current = original;
         List<String> warnings = new ArrayList<>();
@@ -71,12 +75,12 @@ public final class AdmissionChain {
             long started = System.nanoTime();
             Verdict verdict;
             try {
-                verdict = rule.admit(seen, cluster);
+                verdict = rule.admit(review.withRequest(seen));
             } catch (RuntimeException e) {
                 observer.ruleEvaluated(stage.endpoint(), rule.name(), "error", System.nanoTime() - started);
                 Decision unreadable = WrongType.decision(rule.name(), e);
                 if (unreadable != null) return unreadable;
-                LOG.error("rule {} failed on request {}", rule.name(), request.uid(), e);
+                review.log().error("rule {} failed", rule.name(), e);
                 return Decision.errored(rule.name(), "rule " + rule.name() + " failed inside the webhook; its log has the details (uid "
                         + request.uid() + ")");
             }

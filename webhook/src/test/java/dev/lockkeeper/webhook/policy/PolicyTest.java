@@ -11,7 +11,7 @@ import dev.lockkeeper.webhook.admission.Match;
 import dev.lockkeeper.webhook.admission.Operation;
 import dev.lockkeeper.webhook.admission.RuleObserver;
 import dev.lockkeeper.webhook.admission.Verdict;
-import dev.lockkeeper.webhook.cluster.ClusterView;
+import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.support.Reviews;
 import dev.lockkeeper.webhook.support.TestCluster;
 import java.nio.file.Files;
@@ -111,7 +111,8 @@ class PolicyTest {
     record Denier() implements AdmissionRule {
         @Override public String name() { return "denier"; }
         @Override public Match match() { return EVERY_DATAVOLUME; }
-        @Override public Verdict admit(AdmissionRequest request, ClusterView cluster) {
+        @Override public Verdict admit(ReviewContext review) {
+            AdmissionRequest request = review.request();
             return Verdict.invalid("not like this", Cause.invalid("spec", "not like this"));
         }
     }
@@ -119,7 +120,8 @@ class PolicyTest {
     record Labeller() implements AdmissionRule {
         @Override public String name() { return "labeller"; }
         @Override public Match match() { return EVERY_DATAVOLUME; }
-        @Override public Verdict admit(AdmissionRequest request, ClusterView cluster) {
+        @Override public Verdict admit(ReviewContext review) {
+            AdmissionRequest request = review.request();
             var copy = request.object().deepCopy();
             copy.withObject("metadata").withObject("labels").put("checked", "yes");
             return Verdict.mutated(copy, List.of());
