@@ -16,5 +16,10 @@ public interface AdmissionRule {
         return match().matches(request);
     }
 
+    /** The failurePolicy of the webhook registration that serves this rule; what a review past its deadline answers. */
+    default FailurePolicy failurePolicy() {
+        return FailurePolicy.FAIL;
+    }
+
     Verdict admit(ReviewContext review);
 }

@@ -90,7 +90,7 @@ class AdmissionChainTest {
         var service = new AdmissionService(chain(AdmissionChain.Stage.MUTATING, new BadMatcher()),
                 chain(AdmissionChain.Stage.VALIDATING));
         HttpReply reply = service.handle(AdmissionChain.Stage.MUTATING, dev.lockkeeper.webhook.support.Reviews.document(request).toString()
-                .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8), null);
         assertEquals(200, reply.status());
         var response = Json.MAPPER.readTree(reply.body()).path("response");
         assertEquals("uid-CREATE", response.path("uid").asText());

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.AdmissionRule;
+import dev.lockkeeper.webhook.admission.FailurePolicy;
 import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Cause;
 import dev.lockkeeper.webhook.admission.Json;
@@ -28,6 +29,9 @@ public final class PodMountsExportedPvc implements AdmissionRule {
     @Override public String name() { return "pod-mounts-exported-pvc"; }
 
     @Override public Match match() { return MATCH; }
+
+    /** A hot path KubeVirt depends on: its registration fails open (manifests/webhooks.yaml). */
+    @Override public FailurePolicy failurePolicy() { return FailurePolicy.IGNORE; }
 
     @Override
     public Verdict admit(ReviewContext review) {

@@ -3,6 +3,7 @@ package dev.lockkeeper.webhook.rules.export;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.AdmissionRule;
+import dev.lockkeeper.webhook.admission.FailurePolicy;
 import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Cause;
 import dev.lockkeeper.webhook.admission.Json;
@@ -24,6 +25,9 @@ public final class VmStartRequestDuringExport implements AdmissionRule {
     @Override public String name() { return "vm-start-request-during-export"; }
 
     @Override public Match match() { return MATCH; }
+
+    /** A hot path KubeVirt depends on: its registration fails open (manifests/webhooks.yaml). */
+    @Override public FailurePolicy failurePolicy() { return FailurePolicy.IGNORE; }
 
     @Override
     public Verdict admit(ReviewContext review) {
