@@ -133,6 +133,10 @@ public final class AdmissionChain {
         ObjectNode current = original;
         List<String> warnings = new ArrayList<>();
         if (inForce.excludes(request.objectNamespace())) return Decision.allowed(warnings, null);
+        boolean anyRuleReads = rules.stream().anyMatch(rule -> inForce.mode(rule.name()) != EnforcementMode.OFF && rule.handles(request));
+        if (!anyRuleReads) return Decision.allowed(warnings, null);
+        Decision tooLarge = ObjectLimits.check(original, inForce.limits());
+        if (tooLarge != null) return tooLarge;
         for (AdmissionRule rule : rules) {
             AdmissionRequest seen = current == original ? request : request.withObject(current);
             EnforcementMode mode = inForce.mode(rule.name());

@@ -60,20 +60,33 @@ public record Policy(Map<String, EnforcementMode> modes, Set<String> excludedNam
     }
 
     /**
-     * How long a review may take. The API server puts its {@code timeoutSeconds} on the webhook URL ({@code ?timeout=3s});
-     * a review gets that less {@code answerReserve} (to write and send the answer), but never less than half of it.
+     * How long a review may take, and how much of an object the rules will read.
+     *
+     * <p>Time: the API server puts its {@code timeoutSeconds} on the webhook URL ({@code ?timeout=3s}); a review gets
+     * that less {@code answerReserve} (to write and send the answer), but never less than half of it.
      * {@code defaultTimeout} stands in when the URL has none (a hand-made request, an older API server).
+     *
+     * <p>Size: an object with more interfaces, disks, volumes or {@code dataVolumeTemplates} than these, an annotation
+     * value longer than {@code maxAnnotationBytes}, or more than {@code maxObjectBytes} of JSON is refused with a 422
+     * naming the limit before any rule reads it. The defaults are far above real VirtualMachines (KubeVirt's own
+     * limits are lower) and at the API server's own bounds (256 KiB of annotations, 3 MiB per request).
      */
-    public record Limits(Duration defaultTimeout, Duration answerReserve) {
+    public record Limits(Duration defaultTimeout, Duration answerReserve, int maxInterfaces, int maxDisks, int maxVolumes,
+                         int maxDataVolumeTemplates, int maxAnnotationBytes, int maxObjectBytes) {
         /** The API server refuses {@code timeoutSeconds} above 30. */
         public static final Duration LONGEST_TIMEOUT = Duration.ofSeconds(30);
-        public static final Limits DEFAULT = new Limits(Duration.ofSeconds(3), Duration.ofMillis(500));
+        public static final Limits DEFAULT = new Limits(Duration.ofSeconds(3), Duration.ofMillis(500), 256, 256, 256, 256,
+                256 * 1024, 3 * 1024 * 1024);
 
         public Limits {
             if (defaultTimeout.isNegative() || defaultTimeout.isZero() || defaultTimeout.compareTo(LONGEST_TIMEOUT) > 0) {
                 throw new IllegalArgumentException("limits.defaultTimeout must be above 0 and at most 30s");
             }
             if (answerReserve.isNegative()) throw new IllegalArgumentException("limits.answerReserve must not be negative");
+            if (Math.min(Math.min(maxInterfaces, maxDisks), Math.min(maxVolumes, maxDataVolumeTemplates)) < 1
+                    || maxAnnotationBytes < 1 || maxObjectBytes < 1) {
+                throw new IllegalArgumentException("limits must be positive");
+            }
         }
 
         /** The time a review may take when the API server gives up after {@code timeout} (null: not said). */

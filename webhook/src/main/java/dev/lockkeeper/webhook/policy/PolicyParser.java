@@ -23,7 +23,8 @@ import java.util.TreeSet;
  *   export-only-when-stopped: warn
  * export: {minTokenLength: 12, maxTtl: 24h, exporterCreators: [system:serviceaccount:kubevirt:kubevirt-controller]}
  * restore: {markerLabels: [velero.io/restore-name], markerAnnotations: [], veleroNamespace: velero}
- * limits: {defaultTimeout: 3s, answerReserve: 500ms}
+ * limits: {defaultTimeout: 3s, answerReserve: 500ms, maxInterfaces: 256, maxDisks: 256, maxVolumes: 256,
+ *          maxDataVolumeTemplates: 256, maxAnnotationBytes: 262144, maxObjectBytes: 3145728}
  * </pre>
  * Every problem is reported with the field it is in; unknown fields and rule names are errors,
  * so a typo never silently leaves a rule enforcing.
@@ -129,14 +130,31 @@ public final class PolicyParser {
     private static Policy.Limits limits(JsonNode node, List<String> problems) {
         Policy.Limits defaults = Policy.Limits.DEFAULT;
         if (node.isMissingNode() || node.isNull()) return defaults;
-        unknownFields(node, Set.of("defaultTimeout", "answerReserve"), "limits.", problems);
+        unknownFields(node, Set.of("defaultTimeout", "answerReserve", "maxInterfaces", "maxDisks", "maxVolumes",
+                "maxDataVolumeTemplates", "maxAnnotationBytes", "maxObjectBytes"), "limits.", problems);
         Duration defaultTimeout = duration(node, "defaultTimeout", defaults.defaultTimeout(), problems);
         Duration answerReserve = duration(node, "answerReserve", defaults.answerReserve(), problems);
         if (defaultTimeout.isZero() || defaultTimeout.compareTo(Policy.Limits.LONGEST_TIMEOUT) > 0) {
             problems.add("limits.defaultTimeout must be above 0 and at most 30s (the API server's longest webhook timeout)");
-            return defaults;
+            defaultTimeout = defaults.defaultTimeout();
         }
-        return new Policy.Limits(defaultTimeout, answerReserve);
+        return new Policy.Limits(defaultTimeout, answerReserve,
+                count(node, "maxInterfaces", defaults.maxInterfaces(), problems), count(node, "maxDisks", defaults.maxDisks(), problems),
+                count(node, "maxVolumes", defaults.maxVolumes(), problems),
+                count(node, "maxDataVolumeTemplates", defaults.maxDataVolumeTemplates(), problems),
+                count(node, "maxAnnotationBytes", defaults.maxAnnotationBytes(), problems),
+                count(node, "maxObjectBytes", defaults.maxObjectBytes(), problems));
+    }
+
+    /** A whole number from 1 to 2^31-1 at {@code field}, or {@code otherwise} when absent. */
+    private static int count(JsonNode node, String field, int otherwise, List<String> problems) {
+        if (!node.has(field)) return otherwise;
+        JsonNode value = node.get(field);
+        if (!value.isIntegralNumber() || !value.canConvertToInt() || value.asInt() < 1) {
+            problems.add("limits." + field + " must be a whole number from 1 to " + Integer.MAX_VALUE);
+            return otherwise;
+        }
+        return value.asInt();
     }
 
     /** A non-negative Go duration ("500ms", "3s") at {@code field}, or {@code otherwise} when absent. */
