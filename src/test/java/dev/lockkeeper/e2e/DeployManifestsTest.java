@@ -11,7 +11,6 @@ import dev.lockkeeper.webhook.admission.Json;
 import dev.lockkeeper.webhook.admission.Operation;
 import dev.lockkeeper.webhook.cluster.Manifests;
 import dev.lockkeeper.webhook.cluster.ResourceType;
-import dev.lockkeeper.webhook.policy.Policy;
 import dev.lockkeeper.webhook.rules.Rulebook;
 import dev.lockkeeper.webhook.rules.clone.CloneAuthorizer;
 import java.io.InputStream;
@@ -108,8 +107,8 @@ class DeployManifestsTest {
     @Test
     void everyRuleIsRegisteredWithTheApiServer() {
         var signer = new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC());
-        assertCovered(Rulebook.mutating(authorizer, signer, () -> Policy.DEFAULT), webhooks("MutatingWebhookConfiguration"));
-        assertCovered(Rulebook.validating(authorizer, () -> Policy.DEFAULT), webhooks("ValidatingWebhookConfiguration"));
+        assertCovered(Rulebook.mutating(authorizer, signer), webhooks("MutatingWebhookConfiguration"));
+        assertCovered(Rulebook.validating(authorizer), webhooks("ValidatingWebhookConfiguration"));
     }
 
     private static void assertCovered(List<AdmissionRule> rules, List<JsonNode> webhooks) {
@@ -117,12 +116,51 @@ class DeployManifestsTest {
             var match = rule.match();
             for (Operation operation : match.operations()) {
                 String resource = match.subresource().isEmpty() ? match.resource() : match.resource() + "/" + match.subresource();
-                boolean covered = webhooks.stream().flatMap(w -> stream(w.path("rules"))).anyMatch(r ->
-                        contains(r.path("apiGroups"), match.group()) && contains(r.path("resources"), resource)
-                                && contains(r.path("operations"), operation.name()));
+                boolean covered = webhooks.stream().anyMatch(w -> sends(w, rule, operation));
                 assertTrue(covered, rule.name() + " needs a registration for " + operation + " " + resource + "." + match.group());
             }
         }
+    }
+
+    /** Whether {@code webhook} sends the requests {@code rule} judges for {@code operation}. */
+    private static boolean sends(JsonNode webhook, AdmissionRule rule, Operation operation) {
+        var match = rule.match();
+        String resource = match.subresource().isEmpty() ? match.resource() : match.resource() + "/" + match.subresource();
+        return stream(webhook.path("rules")).anyMatch(r -> contains(r.path("apiGroups"), match.group())
+                && contains(r.path("resources"), resource) && contains(r.path("operations"), operation.name()));
+    }
+
+    /**
+     * A review past its deadline gets the failurePolicy of the rule still running, so each rule's must be that of the
+     * registrations serving it: the API server applies theirs when the webhook does not answer at all. Where a kind is
+     * sent by two registrations (VMI and pod CREATE), the restore rules are served by the ones selecting restored
+     * objects by Velero's label, the others by the ones that do not.
+     */
+    @Test
+    void eachRuleFailsOpenOrClosedAsTheRegistrationsServingItDo() {
+        var signer = new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC());
+        assertFailurePolicies(Rulebook.mutating(authorizer, signer), webhooks("MutatingWebhookConfiguration"));
+        assertFailurePolicies(Rulebook.validating(authorizer), webhooks("ValidatingWebhookConfiguration"));
+    }
+
+    private static void assertFailurePolicies(List<AdmissionRule> rules, List<JsonNode> webhooks) {
+        for (AdmissionRule rule : rules) {
+            List<JsonNode> sending = webhooks.stream().filter(w -> rule.match().operations().stream().anyMatch(o -> sends(w, rule, o))).toList();
+            boolean restoreRule = rule.getClass().getPackageName().endsWith(".restore");
+            List<JsonNode> serving = sending.stream().filter(w -> selectsRestoredObjects(w) == restoreRule).toList();
+            if (serving.isEmpty()) serving = sending; // restored DataVolumes come through the DataVolume registration
+            assertFalse(serving.isEmpty(), rule.name());
+            for (JsonNode webhook : serving) {
+                assertEquals(webhook.path("failurePolicy").asText(), rule.failurePolicy().registration(),
+                        rule.name() + " is served by " + webhook.path("name").asText());
+            }
+        }
+    }
+
+    private static boolean selectsRestoredObjects(JsonNode webhook) {
+        JsonNode selector = webhook.path("objectSelector");
+        return selector.path("matchLabels").has("velero.io/restore-name")
+                || stream(selector.path("matchExpressions")).anyMatch(e -> e.path("key").asText().equals("velero.io/restore-name"));
     }
 
     @Test

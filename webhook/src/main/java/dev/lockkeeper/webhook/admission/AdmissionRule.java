@@ -1,11 +1,9 @@
 package dev.lockkeeper.webhook.admission;
 
-import dev.lockkeeper.webhook.cluster.ClusterView;
-
 /**
- * One policy, named after what it enforces: a function of the request and the cluster as this
- * process sees it. Rules may block (a SubjectAccessReview) because the server runs them on
- * virtual threads, never on the event loop.
+ * One policy, named after what it enforces: a pure function of its {@link ReviewContext} (the request, the policy
+ * snapshot, the deadline and the cluster as this process sees it). Rules may block (a SubjectAccessReview) because
+ * the server runs them on virtual threads, never on the event loop.
  */
 public interface AdmissionRule {
 
@@ -18,5 +16,10 @@ public interface AdmissionRule {
         return match().matches(request);
     }
 
-    Verdict admit(AdmissionRequest request, ClusterView cluster);
+    /** The failurePolicy of the webhook registration that serves this rule; what a review past its deadline answers. */
+    default FailurePolicy failurePolicy() {
+        return FailurePolicy.FAIL;
+    }
+
+    Verdict admit(ReviewContext review);
 }

@@ -3,6 +3,7 @@ package dev.lockkeeper.webhook.admission;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lockkeeper.webhook.policy.GoDuration;
 import io.fabric8.zjsonpatch.JsonPatch;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,7 +21,11 @@ public final class AdmissionService {
         this.validating = validating;
     }
 
-    public HttpReply handle(AdmissionChain.Stage stage, byte[] body) {
+    /**
+     * {@code timeout} is the {@code timeout} query parameter the API server puts on the webhook URL (a Go duration
+     * such as "3s"; null or unreadable: the policy's default), after which it gives up on this review.
+     */
+    public HttpReply handle(AdmissionChain.Stage stage, byte[] body, String timeout) {
         AdmissionRequest request;
         try {
             request = AdmissionReviews.parse(body);
@@ -30,7 +35,7 @@ public final class AdmissionService {
         AdmissionChain chain = stage == AdmissionChain.Stage.MUTATING ? mutating : validating;
         Decision decision;
         try {
-            decision = chain.decide(request);
+            decision = chain.decide(request, timeout == null ? null : GoDuration.parse(timeout));
         } catch (StackOverflowError | OutOfMemoryError e) {
             // Logged before anything else is attempted: the heap may not allow much more.
             LOG.error("review {} ran out of {}", request.uid(), e instanceof OutOfMemoryError ? "memory" : "stack", e);

@@ -29,13 +29,22 @@ public record Decision(boolean allowed, int code, String reason, String message,
         return new Decision(false, 500, "InternalError", message, List.of(), List.of(), null, rule);
     }
 
+    /** A rule that fails closed did not finish within the review's deadline: deny with a 504, as a gateway timeout reads. */
+    public static Decision timedOut(String rule, String message) {
+        return new Decision(false, 504, "Timeout", message, List.of(), List.of(), null, rule);
+    }
+
     public boolean patched() {
         return patch != null && !patch.isEmpty();
     }
 
-    /** The label metrics and logs use: allowed, patched, denied or error. */
+    /** The label metrics and logs use: allowed, patched, denied, timeout or error. */
     public String outcome() {
         if (allowed) return patched() ? "patched" : "allowed";
-        return code == 500 ? "error" : "denied";
+        return switch (code) {
+            case 500 -> "error";
+            case 504 -> "timeout";
+            default -> "denied";
+        };
     }
 }

@@ -248,7 +248,8 @@ public final class AdmissionServer {
 
     private void decide(HttpServerRequest request, AdmissionChain.Stage stage, byte[] body, IntakeBudget.Claim claim) {
         Context context = vertx.getOrCreateContext();
-        CompletableFuture.supplyAsync(() -> admission.handle(stage, body), reviews).whenComplete((reply, failure) ->
+        String timeout = request.getParam("timeout"); // the API server's, e.g. "3s": read here, on the event loop
+        CompletableFuture.supplyAsync(() -> admission.handle(stage, body, timeout), reviews).whenComplete((reply, failure) ->
                 context.runOnContext(v -> {
                     claim.release();
                     if (failure != null) {

@@ -23,12 +23,14 @@ import java.util.TreeSet;
  *   export-only-when-stopped: warn
  * export: {minTokenLength: 12, maxTtl: 24h, exporterCreators: [system:serviceaccount:kubevirt:kubevirt-controller]}
  * restore: {markerLabels: [velero.io/restore-name], markerAnnotations: [], veleroNamespace: velero}
+ * limits: {defaultTimeout: 3s, answerReserve: 500ms, maxInterfaces: 256, maxDisks: 256, maxVolumes: 256,
+ *          maxDataVolumeTemplates: 256, maxAnnotationBytes: 262144, maxObjectBytes: 3145728}
  * </pre>
  * Every problem is reported with the field it is in; unknown fields and rule names are errors,
  * so a typo never silently leaves a rule enforcing.
  */
 public final class PolicyParser {
-    private static final Set<String> TOP_LEVEL = Set.of("apiVersion", "kind", "excludedNamespaces", "rules", "export", "restore");
+    private static final Set<String> TOP_LEVEL = Set.of("apiVersion", "kind", "excludedNamespaces", "rules", "export", "restore", "limits");
 
     private final Set<String> knownRules;
 
@@ -54,8 +56,9 @@ public final class PolicyParser {
         Map<String, EnforcementMode> modes = modes(root.path("rules"), problems);
         Policy.Export export = export(root.path("export"), problems);
         Policy.Restore restore = restore(root.path("restore"), problems);
+        Policy.Limits limits = limits(root.path("limits"), problems);
         if (!problems.isEmpty()) throw new PolicyException(source + ": " + String.join("; ", problems));
-        return new Policy(modes, excluded, export, restore);
+        return new Policy(modes, excluded, export, restore, limits);
     }
 
     private Map<String, EnforcementMode> modes(JsonNode rules, List<String> problems) {
@@ -122,6 +125,47 @@ public final class PolicyParser {
             if (!veleroNamespace.matches("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")) problems.add("restore.veleroNamespace must be a namespace name");
         }
         return new Policy.Restore(labels, annotations, veleroNamespace);
+    }
+
+    private static Policy.Limits limits(JsonNode node, List<String> problems) {
+        Policy.Limits defaults = Policy.Limits.DEFAULT;
+        if (node.isMissingNode() || node.isNull()) return defaults;
+        unknownFields(node, Set.of("defaultTimeout", "answerReserve", "maxInterfaces", "maxDisks", "maxVolumes",
+                "maxDataVolumeTemplates", "maxAnnotationBytes", "maxObjectBytes"), "limits.", problems);
+        Duration defaultTimeout = duration(node, "defaultTimeout", defaults.defaultTimeout(), problems);
+        Duration answerReserve = duration(node, "answerReserve", defaults.answerReserve(), problems);
+        if (defaultTimeout.isZero() || defaultTimeout.compareTo(Policy.Limits.LONGEST_TIMEOUT) > 0) {
+            problems.add("limits.defaultTimeout must be above 0 and at most 30s (the API server's longest webhook timeout)");
+            defaultTimeout = defaults.defaultTimeout();
+        }
+        return new Policy.Limits(defaultTimeout, answerReserve,
+                count(node, "maxInterfaces", defaults.maxInterfaces(), problems), count(node, "maxDisks", defaults.maxDisks(), problems),
+                count(node, "maxVolumes", defaults.maxVolumes(), problems),
+                count(node, "maxDataVolumeTemplates", defaults.maxDataVolumeTemplates(), problems),
+                count(node, "maxAnnotationBytes", defaults.maxAnnotationBytes(), problems),
+                count(node, "maxObjectBytes", defaults.maxObjectBytes(), problems));
+    }
+
+    /** A whole number from 1 to 2^31-1 at {@code field}, or {@code otherwise} when absent. */
+    private static int count(JsonNode node, String field, int otherwise, List<String> problems) {
+        if (!node.has(field)) return otherwise;
+        JsonNode value = node.get(field);
+        if (!value.isIntegralNumber() || !value.canConvertToInt() || value.asInt() < 1) {
+            problems.add("limits." + field + " must be a whole number from 1 to " + Integer.MAX_VALUE);
+            return otherwise;
+        }
+        return value.asInt();
+    }
+
+    /** A non-negative Go duration ("500ms", "3s") at {@code field}, or {@code otherwise} when absent. */
+    private static Duration duration(JsonNode node, String field, Duration otherwise, List<String> problems) {
+        if (!node.has(field)) return otherwise;
+        Duration parsed = node.get(field).isTextual() ? GoDuration.parse(node.get(field).asText()) : null;
+        if (parsed == null || parsed.isNegative()) {
+            problems.add("limits." + field + " must be a duration like 500ms or 3s");
+            return otherwise;
+        }
+        return parsed;
     }
 
     private static List<String> strings(JsonNode node, String field, List<String> problems) {

@@ -41,17 +41,17 @@ public final class Rulebook {
      * Restore fixes run first: a restored DataVolume they mark pre-populated must not be treated
      * as a new clone (no permission check, no token) by the clone authorizer after them.
      */
-    public static List<AdmissionRule> mutating(CloneAuthorizer authorizer, CloneTokenSigner tokens, Supplier<Policy> policy) {
-        List<AdmissionRule> rules = new ArrayList<>(RestoreRules.mutating(policy));
+    public static List<AdmissionRule> mutating(CloneAuthorizer authorizer, CloneTokenSigner tokens) {
+        List<AdmissionRule> rules = new ArrayList<>(RestoreRules.mutating());
         rules.add(new DataVolumeCloneAuthorization(authorizer, tokens));
         return rules;
     }
 
-    public static List<AdmissionRule> validating(CloneAuthorizer authorizer, Supplier<Policy> policy) {
+    public static List<AdmissionRule> validating(CloneAuthorizer authorizer) {
         List<AdmissionRule> rules = new ArrayList<>(List.of(new DataVolumeSpecValidation(), new CloneCompatibilityWarnings(),
                 new VirtualMachineCloneAuthorization(authorizer)));
-        rules.addAll(ExportRules.validating(policy));
-        rules.addAll(RestoreRules.validating(policy));
+        rules.addAll(ExportRules.validating());
+        rules.addAll(RestoreRules.validating());
         return rules;
     }
 
@@ -59,17 +59,16 @@ public final class Rulebook {
                                            RuleObserver observer, Supplier<Policy> policy) {
         CloneAuthorizer authorizer = new CloneAuthorizer(cloneSourceRole);
         return new AdmissionService(
-                new AdmissionChain(AdmissionChain.Stage.MUTATING, mutating(authorizer, tokens, policy), cluster, observer, policy),
-                new AdmissionChain(AdmissionChain.Stage.VALIDATING, validating(authorizer, policy), cluster, observer, policy));
+                new AdmissionChain(AdmissionChain.Stage.MUTATING, mutating(authorizer, tokens), cluster, observer, policy),
+                new AdmissionChain(AdmissionChain.Stage.VALIDATING, validating(authorizer), cluster, observer, policy));
     }
 
     /** Names a policy file may set modes for. */
     public static Set<String> ruleNames() {
         CloneAuthorizer authorizer = new CloneAuthorizer(DEFAULT_CLONE_SOURCE_ROLE);
         Set<String> names = new TreeSet<>();
-        Supplier<Policy> defaults = () -> Policy.DEFAULT;
-        mutating(authorizer, null, defaults).forEach(rule -> names.add(rule.name()));
-        validating(authorizer, defaults).forEach(rule -> names.add(rule.name()));
+        mutating(authorizer, null).forEach(rule -> names.add(rule.name()));
+        validating(authorizer).forEach(rule -> names.add(rule.name()));
         return names;
     }
 

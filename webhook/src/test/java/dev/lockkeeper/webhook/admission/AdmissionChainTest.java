@@ -3,7 +3,6 @@ package dev.lockkeeper.webhook.admission;
 import static org.junit.jupiter.api.Assertions.*;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.lockkeeper.webhook.cluster.ClusterView;
 import dev.lockkeeper.webhook.policy.Policy;
 import dev.lockkeeper.webhook.support.Reviews;
 import dev.lockkeeper.webhook.support.TestCluster;
@@ -20,7 +19,8 @@ class AdmissionChainTest {
         @Override public String name() { return "label-" + key; }
         @Override public Match match() { return EVERYTHING; }
         @Override public boolean handles(AdmissionRequest request) { return true; }
-        @Override public Verdict admit(AdmissionRequest request, ClusterView cluster) {
+        @Override public Verdict admit(ReviewContext review) {
+            AdmissionRequest request = review.request();
             seen.add(request.object().path("metadata").path("labels").toString());
             ObjectNode copy = request.object().deepCopy();
             ((ObjectNode) copy.get("metadata")).withObject("labels").put(key, "yes");
@@ -31,14 +31,14 @@ class AdmissionChainTest {
     record Fixed(String name, Verdict verdict) implements AdmissionRule {
         @Override public Match match() { return EVERYTHING; }
         @Override public boolean handles(AdmissionRequest request) { return true; }
-        @Override public Verdict admit(AdmissionRequest request, ClusterView cluster) { return verdict; }
+        @Override public Verdict admit(ReviewContext review) { return verdict; }
     }
 
     record Throwing() implements AdmissionRule {
         @Override public String name() { return "broken"; }
         @Override public Match match() { return EVERYTHING; }
         @Override public boolean handles(AdmissionRequest request) { return true; }
-        @Override public Verdict admit(AdmissionRequest request, ClusterView cluster) { throw new IllegalStateException("boom"); }
+        @Override public Verdict admit(ReviewContext review) { throw new IllegalStateException("boom"); }
     }
 
     @Test
@@ -82,7 +82,7 @@ class AdmissionChainTest {
         @Override public String name() { return "bad-matcher"; }
         @Override public Match match() { return EVERYTHING; }
         @Override public boolean handles(AdmissionRequest request) { throw new StackOverflowError("deep"); }
-        @Override public Verdict admit(AdmissionRequest request, ClusterView cluster) { return Verdict.allow(); }
+        @Override public Verdict admit(ReviewContext review) { return Verdict.allow(); }
     }
 
     @Test
@@ -90,7 +90,7 @@ class AdmissionChainTest {
         var service = new AdmissionService(chain(AdmissionChain.Stage.MUTATING, new BadMatcher()),
                 chain(AdmissionChain.Stage.VALIDATING));
         HttpReply reply = service.handle(AdmissionChain.Stage.MUTATING, dev.lockkeeper.webhook.support.Reviews.document(request).toString()
-                .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8), null);
         assertEquals(200, reply.status());
         var response = Json.MAPPER.readTree(reply.body()).path("response");
         assertEquals("uid-CREATE", response.path("uid").asText());

@@ -11,7 +11,7 @@ import dev.lockkeeper.webhook.admission.Match;
 import dev.lockkeeper.webhook.admission.Operation;
 import dev.lockkeeper.webhook.admission.RuleObserver;
 import dev.lockkeeper.webhook.admission.Verdict;
-import dev.lockkeeper.webhook.cluster.ClusterView;
+import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.support.Reviews;
 import dev.lockkeeper.webhook.support.TestCluster;
 import java.nio.file.Files;
@@ -64,7 +64,10 @@ class PolicyTest {
                 Arguments.of("bad velero namespace", "restore: {veleroNamespace: Velero_NS}", "restore.veleroNamespace must be a namespace name"),
                 Arguments.of("namespaces not a list", "excludedNamespaces: sandbox", "excludedNamespaces must be a list of strings"),
                 Arguments.of("not a mapping", "- a\n- b", "a policy must be a mapping"),
-                Arguments.of("not YAML", "rules: {denier: [", "not valid YAML"));
+                Arguments.of("not YAML", "rules: {denier: [", "not valid YAML"),
+                Arguments.of("default timeout too long", "limits: {defaultTimeout: 31s}", "limits.defaultTimeout must be above 0 and at most 30s"),
+                Arguments.of("negative reserve", "limits: {answerReserve: -1s}", "limits.answerReserve must be a duration"),
+                Arguments.of("unknown limit", "limits: {maxEverything: 1}", "limits.maxEverything: unknown field"));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -73,6 +76,20 @@ class PolicyTest {
         var e = assertThrows(PolicyException.class, () -> parser.parse("policy.yaml", text));
         assertTrue(e.getMessage().startsWith("policy.yaml: "), e.getMessage());
         assertTrue(e.getMessage().contains(message), e.getMessage());
+    }
+
+    @Test
+    void aReviewGetsTheApiServersTimeoutLessTheAnswerReserveButAtLeastHalfOfIt() throws Exception {
+        Policy.Limits defaults = Policy.DEFAULT.limits();
+        assertEquals(Duration.ofMillis(2500), defaults.budget(Duration.ofSeconds(3)));
+        assertEquals(Duration.ofMillis(2500), defaults.budget(null), "no timeout on the URL: the default 3 s");
+        assertEquals(Duration.ofMillis(1500), defaults.budget(Duration.ofSeconds(2)));
+        assertEquals(Duration.ofMillis(500), defaults.budget(Duration.ofSeconds(1)));
+        assertEquals(Duration.ofMillis(400), defaults.budget(Duration.ofMillis(800)), "half, when the reserve would leave less");
+        assertEquals(Duration.ofMillis(29500), defaults.budget(Duration.ofMinutes(5)), "the API server allows at most 30 s");
+        Policy.Limits configured = parser.parse("p", "limits: {defaultTimeout: 10s, answerReserve: 1s}").limits();
+        assertEquals(Duration.ofSeconds(9), configured.budget(null));
+        assertEquals(Duration.ofSeconds(2), configured.budget(Duration.ofSeconds(3)));
     }
 
     @Test
@@ -111,7 +128,8 @@ class PolicyTest {
     record Denier() implements AdmissionRule {
         @Override public String name() { return "denier"; }
         @Override public Match match() { return EVERY_DATAVOLUME; }
-        @Override public Verdict admit(AdmissionRequest request, ClusterView cluster) {
+        @Override public Verdict admit(ReviewContext review) {
+            AdmissionRequest request = review.request();
             return Verdict.invalid("not like this", Cause.invalid("spec", "not like this"));
         }
     }
@@ -119,7 +137,8 @@ class PolicyTest {
     record Labeller() implements AdmissionRule {
         @Override public String name() { return "labeller"; }
         @Override public Match match() { return EVERY_DATAVOLUME; }
-        @Override public Verdict admit(AdmissionRequest request, ClusterView cluster) {
+        @Override public Verdict admit(ReviewContext review) {
+            AdmissionRequest request = review.request();
             var copy = request.object().deepCopy();
             copy.withObject("metadata").withObject("labels").put("checked", "yes");
             return Verdict.mutated(copy, List.of());

@@ -24,8 +24,8 @@ class CloneCompatibilityWarningsTest {
     final CloneCompatibilityWarnings rule = new CloneCompatibilityWarnings();
 
     List<String> warnings(String spec) {
-        Verdict verdict = rule.admit(Reviews.createDataVolume("team-a",
-                "{apiVersion: cdi.kubevirt.io/v1beta1, kind: DataVolume, metadata: {name: t, namespace: team-a}, spec: " + spec + "}"), cluster);
+        Verdict verdict = rule.admit(Reviews.context(Reviews.createDataVolume("team-a",
+                "{apiVersion: cdi.kubevirt.io/v1beta1, kind: DataVolume, metadata: {name: t, namespace: team-a}, spec: " + spec + "}"), cluster));
         return assertInstanceOf(Verdict.Allow.class, verdict, "never denies").warnings();
     }
 

@@ -87,8 +87,8 @@ class CloneValidationUpstreamTest {
                 {apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: testPVC, namespace: default%s},
                  spec: {%saccessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}}
                 """.formatted(annotations, volumeMode));
-        Verdict verdict = new CloneCompatibilityWarnings().admit(Reviews.createDataVolume("default",
-                "{apiVersion: cdi.kubevirt.io/v1beta1, kind: DataVolume, metadata: {name: target, namespace: default}, spec: " + spec + "}"), cluster);
+        Verdict verdict = new CloneCompatibilityWarnings().admit(Reviews.context(Reviews.createDataVolume("default",
+                "{apiVersion: cdi.kubevirt.io/v1beta1, kind: DataVolume, metadata: {name: target, namespace: default}, spec: " + spec + "}"), cluster));
         return assertInstanceOf(Verdict.Allow.class, verdict, "never denies").warnings();
     }
 }

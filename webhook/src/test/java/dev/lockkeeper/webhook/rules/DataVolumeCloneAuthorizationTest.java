@@ -54,7 +54,7 @@ class DataVolumeCloneAuthorizationTest {
     Decision mutate(TestCluster cluster, AdmissionRequest request) {
         CloneAuthorizer authorizer = new CloneAuthorizer("lockkeeper:clone-source");
         return new AdmissionChain(AdmissionChain.Stage.MUTATING,
-                Rulebook.mutating(authorizer, new CloneTokenSigner(keys.getPrivate(), CLOCK), () -> dev.lockkeeper.webhook.policy.Policy.DEFAULT), cluster, RuleObserver.NONE,
+                Rulebook.mutating(authorizer, new CloneTokenSigner(keys.getPrivate(), CLOCK)), cluster, RuleObserver.NONE,
                 () -> dev.lockkeeper.webhook.policy.Policy.DEFAULT)
                 .decide(request);
     }

@@ -122,7 +122,7 @@ class DataVolumeMutateUpstreamTest {
         if (authorized) cluster.grant("datavolumes/source");
         CloneAuthorizer authorizer = new CloneAuthorizer("lockkeeper:clone-source");
         Decision decision = new AdmissionChain(AdmissionChain.Stage.MUTATING,
-                Rulebook.mutating(authorizer, new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC()), () -> Policy.DEFAULT),
+                Rulebook.mutating(authorizer, new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC())),
                 cluster, RuleObserver.NONE, () -> Policy.DEFAULT)
                 .decide(Reviews.createDataVolume("default", dataVolume));
         JsonNode patch = decision.patch();
@@ -166,7 +166,7 @@ class DataVolumeMutateUpstreamTest {
         var sent = TestCluster.yaml(dataVolume(sentAnnotations, pvcSource("testNamespace")));
         Decision decision = new AdmissionChain(AdmissionChain.Stage.MUTATING,
                 Rulebook.mutating(new CloneAuthorizer("lockkeeper:clone-source"),
-                        new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC()), () -> Policy.DEFAULT),
+                        new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC())),
                 cluster, RuleObserver.NONE, () -> Policy.DEFAULT)
                 .decide(Reviews.dataVolume(Operation.UPDATE, "default", sent, stored, Reviews.ALICE));
         assertTrue(decision.allowed(), decision.message());

@@ -121,15 +121,15 @@ class DataVolumeSpecValidationTest {
         ObjectNode old = dataVolume("disk", "{source: {blank: {}}, storage: {resources: {requests: {storage: 1Gi}}}}");
         ObjectNode resized = dataVolume("disk", "{source: {blank: {}}, storage: {resources: {requests: {storage: 2Gi}}}}");
         Verdict.Deny deny = assertInstanceOf(Verdict.Deny.class,
-                rule.admit(Reviews.dataVolume(Operation.UPDATE, "team-a", resized, old, Reviews.ALICE), cluster));
+                rule.admit(Reviews.context(Reviews.dataVolume(Operation.UPDATE, "team-a", resized, old, Reviews.ALICE), cluster)));
         assertEquals("Cannot update DataVolume Spec", deny.message());
         ObjectNode labelled = old.deepCopy();
         ((ObjectNode) labelled.get("metadata")).putObject("labels").put("tier", "gold");
-        assertInstanceOf(Verdict.Allow.class, rule.admit(Reviews.dataVolume(Operation.UPDATE, "team-a", labelled, old, Reviews.ALICE), cluster));
+        assertInstanceOf(Verdict.Allow.class, rule.admit(Reviews.context(Reviews.dataVolume(Operation.UPDATE, "team-a", labelled, old, Reviews.ALICE), cluster)));
     }
 
     private Verdict create(String name, String spec) {
-        return rule.admit(Reviews.dataVolume(Operation.CREATE, "team-a", dataVolume(name, spec), null, Reviews.ALICE), cluster);
+        return rule.admit(Reviews.context(Reviews.dataVolume(Operation.CREATE, "team-a", dataVolume(name, spec), null, Reviews.ALICE), cluster));
     }
 
     private static ObjectNode dataVolume(String name, String spec) {

@@ -340,12 +340,12 @@ class DataVolumeValidateUpstreamTest {
     }
 
     private Verdict create(TestCluster cluster, ObjectNode dataVolume) {
-        return rule.admit(Reviews.dataVolume(Operation.CREATE, "team-a", dataVolume, null, Reviews.ALICE), cluster);
+        return rule.admit(Reviews.context(Reviews.dataVolume(Operation.CREATE, "team-a", dataVolume, null, Reviews.ALICE), cluster));
     }
 
     private Verdict update(TestCluster cluster, String oldSpec, String newSpec) {
-        return rule.admit(Reviews.dataVolume(Operation.UPDATE, "team-a", dataVolume("test-dv", "{}", newSpec),
-                dataVolume("test-dv", "{}", oldSpec), Reviews.ALICE), cluster);
+        return rule.admit(Reviews.context(Reviews.dataVolume(Operation.UPDATE, "team-a", dataVolume("test-dv", "{}", newSpec),
+                dataVolume("test-dv", "{}", oldSpec), Reviews.ALICE), cluster));
     }
 
     static ObjectNode dataVolume(String name, String annotations, String spec) {

@@ -34,7 +34,7 @@ class VirtualMachineCloneAuthorizationTest {
     final VirtualMachineCloneAuthorization rule = new VirtualMachineCloneAuthorization(new CloneAuthorizer("lockkeeper:clone-source"));
 
     Verdict admit(TestCluster cluster, Operation operation, String vm, String old) {
-        return rule.admit(Reviews.virtualMachine(operation, "team-b", TestCluster.yaml(vm), old == null ? null : TestCluster.yaml(old)), cluster);
+        return rule.admit(Reviews.context(Reviews.virtualMachine(operation, "team-b", TestCluster.yaml(vm), old == null ? null : TestCluster.yaml(old)), cluster));
     }
 
     @Test
@@ -138,7 +138,7 @@ class VirtualMachineCloneAuthorizationTest {
                 metadata: {name: plain, namespace: team-b}
                 spec: {template: {spec: {domain: {devices: {}}}}}
                 """);
-        assertInstanceOf(Verdict.Allow.class, rule.admit(Reviews.virtualMachine(Operation.CREATE, "team-b", vm, null), cluster));
+        assertInstanceOf(Verdict.Allow.class, rule.admit(Reviews.context(Reviews.virtualMachine(Operation.CREATE, "team-b", vm, null), cluster)));
         assertInstanceOf(Verdict.Allow.class, admit(cluster, Operation.CREATE, VM.replace("namespace: golden-images", "namespace: team-b"), null));
         assertTrue(cluster.reviews().isEmpty());
     }

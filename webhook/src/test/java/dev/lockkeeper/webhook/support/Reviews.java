@@ -8,6 +8,11 @@ import dev.lockkeeper.webhook.admission.GroupVersionResource;
 import dev.lockkeeper.webhook.admission.Json;
 import dev.lockkeeper.webhook.admission.Operation;
 import dev.lockkeeper.webhook.admission.UserInfo;
+import dev.lockkeeper.webhook.admission.Deadline;
+import dev.lockkeeper.webhook.admission.ReviewContext;
+import dev.lockkeeper.webhook.cluster.ClusterView;
+import dev.lockkeeper.webhook.policy.Policy;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
@@ -33,6 +38,15 @@ public final class Reviews {
                 new GroupVersionResource("kubevirt.io", "v1", "virtualmachines"), "", operation, namespace,
                 Json.text(vm, "metadata", "name"), new UserInfo("carol", "", List.of("system:authenticated"), Map.of()),
                 vm, old, false);
+    }
+
+    /** What a chain gives a rule for {@code request}: the default policy and a deadline no test reaches. */
+    public static ReviewContext context(AdmissionRequest request, ClusterView cluster) {
+        return context(request, cluster, Policy.DEFAULT);
+    }
+
+    public static ReviewContext context(AdmissionRequest request, ClusterView cluster, Policy policy) {
+        return ReviewContext.of(request, policy, Deadline.after(Duration.ofMinutes(1)), cluster);
     }
 
     /** The AdmissionReview JSON document the API server would POST for {@code request}. */

@@ -108,6 +108,21 @@ public class TestCluster implements ClusterView {
         }
     }
 
+    /** These objects, with every SubjectAccessReview sent by {@code reviewer} (a live reviewer against a mock API server). */
+    public static final class Reviewing extends TestCluster {
+        private final java.util.function.Function<AccessReview, AccessDecision> reviewer;
+
+        public Reviewing(TestCluster base, java.util.function.Function<AccessReview, AccessDecision> reviewer) {
+            super(base.objects);
+            this.reviewer = reviewer;
+        }
+
+        @Override
+        public AccessDecision review(AccessReview review) {
+            return reviewer.apply(review);
+        }
+    }
+
     public static ObjectNode yaml(String yaml) {
         try {
             return (ObjectNode) Json.YAML.readTree(yaml);

@@ -5,6 +5,7 @@ import dev.lockkeeper.certs.token.CloneTokenClaims;
 import dev.lockkeeper.certs.token.CloneTokenSigner;
 import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.AdmissionRule;
+import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Cause;
 import dev.lockkeeper.webhook.admission.Json;
 import dev.lockkeeper.webhook.admission.Operation;
@@ -37,7 +38,9 @@ public final class DataVolumeCloneAuthorization implements AdmissionRule {
     @Override public Match match() { return MATCH; }
 
     @Override
-    public Verdict admit(AdmissionRequest request, ClusterView cluster) {
+    public Verdict admit(ReviewContext review) {
+        AdmissionRequest request = review.request();
+        ClusterView cluster = review.cluster();
         if (request.operation() == Operation.UPDATE) return keepStoredToken(request);
         ObjectNode sent = request.object();
         ObjectNode dataVolume = withoutClientTokens(sent);

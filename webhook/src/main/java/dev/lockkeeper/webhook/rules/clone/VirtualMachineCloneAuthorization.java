@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.AdmissionRule;
+import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Cause;
 import dev.lockkeeper.webhook.admission.Json;
 import dev.lockkeeper.webhook.admission.Operation;
@@ -36,7 +37,9 @@ public final class VirtualMachineCloneAuthorization implements AdmissionRule {
     @Override public Match match() { return MATCH; }
 
     @Override
-    public Verdict admit(AdmissionRequest request, ClusterView cluster) {
+    public Verdict admit(ReviewContext review) {
+        AdmissionRequest request = review.request();
+        ClusterView cluster = review.cluster();
         JsonNode templates = request.object().path("spec").path("dataVolumeTemplates");
         if (!templates.isArray() || templates.isEmpty()) return Verdict.allow();
         String namespace = request.objectNamespace();

@@ -3,13 +3,13 @@ package dev.lockkeeper.webhook.rules.datavolume;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.AdmissionRule;
+import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Cause;
 import dev.lockkeeper.webhook.admission.Json;
 import dev.lockkeeper.webhook.admission.Operation;
 import dev.lockkeeper.webhook.admission.Verdict;
 import dev.lockkeeper.webhook.cluster.ClusterView;
 import dev.lockkeeper.webhook.cluster.ResourceType;
-import dev.lockkeeper.webhook.rules.CdiAnnotations;
 import dev.lockkeeper.webhook.admission.Match;
 import java.math.BigDecimal;
 import java.util.Iterator;
@@ -37,7 +37,9 @@ public final class DataVolumeSpecValidation implements AdmissionRule {
     @Override public Match match() { return MATCH; }
 
     @Override
-    public Verdict admit(AdmissionRequest request, ClusterView cluster) {
+    public Verdict admit(ReviewContext review) {
+        AdmissionRequest request = review.request();
+        ClusterView cluster = review.cluster();
         JsonNode dataVolume = request.object();
         JsonNode spec = dataVolume.path("spec");
         if (request.operation() == Operation.UPDATE) {

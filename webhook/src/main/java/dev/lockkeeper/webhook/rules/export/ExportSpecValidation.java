@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.AdmissionRule;
+import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Cause;
 import dev.lockkeeper.webhook.admission.Json;
 import dev.lockkeeper.webhook.admission.Match;
@@ -12,11 +13,9 @@ import dev.lockkeeper.webhook.admission.Verdict;
 import dev.lockkeeper.webhook.cluster.ClusterView;
 import dev.lockkeeper.webhook.cluster.FeatureGates;
 import dev.lockkeeper.webhook.policy.GoDuration;
-import dev.lockkeeper.webhook.policy.Policy;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.Supplier;
 
 /**
  * Validating, VirtualMachineExport CREATE/UPDATE (v1beta1 and v1): KubeVirt v1.9's {@code VMExportAdmitter}, the
@@ -28,18 +27,15 @@ import java.util.function.Supplier;
 public final class ExportSpecValidation implements AdmissionRule {
     private static final Match MATCH = Match.of("export.kubevirt.io", "virtualmachineexports", Operation.CREATE, Operation.UPDATE);
 
-    private final Supplier<Policy> policy;
-
-    public ExportSpecValidation(Supplier<Policy> policy) {
-        this.policy = policy;
-    }
 
     @Override public String name() { return "export-spec-validation"; }
 
     @Override public Match match() { return MATCH; }
 
     @Override
-    public Verdict admit(AdmissionRequest request, ClusterView cluster) {
+    public Verdict admit(ReviewContext review) {
+        AdmissionRequest request = review.request();
+        ClusterView cluster = review.cluster();
         JsonNode spec = request.object().path("spec");
         if (request.operation() == Operation.UPDATE) {
             return semantic(spec).equals(semantic(request.oldObject().path("spec"))) ? Verdict.allow()
@@ -49,7 +45,7 @@ public final class ExportSpecValidation implements AdmissionRule {
         List<String> warnings = new ArrayList<>();
         if (spec.has("ttlDuration")) {
             Duration ttl = GoDuration.parse(spec.path("ttlDuration").asText(null));
-            Duration max = policy.get().export().maxTtl();
+            Duration max = review.policy().export().maxTtl();
             if (ttl == null) {
                 causes.add(Cause.invalid("spec.ttlDuration", "ttlDuration \"" + spec.path("ttlDuration").asText() + "\" is not a duration like 2h or 90m"));
             } else if (ttl.isZero() || ttl.isNegative()) {

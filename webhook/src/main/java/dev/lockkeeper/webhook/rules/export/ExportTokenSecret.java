@@ -2,6 +2,7 @@ package dev.lockkeeper.webhook.rules.export;
 
 import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.AdmissionRule;
+import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Cause;
 import dev.lockkeeper.webhook.admission.Match;
 import dev.lockkeeper.webhook.admission.Operation;
@@ -21,7 +22,9 @@ public final class ExportTokenSecret implements AdmissionRule {
     @Override public Match match() { return MATCH; }
 
     @Override
-    public Verdict admit(AdmissionRequest request, ClusterView cluster) {
+    public Verdict admit(ReviewContext review) {
+        AdmissionRequest request = review.request();
+        ClusterView cluster = review.cluster();
         String namespace = request.objectNamespace();
         String user = request.userInfo().username();
         return switch (TokenSecret.of(request.object(), namespace, request.userInfo(), cluster)) {

@@ -2,13 +2,12 @@ package dev.lockkeeper.webhook.rules.export;
 
 import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.AdmissionRule;
+import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Cause;
 import dev.lockkeeper.webhook.admission.Match;
 import dev.lockkeeper.webhook.admission.Operation;
 import dev.lockkeeper.webhook.admission.Verdict;
 import dev.lockkeeper.webhook.cluster.ClusterView;
-import dev.lockkeeper.webhook.policy.Policy;
-import java.util.function.Supplier;
 
 /**
  * Validating, VirtualMachineExport CREATE: the export token guards a download of the whole disk,
@@ -18,22 +17,19 @@ import java.util.function.Supplier;
 public final class ExportTokenStrength implements AdmissionRule {
     private static final Match MATCH = Match.of("export.kubevirt.io", "virtualmachineexports", Operation.CREATE);
 
-    private final Supplier<Policy> policy;
-
-    public ExportTokenStrength(Supplier<Policy> policy) {
-        this.policy = policy;
-    }
 
     @Override public String name() { return "export-token-strength"; }
 
     @Override public Match match() { return MATCH; }
 
     @Override
-    public Verdict admit(AdmissionRequest request, ClusterView cluster) {
+    public Verdict admit(ReviewContext review) {
+        AdmissionRequest request = review.request();
+        ClusterView cluster = review.cluster();
         if (!(TokenSecret.of(request.object(), request.objectNamespace(), request.userInfo(), cluster) instanceof TokenSecret.Present present)) {
             return Verdict.allow();
         }
-        int minimum = policy.get().export().minTokenLength();
+        int minimum = review.policy().export().minTokenLength();
         String token = present.token();
         String problem = token.length() < minimum ? "is " + token.length() + " characters, shorter than " + minimum
                 : !token.chars().allMatch(c -> c < 128 && Character.isLetterOrDigit(c)) ? "is not alphanumeric" : null;

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.AdmissionRule;
+import dev.lockkeeper.webhook.admission.FailurePolicy;
+import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Cause;
 import dev.lockkeeper.webhook.admission.Json;
 import dev.lockkeeper.webhook.admission.Match;
@@ -11,10 +13,8 @@ import dev.lockkeeper.webhook.admission.Operation;
 import dev.lockkeeper.webhook.admission.UserInfo;
 import dev.lockkeeper.webhook.admission.Verdict;
 import dev.lockkeeper.webhook.cluster.ClusterView;
-import dev.lockkeeper.webhook.policy.Policy;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.Supplier;
 
 /**
  * Validating, Pod CREATE: a pod may not mount a PVC an active export holds (a PVC export, or a
@@ -25,18 +25,18 @@ import java.util.function.Supplier;
  */
 public final class PodMountsExportedPvc implements AdmissionRule {
     private static final Match MATCH = Match.of("", "pods", Operation.CREATE);
-    private final Supplier<Policy> policy;
-
-    public PodMountsExportedPvc(Supplier<Policy> policy) {
-        this.policy = policy;
-    }
 
     @Override public String name() { return "pod-mounts-exported-pvc"; }
 
     @Override public Match match() { return MATCH; }
 
+    /** A hot path KubeVirt depends on: its registration fails open (manifests/webhooks.yaml). */
+    @Override public FailurePolicy failurePolicy() { return FailurePolicy.IGNORE; }
+
     @Override
-    public Verdict admit(AdmissionRequest request, ClusterView cluster) {
+    public Verdict admit(ReviewContext review) {
+        AdmissionRequest request = review.request();
+        ClusterView cluster = review.cluster();
         JsonNode volumes = request.object().path("spec").path("volumes");
         String namespace = request.objectNamespace();
         for (JsonNode volume : volumes) {
@@ -44,7 +44,7 @@ public final class PodMountsExportedPvc implements AdmissionRule {
             if (claim.isEmpty()) continue;
             List<ObjectNode> holders = new ArrayList<>();
             for (ObjectNode export : Exports.holding(cluster, namespace, claim)) {
-                if (!isExporterPod(request.object(), export, request.userInfo(), policy.get().export().exporterCreators())) holders.add(export);
+                if (!isExporterPod(request.object(), export, request.userInfo(), review.policy().export().exporterCreators())) holders.add(export);
             }
             if (!holders.isEmpty()) {
                 String pod = request.objectName().isEmpty() ? Json.text(request.object(), "metadata", "generateName") + "*" : request.objectName();

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.AdmissionRule;
+import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Cause;
 import dev.lockkeeper.webhook.admission.Match;
 import dev.lockkeeper.webhook.admission.Operation;
@@ -28,7 +29,9 @@ public final class VmStartDuringExport implements AdmissionRule {
     @Override public Match match() { return MATCH; }
 
     @Override
-    public Verdict admit(AdmissionRequest request, ClusterView cluster) {
+    public Verdict admit(ReviewContext review) {
+        AdmissionRequest request = review.request();
+        ClusterView cluster = review.cluster();
         JsonNode spec = request.object().path("spec");
         String namespace = request.objectNamespace(), name = request.objectName();
         Supplier<Optional<ObjectNode>> vmi = () -> cluster.get(ResourceType.VIRTUAL_MACHINE_INSTANCE, namespace, name);

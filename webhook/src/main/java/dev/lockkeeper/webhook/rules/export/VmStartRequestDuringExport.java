@@ -3,6 +3,8 @@ package dev.lockkeeper.webhook.rules.export;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.AdmissionRule;
+import dev.lockkeeper.webhook.admission.FailurePolicy;
+import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Cause;
 import dev.lockkeeper.webhook.admission.Json;
 import dev.lockkeeper.webhook.admission.Match;
@@ -24,8 +26,13 @@ public final class VmStartRequestDuringExport implements AdmissionRule {
 
     @Override public Match match() { return MATCH; }
 
+    /** A hot path KubeVirt depends on: its registration fails open (manifests/webhooks.yaml). */
+    @Override public FailurePolicy failurePolicy() { return FailurePolicy.IGNORE; }
+
     @Override
-    public Verdict admit(AdmissionRequest request, ClusterView cluster) {
+    public Verdict admit(ReviewContext review) {
+        AdmissionRequest request = review.request();
+        ClusterView cluster = review.cluster();
         if (startRequests(request.object()) <= startRequests(request.oldObject())) return Verdict.allow();
         String namespace = request.objectNamespace(), name = request.objectName();
         var claims = ClusterIndex.volumeClaims(request.object().path("spec").path("template").path("spec"));

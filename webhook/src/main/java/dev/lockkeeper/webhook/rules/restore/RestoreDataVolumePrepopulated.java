@@ -3,11 +3,11 @@ package dev.lockkeeper.webhook.rules.restore;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.AdmissionRule;
+import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Json;
 import dev.lockkeeper.webhook.admission.Match;
 import dev.lockkeeper.webhook.admission.Operation;
 import dev.lockkeeper.webhook.admission.Verdict;
-import dev.lockkeeper.webhook.cluster.ClusterView;
 import dev.lockkeeper.webhook.rules.CdiAnnotations;
 import java.util.List;
 
@@ -19,20 +19,16 @@ import java.util.List;
 public final class RestoreDataVolumePrepopulated implements AdmissionRule {
     private static final Match MATCH = Match.of("cdi.kubevirt.io", "datavolumes", Operation.CREATE);
 
-    private final RestoreMarkers markers;
-
-    public RestoreDataVolumePrepopulated(RestoreMarkers markers) {
-        this.markers = markers;
-    }
 
     @Override public String name() { return "restore-datavolume-prepopulated"; }
 
     @Override public Match match() { return MATCH; }
 
     @Override
-    public Verdict admit(AdmissionRequest request, ClusterView cluster) {
+    public Verdict admit(ReviewContext review) {
+        AdmissionRequest request = review.request();
         ObjectNode dataVolume = request.object();
-        if (!markers.present(dataVolume) || Json.hasAnnotation(dataVolume, CdiAnnotations.PRE_POPULATED)) return Verdict.allow();
+        if (!RestoreMarkers.present(review.policy(), dataVolume) || Json.hasAnnotation(dataVolume, CdiAnnotations.PRE_POPULATED)) return Verdict.allow();
         String phase = Json.text(dataVolume, "status", "phase");
         if (!phase.equals("Succeeded")) {
             String was = phase.isEmpty() ? "had no phase" : "was " + phase;

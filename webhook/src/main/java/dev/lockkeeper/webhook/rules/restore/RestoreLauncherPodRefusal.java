@@ -2,11 +2,11 @@ package dev.lockkeeper.webhook.rules.restore;
 
 import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.AdmissionRule;
+import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Json;
 import dev.lockkeeper.webhook.admission.Match;
 import dev.lockkeeper.webhook.admission.Operation;
 import dev.lockkeeper.webhook.admission.Verdict;
-import dev.lockkeeper.webhook.cluster.ClusterView;
 import java.util.Map;
 
 /**
@@ -19,20 +19,16 @@ public final class RestoreLauncherPodRefusal implements AdmissionRule {
             "virt-launcher", "KubeVirt starts a new one when the VM runs",
             "hotplug-disk", "KubeVirt creates a new one when the volume is hotplugged");
 
-    private final RestoreMarkers markers;
-
-    public RestoreLauncherPodRefusal(RestoreMarkers markers) {
-        this.markers = markers;
-    }
 
     @Override public String name() { return "restore-launcher-pod-refusal"; }
 
     @Override public Match match() { return MATCH; }
 
     @Override
-    public Verdict admit(AdmissionRequest request, ClusterView cluster) {
+    public Verdict admit(ReviewContext review) {
+        AdmissionRequest request = review.request();
         String role = Json.text(request.object(), "metadata", "labels", "kubevirt.io");
-        if (!RECREATED_BY.containsKey(role) || !markers.present(request.object())) return Verdict.allow();
+        if (!RECREATED_BY.containsKey(role) || !RestoreMarkers.present(review.policy(), request.object())) return Verdict.allow();
         return Verdict.forbidden("Pod " + request.objectNamespace() + "/" + request.objectName() + " is a KubeVirt " + role
                 + " pod; not restored: " + RECREATED_BY.get(role));
     }

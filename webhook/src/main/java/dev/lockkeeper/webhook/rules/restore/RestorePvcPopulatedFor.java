@@ -3,6 +3,7 @@ package dev.lockkeeper.webhook.rules.restore;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.AdmissionRule;
+import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Json;
 import dev.lockkeeper.webhook.admission.Match;
 import dev.lockkeeper.webhook.admission.Operation;
@@ -21,20 +22,17 @@ import java.util.Optional;
 public final class RestorePvcPopulatedFor implements AdmissionRule {
     private static final Match MATCH = Match.of("", "persistentvolumeclaims", Operation.CREATE);
 
-    private final RestoreMarkers markers;
-
-    public RestorePvcPopulatedFor(RestoreMarkers markers) {
-        this.markers = markers;
-    }
 
     @Override public String name() { return "restore-pvc-populated-for"; }
 
     @Override public Match match() { return MATCH; }
 
     @Override
-    public Verdict admit(AdmissionRequest request, ClusterView cluster) {
+    public Verdict admit(ReviewContext review) {
+        AdmissionRequest request = review.request();
+        ClusterView cluster = review.cluster();
         ObjectNode pvc = request.object();
-        if (!markers.present(pvc) || Json.hasAnnotation(pvc, CdiAnnotations.POPULATED_FOR)
+        if (!RestoreMarkers.present(review.policy(), pvc) || Json.hasAnnotation(pvc, CdiAnnotations.POPULATED_FOR)
                 || DataVolumeClaim.unfinished(pvc).isPresent()) {
             return Verdict.allow();
         }

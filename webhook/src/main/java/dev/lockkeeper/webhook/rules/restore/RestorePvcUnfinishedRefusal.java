@@ -3,6 +3,7 @@ package dev.lockkeeper.webhook.rules.restore;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.AdmissionRule;
+import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Match;
 import dev.lockkeeper.webhook.admission.Operation;
 import dev.lockkeeper.webhook.admission.Verdict;
@@ -17,20 +18,17 @@ import java.util.Optional;
 public final class RestorePvcUnfinishedRefusal implements AdmissionRule {
     private static final Match MATCH = Match.of("", "persistentvolumeclaims", Operation.CREATE);
 
-    private final RestoreMarkers markers;
-
-    public RestorePvcUnfinishedRefusal(RestoreMarkers markers) {
-        this.markers = markers;
-    }
 
     @Override public String name() { return "restore-pvc-unfinished-refusal"; }
 
     @Override public Match match() { return MATCH; }
 
     @Override
-    public Verdict admit(AdmissionRequest request, ClusterView cluster) {
+    public Verdict admit(ReviewContext review) {
+        AdmissionRequest request = review.request();
+        ClusterView cluster = review.cluster();
         ObjectNode pvc = request.object();
-        if (!markers.present(pvc)) return Verdict.allow();
+        if (!RestoreMarkers.present(review.policy(), pvc)) return Verdict.allow();
         Optional<String> unfinished = DataVolumeClaim.unfinished(pvc);
         if (unfinished.isEmpty()) return Verdict.allow();
         String namespace = request.objectNamespace(), name = request.objectName();

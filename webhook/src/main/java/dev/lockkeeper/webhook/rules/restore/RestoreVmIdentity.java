@@ -2,10 +2,10 @@ package dev.lockkeeper.webhook.rules.restore;
 
 import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.AdmissionRule;
+import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Match;
 import dev.lockkeeper.webhook.admission.Operation;
 import dev.lockkeeper.webhook.admission.Verdict;
-import dev.lockkeeper.webhook.cluster.ClusterView;
 
 /**
  * Mutating, restored VM CREATE: a VM restored next to its original (another namespace, or the same
@@ -15,19 +15,15 @@ import dev.lockkeeper.webhook.cluster.ClusterView;
 public final class RestoreVmIdentity implements AdmissionRule {
     private static final Match MATCH = Match.of("kubevirt.io", "virtualmachines", Operation.CREATE);
 
-    private final RestoreMarkers markers;
-
-    public RestoreVmIdentity(RestoreMarkers markers) {
-        this.markers = markers;
-    }
 
     @Override public String name() { return "restore-vm-identity"; }
 
     @Override public Match match() { return MATCH; }
 
     @Override
-    public Verdict admit(AdmissionRequest request, ClusterView cluster) {
-        if (!markers.present(request.object())) return Verdict.allow();
-        return RestoredIdentity.fix(request, cluster, markers, "spec", "template", "spec", "domain");
+    public Verdict admit(ReviewContext review) {
+        AdmissionRequest request = review.request();
+        if (!RestoreMarkers.present(review.policy(), request.object())) return Verdict.allow();
+        return RestoredIdentity.fix(review, "spec", "template", "spec", "domain");
     }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.AdmissionRule;
+import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Json;
 import dev.lockkeeper.webhook.admission.Match;
 import dev.lockkeeper.webhook.admission.Operation;
@@ -22,21 +23,18 @@ public final class RestoreVmRunStrategy implements AdmissionRule {
     private static final Match MATCH = Match.of("kubevirt.io", "virtualmachines", Operation.CREATE);
     private static final Set<String> RUN_STRATEGIES = Set.of("Always", "RerunOnFailure", "Manual", "Halted", "Once", "WaitAsReceiver");
 
-    private final RestoreMarkers markers;
-
-    public RestoreVmRunStrategy(RestoreMarkers markers) {
-        this.markers = markers;
-    }
 
     @Override public String name() { return "restore-vm-run-strategy"; }
 
     @Override public Match match() { return MATCH; }
 
     @Override
-    public Verdict admit(AdmissionRequest request, ClusterView cluster) {
+    public Verdict admit(ReviewContext review) {
+        AdmissionRequest request = review.request();
+        ClusterView cluster = review.cluster();
         ObjectNode vm = request.object();
-        if (!markers.present(vm)) return Verdict.allow();
-        Optional<VeleroRestore> restore = VeleroRestore.of(vm, cluster, markers.veleroNamespace());
+        if (!RestoreMarkers.present(review.policy(), vm)) return Verdict.allow();
+        Optional<VeleroRestore> restore = VeleroRestore.of(vm, cluster, review.policy().restore().veleroNamespace());
         String wanted = restore.map(r -> r.label(RestoreKeys.RESTORE_RUN_STRATEGY)).orElse("");
         JsonNode spec = vm.path("spec");
         if (wanted.isEmpty() || !(spec instanceof ObjectNode)) return Verdict.allow();

@@ -3,11 +3,11 @@ package dev.lockkeeper.webhook.rules.restore;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.AdmissionRule;
+import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Json;
 import dev.lockkeeper.webhook.admission.Match;
 import dev.lockkeeper.webhook.admission.Operation;
 import dev.lockkeeper.webhook.admission.Verdict;
-import dev.lockkeeper.webhook.cluster.ClusterView;
 import java.util.List;
 
 /**
@@ -21,20 +21,16 @@ public final class RestoreVmiControllerLabels implements AdmissionRule {
     static final List<String> CONTROLLER_LABELS = List.of("kubevirt.io/created-by", "kubevirt.io/migrationJobUID",
             "kubevirt.io/nodeName", "kubevirt.io/migrationTargetNodeName", "kubevirt.io/schedulable", "kubevirt.io/install-strategy");
 
-    private final RestoreMarkers markers;
-
-    public RestoreVmiControllerLabels(RestoreMarkers markers) {
-        this.markers = markers;
-    }
 
     @Override public String name() { return "restore-vmi-controller-labels"; }
 
     @Override public Match match() { return MATCH; }
 
     @Override
-    public Verdict admit(AdmissionRequest request, ClusterView cluster) {
+    public Verdict admit(ReviewContext review) {
+        AdmissionRequest request = review.request();
         ObjectNode vmi = request.object();
-        if (!markers.present(vmi) || CONTROLLER_LABELS.stream().noneMatch(Json.at(vmi, "metadata", "labels")::has)) {
+        if (!RestoreMarkers.present(review.policy(), vmi) || CONTROLLER_LABELS.stream().noneMatch(Json.at(vmi, "metadata", "labels")::has)) {
             return Verdict.allow();
         }
         ObjectNode cleaned = vmi.deepCopy();

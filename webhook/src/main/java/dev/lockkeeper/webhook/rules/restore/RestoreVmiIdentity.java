@@ -2,6 +2,7 @@ package dev.lockkeeper.webhook.rules.restore;
 
 import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.AdmissionRule;
+import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Match;
 import dev.lockkeeper.webhook.admission.Operation;
 import dev.lockkeeper.webhook.admission.Verdict;
@@ -15,20 +16,17 @@ import dev.lockkeeper.webhook.cluster.ClusterView;
 public final class RestoreVmiIdentity implements AdmissionRule {
     private static final Match MATCH = Match.of("kubevirt.io", "virtualmachineinstances", Operation.CREATE);
 
-    private final RestoreMarkers markers;
-
-    public RestoreVmiIdentity(RestoreMarkers markers) {
-        this.markers = markers;
-    }
 
     @Override public String name() { return "restore-vmi-identity"; }
 
     @Override public Match match() { return MATCH; }
 
     @Override
-    public Verdict admit(AdmissionRequest request, ClusterView cluster) {
-        if (!markers.present(request.object())) return Verdict.allow();
+    public Verdict admit(ReviewContext review) {
+        AdmissionRequest request = review.request();
+        ClusterView cluster = review.cluster();
+        if (!RestoreMarkers.present(review.policy(), request.object())) return Verdict.allow();
         if (VmiOwner.of(request.object(), request.objectNamespace(), request.objectName(), cluster).isPresent()) return Verdict.allow();
-        return RestoredIdentity.fix(request, cluster, markers, "spec", "domain");
+        return RestoredIdentity.fix(review, "spec", "domain");
     }
 }

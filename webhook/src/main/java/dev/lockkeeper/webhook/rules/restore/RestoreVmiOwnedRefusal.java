@@ -2,6 +2,7 @@ package dev.lockkeeper.webhook.rules.restore;
 
 import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.AdmissionRule;
+import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Match;
 import dev.lockkeeper.webhook.admission.Operation;
 import dev.lockkeeper.webhook.admission.Verdict;
@@ -14,19 +15,16 @@ import dev.lockkeeper.webhook.cluster.ClusterView;
 public final class RestoreVmiOwnedRefusal implements AdmissionRule {
     private static final Match MATCH = Match.of("kubevirt.io", "virtualmachineinstances", Operation.CREATE);
 
-    private final RestoreMarkers markers;
-
-    public RestoreVmiOwnedRefusal(RestoreMarkers markers) {
-        this.markers = markers;
-    }
 
     @Override public String name() { return "restore-vmi-owned-refusal"; }
 
     @Override public Match match() { return MATCH; }
 
     @Override
-    public Verdict admit(AdmissionRequest request, ClusterView cluster) {
-        if (!markers.present(request.object())) return Verdict.allow();
+    public Verdict admit(ReviewContext review) {
+        AdmissionRequest request = review.request();
+        ClusterView cluster = review.cluster();
+        if (!RestoreMarkers.present(review.policy(), request.object())) return Verdict.allow();
         String namespace = request.objectNamespace(), name = request.objectName();
         return VmiOwner.of(request.object(), namespace, name, cluster)
                 .<Verdict>map(vm -> Verdict.forbidden("VirtualMachineInstance " + namespace + "/" + name + " is owned by VirtualMachine "

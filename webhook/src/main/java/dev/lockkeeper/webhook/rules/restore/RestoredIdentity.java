@@ -4,8 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.Json;
+import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Verdict;
-import dev.lockkeeper.webhook.cluster.ClusterView;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -25,10 +25,11 @@ final class RestoredIdentity {
     private RestoredIdentity() {}
 
     /** Fixes the domain at {@code domainPath} of the restored VM or VMI {@code request} creates. */
-    static Verdict fix(AdmissionRequest request, ClusterView cluster, RestoreMarkers markers, String... domainPath) {
+    static Verdict fix(ReviewContext review, String... domainPath) {
+        AdmissionRequest request = review.request();
         ObjectNode restored = request.object();
-        Optional<VeleroRestore> restore = VeleroRestore.of(restored, cluster, markers.veleroNamespace());
-        IdentityUsers users = new IdentityUsers(cluster, request.objectNamespace(), request.objectName());
+        Optional<VeleroRestore> restore = VeleroRestore.of(restored, review.cluster(), review.policy().restore().veleroNamespace());
+        IdentityUsers users = new IdentityUsers(review.cluster(), request.objectNamespace(), request.objectName());
         ObjectNode changed = restored.deepCopy();
         List<String> warnings = new ArrayList<>();
         Optional<ObjectNode> domain = Json.objectAt(changed, domainPath);

@@ -76,7 +76,7 @@ final class ExportFixtures {
         } catch (Exception e) {
             throw new IllegalArgumentException(e);
         }
-        return new AdmissionChain(AdmissionChain.Stage.VALIDATING, ExportRules.validating(() -> policy), cluster, RuleObserver.NONE,
+        return new AdmissionChain(AdmissionChain.Stage.VALIDATING, ExportRules.validating(), cluster, RuleObserver.NONE,
                 () -> policy).decide(request);
     }
 

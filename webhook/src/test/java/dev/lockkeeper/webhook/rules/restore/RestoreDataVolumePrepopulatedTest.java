@@ -117,7 +117,7 @@ class RestoreDataVolumePrepopulatedTest {
     @Test
     void aRestoredCloneIsNeitherAuthorizedAgainNorGivenAToken() {
         var chain = new AdmissionChain(AdmissionChain.Stage.MUTATING, Rulebook.mutating(new CloneAuthorizer(Rulebook.DEFAULT_CLONE_SOURCE_ROLE),
-                new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC()), () -> Policy.DEFAULT),
+                new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC())),
                 cluster, RuleObserver.NONE, () -> Policy.DEFAULT);
         Decision decision = chain.decide(create(restored(SUCCEEDED_CLONE, "plain")));
         assertTrue(decision.allowed());

@@ -91,7 +91,7 @@ final class RestoreReviews {
     }
 
     static Decision mutate(TestCluster cluster, Policy policy, AdmissionRequest request) {
-        return new AdmissionChain(AdmissionChain.Stage.MUTATING, RestoreRules.mutating(() -> policy), cluster, RuleObserver.NONE, () -> policy)
+        return new AdmissionChain(AdmissionChain.Stage.MUTATING, RestoreRules.mutating(), cluster, RuleObserver.NONE, () -> policy)
                 .decide(request);
     }
 
@@ -100,7 +100,7 @@ final class RestoreReviews {
     }
 
     static Decision validate(TestCluster cluster, Policy policy, AdmissionRequest request) {
-        return new AdmissionChain(AdmissionChain.Stage.VALIDATING, RestoreRules.validating(() -> policy), cluster, RuleObserver.NONE, () -> policy)
+        return new AdmissionChain(AdmissionChain.Stage.VALIDATING, RestoreRules.validating(), cluster, RuleObserver.NONE, () -> policy)
                 .decide(request);
     }
 

@@ -14,8 +14,8 @@ class RestoreRulesTest {
     final List<String> names = new ArrayList<>();
 
     RestoreRulesTest() {
-        RestoreRules.mutating(() -> Policy.DEFAULT).stream().map(AdmissionRule::name).forEach(names::add);
-        RestoreRules.validating(() -> Policy.DEFAULT).stream().map(AdmissionRule::name).forEach(names::add);
+        RestoreRules.mutating().stream().map(AdmissionRule::name).forEach(names::add);
+        RestoreRules.validating().stream().map(AdmissionRule::name).forEach(names::add);
     }
 
     @Test
