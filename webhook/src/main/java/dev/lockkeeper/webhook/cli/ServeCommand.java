@@ -133,6 +133,11 @@ final class ServeCommand implements Callable<Integer> {
             description = "How often certificate and policy files are checked for changes (default: ${DEFAULT-VALUE}).")
     Duration certCheckInterval;
 
+    @Option(names = "--cert-expiry-margin", defaultValue = "5m", converter = DurationConverter.class,
+            description = "Not ready when the serving certificate in use expires within this and no valid replacement was found "
+                    + "(default: ${DEFAULT-VALUE}).")
+    Duration certExpiryMargin;
+
     @Override
     public Integer call() throws Exception {
         long started = System.nanoTime();
@@ -232,7 +237,7 @@ final class ServeCommand implements Callable<Integer> {
         Vertx vertx = Vertx.vertx();
         ClusterView readiness = view;
         AdmissionServer server = new AdmissionServer(vertx,
-                new ServerSettings(bind, port, certificate, key, certCheckInterval, clientCa), admission, metrics, readiness::synced,
+                new ServerSettings(bind, port, certificate, key, certCheckInterval, clientCa).withCertificateExpiryMargin(certExpiryMargin), admission, metrics, readiness::synced,
                 Pem.encodePublicKey(tokenKeys.getPublic()));
         try {
             server.start().toCompletionStage().toCompletableFuture().get();
