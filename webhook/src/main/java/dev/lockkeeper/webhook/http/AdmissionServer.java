@@ -24,6 +24,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import javax.naming.InvalidNameException;
 import javax.naming.ldap.LdapName;
@@ -163,10 +164,10 @@ public final class AdmissionServer {
      */
     private void admit(RoutingContext ctx, AdmissionChain.Stage stage) {
         HttpServerRequest request = ctx.request();
-        if (settings.clientCa() != null && !hasVerifiedClientCertificate(request)) {
-            refuse(request, HttpReply.error(401, "Unauthorized", settings.clientCn() == null
-                    ? "a client certificate signed by the configured client CA is required"
-                    : "a client certificate signed by the configured client CA for CN=" + settings.clientCn() + " is required"));
+        HttpReply unauthorized = settings.clientCa() == null ? null : clientCertificateRefusal(request);
+        if (unauthorized != null) {
+            metrics.requestRefused("client-certificate");
+            refuse(request, unauthorized);
             return;
         }
         IntakeLimits limits = settings.limits();
@@ -299,18 +300,26 @@ public final class AdmissionServer {
     }
 
     /**
-     * The TLS layer already checked any presented chain against the client CA; absence is the case to
-     * reject, and with {@code clientCn} a certificate for any other subject from the same CA.
+     * The TLS layer already checked any presented chain against the client CA: no certificate is a
+     * 401; with pinned common names, a certificate from that CA for any other subject is a 403.
      */
-    private boolean hasVerifiedClientCertificate(HttpServerRequest request) {
+    private HttpReply clientCertificateRefusal(HttpServerRequest request) {
+        Certificate[] chain;
         try {
             SSLSession session = request.connection().sslSession();
-            if (session == null || session.getPeerCertificates().length == 0) return false;
-            return settings.clientCn() == null
-                    || session.getPeerCertificates()[0] instanceof X509Certificate leaf && settings.clientCn().equals(commonName(leaf));
+            chain = session == null ? new java.security.cert.Certificate[0] : session.getPeerCertificates();
         } catch (SSLPeerUnverifiedException e) {
-            return false;
+            chain = new java.security.cert.Certificate[0];
         }
+        if (chain.length == 0) {
+            return HttpReply.error(401, "Unauthorized", "a client certificate signed by the configured client CA is required");
+        }
+        Set<String> pinned = settings.clientCommonNames();
+        if (pinned.isEmpty()) return null;
+        String presented = chain[0] instanceof X509Certificate leaf ? commonName(leaf) : null;
+        if (presented != null && pinned.contains(presented)) return null;
+        return HttpReply.error(403, "Forbidden", "client certificate CN=" + presented + " is not one this webhook accepts ("
+                + String.join(", ", pinned.stream().sorted().toList()) + ")");
     }
 
     private static String commonName(X509Certificate certificate) {

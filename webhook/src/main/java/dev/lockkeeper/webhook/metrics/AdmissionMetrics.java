@@ -66,7 +66,10 @@ public final class AdmissionMetrics implements RuleObserver {
                 .serviceLevelObjectives(BUCKETS);
     }
 
-    /** A request turned away before any rule ran: {@code busy}, {@code too-large} or {@code slow-body}. */
+    /**
+     * A request turned away before any rule ran: {@code busy}, {@code too-large}, {@code slow-body} or
+     * {@code client-certificate} (missing, or a subject not pinned).
+     */
     public void requestRefused(String reason) {
         refused.computeIfAbsent(reason, r -> Counter.builder("lockkeeper.http.refused")
                 .description("Admission requests refused at intake").tag("reason", r).register(registry)).increment();
