@@ -106,6 +106,19 @@ class CheckpointingCopyTest {
     }
 
     @Test
+    void holesDoNotCountTowardsTheCheckpointInterval() throws Exception {
+        // 8 MiB of data around a 240 MiB hole: half an interval of work, however far the image reaches
+        Path source = Images.sparse(dir.resolve("source.img"), 256 * MiB, 0, 4 * MiB, 252 * MiB, 4 * MiB);
+        Path target = dir.resolve("target.img");
+        Marks marks = new Marks();
+
+        new VolumeCopier().copy(CopyRequest.of(source, target).withCheckpoints(marks));
+
+        assertEquals(List.of(), marks.recorded, "no checkpoint before 16 MiB of data are written");
+        assertEquals(-1, Files.mismatch(source, target));
+    }
+
+    @Test
     void aCheckpointThatCannotBeRecordedFailsTheCopyAndLeavesNoTarget() throws Exception {
         Path source = Images.sparse(dir.resolve("source.img"), 64 * MiB, 0, 64 * MiB);
         Path target = dir.resolve("target.img");
