@@ -6,6 +6,7 @@ import dev.lockkeeper.webhook.admission.AdmissionRule;
 import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Json;
 import dev.lockkeeper.webhook.admission.Match;
+import dev.lockkeeper.webhook.admission.ObjectEdit;
 import dev.lockkeeper.webhook.admission.Operation;
 import dev.lockkeeper.webhook.admission.Verdict;
 import dev.lockkeeper.webhook.cluster.ClusterView;
@@ -38,8 +39,8 @@ public final class RestorePvcPopulatedFor implements AdmissionRule {
         }
         Optional<DataVolumeClaim> claim = DataVolumeClaim.of(pvc, request.objectNamespace(), request.objectName(), cluster);
         if (claim.isEmpty()) return Verdict.allow();
-        ObjectNode marked = pvc.deepCopy();
-        Json.putAnnotation(marked, CdiAnnotations.POPULATED_FOR, claim.get().dataVolume());
-        return Verdict.mutated(marked, List.of());
+        ObjectEdit edit = ObjectEdit.of(pvc);
+        edit.put(claim.get().dataVolume(), "metadata", "annotations", CdiAnnotations.POPULATED_FOR);
+        return edit.verdict(List.of());
     }
 }

@@ -7,6 +7,7 @@ import dev.lockkeeper.webhook.admission.AdmissionRule;
 import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Json;
 import dev.lockkeeper.webhook.admission.Match;
+import dev.lockkeeper.webhook.admission.ObjectEdit;
 import dev.lockkeeper.webhook.admission.Operation;
 import dev.lockkeeper.webhook.admission.Verdict;
 import dev.lockkeeper.webhook.cluster.ClusterView;
@@ -44,10 +45,9 @@ public final class RestoreVmRunStrategy implements AdmissionRule {
         }
         String current = spec.has("running") ? "running: " + spec.path("running").asText() : Json.text(spec, "runStrategy");
         if (current.equals(wanted)) return Verdict.allow();
-        ObjectNode changed = vm.deepCopy();
-        ObjectNode changedSpec = (ObjectNode) changed.get("spec");
-        changedSpec.remove("running");
-        changedSpec.put("runStrategy", wanted);
-        return Verdict.mutated(changed, List.of("restore: runStrategy " + (current.isEmpty() ? "(none)" : current) + " -> " + wanted + asks));
+        ObjectEdit edit = ObjectEdit.of(vm);
+        edit.remove("spec", "running");
+        edit.put(wanted, "spec", "runStrategy");
+        return edit.verdict(List.of("restore: runStrategy " + (current.isEmpty() ? "(none)" : current) + " -> " + wanted + asks));
     }
 }

@@ -6,6 +6,7 @@ import dev.lockkeeper.webhook.admission.AdmissionRule;
 import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Json;
 import dev.lockkeeper.webhook.admission.Match;
+import dev.lockkeeper.webhook.admission.ObjectEdit;
 import dev.lockkeeper.webhook.admission.Operation;
 import dev.lockkeeper.webhook.admission.Verdict;
 import java.util.List;
@@ -33,8 +34,8 @@ public final class RestoreVmiControllerLabels implements AdmissionRule {
         if (!RestoreMarkers.present(review.policy(), vmi) || CONTROLLER_LABELS.stream().noneMatch(Json.at(vmi, "metadata", "labels")::has)) {
             return Verdict.allow();
         }
-        ObjectNode cleaned = vmi.deepCopy();
-        ((ObjectNode) cleaned.get("metadata").get("labels")).remove(CONTROLLER_LABELS);
-        return Verdict.mutated(cleaned, List.of());
+        ObjectEdit edit = ObjectEdit.of(vmi);
+        CONTROLLER_LABELS.forEach(label -> edit.remove("metadata", "labels", label));
+        return edit.verdict(List.of());
     }
 }
