@@ -2,6 +2,7 @@ package dev.lockkeeper.webhook.admission;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.policy.Policy;
 import dev.lockkeeper.webhook.support.Reviews;
 import dev.lockkeeper.webhook.support.TestCluster;

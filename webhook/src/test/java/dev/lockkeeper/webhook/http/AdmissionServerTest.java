@@ -8,7 +8,7 @@ import dev.lockkeeper.certs.CertificateDirectory;
 import dev.lockkeeper.certs.KeyPairs;
 import dev.lockkeeper.certs.ServingIdentity;
 import dev.lockkeeper.certs.token.CloneTokenSigner;
-import dev.lockkeeper.webhook.admission.Json;
+import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.cluster.AccessDecision;
 import dev.lockkeeper.webhook.cluster.AccessReview;
 import dev.lockkeeper.webhook.metrics.AdmissionMetrics;

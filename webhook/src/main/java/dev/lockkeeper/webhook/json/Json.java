@@ -1,4 +1,4 @@
-package dev.lockkeeper.webhook.admission;
+package dev.lockkeeper.webhook.json;
 
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
