@@ -17,12 +17,13 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 
 /**
- * The rules behind one endpoint. A mutating chain threads the object through every rule that
- * handles it and answers with one JSON Patch: the operations each rule's {@link ObjectEdit} recorded, in rule
- * order, so the cost of a patch is the size of the change, never a whole-object diff; a validating chain never patches. The first denial decides; warnings from every rule that ran are kept.
- * The policy is applied here and only here: excluded namespaces skip every rule, {@code off}
- * skips a rule, {@code warn} turns its denial or patch into a warning. A review is answered within its deadline
- * whatever a rule does: late, it gets the failure policy of the rule that was running.
+ * The rules behind one endpoint. A mutating chain threads the object through every rule that handles it and answers
+ * with one JSON Patch: the operations each rule's {@link ObjectEdit} recorded, in rule order, so a patch costs the size
+ * of the change, never a whole-object diff; a validating chain never patches. The first denial decides; warnings from
+ * every rule that ran are kept. The policy (one snapshot per review) is applied here and only here: excluded
+ * namespaces skip every rule, the size limits are checked before the first rule, {@code off} skips a rule, {@code warn}
+ * turns its denial or patch into a warning. A review is answered within its deadline whatever a rule does: late, it gets the failure policy of
+ * the rule that was running.
  */
 public final class AdmissionChain {
 
