@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lockkeeper.certs.KeyPairs;
 import dev.lockkeeper.certs.token.CloneTokenSigner;
 import dev.lockkeeper.webhook.admission.AdmissionRule;
-import dev.lockkeeper.webhook.admission.Json;
+import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.admission.Operation;
 import dev.lockkeeper.webhook.cluster.Manifests;
 import dev.lockkeeper.webhook.cluster.ResourceType;

@@ -2,7 +2,7 @@ package dev.lockkeeper.e2e;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import dev.lockkeeper.webhook.admission.Json;
+import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.cluster.Manifests;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;

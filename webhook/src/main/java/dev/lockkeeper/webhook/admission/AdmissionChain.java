@@ -1,16 +1,13 @@
 package dev.lockkeeper.webhook.admission;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lockkeeper.webhook.cluster.ClusterView;
+import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.policy.EnforcementMode;
 import dev.lockkeeper.webhook.policy.Policy;
-import io.fabric8.zjsonpatch.DiffFlags;
-import io.fabric8.zjsonpatch.JsonDiff;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
@@ -20,12 +17,13 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 
 /**
- * The rules behind one endpoint. A mutating chain threads the object through every rule that
- * handles it and answers with one JSON Patch from the original to the final object; a validating
- * chain never patches. The first denial decides; warnings from every rule that ran are kept.
- * The policy is applied here and only here: excluded namespaces skip every rule, {@code off}
- * skips a rule, {@code warn} turns its denial or patch into a warning. A review is answered within its deadline
- * whatever a rule does: late, it gets the failure policy of the rule that was running.
+ * The rules behind one endpoint. A mutating chain threads the object through every rule that handles it and answers
+ * with one JSON Patch: the operations each rule's {@link ObjectEdit} recorded, in rule order, so a patch costs the size
+ * of the change, never a whole-object diff; a validating chain never patches. The first denial decides; warnings from
+ * every rule that ran are kept. The policy (one snapshot per review) is applied here and only here: excluded
+ * namespaces skip every rule, the size limits are checked before the first rule, {@code off} skips a rule, {@code warn}
+ * turns its denial or patch into a warning. A review is answered within its deadline whatever a rule does: late, it gets the failure policy of
+ * the rule that was running.
  */
 public final class AdmissionChain {
 
@@ -131,6 +129,7 @@ public final class AdmissionChain {
         Policy inForce = review.policy();
         ObjectNode original = request.object();
         ObjectNode current = original;
+        ArrayNode patch = Json.array();
         List<String> warnings = new ArrayList<>();
         if (inForce.excludes(request.objectNamespace())) return Decision.allowed(warnings, null);
         boolean anyRuleReads = rules.stream().anyMatch(rule -> inForce.mode(rule.name()) != EnforcementMode.OFF && rule.handles(request));
@@ -172,14 +171,17 @@ public final class AdmissionChain {
                 }
                 case Verdict.Allow allow -> {
                     boolean changed = stage == Stage.MUTATING && allow.mutated() != null;
-                    if (changed) current = allow.mutated();
+                    if (changed) {
+                        patch.addAll(allow.patch());
+                        current = allow.mutated();
+                    }
                     observer.ruleEvaluated(stage.endpoint(), rule.name(), changed ? "patched" : "allowed",
                             System.nanoTime() - started);
                     running.set(null);
                 }
             }
         }
-        return Decision.allowed(warnings, current == original ? null : diff(original, current));
+        return Decision.allowed(warnings, patch.isEmpty() ? null : patch);
     }
 
     /** What an enforced verdict would have done, for a rule in warn mode; null when it would allow unchanged. */
@@ -187,8 +189,7 @@ public final class AdmissionChain {
         return switch (verdict) {
             case Verdict.Deny deny -> "deny: " + deny.message();
             case Verdict.Allow allow when stage == Stage.MUTATING && allow.mutated() != null -> {
-                ArrayNode patch = diff(current, allow.mutated());
-                if (patch == null) yield null;
+                ArrayNode patch = allow.patch();
                 List<String> operations = new ArrayList<>();
                 patch.forEach(op -> operations.add(op.path("op").asText() + " " + op.path("path").asText()));
                 yield "patch: " + String.join(", ", operations);
@@ -197,9 +198,4 @@ public final class AdmissionChain {
         };
     }
 
-    /** Only add/remove/replace: "copy" and "move" ops are valid but read badly in warnings and audit logs. */
-    private static ArrayNode diff(JsonNode original, JsonNode mutated) {
-        JsonNode patch = JsonDiff.asJson(original, mutated, EnumSet.of(DiffFlags.OMIT_VALUE_ON_REMOVE, DiffFlags.OMIT_COPY_OPERATION, DiffFlags.OMIT_MOVE_OPERATION));
-        return patch.isEmpty() ? null : (ArrayNode) patch;
-    }
 }

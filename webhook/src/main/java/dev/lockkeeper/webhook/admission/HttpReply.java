@@ -1,6 +1,7 @@
 package dev.lockkeeper.webhook.admission;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lockkeeper.webhook.json.Json;
 import java.nio.charset.StandardCharsets;
 
 /** An HTTP status and JSON body, produced without any HTTP library. */

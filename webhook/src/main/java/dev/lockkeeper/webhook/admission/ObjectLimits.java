@@ -2,6 +2,7 @@ package dev.lockkeeper.webhook.admission;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.policy.Policy;
 import java.util.ArrayDeque;
 import java.util.Deque;

@@ -1,5 +1,6 @@
 package dev.lockkeeper.webhook.admission;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;
 import java.util.List;
@@ -9,9 +10,16 @@ public sealed interface Verdict {
 
     List<String> warnings();
 
-    /** Allowed; {@code mutated} is the changed object (a deep copy) or null when nothing changed. */
-    record Allow(List<String> warnings, ObjectNode mutated) implements Verdict {
-        public Allow { warnings = List.copyOf(warnings); }
+    /**
+     * Allowed; {@code mutated} is the changed object (a deep copy) or null when nothing changed, and {@code patch} the
+     * JSON Patch from the object the rule saw to {@code mutated}, as the rule's {@link ObjectEdit} built it (no
+     * whole-object diff: that costs time quadratic in list lengths).
+     */
+    record Allow(List<String> warnings, ObjectNode mutated, ArrayNode patch) implements Verdict {
+        public Allow {
+            warnings = List.copyOf(warnings);
+            if ((mutated == null) != (patch == null)) throw new IllegalArgumentException("a changed object comes with its patch");
+        }
     }
 
     /** Denied with an HTTP-style status code (403 authorization, 422 invalid spec). */
@@ -22,11 +30,9 @@ public sealed interface Verdict {
         }
     }
 
-    static Allow allow() { return new Allow(List.of(), null); }
+    static Allow allow() { return new Allow(List.of(), null, null); }
 
-    static Allow allow(List<String> warnings) { return new Allow(warnings, null); }
-
-    static Allow mutated(ObjectNode mutated, List<String> warnings) { return new Allow(warnings, mutated); }
+    static Allow allow(List<String> warnings) { return new Allow(warnings, null, null); }
 
     static Deny forbidden(String message, Cause... causes) {
         return new Deny(403, "Forbidden", message, List.of(causes), List.of());

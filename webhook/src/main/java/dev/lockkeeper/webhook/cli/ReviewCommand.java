@@ -7,7 +7,7 @@ import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.AdmissionReviews;
 import dev.lockkeeper.webhook.admission.AdmissionService;
 import dev.lockkeeper.webhook.admission.BadAdmissionReview;
-import dev.lockkeeper.webhook.admission.Json;
+import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.admission.RuleObserver;
 import dev.lockkeeper.webhook.cluster.ClusterView;
 import dev.lockkeeper.webhook.cluster.ManifestException;

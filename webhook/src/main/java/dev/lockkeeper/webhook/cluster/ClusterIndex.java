@@ -1,7 +1,7 @@
 package dev.lockkeeper.webhook.cluster;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.lockkeeper.webhook.admission.Json;
+import dev.lockkeeper.webhook.json.Json;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;

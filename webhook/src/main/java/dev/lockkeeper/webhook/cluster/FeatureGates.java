@@ -2,7 +2,7 @@ package dev.lockkeeper.webhook.cluster;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.lockkeeper.webhook.admission.Json;
+import dev.lockkeeper.webhook.json.Json;
 import java.util.List;
 import java.util.Optional;
 

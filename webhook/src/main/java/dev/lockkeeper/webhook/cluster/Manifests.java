@@ -4,7 +4,7 @@ import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.MappingIterator;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.lockkeeper.webhook.admission.Json;
+import dev.lockkeeper.webhook.json.Json;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;

@@ -2,7 +2,7 @@ package dev.lockkeeper.webhook.policy;
 
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.lockkeeper.webhook.admission.Json;
+import dev.lockkeeper.webhook.json.Json;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;

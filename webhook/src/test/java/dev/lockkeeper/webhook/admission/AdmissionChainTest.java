@@ -2,7 +2,7 @@ package dev.lockkeeper.webhook.admission;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.policy.Policy;
 import dev.lockkeeper.webhook.support.Reviews;
 import dev.lockkeeper.webhook.support.TestCluster;
@@ -22,9 +22,9 @@ class AdmissionChainTest {
         @Override public Verdict admit(ReviewContext review) {
             AdmissionRequest request = review.request();
             seen.add(request.object().path("metadata").path("labels").toString());
-            ObjectNode copy = request.object().deepCopy();
-            ((ObjectNode) copy.get("metadata")).withObject("labels").put(key, "yes");
-            return Verdict.mutated(copy, List.of("labelled " + key));
+            ObjectEdit edit = ObjectEdit.of(request.object());
+            edit.put("yes", "metadata", "labels", key);
+            return edit.verdict(List.of("labelled " + key));
         }
     }
 
@@ -42,11 +42,12 @@ class AdmissionChainTest {
     }
 
     @Test
-    void mutatingChainThreadsTheObjectAndReturnsOnePatch() {
+    void mutatingChainThreadsTheObjectAndReturnsOnePatchOfEachRulesOperations() {
         List<String> seen = new ArrayList<>();
         Decision decision = chain(AdmissionChain.Stage.MUTATING, new Labeller("a", seen), new Labeller("b", seen)).decide(request);
         assertEquals(List.of("", "{\"a\":\"yes\"}"), seen, "the second rule sees the first rule's change");
-        assertEquals("[{\"op\":\"add\",\"path\":\"/metadata/labels\",\"value\":{\"a\":\"yes\",\"b\":\"yes\"}}]", decision.patch().toString());
+        assertEquals("[{\"op\":\"add\",\"path\":\"/metadata/labels\",\"value\":{\"a\":\"yes\"}},"
+                + "{\"op\":\"add\",\"path\":\"/metadata/labels/b\",\"value\":\"yes\"}]", decision.patch().toString());
         assertEquals(List.of("labelled a", "labelled b"), decision.warnings());
     }
 

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lockkeeper.webhook.cluster.live.CachingAccessReviewer;
 import dev.lockkeeper.webhook.cluster.live.SarSettings;
+import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.support.MockApiServer;
 import dev.lockkeeper.webhook.support.Reviews;
 import dev.lockkeeper.webhook.support.TestCluster;

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import dev.lockkeeper.certs.CertificateDirectory;
 import dev.lockkeeper.certs.Pem;
 import dev.lockkeeper.certs.ServingIdentity;
-import dev.lockkeeper.webhook.admission.Json;
+import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.cluster.live.CaBundleInjector;
 import dev.lockkeeper.webhook.cluster.live.CertificateSecret;
 import dev.lockkeeper.webhook.support.MockApiServer;

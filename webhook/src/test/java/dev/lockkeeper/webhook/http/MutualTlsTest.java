@@ -9,7 +9,7 @@ import dev.lockkeeper.certs.KeyPairs;
 import dev.lockkeeper.certs.Pem;
 import dev.lockkeeper.certs.ServingIdentity;
 import dev.lockkeeper.certs.token.CloneTokenSigner;
-import dev.lockkeeper.webhook.admission.Json;
+import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.metrics.AdmissionMetrics;
 import dev.lockkeeper.webhook.policy.Policy;
 import dev.lockkeeper.webhook.rules.Rulebook;

@@ -11,6 +11,7 @@ import dev.lockkeeper.webhook.admission.Match;
 import dev.lockkeeper.webhook.admission.Operation;
 import dev.lockkeeper.webhook.admission.RuleObserver;
 import dev.lockkeeper.webhook.admission.Verdict;
+import dev.lockkeeper.webhook.admission.ObjectEdit;
 import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.support.Reviews;
 import dev.lockkeeper.webhook.support.TestCluster;
@@ -139,9 +140,9 @@ class PolicyTest {
         @Override public Match match() { return EVERY_DATAVOLUME; }
         @Override public Verdict admit(ReviewContext review) {
             AdmissionRequest request = review.request();
-            var copy = request.object().deepCopy();
-            copy.withObject("metadata").withObject("labels").put("checked", "yes");
-            return Verdict.mutated(copy, List.of());
+            ObjectEdit edit = ObjectEdit.of(request.object());
+            edit.put("yes", "metadata", "labels", "checked");
+            return edit.verdict(List.of());
         }
     }
 

@@ -10,7 +10,7 @@ import dev.lockkeeper.certs.token.CloneTokenVerifier;
 import dev.lockkeeper.webhook.admission.AdmissionChain;
 import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.Decision;
-import dev.lockkeeper.webhook.admission.Json;
+import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.admission.RuleObserver;
 import dev.lockkeeper.webhook.cluster.AccessReview;
 import dev.lockkeeper.webhook.rules.clone.CloneAuthorizer;

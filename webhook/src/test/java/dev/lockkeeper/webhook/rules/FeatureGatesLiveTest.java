@@ -7,7 +7,7 @@ import dev.lockkeeper.certs.KeyPairs;
 import dev.lockkeeper.certs.token.CloneTokenSigner;
 import dev.lockkeeper.webhook.admission.AdmissionReviews;
 import dev.lockkeeper.webhook.admission.AdmissionService;
-import dev.lockkeeper.webhook.admission.Json;
+import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.admission.RuleObserver;
 import dev.lockkeeper.webhook.cluster.ResourceType;
 import dev.lockkeeper.webhook.cluster.live.InformerClusterView;

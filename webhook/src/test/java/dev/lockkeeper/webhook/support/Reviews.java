@@ -5,7 +5,7 @@ import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.AdmissionReviews;
 import dev.lockkeeper.webhook.admission.GroupVersionKind;
 import dev.lockkeeper.webhook.admission.GroupVersionResource;
-import dev.lockkeeper.webhook.admission.Json;
+import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.admission.Operation;
 import dev.lockkeeper.webhook.admission.UserInfo;
 import dev.lockkeeper.webhook.admission.Deadline;

@@ -1,7 +1,7 @@
 package dev.lockkeeper.webhook.support;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.lockkeeper.webhook.admission.Json;
+import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.cluster.AccessDecision;
 import dev.lockkeeper.webhook.cluster.AccessReview;
 import dev.lockkeeper.webhook.cluster.ClusterView;

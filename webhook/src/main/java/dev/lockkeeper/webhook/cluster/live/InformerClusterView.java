@@ -2,7 +2,7 @@ package dev.lockkeeper.webhook.cluster.live;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.github.benmanes.caffeine.cache.Ticker;
-import dev.lockkeeper.webhook.admission.Json;
+import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.cluster.AccessDecision;
 import dev.lockkeeper.webhook.cluster.AccessReview;
 import dev.lockkeeper.webhook.cluster.ClusterIndex;

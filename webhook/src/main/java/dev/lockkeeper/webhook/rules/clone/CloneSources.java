@@ -3,9 +3,9 @@ package dev.lockkeeper.webhook.rules.clone;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lockkeeper.webhook.admission.Cause;
-import dev.lockkeeper.webhook.admission.Json;
 import dev.lockkeeper.webhook.cluster.ClusterView;
 import dev.lockkeeper.webhook.cluster.ResourceType;
+import dev.lockkeeper.webhook.json.Json;
 import java.util.Optional;
 
 /**

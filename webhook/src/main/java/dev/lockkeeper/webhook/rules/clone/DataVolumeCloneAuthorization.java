@@ -5,15 +5,16 @@ import dev.lockkeeper.certs.token.CloneTokenClaims;
 import dev.lockkeeper.certs.token.CloneTokenSigner;
 import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.AdmissionRule;
-import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Cause;
-import dev.lockkeeper.webhook.admission.Json;
+import dev.lockkeeper.webhook.admission.Match;
+import dev.lockkeeper.webhook.admission.ObjectEdit;
 import dev.lockkeeper.webhook.admission.Operation;
+import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Verdict;
 import dev.lockkeeper.webhook.cluster.ClusterView;
 import dev.lockkeeper.webhook.cluster.ResourceType;
+import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.rules.CdiAnnotations;
-import dev.lockkeeper.webhook.admission.Match;
 import java.util.List;
 
 /**
@@ -43,8 +44,9 @@ public final class DataVolumeCloneAuthorization implements AdmissionRule {
         ClusterView cluster = review.cluster();
         if (request.operation() == Operation.UPDATE) return keepStoredToken(request);
         ObjectNode sent = request.object();
-        ObjectNode dataVolume = withoutClientTokens(sent);
-        Verdict allowWithoutToken = dataVolume == sent ? Verdict.allow() : Verdict.mutated(dataVolume, List.of());
+        ObjectEdit withoutTokens = withoutClientTokens(sent);
+        ObjectNode dataVolume = withoutTokens == null ? sent : withoutTokens.object();
+        Verdict allowWithoutToken = withoutTokens == null ? Verdict.allow() : withoutTokens.verdict(List.of());
         // Pre-populated and static volumes never copy, so they need neither permission nor token.
         if (Json.hasAnnotation(dataVolume, CdiAnnotations.PRE_POPULATED)
                 || Json.hasAnnotation(dataVolume, CdiAnnotations.CHECK_STATIC_VOLUME)) {
@@ -68,7 +70,8 @@ public final class DataVolumeCloneAuthorization implements AdmissionRule {
                 String message = "namespaces \"" + source.namespace() + "\" not found";
                 yield Verdict.invalid(message, Cause.notFound(source.field() + namespaceSuffix(source), message));
             }
-            case CloneAuthorization.Granted granted -> withToken(request, dataVolume, source, targetNamespace);
+            case CloneAuthorization.Granted granted ->
+                    withToken(request, withoutTokens == null ? ObjectEdit.of(sent) : withoutTokens, source, targetNamespace);
         };
     }
 
@@ -82,13 +85,10 @@ public final class DataVolumeCloneAuthorization implements AdmissionRule {
         String stored = request.oldObject() == null ? null : annotation(request.oldObject(), CdiAnnotations.CLONE_TOKEN);
         String sent = annotation(updated, CdiAnnotations.CLONE_TOKEN);
         if (sent == null || sent.equals(stored)) return Verdict.allow();
-        ObjectNode restored = updated.deepCopy();
-        if (stored == null) {
-            ((ObjectNode) restored.path("metadata").path("annotations")).remove(CdiAnnotations.CLONE_TOKEN);
-        } else {
-            Json.putAnnotation(restored, CdiAnnotations.CLONE_TOKEN, stored);
-        }
-        return Verdict.mutated(restored, List.of("the clone token of a DataVolume cannot be changed; the stored one is kept"));
+        ObjectEdit restored = ObjectEdit.of(updated);
+        if (stored == null) restored.remove("metadata", "annotations", CdiAnnotations.CLONE_TOKEN);
+        else restored.put(stored, "metadata", "annotations", CdiAnnotations.CLONE_TOKEN);
+        return restored.verdict(List.of("the clone token of a DataVolume cannot be changed; the stored one is kept"));
     }
 
     private static String annotation(ObjectNode object, String key) {
@@ -96,28 +96,26 @@ public final class DataVolumeCloneAuthorization implements AdmissionRule {
         return value == null || !value.isTextual() ? null : value.asText();
     }
 
-    private Verdict withToken(AdmissionRequest request, ObjectNode dataVolume, CloneSource.Located source, String targetNamespace) {
+    private Verdict withToken(AdmissionRequest request, ObjectEdit dataVolume, CloneSource.Located source, String targetNamespace) {
         String targetName = request.objectName();
         String token = tokens.sign(CloneTokenClaims.clone(source.tokenResource(), source.namespace(), source.name(),
                 targetNamespace, targetName));
-        ObjectNode mutated = dataVolume.deepCopy();
-        Json.putAnnotation(mutated, CdiAnnotations.CLONE_TOKEN, token);
+        dataVolume.put(token, "metadata", "annotations", CdiAnnotations.CLONE_TOKEN);
         List<String> warnings = targetName.isEmpty()
                 ? List.of("clone token is bound to no target name (generateName); CDI may reject it as invalid")
                 : List.of();
-        return Verdict.mutated(mutated, warnings);
+        return dataVolume.verdict(warnings);
     }
 
-    /** The object without client-supplied clone tokens (a copy), or the object itself when it carries none. */
-    private static ObjectNode withoutClientTokens(ObjectNode dataVolume) {
+    /** An edit removing client-supplied clone tokens, or null when the object carries none. */
+    private static ObjectEdit withoutClientTokens(ObjectNode dataVolume) {
         if (!Json.hasAnnotation(dataVolume, CdiAnnotations.CLONE_TOKEN) && !Json.hasAnnotation(dataVolume, CdiAnnotations.EXTENDED_CLONE_TOKEN)) {
-            return dataVolume;
+            return null;
         }
-        ObjectNode copy = dataVolume.deepCopy();
-        ObjectNode annotations = (ObjectNode) copy.path("metadata").path("annotations");
-        annotations.remove(CdiAnnotations.CLONE_TOKEN);
-        annotations.remove(CdiAnnotations.EXTENDED_CLONE_TOKEN);
-        return copy;
+        ObjectEdit edit = ObjectEdit.of(dataVolume);
+        edit.remove("metadata", "annotations", CdiAnnotations.CLONE_TOKEN);
+        edit.remove("metadata", "annotations", CdiAnnotations.EXTENDED_CLONE_TOKEN);
+        return edit;
     }
 
     private static String namespaceSuffix(CloneSource.Located source) {

@@ -1,9 +1,9 @@
 package dev.lockkeeper.webhook.rules.datavolume;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.lockkeeper.webhook.admission.Json;
 import dev.lockkeeper.webhook.cluster.ClusterView;
 import dev.lockkeeper.webhook.cluster.FeatureGates;
+import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.rules.CdiAnnotations;
 import dev.lockkeeper.webhook.rules.restore.RestoreKeys;
 import java.util.Set;

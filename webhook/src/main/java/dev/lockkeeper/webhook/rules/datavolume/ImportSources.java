@@ -2,7 +2,7 @@ package dev.lockkeeper.webhook.rules.datavolume;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.lockkeeper.webhook.admission.Cause;
-import dev.lockkeeper.webhook.admission.Json;
+import dev.lockkeeper.webhook.json.Json;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.HexFormat;

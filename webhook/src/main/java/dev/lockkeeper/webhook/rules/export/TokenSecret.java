@@ -1,12 +1,12 @@
 package dev.lockkeeper.webhook.rules.export;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.lockkeeper.webhook.admission.Json;
 import dev.lockkeeper.webhook.admission.UserInfo;
 import dev.lockkeeper.webhook.cluster.AccessDecision;
 import dev.lockkeeper.webhook.cluster.AccessReview;
 import dev.lockkeeper.webhook.cluster.ClusterView;
 import dev.lockkeeper.webhook.cluster.ResourceType;
+import dev.lockkeeper.webhook.json.Json;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 

@@ -3,15 +3,15 @@ package dev.lockkeeper.webhook.rules.export;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.AdmissionRule;
-import dev.lockkeeper.webhook.admission.FailurePolicy;
-import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Cause;
-import dev.lockkeeper.webhook.admission.Json;
+import dev.lockkeeper.webhook.admission.FailurePolicy;
 import dev.lockkeeper.webhook.admission.Match;
 import dev.lockkeeper.webhook.admission.Operation;
+import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Verdict;
 import dev.lockkeeper.webhook.cluster.ClusterIndex;
 import dev.lockkeeper.webhook.cluster.ClusterView;
+import dev.lockkeeper.webhook.json.Json;
 import java.util.Optional;
 
 /**

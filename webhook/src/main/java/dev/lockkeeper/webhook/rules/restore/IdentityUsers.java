@@ -1,9 +1,9 @@
 package dev.lockkeeper.webhook.rules.restore;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.lockkeeper.webhook.admission.Json;
 import dev.lockkeeper.webhook.cluster.ClusterIndex;
 import dev.lockkeeper.webhook.cluster.ClusterView;
+import dev.lockkeeper.webhook.json.Json;
 import java.util.Locale;
 import java.util.Optional;
 

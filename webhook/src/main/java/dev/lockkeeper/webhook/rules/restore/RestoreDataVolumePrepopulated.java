@@ -3,11 +3,12 @@ package dev.lockkeeper.webhook.rules.restore;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.AdmissionRule;
-import dev.lockkeeper.webhook.admission.ReviewContext;
-import dev.lockkeeper.webhook.admission.Json;
 import dev.lockkeeper.webhook.admission.Match;
+import dev.lockkeeper.webhook.admission.ObjectEdit;
 import dev.lockkeeper.webhook.admission.Operation;
+import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Verdict;
+import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.rules.CdiAnnotations;
 import java.util.List;
 
@@ -18,7 +19,6 @@ import java.util.List;
  */
 public final class RestoreDataVolumePrepopulated implements AdmissionRule {
     private static final Match MATCH = Match.of("cdi.kubevirt.io", "datavolumes", Operation.CREATE);
-
 
     @Override public String name() { return "restore-datavolume-prepopulated"; }
 
@@ -35,8 +35,8 @@ public final class RestoreDataVolumePrepopulated implements AdmissionRule {
             return Verdict.allow(List.of("restore: DataVolume " + request.objectNamespace() + "/" + request.objectName() + " " + was
                     + " at backup; CDI will populate it again"));
         }
-        ObjectNode marked = dataVolume.deepCopy();
-        Json.putAnnotation(marked, CdiAnnotations.PRE_POPULATED, request.objectName());
-        return Verdict.mutated(marked, List.of());
+        ObjectEdit edit = ObjectEdit.of(dataVolume);
+        edit.put(request.objectName(), "metadata", "annotations", CdiAnnotations.PRE_POPULATED);
+        return edit.verdict(List.of());
     }
 }

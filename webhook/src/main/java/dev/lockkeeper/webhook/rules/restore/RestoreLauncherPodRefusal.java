@@ -2,11 +2,11 @@ package dev.lockkeeper.webhook.rules.restore;
 
 import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.AdmissionRule;
-import dev.lockkeeper.webhook.admission.ReviewContext;
-import dev.lockkeeper.webhook.admission.Json;
 import dev.lockkeeper.webhook.admission.Match;
 import dev.lockkeeper.webhook.admission.Operation;
+import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Verdict;
+import dev.lockkeeper.webhook.json.Json;
 import java.util.Map;
 
 /**
@@ -18,7 +18,6 @@ public final class RestoreLauncherPodRefusal implements AdmissionRule {
     private static final Map<String, String> RECREATED_BY = Map.of(
             "virt-launcher", "KubeVirt starts a new one when the VM runs",
             "hotplug-disk", "KubeVirt creates a new one when the volume is hotplugged");
-
 
     @Override public String name() { return "restore-launcher-pod-refusal"; }
 

@@ -1,7 +1,7 @@
 package dev.lockkeeper.webhook.rules.restore;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.lockkeeper.webhook.admission.Json;
+import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.policy.Policy;
 
 /**

@@ -3,12 +3,13 @@ package dev.lockkeeper.webhook.rules.restore;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.AdmissionRule;
-import dev.lockkeeper.webhook.admission.ReviewContext;
-import dev.lockkeeper.webhook.admission.Json;
 import dev.lockkeeper.webhook.admission.Match;
+import dev.lockkeeper.webhook.admission.ObjectEdit;
 import dev.lockkeeper.webhook.admission.Operation;
+import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Verdict;
 import dev.lockkeeper.webhook.cluster.ClusterView;
+import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.rules.CdiAnnotations;
 import java.util.List;
 import java.util.Optional;
@@ -21,7 +22,6 @@ import java.util.Optional;
  */
 public final class RestorePvcPopulatedFor implements AdmissionRule {
     private static final Match MATCH = Match.of("", "persistentvolumeclaims", Operation.CREATE);
-
 
     @Override public String name() { return "restore-pvc-populated-for"; }
 
@@ -38,8 +38,8 @@ public final class RestorePvcPopulatedFor implements AdmissionRule {
         }
         Optional<DataVolumeClaim> claim = DataVolumeClaim.of(pvc, request.objectNamespace(), request.objectName(), cluster);
         if (claim.isEmpty()) return Verdict.allow();
-        ObjectNode marked = pvc.deepCopy();
-        Json.putAnnotation(marked, CdiAnnotations.POPULATED_FOR, claim.get().dataVolume());
-        return Verdict.mutated(marked, List.of());
+        ObjectEdit edit = ObjectEdit.of(pvc);
+        edit.put(claim.get().dataVolume(), "metadata", "annotations", CdiAnnotations.POPULATED_FOR);
+        return edit.verdict(List.of());
     }
 }

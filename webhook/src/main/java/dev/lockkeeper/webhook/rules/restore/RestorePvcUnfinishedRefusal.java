@@ -3,9 +3,9 @@ package dev.lockkeeper.webhook.rules.restore;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.AdmissionRule;
-import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Match;
 import dev.lockkeeper.webhook.admission.Operation;
+import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Verdict;
 import dev.lockkeeper.webhook.cluster.ClusterView;
 import java.util.Optional;
@@ -17,7 +17,6 @@ import java.util.Optional;
  */
 public final class RestorePvcUnfinishedRefusal implements AdmissionRule {
     private static final Match MATCH = Match.of("", "persistentvolumeclaims", Operation.CREATE);
-
 
     @Override public String name() { return "restore-pvc-unfinished-refusal"; }
 

@@ -4,12 +4,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.AdmissionRule;
-import dev.lockkeeper.webhook.admission.ReviewContext;
-import dev.lockkeeper.webhook.admission.Json;
 import dev.lockkeeper.webhook.admission.Match;
+import dev.lockkeeper.webhook.admission.ObjectEdit;
 import dev.lockkeeper.webhook.admission.Operation;
+import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Verdict;
 import dev.lockkeeper.webhook.cluster.ClusterView;
+import dev.lockkeeper.webhook.json.Json;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -22,7 +23,6 @@ import java.util.Set;
 public final class RestoreVmRunStrategy implements AdmissionRule {
     private static final Match MATCH = Match.of("kubevirt.io", "virtualmachines", Operation.CREATE);
     private static final Set<String> RUN_STRATEGIES = Set.of("Always", "RerunOnFailure", "Manual", "Halted", "Once", "WaitAsReceiver");
-
 
     @Override public String name() { return "restore-vm-run-strategy"; }
 
@@ -44,10 +44,9 @@ public final class RestoreVmRunStrategy implements AdmissionRule {
         }
         String current = spec.has("running") ? "running: " + spec.path("running").asText() : Json.text(spec, "runStrategy");
         if (current.equals(wanted)) return Verdict.allow();
-        ObjectNode changed = vm.deepCopy();
-        ObjectNode changedSpec = (ObjectNode) changed.get("spec");
-        changedSpec.remove("running");
-        changedSpec.put("runStrategy", wanted);
-        return Verdict.mutated(changed, List.of("restore: runStrategy " + (current.isEmpty() ? "(none)" : current) + " -> " + wanted + asks));
+        ObjectEdit edit = ObjectEdit.of(vm);
+        edit.remove("spec", "running");
+        edit.put(wanted, "spec", "runStrategy");
+        return edit.verdict(List.of("restore: runStrategy " + (current.isEmpty() ? "(none)" : current) + " -> " + wanted + asks));
     }
 }

@@ -3,11 +3,12 @@ package dev.lockkeeper.webhook.rules.restore;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.AdmissionRule;
-import dev.lockkeeper.webhook.admission.ReviewContext;
-import dev.lockkeeper.webhook.admission.Json;
 import dev.lockkeeper.webhook.admission.Match;
+import dev.lockkeeper.webhook.admission.ObjectEdit;
 import dev.lockkeeper.webhook.admission.Operation;
+import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Verdict;
+import dev.lockkeeper.webhook.json.Json;
 import java.util.List;
 
 /**
@@ -21,7 +22,6 @@ public final class RestoreVmiControllerLabels implements AdmissionRule {
     static final List<String> CONTROLLER_LABELS = List.of("kubevirt.io/created-by", "kubevirt.io/migrationJobUID",
             "kubevirt.io/nodeName", "kubevirt.io/migrationTargetNodeName", "kubevirt.io/schedulable", "kubevirt.io/install-strategy");
 
-
     @Override public String name() { return "restore-vmi-controller-labels"; }
 
     @Override public Match match() { return MATCH; }
@@ -33,8 +33,8 @@ public final class RestoreVmiControllerLabels implements AdmissionRule {
         if (!RestoreMarkers.present(review.policy(), vmi) || CONTROLLER_LABELS.stream().noneMatch(Json.at(vmi, "metadata", "labels")::has)) {
             return Verdict.allow();
         }
-        ObjectNode cleaned = vmi.deepCopy();
-        ((ObjectNode) cleaned.get("metadata").get("labels")).remove(CONTROLLER_LABELS);
-        return Verdict.mutated(cleaned, List.of());
+        ObjectEdit edit = ObjectEdit.of(vmi);
+        CONTROLLER_LABELS.forEach(label -> edit.remove("metadata", "labels", label));
+        return edit.verdict(List.of());
     }
 }

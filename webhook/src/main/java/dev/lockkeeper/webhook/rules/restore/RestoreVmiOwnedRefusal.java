@@ -2,9 +2,9 @@ package dev.lockkeeper.webhook.rules.restore;
 
 import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.AdmissionRule;
-import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Match;
 import dev.lockkeeper.webhook.admission.Operation;
+import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Verdict;
 import dev.lockkeeper.webhook.cluster.ClusterView;
 
@@ -14,7 +14,6 @@ import dev.lockkeeper.webhook.cluster.ClusterView;
  */
 public final class RestoreVmiOwnedRefusal implements AdmissionRule {
     private static final Match MATCH = Match.of("kubevirt.io", "virtualmachineinstances", Operation.CREATE);
-
 
     @Override public String name() { return "restore-vmi-owned-refusal"; }
 

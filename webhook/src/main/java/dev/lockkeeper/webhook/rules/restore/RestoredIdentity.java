@@ -3,10 +3,12 @@ package dev.lockkeeper.webhook.rules.restore;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lockkeeper.webhook.admission.AdmissionRequest;
-import dev.lockkeeper.webhook.admission.Json;
+import dev.lockkeeper.webhook.admission.ObjectEdit;
 import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Verdict;
+import dev.lockkeeper.webhook.json.Json;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Function;
@@ -24,74 +26,92 @@ import java.util.function.Supplier;
 final class RestoredIdentity {
     private RestoredIdentity() {}
 
-    /** Fixes the domain at {@code domainPath} of the restored VM or VMI {@code request} creates. */
+    /** Fixes the domain at {@code domainPath} of the restored VM or VMI the request creates. */
     static Verdict fix(ReviewContext review, String... domainPath) {
         AdmissionRequest request = review.request();
         ObjectNode restored = request.object();
         Optional<VeleroRestore> restore = VeleroRestore.of(restored, review.cluster(), review.policy().restore().veleroNamespace());
         IdentityUsers users = new IdentityUsers(review.cluster(), request.objectNamespace(), request.objectName());
-        ObjectNode changed = restored.deepCopy();
+        ObjectEdit edit = ObjectEdit.of(restored);
         List<String> warnings = new ArrayList<>();
-        Optional<ObjectNode> domain = Json.objectAt(changed, domainPath);
+        Optional<ObjectNode> domain = Json.objectAt(edit.object(), domainPath);
         // What the Restore asks is done once per restore: a reinvocation must keep MACs that a later
         // webhook (kubemacpool) assigned after the first pass cleared them.
         Optional<VeleroRestore> pending = restore.filter(r -> !r.name().equals(Json.annotation(restored, RestoreKeys.IDENTITY_REGENERATED_FOR)));
         Optional<VeleroRestore> clearing = pending.filter(r -> r.asks(RestoreKeys.CLEAR_MAC_ADDRESS));
         Optional<VeleroRestore> regenerating = pending.filter(r -> r.asks(RestoreKeys.GENERATE_NEW_FIRMWARE_UUID));
         if (domain.isPresent()) {
-            replaceMacs(domain.get(), clearing, users, warnings);
-            if (regenerating.isPresent()) regenerateFirmware(domain.get(), regenerating.get(), warnings);
-            else replaceUsedFirmware(domain.get(), users, warnings);
+            Field at = new Field(edit, domainPath);
+            replaceMacs(domain.get(), at, clearing, users, warnings);
+            if (regenerating.isPresent()) regenerateFirmware(domain.get(), at, regenerating.get(), warnings);
+            else replaceUsedFirmware(domain.get(), at, users, warnings);
         }
-        clearing.or(() -> regenerating).ifPresent(done -> Json.putAnnotation(changed, RestoreKeys.IDENTITY_REGENERATED_FOR, done.name()));
-        return changed.equals(restored) ? Verdict.allow() : Verdict.mutated(changed, warnings);
+        clearing.or(() -> regenerating).ifPresent(done -> edit.put(done.name(), "metadata", "annotations", RestoreKeys.IDENTITY_REGENERATED_FOR));
+        return edit.verdict(warnings);
     }
 
-    private static void replaceMacs(ObjectNode domain, Optional<VeleroRestore> clearing, IdentityUsers users, List<String> warnings) {
-        for (JsonNode node : Json.at(domain, "devices", "interfaces")) {
-            if (!(node instanceof ObjectNode iface)) continue;
+    /** Fields under the domain, changed through the edit so each change is one patch operation. */
+    private record Field(ObjectEdit edit, String[] domainPath) {
+        void put(String value, String... path) {
+            edit.put(value, under(path));
+        }
+
+        void remove(String... path) {
+            edit.remove(under(path));
+        }
+
+        private String[] under(String... path) {
+            String[] full = Arrays.copyOf(domainPath, domainPath.length + path.length);
+            System.arraycopy(path, 0, full, domainPath.length, path.length);
+            return full;
+        }
+    }
+
+    private static void replaceMacs(ObjectNode domain, Field at, Optional<VeleroRestore> clearing, IdentityUsers users, List<String> warnings) {
+        JsonNode interfaces = Json.at(domain, "devices", "interfaces");
+        for (int i = 0; i < interfaces.size(); i++) {
+            if (!(interfaces.get(i) instanceof ObjectNode iface)) continue;
             String mac = Json.text(iface, "macAddress");
             if (mac.isEmpty()) continue;
             String where = " on interface " + Json.text(iface, "name");
+            String index = Integer.toString(i);
             if (clearing.isPresent()) {
-                iface.remove("macAddress");
+                at.remove("devices", "interfaces", index, "macAddress");
                 warnings.add("restore: cleared MAC " + mac + where + clearing.get().because(RestoreKeys.CLEAR_MAC_ADDRESS));
                 continue;
             }
             Optional<String> user = users.ofMac(mac);
             if (user.isEmpty()) continue;
             String fresh = IdentityGenerator.mac(users);
-            iface.put("macAddress", fresh);
+            at.put(fresh, "devices", "interfaces", index, "macAddress");
             warnings.add("restore: MAC " + mac + " -> " + fresh + where + " (used by " + user.get() + ")");
         }
     }
 
-    private static void regenerateFirmware(ObjectNode domain, VeleroRestore restore, List<String> warnings) {
-        ObjectNode firmware = domain.withObject("/firmware");
+    private static void regenerateFirmware(ObjectNode domain, Field at, VeleroRestore restore, List<String> warnings) {
         String because = restore.because(RestoreKeys.GENERATE_NEW_FIRMWARE_UUID);
-        replace(firmware, "uuid", IdentityGenerator::uuid, because, warnings);
-        if (firmware.has("serial")) replace(firmware, "serial", IdentityGenerator::serial, because, warnings);
+        boolean hadSerial = Json.at(domain, "firmware").has("serial");
+        replace(domain, at, "uuid", IdentityGenerator::uuid, because, warnings);
+        if (hadSerial) replace(domain, at, "serial", IdentityGenerator::serial, because, warnings);
     }
 
-    private static void replaceUsedFirmware(ObjectNode domain, IdentityUsers users, List<String> warnings) {
-        Optional<ObjectNode> found = Json.objectAt(domain, "firmware");
-        if (found.isEmpty()) return;
-        ObjectNode firmware = found.get();
-        replaceIfUsed(firmware, "uuid", users::ofUuid, IdentityGenerator::uuid, warnings);
-        replaceIfUsed(firmware, "serial", users::ofSerial, IdentityGenerator::serial, warnings);
+    private static void replaceUsedFirmware(ObjectNode domain, Field at, IdentityUsers users, List<String> warnings) {
+        if (Json.objectAt(domain, "firmware").isEmpty()) return;
+        replaceIfUsed(domain, at, "uuid", users::ofUuid, IdentityGenerator::uuid, warnings);
+        replaceIfUsed(domain, at, "serial", users::ofSerial, IdentityGenerator::serial, warnings);
     }
 
-    private static void replaceIfUsed(ObjectNode firmware, String field, Function<String, Optional<String>> usersOf,
+    private static void replaceIfUsed(ObjectNode domain, Field at, String field, Function<String, Optional<String>> usersOf,
                                       Supplier<String> fresh, List<String> warnings) {
-        String value = Json.text(firmware, field);
+        String value = Json.text(domain, "firmware", field);
         if (value.isEmpty()) return;
-        usersOf.apply(value).ifPresent(user -> replace(firmware, field, fresh, " (used by " + user + ")", warnings));
+        usersOf.apply(value).ifPresent(user -> replace(domain, at, field, fresh, " (used by " + user + ")", warnings));
     }
 
-    private static void replace(ObjectNode firmware, String field, Supplier<String> fresh, String because, List<String> warnings) {
-        String old = Json.text(firmware, field);
+    private static void replace(ObjectNode domain, Field at, String field, Supplier<String> fresh, String because, List<String> warnings) {
+        String old = Json.text(domain, "firmware", field);
         String value = fresh.get();
-        firmware.put(field, value);
+        at.put(value, "firmware", field);
         warnings.add("restore: " + field + " " + (old.isEmpty() ? "(none)" : old) + " -> " + value + because);
     }
 }

@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.Decision;
-import dev.lockkeeper.webhook.admission.Json;
+import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.policy.EnforcementMode;
 import dev.lockkeeper.webhook.policy.Policy;
 import dev.lockkeeper.webhook.support.TestCluster;
@@ -74,6 +74,33 @@ class RestoreVmIdentityTest {
     }
 
     static final String FIRMWARE = "firmware: {uuid: " + ORIGINAL_UUID + ", serial: web-serial-1, bootloader: {efi: {}}}";
+
+    /**
+     * The patch is built from what the rule changed, one operation per MAC: a whole-object diff of a VM this size took
+     * time and memory quadratic in the interface count (8,000 interfaces ran it out of heap).
+     */
+    @Test
+    void twoHundredFiftySixTakenMacsAreExactlyTwoHundredFiftySixReplaceOperations() {
+        StringBuilder interfaces = new StringBuilder();
+        for (int i = 0; i < 256; i++) {
+            interfaces.append("{name: nic").append(i).append(", bridge: {}, macAddress: \"52:54:00:aa:01:").append(String.format("%02x", i)).append("\"},");
+        }
+        String vm = "{apiVersion: kubevirt.io/v1, kind: VirtualMachine, metadata: {name: web, namespace: %s},"
+                + " spec: {template: {spec: {domain: {devices: {interfaces: [" + interfaces + "]}}}}}}";
+        AdmissionRequest request = create(restored(vm.formatted("team-a"), "plain"));
+        Decision decision = mutate(TestCluster.with(vm.formatted("team-b")), request);
+        assertTrue(decision.allowed());
+        assertEquals(256, decision.patch().size());
+        for (int i = 0; i < 256; i++) {
+            JsonNode op = decision.patch().get(i);
+            assertEquals("replace", op.path("op").asText());
+            assertEquals("/spec/template/spec/domain/devices/interfaces/" + i + "/macAddress", op.path("path").asText());
+            assertTrue(LOCAL_UNICAST_MAC.matcher(op.path("value").asText()).matches(), op.toString());
+        }
+        assertEquals(256, decision.warnings().size());
+        assertEquals(request.object().at("/spec/template/spec/domain/devices/interfaces/7/name"),
+                patched(request, decision).at("/spec/template/spec/domain/devices/interfaces/7/name"), "the rest is kept");
+    }
 
     @Test
     void macsAndFirmwareUsedByAnotherVmOrVmiAreReplacedAndNamedInWarnings() {

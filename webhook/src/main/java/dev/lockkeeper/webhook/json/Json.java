@@ -1,4 +1,4 @@
-package dev.lockkeeper.webhook.admission;
+package dev.lockkeeper.webhook.json;
 
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
@@ -58,14 +58,5 @@ public final class Json {
 
     public static boolean hasAnnotation(JsonNode object, String key) {
         return at(object, "metadata", "annotations").has(key);
-    }
-
-    /** Sets an annotation on a (copied) object, creating metadata.annotations as needed. */
-    public static void putAnnotation(ObjectNode object, String key, String value) {
-        ObjectNode metadata = object.has("metadata") && object.get("metadata").isObject()
-                ? (ObjectNode) object.get("metadata") : object.putObject("metadata");
-        ObjectNode annotations = metadata.has("annotations") && metadata.get("annotations").isObject()
-                ? (ObjectNode) metadata.get("annotations") : metadata.putObject("annotations");
-        annotations.put(key, value);
     }
 }
