@@ -137,7 +137,7 @@ class AdmissionServerTest {
 
     @Test
     void deeplyNestedOrHugeObjectsAreAnsweredAndDoNotHurtTheServer() throws Exception {
-        // Jackson refuses nesting past 1000 levels; 20,000 volumes (1.4 MB, about what etcd would store) pass the policy's limit.
+        // Jackson refuses nesting past 1000 levels; 20,000 volumes (1.4 MB, about what etcd would store) exceed the policy's limits.maxVolumes.
         String prefix = "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{\"uid\":\"deep\",\"object\":";
         String deep = prefix + "[".repeat(100_000) + "]".repeat(100_000) + "}}";
         HttpResponse<String> nested = post("/validate", deep.getBytes(StandardCharsets.UTF_8));
