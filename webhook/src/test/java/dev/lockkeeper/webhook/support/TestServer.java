@@ -44,7 +44,8 @@ public final class TestServer implements AutoCloseable {
                 Duration.ofSeconds(1), null)), service, metrics, () -> true, "");
         server.start().await();
         tls = Tls.trusting(caCertificate);
-        http = HttpClient.newBuilder().sslContext(tls).connectTimeout(Duration.ofSeconds(5)).build();
+        // generous: a loaded CI machine can take seconds for a TLS connect, and the connect is not what any test measures
+        http = HttpClient.newBuilder().sslContext(tls).connectTimeout(Duration.ofSeconds(30)).build();
     }
 
     public int port() { return server.actualPort(); }
