@@ -23,6 +23,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -72,6 +73,14 @@ public final class AgentCommand {
     }
 
     public static int run(String[] args, PrintStream out, PrintStream err) {
+        return run(args, out, err, null);
+    }
+
+    /**
+     * The agent with its tasks from {@code clusterIntake} instead of a {@code --tasks} directory: how the controller
+     * jar runs it in the cluster (CopyTask resources), keeping this jar free of a Kubernetes client.
+     */
+    public static int run(String[] args, PrintStream out, PrintStream err, Function<AgentSettings, TaskIntake> clusterIntake) {
         AgentSettings settings;
         try {
             CommandLine line = DefaultParser.builder().setAllowPartialMatching(false).get().parse(OPTIONS, args);
@@ -79,7 +88,7 @@ public final class AgentCommand {
                 printHelp(out);
                 return 0;
             }
-            settings = settings(line);
+            settings = settings(line, clusterIntake != null);
         } catch (ParseException e) {
             err.println("lockkeeper-sidecar agent: " + e.getMessage());
             err.println("Usage: " + SYNTAX + " (try: lockkeeper-sidecar agent --help)");
@@ -87,8 +96,9 @@ public final class AgentCommand {
         }
         AgentLogging.configure();
         try {
-            RunningAgent running = RunningAgent.start(settings, DataPlanes.forSettings(settings));
-            err.println("lockkeeper-sidecar agent: node " + settings.node() + ", tasks in " + settings.tasks()
+            TaskIntake intake = clusterIntake == null ? new TaskDirectory(settings.tasks()) : clusterIntake.apply(settings);
+            RunningAgent running = RunningAgent.start(settings, intake, DataPlanes.forSettings(settings));
+            err.println("lockkeeper-sidecar agent: node " + settings.node() + ", tasks from " + intake
                     + ", data port " + running.dataPort() + ", admin port " + running.adminPort());
             CountDownLatch stopped = new CountDownLatch(1);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -107,6 +117,10 @@ public final class AgentCommand {
     }
 
     static AgentSettings settings(CommandLine line) throws ParseException {
+        return settings(line, false);
+    }
+
+    private static AgentSettings settings(CommandLine line, boolean tasksFromCluster) throws ParseException {
         if (!line.getArgList().isEmpty()) throw new ParseException("unexpected operands: " + String.join(" ", line.getArgList()));
         Set<String> seen = new HashSet<>();
         for (Option given : line.getOptions()) {
@@ -143,7 +157,10 @@ public final class AgentCommand {
             }
             if (checkpointBytes < 1 << 20) throw new ParseException("--checkpoint-bytes must be at least 1M (every sync costs a flush of the disk)");
         }
-        return new AgentSettings(node, path(required(line, TASKS)), path(line.getOptionValue(KUBELET_ROOT, "/var/lib/kubelet")),
+        if (tasksFromCluster && line.hasOption(TASKS)) {
+            throw new ParseException("--tasks is not used here: this agent takes its tasks from CopyTask resources");
+        }
+        return new AgentSettings(node, tasksFromCluster ? null : path(required(line, TASKS)), path(line.getOptionValue(KUBELET_ROOT, "/var/lib/kubelet")),
                 Optional.ofNullable(line.getOptionValues(ALLOWED_ROOT)).map(List::of).orElse(List.of()).stream().map(AgentCommand::path).toList(),
                 path(line.getOptionValue(STATE_DIR, "/var/lib/lockkeeper/agent")),
                 Optional.ofNullable(line.getOptionValue(TLS_DIR)).map(AgentCommand::path),

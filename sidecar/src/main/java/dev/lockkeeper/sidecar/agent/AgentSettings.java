@@ -10,6 +10,7 @@ import java.util.Optional;
 /**
  * How one agent runs; {@code agent --help} documents each option.
  *
+ * @param tasks          the task directory; null when the tasks come from CopyTask resources (the controller jar)
  * @param peers          data addresses of other nodes' agents ({@code host:port}) when a task does not carry one;
  *                       a node missing here is reached as {@code <node>:<dataPort>}
  * @param maxRate        node-wide bytes per second across all tasks, 0 for no limit

@@ -11,9 +11,9 @@ final class RunningAgent implements AutoCloseable {
         this.admin = admin;
     }
 
-    static RunningAgent start(AgentSettings settings, DataPlane dataPlane) throws IOException {
+    static RunningAgent start(AgentSettings settings, TaskIntake intake, DataPlane dataPlane) throws IOException {
         VolumeLocator locator = new VolumeLocator(settings.kubeletRoot(), settings.allowedRoots());
-        Agent agent = new Agent(settings, new TaskDirectory(settings.tasks()), locator,
+        Agent agent = new Agent(settings, intake, locator,
                 new StateDirectory(settings.stateDir()), dataPlane);
         AdminServer admin = new AdminServer(settings.adminAddress(), agent::notReady, agent.metrics());
         try {

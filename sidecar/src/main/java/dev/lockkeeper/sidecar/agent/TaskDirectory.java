@@ -39,6 +39,11 @@ public final class TaskDirectory implements TaskIntake {
     }
 
     @Override
+    public String toString() {
+        return "the task directory " + directory;
+    }
+
+    @Override
     public void start(Listener listener) throws IOException {
         if (!Files.isDirectory(directory)) throw new NoSuchFileException(directory.toString(), null, "the task directory does not exist");
         watcher = directory.getFileSystem().newWatchService();

@@ -5,7 +5,8 @@ import java.util.Optional;
 
 /**
  * Makes a local image copy resumable: the engine syncs its target, then records how far it is durable, every
- * {@link #everyBytes} bytes or {@link #every} (whichever comes first); a later copy of the same source to the same
+ * {@link #everyBytes} bytes of data written or {@link #every} (whichever comes first; holes are not counted, a resumed
+ * copy redoes them for nothing); a later copy of the same source to the same
  * target continues from the last record instead of from byte 0. Only what is recorded here survives: the caller keeps
  * it somewhere that outlives the process (the agent's state directory).
  */

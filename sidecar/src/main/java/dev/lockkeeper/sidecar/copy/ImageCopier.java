@@ -43,12 +43,15 @@ final class ImageCopier {
     private final TreeMap<Long, Long> finishedAhead = new TreeMap<>();
     private long watermark;
 
-    /** Hears, from a copying thread, that every byte of the range before {@code offset} is written (not yet synced). */
+    /**
+     * Hears, from a copying thread, that every byte of the range before {@code offset} is written (not yet synced), and
+     * how many data bytes the copy has written so far (anywhere).
+     */
     @FunctionalInterface
     interface Settled {
-        Settled NONE = offset -> { };
+        Settled NONE = (offset, dataWritten) -> { };
 
-        void upTo(long offset) throws IOException;
+        void upTo(long offset, long dataWritten) throws IOException;
     }
 
     ImageCopier(ImageSource source, ImageSink sink, ProgressCounter progress, Throttle throttle, int workers, Settled settled) {
@@ -141,7 +144,7 @@ final class ImageCopier {
         }
         watermark = chunk.end();
         for (Long next = finishedAhead.remove(watermark); next != null; next = finishedAhead.remove(watermark)) watermark = next;
-        settled.upTo(watermark);
+        settled.upTo(watermark, dataBytes.get());
     }
 
     private void copyData(Chunk chunk, MemorySegment buffer) throws IOException, CopyException {

@@ -16,6 +16,10 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
  * One raw image onto a regular file or a block device, including the completion protocol:
@@ -244,16 +248,22 @@ final class ImageTransfer {
 
     /**
      * Copies {@code [from, to)}. With a {@code fingerprint} (the body of a resumable copy) the target is synced and the
-     * watermark recorded every {@link CopyCheckpoints#everyBytes} or {@link CopyCheckpoints#every}.
+     * watermark recorded every {@link CopyCheckpoints#everyBytes} of data or {@link CopyCheckpoints#every}.
      */
     private CopyStats run(ImageSource image, ImageSink sink, long from, long to, String fingerprint)
             throws IOException, CopyException {
         if (progress == null) startProgress(image.size, 0);
-        ImageCopier.Settled settled = fingerprint == null || !resumable() ? ImageCopier.Settled.NONE
-                : new Checkpointing(sink, fingerprint, from);
-        ImageCopier copier = new ImageCopier(image, sink, progress, throttle, workers, settled);
-        copier.copy(from, to);
-        return new CopyStats(copier.dataBytes(), copier.holeBytes());
+        if (fingerprint == null || !resumable()) {
+            ImageCopier copier = new ImageCopier(image, sink, progress, throttle, workers, ImageCopier.Settled.NONE);
+            copier.copy(from, to);
+            return new CopyStats(copier.dataBytes(), copier.holeBytes());
+        }
+        try (Checkpointing checkpointing = new Checkpointing(sink, fingerprint)) {
+            ImageCopier copier = new ImageCopier(image, sink, progress, throttle, workers, checkpointing);
+            copier.copy(from, to);
+            checkpointing.awaitLast();
+            return new CopyStats(copier.dataBytes(), copier.holeBytes());
+        }
     }
 
     /** {@code settledBefore}: bytes an earlier attempt made durable, counted as done from the start. */
@@ -262,27 +272,78 @@ final class ImageTransfer {
         if (settledBefore > 0) progress.advance(settledBefore);
     }
 
-    /** Syncs the target, then records the watermark, at the request's interval (bytes or time, whichever first). */
-    private final class Checkpointing implements ImageCopier.Settled {
+    /**
+     * Syncs the target, then records the watermark, at the request's interval: {@link CopyCheckpoints#everyBytes} of
+     * data written or {@link CopyCheckpoints#every}, whichever first. Data, not image span: what a resumed copy does
+     * again is read and write the data after the mark, while holes cost it nothing (a sparse 4 GiB image with 1 GiB of
+     * data was synced four times for one interval's worth of work). The
+     * sync and the record (which syncs its own file and directory) run on a thread of their own: the copying threads
+     * hand the watermark over and go on writing. Done under the copier's lock, they stopped every worker for three
+     * fsyncs per checkpoint (sparse 4 GiB image through the agent: 1.91 s against 1.41 s without checkpoints, 5
+     * rounds). The rule holds all the same: every byte below the handed-over watermark was written before the sync
+     * began, so the record only ever claims durable data; bytes written meanwhile are claimed by a later one. At most
+     * one checkpoint is in flight; its failure fails the copy at the next watermark or at the end.
+     */
+    private final class Checkpointing implements ImageCopier.Settled, AutoCloseable {
         private final ImageSink sink;
         private final String fingerprint;
-        private long recorded;
-        private long recordedNanos = System.nanoTime();
+        private final ExecutorService syncer = Executors.newSingleThreadExecutor(
+                Thread.ofPlatform().daemon().name("lk-checkpoint").factory());
+        private Future<?> inFlight;
+        /** Data bytes written when the last checkpoint was handed over. */
+        private long dataHandedOver;
+        private long handedOverNanos = System.nanoTime();
 
-        Checkpointing(ImageSink sink, String fingerprint, long from) {
+        Checkpointing(ImageSink sink, String fingerprint) {
             this.sink = sink;
             this.fingerprint = fingerprint;
-            this.recorded = from;
         }
 
         @Override
-        public void upTo(long offset) throws IOException {
+        public synchronized void upTo(long offset, long dataWritten) throws IOException {
+            if (inFlight != null) {
+                if (!inFlight.isDone()) return;
+                settle();
+            }
             CopyCheckpoints checkpoints = request.checkpoints();
-            if (offset - recorded < checkpoints.everyBytes() && System.nanoTime() - recordedNanos < checkpoints.every().toNanos()) return;
-            sink.makeDurable();
-            checkpoints.record(new CopyCheckpoints.Mark(offset, fingerprint));
-            recorded = offset;
-            recordedNanos = System.nanoTime();
+            if (dataWritten - dataHandedOver < checkpoints.everyBytes()
+                    && System.nanoTime() - handedOverNanos < checkpoints.every().toNanos()) return;
+            dataHandedOver = dataWritten;
+            handedOverNanos = System.nanoTime();
+            inFlight = syncer.submit(() -> {
+                sink.makeDurable();
+                checkpoints.record(new CopyCheckpoints.Mark(offset, fingerprint));
+                return null;
+            });
+        }
+
+        /** Waits for the checkpoint in flight, if any; its failure is the copy's. */
+        synchronized void awaitLast() throws IOException {
+            if (inFlight != null) settle();
+        }
+
+        private void settle() throws IOException {
+            Future<?> last = inFlight;
+            inFlight = null;
+            try {
+                last.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new CopyCheckpoints.Pause("interrupted while recording a checkpoint");
+            } catch (ExecutionException e) {
+                switch (e.getCause()) {
+                    case IOException failure -> throw failure;
+                    case RuntimeException failure -> throw failure;
+                    case Error failure -> throw failure;
+                    default -> throw new IllegalStateException(e.getCause());
+                }
+            }
+        }
+
+        /** A copy that failed or paused still waits for the checkpoint in flight: nothing records after it returns. */
+        @Override
+        public void close() {
+            syncer.close();
         }
     }
 

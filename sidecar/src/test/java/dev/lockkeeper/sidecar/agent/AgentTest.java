@@ -272,14 +272,24 @@ class AgentTest {
         assertTrue(Commands.sameBytes(source, data.resolve("copy.img"), 4 * MiB));
     }
 
+    /**
+     * Puts a file into the task directory whole (written beside it, then renamed), as a person's editor or
+     * {@code kubectl cp} would: the agent may scan at any moment, and a half-written file is rejected for what it is
+     * then, which is not what the test asks about.
+     */
+    private static void whole(Path file, String content) throws IOException {
+        Path written = Files.writeString(file.resolveSibling("." + file.getFileName() + ".tmp"), content, java.nio.charset.StandardCharsets.ISO_8859_1);
+        Files.move(written, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
     @Test
     void hostileTaskFilesAreRefusedWithAReason() throws Exception {
         start(2, 0);
-        Files.writeString(tasks.resolve("broken.yaml"), "apiVersion: [unclosed");
-        Files.writeString(tasks.resolve("dup.json"), "{\"apiVersion\":\"a\",\"apiVersion\":\"b\"}");
-        Files.write(tasks.resolve("huge.yaml"), new byte[TaskFiles.MAX_TASK_BYTES + 1]);
-        Files.writeString(tasks.resolve("renamed.yaml"), Tasks.hostPathTask("other", NODE, data.resolve("a"), NODE, data.resolve("b"), ""));
-        Files.writeString(tasks.resolve("bomb.yaml"), "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+        whole(tasks.resolve("broken.yaml"), "apiVersion: [unclosed");
+        whole(tasks.resolve("dup.json"), "{\"apiVersion\":\"a\",\"apiVersion\":\"b\"}");
+        whole(tasks.resolve("huge.yaml"), new String(new byte[TaskFiles.MAX_TASK_BYTES + 1], java.nio.charset.StandardCharsets.ISO_8859_1));
+        whole(tasks.resolve("renamed.yaml"), Tasks.hostPathTask("other", NODE, data.resolve("a"), NODE, data.resolve("b"), ""));
+        whole(tasks.resolve("bomb.yaml"), "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
                 + "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n");
         assertTrue(awaitStatus("broken", in(Phase.Failed)).message().startsWith("the task file is not valid YAML"));
         assertTrue(awaitStatus("dup", in(Phase.Failed)).message().startsWith("the task file is not valid JSON: Duplicate field 'apiVersion'"));

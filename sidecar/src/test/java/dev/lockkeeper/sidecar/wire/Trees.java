@@ -1,5 +1,6 @@
 package dev.lockkeeper.sidecar.wire;
 
+import dev.lockkeeper.sidecar.testing.Allocation;
 import dev.lockkeeper.sidecar.linux.FileStat;
 import dev.lockkeeper.sidecar.linux.NativeFile;
 import dev.lockkeeper.sidecar.testing.Commands;

@@ -1,5 +1,6 @@
 package dev.lockkeeper.sidecar.wire;
 
+import dev.lockkeeper.sidecar.testing.Allocation;
 import dev.lockkeeper.sidecar.copy.Content;
 import dev.lockkeeper.sidecar.copy.ImageStreamTarget;
 import dev.lockkeeper.sidecar.testing.Commands;

@@ -31,6 +31,7 @@ import java.security.KeyPair;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
@@ -72,6 +73,11 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--client-ca", paramLabel = "FILE",
             description = "Require /mutate and /validate callers to present a client certificate signed by this CA (PEM).")
     Path clientCa;
+
+    @Option(names = "--client-cn", split = ",", paramLabel = "CN[,CN...]",
+            description = "With --client-ca: accept only client certificates whose subject CN is one of these; another certificate "
+                    + "from that CA gets 403.")
+    List<String> clientCn = List.of();
 
     @Option(names = "--cert-dir", paramLabel = "DIR", defaultValue = "${env:LOCKKEEPER_CERT_DIR:-.lockkeeper/certs}",
             description = "Without --tls-cert/--tls-key: where ca.crt, tls.crt, tls.key are generated and reused (default: ${DEFAULT-VALUE}).")
@@ -133,6 +139,11 @@ final class ServeCommand implements Callable<Integer> {
             description = "How often certificate and policy files are checked for changes (default: ${DEFAULT-VALUE}).")
     Duration certCheckInterval;
 
+    @Option(names = "--cert-expiry-margin", defaultValue = "5m", converter = DurationConverter.class,
+            description = "Not ready when the serving certificate in use expires within this and no valid replacement was found "
+                    + "(default: ${DEFAULT-VALUE}).")
+    Duration certExpiryMargin;
+
     @Override
     public Integer call() throws Exception {
         long started = System.nanoTime();
@@ -140,6 +151,10 @@ final class ServeCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         if ((tlsCert == null) != (tlsKey == null)) {
             err.println("serve: --tls-cert and --tls-key go together");
+            return 2;
+        }
+        if (!clientCn.isEmpty() && clientCa == null) {
+            err.println("serve: --client-cn pins a subject of certificates from --client-ca; give --client-ca too");
             return 2;
         }
         if (port < 0 || port > 65535) {
@@ -232,7 +247,8 @@ final class ServeCommand implements Callable<Integer> {
         Vertx vertx = Vertx.vertx();
         ClusterView readiness = view;
         AdmissionServer server = new AdmissionServer(vertx,
-                new ServerSettings(bind, port, certificate, key, certCheckInterval, clientCa), admission, metrics, readiness::synced,
+                new ServerSettings(bind, port, certificate, key, certCheckInterval, clientCa).withCertificateExpiryMargin(certExpiryMargin)
+                        .withClientCommonNames(Set.copyOf(clientCn)), admission, metrics, readiness::synced,
                 Pem.encodePublicKey(tokenKeys.getPublic()));
         try {
             server.start().toCompletionStage().toCompletableFuture().get();

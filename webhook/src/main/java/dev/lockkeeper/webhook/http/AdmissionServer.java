@@ -19,10 +19,12 @@ import io.vertx.core.net.PemTrustOptions;
 import io.vertx.core.net.ServerSSLOptions;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import javax.naming.InvalidNameException;
 import javax.naming.ldap.LdapName;
@@ -31,7 +33,6 @@ import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -68,10 +69,11 @@ public final class AdmissionServer {
     private final BooleanSupplier clusterSynced;
     private final String cloneTokenPublicKey;
     private final ExecutorService reviews = Executors.newVirtualThreadPerTaskExecutor();
-    private final AtomicReference<ServingCertificate> installed = new AtomicReference<>();
+    private final CertificateRotation certificates;
     private final IntakeBudget budget;
     private HttpServer server;
     private long reloadTimer = -1;
+    private boolean reloading;
 
     public AdmissionServer(Vertx vertx, ServerSettings settings, AdmissionService admission, AdmissionMetrics metrics,
                            BooleanSupplier clusterSynced, String cloneTokenPublicKey) {
@@ -82,10 +84,12 @@ public final class AdmissionServer {
         this.clusterSynced = clusterSynced;
         this.cloneTokenPublicKey = cloneTokenPublicKey;
         this.budget = new IntakeBudget(settings.limits());
+        this.certificates = new CertificateRotation(settings.certificate(), settings.privateKey(), settings.certificateExpiryMargin(),
+                Clock.systemUTC(), metrics);
     }
 
     public Future<HttpServer> start() {
-        return vertx.executeBlocking(() -> ServingCertificate.read(settings.certificate(), settings.privateKey()))
+        return vertx.executeBlocking(certificates::initial)
                 .compose(certificate -> {
                     HttpServerOptions options = new HttpServerOptions()
                             .setHost(settings.bindAddress()).setPort(settings.port())
@@ -99,7 +103,7 @@ public final class AdmissionServer {
                     }
                     server = vertx.createHttpServer(options).requestHandler(router());
                     return server.listen().onSuccess(s -> {
-                        installed.set(certificate);
+                        certificates.installed(certificate);
                         reloadTimer = vertx.setPeriodic(settings.certificateCheckInterval().toMillis(), id -> reloadIfChanged());
                     });
                 });
@@ -110,7 +114,7 @@ public final class AdmissionServer {
     }
 
     public boolean ready() {
-        return installed.get() != null && clusterSynced.getAsBoolean();
+        return certificates.unready() == null && clusterSynced.getAsBoolean();
     }
 
     public Future<Void> stop() {
@@ -125,9 +129,13 @@ public final class AdmissionServer {
         router.post("/validate").handler(ctx -> admit(ctx, AdmissionChain.Stage.VALIDATING));
         router.get("/healthz").handler(ctx -> text(ctx.response(), 200, "ok"));
         router.get("/readyz").handler(ctx -> {
-            if (ready()) text(ctx.response(), 200, "ok");
-            else send(ctx.response(), HttpReply.error(503, "ServiceUnavailable",
-                    installed.get() == null ? "certificates not loaded" : "cluster view not synced"));
+            String unready = certificates.unready();
+            if (unready == null && clusterSynced.getAsBoolean()) {
+                String refusal = certificates.refusal();
+                text(ctx.response(), 200, refusal == null ? "ok" : "ok; " + refusal);
+            } else {
+                send(ctx.response(), HttpReply.error(503, "ServiceUnavailable", unready != null ? unready : "cluster view not synced"));
+            }
         });
         router.get("/metrics").handler(ctx -> ctx.response().putHeader("Content-Type", "text/plain; version=0.0.4")
                 .end(metrics.scrape()));
@@ -156,10 +164,10 @@ public final class AdmissionServer {
      */
     private void admit(RoutingContext ctx, AdmissionChain.Stage stage) {
         HttpServerRequest request = ctx.request();
-        if (settings.clientCa() != null && !hasVerifiedClientCertificate(request)) {
-            refuse(request, HttpReply.error(401, "Unauthorized", settings.clientCn() == null
-                    ? "a client certificate signed by the configured client CA is required"
-                    : "a client certificate signed by the configured client CA for CN=" + settings.clientCn() + " is required"));
+        HttpReply unauthorized = settings.clientCa() == null ? null : clientCertificateRefusal(request);
+        if (unauthorized != null) {
+            metrics.requestRefused("client-certificate");
+            refuse(request, unauthorized);
             return;
         }
         IntakeLimits limits = settings.limits();
@@ -293,18 +301,26 @@ public final class AdmissionServer {
     }
 
     /**
-     * The TLS layer already checked any presented chain against the client CA; absence is the case to
-     * reject, and with {@code clientCn} a certificate for any other subject from the same CA.
+     * The TLS layer already checked any presented chain against the client CA: no certificate is a
+     * 401; with pinned common names, a certificate from that CA for any other subject is a 403.
      */
-    private boolean hasVerifiedClientCertificate(HttpServerRequest request) {
+    private HttpReply clientCertificateRefusal(HttpServerRequest request) {
+        Certificate[] chain;
         try {
             SSLSession session = request.connection().sslSession();
-            if (session == null || session.getPeerCertificates().length == 0) return false;
-            return settings.clientCn() == null
-                    || session.getPeerCertificates()[0] instanceof X509Certificate leaf && settings.clientCn().equals(commonName(leaf));
+            chain = session == null ? new java.security.cert.Certificate[0] : session.getPeerCertificates();
         } catch (SSLPeerUnverifiedException e) {
-            return false;
+            chain = new java.security.cert.Certificate[0];
         }
+        if (chain.length == 0) {
+            return HttpReply.error(401, "Unauthorized", "a client certificate signed by the configured client CA is required");
+        }
+        Set<String> pinned = settings.clientCommonNames();
+        if (pinned.isEmpty()) return null;
+        String presented = chain[0] instanceof X509Certificate leaf ? commonName(leaf) : null;
+        if (presented != null && pinned.contains(presented)) return null;
+        return HttpReply.error(403, "Forbidden", "client certificate CN=" + presented + " is not one this webhook accepts ("
+                + String.join(", ", pinned.stream().sorted().toList()) + ")");
     }
 
     private static String commonName(X509Certificate certificate) {
@@ -318,18 +334,21 @@ public final class AdmissionServer {
         return null;
     }
 
+    /** One look at a time (timer callbacks run on one event loop): a look never overlaps an update still in progress. */
     private void reloadIfChanged() {
-        vertx.executeBlocking(() -> ServingCertificate.read(settings.certificate(), settings.privateKey()))
-                .onFailure(e -> LOG.warn("serving certificate not reloaded, keeping the current one: " + e.getMessage()))
-                .onSuccess(candidate -> {
-                    if (candidate.sameAs(installed.get())) return;
-                    server.updateSSLOptions(new ServerSSLOptions().setKeyCertOptions(keyCert(candidate)), true)
-                            .onSuccess(updated -> {
-                                installed.set(candidate);
-                                LOG.info("serving certificate reloaded from " + settings.certificate());
-                            })
-                            .onFailure(e -> LOG.warn("serving certificate rejected by TLS stack: " + e.getMessage()));
-                });
+        if (reloading) return;
+        reloading = true;
+        vertx.executeBlocking(certificates::candidate).compose(candidate -> candidate == null ? Future.<Void>succeededFuture()
+                : server.updateSSLOptions(new ServerSSLOptions().setKeyCertOptions(keyCert(candidate)), true)
+                        .<Void>map(updated -> {
+                            certificates.installed(candidate);
+                            return null;
+                        })
+                        .recover(e -> {
+                            certificates.rejectedByTls(e.getMessage());
+                            return Future.succeededFuture();
+                        }))
+                .onComplete(done -> reloading = false);
     }
 
     private static PemKeyCertOptions keyCert(ServingCertificate certificate) {

@@ -2,20 +2,24 @@ package dev.lockkeeper.webhook.metrics;
 
 import dev.lockkeeper.webhook.admission.RuleObserver;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Prometheus metrics: {@code lockkeeper_admission_reviews_seconds} (per endpoint and decision) and
  * {@code lockkeeper_admission_rule_seconds} (per endpoint, rule and decision), each a latency
  * histogram whose {@code _count} is the request count; {@code lockkeeper_http_refused_total} (per reason),
  * {@code lockkeeper_http_aborted_total} and {@code lockkeeper_http_unhandled_failures_total} count what
- * happened at the HTTP edge before or around a review.
+ * happened at the HTTP edge before or around a review; {@code lockkeeper_serving_certificate_not_after_seconds} and
+ * {@code lockkeeper_serving_certificate_refused_total} (per reason) follow the serving certificate.
  */
 public final class AdmissionMetrics implements RuleObserver {
     private static final Duration[] BUCKETS = {
@@ -35,6 +39,13 @@ public final class AdmissionMetrics implements RuleObserver {
             .description("Admission requests whose client went away mid-body").register(registry);
     private final Counter unhandled = Counter.builder("lockkeeper.http.unhandled.failures")
             .description("Unexpected failures in the HTTP layer").register(registry);
+    private final Map<String, Counter> certificateRefusals = new ConcurrentHashMap<>();
+    private final AtomicLong certificateNotAfter = new AtomicLong();
+
+    public AdmissionMetrics() {
+        Gauge.builder("lockkeeper.serving.certificate.not.after", certificateNotAfter, AtomicLong::get).baseUnit("seconds")
+                .description("Expiry (Unix time) of the serving certificate in use").register(registry);
+    }
 
     @Override
     public void ruleEvaluated(String endpoint, String rule, String outcome, long nanos) {
@@ -55,7 +66,10 @@ public final class AdmissionMetrics implements RuleObserver {
                 .serviceLevelObjectives(BUCKETS);
     }
 
-    /** A request turned away before any rule ran: {@code busy}, {@code too-large} or {@code slow-body}. */
+    /**
+     * A request turned away before any rule ran: {@code busy}, {@code too-large}, {@code slow-body} or
+     * {@code client-certificate} (missing, or a subject not pinned).
+     */
     public void requestRefused(String reason) {
         refused.computeIfAbsent(reason, r -> Counter.builder("lockkeeper.http.refused")
                 .description("Admission requests refused at intake").tag("reason", r).register(registry)).increment();
@@ -69,6 +83,21 @@ public final class AdmissionMetrics implements RuleObserver {
     /** A failure the HTTP layer did not expect; each one is also logged with its stack trace. */
     public void unhandledFailure() {
         unhandled.increment();
+    }
+
+    /** The serving certificate now in use expires at {@code notAfter}. */
+    public void servingCertificateInstalled(Instant notAfter) {
+        certificateNotAfter.set(notAfter.getEpochSecond());
+    }
+
+    /**
+     * A serving certificate on disk that was not installed: {@code expired}, {@code not-yet-valid},
+     * {@code not-regular-file}, {@code too-large}, {@code unreadable} or {@code tls-rejected}; each distinct refusal once.
+     */
+    public void servingCertificateRefused(String reason) {
+        certificateRefusals.computeIfAbsent(reason, r -> Counter.builder("lockkeeper.serving.certificate.refused")
+                .description("Serving certificate rotations refused, the certificate in use kept").tag("reason", r).register(registry))
+                .increment();
     }
 
     public String scrape() {

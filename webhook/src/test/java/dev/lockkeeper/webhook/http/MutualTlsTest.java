@@ -27,6 +27,7 @@ import java.security.KeyStore;
 import java.security.cert.Certificate;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Set;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.X509ExtendedKeyManager;
@@ -46,17 +47,25 @@ class MutualTlsTest {
     CertificateDirectory serving;
     CertificateAuthority apiServerCa;
 
+    Path clientCa;
+
     @BeforeEach
     void start() throws Exception {
         serving = new CertificateDirectory(dir.resolve("serving"), Clock.systemUTC());
         serving.ensure(new ServingIdentity("lockkeeper-webhook", "lockkeeper"));
         apiServerCa = CertificateAuthority.generate("apiserver-client-ca", Duration.ofDays(1), Clock.systemUTC());
-        Path clientCa = Files.writeString(dir.resolve("client-ca.crt"), Pem.encodeCertificate(apiServerCa.certificate()));
+        clientCa = Files.writeString(dir.resolve("client-ca.crt"), Pem.encodeCertificate(apiServerCa.certificate()));
+        startServer(Set.of());
+    }
+
+    void startServer(Set<String> pinnedCommonNames) throws Exception {
+        if (server != null) server.stop().await();
+        if (vertx != null) vertx.close().await();
         var service = Rulebook.service(TestCluster.with(), new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC()),
                 Rulebook.DEFAULT_CLONE_SOURCE_ROLE, new AdmissionMetrics(), () -> Policy.DEFAULT);
         vertx = Vertx.vertx();
         server = new AdmissionServer(vertx, new ServerSettings("127.0.0.1", 0, serving.certificate(), serving.privateKey(),
-                Duration.ofSeconds(1), clientCa), service, new AdmissionMetrics(), () -> true, "");
+                Duration.ofSeconds(1), clientCa).withClientCommonNames(pinnedCommonNames), service, new AdmissionMetrics(), () -> true, "");
         server.start().toCompletionStage().toCompletableFuture().get();
     }
 
@@ -135,5 +144,21 @@ class MutualTlsTest {
         assertEquals(401, validate(client(foreign)).statusCode(), "a client that offers nothing acceptable gets no further");
         HttpClient impostor = client(foreign, true);
         assertThrows(IOException.class, () -> validate(impostor), "a presented certificate from another CA fails the handshake");
+    }
+
+    @Test
+    void withPinnedCommonNamesAnotherCertificateFromTheSameCaIs403() throws Exception {
+        startServer(Set.of("kube-apiserver", "kube-apiserver-proxy"));
+        HttpResponse<String> accepted = validate(client(apiServerCa.issueClient("kube-apiserver", Duration.ofDays(1), Clock.systemUTC())));
+        assertEquals(200, accepted.statusCode());
+        assertEquals(200, validate(client(apiServerCa.issueClient("kube-apiserver-proxy", Duration.ofDays(1), Clock.systemUTC()))).statusCode());
+
+        HttpResponse<String> otherSubject = validate(client(apiServerCa.issueClient("some-pod", Duration.ofDays(1), Clock.systemUTC())));
+        assertEquals(403, otherSubject.statusCode());
+        var status = Json.MAPPER.readTree(otherSubject.body());
+        assertEquals("Forbidden", status.path("reason").asText());
+        assertEquals("client certificate CN=some-pod is not one this webhook accepts (kube-apiserver, kube-apiserver-proxy)",
+                status.path("message").asText());
+        assertEquals(401, validate(client(null)).statusCode(), "no certificate at all is still 401");
     }
 }

@@ -78,7 +78,7 @@ public final class ControllerCommand implements Callable<Integer> {
                 Pem.decodePrivateKey(Files.readString(dir.resolve("tls.key"))));
     }
 
-    private static String envOr(String name, String fallback) {
+    static String envOr(String name, String fallback) {
         String value = System.getenv(name);
         return value == null || value.isBlank() ? fallback : value;
     }

@@ -3,10 +3,10 @@ package dev.lockkeeper.controller.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** {@code lockkeeper-controller controller}: the VolumeCopy populator. */
+/** {@code lockkeeper-controller controller}: the VolumeCopy populator; {@code lockkeeper-controller agent}: the node agent in the cluster. */
 @Command(name = "lockkeeper-controller", mixinStandardHelpOptions = true, version = "lockkeeper-controller 0.1.0",
         description = "Fills PVCs whose dataSourceRef names a VolumeCopy, with the node agents moving the data.",
-        subcommands = {ControllerCommand.class})
+        subcommands = {ControllerCommand.class, AgentCommand.class})
 public final class Main implements Runnable {
 
     public static void main(String[] args) {

@@ -6,9 +6,9 @@ import dev.lockkeeper.controller.api.VolumeCopy;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 
 /** The custom resources, addressed without API discovery. */
-final class Resources {
-    static final ResourceDefinitionContext VOLUME_COPIES = context(VolumeCopy.KIND, VolumeCopy.PLURAL);
-    static final ResourceDefinitionContext COPY_TASKS = context(CopyTaskResource.KIND, CopyTaskResource.PLURAL);
+public final class Resources {
+    public static final ResourceDefinitionContext VOLUME_COPIES = context(VolumeCopy.KIND, VolumeCopy.PLURAL);
+    public static final ResourceDefinitionContext COPY_TASKS = context(CopyTaskResource.KIND, CopyTaskResource.PLURAL);
 
     private Resources() {
     }

@@ -1,7 +1,6 @@
-package dev.lockkeeper.sidecar.wire;
+package dev.lockkeeper.sidecar.testing;
 
 import dev.lockkeeper.sidecar.linux.NativeFile;
-import dev.lockkeeper.sidecar.testing.Commands;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -17,13 +16,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * carries an index block in its {@code st_blocks}; whether a file gets one depends on how fragmented the free space
  * was, not on the copy, so an exact {@code du} comparison fails on a busy disk for reasons that are not the copy's.
  */
-final class Allocation {
+public final class Allocation {
     private static final long EXTENT_INDEX_SLACK = 2 * 4096;
 
     private Allocation() {
     }
 
-    static void assertSame(Path source, Path target) throws IOException {
+    public static void assertSame(Path source, Path target) throws IOException {
         assertEquals(dataExtents(source), dataExtents(target), "data extents of " + target);
         long expected = Commands.allocatedBytes(source);
         long actual = Commands.allocatedBytes(target);
@@ -31,7 +30,7 @@ final class Allocation {
     }
 
     /** [start, end) of each data extent, adjacent ones merged. */
-    static List<String> dataExtents(Path file) throws IOException {
+    public static List<String> dataExtents(Path file) throws IOException {
         List<String> extents = new ArrayList<>();
         try (NativeFile handle = NativeFile.open(file, NativeFile.Mode.READ)) {
             long size = handle.stat().size();

@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Export-only-when-stopped over HTTPS against the packaged server, with the policy reloaded live. */
-class ExportEndToEndTest {
+class ExportEndToEndIT {
     static final ObjectMapper JSON = new ObjectMapper();
     static final YAMLMapper YAML = new YAMLMapper();
     static final String CLUSTER = """

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The packaged webhook as a real process, spoken to as kube-apiserver speaks to it. */
-class WebhookEndToEndTest {
+class WebhookEndToEndIT {
     static final ObjectMapper JSON = new ObjectMapper();
 
     @TempDir Path work;

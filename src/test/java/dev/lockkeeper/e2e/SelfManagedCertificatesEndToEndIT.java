@@ -34,7 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
  * configurations: the Secret is created, the caBundle injected, and a client that trusts only that caBundle reaches
  * the webhook under its Service name, as kube-apiserver would. A second replica serves the same certificate.
  */
-class SelfManagedCertificatesEndToEndTest {
+class SelfManagedCertificatesEndToEndIT {
     static final String REVIEW = """
             {"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"ns-1",
              "kind":{"group":"","version":"v1","kind":"Namespace"},"resource":{"group":"","version":"v1","resource":"namespaces"},

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Restored objects reviewed by the packaged webhook over HTTPS, as kube-apiserver sends them during a Velero restore. */
-class RestoreEndToEndTest {
+class RestoreEndToEndIT {
     static final ObjectMapper JSON = new ObjectMapper();
     static final String MAC_PATH = "/spec/template/spec/domain/devices/interfaces/0/macAddress";
     static final String UUID_PATH = "/spec/template/spec/domain/firmware/uuid";
