@@ -205,6 +205,54 @@ class DeployManifestsTest {
         assertTrue(container.path("volumeMounts").toString().contains("/etc/lockkeeper/policy"));
     }
 
+    /**
+     * Forged reviews: the webhook's pods are selected by an ingress NetworkPolicy whose every rule
+     * names the https port and a source (no rule admits everyone), and an everything-CIDR always
+     * carves out the pod network.
+     */
+    @Test
+    void aNetworkPolicyAdmitsOnlyTheApiServerSideToTheWebhook() {
+        ObjectNode deployment = objects.stream().filter(o -> o.path("kind").asText().equals("Deployment")).findFirst().orElseThrow();
+        JsonNode podLabels = deployment.path("spec").path("template").path("metadata").path("labels");
+        List<ObjectNode> policies = objects.stream().filter(o -> o.path("kind").asText().equals("NetworkPolicy")).toList();
+        assertEquals(1, policies.size(), "one NetworkPolicy ships");
+        JsonNode spec = policies.getFirst().path("spec");
+        assertEquals(deployment.path("metadata").path("namespace"), policies.getFirst().path("metadata").path("namespace"));
+        spec.path("podSelector").path("matchLabels").properties().forEach(label ->
+                assertEquals(label.getValue(), podLabels.path(label.getKey()), "selects the webhook's pods: " + label.getKey()));
+        assertFalse(spec.path("podSelector").path("matchLabels").isEmpty(), "selects the webhook's pods, not every pod");
+        assertTrue(stream(spec.path("policyTypes")).anyMatch(t -> t.asText().equals("Ingress")));
+        assertFalse(spec.path("ingress").isEmpty());
+        for (JsonNode rule : spec.path("ingress")) {
+            assertFalse(rule.path("from").isEmpty(), "a rule without sources admits everyone: " + rule);
+            assertEquals(List.of("https"), stream(rule.path("ports")).map(p -> p.path("port").asText()).toList(), rule.toString());
+            for (JsonNode source : rule.path("from")) {
+                JsonNode block = source.path("ipBlock");
+                if (block.path("cidr").asText().endsWith("/0")) assertFalse(block.path("except").isEmpty(), "pods are carved out: " + source);
+                if (source.has("namespaceSelector")) assertTrue(source.has("podSelector"), "not a whole namespace: " + source);
+            }
+        }
+        JsonNode port = stream(deployment.path("spec").path("template").path("spec").path("containers").get(0).path("ports"))
+                .filter(p -> p.path("name").asText().equals("https")).findFirst().orElseThrow();
+        assertEquals(8443, port.path("containerPort").asInt(), "the named port the policy admits is the one the server listens on");
+    }
+
+    /** The kubelet's SIGKILL never cuts the drain short: preStop sleep + --shutdown-grace fit in the grace period. */
+    @Test
+    void terminationGraceCoversThePreStopDelayAndTheDrain() {
+        JsonNode pod = objects.stream().filter(o -> o.path("kind").asText().equals("Deployment")).findFirst().orElseThrow()
+                .path("spec").path("template").path("spec");
+        JsonNode container = pod.path("containers").get(0);
+        List<String> preStop = stream(container.path("lifecycle").path("preStop").path("exec").path("command")).map(JsonNode::asText).toList();
+        assertEquals("sleep", preStop.getFirst(), "the Service drains before SIGTERM");
+        long preStopSeconds = Long.parseLong(preStop.get(1));
+        String grace = stream(container.path("args")).map(JsonNode::asText).filter(a -> a.startsWith("--shutdown-grace="))
+                .findFirst().orElseThrow().substring("--shutdown-grace=".length());
+        long graceSeconds = dev.lockkeeper.webhook.policy.GoDuration.parse(grace).toSeconds();
+        assertTrue(pod.path("terminationGracePeriodSeconds").asLong() > preStopSeconds + graceSeconds,
+                pod.path("terminationGracePeriodSeconds") + " <= " + preStopSeconds + " + " + graceSeconds);
+    }
+
     @Test
     void servingCertificateCoversTheServiceNameTheApiServerDials() {
         ObjectNode certificate = objects.stream().filter(o -> o.path("kind").asText().equals("Certificate")

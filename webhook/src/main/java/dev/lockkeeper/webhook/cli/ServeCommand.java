@@ -1,43 +1,13 @@
 package dev.lockkeeper.webhook.cli;
 
-import com.github.benmanes.caffeine.cache.Ticker;
-import dev.lockkeeper.certs.CertificateDirectory;
-import dev.lockkeeper.certs.Pem;
-import dev.lockkeeper.certs.ServingIdentity;
-import dev.lockkeeper.certs.token.CloneTokenSigner;
-import dev.lockkeeper.certs.token.TokenKeyFiles;
-import dev.lockkeeper.webhook.admission.AdmissionService;
-import dev.lockkeeper.webhook.cluster.ClusterView;
-import dev.lockkeeper.webhook.cluster.ManifestException;
-import dev.lockkeeper.webhook.cluster.live.CaBundleInjector;
-import dev.lockkeeper.webhook.cluster.live.CertificateSecret;
-import dev.lockkeeper.webhook.cluster.live.InformerClusterView;
-import dev.lockkeeper.webhook.cluster.live.SarSettings;
-import dev.lockkeeper.webhook.cluster.live.SecretTokenKey;
-import dev.lockkeeper.webhook.http.AdmissionServer;
-import dev.lockkeeper.webhook.http.ServerSettings;
-import dev.lockkeeper.webhook.metrics.AdmissionMetrics;
-import dev.lockkeeper.webhook.policy.PolicyException;
-import dev.lockkeeper.webhook.policy.PolicySource;
 import dev.lockkeeper.webhook.rules.Rulebook;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
-import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.vertx.core.Vertx;
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.security.KeyPair;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -144,136 +114,38 @@ final class ServeCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}).")
     Duration certExpiryMargin;
 
+    @Option(names = "--shutdown-grace", defaultValue = "15s", converter = DurationConverter.class,
+            description = "On SIGTERM: how long in-flight reviews may take to be answered before connections are closed "
+                    + "(default: ${DEFAULT-VALUE}).")
+    Duration shutdownGrace;
+
     @Override
     public Integer call() throws Exception {
-        long started = System.nanoTime();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        if ((tlsCert == null) != (tlsKey == null)) {
-            err.println("serve: --tls-cert and --tls-key go together");
-            return 2;
-        }
-        if (!clientCn.isEmpty() && clientCa == null) {
-            err.println("serve: --client-cn pins a subject of certificates from --client-ca; give --client-ca too");
-            return 2;
-        }
-        if (port < 0 || port > 65535) {
-            err.println("serve: --port must be 0-65535");
-            return 2;
-        }
-        if (caSecret != null && tlsCert != null) {
-            err.println("serve: --ca-secret manages the certificates itself; leave out --tls-cert/--tls-key");
-            return 2;
-        }
-        if (caSecret != null && caSyncInterval.compareTo(Duration.ofSeconds(10)) < 0) {
-            err.println("serve: --ca-sync-interval must be at least 10s (each sync reads the Secret and the webhook configurations)");
-            return 2;
-        }
-        if (unservedRetry.compareTo(Duration.ofSeconds(1)) < 0) {
-            err.println("serve: --unserved-retry must be at least 1s (each retry lists the missing kind from the API server)");
-            return 2;
-        }
-        PolicySource policy;
+        WebhookConfig config;
         try {
-            policy = Rulebook.policy(policyFile);
-        } catch (PolicyException e) {
+            config = new WebhookConfig(bind, port, cluster, live, tlsCert, tlsKey, certDir, certCheckInterval, certExpiryMargin,
+                    clientCa, Set.copyOf(clientCn), serviceName, serviceNamespace, tokenKey, tokenSecret, cloneSourceRole, policyFile,
+                    sarCacheTtl, sarCacheSize, sarTimeout, unservedRetry, caSecret, webhookConfigurations, caSyncInterval, shutdownGrace);
+        } catch (IllegalArgumentException e) {
             err.println("serve: " + e.getMessage());
             return 2;
         }
-        boolean liveMode = cluster == null && (live || ClusterSource.kubeconfigAvailable());
-        if (caSecret != null && !liveMode) {
-            err.println("serve: --ca-secret needs live mode (a cluster to keep the Secret in)");
-            return 2;
-        }
-        KubernetesClient client = null;
-        ClusterView view;
-        KeyPair tokenKeys;
+        WebhookApp app;
         try {
-            if (liveMode) {
-                client = new KubernetesClientBuilder().build();
-                view = new InformerClusterView(client, Rulebook.WATCHED,
-                        new SarSettings(sarCacheTtl, sarCacheSize, sarTimeout), Ticker.systemTicker(), unservedRetry).start();
-                tokenKeys = SecretTokenKey.loadOrCreate(client, serviceNamespace, tokenSecret);
-                out.println("cluster: live (" + client.getMasterUrl() + ")");
-            } else {
-                view = ClusterSource.embedded(cluster);
-                Path keyFile = tokenKey != null ? tokenKey : certDir.resolve("clone-token.key");
-                tokenKeys = TokenKeyFiles.loadOrGenerate(keyFile);
-                out.println("cluster: embedded (" + (cluster == null ? "bundled example cluster" : cluster.toAbsolutePath()) + ")");
-                out.println("clone token public key: " + TokenKeyFiles.publicKeyFile(keyFile).toAbsolutePath());
-            }
-        } catch (ManifestException e) {
+            app = WebhookApp.start(config, out);
+        } catch (WebhookApp.StartFailure e) {
             err.println("serve: " + e.getMessage());
-            return 2;
+            return e.exitCode;
         }
-        Path certificate = tlsCert, key = tlsKey;
-        Runnable certificateSync = null;
-        if (caSecret != null) {
-            var certs = new CertificateDirectory(certDir, Clock.systemUTC());
-            var stored = new CertificateSecret(client, serviceNamespace, caSecret, certs, new ServingIdentity(serviceName, serviceNamespace));
-            var injector = new CaBundleInjector(client, webhookConfigurations, serviceName, serviceNamespace);
-            try {
-                int injected = injector.inject(stored.sync());
-                out.println("certificates from Secret " + serviceNamespace + "/" + caSecret + "; caBundle injected into " + injected + " webhook(s)");
-            } catch (IOException | KubernetesClientException e) {
-                err.println("serve: cannot prepare certificates from Secret " + serviceNamespace + "/" + caSecret + ": " + e.getMessage());
-                return 1;
-            }
-            certificateSync = () -> {
-                try {
-                    injector.inject(stored.sync());
-                } catch (IOException | RuntimeException e) {
-                    LOG.warn("certificate sync failed, retried in " + caSyncInterval.toSeconds() + "s: " + e.getMessage());
-                }
-            };
-            certificate = certs.certificate();
-            key = certs.privateKey();
-        } else if (certificate == null) {
-            var certs = new CertificateDirectory(certDir, Clock.systemUTC());
-            try {
-                var outcome = certs.ensure(new ServingIdentity(serviceName, serviceNamespace));
-                out.println("certificates " + outcome.name().toLowerCase().replace('_', ' ') + "; CA certificate: "
-                        + certs.caCertificate().toAbsolutePath());
-            } catch (IOException e) {
-                err.println("serve: cannot prepare certificates in " + certDir + ": " + e.getMessage());
-                return 2;
-            }
-            certificate = certs.certificate();
-            key = certs.privateKey();
-        }
-        AdmissionMetrics metrics = new AdmissionMetrics();
-        AdmissionService admission = Rulebook.service(view, new CloneTokenSigner(tokenKeys.getPrivate(), Clock.systemUTC()),
-                cloneSourceRole, metrics, policy);
-        Vertx vertx = Vertx.vertx();
-        ClusterView readiness = view;
-        AdmissionServer server = new AdmissionServer(vertx,
-                new ServerSettings(bind, port, certificate, key, certCheckInterval, clientCa).withCertificateExpiryMargin(certExpiryMargin)
-                        .withClientCommonNames(Set.copyOf(clientCn)), admission, metrics, readiness::synced,
-                Pem.encodePublicKey(tokenKeys.getPublic()));
-        try {
-            server.start().toCompletionStage().toCompletableFuture().get();
-        } catch (ExecutionException e) {
-            err.println("serve: cannot start HTTPS listener on " + bind + ":" + port + ": " + e.getCause().getMessage());
-            vertx.close();
-            return 1;
-        }
-        ScheduledExecutorService reloads = Executors.newSingleThreadScheduledExecutor(Thread.ofVirtual().factory());
-        reloads.scheduleWithFixedDelay(policy::reload, certCheckInterval.toMillis(), certCheckInterval.toMillis(), TimeUnit.MILLISECONDS);
-        if (certificateSync != null) {
-            reloads.scheduleWithFixedDelay(certificateSync, caSyncInterval.toMillis(), caSyncInterval.toMillis(), TimeUnit.MILLISECONDS);
-        }
-        out.printf("listening on https://%s:%d (started in %d ms)%n", bind, server.actualPort(), (System.nanoTime() - started) / 1_000_000);
-        out.flush();
         CountDownLatch stopped = new CountDownLatch(1);
-        KubernetesClient liveClient = client;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            reloads.shutdownNow();
-            server.stop().toCompletionStage().toCompletableFuture().join();
-            vertx.close().toCompletionStage().toCompletableFuture().join();
-            if (readiness instanceof InformerClusterView informers) informers.close();
-            if (liveClient != null) liveClient.close();
+            LOG.info("stopping: draining in-flight reviews for at most {} ms", shutdownGrace.toMillis());
+            app.close();
+            LOG.info("stopped");
             stopped.countDown();
-        }));
+        }, "shutdown"));
         stopped.await();
         return 0;
     }

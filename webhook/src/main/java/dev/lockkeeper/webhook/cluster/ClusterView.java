@@ -7,6 +7,9 @@ import java.util.Optional;
 /**
  * Everything a rule may know about the cluster. Implemented over informer caches (live) and over
  * manifests loaded from a directory (embedded). Returned objects are shared: read, never modify.
+ * Every implementation enforces {@link ResourceType#access()} the same way: {@code get}, {@code list}
+ * and {@code byIndex} on a directly read kind, or {@code read} on an informer-backed kind, throw
+ * {@link IllegalArgumentException} in embedded mode and in rule tests as they do in live mode.
  */
 public interface ClusterView {
 

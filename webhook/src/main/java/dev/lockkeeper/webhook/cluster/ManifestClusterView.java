@@ -40,11 +40,17 @@ public final class ManifestClusterView implements ClusterView {
 
     @Override
     public Optional<ObjectNode> get(ResourceType type, String namespace, String name) {
+        type.require(ResourceType.Access.INFORMER, "get");
+        return lookup(type, namespace, name);
+    }
+
+    private Optional<ObjectNode> lookup(ResourceType type, String namespace, String name) {
         return Optional.ofNullable(byType(type).get(key(type.namespaced() ? namespace : "", name)));
     }
 
     @Override
     public List<ObjectNode> list(ResourceType type, String namespace) {
+        type.require(ResourceType.Access.INFORMER, "list");
         List<ObjectNode> found = new ArrayList<>();
         for (ObjectNode object : byType(type).values()) {
             if (namespace == null || namespace.equals(Json.text(object, "metadata", "namespace"))) found.add(object);
@@ -54,6 +60,7 @@ public final class ManifestClusterView implements ClusterView {
 
     @Override
     public List<ObjectNode> byIndex(ClusterIndex index, String key) {
+        index.type().require(ResourceType.Access.INFORMER, "byIndex");
         List<ObjectNode> found = new ArrayList<>();
         for (ObjectNode object : byType(index.type()).values()) if (index.keys().apply(object).contains(key)) found.add(object);
         return found;
@@ -61,7 +68,8 @@ public final class ManifestClusterView implements ClusterView {
 
     @Override
     public Optional<ObjectNode> read(ResourceType type, String namespace, String name) {
-        return get(type, namespace, name);
+        type.require(ResourceType.Access.DIRECT, "read");
+        return lookup(type, namespace, name);
     }
 
     @Override

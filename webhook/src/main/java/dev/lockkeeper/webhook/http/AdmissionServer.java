@@ -74,6 +74,7 @@ public final class AdmissionServer {
     private HttpServer server;
     private long reloadTimer = -1;
     private boolean reloading;
+    private volatile boolean draining;
 
     public AdmissionServer(Vertx vertx, ServerSettings settings, AdmissionService admission, AdmissionMetrics metrics,
                            BooleanSupplier clusterSynced, String cloneTokenPublicKey) {
@@ -114,9 +115,25 @@ public final class AdmissionServer {
     }
 
     public boolean ready() {
-        return certificates.unready() == null && clusterSynced.getAsBoolean();
+        return !draining && certificates.unready() == null && clusterSynced.getAsBoolean();
     }
 
+    /**
+     * Graceful stop: {@code /readyz} answers 503 on connections still open, the listener stops
+     * accepting, requests in progress (a body still arriving, a review being decided) are answered, and
+     * connections are closed once idle or after {@code grace}, whichever comes first.
+     */
+    public Future<Void> shutdown(Duration grace) {
+        draining = true;
+        if (reloadTimer >= 0) vertx.cancelTimer(reloadTimer);
+        Future<Void> drained = server == null ? Future.succeededFuture() : server.shutdown(grace);
+        return drained.eventually(() -> {
+            reviews.shutdown();
+            return Future.succeededFuture();
+        });
+    }
+
+    /** Abrupt stop: open connections are closed at once. */
     public Future<Void> stop() {
         if (reloadTimer >= 0) vertx.cancelTimer(reloadTimer);
         reviews.shutdown();
@@ -129,7 +146,7 @@ public final class AdmissionServer {
         router.post("/validate").handler(ctx -> admit(ctx, AdmissionChain.Stage.VALIDATING));
         router.get("/healthz").handler(ctx -> text(ctx.response(), 200, "ok"));
         router.get("/readyz").handler(ctx -> {
-            String unready = certificates.unready();
+            String unready = draining ? "shutting down" : certificates.unready();
             if (unready == null && clusterSynced.getAsBoolean()) {
                 String refusal = certificates.refusal();
                 text(ctx.response(), 200, refusal == null ? "ok" : "ok; " + refusal);

@@ -30,10 +30,7 @@ public final class Rulebook {
     public static final String DEFAULT_CLONE_SOURCE_ROLE = "lockkeeper:clone-source";
 
     /** What the rules read from the cluster; the live view runs one informer per entry. */
-    public static final List<ResourceType> WATCHED = List.of(ResourceType.NAMESPACE, ResourceType.PERSISTENT_VOLUME_CLAIM,
-            ResourceType.DATA_VOLUME, ResourceType.DATA_SOURCE, ResourceType.VIRTUAL_MACHINE, ResourceType.VIRTUAL_MACHINE_INSTANCE,
-            ResourceType.VIRTUAL_MACHINE_EXPORT, ResourceType.VIRTUAL_MACHINE_RESTORE, ResourceType.POD, ResourceType.CDI_CONFIG,
-            ResourceType.KUBEVIRT);
+    public static final List<ResourceType> WATCHED = ResourceType.INFORMER_BACKED;
 
     private Rulebook() {}
 

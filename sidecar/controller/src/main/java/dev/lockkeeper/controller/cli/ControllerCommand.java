@@ -52,7 +52,7 @@ public final class ControllerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        var tokens = new CloneTokenCheck(Pem.decodePublicKey(Files.readString(tokenPublicKey)));
+        var tokens = tokenCheck(tokenPublicKey);
         var settings = new Settings(namespace, holderImage, Settings.DEFAULT.filesystemOverhead());
         CertificateAuthority agentCa = agentCaDir == null ? null : loadAuthority(agentCaDir);
         CountDownLatch lost = new CountDownLatch(1);
@@ -71,6 +71,11 @@ public final class ControllerCommand implements Callable<Integer> {
             // a replica that lost the lease may hold stale views: exit and come back as a follower
             return 1;
         }
+    }
+
+    /** The clone-token check the controller runs, from the webhook's public key file (the fake-cluster tests use it too). */
+    public static CloneTokenCheck tokenCheck(Path publicKeyFile) throws IOException {
+        return new CloneTokenCheck(Pem.decodePublicKey(Files.readString(publicKeyFile)));
     }
 
     private static CertificateAuthority loadAuthority(Path dir) throws IOException {

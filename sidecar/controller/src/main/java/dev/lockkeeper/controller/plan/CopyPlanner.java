@@ -613,25 +613,31 @@ public final class CopyPlanner {
             return merge(all);
         }
 
-        /** One PatchTarget per pass: annotation changes and the finalizer change go in the same write. */
+        /**
+         * The target's annotation changes in one write ahead of everything else (adding the finalizer with them, so the
+         * claim is protected before anything is made), and a finalizer removal as the very last write: a pass that
+         * fails half-way keeps the finalizer, so the next pass still sees the copy as unfinished and cleans up what is
+         * left. Releasing it first would lose that cleanup for good.
+         */
         private static List<Action> merge(List<Action> all) {
             Map<String, String> annotations = new LinkedHashMap<>();
             Boolean finalizer = null;
             List<Action> rest = new ArrayList<>();
-            boolean any = false;
             for (Action action : all) {
                 if (action instanceof Action.PatchTarget p) {
                     annotations.putAll(p.annotations());
                     if (p.finalizer() != null) finalizer = p.finalizer();
-                    any = true;
                 } else {
                     rest.add(action);
                 }
             }
-            if (!any) return List.copyOf(rest);
+            boolean release = Boolean.FALSE.equals(finalizer);
             List<Action> merged = new ArrayList<>();
-            merged.add(new Action.PatchTarget(java.util.Collections.unmodifiableMap(annotations), finalizer));
+            if (!annotations.isEmpty() || Boolean.TRUE.equals(finalizer)) {
+                merged.add(new Action.PatchTarget(java.util.Collections.unmodifiableMap(annotations), release ? null : finalizer));
+            }
             merged.addAll(rest);
+            if (release) merged.add(new Action.PatchTarget(Map.of(), false));
             return java.util.Collections.unmodifiableList(merged);
         }
     }

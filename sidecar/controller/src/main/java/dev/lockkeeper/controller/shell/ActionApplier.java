@@ -44,11 +44,14 @@ final class ActionApplier {
      * @param copy   its VolumeCopy as planned against (null when there is none)
      */
     void apply(List<Action> actions, PersistentVolumeClaim target, GenericKubernetesResource copy, Map<String, PersistentVolume> volumes) {
+        PersistentVolumeClaim current = target;
         for (Action action : actions) {
             switch (action) {
                 case Action.Create create -> create(create.object());
                 case Action.Delete delete -> delete(delete);
-                case Action.PatchTarget patch -> patchTarget(target, patch);
+                // a pass may write the target twice (annotations first, the finalizer's release last): the second
+                // write tests the resourceVersion the first one produced
+                case Action.PatchTarget patch -> current = patchTarget(current, patch);
                 case Action.UpdateCopyStatus update -> updateStatus(copy, update);
                 case Action.PatchVolume patch -> patchVolume(volumes.get(patch.name()), patch);
                 case Action.CancelTask cancel -> client.genericKubernetesResources(Resources.COPY_TASKS).inNamespace(cancel.namespace())
@@ -78,9 +81,10 @@ final class ActionApplier {
             case CopyTaskResource.KIND -> client.genericKubernetesResources(Resources.COPY_TASKS).inNamespace(delete.namespace()).withName(delete.name()).delete();
             default -> throw new IllegalArgumentException("the controller deletes no " + delete.kind());
         }
+        LOG.log(System.Logger.Level.INFO, "deleted {0} {1}/{2}", delete.kind(), delete.namespace(), delete.name());
     }
 
-    private void patchTarget(PersistentVolumeClaim target, Action.PatchTarget patch) {
+    private PersistentVolumeClaim patchTarget(PersistentVolumeClaim target, Action.PatchTarget patch) {
         ArrayNode ops = Json.MAPPER.createArrayNode();
         ops.addObject().put("op", "test").put("path", "/metadata/resourceVersion").put("value", target.getMetadata().getResourceVersion());
         annotationOps(ops, target.getMetadata().getAnnotations(), patch.annotations());
@@ -94,8 +98,8 @@ final class ActionApplier {
         } else if (Boolean.FALSE.equals(patch.finalizer()) && finalizers.contains(Keys.FINALIZER)) {
             ops.addObject().put("op", "remove").put("path", "/metadata/finalizers/" + finalizers.indexOf(Keys.FINALIZER));
         }
-        if (ops.size() == 1) return;
-        client.persistentVolumeClaims().inNamespace(target.getMetadata().getNamespace()).withName(target.getMetadata().getName())
+        if (ops.size() == 1) return target;
+        return client.persistentVolumeClaims().inNamespace(target.getMetadata().getNamespace()).withName(target.getMetadata().getName())
                 .patch(PatchContext.of(PatchType.JSON), ops.toString());
     }
 

@@ -48,6 +48,7 @@ public final class CopyController implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(CopyController.class.getName());
     private static final String BY_UID = "uid";
     private static final String BY_CLAIM = "claim";
+    private static final String BY_SOURCE_HOLDER = "source-holder";
 
     private final KubernetesClient client;
     private final Settings settings;
@@ -57,6 +58,12 @@ public final class CopyController implements AutoCloseable {
     private final ActionApplier applier;
     private final Duration resync;
     private final Set<String> queued = ConcurrentHashMap.newKeySet();
+    /**
+     * Set once every informer has synced. Until then the handlers' events are dropped: a pass planned on a partial
+     * view would see a target's VolumeCopy, task or prime missing and act on that (a restarted controller would cancel
+     * a copy whose VolumeCopy had not arrived yet). The full pass after the sync covers everything dropped.
+     */
+    private volatile boolean synced;
     private final Map<String, Integer> failures = new ConcurrentHashMap<>();
     private final ScheduledExecutorService worker = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread thread = new Thread(r, "lockkeeper-copy-controller");
@@ -85,7 +92,7 @@ public final class CopyController implements AutoCloseable {
         claims = client.persistentVolumeClaims().inAnyNamespace().runnableInformer(0);
         claims.addIndexers(Map.of(BY_UID, c -> List.of(c.getMetadata().getUid())));
         pods = client.pods().inAnyNamespace().runnableInformer(0);
-        pods.addIndexers(Map.of(BY_CLAIM, CopyController::claimKeys));
+        pods.addIndexers(Map.of(BY_CLAIM, CopyController::claimKeys, BY_SOURCE_HOLDER, CopyController::sourceHolderKeys));
         volumes = client.persistentVolumes().runnableInformer(0);
         classes = client.storage().v1().storageClasses().runnableInformer(0);
         copies = client.genericKubernetesResources(Resources.VOLUME_COPIES).inAnyNamespace().runnableInformer(0);
@@ -111,6 +118,7 @@ public final class CopyController implements AutoCloseable {
                 throw new IllegalStateException("interrupted while the informers synced", e);
             }
         }
+        synced = true;
         worker.scheduleWithFixedDelay(this::enqueueAll, resync.toMillis(), resync.toMillis(), TimeUnit.MILLISECONDS);
         worker.scheduleWithFixedDelay(this::sweep, OrphanSweep.GRACE.toMillis(), OrphanSweep.GRACE.toMillis(), TimeUnit.MILLISECONDS);
         enqueueAll();
@@ -184,7 +192,7 @@ public final class CopyController implements AutoCloseable {
     }
 
     private void enqueue(String key) {
-        if (queued.add(key)) worker.execute(() -> run(key));
+        if (synced && queued.add(key)) worker.execute(() -> run(key));
     }
 
     private void run(String key) {
@@ -206,7 +214,13 @@ public final class CopyController implements AutoCloseable {
         if (target == null || !CopyPlanner.wantsCopy(target)) return;
         String uid = target.getMetadata().getUid();
         String namespace = target.getMetadata().getNamespace();
-        GenericKubernetesResource copyObject = copies.getStore().getByKey(namespace + "/" + target.getSpec().getDataSourceRef().getName());
+        String copyName = target.getSpec().getDataSourceRef().getName();
+        GenericKubernetesResource copyObject = copies.getStore().getByKey(namespace + "/" + copyName);
+        if (copyObject == null) {
+            // each informer has its own watch, so a claim can arrive before the VolumeCopy created ahead of it: ask the
+            // API server before telling the user the data source is missing, or cancelling a copy whose VolumeCopy went
+            copyObject = client.genericKubernetesResources(Resources.VOLUME_COPIES).inNamespace(namespace).withName(copyName).get();
+        }
         Optional<VolumeCopy> copy = Optional.ofNullable(copyObject).map(Json::volumeCopy);
         TokenVerdict token = copy.map(c -> c.statusOrEmpty().condition(Condition.AUTHORIZED).filter(Condition::isTrue).isPresent()
                 ? (TokenVerdict) new TokenVerdict.NotChecked() : tokens.check(c)).orElse(new TokenVerdict.NotChecked());
@@ -214,23 +228,28 @@ public final class CopyController implements AutoCloseable {
         List<Pod> users = copy.map(c -> pods.getIndexer().byIndex(BY_CLAIM, c.sourceNamespace() + "/" + c.sourceName())).orElse(List.of());
         Optional<PersistentVolumeClaim> prime = Optional.ofNullable(claims.getStore().getByKey(settings.namespace() + "/" + Names.prime(uid)));
         Optional<Pod> targetHolder = Optional.ofNullable(pods.getStore().getByKey(settings.namespace() + "/" + Names.targetHolder(uid)));
-        Optional<Pod> sourceHolder = source.map(s -> pods.getStore().getByKey(s.getMetadata().getNamespace() + "/" + Names.sourceHolder(s.getMetadata().getUid())));
-        Optional<CopyTaskResource> task = Optional.ofNullable(tasks.getStore().getByKey(settings.namespace() + "/" + Names.task(uid))).map(Json::copyTask);
+        GenericKubernetesResource taskObject = tasks.getStore().getByKey(settings.namespace() + "/" + Names.task(uid));
+        Optional<CopyTaskResource> task = Optional.ofNullable(taskObject).map(Json::copyTask);
+        // the source's UID names its shared holder; with the VolumeCopy gone (a cancel) the task or target holder still knows it
+        String sourceUid = source.map(s -> s.getMetadata().getUid()).orElseGet(() -> Optional.<HasMetadata>ofNullable(taskObject)
+                .or(() -> targetHolder).map(o -> labels(o).get(Keys.SOURCE_UID)).orElse(null));
+        Optional<Pod> sourceHolder = source.isPresent()
+                ? source.map(s -> pods.getStore().getByKey(s.getMetadata().getNamespace() + "/" + Names.sourceHolder(sourceUid)))
+                : sourceUid == null ? Optional.empty() : pods.getIndexer().byIndex(BY_SOURCE_HOLDER, sourceUid).stream().findFirst();
         String volumeName = target.getSpec().getVolumeName() != null ? target.getSpec().getVolumeName()
                 : prime.map(p -> p.getSpec().getVolumeName()).orElse(null);
         Optional<PersistentVolume> volume = Optional.ofNullable(volumeName).map(n -> volumes.getStore().getByKey(n));
         Set<String> others = new HashSet<>();
-        source.ifPresent(s -> {
-            String sourceUid = s.getMetadata().getUid();
-            List<HasMetadata> users2 = new ArrayList<>(pods.getStore().list());
-            users2.addAll(tasks.getStore().list());
-            for (HasMetadata object : users2) {
+        if (sourceUid != null) {
+            List<HasMetadata> objectsOfCopies = new ArrayList<>(pods.getStore().list());
+            objectsOfCopies.addAll(tasks.getStore().list());
+            for (HasMetadata object : objectsOfCopies) {
                 Map<String, String> labels = labels(object);
                 if (sourceUid.equals(labels.get(Keys.SOURCE_UID)) && labels.containsKey(Keys.TARGET_UID) && !uid.equals(labels.get(Keys.TARGET_UID))) {
                     others.add(labels.get(Keys.TARGET_UID));
                 }
             }
-        });
+        }
         Observed observed = new Observed(target, copy, Optional.ofNullable(classes.getStore().getByKey(target.getSpec().getStorageClassName())),
                 token, source, users, prime, targetHolder, sourceHolder, task, volume, others, clock.instant());
         List<Action> actions = planner.plan(observed);
@@ -268,6 +287,14 @@ public final class CopyController implements AutoCloseable {
         if (pod.getSpec() == null || pod.getSpec().getVolumes() == null) return List.of();
         return pod.getSpec().getVolumes().stream().filter(v -> v.getPersistentVolumeClaim() != null)
                 .map(v -> pod.getMetadata().getNamespace() + "/" + v.getPersistentVolumeClaim().getClaimName()).toList();
+    }
+
+    /** A source holder under its source PVC's UID, for a cancel that no longer knows the source's namespace. */
+    private static List<String> sourceHolderKeys(Pod pod) {
+        Map<String, String> labels = labels(pod);
+        String sourceUid = labels.get(Keys.SOURCE_UID);
+        return sourceUid != null && !labels.containsKey(Keys.TARGET_UID) && Keys.MANAGED_BY_VALUE.equals(labels.get(Keys.MANAGED_BY))
+                && Names.sourceHolder(sourceUid).equals(pod.getMetadata().getName()) ? List.of(sourceUid) : List.of();
     }
 
     private static Map<String, String> labels(HasMetadata object) {

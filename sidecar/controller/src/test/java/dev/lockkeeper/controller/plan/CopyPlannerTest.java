@@ -38,9 +38,16 @@ class CopyPlannerTest {
                 .findFirst().orElse(Map.of());
     }
 
+    /** The finalizer change of a pass (a pass adds or releases it at most once). */
     static Boolean finalizer(List<Action> actions) {
-        for (Action action : actions) if (action instanceof Action.PatchTarget patch) return patch.finalizer();
-        return null;
+        Boolean change = null;
+        for (Action action : actions) if (action instanceof Action.PatchTarget patch && patch.finalizer() != null) change = patch.finalizer();
+        return change;
+    }
+
+    /** The release is a pass's last write: a pass that fails before it keeps the claim unfinished, so cleanup is retried. */
+    static void assertReleasedLast(List<Action> actions) {
+        assertEquals(new Action.PatchTarget(Map.of(), false), actions.getLast(), actions.toString());
     }
 
     static List<String> events(List<Action> actions) {
@@ -449,6 +456,7 @@ class CopyPlannerTest {
         assertEquals(Boolean.FALSE, finalizer(done));
         assertEquals(List.of("Pod alice/lk-src-" + World.SOURCE_UID, "CopyTask lockkeeper/" + World.TARGET_UID,
                 "PersistentVolumeClaim lockkeeper/prime-" + World.TARGET_UID), deleted(done));
+        assertReleasedLast(done);
     }
 
     @Test
@@ -486,6 +494,7 @@ class CopyPlannerTest {
         assertEquals(List.of("Pod lockkeeper/lk-dst-" + World.TARGET_UID, "Pod alice/lk-src-" + World.SOURCE_UID,
                 "CopyTask lockkeeper/" + World.TARGET_UID, "PersistentVolumeClaim lockkeeper/prime-" + World.TARGET_UID), deleted(cleanup));
         assertEquals(Boolean.FALSE, finalizer(cleanup));
+        assertReleasedLast(cleanup);
     }
 
     @Test
@@ -496,6 +505,7 @@ class CopyPlannerTest {
         assertEquals(4, deleted(actions).size(), actions.toString());
         assertEquals(Boolean.FALSE, finalizer(actions));
         assertEquals("Pending", annotations(actions).get(Keys.CLONE_PHASE));
+        assertReleasedLast(actions);
     }
 
     @Test

@@ -135,6 +135,7 @@ public final class InformerClusterView implements ClusterView, AutoCloseable {
 
     @Override
     public Optional<ObjectNode> get(ResourceType type, String namespace, String name) {
+        type.require(ResourceType.Access.INFORMER, "get");
         if (unserved.contains(type)) return Optional.empty();
         String key = type.namespaced() ? Cache.namespaceKeyFunc(namespace, name) : name;
         GenericKubernetesResource found = informer(type).getIndexer().getByKey(key);
@@ -143,6 +144,7 @@ public final class InformerClusterView implements ClusterView, AutoCloseable {
 
     @Override
     public List<ObjectNode> list(ResourceType type, String namespace) {
+        type.require(ResourceType.Access.INFORMER, "list");
         if (unserved.contains(type)) return List.of();
         var indexer = informer(type).getIndexer();
         List<GenericKubernetesResource> found = namespace == null ? indexer.list() : indexer.byIndex(Cache.NAMESPACE_INDEX, namespace);
@@ -153,6 +155,7 @@ public final class InformerClusterView implements ClusterView, AutoCloseable {
 
     @Override
     public List<ObjectNode> byIndex(ClusterIndex index, String key) {
+        index.type().require(ResourceType.Access.INFORMER, "byIndex");
         if (unserved.contains(index.type())) return List.of();
         List<ObjectNode> objects = new ArrayList<>();
         for (GenericKubernetesResource resource : informer(index.type()).getIndexer().byIndex(index.name(), key)) {
@@ -163,6 +166,7 @@ public final class InformerClusterView implements ClusterView, AutoCloseable {
 
     @Override
     public Optional<ObjectNode> read(ResourceType type, String namespace, String name) {
+        type.require(ResourceType.Access.DIRECT, "read");
         return reader.read(type, namespace, name);
     }
 
@@ -181,7 +185,7 @@ public final class InformerClusterView implements ClusterView, AutoCloseable {
 
     private SharedIndexInformer<GenericKubernetesResource> informer(ResourceType type) {
         var informer = informers.get(type);
-        if (informer == null) throw new IllegalStateException("no informer for " + type + "; add it to the watched types");
+        if (informer == null) throw new IllegalStateException("no informer for " + type + " (informer-backed, but not among this view's watched types)");
         return informer;
     }
 
