@@ -102,6 +102,30 @@ class RestoreVmIdentityTest {
                 patched(request, decision).at("/spec/template/spec/domain/devices/interfaces/7/name"), "the rest is kept");
     }
 
+    /**
+     * What the whole-object diff could not do: a Restore that clears MACs, on a VM with 12,000 of them (the policy's
+     * limit raised to allow it), is 12,000 remove operations built in memory linear in the VM. A diff of the two VMs
+     * needs a 12,000 x 12,000 table, more than the test JVM's 512 MiB heap (8,000 interfaces ran the Deployment's out).
+     * The review gets 30 s here, so only memory, never a slow machine, can fail it.
+     */
+    @Test
+    void clearingTwelveThousandMacsIsTwelveThousandRemoveOperations() throws Exception {
+        StringBuilder interfaces = new StringBuilder();
+        for (int i = 0; i < 12_000; i++) {
+            interfaces.append("{name: nic").append(i).append(", bridge: {}, macAddress: \"52:54:01:")
+                    .append(String.format("%02x:%02x:%02x", i >> 16, (i >> 8) & 0xff, i & 0xff)).append("\"},");
+        }
+        ObjectNode vm = restored("{apiVersion: kubevirt.io/v1, kind: VirtualMachine, metadata: {name: web, namespace: team-a},"
+                + " spec: {template: {spec: {domain: {devices: {interfaces: [" + interfaces + "]}}}}}}", "plugin");
+        Policy wide = dev.lockkeeper.webhook.rules.Rulebook.policyParser().parse("wide.yaml", "limits: {maxInterfaces: 20000, defaultTimeout: 30s, answerReserve: 0s}");
+        Decision decision = mutate(TestCluster.with(PLUGIN_RESTORE), wide, create(vm));
+        assertTrue(decision.allowed(), decision.message());
+        List<String> removed = new ArrayList<>();
+        decision.patch().forEach(op -> { if (op.path("op").asText().equals("remove")) removed.add(op.path("path").asText()); });
+        assertEquals(12_000, removed.size());
+        assertEquals("/spec/template/spec/domain/devices/interfaces/11999/macAddress", removed.getLast());
+    }
+
     @Test
     void macsAndFirmwareUsedByAnotherVmOrVmiAreReplacedAndNamedInWarnings() {
         TestCluster cluster = TestCluster.with(ORIGINALS);
