@@ -65,6 +65,10 @@ public class WebhookLoad {
         int warmup = Integer.parseInt(options.getOrDefault("--warmup", "8"));
         int connections = Integer.parseInt(options.getOrDefault("--connections", "16"));
 
+        if (options.containsKey("--burst")) {
+            burst(reviews.getFirst(), Integer.parseInt(options.get("--burst")), Integer.parseInt(options.getOrDefault("--rounds", "5")));
+            return;
+        }
         System.out.printf("clone token signing, per token (median of 5 x 2000): EdDSA/Ed25519 (used) %.1f us, ES256 %.1f us, PS256/RSA-2048 (upstream) %.1f us%n",
                 signMicros(KeyPairs.newEd25519().getPrivate(), JWSAlgorithm.EdDSA), signMicros(KeyPairs.newP256().getPrivate(), JWSAlgorithm.ES256),
                 signMicros(rsaKey(), JWSAlgorithm.PS256));
@@ -72,10 +76,16 @@ public class WebhookLoad {
             openLoop(review, rate, warmup, connections);
             closedLoop(review, warmup / 2, connections);
         }
-        System.out.printf("%n%-32s %14s %14s%n", "", reviews.get(0).name(), reviews.size() > 1 ? reviews.get(1).name() : "");
+        StringBuilder header = new StringBuilder(String.format("%n%-34s", ""));
+        for (Review review : reviews) header.append(String.format(" %16s", review.name()));
+        System.out.println(header);
         Map<String, List<Result>> results = new LinkedHashMap<>();
+        List<Double> serverP99 = new ArrayList<>();
         for (Review review : reviews) {
+            String endpoint = review.path().substring(1);
+            Map<Double, Double> before = reviewBuckets(endpoint);
             results.computeIfAbsent("open", k -> new ArrayList<>()).add(openLoop(review, rate, seconds, connections));
+            serverP99.add(quantile(0.99, before, reviewBuckets(endpoint)));
             results.computeIfAbsent("closed", k -> new ArrayList<>()).add(closedLoop(review, seconds / 2, connections));
         }
         row("offered rate (req/s)", results.get("open"), r -> String.valueOf(rate));
@@ -85,16 +95,58 @@ public class WebhookLoad {
         row("p99.9 (ms)", results.get("open"), r -> String.format("%.3f", r.percentileMillis(99.9)));
         row("max (ms)", results.get("open"), r -> String.format("%.3f", r.percentileMillis(100)));
         row("failed", results.get("open"), r -> String.valueOf(r.failed()));
+        StringBuilder server = new StringBuilder(String.format("%-34s", "server-side p99 (ms, histogram)"));
+        for (double p99 : serverP99) server.append(String.format(" %16.3f", p99 * 1000));
+        System.out.println(server);
         row("max throughput (req/s)", results.get("closed"), r -> String.format("%.0f", r.rate()));
         row("  p50 / p99 at max (ms)", results.get("closed"), r -> String.format("%.2f / %.2f", r.percentileMillis(50), r.percentileMillis(99)));
-        System.out.printf("(open loop: %d req/s for %d s over %d keep-alive connections; closed loop: %d connections back to back)%n",
-                rate, seconds, connections, connections);
+        Result trivial = results.get("closed").getLast();
+        StringBuilder ratio = new StringBuilder(String.format("%-34s", "  throughput / " + reviews.getLast().name()));
+        for (Result r : results.get("closed")) ratio.append(String.format(" %16.2f", r.rate() / trivial.rate()));
+        System.out.println(ratio);
+        System.out.printf("(open loop: %d req/s for %d s over %d keep-alive connections, latency from the scheduled send; server-side p99 from "
+                + "lockkeeper_admission_reviews_seconds bucket deltas over that run, interpolated as histogram_quantile does; "
+                + "closed loop: %d connections back to back for %d s)%n", rate, seconds, connections, connections, seconds / 2);
+    }
+
+    /** Cumulative counts of {@code lockkeeper_admission_reviews_seconds} for one endpoint, all decisions, by upper bound (seconds). */
+    static Map<Double, Double> reviewBuckets(String endpoint) throws IOException {
+        Map<Double, Double> buckets = new java.util.TreeMap<>();
+        try (Connection connection = new Connection()) {
+            for (String line : connection.get("/metrics").split("\n")) {
+                if (!line.startsWith("lockkeeper_admission_reviews_seconds_bucket{") || !line.contains("endpoint=\"" + endpoint + "\"")) continue;
+                String le = line.substring(line.indexOf("le=\"") + 4, line.indexOf('"', line.indexOf("le=\"") + 4));
+                double bound = le.equals("+Inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(le);
+                buckets.merge(bound, Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)), Double::sum);
+            }
+        }
+        return buckets;
+    }
+
+    /** Prometheus's histogram_quantile over the increase between two scrapes: linear within the bucket that holds the rank. */
+    static double quantile(double q, Map<Double, Double> before, Map<Double, Double> after) {
+        List<Map.Entry<Double, Double>> increase = new ArrayList<>();
+        for (var bucket : after.entrySet()) increase.add(Map.entry(bucket.getKey(), bucket.getValue() - before.getOrDefault(bucket.getKey(), 0.0)));
+        double total = increase.getLast().getValue();
+        if (total <= 0) return Double.NaN;
+        double rank = q * total, lowerBound = 0, lowerCount = 0;
+        for (var bucket : increase) {
+            if (bucket.getValue() >= rank) {
+                if (bucket.getKey().isInfinite()) return lowerBound;
+                return lowerBound + (bucket.getKey() - lowerBound) * (rank - lowerCount) / (bucket.getValue() - lowerCount);
+            }
+            lowerBound = bucket.getKey();
+            lowerCount = bucket.getValue();
+        }
+        return lowerBound;
     }
 
     interface Cell { String of(Result r); }
 
     static void row(String label, List<Result> results, Cell cell) {
-        System.out.printf("%-32s %14s %14s%n", label, cell.of(results.get(0)), results.size() > 1 ? cell.of(results.get(1)) : "");
+        StringBuilder line = new StringBuilder(String.format("%-34s", label));
+        for (Result result : results) line.append(String.format(" %16s", cell.of(result)));
+        System.out.println(line);
     }
 
     static Result openLoop(Review review, int rate, int seconds, int connections) throws Exception {
@@ -171,6 +223,38 @@ public class WebhookLoad {
         return new Result(done.get(), failed.get(), elapsed, all);
     }
 
+    /**
+     * {@code concurrent} copies of one review sent at the same moment, each on its own connection, for
+     * {@code rounds} rounds: what the intake budget admits (200) and turns away (429) under a burst of
+     * maximum-size reviews. The caller reads the server's peak RSS.
+     */
+    static void burst(Review review, int concurrent, int rounds) throws Exception {
+        Map<Integer, AtomicLong> statuses = new java.util.TreeMap<>();
+        AtomicLong errors = new AtomicLong();
+        for (int round = 0; round < rounds; round++) {
+            CountDownLatch go = new CountDownLatch(1), finished = new CountDownLatch(concurrent);
+            for (int c = 0; c < concurrent; c++) {
+                Thread.ofVirtual().start(() -> {
+                    try (Connection connection = new Connection()) {
+                        go.await();
+                        int status = connection.post(review.path(), review.body());
+                        synchronized (statuses) {
+                            statuses.computeIfAbsent(status, k -> new AtomicLong()).incrementAndGet();
+                        }
+                    } catch (Exception e) {
+                        errors.incrementAndGet();
+                    } finally {
+                        finished.countDown();
+                    }
+                });
+            }
+            go.countDown();
+            finished.await(120, TimeUnit.SECONDS);
+        }
+        System.out.printf("%d x %d concurrent %s (%.1f MB each): statuses %s, connection errors %d%n", rounds, concurrent, review.name(),
+                review.body().length / 1e6, statuses, errors.get());
+    }
+
     static double signMicros(java.security.PrivateKey key, JWSAlgorithm expected) throws Exception {
         var signer = new CloneTokenSigner(key, Clock.systemUTC());
         if (!signer.algorithm().equals(expected)) throw new IllegalStateException(signer.algorithm() + " != " + expected);
@@ -228,6 +312,17 @@ public class WebhookLoad {
             }
             in.readNBytes(length);
             return Integer.parseInt(status.split(" ")[1]);
+        }
+
+        String get(String path) throws IOException {
+            out.write(("GET " + path + " HTTP/1.1\r\nHost: localhost\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            line();
+            int length = 0;
+            for (String header = line(); !header.isEmpty(); header = line()) {
+                if (header.regionMatches(true, 0, "content-length:", 0, 15)) length = Integer.parseInt(header.substring(15).trim());
+            }
+            return new String(in.readNBytes(length), StandardCharsets.UTF_8);
         }
 
         String line() throws IOException {

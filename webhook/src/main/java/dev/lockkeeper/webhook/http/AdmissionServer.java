@@ -96,13 +96,22 @@ public final class AdmissionServer {
                             .setHost(settings.bindAddress()).setPort(settings.port())
                             .setSsl(true).setKeyCertOptions(keyCert(certificate))
                             .setIdleTimeout(120).setDecompressionSupported(false)
+                            // No WebSockets here. With compression on, Netty's WebSocket extension handler sits in the
+                            // pipeline and fails a connection with more than 128 pipelined requests queued; without it,
+                            // Vert.x reads one request ahead of the response in progress and pauses the socket.
+                            .setPerMessageWebSocketCompressionSupported(false).setPerFrameWebSocketCompressionSupported(false)
                             .setEnabledSecureTransportProtocols(Set.of("TLSv1.3", "TLSv1.2"));
                     AEAD_CIPHER_SUITES.forEach(options::addEnabledCipherSuite);
                     if (settings.clientCa() != null) {
                         // REQUEST, not REQUIRED: kubelet probes carry no client certificate; admission routes check for one.
                         options.setClientAuth(ClientAuth.REQUEST).setTrustOptions(new PemTrustOptions().addCertPath(settings.clientCa().toString()));
                     }
-                    server = vertx.createHttpServer(options).requestHandler(router());
+                    server = vertx.createHttpServer(options).requestHandler(router())
+                            .connectionHandler(connection -> connection.exceptionHandler(failure -> {
+                                // A connection-level failure (TLS alert, reset, protocol error) ends that connection only.
+                                metrics.connectionFailed();
+                                LOG.debug("connection from {} failed: {}", connection.remoteAddress(), failure.toString());
+                            }));
                     return server.listen().onSuccess(s -> {
                         certificates.installed(certificate);
                         reloadTimer = vertx.setPeriodic(settings.certificateCheckInterval().toMillis(), id -> reloadIfChanged());

@@ -10,10 +10,12 @@ import java.time.Duration;
  */
 public record IntakeLimits(long maxBodyBytes, int maxInFlight, long maxBufferedBytes, Duration bodyDeadline) {
     /**
-     * The API server sends at most about 3 MiB per object and two objects on UPDATE; 32 MiB of bodies
-     * in flight parse to well under 200 MiB of trees, which the Deployment's heap holds with margin.
+     * The API server sends at most about 3 MiB per object and two objects on UPDATE. A body's parsed
+     * tree is several times its bytes (a 2.9 MB Pod of 45,000 small volumes: 32 MiB of such bodies in
+     * flight ran a 128 MiB heap out of memory), so 16 MiB in flight, five maximum-size reviews at once,
+     * is what the Deployment's 128 MiB heap holds with margin (bench/webhook.sh memory).
      */
-    public static final IntakeLimits DEFAULT = new IntakeLimits(10L * 1024 * 1024, 64, 32L * 1024 * 1024, Duration.ofSeconds(10));
+    public static final IntakeLimits DEFAULT = new IntakeLimits(10L * 1024 * 1024, 64, 16L * 1024 * 1024, Duration.ofSeconds(10));
 
     public IntakeLimits {
         if (maxBodyBytes < 1024) throw new IllegalArgumentException("the body limit must be at least 1 KiB, got " + maxBodyBytes);

@@ -17,7 +17,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * Prometheus metrics: {@code lockkeeper_admission_reviews_seconds} (per endpoint and decision) and
  * {@code lockkeeper_admission_rule_seconds} (per endpoint, rule and decision), each a latency
  * histogram whose {@code _count} is the request count; {@code lockkeeper_http_refused_total} (per reason),
- * {@code lockkeeper_http_aborted_total} and {@code lockkeeper_http_unhandled_failures_total} count what
+ * {@code lockkeeper_http_aborted_total}, {@code lockkeeper_http_connection_failures_total} and
+ * {@code lockkeeper_http_unhandled_failures_total} count what
  * happened at the HTTP edge before or around a review; {@code lockkeeper_serving_certificate_not_after_seconds} and
  * {@code lockkeeper_serving_certificate_refused_total} (per reason) follow the serving certificate.
  */
@@ -39,6 +40,8 @@ public final class AdmissionMetrics implements RuleObserver {
             .description("Admission requests whose client went away mid-body").register(registry);
     private final Counter unhandled = Counter.builder("lockkeeper.http.unhandled.failures")
             .description("Unexpected failures in the HTTP layer").register(registry);
+    private final Counter connectionFailures = Counter.builder("lockkeeper.http.connection.failures")
+            .description("Connections ended by a failure below HTTP (TLS, reset, protocol)").register(registry);
     private final Map<String, Counter> certificateRefusals = new ConcurrentHashMap<>();
     private final AtomicLong certificateNotAfter = new AtomicLong();
 
@@ -78,6 +81,11 @@ public final class AdmissionMetrics implements RuleObserver {
     /** A client that went away before its body was read whole (routine: API server timeouts, restarts). */
     public void requestAborted() {
         aborted.increment();
+    }
+
+    /** A connection ended by a failure below the HTTP exchange (TLS alert, reset, protocol error). */
+    public void connectionFailed() {
+        connectionFailures.increment();
     }
 
     /** A failure the HTTP layer did not expect; each one is also logged with its stack trace. */

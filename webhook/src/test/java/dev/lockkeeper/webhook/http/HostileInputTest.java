@@ -40,6 +40,7 @@ class HostileInputTest {
             """;
 
     static final int PIPELINED = 50;
+    static final int PIPELINED_REQUESTS = 1000;
 
     @TempDir Path certDir;
     TestServer server;
@@ -199,19 +200,30 @@ class HostileInputTest {
         assertEquals(0.0, counter("lockkeeper_http_refused_total{reason=\"busy\"}"), "every aborted body gave its claim back");
     }
 
+    /**
+     * One TLS record per request, written as fast as the socket takes them while the answers are read: Netty's WebSocket extension
+     * handler (present while WebSocket compression is on) failed such a connection past 128 queued
+     * requests. Vert.x reads one request ahead and pauses the socket, so this is bounded by backpressure.
+     */
     @Test
-    void manyPipelinedRequestsOnOneConnectionAreAllAnswered() throws Exception {
+    void aThousandPipelinedRequestsOnOneConnectionAreAllAnswered() throws Exception {
         byte[] review = normalReview();
         byte[] request = ("POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: " + review.length
                 + "\r\n\r\n" + new String(review, StandardCharsets.UTF_8)).getBytes(StandardCharsets.UTF_8);
         try (SSLSocket socket = server.socket()) {
-            // All written before any is read. Vert.x answers them in order; past about 100 requests queued on
-            // one connection it closes it (an open limitation, see the README), so the test stays below that.
-            OutputStream out = socket.getOutputStream();
-            for (int i = 0; i < PIPELINED; i++) out.write(request);
-            out.flush();
-            for (int i = 0; i < PIPELINED; i++) assertEquals(200, TestServer.readStatus(socket), "response " + i);
+            Thread writer = Thread.ofVirtual().start(() -> {
+                try {
+                    OutputStream out = socket.getOutputStream();
+                    for (int i = 0; i < PIPELINED_REQUESTS; i++) out.write(request);
+                    out.flush();
+                } catch (java.io.IOException e) {
+                    // the reader below reports what the server did
+                }
+            });
+            for (int i = 0; i < PIPELINED_REQUESTS; i++) assertEquals(200, TestServer.readStatus(socket), "response " + i);
+            writer.join();
         }
+        assertEquals(0.0, counter("lockkeeper_http_connection_failures_total"));
     }
 
     @Test
