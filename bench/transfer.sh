@@ -198,7 +198,7 @@ for victim in node-b node-a; do
   from=$(grep -o '"resumedFrom" *: *[0-9]*' kill.json | grep -o '[0-9]*$' || echo 0)
   which=$([ $victim = node-b ] && echo target || echo source)
   again=$(( (moved - veth) / MiB ))
-  row "(d)" "kill -9 $which at 50 %: MiB again on the veth; resumed from $((from / MiB)) MiB" "$again" 1024 "$(ratio "$again" 1024)"
+  row "(d)" "kill -9 $which at 50 %: MiB again on the veth (resumed from $((from / MiB)) MiB)" "$again" 1024 "$(ratio "$again" 1024)"
   row "(d)" "kill -9 $which at 50 %: total s (restart included) vs uninterrupted" "$took" "$a2a_t" "$(ratio "$took" "$a2a_t")"
 done
 
