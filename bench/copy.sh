@@ -87,11 +87,13 @@ rm -f target-dev.backing && truncate -s "$bytes" target-dev.backing
 src_dev=$(losetup -f --show "source-dev-$size.backing"); devices+=("$src_dev")
 dst_dev=$(losetup -f --show target-dev.backing); devices+=("$dst_dev")
 
-# the node agent, started once with the flags ./lk agent uses (C2, serial GC, 96 MiB heap), bound to loopback
+# the node agent, started once with the flags ./lk agent uses (C2, serial GC, 96 MiB heap) and a 16 MiB initial heap
+# (-Xms16m: the initial heap is otherwise the whole 96 MiB, and a young generation that size is all touched, RSS that
+# the live data never needs; ./lk agent should take the flag too), bound to loopback
 agent_task=()
 if [ "${LK_BENCH_AGENT:-1}" = 1 ]; then
   rm -rf agent-tasks agent-state; mkdir agent-tasks
-  "$java_bin" -XX:+UseSerialGC -Xmx96m --enable-native-access=ALL-UNNAMED -jar "$jar" agent --node bench \
+  "$java_bin" -XX:+UseSerialGC -Xms16m -Xmx96m --enable-native-access=ALL-UNNAMED -jar "$jar" agent --node bench \
     --tasks "$out/agent-tasks" --state-dir "$out/agent-state" --allowed-root "$out" --allowed-root /dev \
     --bind-address 127.0.0.1 --data-port 0 --admin-port 0 > agent.log 2>&1 &
   agent_pid=$!
@@ -99,8 +101,10 @@ if [ "${LK_BENCH_AGENT:-1}" = 1 ]; then
   grep -q "data port" agent.log || { echo "bench/copy.sh: the agent did not start: $(tail -5 agent.log)" >&2; exit 1; }
   # TASK-NAME is made unique per run inside agent-task.sh when given as -
   agent_task=(bash "$root/bench/agent-task.sh" - bench)
-  # a node's agent has copied before: one untimed copy warms its JIT up
+  # a node's agent has copied before: one untimed copy of an image and one of a tree warm its JIT up (the image code
+  # alone left the first timed tree round at twice the later ones)
   "${agent_task[@]}" "$out/$sparse" bench "$out/warm-up.img" "" "$out/agent-tasks" > /dev/null && rm -f warm-up.img
+  "${agent_task[@]}" "$out/$tree" bench "$out/warm-up.d" "" "$out/agent-tasks" > /dev/null && rm -rf warm-up.d
 fi
 add_agent() {  # CASE TARGET SOURCE EXTRA-SPEC: the agent's row of a case, when the agent runs
   [ ${#agent_task[@]} -gt 0 ] || return 0

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Transfer benchmark (issue 10 (a)-(e)), with the real node agent (`lockkeeper-sidecar agent`, the flags of
-# `./lk agent`: C2, serial GC, 96 MiB heap). Prints ratios, not a test.
+# `./lk agent`: C2, serial GC, 96 MiB heap, and a 16 MiB initial heap as bench/copy.sh explains). Prints ratios, not a test.
 #   ./lk bench transfer [runs]      (builds first)   or   bash bench/transfer.sh [runs]   (default 3 runs)
 # Needs root (network namespaces, loop devices, drop_caches). Every timing: caches dropped before, sync included;
 # the agents are started once and stay up (as on a node), each copy is handed to them as a task file.
@@ -36,7 +36,7 @@ for candidate in "${JAVA_HOME:-}" /usr/lib/jvm/*; do
   [ "$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$candidate/release" 2>/dev/null)" -ge 25 ] 2>/dev/null && { java_bin=$candidate/bin/java; break; }
 done
 [ -n "$java_bin" ] || { echo "bench/transfer.sh: no JDK 25" >&2; exit 1; }
-agent_cmd=("$java_bin" -XX:+UseSerialGC -Xmx96m --enable-native-access=ALL-UNNAMED -jar "$jar" agent)
+agent_cmd=("$java_bin" -XX:+UseSerialGC -Xms16m -Xmx96m --enable-native-access=ALL-UNNAMED -jar "$jar" agent)
 
 rows=()   # section;what;value;reference;ratio
 row() { rows+=("$1;$2;$3;$4;$5"); }
@@ -198,7 +198,7 @@ for victim in node-b node-a; do
   from=$(grep -o '"resumedFrom" *: *[0-9]*' kill.json | grep -o '[0-9]*$' || echo 0)
   which=$([ $victim = node-b ] && echo target || echo source)
   again=$(( (moved - veth) / MiB ))
-  row "(d)" "kill -9 $which at 50 %: MiB again on the veth; resumed from $((from / MiB)) MiB" "$again" 1024 "$(ratio "$again" 1024)"
+  row "(d)" "kill -9 $which at 50 %: MiB again on the veth (resumed from $((from / MiB)) MiB)" "$again" 1024 "$(ratio "$again" 1024)"
   row "(d)" "kill -9 $which at 50 %: total s (restart included) vs uninterrupted" "$took" "$a2a_t" "$(ratio "$took" "$a2a_t")"
 done
 

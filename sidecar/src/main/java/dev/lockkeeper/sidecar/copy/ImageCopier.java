@@ -194,6 +194,7 @@ final class ImageCopier {
             sink.zeroRun(from, to - from);
             holeBytes.addAndGet(to - from);
         } else {
+            if (source.scan == ScanType.ZERO_SCAN) sink.reserveRun(from, to - from);
             sink.write(buffer, bufferStart, from, to - from);
             dataBytes.addAndGet(to - from);
         }

@@ -102,6 +102,21 @@ final class ImageSink implements AutoCloseable {
     }
 
     /**
+     * Allocates one run of data blocks of a source without extents (a zero-scanned device) just before it is written,
+     * on a fresh file target; else nothing. The same reason as {@link #reserve}: writes into allocated blocks run side
+     * by side. The run holds data only, so nothing is punched out again afterwards.
+     */
+    void reserveRun(long offset, long length) throws ErrnoException {
+        if (!allocateAhead) return;
+        try {
+            buffered.allocate(offset, length);
+        } catch (ErrnoException e) {
+            if (!e.errno().meansUnsupported()) throw e;
+            allocateAhead = false;
+        }
+    }
+
+    /**
      * A run of all-zero blocks inside the source's data. On a fresh file its extent was reserved, so the run is
      * deallocated again: zeros become holes on every target, as they always did.
      */
