@@ -34,7 +34,9 @@ import javax.net.ssl.X509TrustManager;
 public class HostileInputs {
     static final Path ROOT = Path.of(System.getProperty("lockkeeper.root", "."));
     static final String JAVA = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    static final List<String> JVM_FLAGS = List.of("-Xmx128m", "-XX:+UseSerialGC", "-XX:+ExitOnOutOfMemoryError");
+    /** The Deployment's JVM flags (manifests/deployment.yaml); -Dhostile.flags.LABEL="..." gives a build others. */
+    static final String DEPLOYMENT_FLAGS = "-Xmx112m -XX:+UseSerialGC -XX:+UseCompactObjectHeaders -XX:MaxDirectMemorySize=32m"
+            + " -XX:ReservedCodeCacheSize=32m -XX:MaxMetaspaceSize=80m -XX:+ExitOnOutOfMemoryError";
     static final SSLContext TRUST_ALL = trustAll();
 
     record Result(String status, double seconds, long responseBytes, double cpuSeconds, long rssMiB, long peakMiB,
@@ -56,26 +58,29 @@ public class HostileInputs {
             for (String arg : args) {
                 String label = arg.substring(0, arg.indexOf('='));
                 Path jar = Path.of(arg.substring(arg.indexOf('=') + 1));
-                Result r = run(jar, input);
+                Result r = run(jar, List.of(System.getProperty("hostile.flags." + label, DEPLOYMENT_FLAGS).split(" ")), input);
                 System.out.printf(Locale.ROOT, "%-34s %-8s %-22s %9.3f %10d %8.2f %7d %7d %6s %10.1f%n", input.name(), label, r.status,
                         r.seconds, r.responseBytes, r.cpuSeconds, r.rssMiB, r.peakMiB, r.alive ? "yes" : "NO", r.normalAfterMs);
             }
         }
         System.out.println("RSS and peak in MiB (VmRSS after the input, VmHWM since start); cpu = server user+system seconds"
-                + " during the input; normal = a trivial review right after (-1: no answer); JVM flags " + JVM_FLAGS);
+                + " during the input; normal = a trivial review right after (-1: no answer); JVM flags: the Deployment's unless"
+                + " -Dhostile.flags.LABEL says otherwise; MALLOC_ARENA_MAX=2");
     }
 
-    static Result run(Path jar, Input input) throws Exception {
+    static Result run(Path jar, List<String> jvmFlags, Input input) throws Exception {
         Path work = Files.createTempDirectory("lk-hostile");
         Path cluster = Files.createDirectories(work.resolve("cluster"));
         Files.copy(ROOT.resolve("webhook/examples/example-cluster.yaml"), cluster.resolve("cluster.yaml"));
         Files.copy(ROOT.resolve("webhook/src/test/resources/restore/restore-cluster.yaml"), cluster.resolve("restore.yaml"));
         int port = freePort();
         List<String> command = new ArrayList<>(List.of(JAVA));
-        command.addAll(JVM_FLAGS);
+        command.addAll(jvmFlags);
         command.addAll(List.of("-jar", jar.toString(), "serve", "--port", Integer.toString(port), "--bind", "127.0.0.1",
                 "--cluster", cluster.toString(), "--cert-dir", work.resolve("certs").toString()));
-        Process server = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(work.resolve("server.log").toFile()).start();
+        ProcessBuilder builder = new ProcessBuilder(command);
+        builder.environment().put("MALLOC_ARENA_MAX", "2"); // as the Deployment sets it
+        Process server = builder.redirectErrorStream(true).redirectOutput(work.resolve("server.log").toFile()).start();
         try {
             awaitReady(port);
             for (int i = 0; i < 200; i++) normalReview(port); // warm: the rules' first calls are not what is measured
@@ -113,7 +118,7 @@ public class HostileInputs {
                 post("restored VM, 100,000 interfaces", "/mutate", () -> restoredVm(100_000, false)),
                 post("restored VM, 8,000 MACs in use", "/mutate", () -> restoredVm(8_000, true)),
                 post("VM, 10,000 templates, no clone", "/validate", HostileInputs::vmWithTemplates),
-                post("non-object firmware", "/mutate", () -> restoredVm(1, false).replace("\"firmware\":{}", "\"firmware\":\"x\"")),
+                post("non-object firmware", "/mutate", HostileInputs::firmwareNotAnObject),
                 post("trailing garbage", "/validate", () -> trivialReview() + "{}"),
                 post("duplicate userInfo (bob, alice)", "/mutate", HostileInputs::duplicateUser),
                 new Input() {
@@ -184,6 +189,15 @@ public class HostileInputs {
                 "networks":[{"name":"n0","pod":{}}]}}}}""".formatted(list);
         return review("restored-vm", "kubevirt.io", "VirtualMachine", "virtualmachines", "CREATE", "team-a",
                 "{\"username\":\"system:serviceaccount:velero:velero\",\"groups\":[\"system:serviceaccounts\",\"system:authenticated\"]}", vm);
+    }
+
+    static String firmwareNotAnObject() {
+        String vm = """
+                {"apiVersion":"kubevirt.io/v1","kind":"VirtualMachine","metadata":{"name":"web","namespace":"team-a",
+                "labels":{"velero.io/restore-name":"plugin"}},
+                "spec":{"template":{"spec":{"domain":{"firmware":"not an object","devices":{}}}}}}""";
+        return review("firmware", "kubevirt.io", "VirtualMachine", "virtualmachines", "CREATE", "team-a",
+                "{\"username\":\"system:serviceaccount:velero:velero\"}", vm);
     }
 
     static String vmWithTemplates() {
