@@ -6,7 +6,7 @@ import dev.lockkeeper.controller.api.Keys;
 import dev.lockkeeper.controller.cli.Main;
 import dev.lockkeeper.controller.plan.Names;
 import dev.lockkeeper.controller.shell.Resources;
-import dev.lockkeeper.controller.testing.MockApiServer;
+import dev.lockkeeper.controller.testing.MockCluster;
 import dev.lockkeeper.sidecar.agent.CopyTask;
 import dev.lockkeeper.sidecar.agent.TaskIntake;
 import dev.lockkeeper.sidecar.agent.TaskStatus;
@@ -45,7 +45,7 @@ class CopyTaskIntakeTest {
 
     @BeforeEach
     void startServer() {
-        server = MockApiServer.startCrud();
+        server = MockCluster.startCrud();
         client = server.createClient();
     }
 
@@ -53,7 +53,7 @@ class CopyTaskIntakeTest {
     void stop() throws Exception {
         for (AutoCloseable resource : closing.reversed()) resource.close();
         client.close();
-        MockApiServer.destroy(server);
+        MockCluster.destroy(server);
     }
 
     /** What the intake told the agent, in order. */

@@ -1,5 +1,6 @@
 package dev.lockkeeper.controller.shell;
 
+import dev.lockkeeper.controller.testing.MockCluster;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.lockkeeper.certs.token.CloneTokenClaims;

@@ -1,4 +1,4 @@
-package dev.lockkeeper.controller.shell;
+package dev.lockkeeper.controller.testing;
 
 import io.fabric8.kubernetes.api.model.StatusBuilder;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
@@ -31,14 +31,14 @@ import java.util.logging.Logger;
  * {@code NewGenericServerResponse(StatusUnprocessableEntity, ...)}), which the controller retries with backoff. This
  * dispatcher gives that answer, so the tests see the API server's behaviour rather than the mock's hang.
  */
-final class MockCluster {
+public final class MockCluster {
     /** Held so the level sticks (JUL keeps loggers weakly): the mock logs every request at INFO, thousands a test. */
     private static final Logger MOCK_LOG = Logger.getLogger("io.fabric8.mockwebserver");
 
     private MockCluster() {
     }
 
-    static KubernetesMockServer startCrud() {
+    public static KubernetesMockServer startCrud() {
         MOCK_LOG.setLevel(Level.WARNING);
         Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
         var server = new KubernetesMockServer(new Context(), new MockWebServer(), responses, new PatchFailuresAnswered(responses), true);
@@ -46,7 +46,7 @@ final class MockCluster {
         return server;
     }
 
-    static void destroy(KubernetesMockServer server) {
+    public static void destroy(KubernetesMockServer server) {
         try {
             server.destroy();
         } catch (IllegalStateException e) {
