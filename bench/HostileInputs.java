@@ -74,6 +74,7 @@ public class HostileInputs {
         Files.copy(ROOT.resolve("webhook/examples/example-cluster.yaml"), cluster.resolve("cluster.yaml"));
         Files.copy(ROOT.resolve("webhook/src/test/resources/restore/restore-cluster.yaml"), cluster.resolve("restore.yaml"));
         int port = freePort();
+        client = null; // a fresh connection pool: a port may be one an earlier server of this run used
         List<String> command = new ArrayList<>(List.of(JAVA));
         command.addAll(jvmFlags);
         command.addAll(List.of("-jar", jar.toString(), "serve", "--port", Integer.toString(port), "--bind", "127.0.0.1",
@@ -83,7 +84,16 @@ public class HostileInputs {
         Process server = builder.redirectErrorStream(true).redirectOutput(work.resolve("server.log").toFile()).start();
         try {
             awaitReady(port);
-            for (int i = 0; i < 200; i++) normalReview(port); // warm: the rules' first calls are not what is measured
+            // warm: the rules' first calls are not what is measured (a failed warm-up request is retried, not fatal)
+            for (int i = 0, failures = 0; i < 200 && failures < 50; i++) {
+                try {
+                    normalReview(port);
+                } catch (IOException e) {
+                    failures++;
+                    client = null;
+                    TimeUnit.MILLISECONDS.sleep(100);
+                }
+            }
             long cpuBefore = cpuTicks(server.pid());
             long started = System.nanoTime();
             String status;
@@ -118,7 +128,6 @@ public class HostileInputs {
                 post("restored VM, 100,000 interfaces", "/mutate", () -> restoredVm(100_000, false)),
                 post("restored VM, 8,000 MACs in use", "/mutate", () -> restoredVm(8_000, true)),
                 post("VM, 10,000 templates, no clone", "/validate", HostileInputs::vmWithTemplates),
-                post("non-object firmware", "/mutate", HostileInputs::firmwareNotAnObject),
                 post("trailing garbage", "/validate", () -> trivialReview() + "{}"),
                 post("duplicate userInfo (bob, alice)", "/mutate", HostileInputs::duplicateUser),
                 new Input() {
@@ -189,15 +198,6 @@ public class HostileInputs {
                 "networks":[{"name":"n0","pod":{}}]}}}}""".formatted(list);
         return review("restored-vm", "kubevirt.io", "VirtualMachine", "virtualmachines", "CREATE", "team-a",
                 "{\"username\":\"system:serviceaccount:velero:velero\",\"groups\":[\"system:serviceaccounts\",\"system:authenticated\"]}", vm);
-    }
-
-    static String firmwareNotAnObject() {
-        String vm = """
-                {"apiVersion":"kubevirt.io/v1","kind":"VirtualMachine","metadata":{"name":"web","namespace":"team-a",
-                "labels":{"velero.io/restore-name":"plugin"}},
-                "spec":{"template":{"spec":{"domain":{"firmware":"not an object","devices":{}}}}}}""";
-        return review("firmware", "kubevirt.io", "VirtualMachine", "virtualmachines", "CREATE", "team-a",
-                "{\"username\":\"system:serviceaccount:velero:velero\"}", vm);
     }
 
     static String vmWithTemplates() {
