@@ -15,6 +15,7 @@ import dev.lockkeeper.controller.api.Keys;
 import dev.lockkeeper.controller.api.VolumeCopy;
 import dev.lockkeeper.controller.plan.CloneTokenCheck;
 import dev.lockkeeper.controller.plan.Settings;
+import dev.lockkeeper.sidecar.agent.TaskStatus;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.PersistentVolume;
@@ -99,6 +100,7 @@ class FakeClusterCopyTest {
         ns = "alice-" + tag;
         golden = "golden-" + tag;
         simulators.holdCopies = false;
+        simulators.released.clear();
         simulators.holdBinding = false;
     }
 
@@ -124,10 +126,14 @@ class FakeClusterCopyTest {
     }
 
     void createCopy(String sourceNamespace, String token) {
+        createCopy(sourceNamespace, token, "win11-copy");
+    }
+
+    void createCopy(String sourceNamespace, String token, String name) {
         var copy = new GenericKubernetesResource();
         copy.setApiVersion(Keys.API_VERSION);
         copy.setKind("VolumeCopy");
-        copy.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName("win11-copy").withNamespace(ns)
+        copy.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName(name).withNamespace(ns)
                 .withAnnotations(token == null ? Map.of() : Map.of(Keys.CLONE_TOKEN, token)).build());
         copy.setAdditionalProperty("spec", Map.of("source", Map.of("pvc", Map.of("namespace", sourceNamespace, "name", "win11"))));
         client.genericKubernetesResources(Resources.VOLUME_COPIES).inNamespace(ns).resource(copy).create();
@@ -138,10 +144,14 @@ class FakeClusterCopyTest {
     }
 
     PersistentVolumeClaim createTarget(String storageClass, Map<String, String> annotations) {
-        return client.resource(new PersistentVolumeClaimBuilder().withNewMetadata().withName("disk0").withNamespace(ns).withAnnotations(annotations).endMetadata()
+        return createTarget(storageClass, annotations, "disk0", "win11-copy");
+    }
+
+    PersistentVolumeClaim createTarget(String storageClass, Map<String, String> annotations, String name, String copyName) {
+        return client.resource(new PersistentVolumeClaimBuilder().withNewMetadata().withName(name).withNamespace(ns).withAnnotations(annotations).endMetadata()
                 .withNewSpec().withAccessModes("ReadWriteOnce").withStorageClassName(storageClass)
                 .withNewResources().addToRequests("storage", new Quantity("1Gi")).endResources()
-                .withNewDataSourceRef().withApiGroup(Keys.GROUP).withKind("VolumeCopy").withName("win11-copy").endDataSourceRef()
+                .withNewDataSourceRef().withApiGroup(Keys.GROUP).withKind("VolumeCopy").withName(copyName).endDataSourceRef()
                 .endSpec().build()).create();
     }
 
@@ -479,5 +489,46 @@ class FakeClusterCopyTest {
         assertNull(target().getSpec().getVolumeName(), "the claim stays Pending");
         assertTrue(client.persistentVolumes().list().getItems().stream().noneMatch(pv -> pv.getSpec().getClaimRef() != null
                 && uid.equals(pv.getSpec().getClaimRef().getUid())), "no volume was handed to the claim");
+    }
+
+    /** Ten copies of one source at once read it through one shared source holder, removed once the last copy is done. */
+    @Test
+    void tenCopiesOfOneSourceShareOneHolder() {
+        String sourceUid = createSource(ns).getMetadata().getUid();
+        simulators.holdCopies = true;
+        startController();
+        List<String> names = java.util.stream.IntStream.range(0, 10).mapToObj(i -> "disk" + i).toList();
+        Map<String, String> uids = new java.util.LinkedHashMap<>();
+        for (String name : names) {
+            createCopy(ns, null, name + "-copy");
+            uids.put(name, createTarget("fast", Map.of(), name, name + "-copy").getMetadata().getUid());
+        }
+        await("ten copies running", () -> uids.values().stream().allMatch(uid -> {
+            var task = client.genericKubernetesResources(Resources.COPY_TASKS).inNamespace("lockkeeper").withName(uid).get();
+            return task != null && Json.copyTask(task).status() != null && Json.copyTask(task).status().phase() == TaskStatus.Phase.Running;
+        }));
+        String holderUid = client.pods().inNamespace(ns).withName("lk-src-" + sourceUid).get().getMetadata().getUid();
+        for (String uid : uids.values()) {
+            var task = Json.copyTask(client.genericKubernetesResources(Resources.COPY_TASKS).inNamespace("lockkeeper").withName(uid).get());
+            assertEquals(holderUid, task.spec().source().volume().podUID(), "every task reads through the one holder");
+        }
+        assertEquals(1, simulators.creations("Pod", ns, "lk-src-" + sourceUid), "one source holder for ten copies");
+
+        simulators.released.add(uids.get("disk0"));
+        await("disk0 succeeded", () -> {
+            var claim = client.persistentVolumeClaims().inNamespace(ns).withName("disk0").get();
+            return "Succeeded".equals(claim.getMetadata().getAnnotations().get(Keys.CLONE_PHASE)) && !claim.getMetadata().getFinalizers().contains(Keys.FINALIZER);
+        });
+        assertNotNull(client.pods().inNamespace(ns).withName("lk-src-" + sourceUid).get(), "the holder stays while nine copies read through it");
+        simulators.holdCopies = false;
+        for (String name : names) {
+            await(name + " succeeded", () -> {
+                var claim = client.persistentVolumeClaims().inNamespace(ns).withName(name).get();
+                return bound(ns, name) && "Succeeded".equals(claim.getMetadata().getAnnotations().get(Keys.CLONE_PHASE))
+                        && !claim.getMetadata().getFinalizers().contains(Keys.FINALIZER);
+            });
+        }
+        uids.values().forEach(uid -> assertNothingLeft(ns, uid));
+        assertEquals(1, simulators.creations("Pod", ns, "lk-src-" + sourceUid), "the holder was never removed and made again");
     }
 }

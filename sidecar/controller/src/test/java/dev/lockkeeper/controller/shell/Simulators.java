@@ -49,6 +49,8 @@ final class Simulators implements AutoCloseable {
     private final Thread thread;
     private volatile boolean running = true;
     volatile boolean holdCopies;
+    /** Tasks (by name) let through while {@link #holdCopies} holds the others. */
+    final java.util.Set<String> released = java.util.concurrent.ConcurrentHashMap.newKeySet();
     volatile boolean holdBinding;
     /**
      * Every object the controller made ({@code Kind namespace/name}, once per creation), as the API server's watches
@@ -231,7 +233,7 @@ final class Simulators implements AutoCloseable {
                 next = (status == null ? TaskStatus.queued(task.spec().target().node(), 1) : status).withPhase(TaskStatus.Phase.Canceled, "canceled");
             } else if (status == null || status.phase() == TaskStatus.Phase.Queued) {
                 next = TaskStatus.queued(task.spec().target().node(), 1).running(1, 0).withProgress(512, 1024, 1024, 0);
-            } else if (status.phase() == TaskStatus.Phase.Running && !holdCopies) {
+            } else if (status.phase() == TaskStatus.Phase.Running && (!holdCopies || released.contains(object.getMetadata().getName()))) {
                 next = status.succeeded(1024, 1024, 0, "crc32c-4MiB+sha256:" + "ab".repeat(32));
             } else {
                 continue;
