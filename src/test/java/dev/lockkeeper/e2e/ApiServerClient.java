@@ -37,7 +37,8 @@ final class ApiServerClient implements Closeable {
         KeyStore trust = KeyStore.getInstance("PKCS12");
         trust.load(null, null);
         int i = 0;
-        for (X509Certificate ca : Pem.decodeCertificates(Files.readString(caBundle))) trust.setCertificateEntry("ca" + i++, ca);
+        for (X509Certificate ca : Pem.decodeCertificates(Files.readString(caBundle)))
+            trust.setCertificateEntry("ca" + i++, ca);
         TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
         factory.init(trust);
         SSLContext context = SSLContext.getInstance("TLS");
@@ -61,8 +62,9 @@ final class ApiServerClient implements Closeable {
     }
 
     Response post(String path, byte[] body) throws IOException {
-        out.write(("POST " + path + " HTTP/1.1\r\nHost: " + host + "\r\nContent-Type: application/json\r\nContent-Length: "
-                + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.write(("POST " + path + " HTTP/1.1\r\nHost: " + host
+                        + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length + "\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII));
         out.write(body);
         out.flush();
         return read();
@@ -80,7 +82,8 @@ final class ApiServerClient implements Closeable {
         int length = 0;
         for (String header = line(); !header.isEmpty(); header = line()) {
             String lower = header.toLowerCase(Locale.ROOT);
-            if (lower.startsWith("content-length:")) length = Integer.parseInt(lower.substring(15).trim());
+            if (lower.startsWith("content-length:"))
+                length = Integer.parseInt(lower.substring(15).trim());
         }
         byte[] body = in.readNBytes(length);
         return new Response(status, new String(body, StandardCharsets.UTF_8));

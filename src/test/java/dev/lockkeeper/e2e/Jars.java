@@ -15,7 +15,9 @@ import java.util.regex.Pattern;
 
 /** Runs the packaged jars as child processes with the JVM running the tests (JDK 25). */
 final class Jars {
-    static final Path ROOT = Path.of(System.getProperty("lockkeeper.root", "../..")).toAbsolutePath().normalize();
+    static final Path ROOT = Path.of(System.getProperty("lockkeeper.root", "../.."))
+            .toAbsolutePath()
+            .normalize();
     static final Path WEBHOOK = ROOT.resolve("webhook/target/lockkeeper-webhook.jar");
     static final Path EXAMPLES = ROOT.resolve("webhook/examples");
     /** The name kube-apiserver checks the serving certificate against (manifests/service.yaml). */
@@ -24,30 +26,47 @@ final class Jars {
     private Jars() {}
 
     static List<String> java(Path jar, String... args) {
-        List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
-                "--enable-native-access=ALL-UNNAMED", "-Xmx256m", "-jar", jar.toString()));
+        List<String> command = new ArrayList<>(List.of(
+                ProcessHandle.current().info().command().orElse("java"),
+                "--enable-native-access=ALL-UNNAMED",
+                "-Xmx256m",
+                "-jar",
+                jar.toString()));
         command.addAll(List.of(args));
-        if (!Files.isRegularFile(jar)) throw new IllegalStateException(jar + " is not built; run the tests through Maven");
+        if (!Files.isRegularFile(jar))
+            throw new IllegalStateException(jar + " is not built; run the tests through Maven");
         return command;
     }
 
     record Result(int exit, String stdout, String stderr) {}
 
     static Result run(Path workDir, Path jar, String... args) throws Exception {
-        Process process = new ProcessBuilder(java(jar, args)).directory(workDir.toFile()).start();
+        Process process =
+                new ProcessBuilder(java(jar, args)).directory(workDir.toFile()).start();
         var stdout = process.getInputStream().readAllBytes();
         var stderr = process.getErrorStream().readAllBytes();
         if (!process.waitFor(60, TimeUnit.SECONDS)) {
             process.destroyForcibly();
             throw new IllegalStateException("timed out: " + String.join(" ", args));
         }
-        return new Result(process.exitValue(), new String(stdout, StandardCharsets.UTF_8), new String(stderr, StandardCharsets.UTF_8));
+        return new Result(
+                process.exitValue(),
+                new String(stdout, StandardCharsets.UTF_8),
+                new String(stderr, StandardCharsets.UTF_8));
     }
 
     /** {@code serve} on an embedded cluster directory, loopback, a free port, certificates generated under {@code work/certs}. */
     static Server serveEmbedded(Path work, Path cluster, String... extra) throws Exception {
-        List<String> args = new ArrayList<>(List.of("serve", "--cluster", cluster.toString(), "--bind", "127.0.0.1", "--port", "0",
-                "--cert-dir", work.resolve("certs").toString()));
+        List<String> args = new ArrayList<>(List.of(
+                "serve",
+                "--cluster",
+                cluster.toString(),
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--cert-dir",
+                work.resolve("certs").toString()));
         args.addAll(List.of(extra));
         return new Server(work, args.toArray(String[]::new));
     }
@@ -64,13 +83,18 @@ final class Jars {
         }
 
         Server(Path workDir, java.util.Map<String, String> environment, String... args) throws Exception {
-            ProcessBuilder builder = new ProcessBuilder(java(WEBHOOK, args)).directory(workDir.toFile()).redirectErrorStream(true);
+            ProcessBuilder builder = new ProcessBuilder(java(WEBHOOK, args))
+                    .directory(workDir.toFile())
+                    .redirectErrorStream(true);
             builder.environment().putAll(environment);
             process = builder.start();
-            BufferedReader reader = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+            BufferedReader reader =
+                    new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
             int found = -1;
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            for (String line = reader.readLine(); line != null && System.nanoTime() < deadline; line = reader.readLine()) {
+            for (String line = reader.readLine();
+                    line != null && System.nanoTime() < deadline;
+                    line = reader.readLine()) {
                 output.add(line);
                 Matcher matcher = LISTENING.matcher(line);
                 if (matcher.find()) {
@@ -96,7 +120,8 @@ final class Jars {
         public void close() {
             process.destroy();
             try {
-                if (!process.waitFor(20, TimeUnit.SECONDS)) process.destroyForcibly().waitFor();
+                if (!process.waitFor(20, TimeUnit.SECONDS))
+                    process.destroyForcibly().waitFor();
             } catch (InterruptedException e) {
                 process.destroyForcibly();
                 Thread.currentThread().interrupt();

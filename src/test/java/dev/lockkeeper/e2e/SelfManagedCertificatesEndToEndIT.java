@@ -2,8 +2,8 @@ package dev.lockkeeper.e2e;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.cluster.Manifests;
+import dev.lockkeeper.webhook.json.Json;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration;
@@ -40,7 +40,9 @@ class SelfManagedCertificatesEndToEndIT {
              "kind":{"group":"","version":"v1","kind":"Namespace"},"resource":{"group":"","version":"v1","resource":"namespaces"},
              "operation":"CREATE","object":{"metadata":{"name":"x"}}}}""";
 
-    @TempDir Path work;
+    @TempDir
+    Path work;
+
     KubernetesMockServer apiServer;
     KubernetesClient client;
     Path kubeconfig;
@@ -48,13 +50,22 @@ class SelfManagedCertificatesEndToEndIT {
     @BeforeEach
     void cluster() throws Exception {
         Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
-        apiServer = new KubernetesMockServer(new Context(), new MockWebServer(), responses, new KubernetesMixedDispatcher(responses), true);
+        apiServer = new KubernetesMockServer(
+                new Context(), new MockWebServer(), responses, new KubernetesMixedDispatcher(responses), true);
         apiServer.init();
         client = apiServer.createClient();
-        client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName("lockkeeper").endMetadata().build()).create();
+        client.namespaces()
+                .resource(new NamespaceBuilder()
+                        .withNewMetadata()
+                        .withName("lockkeeper")
+                        .endMetadata()
+                        .build())
+                .create();
         for (String file : List.of("webhooks.yaml", "webhooks-restore.yaml")) {
             try (InputStream in = Files.newInputStream(DeployManifestsTest.MANIFESTS.resolve(file))) {
-                for (var object : Manifests.read(file, in)) client.resource(Json.MAPPER.treeToValue(object, GenericKubernetesResource.class)).create();
+                for (var object : Manifests.read(file, in))
+                    client.resource(Json.MAPPER.treeToValue(object, GenericKubernetesResource.class))
+                            .create();
             }
         }
         kubeconfig = Files.writeString(work.resolve("kubeconfig"), """
@@ -64,7 +75,8 @@ class SelfManagedCertificatesEndToEndIT {
                 users: [{name: e2e, user: {token: e2e}}]
                 contexts: [{name: e2e, context: {cluster: mock, user: e2e, namespace: lockkeeper}}]
                 current-context: e2e
-                """.formatted(client.getMasterUrl().toString().replaceAll("/$", "")));
+                """.formatted(
+                        client.getMasterUrl().toString().replaceAll("/$", "")));
     }
 
     @AfterEach
@@ -78,12 +90,29 @@ class SelfManagedCertificatesEndToEndIT {
     }
 
     Jars.Server replica(String certDir) throws Exception {
-        return new Jars.Server(work, Map.of("KUBECONFIG", kubeconfig.toString()), "serve", "--live", "--ca-secret", "lockkeeper-webhook-ca",
-                "--cert-dir", work.resolve(certDir).toString(), "--bind", "127.0.0.1", "--port", "0", "--service-namespace", "lockkeeper");
+        return new Jars.Server(
+                work,
+                Map.of("KUBECONFIG", kubeconfig.toString()),
+                "serve",
+                "--live",
+                "--ca-secret",
+                "lockkeeper-webhook-ca",
+                "--cert-dir",
+                work.resolve(certDir).toString(),
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--service-namespace",
+                "lockkeeper");
     }
 
     String caBundle() {
-        MutatingWebhookConfiguration mutating = client.admissionRegistration().v1().mutatingWebhookConfigurations().withName("lockkeeper").get();
+        MutatingWebhookConfiguration mutating = client.admissionRegistration()
+                .v1()
+                .mutatingWebhookConfigurations()
+                .withName("lockkeeper")
+                .get();
         return mutating.getWebhooks().getFirst().getClientConfig().getCaBundle();
     }
 
@@ -92,34 +121,71 @@ class SelfManagedCertificatesEndToEndIT {
         int webhooks = 0;
         for (String name : List.of("lockkeeper", "lockkeeper-restore")) {
             var admission = client.admissionRegistration().v1();
-            webhooks += admission.mutatingWebhookConfigurations().withName(name).get().getWebhooks().size();
-            webhooks += admission.validatingWebhookConfigurations().withName(name).get().getWebhooks().size();
+            webhooks += admission
+                    .mutatingWebhookConfigurations()
+                    .withName(name)
+                    .get()
+                    .getWebhooks()
+                    .size();
+            webhooks += admission
+                    .validatingWebhookConfigurations()
+                    .withName(name)
+                    .get()
+                    .getWebhooks()
+                    .size();
         }
         try (Jars.Server first = replica("certs-a")) {
-            assertTrue(first.output.stream().anyMatch(l -> l.contains("caBundle injected into")), String.join("\n", first.output));
+            assertTrue(
+                    first.output.stream().anyMatch(l -> l.contains("caBundle injected into")),
+                    String.join("\n", first.output));
             String bundle = caBundle();
             assertNotNull(bundle, "caBundle injected");
             List<String> bundles = new ArrayList<>();
             for (String name : List.of("lockkeeper", "lockkeeper-restore")) {
                 var admission = client.admissionRegistration().v1();
-                admission.mutatingWebhookConfigurations().withName(name).get().getWebhooks().forEach(w -> bundles.add(w.getClientConfig().getCaBundle()));
-                admission.validatingWebhookConfigurations().withName(name).get().getWebhooks().forEach(w -> bundles.add(w.getClientConfig().getCaBundle()));
+                admission
+                        .mutatingWebhookConfigurations()
+                        .withName(name)
+                        .get()
+                        .getWebhooks()
+                        .forEach(w -> bundles.add(w.getClientConfig().getCaBundle()));
+                admission
+                        .validatingWebhookConfigurations()
+                        .withName(name)
+                        .get()
+                        .getWebhooks()
+                        .forEach(w -> bundles.add(w.getClientConfig().getCaBundle()));
             }
             assertEquals(webhooks, bundles.size());
             assertTrue(bundles.stream().allMatch(bundle::equals), "every shipped webhook got the same caBundle");
-            assertEquals("kubernetes.io/tls", client.secrets().inNamespace("lockkeeper").withName("lockkeeper-webhook-ca").get().getType());
+            assertEquals(
+                    "kubernetes.io/tls",
+                    client.secrets()
+                            .inNamespace("lockkeeper")
+                            .withName("lockkeeper-webhook-ca")
+                            .get()
+                            .getType());
 
-            Path trusted = Files.write(work.resolve("ca-bundle.crt"), Base64.getDecoder().decode(bundle));
+            Path trusted = Files.write(
+                    work.resolve("ca-bundle.crt"), Base64.getDecoder().decode(bundle));
             try (ApiServerClient asApiServer = new ApiServerClient(trusted, Jars.SERVICE_HOST, first.port)) {
                 var response = asApiServer.post("/validate", REVIEW.getBytes(StandardCharsets.UTF_8));
                 assertEquals(200, response.status(), response.body());
-                assertTrue(Json.MAPPER.readTree(response.body()).path("response").path("allowed").asBoolean());
+                assertTrue(Json.MAPPER
+                        .readTree(response.body())
+                        .path("response")
+                        .path("allowed")
+                        .asBoolean());
             }
 
             try (Jars.Server second = replica("certs-b")) {
-                assertEquals(Files.readString(work.resolve("certs-a/tls.crt")), Files.readString(work.resolve("certs-b/tls.crt")),
+                assertEquals(
+                        Files.readString(work.resolve("certs-a/tls.crt")),
+                        Files.readString(work.resolve("certs-b/tls.crt")),
                         "replicas serve one certificate");
-                assertTrue(second.output.stream().anyMatch(l -> l.contains("caBundle injected into 0 webhook(s)")), String.join("\n", second.output));
+                assertTrue(
+                        second.output.stream().anyMatch(l -> l.contains("caBundle injected into 0 webhook(s)")),
+                        String.join("\n", second.output));
                 assertEquals(bundle, caBundle());
             }
         }

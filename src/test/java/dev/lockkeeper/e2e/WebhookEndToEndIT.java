@@ -25,7 +25,9 @@ import org.junit.jupiter.api.io.TempDir;
 class WebhookEndToEndIT {
     static final ObjectMapper JSON = new ObjectMapper();
 
-    @TempDir Path work;
+    @TempDir
+    Path work;
+
     Path cluster;
 
     @BeforeEach
@@ -39,30 +41,60 @@ class WebhookEndToEndIT {
     }
 
     static byte[] example(String name) throws Exception {
-        JsonNode review = name.endsWith(".json") ? JSON.readTree(Jars.EXAMPLES.resolve("reviews").resolve(name).toFile())
-                : new com.fasterxml.jackson.dataformat.yaml.YAMLMapper().readTree(Jars.EXAMPLES.resolve("reviews").resolve(name).toFile());
+        JsonNode review = name.endsWith(".json")
+                ? JSON.readTree(Jars.EXAMPLES.resolve("reviews").resolve(name).toFile())
+                : new com.fasterxml.jackson.dataformat.yaml.YAMLMapper()
+                        .readTree(Jars.EXAMPLES.resolve("reviews").resolve(name).toFile());
         return JSON.writeValueAsBytes(review);
     }
 
     @Test
     void decidesClonesOverHttpsVerifiedAgainstTheGeneratedCaLikeTheApiServer() throws Exception {
-        try (var server = serve(); var apiServer = new ApiServerClient(work.resolve("certs/ca.crt"), Jars.SERVICE_HOST, server.port)) {
+        try (var server = serve();
+                var apiServer = new ApiServerClient(work.resolve("certs/ca.crt"), Jars.SERVICE_HOST, server.port)) {
             assertEquals(200, apiServer.get("/readyz").status());
-            JsonNode allowed = JSON.readTree(apiServer.post("/mutate", example("datavolume-clone-alice.json")).body()).path("response");
+            JsonNode allowed = JSON.readTree(apiServer
+                            .post("/mutate", example("datavolume-clone-alice.json"))
+                            .body())
+                    .path("response");
             assertTrue(allowed.path("allowed").asBoolean(), allowed.toString());
-            JsonNode patch = JSON.readTree(Base64.getDecoder().decode(allowed.path("patch").asText()));
-            String token = patch.get(0).path("value").path("cdi.kubevirt.io/storage.clone.token").asText();
+            JsonNode patch = JSON.readTree(
+                    Base64.getDecoder().decode(allowed.path("patch").asText()));
+            String token = patch.get(0)
+                    .path("value")
+                    .path("cdi.kubevirt.io/storage.clone.token")
+                    .asText();
             var publicKey = Pem.decodePublicKey(Files.readString(work.resolve("certs/clone-token.key.pub")));
-            new CloneTokenVerifier(publicKey, Clock.systemUTC()).verify(token, new CloneTokenVerifier.ExpectedClone(
-                    CloneTokenClaims.TokenResource.PERSISTENT_VOLUME_CLAIMS, "golden-images", "fedora-40", "team-a", "fedora-disk", ""));
+            new CloneTokenVerifier(publicKey, Clock.systemUTC())
+                    .verify(
+                            token,
+                            new CloneTokenVerifier.ExpectedClone(
+                                    CloneTokenClaims.TokenResource.PERSISTENT_VOLUME_CLAIMS,
+                                    "golden-images",
+                                    "fedora-40",
+                                    "team-a",
+                                    "fedora-disk",
+                                    ""));
 
             ApiServerClient.Response denied = apiServer.post("/mutate", example("datavolume-clone-bob.json"));
             JsonNode status = JSON.readTree(denied.body()).path("response").path("status");
             assertEquals(403, status.path("code").asInt());
-            assertTrue(status.path("message").asText().startsWith("User bob has insufficient permissions in clone source namespace golden-images."));
+            assertTrue(status.path("message")
+                    .asText()
+                    .startsWith("User bob has insufficient permissions in clone source namespace golden-images."));
 
-            JsonNode vm = JSON.readTree(apiServer.post("/validate", example("virtualmachine-team-b.yaml")).body()).path("response");
-            assertEquals("spec.dataVolumeTemplates[0]", vm.path("status").path("details").path("causes").get(0).path("field").asText());
+            JsonNode vm = JSON.readTree(apiServer
+                            .post("/validate", example("virtualmachine-team-b.yaml"))
+                            .body())
+                    .path("response");
+            assertEquals(
+                    "spec.dataVolumeTemplates[0]",
+                    vm.path("status")
+                            .path("details")
+                            .path("causes")
+                            .get(0)
+                            .path("field")
+                            .asText());
             assertFalse(vm.has("patch"), "validating responses never carry a patch");
         }
     }
@@ -70,11 +102,16 @@ class WebhookEndToEndIT {
     @Test
     void refusesClientsThatDialAnotherNameOrTrustAnotherCa() throws Exception {
         try (var server = serve()) {
-            assertThrows(SSLHandshakeException.class, () -> new ApiServerClient(work.resolve("certs/ca.crt"), "evil.example.com", server.port).close());
-            CertificateAuthority stranger = CertificateAuthority.generate("stranger", Duration.ofDays(1), Clock.systemUTC());
+            assertThrows(
+                    SSLHandshakeException.class,
+                    () -> new ApiServerClient(work.resolve("certs/ca.crt"), "evil.example.com", server.port).close());
+            CertificateAuthority stranger =
+                    CertificateAuthority.generate("stranger", Duration.ofDays(1), Clock.systemUTC());
             Path strangerCa = work.resolve("stranger.crt");
             Files.writeString(strangerCa, Pem.encodeCertificate(stranger.certificate()));
-            assertThrows(SSLHandshakeException.class, () -> new ApiServerClient(strangerCa, Jars.SERVICE_HOST, server.port).close());
+            assertThrows(
+                    SSLHandshakeException.class,
+                    () -> new ApiServerClient(strangerCa, Jars.SERVICE_HOST, server.port).close());
         }
     }
 
@@ -83,11 +120,15 @@ class WebhookEndToEndIT {
         String firstCa;
         try (var server = serve()) {
             firstCa = Files.readString(work.resolve("certs/ca.crt"));
-            assertTrue(server.output.stream().anyMatch(l -> l.contains("CA certificate: " + work.resolve("certs/ca.crt"))), server.output.toString());
+            assertTrue(
+                    server.output.stream().anyMatch(l -> l.contains("CA certificate: " + work.resolve("certs/ca.crt"))),
+                    server.output.toString());
         }
-        try (var server = serve(); var apiServer = new ApiServerClient(work.resolve("certs/ca.crt"), Jars.SERVICE_HOST, server.port)) {
+        try (var server = serve();
+                var apiServer = new ApiServerClient(work.resolve("certs/ca.crt"), Jars.SERVICE_HOST, server.port)) {
             assertEquals(firstCa, Files.readString(work.resolve("certs/ca.crt")));
-            assertTrue(server.output.stream().anyMatch(l -> l.contains("certificates reused")), server.output.toString());
+            assertTrue(
+                    server.output.stream().anyMatch(l -> l.contains("certificates reused")), server.output.toString());
             assertEquals(200, apiServer.get("/healthz").status());
         }
     }
@@ -107,48 +148,96 @@ class WebhookEndToEndIT {
         Files.createSymbolicLink(secret.resolve("tls.crt"), Path.of("..data/tls.crt"));
         Files.createSymbolicLink(secret.resolve("tls.key"), Path.of("..data/tls.key"));
 
-        try (var server = serve("--tls-cert", secret.resolve("tls.crt").toString(), "--tls-key", secret.resolve("tls.key").toString(),
-                "--cert-check-interval", "200ms");
-             var before = new ApiServerClient(firstCa, Jars.SERVICE_HOST, server.port)) {
+        try (var server = serve(
+                        "--tls-cert",
+                        secret.resolve("tls.crt").toString(),
+                        "--tls-key",
+                        secret.resolve("tls.key").toString(),
+                        "--cert-check-interval",
+                        "200ms");
+                var before = new ApiServerClient(firstCa, Jars.SERVICE_HOST, server.port)) {
             assertEquals(200, before.get("/healthz").status());
 
             writeVersion(secret, "..2026_11_22_b", second, identity);
             Path swap = secret.resolve("..data_tmp");
             Files.createSymbolicLink(swap, Path.of("..2026_11_22_b"));
-            Files.move(swap, secret.resolve("..data"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            Files.move(
+                    swap,
+                    secret.resolve("..data"),
+                    StandardCopyOption.ATOMIC_MOVE,
+                    StandardCopyOption.REPLACE_EXISTING);
 
             ApiServerClient rotated = connectOnceTrusted(secondCa, server.port);
             try (ApiServerClient after = rotated) {
-                assertEquals("CN=second", after.peerCertificate().getIssuerX500Principal().getName());
-                assertEquals(200, after.post("/validate", example("datavolume-clone-alice.json")).status());
+                assertEquals(
+                        "CN=second",
+                        after.peerCertificate().getIssuerX500Principal().getName());
+                assertEquals(
+                        200,
+                        after.post("/validate", example("datavolume-clone-alice.json"))
+                                .status());
             }
-            assertEquals(200, before.post("/validate", example("datavolume-clone-alice.json")).status(),
+            assertEquals(
+                    200,
+                    before.post("/validate", example("datavolume-clone-alice.json"))
+                            .status(),
                     "the connection opened before the rotation keeps working");
-            assertTrue(server.output.stream().anyMatch(l -> l.contains("serving certificate reloaded")), server.output.toString());
+            assertTrue(
+                    server.output.stream().anyMatch(l -> l.contains("serving certificate reloaded")),
+                    server.output.toString());
         }
     }
 
     @Test
     void reviewCommandDecidesFilesOfflineWithMeaningfulExitCodes() throws Exception {
         Path reviews = Jars.EXAMPLES.resolve("reviews");
-        var allowed = Jars.run(work, Jars.WEBHOOK, "review", "--cluster", cluster.toString(), reviews.resolve("datavolume-clone-alice.json").toString());
+        var allowed = Jars.run(
+                work,
+                Jars.WEBHOOK,
+                "review",
+                "--cluster",
+                cluster.toString(),
+                reviews.resolve("datavolume-clone-alice.json").toString());
         assertEquals(0, allowed.exit(), allowed.stderr());
-        assertTrue(JSON.readTree(allowed.stdout()).path("response").path("allowed").asBoolean());
+        assertTrue(
+                JSON.readTree(allowed.stdout()).path("response").path("allowed").asBoolean());
 
-        var denied = Jars.run(work, Jars.WEBHOOK, "review", "--cluster", cluster.toString(),
-                reviews.resolve("datavolume-clone-alice.json").toString(), reviews.resolve("virtualmachine-team-b.yaml").toString());
+        var denied = Jars.run(
+                work,
+                Jars.WEBHOOK,
+                "review",
+                "--cluster",
+                cluster.toString(),
+                reviews.resolve("datavolume-clone-alice.json").toString(),
+                reviews.resolve("virtualmachine-team-b.yaml").toString());
         assertEquals(1, denied.exit(), denied.stderr());
 
-        var invalid = Jars.run(work, Jars.WEBHOOK, "review", "--cluster", cluster.toString(), reviews.resolve("datavolume-invalid.json").toString());
+        var invalid = Jars.run(
+                work,
+                Jars.WEBHOOK,
+                "review",
+                "--cluster",
+                cluster.toString(),
+                reviews.resolve("datavolume-invalid.json").toString());
         assertEquals(1, invalid.exit());
         assertTrue(invalid.stdout().contains("\"message\" : \"PVC size is missing\""), invalid.stdout());
 
         Path garbage = Files.writeString(work.resolve("garbage.json"), "{not json", StandardCharsets.UTF_8);
-        var bad = Jars.run(work, Jars.WEBHOOK, "review", "--cluster", cluster.toString(), garbage.toString(), work.resolve("missing.json").toString());
+        var bad = Jars.run(
+                work,
+                Jars.WEBHOOK,
+                "review",
+                "--cluster",
+                cluster.toString(),
+                garbage.toString(),
+                work.resolve("missing.json").toString());
         assertEquals(2, bad.exit());
-        assertTrue(bad.stderr().contains("garbage.json") && bad.stderr().contains("missing.json: no such file"), bad.stderr());
+        assertTrue(
+                bad.stderr().contains("garbage.json") && bad.stderr().contains("missing.json: no such file"),
+                bad.stderr());
 
-        var badCluster = Jars.run(work, Jars.WEBHOOK, "review", "--cluster", work.resolve("nope").toString(), garbage.toString());
+        var badCluster = Jars.run(
+                work, Jars.WEBHOOK, "review", "--cluster", work.resolve("nope").toString(), garbage.toString());
         assertEquals(2, badCluster.exit());
         assertTrue(badCluster.stderr().contains("does not exist"), badCluster.stderr());
     }
@@ -159,11 +248,14 @@ class WebhookEndToEndIT {
         Path example = Jars.EXAMPLES.resolve("reviews").resolve("datavolume-template-existing-pvc.yaml");
         var adopted = Jars.run(work, Jars.WEBHOOK, "review", "--cluster", cluster.toString(), example.toString());
         assertEquals(0, adopted.exit(), adopted.stdout() + adopted.stderr());
-        assertTrue(JSON.readTree(adopted.stdout()).path("response").path("allowed").asBoolean(), adopted.stdout());
+        assertTrue(
+                JSON.readTree(adopted.stdout()).path("response").path("allowed").asBoolean(), adopted.stdout());
 
         // the same DataVolume without KubeVirt's annotation (and no CDIConfig gate) is refused as CDI refuses it
-        Path unmarked = Files.writeString(work.resolve("unmarked.yaml"), Files.readString(example)
-                .replace("annotations: {cdi.kubevirt.io/allowClaimAdoption: \"true\"}", "annotations: {}"));
+        Path unmarked = Files.writeString(
+                work.resolve("unmarked.yaml"),
+                Files.readString(example)
+                        .replace("annotations: {cdi.kubevirt.io/allowClaimAdoption: \"true\"}", "annotations: {}"));
         var refused = Jars.run(work, Jars.WEBHOOK, "review", "--cluster", cluster.toString(), unmarked.toString());
         assertEquals(1, refused.exit(), refused.stdout() + refused.stderr());
         assertTrue(refused.stdout().contains("Destination PVC team-a/db-root already exists"), refused.stdout());
@@ -171,19 +263,23 @@ class WebhookEndToEndIT {
 
     @Test
     void serveRefusesBadOptionsBeforeListening() throws Exception {
-        var zeroRetry = Jars.run(work, Jars.WEBHOOK, "serve", "--cluster", cluster.toString(), "--unserved-retry", "0s");
+        var zeroRetry =
+                Jars.run(work, Jars.WEBHOOK, "serve", "--cluster", cluster.toString(), "--unserved-retry", "0s");
         assertEquals(2, zeroRetry.exit(), zeroRetry.stderr());
         assertTrue(zeroRetry.stderr().contains("--unserved-retry must be at least 1s"), zeroRetry.stderr());
 
-        var notADuration = Jars.run(work, Jars.WEBHOOK, "serve", "--cluster", cluster.toString(), "--unserved-retry", "soon");
+        var notADuration =
+                Jars.run(work, Jars.WEBHOOK, "serve", "--cluster", cluster.toString(), "--unserved-retry", "soon");
         assertEquals(2, notADuration.exit());
         assertTrue(notADuration.stderr().contains("'soon' is not a duration"), notADuration.stderr());
 
-        var caSecretEmbedded = Jars.run(work, Jars.WEBHOOK, "serve", "--cluster", cluster.toString(), "--ca-secret", "ca");
+        var caSecretEmbedded =
+                Jars.run(work, Jars.WEBHOOK, "serve", "--cluster", cluster.toString(), "--ca-secret", "ca");
         assertEquals(2, caSecretEmbedded.exit());
         assertTrue(caSecretEmbedded.stderr().contains("--ca-secret needs live mode"), caSecretEmbedded.stderr());
 
-        var caSecretAndFiles = Jars.run(work, Jars.WEBHOOK, "serve", "--live", "--ca-secret", "ca", "--tls-cert", "a", "--tls-key", "b");
+        var caSecretAndFiles = Jars.run(
+                work, Jars.WEBHOOK, "serve", "--live", "--ca-secret", "ca", "--tls-cert", "a", "--tls-key", "b");
         assertEquals(2, caSecretAndFiles.exit());
         assertTrue(caSecretAndFiles.stderr().contains("leave out --tls-cert/--tls-key"), caSecretAndFiles.stderr());
 
@@ -203,7 +299,8 @@ class WebhookEndToEndIT {
         return fail("new connections never got the rotated certificate");
     }
 
-    private static void writeVersion(Path secret, String version, CertificateAuthority ca, ServingIdentity identity) throws Exception {
+    private static void writeVersion(Path secret, String version, CertificateAuthority ca, ServingIdentity identity)
+            throws Exception {
         Path dir = Files.createDirectories(secret.resolve(version));
         var issued = ca.issueServing(identity, Duration.ofDays(30), Clock.systemUTC());
         Files.writeString(dir.resolve("tls.key"), Pem.encodePrivateKey(issued.privateKey()));

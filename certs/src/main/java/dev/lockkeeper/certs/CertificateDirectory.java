@@ -46,12 +46,24 @@ public final class CertificateDirectory {
         this.clock = clock;
     }
 
-    public Path caCertificate() { return dir.resolve(CA_CERT); }
-    public Path certificate() { return dir.resolve(TLS_CERT); }
-    public Path privateKey() { return dir.resolve(TLS_KEY); }
+    public Path caCertificate() {
+        return dir.resolve(CA_CERT);
+    }
+
+    public Path certificate() {
+        return dir.resolve(TLS_CERT);
+    }
+
+    public Path privateKey() {
+        return dir.resolve(TLS_KEY);
+    }
 
     /** What {@link #ensure} did, so the caller can tell the operator. */
-    public enum Outcome { REUSED, ISSUED_WITH_EXISTING_CA, GENERATED }
+    public enum Outcome {
+        REUSED,
+        ISSUED_WITH_EXISTING_CA,
+        GENERATED
+    }
 
     /** Reuses what is on disk when it is still good for {@code identity}; otherwise (re)issues. */
     public Outcome ensure(ServingIdentity identity) throws IOException {
@@ -99,7 +111,8 @@ public final class CertificateDirectory {
         Path caCert = dir.resolve(CA_CERT), caKey = dir.resolve(CA_KEY);
         if (!Files.exists(caCert) || !Files.exists(caKey)) return null;
         try {
-            X509Certificate certificate = Pem.decodeCertificates(Files.readString(caCert)).getFirst();
+            X509Certificate certificate =
+                    Pem.decodeCertificates(Files.readString(caCert)).getFirst();
             PrivateKey key = Pem.decodePrivateKey(Files.readString(caKey));
             if (!validLongEnough(certificate)) return null;
             return new CertificateAuthority(certificate, key);
@@ -111,10 +124,12 @@ public final class CertificateDirectory {
     private boolean servingCertificateUsable(CertificateAuthority ca, ServingIdentity identity) throws IOException {
         if (!Files.exists(certificate()) || !Files.exists(privateKey())) return false;
         try {
-            X509Certificate serving = Pem.decodeCertificates(Files.readString(certificate())).getFirst();
+            X509Certificate serving =
+                    Pem.decodeCertificates(Files.readString(certificate())).getFirst();
             Pem.decodePrivateKey(Files.readString(privateKey()));
             serving.verify(ca.certificate().getPublicKey());
-            return validLongEnough(serving) && subjectAltNames(serving).containsAll(identity.dnsNames())
+            return validLongEnough(serving)
+                    && subjectAltNames(serving).containsAll(identity.dnsNames())
                     && subjectAltNames(serving).containsAll(identity.ipAddresses());
         } catch (Pem.PemException | GeneralSecurityException e) {
             return false;

@@ -23,6 +23,7 @@ public final class NodeCertificates {
     public static final String AGENT_CA_NAME = "lockkeeper-agent-ca";
     /** 24 h, renewed at 16 h (two thirds of the way), as node-agent.md §3.3 plans for CSR-issued certificates. */
     public static final Duration NODE_VALIDITY = Duration.ofHours(24);
+
     public static final Duration RENEW_AFTER = Duration.ofHours(16);
     private static final int URI_NAME = 6;
 
@@ -41,8 +42,10 @@ public final class NodeCertificates {
             var names = certificate.getSubjectAlternativeNames();
             if (names == null) return Optional.empty();
             List<String> nodes = names.stream()
-                    .filter(n -> (Integer) n.get(0) == URI_NAME && String.valueOf(n.get(1)).startsWith(URI_PREFIX))
-                    .map(n -> String.valueOf(n.get(1)).substring(URI_PREFIX.length())).toList();
+                    .filter(n -> (Integer) n.get(0) == URI_NAME
+                            && String.valueOf(n.get(1)).startsWith(URI_PREFIX))
+                    .map(n -> String.valueOf(n.get(1)).substring(URI_PREFIX.length()))
+                    .toList();
             return nodes.size() == 1 ? Optional.of(nodes.getFirst()) : Optional.empty();
         } catch (CertificateParsingException e) {
             return Optional.empty();
@@ -53,7 +56,8 @@ public final class NodeCertificates {
     public static CertificateAuthority agentAuthority(Path dir, Duration validity, Clock clock) throws IOException {
         Path cert = dir.resolve(CertificateDirectory.CA_CERT), key = dir.resolve(CertificateDirectory.CA_KEY);
         if (Files.exists(cert) && Files.exists(key)) {
-            return new CertificateAuthority(Pem.decodeCertificates(Files.readString(cert)).getFirst(),
+            return new CertificateAuthority(
+                    Pem.decodeCertificates(Files.readString(cert)).getFirst(),
                     Pem.decodePrivateKey(Files.readString(key)));
         }
         Files.createDirectories(dir);
@@ -73,22 +77,28 @@ public final class NodeCertificates {
         Files.createDirectories(dir);
         IssuedCertificate issued = ca.issueNode(node, NODE_VALIDITY, clock);
         // the CA first, then the key before its certificate: a reader never pairs a new certificate with an old key
-        CertificateDirectory.writeAtomically(dir.resolve(CertificateDirectory.CA_CERT), Pem.encodeCertificate(ca.certificate()), false);
-        CertificateDirectory.writeAtomically(dir.resolve(CertificateDirectory.TLS_KEY), Pem.encodePrivateKey(issued.privateKey()), true);
-        CertificateDirectory.writeAtomically(dir.resolve(CertificateDirectory.TLS_CERT), Pem.encodeCertificate(issued.certificate()), false);
+        CertificateDirectory.writeAtomically(
+                dir.resolve(CertificateDirectory.CA_CERT), Pem.encodeCertificate(ca.certificate()), false);
+        CertificateDirectory.writeAtomically(
+                dir.resolve(CertificateDirectory.TLS_KEY), Pem.encodePrivateKey(issued.privateKey()), true);
+        CertificateDirectory.writeAtomically(
+                dir.resolve(CertificateDirectory.TLS_CERT), Pem.encodeCertificate(issued.certificate()), false);
         return true;
     }
 
     private static boolean current(Path dir, CertificateAuthority ca, String node, Clock clock) throws IOException {
         Path cert = dir.resolve(CertificateDirectory.TLS_CERT), key = dir.resolve(CertificateDirectory.TLS_KEY);
-        if (!Files.exists(cert) || !Files.exists(key) || !Files.exists(dir.resolve(CertificateDirectory.CA_CERT))) return false;
+        if (!Files.exists(cert) || !Files.exists(key) || !Files.exists(dir.resolve(CertificateDirectory.CA_CERT)))
+            return false;
         try {
-            X509Certificate existing = Pem.decodeCertificates(Files.readString(cert)).getFirst();
+            X509Certificate existing =
+                    Pem.decodeCertificates(Files.readString(cert)).getFirst();
             Pem.decodePrivateKey(Files.readString(key));
             existing.verify(ca.certificate().getPublicKey());
             Instant now = clock.instant();
             Instant renewAt = existing.getNotBefore().toInstant().plus(RENEW_AFTER);
-            return nodeOf(existing).equals(Optional.of(node)) && now.isBefore(renewAt)
+            return nodeOf(existing).equals(Optional.of(node))
+                    && now.isBefore(renewAt)
                     && now.isBefore(existing.getNotAfter().toInstant());
         } catch (Pem.PemException | GeneralSecurityException e) {
             return false;

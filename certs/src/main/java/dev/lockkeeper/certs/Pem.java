@@ -72,7 +72,8 @@ public final class Pem {
             for (Object item = parser.readObject(); item != null; item = parser.readObject()) {
                 var converter = new JcaPEMKeyConverter();
                 if (item instanceof PrivateKeyInfo info) return converter.getPrivateKey(info);
-                if (item instanceof PEMKeyPair pair) return converter.getKeyPair(pair).getPrivate();
+                if (item instanceof PEMKeyPair pair)
+                    return converter.getKeyPair(pair).getPrivate();
             }
         } catch (IOException e) {
             throw new PemException("not a valid PEM private key: " + e.getMessage(), e);
@@ -91,7 +92,12 @@ public final class Pem {
     }
 
     public static final class PemException extends RuntimeException {
-        public PemException(String message) { super(message); }
-        public PemException(String message, Throwable cause) { super(message, cause); }
+        public PemException(String message) {
+            super(message);
+        }
+
+        public PemException(String message, Throwable cause) {
+            super(message, cause);
+        }
     }
 }

@@ -9,7 +9,8 @@ import java.util.List;
 public record ServingIdentity(String serviceName, String namespace) {
 
     public ServingIdentity {
-        if (serviceName == null || serviceName.isBlank()) throw new IllegalArgumentException("service name must not be empty");
+        if (serviceName == null || serviceName.isBlank())
+            throw new IllegalArgumentException("service name must not be empty");
         if (namespace == null || namespace.isBlank()) throw new IllegalArgumentException("namespace must not be empty");
     }
 

@@ -16,7 +16,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class CertificateDirectoryTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
+
     final ServingIdentity identity = new ServingIdentity("lockkeeper-webhook", "lockkeeper");
     final Clock clock = Clock.fixed(Instant.parse("2026-11-22T00:00:00Z"), ZoneOffset.UTC);
 
@@ -28,13 +30,22 @@ class CertificateDirectoryTest {
         X509Certificate ca = read(certs.caCertificate());
         X509Certificate serving = read(certs.certificate());
         serving.verify(ca.getPublicKey());
-        assertEquals(Set.of("localhost", "127.0.0.1", "lockkeeper-webhook", "lockkeeper-webhook.lockkeeper",
-                "lockkeeper-webhook.lockkeeper.svc"), CertificateDirectory.subjectAltNames(serving));
+        assertEquals(
+                Set.of(
+                        "localhost",
+                        "127.0.0.1",
+                        "lockkeeper-webhook",
+                        "lockkeeper-webhook.lockkeeper",
+                        "lockkeeper-webhook.lockkeeper.svc"),
+                CertificateDirectory.subjectAltNames(serving));
         assertInstanceOf(ECPublicKey.class, serving.getPublicKey());
-        assertEquals("secp256r1", ((ECPublicKey) serving.getPublicKey()).getParams().toString().split(" ")[0]);
+        assertEquals(
+                "secp256r1",
+                ((ECPublicKey) serving.getPublicKey()).getParams().toString().split(" ")[0]);
         assertEquals(-1, serving.getBasicConstraints(), "leaf must not be a CA");
         assertTrue(ca.getBasicConstraints() >= 0, "CA must be a CA");
-        assertEquals(Set.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE),
+        assertEquals(
+                Set.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE),
                 Files.getPosixFilePermissions(certs.privateKey()));
         assertNotNull(Pem.decodePrivateKey(Files.readString(certs.privateKey())));
     }
@@ -45,18 +56,23 @@ class CertificateDirectoryTest {
         assertEquals(java.util.Map.of(), source.contents(), "nothing until all four files exist");
         source.ensure(identity);
         var contents = source.contents();
-        assertEquals(java.util.List.of("ca.key", "ca.crt", "tls.key", "tls.crt"), java.util.List.copyOf(contents.keySet()));
+        assertEquals(
+                java.util.List.of("ca.key", "ca.crt", "tls.key", "tls.crt"), java.util.List.copyOf(contents.keySet()));
 
         var copy = new CertificateDirectory(other, clock);
         assertTrue(copy.replace(contents));
         assertEquals(contents, copy.contents());
         assertEquals(CertificateDirectory.Outcome.REUSED, copy.ensure(identity), "a copy is as good as the original");
-        assertEquals(Set.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE), Files.getPosixFilePermissions(copy.privateKey()));
+        assertEquals(
+                Set.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE),
+                Files.getPosixFilePermissions(copy.privateKey()));
         assertFalse(copy.replace(contents), "the same contents again change nothing");
 
         var partial = new java.util.HashMap<>(contents);
         partial.remove("ca.key");
-        assertFalse(new CertificateDirectory(other.resolve("partial"), clock).replace(partial), "an incomplete set is not written");
+        assertFalse(
+                new CertificateDirectory(other.resolve("partial"), clock).replace(partial),
+                "an incomplete set is not written");
         assertFalse(Files.exists(other.resolve("partial")));
     }
 
@@ -74,10 +90,12 @@ class CertificateDirectoryTest {
         var certs = new CertificateDirectory(dir, clock);
         certs.ensure(identity);
         String ca = Files.readString(certs.caCertificate());
-        assertEquals(CertificateDirectory.Outcome.ISSUED_WITH_EXISTING_CA,
+        assertEquals(
+                CertificateDirectory.Outcome.ISSUED_WITH_EXISTING_CA,
                 certs.ensure(new ServingIdentity("other", "lockkeeper")));
         assertEquals(ca, Files.readString(certs.caCertificate()), "caBundle must stay valid");
-        assertTrue(CertificateDirectory.subjectAltNames(read(certs.certificate())).contains("other.lockkeeper.svc"));
+        assertTrue(
+                CertificateDirectory.subjectAltNames(read(certs.certificate())).contains("other.lockkeeper.svc"));
     }
 
     @Test
@@ -85,7 +103,9 @@ class CertificateDirectoryTest {
         new CertificateDirectory(dir, clock).ensure(identity);
         String before = Files.readString(dir.resolve("tls.crt"));
         Clock later = Clock.offset(clock, CertificateDirectory.SERVING_VALIDITY.minus(Duration.ofDays(10)));
-        assertEquals(CertificateDirectory.Outcome.ISSUED_WITH_EXISTING_CA, new CertificateDirectory(dir, later).ensure(identity));
+        assertEquals(
+                CertificateDirectory.Outcome.ISSUED_WITH_EXISTING_CA,
+                new CertificateDirectory(dir, later).ensure(identity));
         assertNotEquals(before, Files.readString(dir.resolve("tls.crt")));
     }
 
@@ -101,7 +121,9 @@ class CertificateDirectoryTest {
     void pemRejectsNonPemInputClearly() {
         var e = assertThrows(Pem.PemException.class, () -> Pem.decodeCertificates("hello"));
         assertTrue(e.getMessage().contains("CERTIFICATE"), e.getMessage());
-        assertThrows(Pem.PemException.class, () -> Pem.decodePrivateKey("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"));
+        assertThrows(
+                Pem.PemException.class,
+                () -> Pem.decodePrivateKey("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"));
     }
 
     private static X509Certificate read(Path path) throws Exception {

@@ -1,7 +1,6 @@
 package dev.lockkeeper.certs;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.*;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,8 +11,8 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Optional;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class NodeCertificatesTest {
     private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
@@ -34,8 +33,15 @@ class NodeCertificatesTest {
         cert.verify(ca.certificate().getPublicKey());
         assertEquals(Optional.of("worker-1"), NodeCertificates.nodeOf(cert));
         assertEquals(List.of("1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2"), cert.getExtendedKeyUsage());
-        assertEquals(Duration.ofHours(24), Duration.between(cert.getNotBefore().toInstant().plus(Duration.ofMinutes(5)), cert.getNotAfter().toInstant()));
-        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("node/tls.key"))));
+        assertEquals(
+                Duration.ofHours(24),
+                Duration.between(
+                        cert.getNotBefore().toInstant().plus(Duration.ofMinutes(5)),
+                        cert.getNotAfter().toInstant()));
+        assertEquals(
+                "rw-------",
+                java.nio.file.attribute.PosixFilePermissions.toString(
+                        Files.getPosixFilePermissions(dir.resolve("node/tls.key"))));
         assertEquals(ca.certificate(), read(dir.resolve("node/ca.crt")));
     }
 
@@ -66,7 +72,10 @@ class NodeCertificatesTest {
     @Test
     void agentAuthorityIsLoadedBackFromItsFiles(@TempDir Path dir) throws Exception {
         CertificateAuthority ca = NodeCertificates.agentAuthority(dir, Duration.ofDays(365), at(T0));
-        assertEquals(ca.certificate(), NodeCertificates.agentAuthority(dir, Duration.ofDays(365), at(T0)).certificate());
+        assertEquals(
+                ca.certificate(),
+                NodeCertificates.agentAuthority(dir, Duration.ofDays(365), at(T0))
+                        .certificate());
     }
 
     @Test

@@ -4,7 +4,6 @@ import dev.lockkeeper.sidecar.agent.AgentCommand;
 import dev.lockkeeper.sidecar.agent.TaskStatusCommand;
 import dev.lockkeeper.sidecar.cli.CopyCommand;
 import dev.lockkeeper.sidecar.cli.SelfTest;
-
 import java.io.PrintStream;
 import java.util.Arrays;
 
@@ -14,8 +13,7 @@ public final class Main {
     private static final int USAGE_ERROR = 2;
     private static final int INTERNAL_ERROR = 70;
 
-    private Main() {
-    }
+    private Main() {}
 
     public static void main(String[] args) {
         System.exit(run(args));
@@ -65,7 +63,8 @@ public final class Main {
                 return 0;
             }
             default -> {
-                err.println("lockkeeper-sidecar: " + (command.isEmpty() ? "missing command" : "unknown command '" + command + "'")
+                err.println("lockkeeper-sidecar: "
+                        + (command.isEmpty() ? "missing command" : "unknown command '" + command + "'")
                         + " (try: lockkeeper-sidecar copy --help)");
                 return USAGE_ERROR;
             }

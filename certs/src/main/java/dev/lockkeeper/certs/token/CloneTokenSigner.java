@@ -42,7 +42,8 @@ public final class CloneTokenSigner {
                 this.signer = new RSASSASigner(key);
                 this.algorithm = JWSAlgorithm.PS256;
             } else {
-                throw new IllegalArgumentException("clone token key must be Ed25519, EC P-256 or RSA, got " + key.getAlgorithm());
+                throw new IllegalArgumentException(
+                        "clone token key must be Ed25519, EC P-256 or RSA, got " + key.getAlgorithm());
             }
         } catch (JOSEException e) {
             throw new IllegalArgumentException("unusable clone token key: " + e.getMessage(), e);

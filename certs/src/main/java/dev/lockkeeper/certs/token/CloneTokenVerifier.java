@@ -44,7 +44,8 @@ public final class CloneTokenVerifier {
                 this.verifier = new RSASSAVerifier(rsa);
                 this.algorithm = JWSAlgorithm.PS256;
             } else {
-                throw new IllegalArgumentException("clone token key must be Ed25519, EC P-256 or RSA, got " + key.getAlgorithm());
+                throw new IllegalArgumentException(
+                        "clone token key must be Ed25519, EC P-256 or RSA, got " + key.getAlgorithm());
             }
         } catch (JOSEException e) {
             throw new IllegalArgumentException("unusable clone token key: " + e.getMessage(), e);
@@ -52,8 +53,13 @@ public final class CloneTokenVerifier {
     }
 
     /** What the copier is about to do; the token must grant exactly this. */
-    public record ExpectedClone(CloneTokenClaims.TokenResource resource, String sourceNamespace, String sourceName,
-                                String targetNamespace, String targetName, String targetUid) {}
+    public record ExpectedClone(
+            CloneTokenClaims.TokenResource resource,
+            String sourceNamespace,
+            String sourceName,
+            String targetNamespace,
+            String targetName,
+            String targetUid) {}
 
     public CloneTokenClaims verify(String token, ExpectedClone expected) throws InvalidCloneTokenException {
         SignedJWT jwt;
@@ -65,7 +71,8 @@ public final class CloneTokenVerifier {
             throw new InvalidCloneTokenException("not a JWT: " + e.getMessage());
         }
         if (!algorithm.equals(jwt.getHeader().getAlgorithm())) {
-            throw new InvalidCloneTokenException("algorithm " + jwt.getHeader().getAlgorithm() + " is not " + algorithm);
+            throw new InvalidCloneTokenException(
+                    "algorithm " + jwt.getHeader().getAlgorithm() + " is not " + algorithm);
         }
         try {
             if (!jwt.verify(verifier)) throw new InvalidCloneTokenException("signature does not verify");
@@ -79,17 +86,24 @@ public final class CloneTokenVerifier {
             require(expected.sourceName().equals(claims.getStringClaim("name")), "source name");
             require(expected.sourceNamespace().equals(claims.getStringClaim("namespace")), "source namespace");
             Map<String, Object> resource = claims.getJSONObjectClaim("resource");
-            require(resource != null && expected.resource().group().equals(resource.get("group"))
-                    && expected.resource().version().equals(resource.get("version"))
-                    && expected.resource().resource().equals(resource.get("resource")), "resource");
+            require(
+                    resource != null
+                            && expected.resource().group().equals(resource.get("group"))
+                            && expected.resource().version().equals(resource.get("version"))
+                            && expected.resource().resource().equals(resource.get("resource")),
+                    "resource");
             Map<String, Object> rawParams = claims.getJSONObjectClaim("params");
             Map<String, String> params = new HashMap<>();
             if (rawParams != null) rawParams.forEach((k, v) -> params.put(k, Objects.toString(v, "")));
             require(expected.targetNamespace().equals(params.get("targetNamespace")), "target namespace");
             require(expected.targetName().equals(params.get("targetName")), "target name");
             if (params.containsKey("uid")) require(params.get("uid").equals(expected.targetUid()), "target uid");
-            return new CloneTokenClaims(claims.getStringClaim("operation"), claims.getStringClaim("name"),
-                    claims.getStringClaim("namespace"), expected.resource(), params);
+            return new CloneTokenClaims(
+                    claims.getStringClaim("operation"),
+                    claims.getStringClaim("name"),
+                    claims.getStringClaim("namespace"),
+                    expected.resource(),
+                    params);
         } catch (ParseException e) {
             throw new InvalidCloneTokenException("malformed claim: " + e.getMessage());
         }
@@ -101,7 +115,8 @@ public final class CloneTokenVerifier {
         Date expires = claims.getExpirationTime();
         Date notBefore = claims.getNotBeforeTime();
         require(expires != null, "no expiry");
-        if (now.minus(leeway).isAfter(expires.toInstant())) throw new InvalidCloneTokenException("expired at " + expires.toInstant());
+        if (now.minus(leeway).isAfter(expires.toInstant()))
+            throw new InvalidCloneTokenException("expired at " + expires.toInstant());
         if (notBefore != null && now.plus(leeway).isBefore(notBefore.toInstant())) {
             throw new InvalidCloneTokenException("not valid before " + notBefore.toInstant());
         }

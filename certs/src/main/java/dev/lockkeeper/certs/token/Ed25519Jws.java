@@ -40,16 +40,23 @@ final class Ed25519Jws {
         return new JWSSigner() {
             @Override
             public Base64URL sign(JWSHeader header, byte[] signingInput) throws JOSEException {
-                if (!JWSAlgorithm.EdDSA.equals(header.getAlgorithm())) throw new JOSEException("only EdDSA is supported");
+                if (!JWSAlgorithm.EdDSA.equals(header.getAlgorithm()))
+                    throw new JOSEException("only EdDSA is supported");
                 Ed25519Signer signer = new Ed25519Signer();
                 signer.init(true, parameters);
                 signer.update(signingInput, 0, signingInput.length);
                 return Base64URL.encode(signer.generateSignature());
             }
 
-            @Override public Set<JWSAlgorithm> supportedJWSAlgorithms() { return ALGORITHMS; }
+            @Override
+            public Set<JWSAlgorithm> supportedJWSAlgorithms() {
+                return ALGORITHMS;
+            }
 
-            @Override public JCAContext getJCAContext() { return new JCAContext(); }
+            @Override
+            public JCAContext getJCAContext() {
+                return new JCAContext();
+            }
         };
     }
 
@@ -70,9 +77,15 @@ final class Ed25519Jws {
                 return verifier.verifySignature(signature.decode());
             }
 
-            @Override public Set<JWSAlgorithm> supportedJWSAlgorithms() { return ALGORITHMS; }
+            @Override
+            public Set<JWSAlgorithm> supportedJWSAlgorithms() {
+                return ALGORITHMS;
+            }
 
-            @Override public JCAContext getJCAContext() { return new JCAContext(); }
+            @Override
+            public JCAContext getJCAContext() {
+                return new JCAContext();
+            }
         };
     }
 }

@@ -18,7 +18,8 @@ public final class TokenKeyFiles {
     public static KeyPair loadOrGenerate(Path privateKeyFile) throws IOException {
         Path publicKeyFile = publicKeyFile(privateKeyFile);
         if (Files.exists(privateKeyFile) && Files.exists(publicKeyFile)) {
-            return new KeyPair(Pem.decodePublicKey(Files.readString(publicKeyFile)),
+            return new KeyPair(
+                    Pem.decodePublicKey(Files.readString(publicKeyFile)),
                     Pem.decodePrivateKey(Files.readString(privateKeyFile)));
         }
         KeyPair keys = KeyPairs.newEd25519();

@@ -35,10 +35,18 @@ class CloneTokenTest {
         String header = new String(Base64.getUrlDecoder().decode(parts[0]), StandardCharsets.UTF_8);
         String payload = new String(Base64.getUrlDecoder().decode(parts[1]), StandardCharsets.UTF_8);
         assertEquals("{\"alg\":\"EdDSA\"}", header);
-        for (String claim : new String[] {"\"iss\":\"cdi-apiserver\"", "\"operation\":\"Clone\"", "\"name\":\"fedora\"",
-                "\"namespace\":\"golden\"", "\"targetNamespace\":\"team-a\"", "\"targetName\":\"disk\"",
-                "\"resource\":\"persistentvolumeclaims\"", "\"iat\":" + MINTED.getEpochSecond(),
-                "\"nbf\":" + MINTED.getEpochSecond(), "\"exp\":" + MINTED.plus(Duration.ofMinutes(5)).getEpochSecond()}) {
+        for (String claim : new String[] {
+            "\"iss\":\"cdi-apiserver\"",
+            "\"operation\":\"Clone\"",
+            "\"name\":\"fedora\"",
+            "\"namespace\":\"golden\"",
+            "\"targetNamespace\":\"team-a\"",
+            "\"targetName\":\"disk\"",
+            "\"resource\":\"persistentvolumeclaims\"",
+            "\"iat\":" + MINTED.getEpochSecond(),
+            "\"nbf\":" + MINTED.getEpochSecond(),
+            "\"exp\":" + MINTED.plus(Duration.ofMinutes(5)).getEpochSecond()
+        }) {
             assertTrue(payload.contains(claim), claim + " missing from " + payload);
         }
         CloneTokenClaims claims = verifier(AT_MINT).verify(token, EXPECTED);
@@ -52,7 +60,8 @@ class CloneTokenTest {
 
     @Test
     void rejectsExpiredToken() {
-        var e = assertThrows(InvalidCloneTokenException.class,
+        var e = assertThrows(
+                InvalidCloneTokenException.class,
                 () -> verifier(at(Duration.ofMinutes(5).plusSeconds(11))).verify(token, EXPECTED));
         assertEquals("invalid token", e.getMessage());
         assertTrue(e.detail().contains("expired"), e.detail());
@@ -61,21 +70,31 @@ class CloneTokenTest {
     @Test
     void rejectsTamperedPayload() {
         String[] parts = token.split("\\.");
-        String payload = new String(Base64.getUrlDecoder().decode(parts[1]), StandardCharsets.UTF_8).replace("team-a", "team-b");
-        String forged = parts[0] + "." + Base64.getUrlEncoder().withoutPadding().encodeToString(payload.getBytes(StandardCharsets.UTF_8)) + "." + parts[2];
-        var e = assertThrows(InvalidCloneTokenException.class, () -> verifier(AT_MINT).verify(forged,
-                new CloneTokenVerifier.ExpectedClone(PVCS, "golden", "fedora", "team-b", "disk", "")));
+        String payload =
+                new String(Base64.getUrlDecoder().decode(parts[1]), StandardCharsets.UTF_8).replace("team-a", "team-b");
+        String forged = parts[0] + "."
+                + Base64.getUrlEncoder().withoutPadding().encodeToString(payload.getBytes(StandardCharsets.UTF_8)) + "."
+                + parts[2];
+        var e = assertThrows(
+                InvalidCloneTokenException.class,
+                () -> verifier(AT_MINT)
+                        .verify(
+                                forged,
+                                new CloneTokenVerifier.ExpectedClone(PVCS, "golden", "fedora", "team-b", "disk", "")));
         assertTrue(e.detail().contains("signature"), e.detail());
     }
 
     @Test
     void rejectsTokenForAnotherTargetOrSource() {
         for (var other : new CloneTokenVerifier.ExpectedClone[] {
-                new CloneTokenVerifier.ExpectedClone(PVCS, "golden", "fedora", "team-b", "disk", ""),
-                new CloneTokenVerifier.ExpectedClone(PVCS, "golden", "fedora", "team-a", "other-disk", ""),
-                new CloneTokenVerifier.ExpectedClone(PVCS, "golden", "centos", "team-a", "disk", ""),
-                new CloneTokenVerifier.ExpectedClone(CloneTokenClaims.TokenResource.VOLUME_SNAPSHOTS, "golden", "fedora", "team-a", "disk", "")}) {
-            assertThrows(InvalidCloneTokenException.class, () -> verifier(AT_MINT).verify(token, other), other.toString());
+            new CloneTokenVerifier.ExpectedClone(PVCS, "golden", "fedora", "team-b", "disk", ""),
+            new CloneTokenVerifier.ExpectedClone(PVCS, "golden", "fedora", "team-a", "other-disk", ""),
+            new CloneTokenVerifier.ExpectedClone(PVCS, "golden", "centos", "team-a", "disk", ""),
+            new CloneTokenVerifier.ExpectedClone(
+                    CloneTokenClaims.TokenResource.VOLUME_SNAPSHOTS, "golden", "fedora", "team-a", "disk", "")
+        }) {
+            assertThrows(
+                    InvalidCloneTokenException.class, () -> verifier(AT_MINT).verify(token, other), other.toString());
         }
     }
 
@@ -88,7 +107,8 @@ class CloneTokenTest {
 
     @Test
     void rejectsGarbage() {
-        var e = assertThrows(InvalidCloneTokenException.class, () -> verifier(AT_MINT).verify("not.a.jwt", EXPECTED));
+        var e = assertThrows(
+                InvalidCloneTokenException.class, () -> verifier(AT_MINT).verify("not.a.jwt", EXPECTED));
         assertEquals("invalid token", e.getMessage());
     }
 
@@ -101,7 +121,9 @@ class CloneTokenTest {
         assertEquals(JWSAlgorithm.PS256, signer.algorithm());
         String rsaToken = signer.sign(CloneTokenClaims.clone(PVCS, "golden", "fedora", "team-a", "disk"));
         new CloneTokenVerifier(rsa.getPublic(), AT_MINT).verify(rsaToken, EXPECTED);
-        assertThrows(InvalidCloneTokenException.class, () -> verifier(AT_MINT).verify(rsaToken, EXPECTED),
+        assertThrows(
+                InvalidCloneTokenException.class,
+                () -> verifier(AT_MINT).verify(rsaToken, EXPECTED),
                 "an EdDSA verifier must not accept a PS256 token");
     }
 
@@ -118,8 +140,12 @@ class CloneTokenTest {
     @Test
     void rejectsAlgNoneAndAlgorithmSwitching() {
         String[] parts = token.split("\\.");
-        String none = Base64.getUrlEncoder().withoutPadding().encodeToString("{\"alg\":\"none\"}".getBytes(StandardCharsets.UTF_8));
-        var e = assertThrows(InvalidCloneTokenException.class, () -> verifier(AT_MINT).verify(none + "." + parts[1] + ".", EXPECTED));
+        String none = Base64.getUrlEncoder()
+                .withoutPadding()
+                .encodeToString("{\"alg\":\"none\"}".getBytes(StandardCharsets.UTF_8));
+        var e = assertThrows(
+                InvalidCloneTokenException.class,
+                () -> verifier(AT_MINT).verify(none + "." + parts[1] + ".", EXPECTED));
         assertEquals("invalid token", e.getMessage());
     }
 
@@ -129,7 +155,9 @@ class CloneTokenTest {
         KeyPair first = TokenKeyFiles.loadOrGenerate(file);
         KeyPair second = TokenKeyFiles.loadOrGenerate(file);
         assertArrayEquals(first.getPublic().getEncoded(), second.getPublic().getEncoded());
-        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
+        assertEquals(
+                "rw-------",
+                java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
         assertTrue(Files.readString(TokenKeyFiles.publicKeyFile(file)).startsWith("-----BEGIN PUBLIC KEY-----"));
     }
 

@@ -2,7 +2,6 @@ package dev.lockkeeper.sidecar.agent;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -19,15 +18,22 @@ final class AdminServer implements AutoCloseable {
     private final HttpServer server;
 
     /** @param notReady why the agent cannot take work yet, or empty when it can */
-    AdminServer(InetSocketAddress address, Supplier<Optional<String>> notReady, AgentMetrics metrics) throws IOException {
+    AdminServer(InetSocketAddress address, Supplier<Optional<String>> notReady, AgentMetrics metrics)
+            throws IOException {
         server = HttpServer.create(address, 16);
         server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         server.createContext("/healthz", exchange -> reply(exchange, 200, "text/plain", "ok\n"));
         server.createContext("/readyz", exchange -> {
             Optional<String> reason = notReady.get();
-            reply(exchange, reason.isEmpty() ? 200 : 503, "text/plain", reason.map(r -> r + "\n").orElse("ok\n"));
+            reply(
+                    exchange,
+                    reason.isEmpty() ? 200 : 503,
+                    "text/plain",
+                    reason.map(r -> r + "\n").orElse("ok\n"));
         });
-        server.createContext("/metrics", exchange -> reply(exchange, 200, "text/plain; version=0.0.4; charset=utf-8", metrics.scrape()));
+        server.createContext(
+                "/metrics",
+                exchange -> reply(exchange, 200, "text/plain; version=0.0.4; charset=utf-8", metrics.scrape()));
         server.start();
     }
 
@@ -37,7 +43,8 @@ final class AdminServer implements AutoCloseable {
 
     private static void reply(HttpExchange exchange, int status, String type, String body) throws IOException {
         try (exchange) {
-            if (!exchange.getRequestMethod().equals("GET") && !exchange.getRequestMethod().equals("HEAD")) {
+            if (!exchange.getRequestMethod().equals("GET")
+                    && !exchange.getRequestMethod().equals("HEAD")) {
                 exchange.sendResponseHeaders(405, -1);
                 return;
             }

@@ -13,7 +13,6 @@ import dev.lockkeeper.sidecar.transfer.SourceCatalog;
 import dev.lockkeeper.sidecar.transfer.TransferException;
 import dev.lockkeeper.sidecar.transfer.TransferOutcome;
 import dev.lockkeeper.sidecar.transfer.TransferProgress;
-
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -91,7 +90,9 @@ public final class Agent implements TaskIntake.Listener, SourceCatalog, AutoClos
     }
 
     private int tasksIn(Phase phase) {
-        return (int) runs.values().stream().filter(run -> run.status.phase() == phase).count();
+        return (int) runs.values().stream()
+                .filter(run -> run.status.phase() == phase)
+                .count();
     }
 
     // ---- intake events (one thread at a time) ----
@@ -115,7 +116,8 @@ public final class Agent implements TaskIntake.Listener, SourceCatalog, AutoClos
         if (rejected.remove(task.name())) last = Optional.empty(); // a corrected task file starts afresh
         TaskRun run = new TaskRun(task, last.orElse(null));
         runs.put(task.name(), run);
-        if (!run.status.phase().terminal()) Thread.ofVirtual().name("lk-task-" + task.name()).start(run);
+        if (!run.status.phase().terminal())
+            Thread.ofVirtual().name("lk-task-" + task.name()).start(run);
     }
 
     @Override
@@ -127,7 +129,8 @@ public final class Agent implements TaskIntake.Listener, SourceCatalog, AutoClos
         }
         runs.remove(name);
         served.remove(name);
-        if (rejected.add(name) || lastStatus(name).map(s -> !reason.equals(s.message())).orElse(true)) {
+        if (rejected.add(name)
+                || lastStatus(name).map(s -> !reason.equals(s.message())).orElse(true)) {
             publish(name, TaskStatus.queued(settings.node(), 0).withPhase(Phase.Failed, reason));
         }
     }
@@ -147,11 +150,14 @@ public final class Agent implements TaskIntake.Listener, SourceCatalog, AutoClos
     public ServedSource open(String taskId, String callerNode) throws TransferException {
         CopyTask task = served.get(taskId);
         if (task == null) {
-            throw new TransferException("node " + settings.node() + " is not the source of any task named " + taskId, false);
+            throw new TransferException(
+                    "node " + settings.node() + " is not the source of any task named " + taskId, false);
         }
         if (!task.target().node().equals(callerNode)) {
-            throw new TransferException("task " + taskId + " copies to node " + task.target().node() + "; node "
-                    + callerNode + " may not read its source", false);
+            throw new TransferException(
+                    "task " + taskId + " copies to node " + task.target().node() + "; node " + callerNode
+                            + " may not read its source",
+                    false);
         }
         if (task.cancel()) throw new TransferException("task " + taskId + " is canceled", false);
         try (Located source = locator.locate(task.source().volume(), VolumeLocator.Role.SOURCE)) {
@@ -288,8 +294,11 @@ public final class Agent implements TaskIntake.Listener, SourceCatalog, AutoClos
                 CheckpointStore checkpoints = new Reporting(state.checkpoints(task.name()));
                 Optional<Checkpoint> resumeFrom = checkpoints.load();
                 resumeFrom.ifPresent(c -> metrics.resumed());
-                TaskStatus starting = status.running(attempt, resumeFrom.map(c -> c.offset() + c.entries()).orElse(0L));
-                become(resumeFrom.map(c -> starting.withCheckpoint(c.offset(), c.entries())).orElse(starting));
+                TaskStatus starting = status.running(
+                        attempt, resumeFrom.map(c -> c.offset() + c.entries()).orElse(0L));
+                become(resumeFrom
+                        .map(c -> starting.withCheckpoint(c.offset(), c.entries()))
+                        .orElse(starting));
                 try {
                     TransferOutcome outcome = execute(checkpoints);
                     Role role = task.local() ? Role.LOCAL : Role.TARGET;
@@ -297,7 +306,10 @@ public final class Agent implements TaskIntake.Listener, SourceCatalog, AutoClos
                         metrics.moved(role, Kind.DATA, outcome.dataBytes());
                         metrics.moved(role, Kind.ZERO, outcome.holeBytes());
                     }
-                    status = status.succeeded(outcome.bytesTotal(), outcome.dataBytes(), outcome.holeBytes(),
+                    status = status.succeeded(
+                            outcome.bytesTotal(),
+                            outcome.dataBytes(),
+                            outcome.holeBytes(),
                             outcome.digest().orElse(null));
                     finish(Phase.Succeeded, null);
                     return;
@@ -309,30 +321,52 @@ public final class Agent implements TaskIntake.Listener, SourceCatalog, AutoClos
                     }
                     long retryAt = System.nanoTime() + delay.toNanos();
                     if (!e.retryable() || retryAt > deadline) {
-                        finish(Phase.Failed, e.getMessage() + (e.retryable() ? " (gave up after " + attempt + " attempts)" : ""));
+                        finish(
+                                Phase.Failed,
+                                e.getMessage() + (e.retryable() ? " (gave up after " + attempt + " attempts)" : ""));
                         return;
                     }
                     become(status.withMessage("attempt " + attempt + " failed: " + e.getMessage() + "; retrying in "
                             + delay.toSeconds() + "s"));
                     if (!pause(delay)) return;
-                    delay = delay.multipliedBy(2).compareTo(settings.maxRetryDelay()) > 0 ? settings.maxRetryDelay() : delay.multipliedBy(2);
+                    delay = delay.multipliedBy(2).compareTo(settings.maxRetryDelay()) > 0
+                            ? settings.maxRetryDelay()
+                            : delay.multipliedBy(2);
                 }
             }
         }
 
         private TransferOutcome execute(CheckpointStore checkpoints) throws TransferException {
-            RateLimiter rate = TokenBucket.both(nodeRate,
+            RateLimiter rate = TokenBucket.both(
+                    nodeRate,
                     task.maxBytesPerSecond() > 0 ? new TokenBucket(task.maxBytesPerSecond()) : RateLimiter.UNLIMITED);
             TransferProgress progress = new Progress();
             try (Located target = locator.locate(task.target().volume(), VolumeLocator.Role.TARGET)) {
                 if (task.local()) {
                     try (Located source = locator.locate(task.source().volume(), VolumeLocator.Role.SOURCE)) {
-                        return localCopy.copy(task, source.path(), target.path(), progress, () -> canceled, () -> stopping, rate, checkpoints);
+                        return localCopy.copy(
+                                task,
+                                source.path(),
+                                target.path(),
+                                progress,
+                                () -> canceled,
+                                () -> stopping,
+                                rate,
+                                checkpoints);
                     }
                 }
-                PullRequest request = new PullRequest(task.name(), status.attempt(), task.source().node(),
-                        socketAddress(settings.addressOf(task.source())), target.path(), task.content(), task.preallocate(),
-                        task.targetIsZero(), task.filesystemOverhead(), task.verify(), rate);
+                PullRequest request = new PullRequest(
+                        task.name(),
+                        status.attempt(),
+                        task.source().node(),
+                        socketAddress(settings.addressOf(task.source())),
+                        target.path(),
+                        task.content(),
+                        task.preallocate(),
+                        task.targetIsZero(),
+                        task.filesystemOverhead(),
+                        task.verify(),
+                        rate);
                 return dataPlane.puller(metrics).pull(request, checkpoints, progress, () -> canceled || stopping);
             } catch (TaskRejected e) {
                 throw new TransferException(e.getMessage(), false);
@@ -349,7 +383,8 @@ public final class Agent implements TaskIntake.Listener, SourceCatalog, AutoClos
                         finish(Phase.Canceled, "canceled");
                         return false;
                     }
-                    TimeUnit.MILLISECONDS.sleep(Math.min(POLL_MILLIS, TimeUnit.NANOSECONDS.toMillis(until - System.nanoTime()) + 1));
+                    TimeUnit.MILLISECONDS.sleep(
+                            Math.min(POLL_MILLIS, TimeUnit.NANOSECONDS.toMillis(until - System.nanoTime()) + 1));
                 }
                 return true;
             } catch (InterruptedException e) {

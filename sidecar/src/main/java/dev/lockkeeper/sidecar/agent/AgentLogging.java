@@ -8,8 +8,7 @@ import java.util.logging.SimpleFormatter;
 
 /** One line per event on stderr, with a UTC timestamp, for {@code kubectl logs}. */
 final class AgentLogging {
-    private AgentLogging() {
-    }
+    private AgentLogging() {}
 
     static void configure() {
         System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tFT%1$tT.%1$tLZ %4$s %3$s: %5$s%6$s%n");

@@ -20,11 +20,24 @@ import java.util.Optional;
  * @param stall              a connection between agents that moves nothing for this long is closed (the puller then
  *                           retries from its checkpoint)
  */
-public record AgentSettings(String node, Path tasks, Path kubeletRoot, List<Path> allowedRoots, Path stateDir,
-                            Optional<Path> tlsDir, InetSocketAddress dataAddress, InetSocketAddress adminAddress,
-                            int maxTasks, long maxRate, Map<String, String> peers, Duration retryDeadline,
-                            Duration firstRetryDelay, Duration maxRetryDelay, long checkpointBytes,
-                            Duration checkpointInterval, Duration stall) {
+public record AgentSettings(
+        String node,
+        Path tasks,
+        Path kubeletRoot,
+        List<Path> allowedRoots,
+        Path stateDir,
+        Optional<Path> tlsDir,
+        InetSocketAddress dataAddress,
+        InetSocketAddress adminAddress,
+        int maxTasks,
+        long maxRate,
+        Map<String, String> peers,
+        Duration retryDeadline,
+        Duration firstRetryDelay,
+        Duration maxRetryDelay,
+        long checkpointBytes,
+        Duration checkpointInterval,
+        Duration stall) {
 
     public static final int DEFAULT_DATA_PORT = 8444;
     public static final int DEFAULT_ADMIN_PORT = 8445;
@@ -38,6 +51,7 @@ public record AgentSettings(String node, Path tasks, Path kubeletRoot, List<Path
 
     /** Where the source agent of a task listens. */
     String addressOf(CopyTask.Endpoint source) {
-        return source.address().orElseGet(() -> peers.getOrDefault(source.node(), source.node() + ":" + dataAddress.getPort()));
+        return source.address()
+                .orElseGet(() -> peers.getOrDefault(source.node(), source.node() + ":" + dataAddress.getPort()));
     }
 }

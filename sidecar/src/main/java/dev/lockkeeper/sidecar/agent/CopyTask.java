@@ -1,7 +1,6 @@
 package dev.lockkeeper.sidecar.agent;
 
 import dev.lockkeeper.sidecar.copy.Content;
-
 import java.util.Optional;
 
 /**
@@ -11,12 +10,20 @@ import java.util.Optional;
  * @param maxBytesPerSecond this task's own limit (0: none); the node-wide {@code --max-rate} applies on top
  * @param cancel            set by whoever created the task to stop it; the target's partial data is removed
  */
-public record CopyTask(String name, Endpoint source, Endpoint target, Content content, boolean preallocate,
-                       boolean targetIsZero, double filesystemOverhead, boolean verify, long maxBytesPerSecond,
-                       boolean cancel) {
+public record CopyTask(
+        String name,
+        Endpoint source,
+        Endpoint target,
+        Content content,
+        boolean preallocate,
+        boolean targetIsZero,
+        double filesystemOverhead,
+        boolean verify,
+        long maxBytesPerSecond,
+        boolean cancel) {
 
     /** @param address where the node's agent listens for data ({@code host:port}); absent: the agent's peer table */
-    public record Endpoint(String node, Optional<String> address, VolumeRef volume) { }
+    public record Endpoint(String node, Optional<String> address, VolumeRef volume) {}
 
     public boolean local() {
         return source.node().equals(target.node());
@@ -28,7 +35,16 @@ public record CopyTask(String name, Endpoint source, Endpoint target, Content co
     }
 
     public CopyTask withCancel(boolean value) {
-        return new CopyTask(name, source, target, content, preallocate, targetIsZero, filesystemOverhead, verify,
-                maxBytesPerSecond, value);
+        return new CopyTask(
+                name,
+                source,
+                target,
+                content,
+                preallocate,
+                targetIsZero,
+                filesystemOverhead,
+                verify,
+                maxBytesPerSecond,
+                value);
     }
 }

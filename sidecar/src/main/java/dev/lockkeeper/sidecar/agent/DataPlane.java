@@ -4,7 +4,6 @@ import dev.lockkeeper.sidecar.transfer.Puller;
 import dev.lockkeeper.sidecar.transfer.RateLimiter;
 import dev.lockkeeper.sidecar.transfer.SourceCatalog;
 import dev.lockkeeper.sidecar.transfer.TransferException;
-
 import java.io.IOException;
 
 /** How this agent reaches other nodes' agents: pulls as a target, serves as a source. */
@@ -28,8 +27,10 @@ interface DataPlane {
         @Override
         public Puller puller(AgentMetrics metrics) {
             return (request, checkpoints, progress, canceled) -> {
-                throw new TransferException("this agent has no node certificate (--tls-dir), so it cannot pull from node "
-                        + request.sourceNode() + "; only copies within one node are possible", false);
+                throw new TransferException(
+                        "this agent has no node certificate (--tls-dir), so it cannot pull from node "
+                                + request.sourceNode() + "; only copies within one node are possible",
+                        false);
             };
         }
 
@@ -42,8 +43,7 @@ interface DataPlane {
                 }
 
                 @Override
-                public void close() {
-                }
+                public void close() {}
             };
         }
     };

@@ -7,14 +7,12 @@ import dev.lockkeeper.sidecar.wire.DataServer;
 import dev.lockkeeper.sidecar.wire.NodeTls;
 import dev.lockkeeper.sidecar.wire.TlsPuller;
 import dev.lockkeeper.sidecar.wire.WireMetrics;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 
 /** The data plane an agent's settings ask for: none without a node certificate, else mTLS streams (wire/). */
 final class DataPlanes {
-    private DataPlanes() {
-    }
+    private DataPlanes() {}
 
     static DataPlane forSettings(AgentSettings settings) throws IOException {
         if (settings.tlsDir().isEmpty()) return DataPlane.NONE;
@@ -27,14 +25,24 @@ final class DataPlanes {
             @Override
             public Puller puller(AgentMetrics metrics) {
                 TlsPuller.Options defaults = TlsPuller.Options.DEFAULT;
-                return new TlsPuller(tls, new TlsPuller.Options(settings.checkpointBytes(), settings.checkpointInterval(),
-                        settings.stall(), defaults.connectTimeout(), wireMetrics(metrics)));
+                return new TlsPuller(
+                        tls,
+                        new TlsPuller.Options(
+                                settings.checkpointBytes(),
+                                settings.checkpointInterval(),
+                                settings.stall(),
+                                defaults.connectTimeout(),
+                                wireMetrics(metrics)));
             }
 
             @Override
             public Serving serve(SourceCatalog catalog, RateLimiter rate, AgentMetrics metrics) throws IOException {
                 DataServer.Options defaults = DataServer.Options.DEFAULT;
-                DataServer server = DataServer.start(settings.dataAddress(), tls, catalog, rate,
+                DataServer server = DataServer.start(
+                        settings.dataAddress(),
+                        tls,
+                        catalog,
+                        rate,
                         new DataServer.Options(settings.stall(), defaults.keepalive(), wireMetrics(metrics)));
                 return new Serving() {
                     @Override
@@ -60,8 +68,10 @@ final class DataPlanes {
         return new WireMetrics() {
             @Override
             public void bytes(Role role, Kind kind, long bytes) {
-                metrics.moved(role == Role.SOURCE ? AgentMetrics.Role.SOURCE : AgentMetrics.Role.TARGET,
-                        kind == Kind.DATA ? AgentMetrics.Kind.DATA : AgentMetrics.Kind.ZERO, bytes);
+                metrics.moved(
+                        role == Role.SOURCE ? AgentMetrics.Role.SOURCE : AgentMetrics.Role.TARGET,
+                        kind == Kind.DATA ? AgentMetrics.Kind.DATA : AgentMetrics.Kind.ZERO,
+                        bytes);
             }
 
             @Override

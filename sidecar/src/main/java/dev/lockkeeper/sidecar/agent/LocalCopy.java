@@ -12,7 +12,6 @@ import dev.lockkeeper.sidecar.transfer.RateLimiter;
 import dev.lockkeeper.sidecar.transfer.TransferException;
 import dev.lockkeeper.sidecar.transfer.TransferOutcome;
 import dev.lockkeeper.sidecar.transfer.TransferProgress;
-
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
@@ -49,18 +48,35 @@ final class LocalCopy {
      * @param canceled the task was canceled: stop and remove the unfinished target
      * @param stopping the agent is stopping: stop and keep what is durable for the next start
      */
-    TransferOutcome copy(CopyTask task, Path source, Path target, TransferProgress progress, BooleanSupplier canceled,
-                         BooleanSupplier stopping, RateLimiter rate, CheckpointStore checkpoints) throws TransferException {
+    TransferOutcome copy(
+            CopyTask task,
+            Path source,
+            Path target,
+            TransferProgress progress,
+            BooleanSupplier canceled,
+            BooleanSupplier stopping,
+            RateLimiter rate,
+            CheckpointStore checkpoints)
+            throws TransferException {
         Resume resume = new Resume(checkpoints);
         Listener listener = new Listener(progress, canceled, stopping, rate, task.verify());
         resume.listener = listener;
-        CopyRequest request = CopyRequest.of(source, target).withContent(task.content()).withPreallocate(task.preallocate())
-                .withTargetIsZero(task.targetIsZero()).withVerify(task.verify())
+        CopyRequest request = CopyRequest.of(source, target)
+                .withContent(task.content())
+                .withPreallocate(task.preallocate())
+                .withTargetIsZero(task.targetIsZero())
+                .withVerify(task.verify())
                 .withFilesystemOverhead(task.filesystemOverhead())
-                .withProgress(listener).withCheckpoints(resume);
+                .withProgress(listener)
+                .withCheckpoints(resume);
         try {
             CopyReport report = engine.copy(request);
-            return new TransferOutcome(report.logicalBytes(), report.dataBytes(), report.holeBytes(), resume.resumedFrom, 0,
+            return new TransferOutcome(
+                    report.logicalBytes(),
+                    report.dataBytes(),
+                    report.holeBytes(),
+                    resume.resumedFrom,
+                    0,
                     report.checksum());
         } catch (CopyException e) {
             throw new TransferException(e.getMessage(), false, e);
@@ -124,7 +140,12 @@ final class LocalCopy {
         private final AtomicLong charged = new AtomicLong();
         private final AtomicBoolean verifying = new AtomicBoolean();
 
-        Listener(TransferProgress progress, BooleanSupplier canceled, BooleanSupplier stopping, RateLimiter rate, boolean verify) {
+        Listener(
+                TransferProgress progress,
+                BooleanSupplier canceled,
+                BooleanSupplier stopping,
+                RateLimiter rate,
+                boolean verify) {
             this.progress = progress;
             this.canceled = canceled;
             this.stopping = stopping;

@@ -12,8 +12,7 @@ import java.util.Set;
 final class MountPoints {
     private static final Path MOUNT_INFO = Path.of("/proc/self/mountinfo");
 
-    private MountPoints() {
-    }
+    private MountPoints() {}
 
     static boolean isMountPoint(Path path) {
         try {
@@ -37,7 +36,9 @@ final class MountPoints {
         StringBuilder out = new StringBuilder(field.length());
         for (int i = 0; i < field.length(); i++) {
             char c = field.charAt(i);
-            if (c == '\\' && i + 3 < field.length() && field.substring(i + 1, i + 4).chars().allMatch(d -> d >= '0' && d <= '7')) {
+            if (c == '\\'
+                    && i + 3 < field.length()
+                    && field.substring(i + 1, i + 4).chars().allMatch(d -> d >= '0' && d <= '7')) {
                 out.append((char) Integer.parseInt(field.substring(i + 1, i + 4), 8));
                 i += 3;
             } else {

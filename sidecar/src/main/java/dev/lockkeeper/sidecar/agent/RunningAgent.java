@@ -6,6 +6,7 @@ import java.io.IOException;
 final class RunningAgent implements AutoCloseable {
     private final Agent agent;
     private final AdminServer admin;
+
     private RunningAgent(Agent agent, AdminServer admin) {
         this.agent = agent;
         this.admin = admin;
@@ -13,8 +14,7 @@ final class RunningAgent implements AutoCloseable {
 
     static RunningAgent start(AgentSettings settings, TaskIntake intake, DataPlane dataPlane) throws IOException {
         VolumeLocator locator = new VolumeLocator(settings.kubeletRoot(), settings.allowedRoots());
-        Agent agent = new Agent(settings, intake, locator,
-                new StateDirectory(settings.stateDir()), dataPlane);
+        Agent agent = new Agent(settings, intake, locator, new StateDirectory(settings.stateDir()), dataPlane);
         AdminServer admin = new AdminServer(settings.adminAddress(), agent::notReady, agent.metrics());
         try {
             agent.start();

@@ -3,7 +3,6 @@ package dev.lockkeeper.sidecar.agent;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.lockkeeper.sidecar.transfer.Checkpoint;
 import dev.lockkeeper.sidecar.transfer.CheckpointStore;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
@@ -22,7 +21,7 @@ public final class StateDirectory {
     private final Path directory;
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    record TaskState(int attempts, Checkpoint checkpoint) { }
+    record TaskState(int attempts, Checkpoint checkpoint) {}
 
     public StateDirectory(Path directory) throws IOException {
         this.directory = Files.createDirectories(directory);
@@ -76,7 +75,9 @@ public final class StateDirectory {
     private TaskState read(String task) {
         Path file = fileOf(task);
         try {
-            return Files.exists(file) ? TaskFiles.json().readValue(file.toFile(), TaskState.class) : new TaskState(0, null);
+            return Files.exists(file)
+                    ? TaskFiles.json().readValue(file.toFile(), TaskState.class)
+                    : new TaskState(0, null);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the agent's state for task " + task + " in " + file, e);
         }

@@ -45,9 +45,13 @@ public final class TaskDirectory implements TaskIntake {
 
     @Override
     public void start(Listener listener) throws IOException {
-        if (!Files.isDirectory(directory)) throw new NoSuchFileException(directory.toString(), null, "the task directory does not exist");
+        if (!Files.isDirectory(directory))
+            throw new NoSuchFileException(directory.toString(), null, "the task directory does not exist");
         watcher = directory.getFileSystem().newWatchService();
-        directory.register(watcher, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY,
+        directory.register(
+                watcher,
+                StandardWatchEventKinds.ENTRY_CREATE,
+                StandardWatchEventKinds.ENTRY_MODIFY,
                 StandardWatchEventKinds.ENTRY_DELETE);
         scan(listener);
         thread = Thread.ofPlatform().daemon().name("lk-task-directory").start(() -> watch(listener));
@@ -74,10 +78,12 @@ public final class TaskDirectory implements TaskIntake {
     private synchronized void scan(Listener listener) throws IOException {
         Set<String> present = new HashSet<>();
         try (Stream<Path> files = Files.list(directory)) {
-            for (Path file : (Iterable<Path>) files.filter(TaskFiles::isTaskFile).sorted()::iterator) {
+            for (Path file :
+                    (Iterable<Path>) files.filter(TaskFiles::isTaskFile).sorted()::iterator) {
                 String name = TaskFiles.nameOf(file);
                 if (!present.add(name)) {
-                    listener.rejected(name, "more than one file defines task " + name + " (" + file.getFileName() + ")");
+                    listener.rejected(
+                            name, "more than one file defines task " + name + " (" + file.getFileName() + ")");
                     continue;
                 }
                 byte[] content = read(file);

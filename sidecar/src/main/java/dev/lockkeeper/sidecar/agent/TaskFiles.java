@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
-
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -20,14 +19,19 @@ import java.util.Optional;
 final class TaskFiles {
     /** Far above any real task (a few hundred bytes); a larger file is refused unread. */
     static final int MAX_TASK_BYTES = 64 * 1024;
+
     static final String STATUS_SUFFIX = ".status.json";
 
     private static final StreamReadConstraints LIMITS = StreamReadConstraints.builder()
-            .maxNestingDepth(32).maxStringLength(MAX_TASK_BYTES).maxNumberLength(64).build();
+            .maxNestingDepth(32)
+            .maxStringLength(MAX_TASK_BYTES)
+            .maxNumberLength(64)
+            .build();
     private static final ObjectMapper JSON = JsonMapper.builder()
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
             .build();
-    private static final ObjectMapper YAML = YAMLMapper.builder(YAMLFactory.builder().streamReadConstraints(LIMITS).build())
+    private static final ObjectMapper YAML = YAMLMapper.builder(
+                    YAMLFactory.builder().streamReadConstraints(LIMITS).build())
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
             .build();
 
@@ -35,12 +39,12 @@ final class TaskFiles {
         JSON.getFactory().setStreamReadConstraints(LIMITS);
     }
 
-    private TaskFiles() {
-    }
+    private TaskFiles() {}
 
     static boolean isTaskFile(Path file) {
         String name = file.getFileName().toString();
-        return !name.startsWith(".") && !name.endsWith(STATUS_SUFFIX)
+        return !name.startsWith(".")
+                && !name.endsWith(STATUS_SUFFIX)
                 && (name.endsWith(".yaml") || name.endsWith(".yml") || name.endsWith(".json"));
     }
 
@@ -56,14 +60,15 @@ final class TaskFiles {
 
     static CopyTask parse(Path file, byte[] content) throws TaskRejected {
         if (content.length > MAX_TASK_BYTES) {
-            throw new TaskRejected("the task file is " + content.length + " bytes; at most " + MAX_TASK_BYTES + " are read");
+            throw new TaskRejected(
+                    "the task file is " + content.length + " bytes; at most " + MAX_TASK_BYTES + " are read");
         }
         JsonNode tree;
         try {
             tree = (file.getFileName().toString().endsWith(".json") ? JSON : YAML).readTree(content);
         } catch (IOException e) {
-            throw new TaskRejected("the task file is not valid " + (file.toString().endsWith(".json") ? "JSON" : "YAML")
-                    + ": " + firstLine(e.getMessage()));
+            throw new TaskRejected("the task file is not valid "
+                    + (file.toString().endsWith(".json") ? "JSON" : "YAML") + ": " + firstLine(e.getMessage()));
         }
         CopyTask task = TaskParser.parse(tree);
         if (!task.name().equals(nameOf(file))) {

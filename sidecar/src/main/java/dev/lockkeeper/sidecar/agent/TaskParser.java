@@ -8,7 +8,6 @@ import dev.lockkeeper.sidecar.agent.VolumeRef.VolumeMode;
 import dev.lockkeeper.sidecar.cli.Units;
 import dev.lockkeeper.sidecar.copy.Content;
 import dev.lockkeeper.sidecar.copy.CopyRequest;
-
 import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.Optional;
@@ -25,18 +24,20 @@ public final class TaskParser {
     public static final String KIND = "CopyTask";
     /** Kubelet's directory names for the volume plugins whose layout the agent knows. */
     static final Set<String> PLUGINS = Set.of("kubernetes.io~csi", "kubernetes.io~local-volume");
+
     private static final Pattern UUID = Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
-    private static final Pattern DNS_SUBDOMAIN = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
+    private static final Pattern DNS_SUBDOMAIN =
+            Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
     private static final Pattern ADDRESS = Pattern.compile("(\\[[0-9a-fA-F:.]+]|[A-Za-z0-9.-]+):[0-9]{1,5}");
     private static final int MAX_NAME = 253;
 
-    private TaskParser() {
-    }
+    private TaskParser() {}
 
     public static CopyTask parse(JsonNode object) throws TaskRejected {
         requireObject(object, "the task");
         allowOnly(object, "the task", "apiVersion", "kind", "metadata", "spec", "status");
-        if (!API_VERSION.equals(text(object, "apiVersion", "apiVersion")) || !KIND.equals(text(object, "kind", "kind"))) {
+        if (!API_VERSION.equals(text(object, "apiVersion", "apiVersion"))
+                || !KIND.equals(text(object, "kind", "kind"))) {
             throw new TaskRejected("not a task: expected apiVersion " + API_VERSION + " and kind " + KIND);
         }
         JsonNode metadata = object.path("metadata");
@@ -44,16 +45,29 @@ public final class TaskParser {
         String name = dnsName(text(metadata, "name", "metadata.name"), "metadata.name");
         JsonNode spec = object.path("spec");
         requireObject(spec, "spec");
-        allowOnly(spec, "spec", "source", "target", "contentType", "preallocation", "targetIsZero",
-                "filesystemOverhead", "verify", "maxRate", "cancel");
-        Content content = switch (optionalText(spec, "contentType", "spec.contentType").orElse("kubevirt")) {
-            case "kubevirt" -> Content.KUBEVIRT;
-            case "archive" -> Content.ARCHIVE;
-            default -> throw new TaskRejected("spec.contentType must be kubevirt or archive");
-        };
+        allowOnly(
+                spec,
+                "spec",
+                "source",
+                "target",
+                "contentType",
+                "preallocation",
+                "targetIsZero",
+                "filesystemOverhead",
+                "verify",
+                "maxRate",
+                "cancel");
+        Content content =
+                switch (optionalText(spec, "contentType", "spec.contentType").orElse("kubevirt")) {
+                    case "kubevirt" -> Content.KUBEVIRT;
+                    case "archive" -> Content.ARCHIVE;
+                    default -> throw new TaskRejected("spec.contentType must be kubevirt or archive");
+                };
         double overhead = spec.has("filesystemOverhead")
-                ? number(spec.get("filesystemOverhead"), "spec.filesystemOverhead") : CopyRequest.UPSTREAM_FILESYSTEM_OVERHEAD;
-        if (!(overhead >= 0 && overhead < 1)) throw new TaskRejected("spec.filesystemOverhead must be at least 0 and below 1");
+                ? number(spec.get("filesystemOverhead"), "spec.filesystemOverhead")
+                : CopyRequest.UPSTREAM_FILESYSTEM_OVERHEAD;
+        if (!(overhead >= 0 && overhead < 1))
+            throw new TaskRejected("spec.filesystemOverhead must be at least 0 and below 1");
         long rate = 0;
         Optional<String> maxRate = optionalText(spec, "maxRate", "spec.maxRate");
         if (maxRate.isPresent()) {
@@ -62,11 +76,20 @@ public final class TaskParser {
             } catch (IllegalArgumentException e) {
                 throw new TaskRejected("spec.maxRate: " + e.getMessage());
             }
-            if (rate == 0) throw new TaskRejected("spec.maxRate must be at least 1 byte per second (omit it for no limit)");
+            if (rate == 0)
+                throw new TaskRejected("spec.maxRate must be at least 1 byte per second (omit it for no limit)");
         }
-        return new CopyTask(name, endpoint(spec.path("source"), "spec.source"), endpoint(spec.path("target"), "spec.target"),
-                content, flag(spec, "preallocation"), flag(spec, "targetIsZero"), overhead,
-                !spec.has("verify") || flag(spec, "verify"), rate, flag(spec, "cancel"));
+        return new CopyTask(
+                name,
+                endpoint(spec.path("source"), "spec.source"),
+                endpoint(spec.path("target"), "spec.target"),
+                content,
+                flag(spec, "preallocation"),
+                flag(spec, "targetIsZero"),
+                overhead,
+                !spec.has("verify") || flag(spec, "verify"),
+                rate,
+                flag(spec, "cancel"));
     }
 
     private static Endpoint endpoint(JsonNode node, String where) throws TaskRejected {
@@ -95,12 +118,15 @@ public final class TaskParser {
         if (!UUID.matcher(podUid).matches()) throw new TaskRejected(at + ".podUID must be a pod UID (lowercase UUID)");
         String pv = dnsName(text(volume, "pvName", at + ".pvName"), at + ".pvName");
         String plugin = optionalText(volume, "plugin", at + ".plugin").orElse("kubernetes.io~csi");
-        if (!PLUGINS.contains(plugin)) throw new TaskRejected(at + ".plugin must be one of " + String.join(", ", PLUGINS.stream().sorted().toList()));
-        VolumeMode mode = switch (optionalText(volume, "volumeMode", at + ".volumeMode").orElse("Filesystem")) {
-            case "Filesystem" -> VolumeMode.FILESYSTEM;
-            case "Block" -> VolumeMode.BLOCK;
-            default -> throw new TaskRejected(at + ".volumeMode must be Filesystem or Block");
-        };
+        if (!PLUGINS.contains(plugin))
+            throw new TaskRejected(at + ".plugin must be one of "
+                    + String.join(", ", PLUGINS.stream().sorted().toList()));
+        VolumeMode mode =
+                switch (optionalText(volume, "volumeMode", at + ".volumeMode").orElse("Filesystem")) {
+                    case "Filesystem" -> VolumeMode.FILESYSTEM;
+                    case "Block" -> VolumeMode.BLOCK;
+                    default -> throw new TaskRejected(at + ".volumeMode must be Filesystem or Block");
+                };
         if (mode == VolumeMode.BLOCK && !plugin.equals("kubernetes.io~csi")) {
             throw new TaskRejected(at + ": block volumes are only supported for CSI (plugin kubernetes.io~csi)");
         }
@@ -109,7 +135,8 @@ public final class TaskParser {
 
     private static String dnsName(String value, String where) throws TaskRejected {
         if (value.length() > MAX_NAME || !DNS_SUBDOMAIN.matcher(value).matches()) {
-            throw new TaskRejected(where + " must be a DNS-1123 name (lowercase letters, digits, '-' and '.', at most 253)");
+            throw new TaskRejected(
+                    where + " must be a DNS-1123 name (lowercase letters, digits, '-' and '.', at most 253)");
         }
         return value;
     }
@@ -122,7 +149,8 @@ public final class TaskParser {
         Set<String> allowed = Set.of(fields);
         for (Iterator<String> names = object.fieldNames(); names.hasNext(); ) {
             String field = names.next();
-            if (!allowed.contains(field)) throw new TaskRejected(where + " has an unknown field '" + printable(field) + "'");
+            if (!allowed.contains(field))
+                throw new TaskRejected(where + " has an unknown field '" + printable(field) + "'");
         }
     }
 

@@ -3,7 +3,6 @@ package dev.lockkeeper.sidecar.agent;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
-
 import java.time.Instant;
 import java.util.Locale;
 
@@ -16,12 +15,29 @@ import java.util.Locale;
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonIgnoreProperties(ignoreUnknown = true)
-public record TaskStatus(Phase phase, String node, int attempt, long bytesTotal, long bytesDone, long dataBytes,
-                         long holeBytes, long resumedFrom, Long checkpointOffset, Long checkpointEntries, String digest,
-                         String message, String startTime, String completionTime) {
+public record TaskStatus(
+        Phase phase,
+        String node,
+        int attempt,
+        long bytesTotal,
+        long bytesDone,
+        long dataBytes,
+        long holeBytes,
+        long resumedFrom,
+        Long checkpointOffset,
+        Long checkpointEntries,
+        String digest,
+        String message,
+        String startTime,
+        String completionTime) {
 
     public enum Phase {
-        Queued, Running, Verifying, Succeeded, Failed, Canceled;
+        Queued,
+        Running,
+        Verifying,
+        Succeeded,
+        Failed,
+        Canceled;
 
         public boolean terminal() {
             return this == Succeeded || this == Failed || this == Canceled;
@@ -42,32 +58,110 @@ public record TaskStatus(Phase phase, String node, int attempt, long bytesTotal,
 
     public TaskStatus withPhase(Phase value, String why) {
         String done = value.terminal() ? Instant.now().toString() : completionTime;
-        return new TaskStatus(value, node, attempt, bytesTotal, bytesDone, dataBytes, holeBytes, resumedFrom,
-                checkpointOffset, checkpointEntries, digest, why, startTime, done);
+        return new TaskStatus(
+                value,
+                node,
+                attempt,
+                bytesTotal,
+                bytesDone,
+                dataBytes,
+                holeBytes,
+                resumedFrom,
+                checkpointOffset,
+                checkpointEntries,
+                digest,
+                why,
+                startTime,
+                done);
     }
 
     public TaskStatus running(int attemptNumber, long resumedFromBytes) {
-        return new TaskStatus(Phase.Running, node, attemptNumber, bytesTotal, bytesDone, dataBytes, holeBytes,
-                resumedFromBytes, checkpointOffset, checkpointEntries, digest, null, startTime == null ? Instant.now().toString() : startTime, null);
+        return new TaskStatus(
+                Phase.Running,
+                node,
+                attemptNumber,
+                bytesTotal,
+                bytesDone,
+                dataBytes,
+                holeBytes,
+                resumedFromBytes,
+                checkpointOffset,
+                checkpointEntries,
+                digest,
+                null,
+                startTime == null ? Instant.now().toString() : startTime,
+                null);
     }
 
     public TaskStatus withProgress(long done, long total, long data, long holes) {
-        return new TaskStatus(phase, node, attempt, total, done, data, holes, resumedFrom, checkpointOffset,
-                checkpointEntries, digest, message, startTime, completionTime);
+        return new TaskStatus(
+                phase,
+                node,
+                attempt,
+                total,
+                done,
+                data,
+                holes,
+                resumedFrom,
+                checkpointOffset,
+                checkpointEntries,
+                digest,
+                message,
+                startTime,
+                completionTime);
     }
 
     public TaskStatus withCheckpoint(long offset, long entries) {
-        return new TaskStatus(phase, node, attempt, bytesTotal, bytesDone, dataBytes, holeBytes, resumedFrom, offset,
-                entries, digest, message, startTime, completionTime);
+        return new TaskStatus(
+                phase,
+                node,
+                attempt,
+                bytesTotal,
+                bytesDone,
+                dataBytes,
+                holeBytes,
+                resumedFrom,
+                offset,
+                entries,
+                digest,
+                message,
+                startTime,
+                completionTime);
     }
 
     public TaskStatus withMessage(String value) {
-        return new TaskStatus(phase, node, attempt, bytesTotal, bytesDone, dataBytes, holeBytes, resumedFrom,
-                checkpointOffset, checkpointEntries, digest, value, startTime, completionTime);
+        return new TaskStatus(
+                phase,
+                node,
+                attempt,
+                bytesTotal,
+                bytesDone,
+                dataBytes,
+                holeBytes,
+                resumedFrom,
+                checkpointOffset,
+                checkpointEntries,
+                digest,
+                value,
+                startTime,
+                completionTime);
     }
 
     public TaskStatus succeeded(long total, long data, long holes, String digestValue) {
-        return new TaskStatus(Phase.Succeeded, node, attempt, total, total, data, holes, resumedFrom, checkpointOffset,
-                checkpointEntries, digestValue, null, startTime, Instant.now().toString());
+        return new TaskStatus(
+                Phase.Succeeded,
+                node,
+                attempt,
+                total,
+                total,
+                data,
+                holes,
+                resumedFrom,
+                checkpointOffset,
+                checkpointEntries,
+                digestValue,
+                null,
+                startTime,
+                Instant.now().toString());
     }
 }

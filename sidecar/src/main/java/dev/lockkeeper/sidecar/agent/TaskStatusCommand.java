@@ -2,7 +2,6 @@ package dev.lockkeeper.sidecar.agent;
 
 import dev.lockkeeper.sidecar.agent.TaskStatus.Phase;
 import dev.lockkeeper.sidecar.copy.Sizes;
-
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -24,12 +23,14 @@ public final class TaskStatusCommand {
     private static final String USAGE = "Usage: lockkeeper-sidecar task status DIR [--watch]";
     private static final String CLEAR = "\033[H\033[2J";
 
-    private TaskStatusCommand() {
-    }
+    private TaskStatusCommand() {}
 
     public static int run(String[] args, PrintStream out, PrintStream err) {
-        if (args.length == 0 || !args[0].equals("status") || args.length > 3
-                || args.length == 3 && !args[2].equals("--watch") || args.length == 1) {
+        if (args.length == 0
+                || !args[0].equals("status")
+                || args.length > 3
+                || args.length == 3 && !args[2].equals("--watch")
+                || args.length == 1) {
             err.println("lockkeeper-sidecar task: expected 'status DIR [--watch]'");
             err.println(USAGE);
             return AgentCommand.USAGE_ERROR;
@@ -47,7 +48,11 @@ public final class TaskStatusCommand {
                 if (watch && System.console() != null) out.print(CLEAR);
                 out.print(table(rows, previous));
                 out.flush();
-                if (!watch || rows.stream().allMatch(row -> row.status.map(s -> s.phase().terminal()).orElse(false))) return 0;
+                if (!watch
+                        || rows.stream()
+                                .allMatch(row -> row.status
+                                        .map(s -> s.phase().terminal())
+                                        .orElse(false))) return 0;
                 TimeUnit.SECONDS.sleep(1);
                 if (System.console() == null) out.println();
             }
@@ -60,9 +65,9 @@ public final class TaskStatusCommand {
         }
     }
 
-    record Row(String name, Optional<TaskStatus> status) { }
+    record Row(String name, Optional<TaskStatus> status) {}
 
-    private record Sample(long bytes, long nanos) { }
+    private record Sample(long bytes, long nanos) {}
 
     static List<Row> read(Path directory) throws IOException {
         List<Row> rows = new ArrayList<>();
@@ -82,8 +87,16 @@ public final class TaskStatusCommand {
     }
 
     static String table(List<Row> rows, Map<String, Sample> previous) {
-        StringBuilder out = new StringBuilder(String.format(Locale.ROOT, "%-24s %-10s %8s %23s %11s %7s  %s%n",
-                "TASK", "PHASE", "PROGRESS", "DONE/TOTAL", "RATE", "ATTEMPT", "MESSAGE"));
+        StringBuilder out = new StringBuilder(String.format(
+                Locale.ROOT,
+                "%-24s %-10s %8s %23s %11s %7s  %s%n",
+                "TASK",
+                "PHASE",
+                "PROGRESS",
+                "DONE/TOTAL",
+                "RATE",
+                "ATTEMPT",
+                "MESSAGE"));
         long now = System.nanoTime();
         for (Row row : rows) {
             if (row.status.isEmpty()) {
@@ -92,11 +105,22 @@ public final class TaskStatusCommand {
             }
             TaskStatus s = row.status.get();
             Sample last = previous.put(row.name, new Sample(s.bytesDone(), now));
-            String rate = last == null || s.phase() != Phase.Running || now == last.nanos ? ""
+            String rate = last == null || s.phase() != Phase.Running || now == last.nanos
+                    ? ""
                     : Sizes.human(Math.max(0, (long) ((s.bytesDone() - last.bytes) * 1e9 / (now - last.nanos)))) + "/s";
-            out.append(String.format(Locale.ROOT, "%-24s %-10s %8s %23s %11s %7d  %s%n", row.name, s.phase(), s.progress(),
-                    Sizes.human(s.bytesDone()) + "/" + Sizes.human(s.bytesTotal()), rate, s.attempt(),
-                    Optional.ofNullable(s.message()).orElse(Optional.ofNullable(s.digest()).map(d -> "digest " + d).orElse(""))));
+            out.append(String.format(
+                    Locale.ROOT,
+                    "%-24s %-10s %8s %23s %11s %7d  %s%n",
+                    row.name,
+                    s.phase(),
+                    s.progress(),
+                    Sizes.human(s.bytesDone()) + "/" + Sizes.human(s.bytesTotal()),
+                    rate,
+                    s.attempt(),
+                    Optional.ofNullable(s.message())
+                            .orElse(Optional.ofNullable(s.digest())
+                                    .map(d -> "digest " + d)
+                                    .orElse(""))));
         }
         return out.toString();
     }

@@ -1,7 +1,6 @@
 package dev.lockkeeper.sidecar.agent;
 
 import dev.lockkeeper.sidecar.transfer.RateLimiter;
-
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 

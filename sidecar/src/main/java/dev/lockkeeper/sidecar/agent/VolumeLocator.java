@@ -8,7 +8,6 @@ import dev.lockkeeper.sidecar.linux.FileStat;
 import dev.lockkeeper.sidecar.linux.FileStat.FileType;
 import dev.lockkeeper.sidecar.linux.NativeFile;
 import dev.lockkeeper.sidecar.linux.NativeFile.Mode;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,7 +30,9 @@ public final class VolumeLocator {
 
     public VolumeLocator(Path kubeletRoot, List<Path> allowedRoots) {
         this.kubeletRoot = kubeletRoot.toAbsolutePath().normalize();
-        this.allowedRoots = allowedRoots.stream().map(root -> root.toAbsolutePath().normalize()).toList();
+        this.allowedRoots = allowedRoots.stream()
+                .map(root -> root.toAbsolutePath().normalize())
+                .toList();
     }
 
     /** A volume found and held open; {@code path} is what the engine is given. */
@@ -46,7 +47,10 @@ public final class VolumeLocator {
         }
     }
 
-    public enum Role { SOURCE, TARGET }
+    public enum Role {
+        SOURCE,
+        TARGET
+    }
 
     public Located locate(VolumeRef volume, Role role) throws TaskRejected {
         try {
@@ -67,9 +71,10 @@ public final class VolumeLocator {
         try {
             Path resolved = directory.resolvedPath();
             if (!MountPoints.isMountPoint(resolved)) {
-                throw new TaskRejected(describe(role) + " " + kubeletRoot.resolve("pods").resolve(relative)
-                        + " is not a mount point: the volume is not mounted on this node (a leftover directory is never "
-                        + (role == Role.SOURCE ? "read" : "written") + ")");
+                throw new TaskRejected(
+                        describe(role) + " " + kubeletRoot.resolve("pods").resolve(relative)
+                                + " is not a mount point: the volume is not mounted on this node (a leftover directory is never "
+                                + (role == Role.SOURCE ? "read" : "written") + ")");
             }
             return new Located(resolved, FileType.DIRECTORY, directory);
         } catch (TaskRejected | IOException | RuntimeException e) {
@@ -88,22 +93,26 @@ public final class VolumeLocator {
         try {
             link = NativeFile.statNoFollow(entry);
         } catch (ErrnoException e) {
-            throw new TaskRejected(describe(role) + " " + entry + " does not exist: the block volume is not attached to this node");
+            throw new TaskRejected(
+                    describe(role) + " " + entry + " does not exist: the block volume is not attached to this node");
         }
         if (link.type() != FileType.SYMLINK) {
             throw new TaskRejected(describe(role) + " " + entry + " is a " + typeName(link.type())
                     + "; kubelet publishes a block volume as a link into " + kubeletRoot.resolve(CSI_DEVICES));
         }
         Path devices = kubeletRoot.resolve(CSI_DEVICES);
-        Path destination = entry.getParent().resolve(Files.readSymbolicLink(entry)).normalize();
+        Path destination =
+                entry.getParent().resolve(Files.readSymbolicLink(entry)).normalize();
         if (!destination.startsWith(devices) || destination.equals(devices)) {
             throw new TaskRejected(describe(role) + " " + entry + " leads to " + destination + ", outside " + devices);
         }
-        NativeFile device = beneath(devices, devices.relativize(destination).toString(), role, Mode.PATH, Mode.NO_FOLLOW);
+        NativeFile device =
+                beneath(devices, devices.relativize(destination).toString(), role, Mode.PATH, Mode.NO_FOLLOW);
         try {
             FileType type = device.stat().type();
             if (type != FileType.BLOCK_DEVICE) {
-                throw new TaskRejected(describe(role) + " " + destination + " is a " + typeName(type) + ", not a block device");
+                throw new TaskRejected(
+                        describe(role) + " " + destination + " is a " + typeName(type) + ", not a block device");
             }
             return new Located(destination, type, device);
         } catch (TaskRejected | IOException | RuntimeException e) {
@@ -113,17 +122,22 @@ public final class VolumeLocator {
     }
 
     private Located hostPath(Path path, Role role) throws TaskRejected, IOException {
-        Path root = allowedRoots.stream().filter(path::startsWith).findFirst().orElseThrow(() -> new TaskRejected(
-                describe(role) + " " + path + " is outside the agent's allowed roots"
+        Path root = allowedRoots.stream()
+                .filter(path::startsWith)
+                .findFirst()
+                .orElseThrow(() -> new TaskRejected(describe(role) + " " + path
+                        + " is outside the agent's allowed roots"
                         + (allowedRoots.isEmpty() ? " (none configured: --allowed-root)" : " " + allowedRoots)));
         Path relative = root.relativize(path);
         if (role == Role.TARGET && !relative.toString().isEmpty() && !exists(path)) {
             // a file the copy will create: its parent is contained and held open meanwhile
             Path parent = relative.getParent();
-            NativeFile directory = beneath(root, parent == null ? "." : parent.toString(), role, Mode.PATH, Mode.DIRECTORY);
+            NativeFile directory =
+                    beneath(root, parent == null ? "." : parent.toString(), role, Mode.PATH, Mode.DIRECTORY);
             return new Located(directory.resolvedPath().resolve(path.getFileName()), FileType.REGULAR, directory);
         }
-        NativeFile file = beneath(root, relative.toString().isEmpty() ? "." : relative.toString(), role, Mode.PATH, Mode.NO_FOLLOW);
+        NativeFile file = beneath(
+                root, relative.toString().isEmpty() ? "." : relative.toString(), role, Mode.PATH, Mode.NO_FOLLOW);
         try {
             FileType type = file.stat().type();
             if (type != FileType.DIRECTORY && type != FileType.REGULAR && type != FileType.BLOCK_DEVICE) {
@@ -147,19 +161,21 @@ public final class VolumeLocator {
     }
 
     /** Opens {@code relative} under {@code root} without leaving it or passing a symlink; failures say which. */
-    private static NativeFile beneath(Path root, String relative, Role role, Mode... modes) throws TaskRejected, IOException {
+    private static NativeFile beneath(Path root, String relative, Role role, Mode... modes)
+            throws TaskRejected, IOException {
         try (NativeFile anchor = openRoot(root, role)) {
             return NativeFile.openBeneath(anchor, Path.of(relative), modes);
         } catch (ErrnoException e) {
             Path full = root.resolve(relative);
-            throw new TaskRejected(describe(role) + " " + full + switch (e.errno()) {
-                case ELOOP -> " passes through a symbolic link; volumes are looked up without following links";
-                case EXDEV -> " leads outside " + root;
-                case ENOENT -> " does not exist on this node";
-                case ENOTDIR -> " is not a directory";
-                case EACCES, EPERM -> ": permission denied";
-                default -> ": " + e.getMessage();
-            });
+            throw new TaskRejected(describe(role) + " " + full
+                    + switch (e.errno()) {
+                        case ELOOP -> " passes through a symbolic link; volumes are looked up without following links";
+                        case EXDEV -> " leads outside " + root;
+                        case ENOENT -> " does not exist on this node";
+                        case ENOTDIR -> " is not a directory";
+                        case EACCES, EPERM -> ": permission denied";
+                        default -> ": " + e.getMessage();
+                    });
         }
     }
 

@@ -2,8 +2,7 @@ package dev.lockkeeper.sidecar.cli;
 
 /** String quoting for the few flat JSON lines the command prints. */
 final class Json {
-    private Json() {
-    }
+    private Json() {}
 
     static String quote(String text) {
         StringBuilder quoted = new StringBuilder(text.length() + 2).append('"');

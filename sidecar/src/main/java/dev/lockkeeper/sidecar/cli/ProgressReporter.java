@@ -2,7 +2,6 @@ package dev.lockkeeper.sidecar.cli;
 
 import dev.lockkeeper.sidecar.copy.ProgressListener;
 import dev.lockkeeper.sidecar.copy.Sizes;
-
 import java.io.PrintStream;
 import java.util.Locale;
 import java.util.concurrent.Executors;
@@ -14,7 +13,10 @@ import java.util.concurrent.TimeUnit;
  * line for the in-cluster agent (which turns it into the PVC progress annotation and metrics).
  */
 final class ProgressReporter implements ProgressListener, AutoCloseable {
-    enum Style { LINE, JSON }
+    enum Style {
+        LINE,
+        JSON
+    }
 
     private final Style style;
     private final PrintStream out;
@@ -46,11 +48,24 @@ final class ProgressReporter implements ProgressListener, AutoCloseable {
         double percent = total == 0 ? 100 : 100.0 * bytes / total;
         long eta = rate > 0 ? Math.round((total - bytes) / rate) : -1;
         if (style == Style.JSON) {
-            out.printf(Locale.ROOT, "{\"event\":\"progress\",\"bytes\":%d,\"total\":%d,\"percent\":%.2f,"
-                    + "\"bytesPerSecond\":%d,\"etaSeconds\":%d}%n", bytes, total, percent, Math.round(rate), eta);
+            out.printf(
+                    Locale.ROOT,
+                    "{\"event\":\"progress\",\"bytes\":%d,\"total\":%d,\"percent\":%.2f,"
+                            + "\"bytesPerSecond\":%d,\"etaSeconds\":%d}%n",
+                    bytes,
+                    total,
+                    percent,
+                    Math.round(rate),
+                    eta);
         } else {
-            out.printf(Locale.ROOT, "\r%10s / %-10s %6.2f%%  %8.1f MB/s  ETA %s   ", Sizes.human(bytes), Sizes.human(total),
-                    percent, rate / 1e6, eta < 0 ? "--:--" : String.format(Locale.ROOT, "%d:%02d", eta / 60, eta % 60));
+            out.printf(
+                    Locale.ROOT,
+                    "\r%10s / %-10s %6.2f%%  %8.1f MB/s  ETA %s   ",
+                    Sizes.human(bytes),
+                    Sizes.human(total),
+                    percent,
+                    rate / 1e6,
+                    eta < 0 ? "--:--" : String.format(Locale.ROOT, "%d:%02d", eta / 60, eta % 60));
         }
         out.flush();
     }

@@ -25,10 +25,10 @@ import java.util.SplittableRandom;
 public final class SelfTest {
     private static final int MiB = 1 << 20;
     private static final int FAILED = 1;
-    private static final String USAGE = "Usage: lockkeeper-sidecar self-test DIR   (copies and verifies a few MiB of sample data in DIR, then removes it)";
+    private static final String USAGE =
+            "Usage: lockkeeper-sidecar self-test DIR   (copies and verifies a few MiB of sample data in DIR, then removes it)";
 
-    private SelfTest() {
-    }
+    private SelfTest() {}
 
     public static int run(String[] args, PrintStream out, PrintStream err) {
         if (args.length == 1 && (args[0].equals("-h") || args[0].equals("--help"))) {
@@ -44,7 +44,8 @@ public final class SelfTest {
         try {
             work = Files.createTempDirectory(Path.of(args[0]), "lockkeeper-self-test-");
         } catch (IOException e) {
-            err.println("lockkeeper-sidecar self-test: error: cannot create a work directory in " + args[0] + ": " + reason(e));
+            err.println("lockkeeper-sidecar self-test: error: cannot create a work directory in " + args[0] + ": "
+                    + reason(e));
             return FAILED;
         }
         try {
@@ -54,9 +55,20 @@ public final class SelfTest {
             List<List<String>> copies = List.of(
                     List.of(image.toString(), work.resolve("copy.img").toString(), "--verify", "--progress", "json"),
                     List.of(image.toString(), volume.toString(), "--verify", "--progress", "none"),
-                    List.of(volume.toString(), work.resolve("from-volume.img").toString(), "--verify", "--progress", "none"),
-                    List.of(tree.toString(), work.resolve("tree-copy").toString(), "--content", "archive", "--verify",
-                            "--progress", "json"));
+                    List.of(
+                            volume.toString(),
+                            work.resolve("from-volume.img").toString(),
+                            "--verify",
+                            "--progress",
+                            "none"),
+                    List.of(
+                            tree.toString(),
+                            work.resolve("tree-copy").toString(),
+                            "--content",
+                            "archive",
+                            "--verify",
+                            "--progress",
+                            "json"));
             PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
             for (List<String> copy : copies) {
                 int exit = CopyCommand.run(copy.toArray(String[]::new), quiet, err);
@@ -92,11 +104,13 @@ public final class SelfTest {
         Path nested = Files.createDirectories(root.resolve("a").resolve("b"));
         for (int i = 0; i < 64; i++) {
             Path file = (i % 2 == 0 ? nested : root).resolve("file-" + i);
-            Files.write(file, randomBytes(random, 100 + random.nextInt(16 * 1024)).array());
+            Files.write(
+                    file, randomBytes(random, 100 + random.nextInt(16 * 1024)).array());
         }
         Files.createSymbolicLink(root.resolve("link"), Path.of("a/b/file-0"));
         Files.createLink(root.resolve("hard-link"), nested.resolve("file-2"));
-        try (FileChannel sparse = FileChannel.open(root.resolve("sparse"), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        try (FileChannel sparse =
+                FileChannel.open(root.resolve("sparse"), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             sparse.write(randomBytes(random, 4096), 2L * MiB);
         }
         return root;

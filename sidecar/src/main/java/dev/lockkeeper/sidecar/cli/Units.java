@@ -4,8 +4,7 @@ import java.util.Locale;
 
 /** Byte sizes on the command line: {@code 64M}, {@code 1.5G}. */
 public final class Units {
-    private Units() {
-    }
+    private Units() {}
 
     /** Parses {@code 123}, {@code 64K}, {@code 100M}, {@code 1.5G}, {@code 2T} (binary multiples). */
     public static long parseSize(String text) {

@@ -5,4 +5,7 @@ package dev.lockkeeper.sidecar.copy;
  * one raw disk image named {@code disk.img}, which is what lets a directory and a block device exchange data;
  * {@code ARCHIVE} means an arbitrary tree, which only copies to another directory.
  */
-public enum Content { KUBEVIRT, ARCHIVE }
+public enum Content {
+    KUBEVIRT,
+    ARCHIVE
+}

@@ -3,7 +3,6 @@ package dev.lockkeeper.sidecar.copy;
 import dev.lockkeeper.sidecar.copy.CopyReport.ScanType;
 import dev.lockkeeper.sidecar.linux.ErrnoException;
 import dev.lockkeeper.sidecar.linux.NativeFile;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
@@ -27,8 +26,7 @@ final class ContentDigest {
     private static final MemorySegment ZEROS = Arena.global().allocate(BLOCK);
     private static final int ZERO_BLOCK_CRC = crcOf(ZEROS, BLOCK);
 
-    private ContentDigest() {
-    }
+    private ContentDigest() {}
 
     /** Digest of the first {@code size} bytes of {@code image} (a device may be larger than what was copied). */
     static String of(ImageSource image, long size) throws ErrnoException, CopyException {
@@ -39,7 +37,9 @@ final class ContentDigest {
             MemorySegment buffer = NativeFile.directBuffer(arena, BLOCK);
             for (long start = 0; start < size; start += BLOCK) {
                 int length = (int) Math.min(BLOCK, size - start);
-                int crc = isHole(image, start, length) ? zeroCrc(length) : crcOf(read(image, buffer, start, length), length);
+                int crc = isHole(image, start, length)
+                        ? zeroCrc(length)
+                        : crcOf(read(image, buffer, start, length), length);
                 rollUp.update(crcBytes.putInt(0, crc).rewind());
             }
         }
@@ -54,7 +54,8 @@ final class ContentDigest {
 
     private static MemorySegment read(ImageSource image, MemorySegment buffer, long start, int length)
             throws ErrnoException, CopyException {
-        long readLength = image.direct ? (length + ImageCopier.BLOCK - 1L) / ImageCopier.BLOCK * ImageCopier.BLOCK : length;
+        long readLength =
+                image.direct ? (length + ImageCopier.BLOCK - 1L) / ImageCopier.BLOCK * ImageCopier.BLOCK : length;
         if (image.file.read(buffer, readLength, start) < length) {
             throw new CopyException(image.path() + " shrank while being verified");
         }

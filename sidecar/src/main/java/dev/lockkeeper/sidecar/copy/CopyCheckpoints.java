@@ -19,12 +19,10 @@ public interface CopyCheckpoints {
         }
 
         @Override
-        public void record(Mark mark) {
-        }
+        public void record(Mark mark) {}
 
         @Override
-        public void forget() {
-        }
+        public void forget() {}
 
         @Override
         public long everyBytes() {
@@ -42,7 +40,7 @@ public interface CopyCheckpoints {
      * @param sourceFingerprint the source when the mark was recorded: a source that changed since is never stitched
      *                          to what was copied of it before
      */
-    record Mark(long offset, String sourceFingerprint) { }
+    record Mark(long offset, String sourceFingerprint) {}
 
     Optional<Mark> last();
 
@@ -52,8 +50,7 @@ public interface CopyCheckpoints {
     void forget();
 
     /** The copy continues from {@code offset}, which an earlier attempt recorded (the partial target is still there). */
-    default void resuming(long offset) {
-    }
+    default void resuming(long offset) {}
 
     long everyBytes();
 

@@ -19,16 +19,38 @@ import java.util.Optional;
  * @param files           regular files copied (for a tree: inodes, each once however many names it has)
  * @param hardLinks       further names of those files, made as hard links (their bytes are in none of the counts)
  */
-public record CopyReport(Kind kind, Path writtenTo, ScanType scan, long logicalBytes, long dataBytes, long holeBytes,
-                         long files, Optional<String> checksum, List<String> skipped, long hardLinks) {
+public record CopyReport(
+        Kind kind,
+        Path writtenTo,
+        ScanType scan,
+        long logicalBytes,
+        long dataBytes,
+        long holeBytes,
+        long files,
+        Optional<String> checksum,
+        List<String> skipped,
+        long hardLinks) {
 
     /** A report without hard links: every image copy. */
-    public CopyReport(Kind kind, Path writtenTo, ScanType scan, long logicalBytes, long dataBytes, long holeBytes,
-                      long files, Optional<String> checksum, List<String> skipped) {
+    public CopyReport(
+            Kind kind,
+            Path writtenTo,
+            ScanType scan,
+            long logicalBytes,
+            long dataBytes,
+            long holeBytes,
+            long files,
+            Optional<String> checksum,
+            List<String> skipped) {
         this(kind, writtenTo, scan, logicalBytes, dataBytes, holeBytes, files, checksum, skipped, 0);
     }
 
-    public enum Kind { IMAGE_TO_IMAGE, IMAGE_TO_DISK_IMG, DISK_IMG_TO_IMAGE, TREE }
+    public enum Kind {
+        IMAGE_TO_IMAGE,
+        IMAGE_TO_DISK_IMG,
+        DISK_IMG_TO_IMAGE,
+        TREE
+    }
 
     /** How holes were told from data. */
     public enum ScanType {

@@ -1,7 +1,6 @@
 package dev.lockkeeper.sidecar.copy;
 
 import dev.lockkeeper.sidecar.linux.ErrnoException;
-
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileAlreadyExistsException;
@@ -9,8 +8,7 @@ import java.nio.file.NoSuchFileException;
 
 /** Turns a failed system call into a message that says what went wrong in the copy's terms. */
 final class Failures {
-    private Failures() {
-    }
+    private Failures() {}
 
     static CopyException explain(IOException e) {
         switch (e) {
@@ -23,7 +21,7 @@ final class Failures {
             case FileAlreadyExistsException exists -> {
                 return new CopyException(exists.getFile() + " already exists", e);
             }
-            case ErrnoException ignored -> { }
+            case ErrnoException ignored -> {}
             default -> {
                 return new CopyException(e.getMessage() == null ? e.toString() : e.getMessage(), e);
             }

@@ -2,7 +2,6 @@ package dev.lockkeeper.sidecar.copy;
 
 import dev.lockkeeper.sidecar.linux.ErrnoException;
 import dev.lockkeeper.sidecar.linux.NativeFile;
-
 import java.lang.foreign.MemorySegment;
 import java.util.function.LongConsumer;
 
@@ -76,7 +75,9 @@ final class FileDataCopier {
         long position = start;
         while (position < end) {
             long step = Math.min(end - position, kernelCopyUnsupported ? buffer.byteSize() : WRITE_BEHIND_WINDOW);
-            long moved = kernelCopyUnsupported ? readWrite(source, target, position, step) : kernelCopy(source, target, position, step);
+            long moved = kernelCopyUnsupported
+                    ? readWrite(source, target, position, step)
+                    : kernelCopy(source, target, position, step);
             if (moved == 0) throw SizelessContent.shrank(source, size);
             if (moved < 0) continue;
             writeBehind(target, position, moved);

@@ -2,7 +2,6 @@ package dev.lockkeeper.sidecar.copy;
 
 import dev.lockkeeper.sidecar.linux.ErrnoException;
 import dev.lockkeeper.sidecar.linux.NativeFile;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicBoolean;

@@ -3,7 +3,6 @@ package dev.lockkeeper.sidecar.copy;
 import dev.lockkeeper.sidecar.copy.CopyReport.ScanType;
 import dev.lockkeeper.sidecar.linux.ErrnoException;
 import dev.lockkeeper.sidecar.linux.NativeFile;
-
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -41,6 +40,7 @@ final class ImageCopier {
     private final Settled settled;
     /** Chunks written beyond the watermark, start to end; at most about one per worker waits here. */
     private final TreeMap<Long, Long> finishedAhead = new TreeMap<>();
+
     private long watermark;
 
     /**
@@ -49,12 +49,18 @@ final class ImageCopier {
      */
     @FunctionalInterface
     interface Settled {
-        Settled NONE = (offset, dataWritten) -> { };
+        Settled NONE = (offset, dataWritten) -> {};
 
         void upTo(long offset, long dataWritten) throws IOException;
     }
 
-    ImageCopier(ImageSource source, ImageSink sink, ProgressCounter progress, Throttle throttle, int workers, Settled settled) {
+    ImageCopier(
+            ImageSource source,
+            ImageSink sink,
+            ProgressCounter progress,
+            Throttle throttle,
+            int workers,
+            Settled settled) {
         this.source = source;
         this.sink = sink;
         this.progress = progress;
@@ -83,7 +89,8 @@ final class ImageCopier {
             return;
         }
         try (Arena arena = Arena.ofShared();
-             ExecutorService pool = Executors.newFixedThreadPool(workers, Thread.ofPlatform().name("lk-copy-", 0).factory())) {
+                ExecutorService pool = Executors.newFixedThreadPool(
+                        workers, Thread.ofPlatform().name("lk-copy-", 0).factory())) {
             List<Future<Void>> running = new ArrayList<>();
             for (int i = 0; i < workers; i++) {
                 MemorySegment buffer = NativeFile.directBuffer(arena, CHUNK);
@@ -114,7 +121,7 @@ final class ImageCopier {
             }
         }
         switch (first) {
-            case null -> { }
+            case null -> {}
             case IOException e -> throw e;
             case CopyException e -> throw e;
             case RuntimeException e -> throw e;
@@ -143,7 +150,8 @@ final class ImageCopier {
             return;
         }
         watermark = chunk.end();
-        for (Long next = finishedAhead.remove(watermark); next != null; next = finishedAhead.remove(watermark)) watermark = next;
+        for (Long next = finishedAhead.remove(watermark); next != null; next = finishedAhead.remove(watermark))
+            watermark = next;
         settled.upTo(watermark, dataBytes.get());
     }
 

@@ -4,7 +4,6 @@ import dev.lockkeeper.sidecar.linux.Errno;
 import dev.lockkeeper.sidecar.linux.ErrnoException;
 import dev.lockkeeper.sidecar.linux.NativeFile;
 import dev.lockkeeper.sidecar.linux.NativeFile.Mode;
-
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -79,7 +78,8 @@ final class ImageSink implements AutoCloseable {
         long end = offset + length;
         long alignedStart = Math.min(end, alignUp(offset));
         long alignedEnd = Math.max(alignedStart, end / ALIGNMENT * ALIGNMENT);
-        if (alignedStart > offset) buffered.writeFully(buffer.asSlice(offset - bufferStart), alignedStart - offset, offset);
+        if (alignedStart > offset)
+            buffered.writeFully(buffer.asSlice(offset - bufferStart), alignedStart - offset, offset);
         if (alignedEnd > alignedStart) {
             direct.writeFully(buffer.asSlice(alignedStart - bufferStart), alignedEnd - alignedStart, alignedStart);
         }

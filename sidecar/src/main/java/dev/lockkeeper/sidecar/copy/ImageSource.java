@@ -6,7 +6,6 @@ import dev.lockkeeper.sidecar.linux.ErrnoException;
 import dev.lockkeeper.sidecar.linux.FileStat;
 import dev.lockkeeper.sidecar.linux.NativeFile;
 import dev.lockkeeper.sidecar.linux.NativeFile.Mode;
-
 import java.nio.file.Path;
 
 /**
@@ -41,15 +40,18 @@ final class ImageSource implements AutoCloseable {
     /** A regular file of a tree, opened beneath the tree's root (no symlink on the way, none at the end). */
     static ImageSource openInside(NativeFile root, TreePath file) throws ErrnoException {
         byte[] relative = file.bytes();
-        return open(modes -> {
-            try {
-                return NativeFile.openBeneath(root, relative, modes);
-            } catch (ErrnoException e) {
-                // before Linux 5.6, or a seccomp profile from before openat2: only the last component is checked
-                if (e.errno() != Errno.ENOSYS && e.errno() != Errno.EPERM) throw e;
-                return root.openAt(relative, modes);
-            }
-        }, Mode.NO_FOLLOW);
+        return open(
+                modes -> {
+                    try {
+                        return NativeFile.openBeneath(root, relative, modes);
+                    } catch (ErrnoException e) {
+                        // before Linux 5.6, or a seccomp profile from before openat2: only the last component is
+                        // checked
+                        if (e.errno() != Errno.ENOSYS && e.errno() != Errno.EPERM) throw e;
+                        return root.openAt(relative, modes);
+                    }
+                },
+                Mode.NO_FOLLOW);
     }
 
     private static ImageSource open(Opener opener, Mode follow) throws ErrnoException {

@@ -6,7 +6,6 @@ import dev.lockkeeper.sidecar.copy.ImageCopier.ChunkPlan;
 import dev.lockkeeper.sidecar.linux.ErrnoException;
 import dev.lockkeeper.sidecar.linux.FileStat;
 import dev.lockkeeper.sidecar.linux.NativeFile;
-
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -47,13 +46,15 @@ public final class ImageStreamSource implements AutoCloseable {
         try {
             if (NativeFile.stat(volume).type() == FileStat.FileType.DIRECTORY) {
                 if (content != Content.KUBEVIRT) {
-                    throw new CopyException("source " + volume + " is a directory; only --content kubevirt streams it as an image");
+                    throw new CopyException(
+                            "source " + volume + " is a directory; only --content kubevirt streams it as an image");
                 }
                 path = volume.resolve(VolumeCopier.DISK_IMAGE);
                 FileStat image = NativeFile.statNoFollow(path);
                 if (image.type() != FileStat.FileType.REGULAR) {
-                    throw new CopyException(path + " is a " + image.type().name().toLowerCase().replace('_', ' ')
-                            + ", not a regular file; refusing to follow it");
+                    throw new CopyException(
+                            path + " is a " + image.type().name().toLowerCase().replace('_', ' ')
+                                    + ", not a regular file; refusing to follow it");
                 }
                 noFollow = true;
             }
@@ -66,8 +67,12 @@ public final class ImageStreamSource implements AutoCloseable {
             }
         } catch (ErrnoException e) {
             if (e.errno() == dev.lockkeeper.sidecar.linux.Errno.ENOENT) {
-                throw new CopyException("source " + path + " does not exist"
-                        + (path.equals(volume) ? "" : " (with --content kubevirt a filesystem volume carries its disk as disk.img)"), e);
+                throw new CopyException(
+                        "source " + path + " does not exist"
+                                + (path.equals(volume)
+                                        ? ""
+                                        : " (with --content kubevirt a filesystem volume carries its disk as disk.img)"),
+                        e);
             }
             throw Failures.explain(e);
         }
@@ -102,13 +107,17 @@ public final class ImageStreamSource implements AutoCloseable {
      */
     public String fingerprint() {
         return (block() ? "block:" : "file:") + stat.device() + ":" + stat.inode() + ":" + image.size
-                + (block() ? "" : ":" + stat.modified().getEpochSecond() + "." + stat.modified().getNano());
+                + (block()
+                        ? ""
+                        : ":" + stat.modified().getEpochSecond() + "."
+                                + stat.modified().getNano());
     }
 
     /** Walks {@code [from, to)} once, in order. */
     public void stream(long from, long to, Extents extents) throws IOException, CopyException {
         if (from < 0 || to > image.size || from > to) {
-            throw new CopyException("range [" + from + ", " + to + ") is outside the source's " + image.size + " bytes");
+            throw new CopyException(
+                    "range [" + from + ", " + to + ") is outside the source's " + image.size + " bytes");
         }
         ChunkPlan plan = new ChunkPlan(image, null, from, to);
         long[] zeroStart = {-1};

@@ -5,7 +5,6 @@ import dev.lockkeeper.sidecar.linux.ErrnoException;
 import dev.lockkeeper.sidecar.linux.FileStat;
 import dev.lockkeeper.sidecar.linux.NativeFile;
 import dev.lockkeeper.sidecar.linux.NativeFile.Mode;
-
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.FileStore;
@@ -37,7 +36,8 @@ public final class ImageStreamTarget implements AutoCloseable {
     private final long bodyStart;
     private final long resumeFrom;
 
-    private ImageStreamTarget(Path target, Path written, boolean device, ImageSink sink, long size, long bodyStart, long resumeFrom) {
+    private ImageStreamTarget(
+            Path target, Path written, boolean device, ImageSink sink, long size, long bodyStart, long resumeFrom) {
         this.target = target;
         this.written = written;
         this.device = device;
@@ -48,10 +48,10 @@ public final class ImageStreamTarget implements AutoCloseable {
     }
 
     /** How the target is written (the task's options). */
-    public record Options(Content content, boolean preallocate, boolean targetIsZero, double filesystemOverhead) { }
+    public record Options(Content content, boolean preallocate, boolean targetIsZero, double filesystemOverhead) {}
 
     /** What the source said about itself. */
-    public record SourceImage(long size, long allocatedBytes, int permissions) { }
+    public record SourceImage(long size, long allocatedBytes, int permissions) {}
 
     /**
      * @param volume     a block device, a filesystem volume's root (the image becomes its {@code disk.img}), or the
@@ -62,16 +62,19 @@ public final class ImageStreamTarget implements AutoCloseable {
             throws CopyException {
         try {
             FileStat stat = statOrNull(volume);
-            if (stat != null && stat.type() == FileStat.FileType.BLOCK_DEVICE) return openDevice(volume, source, options, checkpoint);
+            if (stat != null && stat.type() == FileStat.FileType.BLOCK_DEVICE)
+                return openDevice(volume, source, options, checkpoint);
             if (stat != null && stat.type() == FileStat.FileType.DIRECTORY) {
                 if (options.content() != Content.KUBEVIRT) {
-                    throw new CopyException("streaming an image into directory " + volume + " needs --content kubevirt");
+                    throw new CopyException(
+                            "streaming an image into directory " + volume + " needs --content kubevirt");
                 }
                 return openFile(volume.resolve(VolumeCopier.DISK_IMAGE), true, source, options, checkpoint);
             }
             if (stat != null && stat.type() != FileStat.FileType.REGULAR) {
                 // never replace a character device, FIFO or socket with an image file of the same name
-                throw new CopyException("target " + volume + " is a " + stat.type().name().toLowerCase().replace('_', ' ')
+                throw new CopyException("target " + volume + " is a "
+                        + stat.type().name().toLowerCase().replace('_', ' ')
                         + "; expected a block device, a regular file or a directory");
             }
             return openFile(volume, false, source, options, checkpoint);
@@ -96,7 +99,8 @@ public final class ImageStreamTarget implements AutoCloseable {
             file = NativeFile.open(path, Mode.READ_WRITE, Mode.EXCLUSIVE);
         } catch (ErrnoException e) {
             if (e.errno() == Errno.EBUSY) {
-                throw new CopyException("target device " + path + " is in use (mounted, or held open exclusively by another program)");
+                throw new CopyException(
+                        "target device " + path + " is in use (mounted, or held open exclusively by another program)");
             }
             throw e;
         }
@@ -125,22 +129,27 @@ public final class ImageStreamTarget implements AutoCloseable {
         }
     }
 
-    private static ImageStreamTarget openFile(Path finalName, boolean volumeImage, SourceImage source, Options options,
-                                              long checkpoint) throws IOException, CopyException {
+    private static ImageStreamTarget openFile(
+            Path finalName, boolean volumeImage, SourceImage source, Options options, long checkpoint)
+            throws IOException, CopyException {
         checkRoom(finalName, volumeImage, source, options);
         Path partial = ImageTransfer.partialNameFor(finalName);
         FileStat existing = statOrNull(partial);
-        boolean resume = checkpoint > 0 && existing != null && existing.type() == FileStat.FileType.REGULAR
+        boolean resume = checkpoint > 0
+                && existing != null
+                && existing.type() == FileStat.FileType.REGULAR
                 && existing.size() == source.size();
         if (!resume) {
             Files.deleteIfExists(partial);
             NativeFile file = NativeFile.open(partial, Mode.WRITE, Mode.CREATE_NEW, Mode.NO_FOLLOW);
-            ImageSink sink = options.preallocate() ? ImageSink.overAllocated(file, Holes.LEAVE) : ImageSink.overNewFile(file);
+            ImageSink sink =
+                    options.preallocate() ? ImageSink.overAllocated(file, Holes.LEAVE) : ImageSink.overNewFile(file);
             try {
                 // final size first, as locally: extending writes serialise on ext4 and XFS
                 file.truncate(source.size());
                 if (options.preallocate() && source.size() > 0) file.allocate(0, source.size());
-                Files.setPosixFilePermissions(partial, PosixFilePermissions.fromString(ImageTransfer.permissionString(source.permissions())));
+                Files.setPosixFilePermissions(
+                        partial, PosixFilePermissions.fromString(ImageTransfer.permissionString(source.permissions())));
                 sink.makeDurable();
             } catch (IOException | RuntimeException e) {
                 sink.close();
@@ -150,7 +159,8 @@ public final class ImageStreamTarget implements AutoCloseable {
             return new ImageStreamTarget(finalName, partial, false, sink, source.size(), 0, 0);
         }
         NativeFile file = NativeFile.open(partial, Mode.WRITE, Mode.NO_FOLLOW);
-        ImageSink sink = options.preallocate() ? ImageSink.overAllocated(file, Holes.LEAVE) : ImageSink.overNewFile(file);
+        ImageSink sink =
+                options.preallocate() ? ImageSink.overAllocated(file, Holes.LEAVE) : ImageSink.overNewFile(file);
         try {
             long from = Math.min(checkpoint, source.size());
             if (from < source.size()) {

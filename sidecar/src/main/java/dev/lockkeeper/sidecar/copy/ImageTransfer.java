@@ -5,7 +5,6 @@ import dev.lockkeeper.sidecar.linux.ErrnoException;
 import dev.lockkeeper.sidecar.linux.FileStat;
 import dev.lockkeeper.sidecar.linux.NativeFile;
 import dev.lockkeeper.sidecar.linux.NativeFile.Mode;
-
 import java.io.IOException;
 import java.nio.file.FileStore;
 import java.nio.file.Files;
@@ -64,16 +63,26 @@ final class ImageTransfer {
             Path partial = partialNameFor(target);
             String fingerprint = fingerprintOf(sourceStat, image.size);
             long resumeFrom = resumePoint(fingerprint, image.size, partial);
-            checkRoomInFilesystem(image, sourceStat, target, volumeImage, resumeFrom < 0 ? 0 : NativeFile.stat(partial).allocatedBytes());
+            checkRoomInFilesystem(
+                    image,
+                    sourceStat,
+                    target,
+                    volumeImage,
+                    resumeFrom < 0 ? 0 : NativeFile.stat(partial).allocatedBytes());
             // a resumable copy keeps its partial file when the process stops, for the next attempt to continue
             if (!resumable()) PartialResults.track(partial);
             try {
                 CopyStats stats;
-                try (ImageSink sink = resumeFrom < 0 ? freshFile(image, partial) : resumedFile(image, partial, resumeFrom)) {
+                try (ImageSink sink =
+                        resumeFrom < 0 ? freshFile(image, partial) : resumedFile(image, partial, resumeFrom)) {
                     startProgress(image.size, Math.max(resumeFrom, 0));
                     stats = run(image, sink, Math.max(resumeFrom, 0), image.size, fingerprint);
-                    Files.setPosixFilePermissions(partial, PosixFilePermissions.fromString(
-                            sourceStat.type() == FileStat.FileType.REGULAR ? permissionString(sourceStat.permissions()) : "rw-r--r--"));
+                    Files.setPosixFilePermissions(
+                            partial,
+                            PosixFilePermissions.fromString(
+                                    sourceStat.type() == FileStat.FileType.REGULAR
+                                            ? permissionString(sourceStat.permissions())
+                                            : "rw-r--r--"));
                     sink.makeDurable();
                 }
                 checkUnchanged(image, sourceStat);
@@ -84,7 +93,8 @@ final class ImageTransfer {
                 Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
                 syncDirectory(target.toAbsolutePath().getParent());
                 request.checkpoints().forget();
-                return new CopyReport(kind, target, image.scan, image.size, stats.data(), stats.holes(), 1, checksum, List.of());
+                return new CopyReport(
+                        kind, target, image.scan, image.size, stats.data(), stats.holes(), 1, checksum, List.of());
             } catch (CopyCheckpoints.Pause e) {
                 throw e;
             } catch (CopyException | IOException | RuntimeException e) {
@@ -113,8 +123,8 @@ final class ImageTransfer {
         if (!mark.get().sourceFingerprint().equals(fingerprint)) {
             request.checkpoints().forget();
             Files.deleteIfExists(partial);
-            throw new CopyException("the source changed between attempts (it was " + mark.get().sourceFingerprint()
-                    + ", it is " + fingerprint + "); the copy so far is discarded");
+            throw new CopyException("the source changed between attempts (it was "
+                    + mark.get().sourceFingerprint() + ", it is " + fingerprint + "); the copy so far is discarded");
         }
         FileStat existing;
         try {
@@ -133,7 +143,8 @@ final class ImageTransfer {
     private ImageSink freshFile(ImageSource image, Path partial) throws IOException {
         Files.deleteIfExists(partial);
         NativeFile file = NativeFile.open(partial, Mode.WRITE, Mode.CREATE_NEW, Mode.NO_FOLLOW);
-        ImageSink sink = request.preallocate() ? ImageSink.overAllocated(file, Holes.LEAVE) : ImageSink.overNewFile(file);
+        ImageSink sink =
+                request.preallocate() ? ImageSink.overAllocated(file, Holes.LEAVE) : ImageSink.overNewFile(file);
         try {
             // final size first: ext4 and XFS serialise O_DIRECT writes that extend a file (and journal
             // each size change), but let writes inside the size proceed side by side
@@ -149,7 +160,8 @@ final class ImageTransfer {
     /** The partial file of an earlier attempt: what it may hold after the mark is cleared, since holes are not written. */
     private ImageSink resumedFile(ImageSource image, Path partial, long from) throws IOException {
         NativeFile file = NativeFile.open(partial, Mode.WRITE, Mode.NO_FOLLOW);
-        ImageSink sink = request.preallocate() ? ImageSink.overAllocated(file, Holes.LEAVE) : ImageSink.overNewFile(file);
+        ImageSink sink =
+                request.preallocate() ? ImageSink.overAllocated(file, Holes.LEAVE) : ImageSink.overNewFile(file);
         try {
             if (from < image.size) {
                 file.punchHole(from, image.size - from);
@@ -172,15 +184,17 @@ final class ImageTransfer {
             Optional<CopyCheckpoints.Mark> mark = request.checkpoints().last();
             if (mark.isPresent() && !mark.get().sourceFingerprint().equals(fingerprint)) {
                 request.checkpoints().forget();
-                throw new CopyException("the source changed between attempts (it was " + mark.get().sourceFingerprint()
-                        + ", it is " + fingerprint + "); the copy so far is discarded");
+                throw new CopyException("the source changed between attempts (it was "
+                        + mark.get().sourceFingerprint() + ", it is " + fingerprint
+                        + "); the copy so far is discarded");
             }
             NativeFile target;
             try {
                 target = NativeFile.open(device, Mode.READ_WRITE, Mode.EXCLUSIVE);
             } catch (ErrnoException e) {
                 if (e.errno() == Errno.EBUSY) {
-                    throw new CopyException("target device " + device + " is in use (mounted, or held open exclusively by another program)");
+                    throw new CopyException("target device " + device
+                            + " is in use (mounted, or held open exclusively by another program)");
                 }
                 throw e;
             }
@@ -188,18 +202,23 @@ final class ImageTransfer {
             try (ImageSink sink = ImageSink.overAllocated(target, holes)) {
                 long capacity = target.blockDeviceSize();
                 if (capacity < image.size) {
-                    throw new CopyException("target device " + device + " is too small: it holds " + Sizes.describe(capacity)
-                            + " but the source " + source + " is " + Sizes.describe(image.size));
+                    throw new CopyException(
+                            "target device " + device + " is too small: it holds " + Sizes.describe(capacity)
+                                    + " but the source " + source + " is " + Sizes.describe(image.size));
                 }
                 long header = Math.min(HEADER_WINDOW_BYTES, image.size);
-                long bodyFrom = mark.map(m -> Math.clamp(m.offset(), header, image.size)).orElse(header);
+                long bodyFrom = mark.map(m -> Math.clamp(m.offset(), header, image.size))
+                        .orElse(header);
                 // same policy as any hole: with --target-is-zero the window already reads as zeros; a resumed copy
                 // zeroes it again even then, in case the attempt it continues was stopped while writing it
-                if (mark.isPresent() && holes == Holes.LEAVE) Holes.DEALLOCATE.fill(target, new Holes.Offloads(), 0, header);
+                if (mark.isPresent() && holes == Holes.LEAVE)
+                    Holes.DEALLOCATE.fill(target, new Holes.Offloads(), 0, header);
                 else sink.fillHole(0, header);
                 if (bodyFrom > header) {
-                    // holes are not written on a device declared zero: what the earlier attempt wrote after its mark must go
-                    if (holes == Holes.LEAVE) Holes.DEALLOCATE.fill(target, new Holes.Offloads(), bodyFrom, image.size - bodyFrom);
+                    // holes are not written on a device declared zero: what the earlier attempt wrote after its mark
+                    // must go
+                    if (holes == Holes.LEAVE)
+                        Holes.DEALLOCATE.fill(target, new Holes.Offloads(), bodyFrom, image.size - bodyFrom);
                     request.checkpoints().resuming(bodyFrom);
                 }
                 sink.makeDurable();
@@ -219,8 +238,16 @@ final class ImageTransfer {
                 }
                 Optional<String> checksum = request.verify() ? Optional.of(verify(image, device)) : Optional.empty();
                 request.checkpoints().forget();
-                return new CopyReport(kind, device, image.scan, image.size, body.data() + head.data(),
-                        body.holes() + head.holes(), 1, checksum, List.of());
+                return new CopyReport(
+                        kind,
+                        device,
+                        image.scan,
+                        image.size,
+                        body.data() + head.data(),
+                        body.holes() + head.holes(),
+                        1,
+                        checksum,
+                        List.of());
             } catch (CopyCheckpoints.Pause e) {
                 throw e;
             } catch (CopyException | IOException | RuntimeException e) {
@@ -244,7 +271,7 @@ final class ImageTransfer {
                 + (block ? "" : ":" + stat.modified() + ":" + stat.changed());
     }
 
-    private record CopyStats(long data, long holes) { }
+    private record CopyStats(long data, long holes) {}
 
     /**
      * Copies {@code [from, to)}. With a {@code fingerprint} (the body of a resumable copy) the target is synced and the
@@ -292,6 +319,7 @@ final class ImageTransfer {
         private Future<?> inFlight;
         /** Data bytes written when the last checkpoint was handed over. */
         private long dataHandedOver;
+
         private long handedOverNanos = System.nanoTime();
 
         Checkpointing(ImageSink sink, String fingerprint) {
@@ -348,7 +376,8 @@ final class ImageTransfer {
     }
 
     /** {@code alreadyHeld}: what the partial file of a resumed copy already occupies. */
-    private void checkRoomInFilesystem(ImageSource image, FileStat sourceStat, Path target, boolean volumeImage, long alreadyHeld)
+    private void checkRoomInFilesystem(
+            ImageSource image, FileStat sourceStat, Path target, boolean volumeImage, long alreadyHeld)
             throws IOException, CopyException {
         FileStore store = Files.getFileStore(target.toAbsolutePath().getParent());
         if (volumeImage) {
@@ -361,8 +390,11 @@ final class ImageTransfer {
             }
         }
         // a block source's data size is unknown until it is read; a sparse copy may then still hit ENOSPC
-        long needed = request.preallocate() ? image.size
-                : sourceStat.type() == FileStat.FileType.REGULAR ? Math.min(sourceStat.allocatedBytes(), image.size) : 0;
+        long needed = request.preallocate()
+                ? image.size
+                : sourceStat.type() == FileStat.FileType.REGULAR
+                        ? Math.min(sourceStat.allocatedBytes(), image.size)
+                        : 0;
         needed = Math.max(0, needed - alreadyHeld);
         long free = store.getUsableSpace();
         if (needed > free) {
@@ -387,7 +419,8 @@ final class ImageTransfer {
         FileStat.Version now = image.file.stat().version();
         if (!now.equals(before.version())) {
             throw new CopyException("source " + image.path() + " changed during the copy (before: " + before.version()
-                    + "; after: " + now + "), so the copy may mix old and new data; stop whatever writes to it and copy again");
+                    + "; after: " + now
+                    + "), so the copy may mix old and new data; stop whatever writes to it and copy again");
         }
     }
 
@@ -425,7 +458,9 @@ final class ImageTransfer {
     }
 
     private static CopyException unwrap(CompletionException e) {
-        return e.getCause() instanceof CopyException c ? c : new CopyException(String.valueOf(e.getCause()), e.getCause());
+        return e.getCause() instanceof CopyException c
+                ? c
+                : new CopyException(String.valueOf(e.getCause()), e.getCause());
     }
 
     static void syncDirectory(Path directory) throws ErrnoException {

@@ -9,8 +9,7 @@ import java.util.List;
 final class MountTable {
     private static final Path MOUNT_INFO = Path.of("/proc/self/mountinfo");
 
-    private MountTable() {
-    }
+    private MountTable() {}
 
     /** True when something is mounted strictly below {@code root} (a real path), or when that cannot be told. */
     static boolean hasMountsBelow(Path root) {

@@ -21,11 +21,11 @@ final class PartialResults {
     private static final int REMOVAL_ATTEMPTS = 5;
 
     static {
-        Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().name("lk-partial-cleanup").unstarted(PartialResults::removeAll));
+        Runtime.getRuntime()
+                .addShutdownHook(Thread.ofPlatform().name("lk-partial-cleanup").unstarted(PartialResults::removeAll));
     }
 
-    private PartialResults() {
-    }
+    private PartialResults() {}
 
     static void track(Path partial) {
         UNPUBLISHED.add(partial);

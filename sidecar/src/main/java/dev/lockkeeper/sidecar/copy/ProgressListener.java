@@ -3,7 +3,7 @@ package dev.lockkeeper.sidecar.copy;
 /** Called from the copying threads after every chunk; implementations must be quick and thread-safe. */
 @FunctionalInterface
 public interface ProgressListener {
-    ProgressListener NONE = (done, total) -> { };
+    ProgressListener NONE = (done, total) -> {};
 
     /** The total while a tree is still being counted. */
     long UNKNOWN_TOTAL = -1;

@@ -3,7 +3,6 @@ package dev.lockkeeper.sidecar.copy;
 import dev.lockkeeper.sidecar.linux.ErrnoException;
 import dev.lockkeeper.sidecar.linux.FileStat;
 import dev.lockkeeper.sidecar.linux.NativeFile;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
@@ -15,8 +14,7 @@ import java.lang.foreign.MemorySegment;
  * the size it had and the size it has now.
  */
 final class SizelessContent {
-    private SizelessContent() {
-    }
+    private SizelessContent() {}
 
     /** Fails when a regular file of size 0 can be read all the same; one aligned read (the file may be O_DIRECT). */
     static void refuse(NativeFile file, FileStat stat) throws ErrnoException, CopyException {
@@ -24,8 +22,9 @@ final class SizelessContent {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment probe = NativeFile.directBuffer(arena, NativeFile.DIRECT_IO_ALIGNMENT);
             if (file.read(probe, probe.byteSize(), 0) > 0) {
-                throw new CopyException("source " + file.path() + " reports a size of 0 bytes but has content: a file of a "
-                        + "pseudo filesystem such as /proc or /sys, which is not a volume and is not copied");
+                throw new CopyException(
+                        "source " + file.path() + " reports a size of 0 bytes but has content: a file of a "
+                                + "pseudo filesystem such as /proc or /sys, which is not a volume and is not copied");
             }
         }
     }
@@ -38,7 +37,7 @@ final class SizelessContent {
         } catch (ErrnoException e) {
             now = "unknown (" + e.getMessage() + ")";
         }
-        return new CopyException("source " + source.path() + " shrank during the copy: it was " + Sizes.describe(sizeAtStart)
-                + ", now it is " + now + "; stop whatever writes to it and copy again");
+        return new CopyException("source " + source.path() + " shrank during the copy: it was "
+                + Sizes.describe(sizeAtStart) + ", now it is " + now + "; stop whatever writes to it and copy again");
     }
 }

@@ -4,8 +4,7 @@ import java.util.Locale;
 
 /** Byte counts for messages: exact bytes for machines, a binary unit for people. */
 public final class Sizes {
-    private Sizes() {
-    }
+    private Sizes() {}
 
     public static String describe(long bytes) {
         return bytes + " bytes (" + human(bytes) + ")";

@@ -8,10 +8,8 @@ import dev.lockkeeper.sidecar.linux.FileStat.FileType;
 import dev.lockkeeper.sidecar.linux.FileStat.Identity;
 import dev.lockkeeper.sidecar.linux.NativeFile;
 import dev.lockkeeper.sidecar.linux.NativeFile.Mode;
-
 import java.io.IOException;
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileStore;
 import java.nio.file.FileVisitResult;
@@ -84,14 +82,18 @@ final class TreeCopier {
                         + "); finish or redo that copy first");
             }
             boolean absent = !Files.exists(targetRoot, LinkOption.NOFOLLOW_LINKS);
-            Path target = absent ? targetRoot.toAbsolutePath().getParent().toRealPath().resolve(targetRoot.getFileName())
+            Path target = absent
+                    ? targetRoot.toAbsolutePath().getParent().toRealPath().resolve(targetRoot.getFileName())
                     : targetRoot.toRealPath();
-            if (target.startsWith(source)) throw new CopyException("target " + targetRoot + " is inside the source " + sourceRoot);
-            if (source.startsWith(target)) throw new CopyException("source " + sourceRoot + " is inside the target " + targetRoot);
+            if (target.startsWith(source))
+                throw new CopyException("target " + targetRoot + " is inside the source " + sourceRoot);
+            if (source.startsWith(target))
+                throw new CopyException("source " + sourceRoot + " is inside the target " + targetRoot);
             if (!absent) requireEmpty(target, false);
             ProgressCounter progress = sizeUp(source, absent ? target.getParent() : target);
             if (absent) createMarked(target);
-            else if (!Files.exists(target.resolve(STAGING), LinkOption.NOFOLLOW_LINKS)) Files.createDirectory(target.resolve(STAGING));
+            else if (!Files.exists(target.resolve(STAGING), LinkOption.NOFOLLOW_LINKS))
+                Files.createDirectory(target.resolve(STAGING));
             return new Run(source, target, progress).execute();
         } catch (IOException e) {
             throw Failures.explain(e);
@@ -109,8 +111,7 @@ final class TreeCopier {
                 String name = entry.getFileName().toString();
                 if (name.equals(STAGING)) {
                     if (!keepStaging) removeContents(entry);
-                }
-                else if (!name.equals(TreeWalk.LOST_AND_FOUND)) present.add(name);
+                } else if (!name.equals(TreeWalk.LOST_AND_FOUND)) present.add(name);
             }
         }
         if (!present.isEmpty()) {
@@ -134,7 +135,7 @@ final class TreeCopier {
         ImageTransfer.syncDirectory(target.getParent());
     }
 
-    record TreeSize(long logicalBytes, long allocatedBytes) { }
+    record TreeSize(long logicalBytes, long allocatedBytes) {}
 
     /**
      * Refuses a target that cannot hold the tree, before a byte is written, and starts the progress count.
@@ -148,13 +149,16 @@ final class TreeCopier {
      */
     private ProgressCounter sizeUp(Path source, Path room) throws IOException, CopyException {
         FileStore sourceStore = Files.getFileStore(source);
-        if (!request.preallocate() && UNSHARED_BLOCK_FILESYSTEMS.contains(sourceStore.type())
-                && usedOn(sourceStore) <= Files.getFileStore(room).getUsableSpace() && !MountTable.hasMountsBelow(source)) {
+        if (!request.preallocate()
+                && UNSHARED_BLOCK_FILESYSTEMS.contains(sourceStore.type())
+                && usedOn(sourceStore) <= Files.getFileStore(room).getUsableSpace()
+                && !MountTable.hasMountsBelow(source)) {
             ProgressCounter progress = new ProgressCounter(ProgressListener.UNKNOWN_TOTAL, request.progress());
             if (request.progress() != ProgressListener.NONE) {
                 Thread.ofPlatform().daemon().name("lk-measure").start(() -> {
                     try {
-                        progress.estimate(measure(source, () -> !progress.settled()).logicalBytes());
+                        progress.estimate(
+                                measure(source, () -> !progress.settled()).logicalBytes());
                     } catch (IOException | CopyException e) {
                         // the copy's own walk meets the same entry and reports it
                     }
@@ -182,7 +186,9 @@ final class TreeCopier {
         Set<Identity> linked = new HashSet<>();
         TreeWalk.walk(source, entry -> {
             FileStat stat = entry.stat();
-            if (stat.type() == FileType.REGULAR && !entry.mountPoint() && (stat.linkCount() == 1 || linked.add(stat.identity()))) {
+            if (stat.type() == FileType.REGULAR
+                    && !entry.mountPoint()
+                    && (stat.linkCount() == 1 || linked.add(stat.identity()))) {
                 logicalAndAllocated[0] += stat.size();
                 logicalAndAllocated[1] += Math.min(stat.size(), stat.allocatedBytes());
             }
@@ -207,7 +213,9 @@ final class TreeCopier {
      */
     static List<ExtendedAttribute> carried(List<ExtendedAttribute> attributes) {
         if (attributes.isEmpty()) return attributes;
-        return attributes.stream().filter(attribute -> !attribute.name().equals(SELINUX_LABEL)).toList();
+        return attributes.stream()
+                .filter(attribute -> !attribute.name().equals(SELINUX_LABEL))
+                .toList();
     }
 
     static void removeTree(Path top) throws IOException {
@@ -250,6 +258,7 @@ final class TreeCopier {
          * an entry changes a directory's mtime, and entries created after a default ACL was set would inherit it.
          */
         private final List<Directory> directories = new ArrayList<>();
+
         private FileStat rootStat;
         private final List<String> skipped = Collections.synchronizedList(new ArrayList<>());
         private final AtomicReference<Throwable> failure = new AtomicReference<>();
@@ -259,13 +268,14 @@ final class TreeCopier {
         private NativeFile sourceRoot;
         /** The staging directory, open for the run: every target entry is created below it. */
         private NativeFile stagingRoot;
+
         private volatile boolean openBeneathSupported = true;
         private final Semaphore queued = new Semaphore(MAX_QUEUED_FILES);
         private final ThreadLocal<FileDataCopier> copiers;
         private long files;
         private long hardLinks;
 
-        private record Directory(TreePath path, FileStat stat) { }
+        private record Directory(TreePath path, FileStat stat) {}
 
         Run(Path source, Path target, ProgressCounter progress) {
             this.source = source;
@@ -280,10 +290,11 @@ final class TreeCopier {
             PartialResults.track(staging);
             boolean publishing = false;
             try (NativeFile sourceRootHandle = NativeFile.open(source, Mode.READ, Mode.DIRECTORY, Mode.NO_FOLLOW);
-                 NativeFile stagingHandle = NativeFile.open(staging, Mode.READ, Mode.DIRECTORY, Mode.NO_FOLLOW)) {
+                    NativeFile stagingHandle = NativeFile.open(staging, Mode.READ, Mode.DIRECTORY, Mode.NO_FOLLOW)) {
                 sourceRoot = sourceRootHandle;
                 stagingRoot = stagingHandle;
-                try (ExecutorService pool = Executors.newFixedThreadPool(WORKERS, Thread.ofPlatform().name("lk-tree-", 0).factory())) {
+                try (ExecutorService pool = Executors.newFixedThreadPool(
+                        WORKERS, Thread.ofPlatform().name("lk-tree-", 0).factory())) {
                     walk(pool);
                 }
                 rethrowFailure();
@@ -291,17 +302,29 @@ final class TreeCopier {
                 progress.settle(logicalBytes);
                 for (Directory dir : directories.reversed()) {
                     try (NativeFile original = openInsideSource(dir.path(), Mode.READ, Mode.DIRECTORY, Mode.NO_FOLLOW);
-                         NativeFile copy = stagingRoot.openAt(dir.path().bytes(), Mode.READ, Mode.DIRECTORY, Mode.NO_FOLLOW)) {
+                            NativeFile copy =
+                                    stagingRoot.openAt(dir.path().bytes(), Mode.READ, Mode.DIRECTORY, Mode.NO_FOLLOW)) {
                         copyDirectoryAttributes(original, copy, dir.stat(), dir.path());
                     }
                 }
                 stagingRoot.syncFileSystem();
-                Optional<String> checksum = request.verify() ? Optional.of(TreeDigest.verify(source, staging)) : Optional.empty();
-                if (!PartialResults.claim(staging)) throw new CopyException("stopped before the copy of " + source + " was finished");
+                Optional<String> checksum =
+                        request.verify() ? Optional.of(TreeDigest.verify(source, staging)) : Optional.empty();
+                if (!PartialResults.claim(staging))
+                    throw new CopyException("stopped before the copy of " + source + " was finished");
                 publishing = true;
                 publish();
-                return new CopyReport(CopyReport.Kind.TREE, target, ScanType.EXTENTS, logicalBytes, dataBytes.get(),
-                        logicalBytes - dataBytes.get(), files, checksum, List.copyOf(skipped), hardLinks);
+                return new CopyReport(
+                        CopyReport.Kind.TREE,
+                        target,
+                        ScanType.EXTENTS,
+                        logicalBytes,
+                        dataBytes.get(),
+                        logicalBytes - dataBytes.get(),
+                        files,
+                        checksum,
+                        List.copyOf(skipped),
+                        hardLinks);
             } catch (IOException | CopyException | RuntimeException e) {
                 // emptied, not removed: the staging directory goes on saying that this target is unfinished
                 if (!publishing && PartialResults.claim(staging)) removeContents(staging);
@@ -370,25 +393,34 @@ final class TreeCopier {
                 case SYMLINK -> {
                     byte[] relative = path.bytes();
                     stagingRoot.createSymlinkAt(sourceRoot.readLinkAt(relative), relative);
-                    stagingRoot.copyLinkAttributesAt(relative, stat, root, carried(sourceRoot.linkExtendedAttributesAt(relative)),
+                    stagingRoot.copyLinkAttributesAt(
+                            relative,
+                            stat,
+                            root,
+                            carried(sourceRoot.linkExtendedAttributesAt(relative)),
                             skipRefused(path));
                 }
-                case DIRECTORY -> throw new IllegalStateException("directories are visited, not copied as entries: " + path);
+                case DIRECTORY ->
+                    throw new IllegalStateException("directories are visited, not copied as entries: " + path);
                 default -> skipped.add(path + " (" + typeName(stat) + ")");
             }
         }
 
         private void copyFile(TreePath path, FileStat stat, NativeFile created) throws IOException, CopyException {
-            try (created; NativeFile in = openInsideSource(path, Mode.READ, Mode.NO_FOLLOW)) {
+            try (created;
+                    NativeFile in = openInsideSource(path, Mode.READ, Mode.NO_FOLLOW)) {
                 SizelessContent.refuse(in, stat);
                 if (request.preallocate() && stat.size() > 0) created.allocate(0, stat.size());
-                long copied = copiers.get().copy(in, created, stat.size(), stat.allocatedBytes() < stat.size(), progress::advance);
+                long copied = copiers.get()
+                        .copy(in, created, stat.size(), stat.allocatedBytes() < stat.size(), progress::advance);
                 throttle.acquire(copied);
                 if (copied < stat.size()) created.truncate(stat.size());
                 FileStat after = in.stat();
-                if (!after.identity().equals(stat.identity()) || !after.version().equals(stat.version())) {
+                if (!after.identity().equals(stat.identity())
+                        || !after.version().equals(stat.version())) {
                     throw new CopyException("source file " + in + " changed during the copy (before: " + stat.version()
-                            + "; after: " + after.version() + "), so its copy may mix old and new data; stop whatever writes to it and copy again");
+                            + "; after: " + after.version()
+                            + "), so its copy may mix old and new data; stop whatever writes to it and copy again");
                 }
                 created.copyAttributesFrom(stat, root, carried(in.extendedAttributes()), skipRefused(path));
                 dataBytes.addAndGet(copied);
@@ -410,8 +442,10 @@ final class TreeCopier {
                     switch (e.errno()) {
                         // EPERM: a container's seccomp profile from before openat2 existed refuses it that way
                         case ENOSYS, EPERM -> openBeneathSupported = false;
-                        case ELOOP, EXDEV -> throw new CopyException("refusing to read " + source + "/" + path
-                                + ": a symlink in its path, swapped in during the copy, would lead out of the source root");
+                        case ELOOP, EXDEV ->
+                            throw new CopyException(
+                                    "refusing to read " + source + "/" + path
+                                            + ": a symlink in its path, swapped in during the copy, would lead out of the source root");
                         default -> throw e;
                     }
                 }
@@ -420,12 +454,14 @@ final class TreeCopier {
             Path actual = opened.resolvedPath();
             if (!actual.startsWith(source)) {
                 opened.close();
-                throw new CopyException("refusing to read " + actual + ": " + source + "/" + path + " resolved outside the source root");
+                throw new CopyException("refusing to read " + actual + ": " + source + "/" + path
+                        + " resolved outside the source root");
             }
             return opened;
         }
 
-        private void copyDirectoryAttributes(NativeFile original, NativeFile copy, FileStat stat, TreePath path) throws ErrnoException {
+        private void copyDirectoryAttributes(NativeFile original, NativeFile copy, FileStat stat, TreePath path)
+                throws ErrnoException {
             copy.copyAttributesFrom(stat, root, carried(original.extendedAttributes()), skipRefused(path));
         }
 
@@ -453,7 +489,7 @@ final class TreeCopier {
 
         private void rethrowFailure() throws IOException, CopyException {
             switch (failure.get()) {
-                case null -> { }
+                case null -> {}
                 case IOException e -> throw e;
                 case CopyException e -> throw e;
                 case RuntimeException e -> throw e;

@@ -6,7 +6,6 @@ import dev.lockkeeper.sidecar.linux.FileStat.FileType;
 import dev.lockkeeper.sidecar.linux.FileStat.Identity;
 import dev.lockkeeper.sidecar.linux.NativeFile;
 import dev.lockkeeper.sidecar.linux.NativeFile.Mode;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -18,8 +17,8 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Checksum of a tree: every entry (sorted by its name bytes) contributes its path, its type and either its content
@@ -29,8 +28,7 @@ import java.util.concurrent.CompletionException;
  * of paths in memory (verification only).
  */
 public final class TreeDigest {
-    private TreeDigest() {
-    }
+    private TreeDigest() {}
 
     /**
      * One side's digest, for a copy whose two sides are on different nodes: {@code content} is the roll-up
@@ -38,7 +36,7 @@ public final class TreeDigest {
      * structure (each name of a multiply-linked file with the first of its inode's names in byte order), which a
      * content digest alone cannot see.
      */
-    public record Summary(String content, String links) { }
+    public record Summary(String content, String links) {}
 
     public static Summary summarize(Path root) throws IOException, CopyException {
         try (NativeFile handle = NativeFile.open(root, Mode.READ, Mode.DIRECTORY, Mode.NO_FOLLOW)) {
@@ -46,7 +44,9 @@ public final class TreeDigest {
             Map<Identity, CompletableFuture<String>> digests = new ConcurrentHashMap<>();
             List<byte[]> lines;
             try {
-                lines = entries.parallelStream().map(entry -> line(entry.path(), Comparison.describe(handle, entry.path(), digests))).toList();
+                lines = entries.parallelStream()
+                        .map(entry -> line(entry.path(), Comparison.describe(handle, entry.path(), digests)))
+                        .toList();
             } catch (UncheckedIOException e) {
                 throw e.getCause();
             } catch (MismatchException e) {
@@ -61,17 +61,18 @@ public final class TreeDigest {
                 TreePath first = firstName.putIfAbsent(entry.sharedInode(), entry.path());
                 links.update(line(entry.path(), "-> " + (first == null ? "." : first.toString())));
             }
-            return new Summary("tree+" + ContentDigest.ALGORITHM + ":" + HexFormat.of().formatHex(rollUp.digest()),
+            return new Summary(
+                    "tree+" + ContentDigest.ALGORITHM + ":" + HexFormat.of().formatHex(rollUp.digest()),
                     ContentDigest.ALGORITHM + ":" + HexFormat.of().formatHex(links.digest()));
         }
     }
 
     /** A compared entry: where it is and, for a regular file with more than one name, its inode. */
-    private record Listed(TreePath path, Identity sharedInode) { }
+    private record Listed(TreePath path, Identity sharedInode) {}
 
     static String verify(Path source, Path copy) throws IOException, CopyException {
         try (NativeFile sourceRoot = NativeFile.open(source, Mode.READ, Mode.DIRECTORY, Mode.NO_FOLLOW);
-             NativeFile copyRoot = NativeFile.open(copy, Mode.READ, Mode.DIRECTORY, Mode.NO_FOLLOW)) {
+                NativeFile copyRoot = NativeFile.open(copy, Mode.READ, Mode.DIRECTORY, Mode.NO_FOLLOW)) {
             return new Comparison(sourceRoot, copyRoot).run();
         }
     }
@@ -107,6 +108,7 @@ public final class TreeDigest {
         private final NativeFile copyRoot;
         /** Content digests by inode, one computation per inode and side however many names it has. */
         private final Map<Identity, CompletableFuture<String>> sourceDigests = new ConcurrentHashMap<>();
+
         private final Map<Identity, CompletableFuture<String>> copyDigests = new ConcurrentHashMap<>();
         /** Which copy inode each multiply-linked source inode became. */
         private final Map<Identity, Identity> copyInodeOf = new ConcurrentHashMap<>();
@@ -150,15 +152,18 @@ public final class TreeDigest {
             Identity copyInode = stat(copyRoot, entry.path()).identity();
             Identity first = copyInodeOf.putIfAbsent(entry.sharedInode(), copyInode);
             if (first != null && !first.equals(copyInode)) {
-                throw new MismatchException(entry.path() + ": a hard link of another name in the source, a separate file in the copy");
+                throw new MismatchException(
+                        entry.path() + ": a hard link of another name in the source, a separate file in the copy");
             }
         }
 
-        private static String describe(NativeFile root, TreePath path, Map<Identity, CompletableFuture<String>> digests) {
+        private static String describe(
+                NativeFile root, TreePath path, Map<Identity, CompletableFuture<String>> digests) {
             try {
                 FileStat stat = stat(root, path);
                 return switch (stat.type()) {
-                    case REGULAR -> "file " + (stat.linkCount() > 1 ? digestOnce(root, path, stat, digests) : digest(root, path));
+                    case REGULAR ->
+                        "file " + (stat.linkCount() > 1 ? digestOnce(root, path, stat, digests) : digest(root, path));
                     case SYMLINK -> "link " + FileNames.show(root.readLinkAt(path.bytes()));
                     default -> stat.type().name().toLowerCase();
                 };
@@ -169,7 +174,8 @@ public final class TreeDigest {
             }
         }
 
-        private static String digestOnce(NativeFile root, TreePath path, FileStat stat, Map<Identity, CompletableFuture<String>> digests)
+        private static String digestOnce(
+                NativeFile root, TreePath path, FileStat stat, Map<Identity, CompletableFuture<String>> digests)
                 throws IOException, CopyException {
             CompletableFuture<String> mine = new CompletableFuture<>();
             CompletableFuture<String> first = digests.putIfAbsent(stat.identity(), mine);

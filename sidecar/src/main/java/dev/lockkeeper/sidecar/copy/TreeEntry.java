@@ -15,8 +15,19 @@ import java.time.Instant;
  * @param resent      a directory an earlier attempt already made durable, sent again only so that the target knows
  *                    its attributes and may create entries in it
  */
-public record TreeEntry(Kind kind, TreePath path, int permissions, int uid, int gid, Instant modified, long size,
-                        long dataFrom, long filesBefore, byte[] linkTarget, TreePath firstName, boolean resent) {
+public record TreeEntry(
+        Kind kind,
+        TreePath path,
+        int permissions,
+        int uid,
+        int gid,
+        Instant modified,
+        long size,
+        long dataFrom,
+        long filesBefore,
+        byte[] linkTarget,
+        TreePath firstName,
+        boolean resent) {
 
     public enum Kind {
         DIRECTORY,

@@ -1,7 +1,6 @@
 package dev.lockkeeper.sidecar.copy;
 
 import dev.lockkeeper.sidecar.linux.FileNames;
-
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -57,7 +56,8 @@ public final class TreePath implements Comparable<TreePath> {
     private static String refusal(byte[] name) {
         if (name.length == 0) return "is empty";
         if (name.length > NAME_MAX) return "is longer than " + NAME_MAX + " bytes";
-        if (name.length == 1 && name[0] == '.' || name.length == 2 && name[0] == '.' && name[1] == '.') return "is a dot entry";
+        if (name.length == 1 && name[0] == '.' || name.length == 2 && name[0] == '.' && name[1] == '.')
+            return "is a dot entry";
         for (byte b : name) {
             if (b == '/') return "holds a '/'";
             if (b == 0) return "holds a NUL byte";
@@ -108,7 +108,8 @@ public final class TreePath implements Comparable<TreePath> {
     }
 
     public boolean nameIs(String ascii) {
-        return Arrays.equals(bytes, nameStart, bytes.length, ascii.getBytes(StandardCharsets.US_ASCII), 0, ascii.length());
+        return Arrays.equals(
+                bytes, nameStart, bytes.length, ascii.getBytes(StandardCharsets.US_ASCII), 0, ascii.length());
     }
 
     /** The relative path for the *at() system calls; "." for the root itself. */

@@ -8,7 +8,6 @@ import dev.lockkeeper.sidecar.linux.FileStat.FileType;
 import dev.lockkeeper.sidecar.linux.FileStat.Identity;
 import dev.lockkeeper.sidecar.linux.NativeFile;
 import dev.lockkeeper.sidecar.linux.NativeFile.Mode;
-
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -66,11 +65,12 @@ public final class TreeStreamSource implements AutoCloseable {
         try {
             Path root = volume.toRealPath();
             if (!Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) {
-                throw new CopyException("source " + volume + " is not a directory; --content archive copies a filesystem volume's tree");
+                throw new CopyException("source " + volume
+                        + " is not a directory; --content archive copies a filesystem volume's tree");
             }
             if (Files.exists(root.resolve(TreeCopier.STAGING), LinkOption.NOFOLLOW_LINKS)) {
-                throw new CopyException("source " + volume + " holds an unfinished Lockkeeper copy (" + TreeCopier.STAGING
-                        + "); finish or redo that copy first");
+                throw new CopyException("source " + volume + " holds an unfinished Lockkeeper copy ("
+                        + TreeCopier.STAGING + "); finish or redo that copy first");
             }
             NativeFile handle = NativeFile.open(root, Mode.READ, Mode.DIRECTORY, Mode.NO_FOLLOW);
             try {
@@ -98,7 +98,8 @@ public final class TreeStreamSource implements AutoCloseable {
      * top level. A file changed inside the tree is caught by its own before/after check and by the digest.
      */
     public String fingerprint() {
-        return "tree:" + rootStat.device() + ":" + rootStat.inode() + ":" + rootStat.modified().getEpochSecond() + "."
+        return "tree:" + rootStat.device() + ":" + rootStat.inode() + ":"
+                + rootStat.modified().getEpochSecond() + "."
                 + rootStat.modified().getNano();
     }
 
@@ -114,7 +115,8 @@ public final class TreeStreamSource implements AutoCloseable {
      * @return the last ordinal of the walk
      */
     public long stream(long durable, long dataFrom, Records records) throws IOException, CopyException {
-        if (durable < 0 || dataFrom < 0) throw new CopyException("a tree stream resumes from ordinal " + durable + ", offset " + dataFrom);
+        if (durable < 0 || dataFrom < 0)
+            throw new CopyException("a tree stream resumes from ordinal " + durable + ", offset " + dataFrom);
         skipped.clear();
         long[] ordinal = {-1};
         long[] filesBefore = {0};
@@ -125,17 +127,22 @@ public final class TreeStreamSource implements AutoCloseable {
             FileStat stat = entry.stat();
             boolean sent = number > durable;
             if (path.isRoot()) {
-                records.entry(0, record(TreeEntry.Kind.DIRECTORY, entry, 0, 0, filesBefore[0], null, null, false),
+                records.entry(
+                        0,
+                        record(TreeEntry.Kind.DIRECTORY, entry, 0, 0, filesBefore[0], null, null, false),
                         TreeCopier.carried(rootHandle.extendedAttributes()));
                 records.end(0, 0);
                 return true;
             }
             if (entry.mountPoint()) {
                 if (stat.type() == FileType.DIRECTORY) {
-                    if (sent) skipped.add(path + " (mount point: another filesystem is mounted there; copied as an empty directory)");
+                    if (sent)
+                        skipped.add(path
+                                + " (mount point: another filesystem is mounted there; copied as an empty directory)");
                     directory(number, TreeEntry.Kind.MOUNT_POINT, entry, sent, filesBefore[0], records);
                 } else if (sent) {
-                    skipped.add(path + " (mount point: a " + typeName(stat) + " mounted from another filesystem; not copied)");
+                    skipped.add(path + " (mount point: a " + typeName(stat)
+                            + " mounted from another filesystem; not copied)");
                 }
                 return true;
             }
@@ -145,7 +152,10 @@ public final class TreeStreamSource implements AutoCloseable {
                     TreePath first = stat.linkCount() > 1 ? firstNameOf.putIfAbsent(stat.identity(), path) : null;
                     if (first != null) {
                         if (sent) {
-                            records.entry(number, record(TreeEntry.Kind.HARD_LINK, entry, 0, 0, filesBefore[0], null, first, false), List.of());
+                            records.entry(
+                                    number,
+                                    record(TreeEntry.Kind.HARD_LINK, entry, 0, 0, filesBefore[0], null, first, false),
+                                    List.of());
                             records.end(number, 0);
                         }
                     } else {
@@ -156,7 +166,17 @@ public final class TreeStreamSource implements AutoCloseable {
                 case SYMLINK -> {
                     if (sent) {
                         byte[] relative = path.bytes();
-                        records.entry(number, record(TreeEntry.Kind.SYMLINK, entry, 0, 0, filesBefore[0], rootHandle.readLinkAt(relative), null, false),
+                        records.entry(
+                                number,
+                                record(
+                                        TreeEntry.Kind.SYMLINK,
+                                        entry,
+                                        0,
+                                        0,
+                                        filesBefore[0],
+                                        rootHandle.readLinkAt(relative),
+                                        null,
+                                        false),
                                 TreeCopier.carried(rootHandle.linkExtendedAttributesAt(relative)));
                         records.end(number, 0);
                     }
@@ -170,14 +190,33 @@ public final class TreeStreamSource implements AutoCloseable {
         return ordinal[0];
     }
 
-    private static TreeEntry record(TreeEntry.Kind kind, TreeWalk.Entry entry, long size, long dataFrom, long filesBefore,
-                                    byte[] linkTarget, TreePath firstName, boolean resent) {
+    private static TreeEntry record(
+            TreeEntry.Kind kind,
+            TreeWalk.Entry entry,
+            long size,
+            long dataFrom,
+            long filesBefore,
+            byte[] linkTarget,
+            TreePath firstName,
+            boolean resent) {
         FileStat stat = entry.stat();
-        return new TreeEntry(kind, entry.path(), stat.permissions(), stat.uid(), stat.gid(), stat.modified(), size, dataFrom,
-                filesBefore, linkTarget, firstName, resent);
+        return new TreeEntry(
+                kind,
+                entry.path(),
+                stat.permissions(),
+                stat.uid(),
+                stat.gid(),
+                stat.modified(),
+                size,
+                dataFrom,
+                filesBefore,
+                linkTarget,
+                firstName,
+                resent);
     }
 
-    private void directory(long number, TreeEntry.Kind kind, TreeWalk.Entry entry, boolean sent, long filesBefore, Records records)
+    private void directory(
+            long number, TreeEntry.Kind kind, TreeWalk.Entry entry, boolean sent, long filesBefore, Records records)
             throws IOException, CopyException {
         List<ExtendedAttribute> attributes = List.of();
         if (sent) {
@@ -195,13 +234,16 @@ public final class TreeStreamSource implements AutoCloseable {
         try (NativeFile in = openInside(entry.path(), Mode.READ, Mode.NO_FOLLOW)) {
             SizelessContent.refuse(in, stat);
             long from = Math.min(dataFrom, stat.size());
-            records.entry(number, record(TreeEntry.Kind.FILE, entry, stat.size(), from, filesBefore, null, null, false),
+            records.entry(
+                    number,
+                    record(TreeEntry.Kind.FILE, entry, stat.size(), from, filesBefore, null, null, false),
                     TreeCopier.carried(in.extendedAttributes()));
             extents(in, from, stat.size(), records);
             FileStat after = in.stat();
             if (!after.identity().equals(stat.identity()) || !after.version().equals(stat.version())) {
                 throw new CopyException("source file " + in + " changed during the copy (before: " + stat.version()
-                        + "; after: " + after.version() + "), so its copy may mix old and new data; stop whatever writes to it and copy again");
+                        + "; after: " + after.version()
+                        + "), so its copy may mix old and new data; stop whatever writes to it and copy again");
             }
             records.end(number, stat.size());
         }
@@ -271,7 +313,9 @@ public final class TreeStreamSource implements AutoCloseable {
     }
 
     private static String typeName(FileStat stat) {
-        return stat.type() == FileType.REGULAR ? "file" : stat.type().name().toLowerCase().replace('_', ' ');
+        return stat.type() == FileType.REGULAR
+                ? "file"
+                : stat.type().name().toLowerCase().replace('_', ' ');
     }
 
     /** The engine's tree digest of the source, and of its hard-link structure. */

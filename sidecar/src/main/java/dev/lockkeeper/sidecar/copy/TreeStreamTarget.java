@@ -7,7 +7,6 @@ import dev.lockkeeper.sidecar.linux.FileStat;
 import dev.lockkeeper.sidecar.linux.FileStat.FileType;
 import dev.lockkeeper.sidecar.linux.NativeFile;
 import dev.lockkeeper.sidecar.linux.NativeFile.Mode;
-
 import java.io.IOException;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
@@ -62,7 +61,7 @@ public final class TreeStreamTarget implements AutoCloseable {
     private long logicalBytes;
     private long dataBytes;
 
-    private record Made(TreePath path, FileStat stat, List<ExtendedAttribute> attributes) { }
+    private record Made(TreePath path, FileStat stat, List<ExtendedAttribute> attributes) {}
 
     /** The file being written: entry {@code ordinal}, bytes [dataFrom, watermark) arrived. */
     private static final class Open {
@@ -82,7 +81,7 @@ public final class TreeStreamTarget implements AutoCloseable {
     }
 
     /** Where an earlier attempt's durable part ends: entries up to {@code entries} done, the next file up to {@code offset}. */
-    public record Resume(long entries, long offset) { }
+    public record Resume(long entries, long offset) {}
 
     private TreeStreamTarget(Path target, Path staging, NativeFile stagingRoot, Resume resume, boolean preallocate) {
         this.target = target;
@@ -100,27 +99,33 @@ public final class TreeStreamTarget implements AutoCloseable {
      * @param resume  an earlier attempt's checkpoint, or empty to start afresh (a stale staging directory is emptied)
      * @param needed  bytes the tree takes (its allocated bytes, or its size when preallocating)
      */
-    public static TreeStreamTarget open(Path volume, Optional<Resume> resume, long needed, boolean preallocate) throws CopyException {
+    public static TreeStreamTarget open(Path volume, Optional<Resume> resume, long needed, boolean preallocate)
+            throws CopyException {
         try {
             boolean absent = !Files.exists(volume, LinkOption.NOFOLLOW_LINKS);
-            Path target = absent ? volume.toAbsolutePath().getParent().toRealPath().resolve(volume.getFileName()) : volume.toRealPath();
+            Path target = absent
+                    ? volume.toAbsolutePath().getParent().toRealPath().resolve(volume.getFileName())
+                    : volume.toRealPath();
             Path staging = target.resolve(TreeCopier.STAGING);
             // a checkpoint at the root alone holds nothing worth keeping: a fresh start is as good, and simpler
-            boolean resuming = resume.isPresent() && (resume.get().entries() > 0 || resume.get().offset() > 0) && !absent
+            boolean resuming = resume.isPresent()
+                    && (resume.get().entries() > 0 || resume.get().offset() > 0)
+                    && !absent
                     && Files.isDirectory(staging, LinkOption.NOFOLLOW_LINKS);
             if (absent) {
                 TreeCopier.createMarked(target);
             } else {
                 if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
-                    throw new CopyException("target " + volume + " is not a directory; a tree is copied into a filesystem volume");
+                    throw new CopyException(
+                            "target " + volume + " is not a directory; a tree is copied into a filesystem volume");
                 }
                 TreeCopier.requireEmpty(target, resuming);
                 if (!Files.exists(staging, LinkOption.NOFOLLOW_LINKS)) Files.createDirectory(staging);
             }
             long free = Files.getFileStore(target).getUsableSpace();
             if (!resuming && needed > free) {
-                throw new CopyException("target volume " + volume + " has " + Sizes.describe(free) + " free but the source tree needs "
-                        + Sizes.describe(needed));
+                throw new CopyException("target volume " + volume + " has " + Sizes.describe(free)
+                        + " free but the source tree needs " + Sizes.describe(needed));
             }
             NativeFile handle = NativeFile.open(staging, Mode.READ, Mode.DIRECTORY, Mode.NO_FOLLOW);
             return new TreeStreamTarget(target, staging, handle, resuming ? resume.get() : null, preallocate);
@@ -163,13 +168,17 @@ public final class TreeStreamTarget implements AutoCloseable {
     }
 
     /** One entry, checked before anything is made for it; a file then takes {@link #data}/{@link #zero} until {@link #end}. */
-    public void entry(long ordinal, TreeEntry entry, List<ExtendedAttribute> attributes) throws IOException, CopyException {
-        if (file != null) throw refused(ordinal, "entry " + entry.path() + " arrived before the end of " + file.entry.path());
-        if (ordinal <= lastOrdinal) throw refused(ordinal, "entry " + entry.path() + " does not follow ordinal " + lastOrdinal);
+    public void entry(long ordinal, TreeEntry entry, List<ExtendedAttribute> attributes)
+            throws IOException, CopyException {
+        if (file != null)
+            throw refused(ordinal, "entry " + entry.path() + " arrived before the end of " + file.entry.path());
+        if (ordinal <= lastOrdinal)
+            throw refused(ordinal, "entry " + entry.path() + " does not follow ordinal " + lastOrdinal);
         lastOrdinal = ordinal;
         TreePath path = entry.path();
         if (path.isRoot()) {
-            if (ordinal != 0 || entry.kind() != TreeEntry.Kind.DIRECTORY) throw refused(ordinal, "the root must be entry 0, a directory");
+            if (ordinal != 0 || entry.kind() != TreeEntry.Kind.DIRECTORY)
+                throw refused(ordinal, "the root must be entry 0, a directory");
             rootEntry = new Made(path, stat(entry, FileType.DIRECTORY), attributes);
             return;
         }
@@ -179,19 +188,29 @@ public final class TreeStreamTarget implements AutoCloseable {
         }
         if (entry.resent()) {
             if (!entry.directory() || ordinal > resumedEntries) {
-                throw refused(ordinal, "entry " + path + " is announced as made by an earlier attempt, which ended at ordinal " + resumedEntries);
+                throw refused(
+                        ordinal,
+                        "entry " + path + " is announced as made by an earlier attempt, which ended at ordinal "
+                                + resumedEntries);
             }
             FileStat existing = statOrNull(path);
             if (existing == null || existing.type() != FileType.DIRECTORY) {
-                throw refused(ordinal, "directory " + path + " is not in the target although an earlier attempt made it");
+                throw refused(
+                        ordinal, "directory " + path + " is not in the target although an earlier attempt made it");
             }
             remember(path, entry, List.of());
             return;
         }
-        if (ordinal <= resumedEntries) throw refused(ordinal, "entry " + path + " was made durable by an earlier attempt already");
-        if (entry.dataFrom() != 0 && (entry.kind() != TreeEntry.Kind.FILE || ordinal != resumedEntries + 1 || entry.dataFrom() != resumedOffset)) {
-            throw refused(ordinal, "entry " + path + " continues at " + entry.dataFrom() + ", but the checkpoint is ordinal "
-                    + resumedEntries + ", offset " + resumedOffset);
+        if (ordinal <= resumedEntries)
+            throw refused(ordinal, "entry " + path + " was made durable by an earlier attempt already");
+        if (entry.dataFrom() != 0
+                && (entry.kind() != TreeEntry.Kind.FILE
+                        || ordinal != resumedEntries + 1
+                        || entry.dataFrom() != resumedOffset)) {
+            throw refused(
+                    ordinal,
+                    "entry " + path + " continues at " + entry.dataFrom() + ", but the checkpoint is ordinal "
+                            + resumedEntries + ", offset " + resumedOffset);
         }
         byte[] relative = path.bytes();
         switch (entry.kind()) {
@@ -201,12 +220,17 @@ public final class TreeStreamTarget implements AutoCloseable {
                 } catch (ErrnoException e) {
                     FileStat existing = statOrNull(path);
                     // left by an attempt stopped after its checkpoint: its entries follow again
-                    if (e.errno() != Errno.EEXIST || !resuming || existing == null || existing.type() != FileType.DIRECTORY) throw e;
+                    if (e.errno() != Errno.EEXIST
+                            || !resuming
+                            || existing == null
+                            || existing.type() != FileType.DIRECTORY) throw e;
                 }
                 if (entry.kind() == TreeEntry.Kind.MOUNT_POINT) {
-                    skipped.add(path + " (mount point: another filesystem is mounted there; copied as an empty directory)");
+                    skipped.add(
+                            path + " (mount point: another filesystem is mounted there; copied as an empty directory)");
                 }
-                try (NativeFile directory = NativeFile.openBeneath(stagingRoot, relative, Mode.READ, Mode.DIRECTORY, Mode.NO_FOLLOW)) {
+                try (NativeFile directory =
+                        NativeFile.openBeneath(stagingRoot, relative, Mode.READ, Mode.DIRECTORY, Mode.NO_FOLLOW)) {
                     setAttributes(directory, path, attributes);
                 }
                 remember(path, entry, List.of());
@@ -217,11 +241,14 @@ public final class TreeStreamTarget implements AutoCloseable {
             }
             case SYMLINK -> {
                 byte[] content = entry.linkTarget();
-                if (content == null || content.length == 0 || content.length >= 4096) throw refused(ordinal, "symlink " + path + " without a valid target");
-                for (byte b : content) if (b == 0) throw refused(ordinal, "symlink " + path + " whose target holds a NUL byte");
+                if (content == null || content.length == 0 || content.length >= 4096)
+                    throw refused(ordinal, "symlink " + path + " without a valid target");
+                for (byte b : content)
+                    if (b == 0) throw refused(ordinal, "symlink " + path + " whose target holds a NUL byte");
                 replaceStale(path);
                 stagingRoot.createSymlinkAt(content, relative);
-                stagingRoot.copyLinkAttributesAt(relative, stat(entry, FileType.SYMLINK), root, attributes, skipRefused(path));
+                stagingRoot.copyLinkAttributesAt(
+                        relative, stat(entry, FileType.SYMLINK), root, attributes, skipRefused(path));
             }
             case HARD_LINK -> {
                 TreePath first = entry.firstName();
@@ -230,7 +257,8 @@ public final class TreeStreamTarget implements AutoCloseable {
                 }
                 FileStat existing = statOrNull(first);
                 if (existing == null || existing.type() != FileType.REGULAR) {
-                    throw refused(ordinal, "hard link " + path + " names " + first + ", which is not a file this copy made");
+                    throw refused(
+                            ordinal, "hard link " + path + " names " + first + ", which is not a file this copy made");
                 }
                 replaceStale(path);
                 stagingRoot.createHardLinkAt(first.bytes(), relative);
@@ -245,7 +273,8 @@ public final class TreeStreamTarget implements AutoCloseable {
 
     private NativeFile create(TreePath path, TreeEntry entry) throws IOException, CopyException {
         replaceStale(path);
-        NativeFile created = NativeFile.openBeneath(stagingRoot, path.bytes(), Mode.WRITE, Mode.CREATE_NEW, Mode.NO_FOLLOW);
+        NativeFile created =
+                NativeFile.openBeneath(stagingRoot, path.bytes(), Mode.WRITE, Mode.CREATE_NEW, Mode.NO_FOLLOW);
         try {
             created.truncate(entry.size());
             if (preallocate && entry.size() > 0) created.allocate(0, entry.size());
@@ -260,7 +289,8 @@ public final class TreeStreamTarget implements AutoCloseable {
     private NativeFile continued(TreePath path, TreeEntry entry) throws IOException, CopyException {
         FileStat existing = statOrNull(path);
         if (existing == null || existing.type() != FileType.REGULAR || existing.size() != entry.size()) {
-            throw new CopyException("the checkpoint says " + path + " was being written, but the target does not hold it as it was left");
+            throw new CopyException("the checkpoint says " + path
+                    + " was being written, but the target does not hold it as it was left");
         }
         NativeFile opened = NativeFile.openBeneath(stagingRoot, path.bytes(), Mode.WRITE, Mode.NO_FOLLOW);
         try {
@@ -307,8 +337,9 @@ public final class TreeStreamTarget implements AutoCloseable {
     private Open place(long offset, long length, String what) throws CopyException {
         if (file == null) throw new CopyException("the tree stream sent " + what + " outside a file");
         if (offset != file.watermark || length <= 0 || length > file.entry.size() - offset) {
-            throw new CopyException("the tree stream sent " + what + " [" + offset + ", +" + length + ") for " + file.entry.path()
-                    + " where " + file.watermark + " of its " + file.entry.size() + " bytes was due");
+            throw new CopyException(
+                    "the tree stream sent " + what + " [" + offset + ", +" + length + ") for " + file.entry.path()
+                            + " where " + file.watermark + " of its " + file.entry.size() + " bytes was due");
         }
         return file;
     }
@@ -326,15 +357,19 @@ public final class TreeStreamTarget implements AutoCloseable {
 
     /** The end of entry {@code ordinal}: a file must be complete; its attributes are set now. */
     public void end(long ordinal, long size) throws IOException, CopyException {
-        if (ordinal != lastOrdinal) throw refused(ordinal, "end of an entry that is not the last one (" + lastOrdinal + ")");
+        if (ordinal != lastOrdinal)
+            throw refused(ordinal, "end of an entry that is not the last one (" + lastOrdinal + ")");
         if (file != null) {
             Open open = file;
             if (size != open.entry.size() || open.watermark != size) {
-                throw refused(ordinal, open.entry.path() + " ends at " + open.watermark + " of " + open.entry.size() + " bytes");
+                throw refused(
+                        ordinal,
+                        open.entry.path() + " ends at " + open.watermark + " of " + open.entry.size() + " bytes");
             }
             file = null;
             try (NativeFile handle = open.handle) {
-                handle.copyAttributesFrom(stat(open.entry, FileType.REGULAR), root, open.attributes, skipRefused(open.entry.path()));
+                handle.copyAttributesFrom(
+                        stat(open.entry, FileType.REGULAR), root, open.attributes, skipRefused(open.entry.path()));
             }
             logicalBytes += size;
         } else if (size != 0) {
@@ -358,9 +393,11 @@ public final class TreeStreamTarget implements AutoCloseable {
     public void finish(long lastOrdinalOfWalk) throws IOException, CopyException {
         if (file != null) throw refused(lastOrdinalOfWalk, "the tree ended inside " + file.entry.path());
         if (rootEntry == null) throw refused(lastOrdinalOfWalk, "the tree ended without its root");
-        if (lastOrdinalOfWalk < lastOrdinal) throw refused(lastOrdinalOfWalk, "the tree ended before its last entry " + lastOrdinal);
+        if (lastOrdinalOfWalk < lastOrdinal)
+            throw refused(lastOrdinalOfWalk, "the tree ended before its last entry " + lastOrdinal);
         for (Made directory : madeDirectories.reversed()) {
-            try (NativeFile handle = NativeFile.openBeneath(stagingRoot, directory.path().bytes(), Mode.READ, Mode.DIRECTORY, Mode.NO_FOLLOW)) {
+            try (NativeFile handle = NativeFile.openBeneath(
+                    stagingRoot, directory.path().bytes(), Mode.READ, Mode.DIRECTORY, Mode.NO_FOLLOW)) {
                 handle.copyAttributesFrom(directory.stat(), root, List.of(), skipRefused(directory.path()));
             }
         }
@@ -392,7 +429,8 @@ public final class TreeStreamTarget implements AutoCloseable {
         } catch (IOException e) {
             throw Failures.explain(e);
         }
-        if (!skipped.isEmpty()) LOG.log(Level.INFO, "tree copy into " + target + " left out: " + String.join("; ", skipped));
+        if (!skipped.isEmpty())
+            LOG.log(Level.INFO, "tree copy into " + target + " left out: " + String.join("; ", skipped));
     }
 
     /** Gives up: the staging directory is emptied but kept, so the target still reads as unfinished. */
@@ -407,7 +445,8 @@ public final class TreeStreamTarget implements AutoCloseable {
         }
     }
 
-    private void setAttributes(NativeFile handle, TreePath path, List<ExtendedAttribute> attributes) throws ErrnoException {
+    private void setAttributes(NativeFile handle, TreePath path, List<ExtendedAttribute> attributes)
+            throws ErrnoException {
         if (attributes.isEmpty()) return;
         // extended attributes only: mode, owner and time come last, once nothing is created inside any more
         FileStat current = handle.stat();
@@ -424,8 +463,19 @@ public final class TreeStreamTarget implements AutoCloseable {
     }
 
     private static FileStat stat(TreeEntry entry, FileType type) {
-        return new FileStat(type, entry.permissions() & 07777, entry.uid(), entry.gid(), entry.size(), 0, 0, 0, 1,
-                entry.modified(), entry.modified(), FileStat.UNKNOWN_MOUNT);
+        return new FileStat(
+                type,
+                entry.permissions() & 07777,
+                entry.uid(),
+                entry.gid(),
+                entry.size(),
+                0,
+                0,
+                0,
+                1,
+                entry.modified(),
+                entry.modified(),
+                FileStat.UNKNOWN_MOUNT);
     }
 
     /** As the local tree copy: an attribute the target's filesystem or this process cannot set is reported and skipped. */
@@ -436,7 +486,8 @@ public final class TreeStreamTarget implements AutoCloseable {
                 case EPERM -> "this process may not set it";
                 default -> throw refusal;
             };
-            skipped.add(original + " (extended attribute " + attribute.name() + ": " + reason + ", " + refusal.errno() + ")");
+            skipped.add(original + " (extended attribute " + attribute.name() + ": " + reason + ", " + refusal.errno()
+                    + ")");
         };
     }
 

@@ -5,7 +5,6 @@ import dev.lockkeeper.sidecar.linux.FileStat;
 import dev.lockkeeper.sidecar.linux.FileStat.FileType;
 import dev.lockkeeper.sidecar.linux.NativeFile;
 import dev.lockkeeper.sidecar.linux.NativeFile.Mode;
-
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
@@ -34,7 +33,7 @@ final class TreeWalk {
     static final String LOST_AND_FOUND = "lost+found";
 
     /** One entry as the walk found it. */
-    record Entry(TreePath path, FileStat stat, boolean mountPoint) { }
+    record Entry(TreePath path, FileStat stat, boolean mountPoint) {}
 
     @FunctionalInterface
     interface Visitor {
@@ -42,8 +41,7 @@ final class TreeWalk {
         boolean visit(Entry entry) throws IOException, CopyException;
     }
 
-    private TreeWalk() {
-    }
+    private TreeWalk() {}
 
     static void walk(Path root, Visitor visitor) throws IOException, CopyException {
         try (NativeFile directory = NativeFile.open(root, Mode.READ, Mode.DIRECTORY, Mode.NO_FOLLOW)) {
@@ -66,7 +64,8 @@ final class TreeWalk {
         if (!visitor.visit(new Entry(TreePath.ROOT, rootStat, false))) return;
         Deque<Level> open = new ArrayDeque<>();
         try {
-            // a descriptor of its own: getdents64 reads from the descriptor's position, which a second walk would find at the end
+            // a descriptor of its own: getdents64 reads from the descriptor's position, which a second walk would find
+            // at the end
             open.push(new Level(root.openAt(TreePath.ROOT.bytes(), Mode.READ, Mode.DIRECTORY), TreePath.ROOT, sorted));
             while (!open.isEmpty()) {
                 Level level = open.peek();
@@ -82,7 +81,8 @@ final class TreeWalk {
                 boolean mountPoint = stat.onOtherMountThan(rootStat);
                 if (!visitor.visit(new Entry(path, stat, mountPoint))) return;
                 if (directory && !mountPoint) {
-                    open.push(new Level(level.directory.openAt(name, Mode.READ, Mode.DIRECTORY, Mode.NO_FOLLOW), path, sorted));
+                    open.push(new Level(
+                            level.directory.openAt(name, Mode.READ, Mode.DIRECTORY, Mode.NO_FOLLOW), path, sorted));
                 }
             }
         } finally {
@@ -97,6 +97,7 @@ final class TreeWalk {
         final NativeFile.DirectoryEntries entries;
         /** The directory's names in byte order, read at the first call, when the walk is sorted. */
         private final boolean sorted;
+
         private Iterator<byte[]> inOrder;
 
         Level(NativeFile directory, TreePath path, boolean sorted) {

@@ -4,7 +4,6 @@ import dev.lockkeeper.sidecar.linux.Errno;
 import dev.lockkeeper.sidecar.linux.ErrnoException;
 import dev.lockkeeper.sidecar.linux.FileStat;
 import dev.lockkeeper.sidecar.linux.NativeFile;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -12,14 +11,14 @@ import java.nio.file.Path;
 sealed interface Volume {
     Path path();
 
-    record BlockDevice(Path path, FileStat stat) implements Volume { }
+    record BlockDevice(Path path, FileStat stat) implements Volume {}
 
-    record ImageFile(Path path, FileStat stat) implements Volume { }
+    record ImageFile(Path path, FileStat stat) implements Volume {}
 
-    record Directory(Path path, FileStat stat) implements Volume { }
+    record Directory(Path path, FileStat stat) implements Volume {}
 
     /** A target that does not exist yet: it becomes a file (or, for a directory source, a directory). */
-    record Absent(Path path) implements Volume { }
+    record Absent(Path path) implements Volume {}
 
     static Volume source(Path path) throws CopyException {
         try {
@@ -43,7 +42,8 @@ sealed interface Volume {
         }
         Path parent = path.toAbsolutePath().getParent();
         if (parent == null || !Files.isDirectory(parent)) {
-            throw new CopyException("target " + path + " cannot be created: its parent directory " + parent + " does not exist");
+            throw new CopyException(
+                    "target " + path + " cannot be created: its parent directory " + parent + " does not exist");
         }
         return new Absent(path);
     }
@@ -53,8 +53,10 @@ sealed interface Volume {
             case BLOCK_DEVICE -> new BlockDevice(path, stat);
             case REGULAR -> new ImageFile(path, stat);
             case DIRECTORY -> new Directory(path, stat);
-            default -> throw new CopyException(role + " " + path + " is a " + stat.type().name().toLowerCase().replace('_', ' ')
-                    + "; expected a block device, a regular file or a directory");
+            default ->
+                throw new CopyException(role + " " + path + " is a "
+                        + stat.type().name().toLowerCase().replace('_', ' ')
+                        + "; expected a block device, a regular file or a directory");
         };
     }
 }

@@ -8,7 +8,6 @@ import dev.lockkeeper.sidecar.copy.Volume.ImageFile;
 import dev.lockkeeper.sidecar.linux.ErrnoException;
 import dev.lockkeeper.sidecar.linux.FileStat;
 import dev.lockkeeper.sidecar.linux.NativeFile;
-
 import java.nio.file.Path;
 
 /**
@@ -47,8 +46,9 @@ public final class VolumeCopier {
         refuseSameFile(source, target);
         ImageTransfer images = new ImageTransfer(request, workers);
         return switch (source) {
-            case Directory dir when target instanceof Directory || target instanceof Absent ->
-                    new TreeCopier(request).copy(dir.path(), target.path());
+            case Directory dir
+            when target instanceof Directory || target instanceof Absent ->
+                new TreeCopier(request).copy(dir.path(), target.path());
             case Directory dir -> {
                 requireKubevirt(request, "a directory", "a device or file");
                 Path image = diskImageIn(dir.path());
@@ -56,26 +56,31 @@ public final class VolumeCopier {
                         ? images.toDevice(image, true, device.path(), Kind.DISK_IMG_TO_IMAGE)
                         : images.toFile(image, true, target.path(), false, Kind.DISK_IMG_TO_IMAGE);
             }
-            case BlockDevice ignored when target instanceof BlockDevice device ->
-                    images.toDevice(source.path(), false, device.path(), Kind.IMAGE_TO_IMAGE);
-            case ImageFile ignored when target instanceof BlockDevice device ->
-                    images.toDevice(source.path(), false, device.path(), Kind.IMAGE_TO_IMAGE);
-            case BlockDevice ignored when target instanceof Directory dir -> imageIntoDirectory(images, request, source, dir);
-            case ImageFile ignored when target instanceof Directory dir -> imageIntoDirectory(images, request, source, dir);
+            case BlockDevice ignored
+            when target instanceof BlockDevice device ->
+                images.toDevice(source.path(), false, device.path(), Kind.IMAGE_TO_IMAGE);
+            case ImageFile ignored
+            when target instanceof BlockDevice device ->
+                images.toDevice(source.path(), false, device.path(), Kind.IMAGE_TO_IMAGE);
+            case BlockDevice ignored
+            when target instanceof Directory dir -> imageIntoDirectory(images, request, source, dir);
+            case ImageFile ignored
+            when target instanceof Directory dir -> imageIntoDirectory(images, request, source, dir);
             default -> images.toFile(source.path(), false, target.path(), false, Kind.IMAGE_TO_IMAGE);
         };
     }
 
-    private static CopyReport imageIntoDirectory(ImageTransfer images, CopyRequest request, Volume source, Directory dir)
-            throws CopyException {
+    private static CopyReport imageIntoDirectory(
+            ImageTransfer images, CopyRequest request, Volume source, Directory dir) throws CopyException {
         requireKubevirt(request, "a device or file", "a directory");
         return images.toFile(source.path(), false, dir.path().resolve(DISK_IMAGE), true, Kind.IMAGE_TO_DISK_IMG);
     }
 
     private static void requireKubevirt(CopyRequest request, String from, String to) throws CopyException {
         if (request.content() != Content.KUBEVIRT) {
-            throw new CopyException("copying from " + from + " to " + to + " needs --content kubevirt (a volume holding "
-                    + DISK_IMAGE + "); --content " + request.content().name().toLowerCase() + " only copies directory to directory");
+            throw new CopyException("copying from " + from + " to " + to
+                    + " needs --content kubevirt (a volume holding " + DISK_IMAGE + "); --content "
+                    + request.content().name().toLowerCase() + " only copies directory to directory");
         }
     }
 
@@ -90,8 +95,9 @@ public final class VolumeCopier {
                     + " (with --content kubevirt a filesystem volume carries its disk as " + DISK_IMAGE + ")");
         }
         if (stat.type() != FileStat.FileType.REGULAR) {
-            throw new CopyException(image + " is a " + stat.type().name().toLowerCase().replace('_', ' ')
-                    + ", not a regular file; refusing to follow it");
+            throw new CopyException(
+                    image + " is a " + stat.type().name().toLowerCase().replace('_', ' ')
+                            + ", not a regular file; refusing to follow it");
         }
         return image;
     }
@@ -100,8 +106,9 @@ public final class VolumeCopier {
         FileStat sourceStat = statOf(source);
         FileStat targetStat = statOf(target);
         if (sourceStat != null && targetStat != null && sourceStat.identity().equals(targetStat.identity())) {
-            throw new CopyException("source and target are the same " + (source instanceof Directory ? "directory" : "file")
-                    + ": " + source.path() + " and " + target.path());
+            throw new CopyException(
+                    "source and target are the same " + (source instanceof Directory ? "directory" : "file") + ": "
+                            + source.path() + " and " + target.path());
         }
     }
 

@@ -16,8 +16,7 @@ import java.util.HexFormat;
 public final class FileNames {
     private static final HexFormat HEX = HexFormat.of();
 
-    private FileNames() {
-    }
+    private FileNames() {}
 
     /**
      * How a name appears in messages: valid UTF-8 as its text; every byte that is not part of valid UTF-8, every
@@ -25,8 +24,10 @@ public final class FileNames {
      * a name cannot break a message's line.
      */
     public static String show(byte[] name) {
-        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
-                .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
+        CharsetDecoder decoder = StandardCharsets.UTF_8
+                .newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
         ByteBuffer in = ByteBuffer.wrap(name);
         CharBuffer out = CharBuffer.allocate(name.length);
         StringBuilder text = new StringBuilder(name.length);

@@ -10,12 +10,31 @@ import java.time.Instant;
  * @param mountId  the mount the file was reached through ({@code stx_mnt_id}, Linux 5.8+), or {@link #UNKNOWN_MOUNT};
  *                 unlike {@code device}, it tells a bind mount of the same filesystem from the directory around it
  */
-public record FileStat(FileType type, int permissions, int uid, int gid, long size, long allocatedBytes,
-                       long device, long inode, int linkCount, Instant modified, Instant changed, long mountId) {
+public record FileStat(
+        FileType type,
+        int permissions,
+        int uid,
+        int gid,
+        long size,
+        long allocatedBytes,
+        long device,
+        long inode,
+        int linkCount,
+        Instant modified,
+        Instant changed,
+        long mountId) {
 
     public static final long UNKNOWN_MOUNT = -1;
 
-    public enum FileType { REGULAR, DIRECTORY, SYMLINK, BLOCK_DEVICE, CHAR_DEVICE, FIFO, SOCKET }
+    public enum FileType {
+        REGULAR,
+        DIRECTORY,
+        SYMLINK,
+        BLOCK_DEVICE,
+        CHAR_DEVICE,
+        FIFO,
+        SOCKET
+    }
 
     static FileType typeOf(int mode) {
         return switch (mode & 0170000) {
@@ -30,7 +49,7 @@ public record FileStat(FileType type, int permissions, int uid, int gid, long si
     }
 
     /** Identity that survives renames: equal for hard links to the same inode. */
-    public record Identity(long device, long inode) { }
+    public record Identity(long device, long inode) {}
 
     public Identity identity() {
         return new Identity(device, inode);

@@ -1,5 +1,12 @@
 package dev.lockkeeper.sidecar.linux;
 
+import static dev.lockkeeper.sidecar.linux.Syscalls.*;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+import static java.nio.charset.StandardCharsets.ISO_8859_1;
+
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -11,13 +18,6 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 
-import static dev.lockkeeper.sidecar.linux.Syscalls.*;
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
-import static java.lang.foreign.ValueLayout.JAVA_SHORT;
-import static java.nio.charset.StandardCharsets.ISO_8859_1;
-
 /**
  * An open file descriptor with the Linux calls a sparse, durable copy needs. The JDK's channels hide the
  * descriptor, and SEEK_DATA, fallocate, copy_file_range, the block ioctls and write-behind hints all need it.
@@ -25,7 +25,17 @@ import static java.nio.charset.StandardCharsets.ISO_8859_1;
  */
 public final class NativeFile implements AutoCloseable {
     /** {@code EXCLUSIVE} without {@code CREATE_NEW} on a block device: fail with EBUSY if it is mounted or held. */
-    public enum Mode { READ, WRITE, READ_WRITE, CREATE_NEW, EXCLUSIVE, DIRECT, NO_FOLLOW, DIRECTORY, PATH }
+    public enum Mode {
+        READ,
+        WRITE,
+        READ_WRITE,
+        CREATE_NEW,
+        EXCLUSIVE,
+        DIRECT,
+        NO_FOLLOW,
+        DIRECTORY,
+        PATH
+    }
 
     /** O_PATH: a handle that names a file without opening it for I/O (a FIFO does not block, a device is not touched). */
     private static final int O_PATH = 010000000;
@@ -50,7 +60,8 @@ public final class NativeFile implements AutoCloseable {
 
     public static NativeFile open(Path path, Mode... modes) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
-            long fd = call(SYS_OPENAT, AT_FDCWD, arena.allocateFrom(path.toString()).address(), flagsOf(modes), 0600);
+            long fd = call(
+                    SYS_OPENAT, AT_FDCWD, arena.allocateFrom(path.toString()).address(), flagsOf(modes), 0600);
             if (fd < 0) throw failure("open", path);
             return new NativeFile((int) fd, path);
         }
@@ -68,7 +79,12 @@ public final class NativeFile implements AutoCloseable {
             how.setAtIndex(JAVA_LONG, 0, flagsOf(modes));
             how.setAtIndex(JAVA_LONG, 1, 0);
             how.setAtIndex(JAVA_LONG, 2, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
-            long fd = call(SYS_OPENAT2, root.fd, arena.allocateFrom(relative.toString()).address(), how.address(), how.byteSize());
+            long fd = call(
+                    SYS_OPENAT2,
+                    root.fd,
+                    arena.allocateFrom(relative.toString()).address(),
+                    how.address(),
+                    how.byteSize());
             Path path = root.path.resolve(relative);
             if (fd < 0) throw failure("openat2", path);
             return new NativeFile((int) fd, path);
@@ -145,7 +161,12 @@ public final class NativeFile implements AutoCloseable {
     /** symlinkat: a new symlink {@code relative} below this directory whose content is {@code linkTarget}, verbatim. */
     public void createSymlinkAt(byte[] linkTarget, byte[] relative) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
-            if (call(SYS_SYMLINKAT, nameOf(arena, linkTarget).address(), fd, nameOf(arena, relative).address()) != 0) {
+            if (call(
+                            SYS_SYMLINKAT,
+                            nameOf(arena, linkTarget).address(),
+                            fd,
+                            nameOf(arena, relative).address())
+                    != 0) {
                 throw new ErrnoException("symlinkat", inside(relative), lastErrno());
             }
         }
@@ -154,7 +175,15 @@ public final class NativeFile implements AutoCloseable {
     /** linkat without following: {@code relative} becomes another name of {@code existing}, both below this directory. */
     public void createHardLinkAt(byte[] existing, byte[] relative) throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
-            if (call(SYS_LINKAT, fd, nameOf(arena, existing).address(), fd, nameOf(arena, relative).address(), 0, 0) != 0) {
+            if (call(
+                            SYS_LINKAT,
+                            fd,
+                            nameOf(arena, existing).address(),
+                            fd,
+                            nameOf(arena, relative).address(),
+                            0,
+                            0)
+                    != 0) {
                 throw new ErrnoException("linkat", inside(relative), lastErrno());
             }
         }
@@ -189,8 +218,7 @@ public final class NativeFile implements AutoCloseable {
         private long filled;
         private long at;
 
-        private DirectoryEntries() {
-        }
+        private DirectoryEntries() {}
 
         /** The next name, or null at the end. */
         public byte[] next() throws ErrnoException {
@@ -254,9 +282,11 @@ public final class NativeFile implements AutoCloseable {
         if (size <= 0) throw new IllegalArgumentException("a buffer of " + size + " bytes");
         long address = call(SYS_MMAP, 0, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (address == -1) {
-            throw new OutOfMemoryError("mmap of a " + size + "-byte I/O buffer failed: " + Syscalls.describe(lastErrno()));
+            throw new OutOfMemoryError(
+                    "mmap of a " + size + "-byte I/O buffer failed: " + Syscalls.describe(lastErrno()));
         }
-        return MemorySegment.ofAddress(address).reinterpret(size, arena, unmapped -> call(SYS_MUNMAP, unmapped.address(), size));
+        return MemorySegment.ofAddress(address)
+                .reinterpret(size, arena, unmapped -> call(SYS_MUNMAP, unmapped.address(), size));
     }
 
     /** A second descriptor for the same open file (not the same path: it may have been renamed or replaced since). */
@@ -419,8 +449,9 @@ public final class NativeFile implements AutoCloseable {
      * capabilities and rewrites an access ACL's mask to match the mode, which on the source matched it already.
      * The time last, so that nothing moves it afterwards. Each attribute the target refuses goes to {@code refusal}.
      */
-    public void copyAttributesFrom(FileStat source, boolean withOwner, List<ExtendedAttribute> attributes,
-                                   ExtendedAttribute.Refusal refusal) throws ErrnoException {
+    public void copyAttributesFrom(
+            FileStat source, boolean withOwner, List<ExtendedAttribute> attributes, ExtendedAttribute.Refusal refusal)
+            throws ErrnoException {
         if (withOwner && call(SYS_FCHOWN, fd, source.uid(), source.gid()) != 0) throw failure("fchown", shownAs);
         for (ExtendedAttribute attribute : attributes) {
             try {
@@ -439,11 +470,17 @@ public final class NativeFile implements AutoCloseable {
      * The same for a symlink, by its path (a link cannot be opened), in the same order: owner, extended attributes
      * ({@code user.*} is never allowed on a link, other namespaces are), time. A link has no mode of its own.
      */
-    public static void copyLinkAttributes(Path link, FileStat source, boolean withOwner, List<ExtendedAttribute> attributes,
-                                          ExtendedAttribute.Refusal refusal) throws ErrnoException {
+    public static void copyLinkAttributes(
+            Path link,
+            FileStat source,
+            boolean withOwner,
+            List<ExtendedAttribute> attributes,
+            ExtendedAttribute.Refusal refusal)
+            throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             long name = arena.allocateFrom(link.toString()).address();
-            if (withOwner && call(SYS_FCHOWNAT, AT_FDCWD, name, source.uid(), source.gid(), AT_SYMLINK_NOFOLLOW, 0) != 0) {
+            if (withOwner
+                    && call(SYS_FCHOWNAT, AT_FDCWD, name, source.uid(), source.gid(), AT_SYMLINK_NOFOLLOW, 0) != 0) {
                 throw failure("lchown", link);
             }
             for (ExtendedAttribute attribute : attributes) {
@@ -463,8 +500,13 @@ public final class NativeFile implements AutoCloseable {
      * {@link #copyLinkAttributes} for the symlink {@code relative} below this directory. The xattr calls have no
      * directory-relative form before Linux 6.13, so they take the path through this descriptor's /proc entry.
      */
-    public void copyLinkAttributesAt(byte[] relative, FileStat source, boolean withOwner, List<ExtendedAttribute> attributes,
-                                     ExtendedAttribute.Refusal refusal) throws ErrnoException {
+    public void copyLinkAttributesAt(
+            byte[] relative,
+            FileStat source,
+            boolean withOwner,
+            List<ExtendedAttribute> attributes,
+            ExtendedAttribute.Refusal refusal)
+            throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             long name = nameOf(arena, relative).address();
             if (withOwner && call(SYS_FCHOWNAT, fd, name, source.uid(), source.gid(), AT_SYMLINK_NOFOLLOW, 0) != 0) {
@@ -529,17 +571,21 @@ public final class NativeFile implements AutoCloseable {
      * The f- and l- variants of the xattr calls take the same arguments after the first, a descriptor or the
      * address of a path, so one implementation serves both.
      */
-    private record XattrCalls(String prefix, int list, int get, int set) { }
+    private record XattrCalls(String prefix, int list, int get, int set) {}
 
     private static final XattrCalls ON_DESCRIPTOR = new XattrCalls("f", SYS_FLISTXATTR, SYS_FGETXATTR, SYS_FSETXATTR);
     private static final XattrCalls ON_LINK = new XattrCalls("l", SYS_LLISTXATTR, SYS_LGETXATTR, SYS_LSETXATTR);
 
-    private static List<ExtendedAttribute> extendedAttributes(long file, XattrCalls calls, String path) throws ErrnoException {
+    private static List<ExtendedAttribute> extendedAttributes(long file, XattrCalls calls, String path)
+            throws ErrnoException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment names;
             try {
-                names = readGrowing(arena, (address, size) -> call(calls.list(), file, address, size),
-                        calls.prefix() + "listxattr", path);
+                names = readGrowing(
+                        arena,
+                        (address, size) -> call(calls.list(), file, address, size),
+                        calls.prefix() + "listxattr",
+                        path);
             } catch (ErrnoException e) {
                 if (e.errno() == Errno.EOPNOTSUPP) return List.of(); // a filesystem without extended attributes
                 throw e;
@@ -550,8 +596,11 @@ public final class NativeFile implements AutoCloseable {
                 at += name.length() + 1;
                 long nameAddress = arena.allocateFrom(name, ISO_8859_1).address();
                 try {
-                    MemorySegment value = readGrowing(arena, (address, size) -> call(calls.get(), file, nameAddress, address, size),
-                            calls.prefix() + "getxattr(" + name + ")", path);
+                    MemorySegment value = readGrowing(
+                            arena,
+                            (address, size) -> call(calls.get(), file, nameAddress, address, size),
+                            calls.prefix() + "getxattr(" + name + ")",
+                            path);
                     attributes.add(new ExtendedAttribute(name, value.toArray(JAVA_BYTE)));
                 } catch (ErrnoException e) {
                     if (e.errno() != Errno.ENODATA) throw e; // ENODATA: removed since it was listed
@@ -620,23 +669,36 @@ public final class NativeFile implements AutoCloseable {
     }
 
     /** {@code name}: a NUL-terminated path, bytes as the kernel takes them. */
-    private static FileStat statx(Arena arena, int dirFd, MemorySegment name, int flags, String shownAs) throws ErrnoException {
+    private static FileStat statx(Arena arena, int dirFd, MemorySegment name, int flags, String shownAs)
+            throws ErrnoException {
         MemorySegment buffer = arena.allocate(256, 8);
-        long result = call(SYS_STATX, dirFd, name.address(), flags, STATX_BASIC_STATS | STATX_MNT_ID, buffer.address(), 0);
+        long result =
+                call(SYS_STATX, dirFd, name.address(), flags, STATX_BASIC_STATS | STATX_MNT_ID, buffer.address(), 0);
         if (result != 0) throw new ErrnoException("statx", shownAs, lastErrno());
         // struct statx offsets from <linux/stat.h>; the layout is the same on every architecture
         int mask = buffer.get(JAVA_INT, 0);
         int mode = Short.toUnsignedInt(buffer.get(JAVA_SHORT, 28));
         long device = ((long) buffer.get(JAVA_INT, 136) << 32) | Integer.toUnsignedLong(buffer.get(JAVA_INT, 140));
         long mountId = (mask & STATX_MNT_ID) != 0 ? buffer.get(JAVA_LONG, 144) : FileStat.UNKNOWN_MOUNT;
-        return new FileStat(FileStat.typeOf(mode), mode & 07777, buffer.get(JAVA_INT, 20), buffer.get(JAVA_INT, 24),
-                buffer.get(JAVA_LONG, 40), buffer.get(JAVA_LONG, 48) * 512, device, buffer.get(JAVA_LONG, 32),
-                buffer.get(JAVA_INT, 16), timestamp(buffer, 112), timestamp(buffer, 96), mountId);
+        return new FileStat(
+                FileStat.typeOf(mode),
+                mode & 07777,
+                buffer.get(JAVA_INT, 20),
+                buffer.get(JAVA_INT, 24),
+                buffer.get(JAVA_LONG, 40),
+                buffer.get(JAVA_LONG, 48) * 512,
+                device,
+                buffer.get(JAVA_LONG, 32),
+                buffer.get(JAVA_INT, 16),
+                timestamp(buffer, 112),
+                timestamp(buffer, 96),
+                mountId);
     }
 
     /** A struct statx_timestamp: seconds (signed 64) and nanoseconds (unsigned 32). */
     private static Instant timestamp(MemorySegment statx, long offset) {
-        return Instant.ofEpochSecond(statx.get(JAVA_LONG, offset), Integer.toUnsignedLong(statx.get(JAVA_INT, offset + 8)));
+        return Instant.ofEpochSecond(
+                statx.get(JAVA_LONG, offset), Integer.toUnsignedLong(statx.get(JAVA_INT, offset + 8)));
     }
 
     /** Where this descriptor really points, as the kernel resolved it (symlinks and renames included). */

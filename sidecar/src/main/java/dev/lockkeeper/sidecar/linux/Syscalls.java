@@ -1,5 +1,9 @@
 package dev.lockkeeper.sidecar.linux;
 
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -8,10 +12,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
-
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * The Linux system calls the JDK does not expose (or exposes without the file descriptor we need), all through
@@ -27,15 +27,18 @@ final class Syscalls {
      * would go to different system calls.
      */
     enum Architecture {
-        X86_64, AARCH64;
+        X86_64,
+        AARCH64;
 
         /** {@code osArch} as the JVM's {@code os.arch} names it. */
         static Architecture of(String osArch) {
             return switch (osArch) {
                 case "amd64", "x86_64" -> X86_64;
                 case "aarch64" -> AARCH64;
-                default -> throw new UnsupportedPlatformException("this machine's architecture " + osArch
-                        + " is not supported: lockkeeper-sidecar knows the Linux system call numbers of x86_64 (amd64) and aarch64 only");
+                default ->
+                    throw new UnsupportedPlatformException(
+                            "this machine's architecture " + osArch
+                                    + " is not supported: lockkeeper-sidecar knows the Linux system call numbers of x86_64 (amd64) and aarch64 only");
             };
         }
     }
@@ -104,11 +107,12 @@ final class Syscalls {
     /** {@code long syscall(long number, ...)}; every argument is passed as a long (pointers by address). */
     private static final MethodHandle SYSCALL = LINKER.downcallHandle(
             LINKER.defaultLookup().find("syscall").orElseThrow(),
-            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
-            Linker.Option.captureCallState("errno"), Linker.Option.firstVariadicArg(1));
+            FunctionDescriptor.of(
+                    JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
+            Linker.Option.captureCallState("errno"),
+            Linker.Option.firstVariadicArg(1));
 
-    private Syscalls() {
-    }
+    private Syscalls() {}
 
     /** Runs a system call; returns its result, or -1 with {@link #lastErrno()} set by this thread's call. */
     static long call(int number, long a, long b, long c, long d, long e, long f) {

@@ -8,5 +8,4 @@ package dev.lockkeeper.sidecar.transfer;
  * @param sourceFingerprint what the source looked like when the checkpoint was taken (size, mtime, generation), so a
  *                          source that changed between attempts is detected instead of stitched into a torn copy
  */
-public record Checkpoint(long offset, long entries, String sourceFingerprint) {
-}
+public record Checkpoint(long offset, long entries, String sourceFingerprint) {}

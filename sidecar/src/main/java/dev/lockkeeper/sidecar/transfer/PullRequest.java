@@ -1,7 +1,6 @@
 package dev.lockkeeper.sidecar.transfer;
 
 import dev.lockkeeper.sidecar.copy.Content;
-
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 
@@ -15,7 +14,15 @@ import java.nio.file.Path;
  * @param filesystemOverhead fraction of a filesystem target kept for metadata (upstream default 0.06)
  * @param rate               the node-wide limiter every transfer on this node draws from
  */
-public record PullRequest(String taskId, int attempt, String sourceNode, InetSocketAddress sourceAddress, Path target,
-                          Content content, boolean preallocate, boolean targetIsZero, double filesystemOverhead,
-                          boolean verify, RateLimiter rate) {
-}
+public record PullRequest(
+        String taskId,
+        int attempt,
+        String sourceNode,
+        InetSocketAddress sourceAddress,
+        Path target,
+        Content content,
+        boolean preallocate,
+        boolean targetIsZero,
+        double filesystemOverhead,
+        boolean verify,
+        RateLimiter rate) {}

@@ -11,6 +11,7 @@ public interface Puller {
      *
      * @param canceled polled between frames; when it turns true the attempt stops with a non-retryable failure
      */
-    TransferOutcome pull(PullRequest request, CheckpointStore checkpoints, TransferProgress progress,
-                         BooleanSupplier canceled) throws TransferException;
+    TransferOutcome pull(
+            PullRequest request, CheckpointStore checkpoints, TransferProgress progress, BooleanSupplier canceled)
+            throws TransferException;
 }

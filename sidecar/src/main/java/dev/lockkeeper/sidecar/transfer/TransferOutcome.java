@@ -9,6 +9,5 @@ import java.util.Optional;
  * @param wireBytes   bytes received over the network in this attempt (frame headers included), 0 for a local copy
  * @param digest      the content digest both sides agreed on, when verified
  */
-public record TransferOutcome(long bytesTotal, long dataBytes, long holeBytes, long resumedFrom, long wireBytes,
-                              Optional<String> digest) {
-}
+public record TransferOutcome(
+        long bytesTotal, long dataBytes, long holeBytes, long resumedFrom, long wireBytes, Optional<String> digest) {}

@@ -13,14 +13,12 @@ import dev.lockkeeper.sidecar.transfer.TransferException;
 import dev.lockkeeper.sidecar.wire.Frames.Header;
 import dev.lockkeeper.sidecar.wire.WireMetrics.Kind;
 import dev.lockkeeper.sidecar.wire.WireMetrics.Role;
-
-import javax.net.ssl.SSLSocket;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
+import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -34,6 +32,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import javax.net.ssl.SSLSocket;
 
 /**
  * The source side of the data plane: serves a task's source image to the target node that pulls it. Each connection
@@ -50,7 +49,8 @@ public final class DataServer implements AutoCloseable {
      * @param keepalive  how often a busy source (computing its digest) tells the target it is alive
      */
     public record Options(Duration stall, Duration keepalive, WireMetrics metrics) {
-        public static final Options DEFAULT = new Options(Duration.ofSeconds(30), Duration.ofSeconds(5), WireMetrics.NONE);
+        public static final Options DEFAULT =
+                new Options(Duration.ofSeconds(30), Duration.ofSeconds(5), WireMetrics.NONE);
     }
 
     private final ServerSocket listener;
@@ -70,11 +70,13 @@ public final class DataServer implements AutoCloseable {
         this.acceptor = Thread.ofVirtual().name("lk-data-accept").start(this::acceptLoop);
     }
 
-    public static DataServer start(InetSocketAddress bind, NodeTls tls, SourceCatalog catalog, RateLimiter rate) throws IOException {
+    public static DataServer start(InetSocketAddress bind, NodeTls tls, SourceCatalog catalog, RateLimiter rate)
+            throws IOException {
         return start(bind, tls, catalog, rate, Options.DEFAULT);
     }
 
-    public static DataServer start(InetSocketAddress bind, NodeTls tls, SourceCatalog catalog, RateLimiter rate, Options options)
+    public static DataServer start(
+            InetSocketAddress bind, NodeTls tls, SourceCatalog catalog, RateLimiter rate, Options options)
             throws IOException {
         ServerSocket listener = new ServerSocket();
         listener.setReuseAddress(true);
@@ -109,7 +111,8 @@ public final class DataServer implements AutoCloseable {
         try (Watchdog watchdog = new Watchdog(raw, options.stall())) {
             raw.setTcpNoDelay(true);
             raw.setKeepAlive(true);
-            SSLSocket socket = (SSLSocket) tls.context().getSocketFactory().createSocket(raw, null, raw.getPort(), true);
+            SSLSocket socket =
+                    (SSLSocket) tls.context().getSocketFactory().createSocket(raw, null, raw.getPort(), true);
             socket.setUseClientMode(false);
             socket.setSSLParameters(tls.serverParameters());
             Session session = new Session(socket, watchdog);
@@ -118,10 +121,16 @@ public final class DataServer implements AutoCloseable {
                 watchdog.touch();
                 session.run();
             } catch (SocketException | java.io.EOFException e) {
-                LOG.log(Level.INFO, "data connection from " + raw.getRemoteSocketAddress() + " ended: "
-                        + (watchdog.stalled() ? "no progress for " + options.stall().toSeconds() + " s" : e.getMessage()));
+                LOG.log(
+                        Level.INFO,
+                        "data connection from " + raw.getRemoteSocketAddress() + " ended: "
+                                + (watchdog.stalled()
+                                        ? "no progress for " + options.stall().toSeconds() + " s"
+                                        : e.getMessage()));
             } catch (IOException e) {
-                LOG.log(Level.INFO, "data connection from " + raw.getRemoteSocketAddress() + " failed: " + e.getMessage());
+                LOG.log(
+                        Level.INFO,
+                        "data connection from " + raw.getRemoteSocketAddress() + " failed: " + e.getMessage());
                 session.tryError(e.getMessage(), false);
             }
         } catch (IOException e) {
@@ -153,7 +162,9 @@ public final class DataServer implements AutoCloseable {
             watchdog.touch();
             if (hello.type() != FrameType.HELLO) throw new FrameException("expected HELLO, got " + hello.type());
             if (hello.flags() != Frames.VERSION) {
-                error("protocol version " + hello.flags() + " is not spoken here (version " + Frames.VERSION + ")", false);
+                error(
+                        "protocol version " + hello.flags() + " is not spoken here (version " + Frames.VERSION + ")",
+                        false);
                 return;
             }
             Messages.Hello request = Messages.Hello.decode(in.payload(hello));
@@ -166,8 +177,19 @@ public final class DataServer implements AutoCloseable {
             }
             if (served.content() == Content.ARCHIVE) {
                 try (TreeStreamSource tree = TreeStreamSource.open(served.source())) {
-                    out.control(FrameType.INFO, 0, 0, 0, new Messages.Info(tree.size(), tree.allocatedBytes(), 0, true,
-                            Content.ARCHIVE, tree.fingerprint()).encode());
+                    out.control(
+                            FrameType.INFO,
+                            0,
+                            0,
+                            0,
+                            new Messages.Info(
+                                            tree.size(),
+                                            tree.allocatedBytes(),
+                                            0,
+                                            true,
+                                            Content.ARCHIVE,
+                                            tree.fingerprint())
+                                    .encode());
                     out.flush();
                     treeRequests(tree);
                 } catch (CopyException e) {
@@ -176,8 +198,19 @@ public final class DataServer implements AutoCloseable {
                 return;
             }
             try (ImageStreamSource source = ImageStreamSource.open(served.source(), served.content())) {
-                out.control(FrameType.INFO, 0, 0, 0, new Messages.Info(source.size(), source.allocatedBytes(),
-                        source.permissions(), source.extents(), served.content(), source.fingerprint()).encode());
+                out.control(
+                        FrameType.INFO,
+                        0,
+                        0,
+                        0,
+                        new Messages.Info(
+                                        source.size(),
+                                        source.allocatedBytes(),
+                                        source.permissions(),
+                                        source.extents(),
+                                        served.content(),
+                                        source.fingerprint())
+                                .encode());
                 out.flush();
                 requests(source);
             } catch (CopyException e) {
@@ -192,7 +225,7 @@ public final class DataServer implements AutoCloseable {
                 switch (request.type()) {
                     case TREE -> tree(tree, request.offset(), request.span());
                     case DIGEST_REQUEST -> digest(() -> Messages.treeDigest(tree.digest()));
-                    case KEEPALIVE -> { }
+                    case KEEPALIVE -> {}
                     case BYE -> {
                         return;
                     }
@@ -205,8 +238,10 @@ public final class DataServer implements AutoCloseable {
             long[] counts = new long[2];
             long last = tree.stream(durable, dataFrom, new TreeStreamSource.Records() {
                 @Override
-                public void entry(long ordinal, TreeEntry entry, List<ExtendedAttribute> attributes) throws IOException {
-                    for (ExtendedAttribute attribute : attributes) out.control(FrameType.XATTR, 0, ordinal, 0, Messages.attribute(attribute));
+                public void entry(long ordinal, TreeEntry entry, List<ExtendedAttribute> attributes)
+                        throws IOException {
+                    for (ExtendedAttribute attribute : attributes)
+                        out.control(FrameType.XATTR, 0, ordinal, 0, Messages.attribute(attribute));
                     out.control(FrameType.ENTRY, 0, ordinal, entry.size(), Messages.entry(entry));
                     watchdog.touch();
                 }
@@ -232,7 +267,8 @@ public final class DataServer implements AutoCloseable {
             out.control(FrameType.TREE_END, 0, last, 0, new Messages.End(counts[0], counts[1]).encode());
             out.flush();
             options.metrics().wireBytes(Role.SOURCE, out.bytesWritten());
-            if (!tree.skipped().isEmpty()) LOG.log(Level.INFO, "tree " + tree.fingerprint() + " left out: " + String.join("; ", tree.skipped()));
+            if (!tree.skipped().isEmpty())
+                LOG.log(Level.INFO, "tree " + tree.fingerprint() + " left out: " + String.join("; ", tree.skipped()));
         }
 
         private void send(MemorySegment bytes, long offset, int length) throws IOException {
@@ -254,7 +290,7 @@ public final class DataServer implements AutoCloseable {
                 switch (request.type()) {
                     case RANGE -> range(source, request.offset(), request.offset() + request.span());
                     case DIGEST_REQUEST -> digest(() -> Messages.text(source.digest()));
-                    case KEEPALIVE -> { }
+                    case KEEPALIVE -> {}
                     case BYE -> {
                         return;
                     }

@@ -27,14 +27,14 @@ final class Frames {
     static final int VERSION = 1;
     /** flags bit of ERROR: the failure is worth another attempt. */
     static final int RETRYABLE = 1;
+
     private static final int COVERED_HEADER_BYTES = 24;
     private static final int COPY_BUFFER = 256 << 10;
 
-    private Frames() {
-    }
+    private Frames() {}
 
     /** A received header, checked against its type's limits; the CRC is checked once the payload is read. */
-    record Header(FrameType type, int flags, int length, long offset, long span, int crc) { }
+    record Header(FrameType type, int flags, int length, long offset, long span, int crc) {}
 
     static final class Writer {
         private final OutputStream out;
@@ -52,7 +52,8 @@ final class Frames {
         }
 
         void control(FrameType type, int flags, long offset, long span, byte[] payload) throws IOException {
-            if (payload.length > type.maxPayload) throw new IllegalArgumentException(type + " payload of " + payload.length + " bytes");
+            if (payload.length > type.maxPayload)
+                throw new IllegalArgumentException(type + " payload of " + payload.length + " bytes");
             CRC32C crc = header(type, flags, payload.length, offset, span);
             crc.update(payload);
             headerView.putInt(COVERED_HEADER_BYTES, (int) crc.getValue());
@@ -67,7 +68,8 @@ final class Frames {
 
         void data(MemorySegment bytes, long offset) throws IOException {
             int length = Math.toIntExact(bytes.byteSize());
-            if (length == 0 || length > MAX_DATA_PAYLOAD) throw new IllegalArgumentException("DATA payload of " + length + " bytes");
+            if (length == 0 || length > MAX_DATA_PAYLOAD)
+                throw new IllegalArgumentException("DATA payload of " + length + " bytes");
             CRC32C crc = header(FrameType.DATA, 0, length, offset, length);
             crc.update(bytes.asByteBuffer());
             headerView.putInt(COVERED_HEADER_BYTES, (int) crc.getValue());
@@ -86,8 +88,13 @@ final class Frames {
         }
 
         private CRC32C header(FrameType type, int flags, int length, long offset, long span) {
-            headerView.put(0, (byte) type.code).put(1, (byte) flags).putShort(2, (short) 0).putInt(4, length)
-                    .putLong(8, offset).putLong(16, span);
+            headerView
+                    .put(0, (byte) type.code)
+                    .put(1, (byte) flags)
+                    .putShort(2, (short) 0)
+                    .putInt(4, length)
+                    .putLong(8, offset)
+                    .putLong(16, span);
             CRC32C crc = new CRC32C();
             crc.update(header, 0, COVERED_HEADER_BYTES);
             return crc;
@@ -118,7 +125,8 @@ final class Frames {
             if (headerView.getShort(2) != 0) throw new FrameException(type + " frame with reserved bits set");
             long length = headerView.getInt(4) & 0xffffffffL;
             if (length > type.maxPayload) {
-                throw new FrameException(type + " frame announces " + length + " payload bytes; at most " + type.maxPayload + " are allowed");
+                throw new FrameException(type + " frame announces " + length + " payload bytes; at most "
+                        + type.maxPayload + " are allowed");
             }
             long offset = headerView.getLong(8);
             long span = headerView.getLong(16);
@@ -126,7 +134,8 @@ final class Frames {
             if (type == FrameType.DATA && (length == 0 || span != length)) {
                 throw new FrameException("DATA frame of " + length + " bytes spans " + span);
             }
-            return new Header(type, header[1] & 0xff, (int) length, offset, span, headerView.getInt(COVERED_HEADER_BYTES));
+            return new Header(
+                    type, header[1] & 0xff, (int) length, offset, span, headerView.getInt(COVERED_HEADER_BYTES));
         }
 
         /** The payload of a control frame, CRC-checked. */
@@ -160,8 +169,9 @@ final class Frames {
 
         private static void check(Header frame, CRC32C crc) throws FrameException {
             if ((int) crc.getValue() != frame.crc()) {
-                throw new FrameException.Corrupt(frame.type() + " frame at offset " + frame.offset() + " failed its CRC32C check (expected "
-                        + Integer.toHexString(frame.crc()) + ", computed " + Integer.toHexString((int) crc.getValue()) + ")");
+                throw new FrameException.Corrupt(frame.type() + " frame at offset " + frame.offset()
+                        + " failed its CRC32C check (expected " + Integer.toHexString(frame.crc()) + ", computed "
+                        + Integer.toHexString((int) crc.getValue()) + ")");
             }
         }
 
@@ -169,9 +179,11 @@ final class Frames {
             for (int done = 0; done < length; ) {
                 int n = in.read(into, from + done, length - done);
                 if (n < 0) {
-                    throw new EOFException(done == 0 && what.equals("frame header")
-                            ? "the peer closed the connection"
-                            : "the peer closed the connection inside a " + what + " (" + done + " of " + length + " bytes)");
+                    throw new EOFException(
+                            done == 0 && what.equals("frame header")
+                                    ? "the peer closed the connection"
+                                    : "the peer closed the connection inside a " + what + " (" + done + " of " + length
+                                            + " bytes)");
                 }
                 done += n;
                 read += n;

@@ -5,7 +5,6 @@ import dev.lockkeeper.sidecar.copy.TreeDigest;
 import dev.lockkeeper.sidecar.copy.TreeEntry;
 import dev.lockkeeper.sidecar.copy.TreePath;
 import dev.lockkeeper.sidecar.linux.ExtendedAttribute;
-
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
@@ -20,8 +19,7 @@ import java.util.List;
 
 /** The payloads of the control frames, as DataOutput fields (big-endian numbers, modified UTF-8 strings). */
 final class Messages {
-    private Messages() {
-    }
+    private Messages() {}
 
     /** Target → source: the task it pulls, this attempt's number. */
     record Hello(String taskId, int attempt) {
@@ -51,8 +49,15 @@ final class Messages {
         }
 
         static Info decode(byte[] payload) throws FrameException {
-            Info info = read(payload, in -> new Info(in.readLong(), in.readLong(), in.readInt(), in.readBoolean(),
-                    Content.valueOf(in.readUTF()), in.readUTF()));
+            Info info = read(
+                    payload,
+                    in -> new Info(
+                            in.readLong(),
+                            in.readLong(),
+                            in.readInt(),
+                            in.readBoolean(),
+                            Content.valueOf(in.readUTF()),
+                            in.readUTF()));
             if (info.size < 0 || info.allocatedBytes < 0) throw new FrameException("INFO with a negative size");
             return info;
         }
@@ -89,7 +94,7 @@ final class Messages {
             switch (entry.kind()) {
                 case SYMLINK -> writeBytes(out, entry.linkTarget());
                 case HARD_LINK -> writePath(out, entry.firstName());
-                default -> { }
+                default -> {}
             }
         });
     }
@@ -111,9 +116,22 @@ final class Messages {
             boolean resent = in.readBoolean();
             byte[] linkTarget = type == TreeEntry.Kind.SYMLINK ? readBytes(in) : null;
             TreePath firstName = type == TreeEntry.Kind.HARD_LINK ? readPath(in) : null;
-            return new TreeEntry(type, path, permissions, uid, gid, modified, size, dataFrom, filesBefore, linkTarget, firstName, resent);
+            return new TreeEntry(
+                    type,
+                    path,
+                    permissions,
+                    uid,
+                    gid,
+                    modified,
+                    size,
+                    dataFrom,
+                    filesBefore,
+                    linkTarget,
+                    firstName,
+                    resent);
         });
-        if ((entry.permissions() & ~07777) != 0) throw new FrameException("ENTRY " + entry.path() + " with mode bits beyond 07777");
+        if ((entry.permissions() & ~07777) != 0)
+            throw new FrameException("ENTRY " + entry.path() + " with mode bits beyond 07777");
         if (entry.size() < 0 || entry.dataFrom() < 0 || entry.filesBefore() < 0 || entry.dataFrom() > entry.size()) {
             throw new FrameException("ENTRY " + entry.path() + " with a negative or inconsistent size");
         }
@@ -134,10 +152,12 @@ final class Messages {
     static ExtendedAttribute attribute(byte[] payload) throws FrameException {
         return read(payload, in -> {
             byte[] name = readBytes(in);
-            if (name.length == 0 || name.length > 255) throw new FrameException("XATTR name of " + name.length + " bytes");
+            if (name.length == 0 || name.length > 255)
+                throw new FrameException("XATTR name of " + name.length + " bytes");
             for (byte b : name) if (b == 0) throw new FrameException("XATTR name with a NUL byte");
             int length = in.readInt();
-            if (length < 0 || length > in.available()) throw new FrameException("XATTR value of " + length + " bytes in a shorter frame");
+            if (length < 0 || length > in.available())
+                throw new FrameException("XATTR value of " + length + " bytes in a shorter frame");
             return new ExtendedAttribute(new String(name, StandardCharsets.ISO_8859_1), in.readNBytes(length));
         });
     }
@@ -187,7 +207,8 @@ final class Messages {
     /** Counted bytes; a count beyond what the frame still holds is refused before anything is allocated. */
     private static byte[] readBytes(DataInputStream in) throws IOException {
         int length = in.readUnsignedShort();
-        if (length > in.available()) throw new FrameException("a field of " + length + " bytes in a frame with " + in.available() + " left");
+        if (length > in.available())
+            throw new FrameException("a field of " + length + " bytes in a frame with " + in.available() + " left");
         return in.readNBytes(length);
     }
 
@@ -220,7 +241,8 @@ final class Messages {
     private static <T> T read(byte[] payload, Decoder<T> decoder) throws FrameException {
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(payload))) {
             T value = decoder.read(in);
-            if (in.available() > 0) throw new FrameException("control payload has " + in.available() + " trailing bytes");
+            if (in.available() > 0)
+                throw new FrameException("control payload has " + in.available() + " trailing bytes");
             return value;
         } catch (FrameException e) {
             throw e;

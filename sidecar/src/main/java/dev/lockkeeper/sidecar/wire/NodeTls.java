@@ -1,12 +1,5 @@
 package dev.lockkeeper.sidecar.wire;
 
-import javax.net.ssl.KeyManagerFactory;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLParameters;
-import javax.net.ssl.SSLSession;
-import javax.net.ssl.SSLPeerUnverifiedException;
-import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManagerFactory;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.lang.System.Logger;
@@ -19,10 +12,10 @@ import java.security.KeyFactory;
 import java.security.KeyStore;
 import java.security.PrivateKey;
 import java.security.Signature;
-import java.security.cert.CertificateExpiredException;
-import java.security.cert.CertificateNotYetValidException;
 import java.security.cert.Certificate;
+import java.security.cert.CertificateExpiredException;
 import java.security.cert.CertificateFactory;
+import java.security.cert.CertificateNotYetValidException;
 import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
 import java.security.spec.PKCS8EncodedKeySpec;
@@ -31,12 +24,19 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
-import java.util.Date;
 import java.util.Collection;
+import java.util.Date;
 import java.util.List;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.net.ssl.SSLSession;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManagerFactory;
 
 /**
  * This node's identity on the data port: its certificate ({@code tls.crt}, naming the node by the SAN URI
@@ -48,23 +48,25 @@ public final class NodeTls {
     static final String URI_PREFIX = "spiffe://lockkeeper.dev/node/";
     private static final String[] PROTOCOLS = {"TLSv1.3"};
     private static final int URI_NAME = 6;
-    private static final Pattern PRIVATE_KEY = Pattern.compile(
-            "-----BEGIN PRIVATE KEY-----([A-Za-z0-9+/=\\s]+)-----END PRIVATE KEY-----");
+    private static final Pattern PRIVATE_KEY =
+            Pattern.compile("-----BEGIN PRIVATE KEY-----([A-Za-z0-9+/=\\s]+)-----END PRIVATE KEY-----");
 
     private static final Logger LOG = System.getLogger(NodeTls.class.getName());
     private static final String[] FILES = {"tls.crt", "tls.key", "ca.crt"};
     /** How often a new connection may look at the files again: a rotation is seen within this, and no faster. */
     private static final Duration RECHECK = Duration.ofSeconds(1);
+
     private final long recheckNanos;
 
     /** The identity in use, and the bytes of the three files it was built from. */
-    private record Loaded(String node, SSLContext context, List<byte[]> files) { }
+    private record Loaded(String node, SSLContext context, List<byte[]> files) {}
 
     private final Path dir;
     private final Clock clock;
     private volatile Loaded current;
     /** The files of the last rotation that was refused, so that it is reported once, not on every connection. */
     private volatile List<byte[]> refused = List.of();
+
     private volatile long lastCheckNanos = System.nanoTime();
 
     private NodeTls(Path dir, Clock clock, Duration recheck, Loaded loaded) {
@@ -99,10 +101,12 @@ public final class NodeTls {
         List<X509Certificate> chain = certificates(dir.resolve("tls.crt"), files.get(0));
         List<X509Certificate> authorities = certificates(dir.resolve("ca.crt"), files.get(2));
         PrivateKey key = privateKey(dir.resolve("tls.key"), files.get(1));
-        String node = nodeOf(chain.getFirst()).orElseThrow(() -> new IOException(dir.resolve("tls.crt")
-                + " names no node: a node certificate carries exactly one SAN URI " + URI_PREFIX + "<node>"));
+        String node = nodeOf(chain.getFirst())
+                .orElseThrow(() -> new IOException(dir.resolve("tls.crt")
+                        + " names no node: a node certificate carries exactly one SAN URI " + URI_PREFIX + "<node>"));
         if (expectedNode != null) {
-            if (!node.equals(expectedNode)) throw new IOException(dir.resolve("tls.crt") + " now names node " + node + ", not " + expectedNode);
+            if (!node.equals(expectedNode))
+                throw new IOException(dir.resolve("tls.crt") + " now names node " + node + ", not " + expectedNode);
             checkValidNow(dir, chain.getFirst(), clock);
             checkPair(dir, chain.getFirst(), key);
         }
@@ -130,7 +134,8 @@ public final class NodeTls {
         try {
             certificate.checkValidity(Date.from(clock.instant()));
         } catch (CertificateExpiredException | CertificateNotYetValidException e) {
-            throw new IOException(dir.resolve("tls.crt") + " is valid from " + certificate.getNotBefore().toInstant() + " to "
+            throw new IOException(dir.resolve("tls.crt") + " is valid from "
+                    + certificate.getNotBefore().toInstant() + " to "
                     + certificate.getNotAfter().toInstant() + ", not now");
         }
     }
@@ -146,9 +151,11 @@ public final class NodeTls {
             Signature verifier = Signature.getInstance("SHA256withECDSA");
             verifier.initVerify(certificate.getPublicKey());
             verifier.update(probe);
-            if (!verifier.verify(signature)) throw new IOException(dir.resolve("tls.key") + " is not the key of " + dir.resolve("tls.crt"));
+            if (!verifier.verify(signature))
+                throw new IOException(dir.resolve("tls.key") + " is not the key of " + dir.resolve("tls.crt"));
         } catch (GeneralSecurityException e) {
-            throw new IOException(dir.resolve("tls.key") + " does not go with " + dir.resolve("tls.crt") + ": " + e.getMessage(), e);
+            throw new IOException(
+                    dir.resolve("tls.key") + " does not go with " + dir.resolve("tls.crt") + ": " + e.getMessage(), e);
         }
     }
 
@@ -230,8 +237,10 @@ public final class NodeTls {
             Collection<List<?>> names = certificate.getSubjectAlternativeNames();
             if (names == null) return Optional.empty();
             List<String> nodes = names.stream()
-                    .filter(n -> (Integer) n.get(0) == URI_NAME && String.valueOf(n.get(1)).startsWith(URI_PREFIX))
-                    .map(n -> String.valueOf(n.get(1)).substring(URI_PREFIX.length())).toList();
+                    .filter(n -> (Integer) n.get(0) == URI_NAME
+                            && String.valueOf(n.get(1)).startsWith(URI_PREFIX))
+                    .map(n -> String.valueOf(n.get(1)).substring(URI_PREFIX.length()))
+                    .toList();
             return nodes.size() == 1 ? Optional.of(nodes.getFirst()) : Optional.empty();
         } catch (CertificateParsingException e) {
             return Optional.empty();
@@ -240,9 +249,10 @@ public final class NodeTls {
 
     private static List<X509Certificate> certificates(Path file, byte[] pem) throws IOException {
         try {
-            List<X509Certificate> certificates = CertificateFactory.getInstance("X.509")
-                    .generateCertificates(new ByteArrayInputStream(pem)).stream()
-                    .map(X509Certificate.class::cast).toList();
+            List<X509Certificate> certificates =
+                    CertificateFactory.getInstance("X.509").generateCertificates(new ByteArrayInputStream(pem)).stream()
+                            .map(X509Certificate.class::cast)
+                            .toList();
             if (certificates.isEmpty()) throw new IOException(file + " holds no certificate");
             return certificates;
         } catch (GeneralSecurityException e) {

@@ -2,11 +2,11 @@ package dev.lockkeeper.sidecar.wire;
 
 import dev.lockkeeper.sidecar.copy.Content;
 import dev.lockkeeper.sidecar.copy.CopyException;
+import dev.lockkeeper.sidecar.copy.ImageStreamTarget;
 import dev.lockkeeper.sidecar.copy.TreeDigest;
 import dev.lockkeeper.sidecar.copy.TreeEntry;
 import dev.lockkeeper.sidecar.copy.TreeStreamTarget;
 import dev.lockkeeper.sidecar.linux.ExtendedAttribute;
-import dev.lockkeeper.sidecar.copy.ImageStreamTarget;
 import dev.lockkeeper.sidecar.linux.NativeFile;
 import dev.lockkeeper.sidecar.transfer.Checkpoint;
 import dev.lockkeeper.sidecar.transfer.CheckpointStore;
@@ -18,9 +18,6 @@ import dev.lockkeeper.sidecar.transfer.TransferProgress;
 import dev.lockkeeper.sidecar.wire.Frames.Header;
 import dev.lockkeeper.sidecar.wire.WireMetrics.Kind;
 import dev.lockkeeper.sidecar.wire.WireMetrics.Role;
-
-import javax.net.ssl.SSLHandshakeException;
-import javax.net.ssl.SSLSocket;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -35,6 +32,8 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.function.BooleanSupplier;
+import javax.net.ssl.SSLHandshakeException;
+import javax.net.ssl.SSLSocket;
 
 /**
  * The target side of the data plane: connects to the source node's data port over TLS 1.3 with this node's
@@ -51,10 +50,14 @@ import java.util.function.BooleanSupplier;
  * One connection, one thread, one 4 MiB receive buffer: the source sends no faster than this side writes.
  */
 public final class TlsPuller implements Puller {
-    public record Options(long checkpointBytes, Duration checkpointInterval, Duration stall, Duration connectTimeout,
-                          WireMetrics metrics) {
-        public static final Options DEFAULT = new Options(1L << 30, Duration.ofSeconds(10), Duration.ofSeconds(30),
-                Duration.ofSeconds(10), WireMetrics.NONE);
+    public record Options(
+            long checkpointBytes,
+            Duration checkpointInterval,
+            Duration stall,
+            Duration connectTimeout,
+            WireMetrics metrics) {
+        public static final Options DEFAULT = new Options(
+                1L << 30, Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofSeconds(10), WireMetrics.NONE);
 
         public Options withCheckpointBytes(long bytes) {
             return new Options(bytes, checkpointInterval, stall, connectTimeout, metrics);
@@ -72,6 +75,7 @@ public final class TlsPuller implements Puller {
     private static final int ALIGNMENT = NativeFile.DIRECT_IO_ALIGNMENT;
     /** What one tree entry may carry in extended attributes (ext4 holds one block of them, XFS a few 64 KiB values). */
     private static final int MAX_ATTRIBUTES = 1024;
+
     private static final long MAX_ATTRIBUTE_BYTES = 1 << 20;
 
     private final NodeTls tls;
@@ -87,14 +91,15 @@ public final class TlsPuller implements Puller {
     }
 
     @Override
-    public TransferOutcome pull(PullRequest request, CheckpointStore checkpoints, TransferProgress progress,
-                                BooleanSupplier canceled) throws TransferException {
+    public TransferOutcome pull(
+            PullRequest request, CheckpointStore checkpoints, TransferProgress progress, BooleanSupplier canceled)
+            throws TransferException {
         if (canceled.getAsBoolean()) throw new TransferException("canceled", false);
         Socket raw = new Socket();
         try (raw) {
             SSLSocket socket = connect(raw, request);
             try (Watchdog watchdog = new Watchdog(raw, options.stall())) {
-                    Attempt attempt = new Attempt(request, checkpoints, progress, canceled, socket, watchdog);
+                Attempt attempt = new Attempt(request, checkpoints, progress, canceled, socket, watchdog);
                 try {
                     return attempt.run();
                 } catch (IOException e) {
@@ -102,17 +107,25 @@ public final class TlsPuller implements Puller {
                 }
             }
         } catch (IOException e) {
-            throw new TransferException("cannot close the connection to " + request.sourceAddress() + ": " + e.getMessage(), true, e);
+            throw new TransferException(
+                    "cannot close the connection to " + request.sourceAddress() + ": " + e.getMessage(), true, e);
         }
     }
 
     private SSLSocket connect(Socket raw, PullRequest request) throws TransferException {
         try {
-            raw.connect(request.sourceAddress(), Math.toIntExact(options.connectTimeout().toMillis()));
+            raw.connect(
+                    request.sourceAddress(),
+                    Math.toIntExact(options.connectTimeout().toMillis()));
             raw.setTcpNoDelay(true);
             raw.setKeepAlive(true);
-            SSLSocket socket = (SSLSocket) tls.context().getSocketFactory()
-                    .createSocket(raw, request.sourceAddress().getHostString(), request.sourceAddress().getPort(), true);
+            SSLSocket socket = (SSLSocket) tls.context()
+                    .getSocketFactory()
+                    .createSocket(
+                            raw,
+                            request.sourceAddress().getHostString(),
+                            request.sourceAddress().getPort(),
+                            true);
             socket.setSSLParameters(tls.clientParameters());
             // the handshake's reads time out; once it is done the watchdog takes over (writes have no timeout)
             raw.setSoTimeout(Math.toIntExact(options.stall().toMillis()));
@@ -120,17 +133,25 @@ public final class TlsPuller implements Puller {
             raw.setSoTimeout(0);
             Optional<String> server = NodeTls.peerNode(socket);
             if (!server.equals(Optional.of(request.sourceNode()))) {
-                throw new TransferException("the data port at " + request.sourceAddress() + " presents a certificate for "
-                        + server.map(n -> "node " + n).orElse("no node") + ", not for the task's source node "
-                        + request.sourceNode() + "; refusing to pull from it", false);
+                throw new TransferException(
+                        "the data port at " + request.sourceAddress() + " presents a certificate for "
+                                + server.map(n -> "node " + n).orElse("no node") + ", not for the task's source node "
+                                + request.sourceNode() + "; refusing to pull from it",
+                        false);
             }
             return socket;
         } catch (SSLHandshakeException e) {
-            boolean identity = causedByCertificate(e) || String.valueOf(e.getMessage()).contains("certificate");
-            throw new TransferException("TLS handshake with " + request.sourceAddress() + " failed"
-                    + (identity ? " (the peers do not trust each other's node certificates)" : "") + ": " + e.getMessage(), !identity, e);
+            boolean identity =
+                    causedByCertificate(e) || String.valueOf(e.getMessage()).contains("certificate");
+            throw new TransferException(
+                    "TLS handshake with " + request.sourceAddress() + " failed"
+                            + (identity ? " (the peers do not trust each other's node certificates)" : "") + ": "
+                            + e.getMessage(),
+                    !identity,
+                    e);
         } catch (IOException e) {
-            throw new TransferException("cannot reach the source agent at " + request.sourceAddress() + ": " + e.getMessage(), true, e);
+            throw new TransferException(
+                    "cannot reach the source agent at " + request.sourceAddress() + ": " + e.getMessage(), true, e);
         }
     }
 
@@ -154,6 +175,7 @@ public final class TlsPuller implements Puller {
         private String fingerprint;
         /** Bytes [bodyStart, watermark) of the range being pulled are written (not necessarily synced). */
         private long watermark;
+
         private boolean inBody;
         private long settledBefore;
         private long dataBytes;
@@ -161,8 +183,14 @@ public final class TlsPuller implements Puller {
         private long sinceCheckpoint;
         private long lastCheckpointNanos = System.nanoTime();
 
-        Attempt(PullRequest request, CheckpointStore checkpoints, TransferProgress progress, BooleanSupplier canceled,
-                SSLSocket socket, Watchdog watchdog) throws IOException {
+        Attempt(
+                PullRequest request,
+                CheckpointStore checkpoints,
+                TransferProgress progress,
+                BooleanSupplier canceled,
+                SSLSocket socket,
+                Watchdog watchdog)
+                throws IOException {
             this.request = request;
             this.checkpoints = checkpoints;
             this.progress = progress;
@@ -173,29 +201,46 @@ public final class TlsPuller implements Puller {
         }
 
         TransferOutcome run() throws IOException, TransferException {
-            out.control(FrameType.HELLO, Frames.VERSION, 0, 0, new Messages.Hello(request.taskId(), request.attempt()).encode());
+            out.control(
+                    FrameType.HELLO,
+                    Frames.VERSION,
+                    0,
+                    0,
+                    new Messages.Hello(request.taskId(), request.attempt()).encode());
             out.flush();
             Messages.Info info = Messages.Info.decode(in.payload(expect(FrameType.INFO)));
             fingerprint = info.fingerprint();
             if (info.content() != request.content()) {
-                throw new TransferException("the source serves content " + info.content() + " but the task says " + request.content(), false);
+                throw new TransferException(
+                        "the source serves content " + info.content() + " but the task says " + request.content(),
+                        false);
             }
             Optional<Checkpoint> saved = checkpoints.load();
             if (saved.isPresent() && !saved.get().sourceFingerprint().equals(fingerprint)) {
                 checkpoints.clear();
                 discardPartial(info);
-                throw new TransferException("the source changed between attempts (it was " + saved.get().sourceFingerprint()
-                        + ", it is " + fingerprint + "); the copy so far is discarded", false);
+                throw new TransferException(
+                        "the source changed between attempts (it was "
+                                + saved.get().sourceFingerprint() + ", it is " + fingerprint
+                                + "); the copy so far is discarded",
+                        false);
             }
             if (info.content() == Content.ARCHIVE) return pullTree(info, saved);
             try {
-                target = ImageStreamTarget.open(request.target(), new ImageStreamTarget.SourceImage(info.size(), info.allocatedBytes(),
-                        info.permissions()), new ImageStreamTarget.Options(request.content(), request.preallocate(),
-                        request.targetIsZero(), request.filesystemOverhead()), saved.map(Checkpoint::offset).orElse(-1L));
+                target = ImageStreamTarget.open(
+                        request.target(),
+                        new ImageStreamTarget.SourceImage(info.size(), info.allocatedBytes(), info.permissions()),
+                        new ImageStreamTarget.Options(
+                                request.content(),
+                                request.preallocate(),
+                                request.targetIsZero(),
+                                request.filesystemOverhead()),
+                        saved.map(Checkpoint::offset).orElse(-1L));
             } catch (CopyException e) {
                 throw new TransferException(e.getMessage(), false, e);
             }
-            try (ImageStreamTarget opened = target; Arena arena = Arena.ofConfined()) {
+            try (ImageStreamTarget opened = target;
+                    Arena arena = Arena.ofConfined()) {
                 return pullInto(opened, NativeFile.directBuffer(arena, Frames.MAX_DATA_PAYLOAD + ALIGNMENT), info);
             } catch (CopyException e) {
                 // a local failure (ENOSPC, EIO, a refused size): nothing is claimed, the next attempt starts afresh
@@ -232,7 +277,8 @@ public final class TlsPuller implements Puller {
             } catch (IOException e) {
                 // the target is complete; a source that already hung up changes nothing
             }
-            return new TransferOutcome(size, dataBytes, holeBytes, resumed ? resumedFrom : 0, in.bytesRead() + out.bytesWritten(), digest);
+            return new TransferOutcome(
+                    size, dataBytes, holeBytes, resumed ? resumedFrom : 0, in.bytesRead() + out.bytesWritten(), digest);
         }
 
         private void pullRange(ImageStreamTarget target, MemorySegment buffer, long from, long to, long settled)
@@ -275,11 +321,12 @@ public final class TlsPuller implements Puller {
                     case END -> {
                         in.payload(frame);
                         if (frame.offset() != to || watermark != to) {
-                            throw new FrameException("END of range at " + frame.offset() + " after data up to " + watermark + ", range ends at " + to);
+                            throw new FrameException("END of range at " + frame.offset() + " after data up to "
+                                    + watermark + ", range ends at " + to);
                         }
                         return;
                     }
-                    case KEEPALIVE -> { }
+                    case KEEPALIVE -> {}
                     case ERROR -> throw remoteError(frame);
                     default -> throw new FrameException("unexpected " + frame.type() + " frame inside a range");
                 }
@@ -290,15 +337,20 @@ public final class TlsPuller implements Puller {
          * A tree: asks for the walk after the checkpoint's ordinal and builds it in the target's staging directory,
          * checkpointing (syncfs first) every {@link Options#checkpointBytes} or {@link Options#checkpointInterval}.
          */
-        private TransferOutcome pullTree(Messages.Info info, Optional<Checkpoint> saved) throws IOException, TransferException {
+        private TransferOutcome pullTree(Messages.Info info, Optional<Checkpoint> saved)
+                throws IOException, TransferException {
             long needed = request.preallocate() ? info.size() : info.allocatedBytes();
             try {
-                tree = TreeStreamTarget.open(request.target(),
-                        saved.map(c -> new TreeStreamTarget.Resume(c.entries(), c.offset())), needed, request.preallocate());
+                tree = TreeStreamTarget.open(
+                        request.target(),
+                        saved.map(c -> new TreeStreamTarget.Resume(c.entries(), c.offset())),
+                        needed,
+                        request.preallocate());
             } catch (CopyException e) {
                 throw new TransferException(e.getMessage(), false, e);
             }
-            try (TreeStreamTarget opened = tree; Arena arena = Arena.ofConfined()) {
+            try (TreeStreamTarget opened = tree;
+                    Arena arena = Arena.ofConfined()) {
                 boolean resumed = opened.resuming();
                 if (resumed) options.metrics().resumed();
                 MemorySegment buffer = NativeFile.directBuffer(arena, Frames.MAX_DATA_PAYLOAD);
@@ -311,8 +363,13 @@ public final class TlsPuller implements Puller {
                 opened.publish();
                 checkpoints.clear();
                 bye();
-                return new TransferOutcome(info.size(), dataBytes, holeBytes, resumed ? opened.resumedEntries() : 0,
-                        in.bytesRead() + out.bytesWritten(), digest);
+                return new TransferOutcome(
+                        info.size(),
+                        dataBytes,
+                        holeBytes,
+                        resumed ? opened.resumedEntries() : 0,
+                        in.bytesRead() + out.bytesWritten(),
+                        digest);
             } catch (CopyException e) {
                 tree.discard();
                 checkpoints.clear();
@@ -321,7 +378,8 @@ public final class TlsPuller implements Puller {
         }
 
         /** Returns the walk's last ordinal, once TREE_END arrived. */
-        private long receiveTree(TreeStreamTarget tree, MemorySegment buffer, long total) throws IOException, TransferException, CopyException {
+        private long receiveTree(TreeStreamTarget tree, MemorySegment buffer, long total)
+                throws IOException, TransferException, CopyException {
             List<ExtendedAttribute> attributes = new ArrayList<>();
             long attributeBytes = 0;
             long attributesOf = -1;
@@ -333,7 +391,8 @@ public final class TlsPuller implements Puller {
                 switch (frame.type()) {
                     case XATTR -> {
                         if (!attributes.isEmpty() && frame.offset() != attributesOf) {
-                            throw new FrameException("extended attributes of entries " + attributesOf + " and " + frame.offset() + " mixed");
+                            throw new FrameException("extended attributes of entries " + attributesOf + " and "
+                                    + frame.offset() + " mixed");
                         }
                         attributesOf = frame.offset();
                         attributeBytes += frame.length();
@@ -346,7 +405,8 @@ public final class TlsPuller implements Puller {
                     case ENTRY -> {
                         TreeEntry entry = Messages.entry(in.payload(frame));
                         if (!attributes.isEmpty() && frame.offset() != attributesOf) {
-                            throw new FrameException("extended attributes of entry " + attributesOf + " before entry " + frame.offset());
+                            throw new FrameException(
+                                    "extended attributes of entry " + attributesOf + " before entry " + frame.offset());
                         }
                         tree.entry(frame.offset(), entry, List.copyOf(attributes));
                         attributes.clear();
@@ -380,11 +440,12 @@ public final class TlsPuller implements Puller {
                     }
                     case TREE_END -> {
                         in.payload(frame);
-                        if (!attributes.isEmpty()) throw new FrameException("extended attributes without an entry at the end of the tree");
+                        if (!attributes.isEmpty())
+                            throw new FrameException("extended attributes without an entry at the end of the tree");
                         progress.update(total, total, dataBytes, holeBytes);
                         return frame.offset();
                     }
-                    case KEEPALIVE -> { }
+                    case KEEPALIVE -> {}
                     case ERROR -> throw remoteError(frame);
                     default -> throw new FrameException("unexpected " + frame.type() + " frame inside a tree");
                 }
@@ -394,7 +455,8 @@ public final class TlsPuller implements Puller {
 
         private void maybeCheckpointTree(TreeStreamTarget tree) throws CopyException {
             if (sinceCheckpoint >= options.checkpointBytes()
-                    || System.nanoTime() - lastCheckpointNanos >= options.checkpointInterval().toNanos()) {
+                    || System.nanoTime() - lastCheckpointNanos
+                            >= options.checkpointInterval().toNanos()) {
                 checkpointTree(tree);
             }
         }
@@ -406,24 +468,27 @@ public final class TlsPuller implements Puller {
             lastCheckpointNanos = System.nanoTime();
         }
 
-        private String verifyTree(TreeStreamTarget tree, boolean resumed) throws IOException, TransferException, CopyException {
+        private String verifyTree(TreeStreamTarget tree, boolean resumed)
+                throws IOException, TransferException, CopyException {
             progress.verifying();
             out.control(FrameType.DIGEST_REQUEST, 0, 0);
             out.flush();
-            CompletableFuture<TreeDigest.Summary> local = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return tree.digest();
-                } catch (CopyException e) {
-                    throw new CompletionException(e);
-                }
-            }, command -> Thread.ofVirtual().name("lk-target-digest").start(command));
+            CompletableFuture<TreeDigest.Summary> local = CompletableFuture.supplyAsync(
+                    () -> {
+                        try {
+                            return tree.digest();
+                        } catch (CopyException e) {
+                            throw new CompletionException(e);
+                        }
+                    },
+                    command -> Thread.ofVirtual().name("lk-target-digest").start(command));
             TreeDigest.Summary remote = null;
             while (remote == null) {
                 Header frame = in.next();
                 watchdog.touch();
                 switch (frame.type()) {
                     case DIGEST -> remote = Messages.treeDigest(in.payload(frame));
-                    case KEEPALIVE -> { }
+                    case KEEPALIVE -> {}
                     case ERROR -> throw remoteError(frame);
                     default -> throw new FrameException("expected DIGEST, got " + frame.type());
                 }
@@ -439,10 +504,13 @@ public final class TlsPuller implements Puller {
                 tree.discard();
                 checkpoints.clear();
                 String what = remote.content().equals(written.content()) ? "hard links" : "content";
-                throw new TransferException("verification failed: the source tree's " + what + " digest is "
-                        + (what.equals("content") ? remote.content() : remote.links()) + " but the target " + request.target() + " has "
-                        + (what.equals("content") ? written.content() : written.links())
-                        + (resumed ? "; the next attempt starts afresh" : ""), resumed);
+                throw new TransferException(
+                        "verification failed: the source tree's " + what + " digest is "
+                                + (what.equals("content") ? remote.content() : remote.links()) + " but the target "
+                                + request.target() + " has "
+                                + (what.equals("content") ? written.content() : written.links())
+                                + (resumed ? "; the next attempt starts afresh" : ""),
+                        resumed);
             }
             return written.content();
         }
@@ -458,7 +526,8 @@ public final class TlsPuller implements Puller {
 
         private void checkPlace(Header frame, long rangeEnd) throws FrameException {
             if (frame.offset() != watermark) {
-                throw new FrameException(frame.type() + " frame at offset " + frame.offset() + " where " + watermark + " was due");
+                throw new FrameException(
+                        frame.type() + " frame at offset " + frame.offset() + " where " + watermark + " was due");
             }
             if (frame.span() == 0 || frame.span() > rangeEnd - watermark) {
                 throw new FrameException(frame.type() + " frame of " + frame.span() + " bytes at " + frame.offset()
@@ -469,9 +538,12 @@ public final class TlsPuller implements Puller {
         private void advance(ImageStreamTarget target, long span) throws CopyException {
             watermark += span;
             sinceCheckpoint += span;
-            progress.update(settledBefore + watermark - (inBody ? target.bodyStart() : 0), target.size(), dataBytes, holeBytes);
-            if (inBody && (sinceCheckpoint >= options.checkpointBytes()
-                    || System.nanoTime() - lastCheckpointNanos >= options.checkpointInterval().toNanos())) {
+            progress.update(
+                    settledBefore + watermark - (inBody ? target.bodyStart() : 0), target.size(), dataBytes, holeBytes);
+            if (inBody
+                    && (sinceCheckpoint >= options.checkpointBytes()
+                            || System.nanoTime() - lastCheckpointNanos
+                                    >= options.checkpointInterval().toNanos())) {
                 checkpoint(target);
             }
         }
@@ -483,24 +555,27 @@ public final class TlsPuller implements Puller {
             lastCheckpointNanos = System.nanoTime();
         }
 
-        private String verify(ImageStreamTarget target, boolean resumed) throws IOException, TransferException, CopyException {
+        private String verify(ImageStreamTarget target, boolean resumed)
+                throws IOException, TransferException, CopyException {
             progress.verifying();
             out.control(FrameType.DIGEST_REQUEST, 0, 0);
             out.flush();
-            CompletableFuture<String> local = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return target.digest();
-                } catch (CopyException e) {
-                    throw new CompletionException(e);
-                }
-            }, command -> Thread.ofVirtual().name("lk-target-digest").start(command));
+            CompletableFuture<String> local = CompletableFuture.supplyAsync(
+                    () -> {
+                        try {
+                            return target.digest();
+                        } catch (CopyException e) {
+                            throw new CompletionException(e);
+                        }
+                    },
+                    command -> Thread.ofVirtual().name("lk-target-digest").start(command));
             String remote = null;
             while (remote == null) {
                 Header frame = in.next();
                 watchdog.touch();
                 switch (frame.type()) {
                     case DIGEST -> remote = Messages.text(in.payload(frame));
-                    case KEEPALIVE -> { }
+                    case KEEPALIVE -> {}
                     case ERROR -> throw remoteError(frame);
                     default -> throw new FrameException("expected DIGEST, got " + frame.type());
                 }
@@ -515,9 +590,12 @@ public final class TlsPuller implements Puller {
             if (!remote.equals(written)) {
                 target.discard();
                 checkpoints.clear();
-                // a resumed copy may have stitched in something stale: one fresh attempt; a fresh copy that differs fails
-                throw new TransferException("verification failed: the source has checksum " + remote + " but the target "
-                        + request.target() + " has " + written + (resumed ? "; the next attempt starts afresh" : ""), resumed);
+                // a resumed copy may have stitched in something stale: one fresh attempt; a fresh copy that differs
+                // fails
+                throw new TransferException(
+                        "verification failed: the source has checksum " + remote + " but the target " + request.target()
+                                + " has " + written + (resumed ? "; the next attempt starts afresh" : ""),
+                        resumed);
             }
             return written;
         }
@@ -532,14 +610,19 @@ public final class TlsPuller implements Puller {
 
         private TransferException remoteError(Header frame) throws IOException {
             String message = Messages.text(in.payload(frame));
-            return new TransferException("source agent " + request.sourceNode() + ": " + message,
-                    (frame.flags() & Frames.RETRYABLE) != 0);
+            return new TransferException(
+                    "source agent " + request.sourceNode() + ": " + message, (frame.flags() & Frames.RETRYABLE) != 0);
         }
 
         private void discardPartial(Messages.Info info) {
             try {
-                ImageStreamTarget.open(request.target(), new ImageStreamTarget.SourceImage(info.size(), 0, 0644),
-                        new ImageStreamTarget.Options(request.content(), false, true, request.filesystemOverhead()), -1).discard();
+                ImageStreamTarget.open(
+                                request.target(),
+                                new ImageStreamTarget.SourceImage(info.size(), 0, 0644),
+                                new ImageStreamTarget.Options(
+                                        request.content(), false, true, request.filesystemOverhead()),
+                                -1)
+                        .discard();
             } catch (CopyException e) {
                 // nothing to discard that could be opened
             }
@@ -565,10 +648,14 @@ public final class TlsPuller implements Puller {
                     e.addSuppressed(failed);
                 }
             }
-            String what = watchdog.stalled() ? "no progress for " + options.stall().toSeconds() + " s; the connection was closed"
+            String what = watchdog.stalled()
+                    ? "no progress for " + options.stall().toSeconds() + " s; the connection was closed"
                     : e.getMessage();
-            return new TransferException("pull of task " + request.taskId() + " from " + request.sourceNode() + " at "
-                    + request.sourceAddress() + " interrupted at " + watermark + ": " + what, true, e);
+            return new TransferException(
+                    "pull of task " + request.taskId() + " from " + request.sourceNode() + " at "
+                            + request.sourceAddress() + " interrupted at " + watermark + ": " + what,
+                    true,
+                    e);
         }
     }
 }

@@ -6,20 +6,26 @@ package dev.lockkeeper.sidecar.wire;
  * threads: implementations must be quick and thread-safe.
  */
 public interface WireMetrics {
-    WireMetrics NONE = new WireMetrics() { };
+    WireMetrics NONE = new WireMetrics() {};
 
-    enum Role { SOURCE, TARGET }
+    enum Role {
+        SOURCE,
+        TARGET
+    }
 
     /** DATA bytes sent or written, or ZERO bytes (holes and zero runs) that crossed as headers only. */
-    enum Kind { DATA, ZERO }
+    enum Kind {
+        DATA,
+        ZERO
+    }
 
-    default void bytes(Role role, Kind kind, long bytes) { }
+    default void bytes(Role role, Kind kind, long bytes) {}
 
     /** Bytes on the connection, frame headers included. */
-    default void wireBytes(Role role, long bytes) { }
+    default void wireBytes(Role role, long bytes) {}
 
-    default void crcError() { }
+    default void crcError() {}
 
     /** An attempt that continued from a checkpoint rather than from byte 0. */
-    default void resumed() { }
+    default void resumed() {}
 }

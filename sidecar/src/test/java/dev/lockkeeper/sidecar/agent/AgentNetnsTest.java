@@ -1,17 +1,15 @@
 package dev.lockkeeper.sidecar.agent;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 import dev.lockkeeper.sidecar.agent.TaskStatus.Phase;
 import dev.lockkeeper.sidecar.testing.Allocation;
 import dev.lockkeeper.sidecar.testing.Commands;
 import dev.lockkeeper.sidecar.testing.Images;
 import dev.lockkeeper.sidecar.testing.LoopDevice;
 import dev.lockkeeper.sidecar.testing.NodeIdentities;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,10 +18,11 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Two agents as two "nodes": each JVM in its own network namespace, joined by one veth pair (198.18.30.0/30, RFC 2544
@@ -43,6 +42,7 @@ class AgentNetnsTest {
 
     @TempDir
     Path dir;
+
     private NodeIdentities identities;
     private final List<Process> agents = new ArrayList<>();
     private final List<LoopDevice> devices = new ArrayList<>();
@@ -58,7 +58,20 @@ class AgentNetnsTest {
         deleteNamespaces();
         Commands.ok("ip", "netns", "add", SOURCE_NS);
         Commands.ok("ip", "netns", "add", TARGET_NS);
-        Commands.ok("ip", "-n", SOURCE_NS, "link", "add", SOURCE_LINK, "type", "veth", "peer", "name", TARGET_LINK, "netns", TARGET_NS);
+        Commands.ok(
+                "ip",
+                "-n",
+                SOURCE_NS,
+                "link",
+                "add",
+                SOURCE_LINK,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                TARGET_LINK,
+                "netns",
+                TARGET_NS);
         Commands.ok("ip", "-n", SOURCE_NS, "addr", "add", SOURCE_ADDRESS + "/30", "dev", SOURCE_LINK);
         Commands.ok("ip", "-n", TARGET_NS, "addr", "add", TARGET_ADDRESS + "/30", "dev", TARGET_LINK);
         Commands.ok("ip", "-n", SOURCE_NS, "link", "set", SOURCE_LINK, "up");
@@ -85,17 +98,38 @@ class AgentNetnsTest {
 
     private void agent(String namespace, String node, String address, String... extra) throws Exception {
         Path tasks = Files.createDirectories(dir.resolve("tasks-" + node));
-        List<String> args = new ArrayList<>(List.of("agent", "--node", node, "--tasks", tasks.toString(),
-                "--state-dir", dir.resolve("state-" + node).toString(), "--allowed-root", dir.resolve("data").toString(),
-                "--tls-dir", identities.node(node).toString(), "--bind-address", address,
-                "--data-port", Integer.toString(DATA_PORT), "--admin-port", "8445", "--peer", "node-a=" + SOURCE_ADDRESS + ":" + DATA_PORT));
+        List<String> args = new ArrayList<>(List.of(
+                "agent",
+                "--node",
+                node,
+                "--tasks",
+                tasks.toString(),
+                "--state-dir",
+                dir.resolve("state-" + node).toString(),
+                "--allowed-root",
+                dir.resolve("data").toString(),
+                "--tls-dir",
+                identities.node(node).toString(),
+                "--bind-address",
+                address,
+                "--data-port",
+                Integer.toString(DATA_PORT),
+                "--admin-port",
+                "8445",
+                "--peer",
+                "node-a=" + SOURCE_ADDRESS + ":" + DATA_PORT));
         args.addAll(List.of(extra));
         Path log = dir.resolve("agent-" + node + "-" + agents.size() + ".log");
-        agents.add(new ProcessBuilder(Commands.sidecarCommand(List.of("ip", "netns", "exec", namespace), args.toArray(String[]::new)))
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start());
+        agents.add(new ProcessBuilder(
+                        Commands.sidecarCommand(List.of("ip", "netns", "exec", namespace), args.toArray(String[]::new)))
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start());
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (!Files.readString(log).contains("data port " + DATA_PORT)) {
-            assertTrue(System.nanoTime() < deadline && agents.getLast().isAlive(), () -> "agent " + node + " did not start: " + read(log));
+            assertTrue(
+                    System.nanoTime() < deadline && agents.getLast().isAlive(),
+                    () -> "agent " + node + " did not start: " + read(log));
             TimeUnit.MILLISECONDS.sleep(50);
         }
     }
@@ -134,8 +168,15 @@ class AgentNetnsTest {
     private Path device(Path backing, long size, Path node) throws IOException {
         LoopDevice loop = LoopDevice.create(backing, size);
         devices.add(loop);
-        String[] majorMinor = Commands.ok("stat", "-L", "-c", "%t %T", loop.path().toString()).trim().split(" ");
-        Commands.ok("mknod", node.toString(), "b", Integer.toString(Integer.parseInt(majorMinor[0], 16)),
+        String[] majorMinor = Commands.ok(
+                        "stat", "-L", "-c", "%t %T", loop.path().toString())
+                .trim()
+                .split(" ");
+        Commands.ok(
+                "mknod",
+                node.toString(),
+                "b",
+                Integer.toString(Integer.parseInt(majorMinor[0], 16)),
                 Integer.toString(Integer.parseInt(majorMinor[1], 16)));
         return node;
     }
@@ -143,9 +184,11 @@ class AgentNetnsTest {
     @Test
     void aFileImageAndABlockVolumeCrossBetweenTheNamespacesAtOnce() throws Exception {
         Path data = dir.resolve("data");
-        Path image = Images.sparse(data.resolve("source.img"), 40 * MiB, 0, 300 << 10, 3 * MiB, 13 * MiB, 36 * MiB, 4 * MiB);
+        Path image =
+                Images.sparse(data.resolve("source.img"), 40 * MiB, 0, 300 << 10, 3 * MiB, 13 * MiB, 36 * MiB, 4 * MiB);
         // the block source holds the same sparse image; the block target holds old data its holes must not show
-        Path blockImage = Images.sparse(dir.resolve("block-source.backing"), 32 * MiB, 0, 2 * MiB, 10 * MiB, 8 * MiB, 30 * MiB, 2 * MiB);
+        Path blockImage = Images.sparse(
+                dir.resolve("block-source.backing"), 32 * MiB, 0, 2 * MiB, 10 * MiB, 8 * MiB, 30 * MiB, 2 * MiB);
         Path blockSource = device(blockImage, 32 * MiB, data.resolve("source-dev"));
         Path blockTarget = device(dir.resolve("block-target.backing"), 32 * MiB, data.resolve("target-dev"));
         Images.writeRandom(blockTarget, 0, 32 * MiB, 99);
@@ -164,7 +207,8 @@ class AgentNetnsTest {
         Allocation.assertSame(image, data.resolve("copy.img"));
         assertTrue(Commands.sameBytes(blockSource, blockTarget, 32 * MiB), "the old data is gone from the holes too");
         assertEquals(0, Commands.qemuCompare(blockImage, blockTarget).exitCode());
-        Allocation.assertSame(blockImage, dir.resolve("block-target.backing")); // the device's holes given back, not written as zeros
+        Allocation.assertSame(
+                blockImage, dir.resolve("block-target.backing")); // the device's holes given back, not written as zeros
     }
 
     @Test
@@ -184,7 +228,9 @@ class AgentNetnsTest {
         assertEquals(Phase.Succeeded, done.phase(), done::message);
         assertTrue(done.attempt() >= 2, "the stalled attempt ended and another one ran: attempt " + done.attempt());
         assertTrue(done.resumedFrom() >= 8 * MiB, () -> "resumed from " + done.resumedFrom());
-        assertTrue(done.dataBytes() < 40 * MiB, () -> "the resumed attempt received " + done.dataBytes() + " bytes of data");
+        assertTrue(
+                done.dataBytes() < 40 * MiB,
+                () -> "the resumed attempt received " + done.dataBytes() + " bytes of data");
         assertTrue(Commands.sameBytes(image, data.resolve("copy.img"), size));
         assertEquals(0, Commands.qemuCompare(image, data.resolve("copy.img")).exitCode());
     }

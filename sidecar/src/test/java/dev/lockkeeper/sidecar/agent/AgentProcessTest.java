@@ -1,19 +1,18 @@
 package dev.lockkeeper.sidecar.agent;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 import dev.lockkeeper.sidecar.agent.TaskStatus.Phase;
-import dev.lockkeeper.sidecar.testing.Allocation;
-import dev.lockkeeper.sidecar.testing.Commands;
 import dev.lockkeeper.sidecar.copy.ImageStreamTarget;
 import dev.lockkeeper.sidecar.copy.VolumeCopier;
+import dev.lockkeeper.sidecar.testing.Allocation;
+import dev.lockkeeper.sidecar.testing.Commands;
 import dev.lockkeeper.sidecar.testing.Images;
 import dev.lockkeeper.sidecar.testing.LoopDevice;
 import dev.lockkeeper.sidecar.testing.NodeIdentities;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
-
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -27,11 +26,11 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Two agents as real processes on loopback, one per "node", each with its node certificate from one agent CA and its
@@ -42,6 +41,7 @@ class AgentProcessTest {
 
     @TempDir
     Path dir;
+
     private final List<Process> agents = new ArrayList<>();
     private final HttpClient http = HttpClient.newHttpClient();
 
@@ -60,14 +60,29 @@ class AgentProcessTest {
     }
 
     private Process agent(String node, Path tls, int dataPort, int adminPort, String... extra) throws IOException {
-        List<String> args = new ArrayList<>(List.of("agent", "--node", node, "--tasks", dir.resolve("tasks-" + node).toString(),
-                "--state-dir", dir.resolve("state-" + node).toString(), "--allowed-root", dir.resolve("data").toString(),
-                "--bind-address", "127.0.0.1", "--data-port", Integer.toString(dataPort),
-                "--admin-port", Integer.toString(adminPort)));
+        List<String> args = new ArrayList<>(List.of(
+                "agent",
+                "--node",
+                node,
+                "--tasks",
+                dir.resolve("tasks-" + node).toString(),
+                "--state-dir",
+                dir.resolve("state-" + node).toString(),
+                "--allowed-root",
+                dir.resolve("data").toString(),
+                "--bind-address",
+                "127.0.0.1",
+                "--data-port",
+                Integer.toString(dataPort),
+                "--admin-port",
+                Integer.toString(adminPort)));
         if (tls != null) args.addAll(List.of("--tls-dir", tls.toString()));
         args.addAll(List.of(extra));
         Process process = new ProcessBuilder(Commands.sidecarCommand(List.of(), args.toArray(String[]::new)))
-                .redirectErrorStream(true).redirectOutput(dir.resolve("agent-" + node + "-" + agents.size() + ".log").toFile()).start();
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("agent-" + node + "-" + agents.size() + ".log")
+                        .toFile())
+                .start();
         agents.add(process);
         return process;
     }
@@ -76,7 +91,9 @@ class AgentProcessTest {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (true) {
             try {
-                HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).build(),
+                HttpResponse<String> response = http.send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                                .build(),
                         HttpResponse.BodyHandlers.ofString());
                 if (response.statusCode() == 200) return response.body();
             } catch (IOException notYet) {
@@ -116,14 +133,14 @@ class AgentProcessTest {
         agent("node-b", identities.node("node-b"), freePort(), targetAdmin);
         get(sourceAdmin, "/readyz");
         get(targetAdmin, "/readyz");
-        String task = Tasks.hostPathTask("pull", "node-a", source, "node-b", target, "").replace("    node: node-a\n",
-                "    node: node-a\n    address: 127.0.0.1:" + sourceData + "\n");
+        String task = Tasks.hostPathTask("pull", "node-a", source, "node-b", target, "")
+                .replace("    node: node-a\n", "    node: node-a\n    address: 127.0.0.1:" + sourceData + "\n");
         for (String node : List.of("node-a", "node-b")) Tasks.write(dir.resolve("tasks-" + node), "pull", task);
 
         Path targetTasks = dir.resolve("tasks-node-b");
         await(targetTasks, "pull", status -> status.phase() == Phase.Running && status.bytesDone() > 8 * MiB);
         Process killed = agents.get(1);
-        killed.destroyForcibly();                        // kill -9 of the target agent mid-copy
+        killed.destroyForcibly(); // kill -9 of the target agent mid-copy
         assertEquals(137, killed.waitFor());
         assertTrue(!Files.exists(target), "a killed copy never has the final name");
         agent("node-b", identities.node("node-b"), freePort(), targetAdmin);
@@ -135,8 +152,11 @@ class AgentProcessTest {
         assertEquals(0, Commands.qemuCompare(source, target).exitCode());
         assertTrue(done.digest() != null && !done.digest().isEmpty(), "verified by both agents");
         String sourceMetrics = get(sourceAdmin, "/metrics");
-        assertTrue(sourceMetrics.contains("lockkeeper_agent_bytes_total{kind=\"data\",role=\"source\"}"), sourceMetrics);
-        assertTrue(!Files.exists(TaskFiles.statusFileOf(dir.resolve("tasks-node-a"), "pull")), "only the target agent writes status");
+        assertTrue(
+                sourceMetrics.contains("lockkeeper_agent_bytes_total{kind=\"data\",role=\"source\"}"), sourceMetrics);
+        assertTrue(
+                !Files.exists(TaskFiles.statusFileOf(dir.resolve("tasks-node-a"), "pull")),
+                "only the target agent writes status");
     }
 
     /**
@@ -152,33 +172,49 @@ class AgentProcessTest {
         Path data = Files.createDirectory(dir.resolve("data"));
         Files.createDirectories(dir.resolve("tasks-node-a"));
         long size = 64 * MiB;
-        Path source = Images.sparse(data.resolve("source.img"), size, 0, 8 * MiB, 16 * MiB, 24 * MiB, 56 * MiB, 8 * MiB);
-        try (LoopDevice loop = device ? LoopDevice.create(dir.resolve("backing.img"), size).filledWithOldData() : null) {
+        Path source =
+                Images.sparse(data.resolve("source.img"), size, 0, 8 * MiB, 16 * MiB, 24 * MiB, 56 * MiB, 8 * MiB);
+        try (LoopDevice loop =
+                device ? LoopDevice.create(dir.resolve("backing.img"), size).filledWithOldData() : null) {
             Path target = device ? mknodLike(loop.path(), data.resolve("target-dev")) : data.resolve("copy.img");
             int admin = freePort();
             agent("node-a", null, 0, admin, "--max-rate", "16M", "--checkpoint-bytes", "4M");
-            Tasks.write(dir.resolve("tasks-node-a"), "local", Tasks.hostPathTask("local", "node-a", source, "node-a", target, ""));
+            Tasks.write(
+                    dir.resolve("tasks-node-a"),
+                    "local",
+                    Tasks.hostPathTask("local", "node-a", source, "node-a", target, ""));
             Path tasks = dir.resolve("tasks-node-a");
-            TaskStatus before = await(tasks, "local", status -> status.phase() == Phase.Running
-                    && status.checkpointOffset() != null && status.checkpointOffset() >= 16 * MiB);
+            TaskStatus before = await(
+                    tasks,
+                    "local",
+                    status -> status.phase() == Phase.Running
+                            && status.checkpointOffset() != null
+                            && status.checkpointOffset() >= 16 * MiB);
             Process killed = agents.getFirst();
             killed.destroyForcibly();
             assertEquals(137, killed.waitFor());
             if (device) {
-                assertTrue(Commands.sameBytes(target, Path.of("/dev/zero"), VolumeCopier.DEVICE_HEADER_WINDOW),
+                assertTrue(
+                        Commands.sameBytes(target, Path.of("/dev/zero"), VolumeCopier.DEVICE_HEADER_WINDOW),
                         "the header window stays zero until the rest is durable");
             } else {
                 assertFalse(Files.exists(target), "a killed copy never has the final name");
-                assertTrue(Files.exists(ImageStreamTarget.partialNameFor(target)), "its partial file is kept to be continued");
+                assertTrue(
+                        Files.exists(ImageStreamTarget.partialNameFor(target)),
+                        "its partial file is kept to be continued");
             }
 
             agent("node-a", null, 0, admin, "--checkpoint-bytes", "4M");
             TaskStatus done = await(tasks, "local", status -> status.phase().terminal());
             assertEquals(Phase.Succeeded, done.phase(), () -> "message: " + done.message());
             assertEquals(2, done.attempt());
-            assertTrue(done.resumedFrom() >= before.checkpointOffset() && done.resumedFrom() < size,
-                    () -> "resumed from " + done.resumedFrom() + ", checkpoint before the kill " + before.checkpointOffset());
-            assertTrue(done.dataBytes() < 40 * MiB, () -> "the second attempt wrote " + done.dataBytes() + " bytes of data again");
+            assertTrue(
+                    done.resumedFrom() >= before.checkpointOffset() && done.resumedFrom() < size,
+                    () -> "resumed from " + done.resumedFrom() + ", checkpoint before the kill "
+                            + before.checkpointOffset());
+            assertTrue(
+                    done.dataBytes() < 40 * MiB,
+                    () -> "the second attempt wrote " + done.dataBytes() + " bytes of data again");
             assertTrue(Commands.sameBytes(source, target, size));
             assertEquals(0, Commands.qemuCompare(source, target).exitCode());
             Allocation.assertSame(source, device ? loop.backingFile() : target); // holes stay holes across the restart
@@ -190,8 +226,14 @@ class AgentProcessTest {
 
     /** A block device node for {@code device} at {@code node}, where an allowed root lets a task name it. */
     private static Path mknodLike(Path device, Path node) {
-        String[] majorMinor = Commands.ok("stat", "-L", "-c", "%t %T", device.toString()).trim().split(" ");
-        Commands.ok("mknod", node.toString(), "b", Integer.toString(Integer.parseInt(majorMinor[0], 16)),
+        String[] majorMinor = Commands.ok("stat", "-L", "-c", "%t %T", device.toString())
+                .trim()
+                .split(" ");
+        Commands.ok(
+                "mknod",
+                node.toString(),
+                "b",
+                Integer.toString(Integer.parseInt(majorMinor[0], 16)),
                 Integer.toString(Integer.parseInt(majorMinor[1], 16)));
         return node;
     }
@@ -225,26 +267,45 @@ class AgentProcessTest {
         // node-a holds the task for node-b; node-c is handed a copy that names itself the target
         String forB = Tasks.hostPathTask("steal", "node-a", source, "node-b", data.resolve("stolen.img"), "");
         Tasks.write(dir.resolve("tasks-node-a"), "steal", forB.replace("    node: node-a\n", address));
-        Tasks.write(dir.resolve("tasks-node-c"), "steal", forB.replace("    node: node-b\n", "    node: node-c\n")
-                .replace("    node: node-a\n", address));
+        Tasks.write(
+                dir.resolve("tasks-node-c"),
+                "steal",
+                forB.replace("    node: node-b\n", "    node: node-c\n").replace("    node: node-a\n", address));
         // the task says node-a is the source, but the address is node-c's own data port
-        Tasks.write(dir.resolve("tasks-node-c"), "misdirected", Tasks.hostPathTask("misdirected", "node-a", source, "node-c",
-                data.resolve("misdirected.img"), "").replace("    node: node-a\n", "    node: node-a\n    address: 127.0.0.1:" + thiefData + "\n"));
+        Tasks.write(
+                dir.resolve("tasks-node-c"),
+                "misdirected",
+                Tasks.hostPathTask("misdirected", "node-a", source, "node-c", data.resolve("misdirected.img"), "")
+                        .replace("    node: node-a\n", "    node: node-a\n    address: 127.0.0.1:" + thiefData + "\n"));
 
-        TaskStatus untrusted = await(dir.resolve("tasks-node-b"), "foreign", status -> status.phase().terminal());
+        TaskStatus untrusted = await(
+                dir.resolve("tasks-node-b"), "foreign", status -> status.phase().terminal());
         assertEquals(Phase.Failed, untrusted.phase());
-        assertTrue(untrusted.message().contains("the peers do not trust each other's node certificates"), untrusted.message());
-        TaskStatus stolen = await(dir.resolve("tasks-node-c"), "steal", status -> status.phase().terminal());
+        assertTrue(
+                untrusted.message().contains("the peers do not trust each other's node certificates"),
+                untrusted.message());
+        TaskStatus stolen = await(
+                dir.resolve("tasks-node-c"), "steal", status -> status.phase().terminal());
         assertEquals(Phase.Failed, stolen.phase());
-        assertTrue(stolen.message().endsWith("task steal copies to node node-b; node node-c may not read its source"), stolen.message());
-        TaskStatus misdirected = await(dir.resolve("tasks-node-c"), "misdirected", status -> status.phase().terminal());
+        assertTrue(
+                stolen.message().endsWith("task steal copies to node node-b; node node-c may not read its source"),
+                stolen.message());
+        TaskStatus misdirected = await(
+                dir.resolve("tasks-node-c"),
+                "misdirected",
+                status -> status.phase().terminal());
         assertEquals(Phase.Failed, misdirected.phase());
-        assertEquals("the data port at 127.0.0.1:" + thiefData + " presents a certificate for node node-c, not for the task's "
-                + "source node node-a; refusing to pull from it", misdirected.message().replace("/127.0.0.1", "127.0.0.1"));
+        assertEquals(
+                "the data port at 127.0.0.1:" + thiefData
+                        + " presents a certificate for node node-c, not for the task's "
+                        + "source node node-a; refusing to pull from it",
+                misdirected.message().replace("/127.0.0.1", "127.0.0.1"));
         try (var left = Files.list(data)) {
             assertEquals(List.of(source), left.toList(), "nothing was written for any of them");
         }
-        assertTrue(get(sourceAdmin, "/metrics").contains("lockkeeper_agent_bytes_total{kind=\"data\",role=\"source\"} 0.0"),
+        assertTrue(
+                get(sourceAdmin, "/metrics")
+                        .contains("lockkeeper_agent_bytes_total{kind=\"data\",role=\"source\"} 0.0"),
                 "not a byte left the source agent");
     }
 

@@ -1,23 +1,26 @@
 package dev.lockkeeper.sidecar.agent;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 import dev.lockkeeper.sidecar.agent.TaskStatus.Phase;
 import dev.lockkeeper.sidecar.testing.Commands;
 import dev.lockkeeper.sidecar.testing.Images;
 import dev.lockkeeper.sidecar.testing.LoopDevice;
 import dev.lockkeeper.sidecar.testing.Mount;
 import dev.lockkeeper.sidecar.transfer.Checkpoint;
-import dev.lockkeeper.sidecar.transfer.Puller;
 import dev.lockkeeper.sidecar.transfer.PullRequest;
+import dev.lockkeeper.sidecar.transfer.Puller;
 import dev.lockkeeper.sidecar.transfer.RateLimiter;
 import dev.lockkeeper.sidecar.transfer.ServedSource;
 import dev.lockkeeper.sidecar.transfer.SourceCatalog;
 import dev.lockkeeper.sidecar.transfer.TransferException;
 import dev.lockkeeper.sidecar.transfer.TransferOutcome;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -30,14 +33,10 @@ import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The agent in this JVM with a real task directory and state directory: local copies through the real engine, and
@@ -49,6 +48,7 @@ class AgentTest {
 
     @TempDir
     Path dir;
+
     private Path tasks;
     private Path data;
     private Agent agent;
@@ -67,10 +67,24 @@ class AgentTest {
     }
 
     private Agent start(int maxTasks, long maxRate) throws IOException {
-        AgentSettings settings = new AgentSettings(NODE, tasks, dir.resolve("kubelet"), List.of(data), dir.resolve("state"),
-                Optional.empty(), new InetSocketAddress("127.0.0.1", 0), new InetSocketAddress("127.0.0.1", 0), maxTasks,
-                maxRate, Map.of("node-a", "127.0.0.1:1"), Duration.ofMillis(300), Duration.ofMillis(10), Duration.ofMillis(40),
-                AgentSettings.DEFAULT_CHECKPOINT_BYTES, Duration.ofSeconds(10), AgentSettings.DEFAULT_STALL);
+        AgentSettings settings = new AgentSettings(
+                NODE,
+                tasks,
+                dir.resolve("kubelet"),
+                List.of(data),
+                dir.resolve("state"),
+                Optional.empty(),
+                new InetSocketAddress("127.0.0.1", 0),
+                new InetSocketAddress("127.0.0.1", 0),
+                maxTasks,
+                maxRate,
+                Map.of("node-a", "127.0.0.1:1"),
+                Duration.ofMillis(300),
+                Duration.ofMillis(10),
+                Duration.ofMillis(40),
+                AgentSettings.DEFAULT_CHECKPOINT_BYTES,
+                Duration.ofSeconds(10),
+                AgentSettings.DEFAULT_STALL);
         DataPlane scripted = new DataPlane() {
             @Override
             public Puller puller(AgentMetrics metrics) {
@@ -85,8 +99,12 @@ class AgentTest {
                 return DataPlane.NONE.serve(catalog, rate, metrics);
             }
         };
-        agent = new Agent(settings, new TaskDirectory(tasks), new VolumeLocator(settings.kubeletRoot(), settings.allowedRoots()),
-                new StateDirectory(settings.stateDir()), scripted);
+        agent = new Agent(
+                settings,
+                new TaskDirectory(tasks),
+                new VolumeLocator(settings.kubeletRoot(), settings.allowedRoots()),
+                new StateDirectory(settings.stateDir()),
+                scripted);
         agent.start();
         return agent;
     }
@@ -130,7 +148,10 @@ class AgentTest {
         assertEquals(1, done.attempt());
         assertNotNull(done.digest(), "verification is on by default and its digest is reported");
         assertNotNull(done.completionTime());
-        assertTrue(agent.metrics().scrape().contains("lockkeeper_agent_bytes_total{kind=\"data\",role=\"local\"} 8388608.0"),
+        assertTrue(
+                agent.metrics()
+                        .scrape()
+                        .contains("lockkeeper_agent_bytes_total{kind=\"data\",role=\"local\"} 8388608.0"),
                 agent.metrics().scrape());
         assertTrue(agent.metrics().scrape().contains("lockkeeper_agent_tasks{phase=\"Succeeded\"} 1.0"));
     }
@@ -138,17 +159,24 @@ class AgentTest {
     @Test
     void runsAtMostMaxTasksAtOnceAndQueuesTheRest() throws Exception {
         List<Path> sources = new ArrayList<>();
-        for (int i = 0; i < 3; i++) sources.add(Images.sparse(data.resolve("source-" + i + ".img"), 6 * MiB, 0, 6 * MiB));
+        for (int i = 0; i < 3; i++)
+            sources.add(Images.sparse(data.resolve("source-" + i + ".img"), 6 * MiB, 0, 6 * MiB));
         start(1, 12 * MiB); // each copy takes about half a second at this rate, so the others visibly wait
         for (int i = 0; i < 3; i++) {
-            Tasks.write(tasks, "t" + i, Tasks.hostPathTask("t" + i, NODE, sources.get(i), NODE, data.resolve("copy-" + i + ".img"), ""));
+            Tasks.write(
+                    tasks,
+                    "t" + i,
+                    Tasks.hostPathTask("t" + i, NODE, sources.get(i), NODE, data.resolve("copy-" + i + ".img"), ""));
         }
         boolean sawQueuedWhileAnotherRan = false;
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (System.nanoTime() < deadline) {
             List<Phase> phases = new ArrayList<>();
-            for (int i = 0; i < 3; i++) phases.add(readStatus("t" + i).map(TaskStatus::phase).orElse(Phase.Queued));
-            long active = phases.stream().filter(p -> p == Phase.Running || p == Phase.Verifying).count();
+            for (int i = 0; i < 3; i++)
+                phases.add(readStatus("t" + i).map(TaskStatus::phase).orElse(Phase.Queued));
+            long active = phases.stream()
+                    .filter(p -> p == Phase.Running || p == Phase.Verifying)
+                    .count();
             assertTrue(active <= 1, "more than --max-tasks copies at once: " + phases);
             if (active == 1 && phases.contains(Phase.Queued)) sawQueuedWhileAnotherRan = true;
             if (phases.stream().allMatch(Phase::terminal)) break;
@@ -188,10 +216,17 @@ class AgentTest {
                 checkpoints.save(new Checkpoint(4 * MiB, 0, "size=16777216"));
                 throw new TransferException("connection reset by node-a", true);
             }
-            return new TransferOutcome(16 * MiB, 8 * MiB, 8 * MiB, checkpoints.load().orElseThrow().offset(), 8 * MiB, Optional.of("sha256:ab"));
+            return new TransferOutcome(
+                    16 * MiB,
+                    8 * MiB,
+                    8 * MiB,
+                    checkpoints.load().orElseThrow().offset(),
+                    8 * MiB,
+                    Optional.of("sha256:ab"));
         };
         start(2, 0);
-        Tasks.write(tasks, "remote", Tasks.hostPathTask("remote", "node-a", Path.of("/srv/source.img"), NODE, target, ""));
+        Tasks.write(
+                tasks, "remote", Tasks.hostPathTask("remote", "node-a", Path.of("/srv/source.img"), NODE, target, ""));
 
         TaskStatus done = awaitStatus("remote", status -> status.phase().terminal());
         assertEquals(Phase.Succeeded, done.phase(), () -> "message: " + done.message());
@@ -212,7 +247,10 @@ class AgentTest {
             throw new TransferException("target volume is too small: it holds 1 GiB, the source is 2 GiB", false);
         };
         start(2, 0);
-        Tasks.write(tasks, "small", Tasks.hostPathTask("small", "node-a", Path.of("/srv/source.img"), NODE, data.resolve("x.img"), ""));
+        Tasks.write(
+                tasks,
+                "small",
+                Tasks.hostPathTask("small", "node-a", Path.of("/srv/source.img"), NODE, data.resolve("x.img"), ""));
         TaskStatus done = awaitStatus("small", status -> status.phase().terminal());
         assertEquals(Phase.Failed, done.phase());
         assertEquals("target volume is too small: it holds 1 GiB, the source is 2 GiB", done.message());
@@ -225,7 +263,10 @@ class AgentTest {
             throw new TransferException("no route to node-a", true);
         };
         start(2, 0);
-        Tasks.write(tasks, "away", Tasks.hostPathTask("away", "node-a", Path.of("/srv/source.img"), NODE, data.resolve("x.img"), ""));
+        Tasks.write(
+                tasks,
+                "away",
+                Tasks.hostPathTask("away", "node-a", Path.of("/srv/source.img"), NODE, data.resolve("x.img"), ""));
         TaskStatus done = awaitStatus("away", status -> status.phase().terminal());
         assertEquals(Phase.Failed, done.phase());
         assertEquals("no route to node-a (gave up after " + pulls.size() + " attempts)", done.message());
@@ -236,11 +277,18 @@ class AgentTest {
     void aRestartedAgentContinuesFromItsStateDirectory() throws Exception {
         Files.createDirectories(dir.resolve("state"));
         new StateDirectory(dir.resolve("state")).recordAttempt("resumed", 3);
-        new StateDirectory(dir.resolve("state")).checkpoints("resumed").save(new Checkpoint(12 * MiB, 0, "size=16777216"));
-        TaskFiles.writeStatus(TaskFiles.statusFileOf(tasks, "resumed"), TaskStatus.queued(NODE, 3).withPhase(Phase.Running, null));
-        puller = (request, checkpoints, progress, canceled) ->
-                new TransferOutcome(16 * MiB, 16 * MiB, 0, checkpoints.load().orElseThrow().offset(), 4 * MiB, Optional.empty());
-        Tasks.write(tasks, "resumed", Tasks.hostPathTask("resumed", "node-a", Path.of("/srv/s.img"), NODE, data.resolve("x.img"), ""));
+        new StateDirectory(dir.resolve("state"))
+                .checkpoints("resumed")
+                .save(new Checkpoint(12 * MiB, 0, "size=16777216"));
+        TaskFiles.writeStatus(
+                TaskFiles.statusFileOf(tasks, "resumed"),
+                TaskStatus.queued(NODE, 3).withPhase(Phase.Running, null));
+        puller = (request, checkpoints, progress, canceled) -> new TransferOutcome(
+                16 * MiB, 16 * MiB, 0, checkpoints.load().orElseThrow().offset(), 4 * MiB, Optional.empty());
+        Tasks.write(
+                tasks,
+                "resumed",
+                Tasks.hostPathTask("resumed", "node-a", Path.of("/srv/s.img"), NODE, data.resolve("x.img"), ""));
         start(2, 0);
 
         TaskStatus done = awaitStatus("resumed", in(Phase.Succeeded));
@@ -251,8 +299,12 @@ class AgentTest {
 
     @Test
     void aFinishedTaskIsNotRunAgainAfterARestart() throws Exception {
-        TaskFiles.writeStatus(TaskFiles.statusFileOf(tasks, "old"), TaskStatus.queued(NODE, 1).succeeded(1, 1, 0, "sha256:cd"));
-        Tasks.write(tasks, "old", Tasks.hostPathTask("old", "node-a", Path.of("/srv/s.img"), NODE, data.resolve("x.img"), ""));
+        TaskFiles.writeStatus(
+                TaskFiles.statusFileOf(tasks, "old"), TaskStatus.queued(NODE, 1).succeeded(1, 1, 0, "sha256:cd"));
+        Tasks.write(
+                tasks,
+                "old",
+                Tasks.hostPathTask("old", "node-a", Path.of("/srv/s.img"), NODE, data.resolve("x.img"), ""));
         start(2, 0);
         TimeUnit.MILLISECONDS.sleep(300);
         assertEquals(List.of(), pulls);
@@ -263,12 +315,20 @@ class AgentTest {
     void anUnreadableTaskFileFailsWithTheReasonAndAFixedOneRuns() throws Exception {
         Path source = Images.sparse(data.resolve("source.img"), 4 * MiB, 0, 4 * MiB);
         start(2, 0);
-        Tasks.write(tasks, "typo", Tasks.hostPathTask("typo", NODE, source, NODE, data.resolve("copy.img"), "verfiy: false"));
+        Tasks.write(
+                tasks,
+                "typo",
+                Tasks.hostPathTask("typo", NODE, source, NODE, data.resolve("copy.img"), "verfiy: false"));
         TaskStatus rejected = awaitStatus("typo", in(Phase.Failed));
         assertEquals("spec has an unknown field 'verfiy'", rejected.message());
 
-        Tasks.write(tasks, "typo", Tasks.hostPathTask("typo", NODE, source, NODE, data.resolve("copy.img"), "verify: false"));
-        assertEquals(Phase.Succeeded, awaitStatus("typo", status -> status.phase() == Phase.Succeeded).phase());
+        Tasks.write(
+                tasks,
+                "typo",
+                Tasks.hostPathTask("typo", NODE, source, NODE, data.resolve("copy.img"), "verify: false"));
+        assertEquals(
+                Phase.Succeeded,
+                awaitStatus("typo", status -> status.phase() == Phase.Succeeded).phase());
         assertTrue(Commands.sameBytes(source, data.resolve("copy.img"), 4 * MiB));
     }
 
@@ -278,7 +338,10 @@ class AgentTest {
      * then, which is not what the test asks about.
      */
     private static void whole(Path file, String content) throws IOException {
-        Path written = Files.writeString(file.resolveSibling("." + file.getFileName() + ".tmp"), content, java.nio.charset.StandardCharsets.ISO_8859_1);
+        Path written = Files.writeString(
+                file.resolveSibling("." + file.getFileName() + ".tmp"),
+                content,
+                java.nio.charset.StandardCharsets.ISO_8859_1);
         Files.move(written, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
 
@@ -287,15 +350,26 @@ class AgentTest {
         start(2, 0);
         whole(tasks.resolve("broken.yaml"), "apiVersion: [unclosed");
         whole(tasks.resolve("dup.json"), "{\"apiVersion\":\"a\",\"apiVersion\":\"b\"}");
-        whole(tasks.resolve("huge.yaml"), new String(new byte[TaskFiles.MAX_TASK_BYTES + 1], java.nio.charset.StandardCharsets.ISO_8859_1));
-        whole(tasks.resolve("renamed.yaml"), Tasks.hostPathTask("other", NODE, data.resolve("a"), NODE, data.resolve("b"), ""));
-        whole(tasks.resolve("bomb.yaml"), "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
-                + "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n");
+        whole(
+                tasks.resolve("huge.yaml"),
+                new String(new byte[TaskFiles.MAX_TASK_BYTES + 1], java.nio.charset.StandardCharsets.ISO_8859_1));
+        whole(
+                tasks.resolve("renamed.yaml"),
+                Tasks.hostPathTask("other", NODE, data.resolve("a"), NODE, data.resolve("b"), ""));
+        whole(
+                tasks.resolve("bomb.yaml"),
+                "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+                        + "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n");
         assertTrue(awaitStatus("broken", in(Phase.Failed)).message().startsWith("the task file is not valid YAML"));
-        assertTrue(awaitStatus("dup", in(Phase.Failed)).message().startsWith("the task file is not valid JSON: Duplicate field 'apiVersion'"));
-        assertEquals("the task file is " + (TaskFiles.MAX_TASK_BYTES + 1) + " bytes; at most " + TaskFiles.MAX_TASK_BYTES + " are read",
+        assertTrue(awaitStatus("dup", in(Phase.Failed))
+                .message()
+                .startsWith("the task file is not valid JSON: Duplicate field 'apiVersion'"));
+        assertEquals(
+                "the task file is " + (TaskFiles.MAX_TASK_BYTES + 1) + " bytes; at most " + TaskFiles.MAX_TASK_BYTES
+                        + " are read",
                 awaitStatus("huge", in(Phase.Failed)).message());
-        assertEquals("metadata.name 'other' differs from the file's name 'renamed': name the file after the task",
+        assertEquals(
+                "metadata.name 'other' differs from the file's name 'renamed': name the file after the task",
                 awaitStatus("renamed", in(Phase.Failed)).message());
         assertEquals(Phase.Failed, awaitStatus("bomb", in(Phase.Failed)).phase());
     }
@@ -303,9 +377,20 @@ class AgentTest {
     @Test
     void aTaskOfOtherNodesIsLeftAlone() throws Exception {
         start(2, 0);
-        Tasks.write(tasks, "theirs", Tasks.hostPathTask("theirs", "node-a", Path.of("/srv/a"), "node-c", Path.of("/srv/b"), ""));
-        Tasks.write(tasks, "mine", Tasks.hostPathTask("mine", NODE, Images.sparse(data.resolve("s.img"), MiB, 0, MiB), NODE,
-                data.resolve("c.img"), ""));
+        Tasks.write(
+                tasks,
+                "theirs",
+                Tasks.hostPathTask("theirs", "node-a", Path.of("/srv/a"), "node-c", Path.of("/srv/b"), ""));
+        Tasks.write(
+                tasks,
+                "mine",
+                Tasks.hostPathTask(
+                        "mine",
+                        NODE,
+                        Images.sparse(data.resolve("s.img"), MiB, 0, MiB),
+                        NODE,
+                        data.resolve("c.img"),
+                        ""));
         awaitStatus("mine", in(Phase.Succeeded));
         assertFalse(Files.exists(TaskFiles.statusFileOf(tasks, "theirs")), "only the target's agent writes a status");
     }
@@ -314,11 +399,13 @@ class AgentTest {
     void removingATaskFileCancelsItAndRemovesItsStatus() throws Exception {
         Path source = Images.sparse(data.resolve("source.img"), 64 * MiB, 0, 64 * MiB);
         start(2, 0);
-        Path file = Tasks.write(tasks, "gone", Tasks.hostPathTask("gone", NODE, source, NODE, data.resolve("copy.img"), "maxRate: 8M"));
+        Path file = Tasks.write(
+                tasks, "gone", Tasks.hostPathTask("gone", NODE, source, NODE, data.resolve("copy.img"), "maxRate: 8M"));
         awaitStatus("gone", status -> status.phase() == Phase.Running && status.bytesDone() > 0);
         Files.delete(file);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (System.nanoTime() < deadline && (Files.exists(data.resolve("copy.img")) || Files.list(data).count() > 1)) {
+        while (System.nanoTime() < deadline
+                && (Files.exists(data.resolve("copy.img")) || Files.list(data).count() > 1)) {
             TimeUnit.MILLISECONDS.sleep(20);
         }
         TimeUnit.MILLISECONDS.sleep(1500); // past the next status tick, which must not bring the file back
@@ -334,20 +421,25 @@ class AgentTest {
 
     /** A task copying {@code source} (a plain path) into the filesystem volume {@code pvc-1} of {@link #POD} on this node. */
     private static String intoKubeletVolume(String name, Path source) {
-        return Tasks.hostPathTask(name, NODE, source, NODE, Path.of("/unused"), "contentType: kubevirt").replace(
-                "    path: /unused\n", "    volume: {podUID: " + POD + ", pvName: pvc-1, volumeMode: Filesystem}\n");
+        return Tasks.hostPathTask(name, NODE, source, NODE, Path.of("/unused"), "contentType: kubevirt")
+                .replace(
+                        "    path: /unused\n",
+                        "    volume: {podUID: " + POD + ", pvName: pvc-1, volumeMode: Filesystem}\n");
     }
 
     @Test
     void aNonMountDirectoryIsNeverWrittenAsATargetVolume() throws Exception {
         Path source = Images.sparse(data.resolve("source.img"), MiB, 0, MiB);
-        Path leftover = Files.createDirectories(dir.resolve("kubelet/pods/" + POD + "/volumes/kubernetes.io~csi/pvc-1/mount"));
+        Path leftover =
+                Files.createDirectories(dir.resolve("kubelet/pods/" + POD + "/volumes/kubernetes.io~csi/pvc-1/mount"));
         start(2, 0);
         Tasks.write(tasks, "leftover", intoKubeletVolume("leftover", source));
         TaskStatus done = awaitStatus("leftover", status -> status.phase().terminal());
         assertEquals(Phase.Failed, done.phase());
-        assertEquals("target " + leftover + " is not a mount point: the volume is not mounted on this node (a leftover "
-                + "directory is never written)", done.message());
+        assertEquals(
+                "target " + leftover + " is not a mount point: the volume is not mounted on this node (a leftover "
+                        + "directory is never written)",
+                done.message());
         try (var entries = Files.list(leftover)) {
             assertEquals(List.of(), entries.toList(), "nothing was written into the leftover directory");
         }
@@ -376,13 +468,21 @@ class AgentTest {
     void runningOutOfSpaceMidCopyFailsAndLeavesNothingThatLooksComplete() throws Exception {
         assumeTrue(Commands.isRoot(), "loop devices and an ext4 mount need root");
         // a device source: its data size is unknown until read, so the free-space check cannot refuse it up front
-        try (LoopDevice sourceDevice = LoopDevice.create(dir.resolve("source.backing"), 32 * MiB).filledWithOldData();
-             LoopDevice small = LoopDevice.create(dir.resolve("small.backing"), 16 * MiB)) {
+        try (LoopDevice sourceDevice = LoopDevice.create(dir.resolve("source.backing"), 32 * MiB)
+                        .filledWithOldData();
+                LoopDevice small = LoopDevice.create(dir.resolve("small.backing"), 16 * MiB)) {
             Commands.ok("mkfs.ext4", "-q", "-F", small.path().toString());
             try (Mount mounted = Mount.device(small.path(), data.resolve("small"))) {
                 Path source = data.resolve("source-dev");
-                String[] majorMinor = Commands.ok("stat", "-L", "-c", "%t %T", sourceDevice.path().toString()).trim().split(" ");
-                Commands.ok("mknod", source.toString(), "b", Integer.toString(Integer.parseInt(majorMinor[0], 16)),
+                String[] majorMinor = Commands.ok(
+                                "stat", "-L", "-c", "%t %T", sourceDevice.path().toString())
+                        .trim()
+                        .split(" ");
+                Commands.ok(
+                        "mknod",
+                        source.toString(),
+                        "b",
+                        Integer.toString(Integer.parseInt(majorMinor[0], 16)),
                         Integer.toString(Integer.parseInt(majorMinor[1], 16)));
                 Path target = mounted.point().resolve("copy.img");
                 start(2, 0);
@@ -392,7 +492,9 @@ class AgentTest {
                 assertTrue(done.message().startsWith("target ran out of space"), done.message());
                 assertEquals(1, done.attempt(), "running out of space is not retried");
                 try (var entries = Files.list(mounted.point())) {
-                    assertEquals(List.of(mounted.point().resolve("lost+found")), entries.toList(),
+                    assertEquals(
+                            List.of(mounted.point().resolve("lost+found")),
+                            entries.toList(),
                             "neither the target nor its partial file is left");
                 }
                 assertFalse(Files.exists(dir.resolve("state/full.json")));
@@ -410,15 +512,24 @@ class AgentTest {
 
         ServedSource served = agent.open("out", "node-c");
         assertEquals(source.toRealPath(), served.source());
-        assertEquals("task out copies to node node-c; node node-d may not read its source",
-                assertThrows(TransferException.class, () -> agent.open("out", "node-d")).getMessage());
-        assertEquals("node node-b is not the source of any task named nothing",
-                assertThrows(TransferException.class, () -> agent.open("nothing", "node-c")).getMessage());
-        assertEquals("node node-b is not the source of any task named marker",
-                assertThrows(TransferException.class, () -> agent.open("marker", "node-b")).getMessage(),
+        assertEquals(
+                "task out copies to node node-c; node node-d may not read its source",
+                assertThrows(TransferException.class, () -> agent.open("out", "node-d"))
+                        .getMessage());
+        assertEquals(
+                "node node-b is not the source of any task named nothing",
+                assertThrows(TransferException.class, () -> agent.open("nothing", "node-c"))
+                        .getMessage());
+        assertEquals(
+                "node node-b is not the source of any task named marker",
+                assertThrows(TransferException.class, () -> agent.open("marker", "node-b"))
+                        .getMessage(),
                 "a copy within one node is never served to the network");
 
-        Tasks.write(tasks, "out", Tasks.hostPathTask("out", NODE, source, "node-c", Path.of("/srv/copy.img"), "cancel: true"));
+        Tasks.write(
+                tasks,
+                "out",
+                Tasks.hostPathTask("out", NODE, source, "node-c", Path.of("/srv/copy.img"), "cancel: true"));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (System.nanoTime() < deadline) {
             try {

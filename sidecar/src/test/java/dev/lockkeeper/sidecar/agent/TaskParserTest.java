@@ -1,21 +1,20 @@
 package dev.lockkeeper.sidecar.agent;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lockkeeper.sidecar.agent.VolumeRef.KubeletVolume;
 import dev.lockkeeper.sidecar.agent.VolumeRef.VolumeMode;
 import dev.lockkeeper.sidecar.copy.Content;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-
-import java.nio.file.Path;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class TaskParserTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -30,10 +29,14 @@ class TaskParserTest {
     void readsEveryField() throws Exception {
         CopyTask task = TaskParser.parse(JSON.readTree(VALID));
         assertEquals("copy-1", task.name());
-        assertEquals(new KubeletVolume("0b9a4c1e-5f7d-4c1a-9e7b-2d3c4b5a6f70", "pvc-123", "kubernetes.io~csi", VolumeMode.BLOCK),
+        assertEquals(
+                new KubeletVolume(
+                        "0b9a4c1e-5f7d-4c1a-9e7b-2d3c4b5a6f70", "pvc-123", "kubernetes.io~csi", VolumeMode.BLOCK),
                 task.source().volume());
         assertEquals("10.1.2.3:8444", task.source().address().orElseThrow());
-        assertEquals(new VolumeRef.HostPath(Path.of("/srv/images/disk.img")), task.target().volume());
+        assertEquals(
+                new VolumeRef.HostPath(Path.of("/srv/images/disk.img")),
+                task.target().volume());
         assertEquals(Content.KUBEVIRT, task.content());
         assertTrue(task.preallocate());
         assertTrue(task.verify(), "verification is on unless a task turns it off");
@@ -82,12 +85,16 @@ class TaskParserTest {
     void blockVolumesNeedCsi() throws Exception {
         ObjectNode task = (ObjectNode) JSON.readTree(VALID);
         ((ObjectNode) task.at("/spec/source/volume")).put("plugin", "kubernetes.io~local-volume");
-        assertEquals("spec.source.volume: block volumes are only supported for CSI (plugin kubernetes.io~csi)",
+        assertEquals(
+                "spec.source.volume: block volumes are only supported for CSI (plugin kubernetes.io~csi)",
                 assertThrows(TaskRejected.class, () -> TaskParser.parse(task)).getMessage());
     }
 
     @Test
     void notAnObject() throws Exception {
-        assertEquals("the task must be an object", assertThrows(TaskRejected.class, () -> TaskParser.parse(JSON.readTree("[1]"))).getMessage());
+        assertEquals(
+                "the task must be an object",
+                assertThrows(TaskRejected.class, () -> TaskParser.parse(JSON.readTree("[1]")))
+                        .getMessage());
     }
 }

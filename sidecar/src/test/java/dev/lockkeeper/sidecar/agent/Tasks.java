@@ -6,11 +6,11 @@ import java.nio.file.Path;
 
 /** Task files as a person would write them, for the agent tests. */
 final class Tasks {
-    private Tasks() {
-    }
+    private Tasks() {}
 
     /** A task copying {@code source} on {@code sourceNode} to {@code target} on {@code targetNode}, plain paths. */
-    static String hostPathTask(String name, String sourceNode, Path source, String targetNode, Path target, String extraSpec) {
+    static String hostPathTask(
+            String name, String sourceNode, Path source, String targetNode, Path target, String extraSpec) {
         return """
                 apiVersion: lockkeeper.dev/v1alpha1
                 kind: CopyTask
@@ -30,6 +30,10 @@ final class Tasks {
         Path file = directory.resolve(name + ".yaml");
         Path temporary = directory.resolve("." + name + ".yaml.tmp");
         Files.writeString(temporary, yaml);
-        return Files.move(temporary, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        return Files.move(
+                temporary,
+                file,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }
 }

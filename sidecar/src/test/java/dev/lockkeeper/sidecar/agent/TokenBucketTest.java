@@ -1,13 +1,12 @@
 package dev.lockkeeper.sidecar.agent;
 
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
+import org.junit.jupiter.api.Test;
 
 /** The bucket on a fake clock: every wait it asks for is recorded, and "sleeping" advances the clock. */
 class TokenBucketTest {
@@ -24,7 +23,7 @@ class TokenBucketTest {
 
     @Test
     void aFullBucketLetsOneBurstThroughThenPacesTheRest() throws Exception {
-        TokenBucket bucket = bucket(8 * MiB);           // burst: the 4 MiB minimum
+        TokenBucket bucket = bucket(8 * MiB); // burst: the 4 MiB minimum
         bucket.acquire(4 * MiB);
         assertEquals(List.of(), waits, "the first 4 MiB are in the bucket");
         bucket.acquire(8 * MiB);
@@ -38,14 +37,16 @@ class TokenBucketTest {
         // two tasks draw 5 MiB each in turn: together 10 MiB, one second at 10 MiB/s
         bucket.acquire(5 * MiB);
         bucket.acquire(5 * MiB);
-        assertEquals(TimeUnit.SECONDS.toNanos(1), waits.stream().mapToLong(Long::longValue).sum());
+        assertEquals(
+                TimeUnit.SECONDS.toNanos(1),
+                waits.stream().mapToLong(Long::longValue).sum());
     }
 
     @Test
     void idleTimeRefillsOnlyUpToTheBurst() throws Exception {
         TokenBucket bucket = bucket(10 * MiB);
         bucket.acquire(4 * MiB);
-        now += TimeUnit.HOURS.toNanos(1);               // an hour idle must not bank an hour of bandwidth
+        now += TimeUnit.HOURS.toNanos(1); // an hour idle must not bank an hour of bandwidth
         bucket.acquire(4 * MiB + 10 * MiB);
         assertEquals(List.of(TimeUnit.SECONDS.toNanos(1)), waits);
     }

@@ -1,5 +1,10 @@
 package dev.lockkeeper.sidecar.agent;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 import dev.lockkeeper.sidecar.agent.VolumeLocator.Located;
 import dev.lockkeeper.sidecar.agent.VolumeLocator.Role;
 import dev.lockkeeper.sidecar.agent.VolumeRef.HostPath;
@@ -9,18 +14,12 @@ import dev.lockkeeper.sidecar.linux.FileStat.FileType;
 import dev.lockkeeper.sidecar.testing.Commands;
 import dev.lockkeeper.sidecar.testing.LoopDevice;
 import dev.lockkeeper.sidecar.testing.Mount;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Containment against a real kubelet layout: real mounts for filesystem volumes, a real loop device published
@@ -32,6 +31,7 @@ class VolumeLocatorTest {
 
     @TempDir
     Path dir;
+
     private Path kubelet;
     private VolumeLocator locator;
 
@@ -55,14 +55,16 @@ class VolumeLocatorTest {
     }
 
     private String refusal(VolumeRef volume, Role role) {
-        return assertThrows(TaskRejected.class, () -> locator.locate(volume, role).close()).getMessage();
+        return assertThrows(
+                        TaskRejected.class, () -> locator.locate(volume, role).close())
+                .getMessage();
     }
 
     @Test
     void aMountedFilesystemVolumeIsFound() throws Exception {
         assumeTrue(Commands.isRoot(), "mounting needs root");
         try (Mount mount = Mount.of("tmpfs", volumeDirectory().resolve("mount"));
-             Located located = locator.locate(filesystem(), Role.TARGET)) {
+                Located located = locator.locate(filesystem(), Role.TARGET)) {
             assertEquals(mount.point().toRealPath(), located.path());
             assertEquals(FileType.DIRECTORY, located.type());
         }
@@ -71,8 +73,9 @@ class VolumeLocatorTest {
     @Test
     void anUnmountedLeftoverDirectoryIsNeverUsed() throws Exception {
         Files.createDirectory(volumeDirectory().resolve("mount"));
-        assertTrue(refusal(filesystem(), Role.SOURCE).endsWith("is not a mount point: the volume is not mounted on this node "
-                + "(a leftover directory is never read)"));
+        assertTrue(refusal(filesystem(), Role.SOURCE)
+                .endsWith("is not a mount point: the volume is not mounted on this node "
+                        + "(a leftover directory is never read)"));
         assertTrue(refusal(filesystem(), Role.TARGET).endsWith("(a leftover directory is never written)"));
     }
 
@@ -82,8 +85,10 @@ class VolumeLocatorTest {
         Path elsewhere = Files.createDirectories(dir.resolve("elsewhere/volumes/kubernetes.io~csi/" + PV));
         try (Mount ignored = Mount.of("tmpfs", elsewhere.resolve("mount"))) {
             Files.createSymbolicLink(kubelet.resolve("pods/" + POD), dir.resolve("elsewhere"));
-            assertEquals("target " + kubelet.resolve("pods/" + POD + "/volumes/kubernetes.io~csi/" + PV + "/mount")
-                    + " passes through a symbolic link; volumes are looked up without following links", refusal(filesystem(), Role.TARGET));
+            assertEquals(
+                    "target " + kubelet.resolve("pods/" + POD + "/volumes/kubernetes.io~csi/" + PV + "/mount")
+                            + " passes through a symbolic link; volumes are looked up without following links",
+                    refusal(filesystem(), Role.TARGET));
         }
     }
 
@@ -92,28 +97,39 @@ class VolumeLocatorTest {
         assumeTrue(Commands.isRoot(), "mounting needs root");
         try (Mount mount = Mount.of("tmpfs", dir.resolve("real-mount"))) {
             Files.createSymbolicLink(volumeDirectory().resolve("mount"), mount.point());
-            assertTrue(refusal(filesystem(), Role.SOURCE).endsWith("passes through a symbolic link; volumes are looked up without following links"));
+            assertTrue(refusal(filesystem(), Role.SOURCE)
+                    .endsWith("passes through a symbolic link; volumes are looked up without following links"));
         }
     }
 
     @Test
     void aVolumeThatIsNotThereSaysSo() {
-        assertEquals("source " + kubelet.resolve("pods/" + POD + "/volumes/kubernetes.io~csi/" + PV + "/mount")
-                + " does not exist on this node", refusal(filesystem(), Role.SOURCE));
+        assertEquals(
+                "source " + kubelet.resolve("pods/" + POD + "/volumes/kubernetes.io~csi/" + PV + "/mount")
+                        + " does not exist on this node",
+                refusal(filesystem(), Role.SOURCE));
     }
 
     /** Publishes {@code device} the way kubelet does for a CSI block volume: a node under plugins/, linked from the pod. */
     private Path publish(Path device) throws Exception {
-        Path publish = Files.createDirectories(kubelet.resolve(VolumeLocator.CSI_DEVICES).resolve("publish").resolve(PV));
+        Path publish = Files.createDirectories(
+                kubelet.resolve(VolumeLocator.CSI_DEVICES).resolve("publish").resolve(PV));
         Path node = publish.resolve(POD);
-        String[] majorMinor = Commands.ok("stat", "-L", "-c", "%t %T", device.toString()).trim().split(" ");
-        Commands.ok("mknod", node.toString(), "b", Integer.toString(Integer.parseInt(majorMinor[0], 16)),
+        String[] majorMinor = Commands.ok("stat", "-L", "-c", "%t %T", device.toString())
+                .trim()
+                .split(" ");
+        Commands.ok(
+                "mknod",
+                node.toString(),
+                "b",
+                Integer.toString(Integer.parseInt(majorMinor[0], 16)),
                 Integer.toString(Integer.parseInt(majorMinor[1], 16)));
         return node;
     }
 
     private Path podDeviceLink() throws Exception {
-        return Files.createDirectories(kubelet.resolve("pods/" + POD + "/volumeDevices/kubernetes.io~csi")).resolve(PV);
+        return Files.createDirectories(kubelet.resolve("pods/" + POD + "/volumeDevices/kubernetes.io~csi"))
+                .resolve(PV);
     }
 
     @Test
@@ -134,20 +150,24 @@ class VolumeLocatorTest {
         assumeTrue(Commands.isRoot(), "loop devices need root");
         try (LoopDevice loop = LoopDevice.create(dir.resolve("backing.img"), 8 << 20)) {
             Files.createSymbolicLink(podDeviceLink(), loop.path());
-            assertEquals("source " + podDeviceLink() + " leads to " + loop.path() + ", outside " + kubelet.resolve(VolumeLocator.CSI_DEVICES),
+            assertEquals(
+                    "source " + podDeviceLink() + " leads to " + loop.path() + ", outside "
+                            + kubelet.resolve(VolumeLocator.CSI_DEVICES),
                     refusal(block(), Role.SOURCE));
         }
     }
 
     @Test
     void aBlockLinkEscapingWithDotDotIsRefused() throws Exception {
-        Files.createSymbolicLink(podDeviceLink(), kubelet.resolve(VolumeLocator.CSI_DEVICES).resolve("../../../../pods"));
+        Files.createSymbolicLink(
+                podDeviceLink(), kubelet.resolve(VolumeLocator.CSI_DEVICES).resolve("../../../../pods"));
         assertTrue(refusal(block(), Role.TARGET).contains(", outside " + kubelet.resolve(VolumeLocator.CSI_DEVICES)));
     }
 
     @Test
     void aBlockLinkToARegularFileIsRefused() throws Exception {
-        Path publish = Files.createDirectories(kubelet.resolve(VolumeLocator.CSI_DEVICES).resolve("publish").resolve(PV));
+        Path publish = Files.createDirectories(
+                kubelet.resolve(VolumeLocator.CSI_DEVICES).resolve("publish").resolve(PV));
         Path file = Files.writeString(publish.resolve(POD), "not a device");
         Files.createSymbolicLink(podDeviceLink(), file);
         assertEquals("target " + file + " is a regular, not a block device", refusal(block(), Role.TARGET));
@@ -156,8 +176,9 @@ class VolumeLocatorTest {
     @Test
     void aBlockEntryThatIsNotALinkIsRefused() throws Exception {
         Files.createDirectory(podDeviceLink());
-        assertTrue(refusal(block(), Role.TARGET).endsWith("is a directory; kubelet publishes a block volume as a link into "
-                + kubelet.resolve(VolumeLocator.CSI_DEVICES)));
+        assertTrue(refusal(block(), Role.TARGET)
+                .endsWith("is a directory; kubelet publishes a block volume as a link into "
+                        + kubelet.resolve(VolumeLocator.CSI_DEVICES)));
     }
 
     @Test
@@ -170,20 +191,22 @@ class VolumeLocatorTest {
         try (Located located = locator.locate(new HostPath(allowed.resolve("new.img")), Role.TARGET)) {
             assertEquals(allowed.toRealPath().resolve("new.img"), located.path(), "a target file the copy will create");
         }
-        assertEquals("source " + dir.resolve("outside.img") + " is outside the agent's allowed roots [" + allowed + "]",
+        assertEquals(
+                "source " + dir.resolve("outside.img") + " is outside the agent's allowed roots [" + allowed + "]",
                 refusal(new HostPath(dir.resolve("outside.img")), Role.SOURCE));
         Files.createSymbolicLink(allowed.resolve("link"), dir);
-        assertTrue(refusal(new HostPath(allowed.resolve("link/kubelet")), Role.SOURCE).endsWith("passes through a symbolic link; "
-                + "volumes are looked up without following links"));
-        assertTrue(refusal(new HostPath(allowed.resolve("link/new.img")), Role.TARGET).endsWith("passes through a symbolic link; "
-                + "volumes are looked up without following links"));
+        assertTrue(refusal(new HostPath(allowed.resolve("link/kubelet")), Role.SOURCE)
+                .endsWith("passes through a symbolic link; " + "volumes are looked up without following links"));
+        assertTrue(refusal(new HostPath(allowed.resolve("link/new.img")), Role.TARGET)
+                .endsWith("passes through a symbolic link; " + "volumes are looked up without following links"));
     }
 
     @Test
     void aFifoIsNoVolume() throws Exception {
         Path fifo = dir.resolve("allowed/fifo");
         Commands.ok("mkfifo", fifo.toString());
-        assertEquals("source " + fifo + " is a fifo; expected a directory, a regular file or a block device",
+        assertEquals(
+                "source " + fifo + " is a fifo; expected a directory, a regular file or a block device",
                 refusal(new HostPath(fifo), Role.SOURCE));
     }
 }

@@ -1,11 +1,11 @@
 package dev.lockkeeper.sidecar.cli;
 
-import dev.lockkeeper.sidecar.testing.Commands;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.lockkeeper.sidecar.testing.Commands;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -13,11 +13,10 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * File names are bytes: names that are not UTF-8 (Latin-1 {@code caf\xe9}, {@code \xff\xfe}), UTF-8 names ({@code été},
@@ -61,33 +60,58 @@ class ByteNamesTest {
         Commands.ok("sh", "-c", MAKE_HOSTILE_NAMES, "sh", source.toString());
         Path target = dir.resolve("target");
 
-        Commands.Result copy = runWithLocale(lang, "copy", source.toString(), target.toString(), "--content", "archive", "--verify");
+        Commands.Result copy =
+                runWithLocale(lang, "copy", source.toString(), target.toString(), "--content", "archive", "--verify");
 
         assertEquals(0, copy.exitCode(), copy.stderr());
         assertTrue(copy.stdout().contains("verified: tree+"), copy.stdout());
         assertEquals("", Commands.ok("diff", "-r", "--no-dereference", source.toString(), target.toString()));
         String listed = Commands.ok("sh", "-c", LIST_TREE, "sh", source.toString());
-        assertTrue(listed.contains("./cafM-i") && listed.contains("./M-^?M-~") && listed.contains("./dirM-i/inM-^@side")
-                && listed.contains("./M-CM-)tM-CM-)") && listed.contains("./linkM-i -> cafM-i")
-                && listed.contains("./danglingM-^? -> M-^?/nowhereM-~") && listed.contains("./back\\slash"), listed);
+        assertTrue(
+                listed.contains("./cafM-i")
+                        && listed.contains("./M-^?M-~")
+                        && listed.contains("./dirM-i/inM-^@side")
+                        && listed.contains("./M-CM-)tM-CM-)")
+                        && listed.contains("./linkM-i -> cafM-i")
+                        && listed.contains("./danglingM-^? -> M-^?/nowhereM-~")
+                        && listed.contains("./back\\slash"),
+                listed);
         assertEquals(listed, Commands.ok("sh", "-c", LIST_TREE, "sh", target.toString()));
-        assertEquals("same inode", Commands.ok("sh", "-c", "cd \"$1\" && [ $(stat -c %i \"$(printf 'caf\\351')\") = "
-                + "$(stat -c %i \"$(printf 'dir\\351/hard\\377')\") ] && echo same inode", "sh", target.toString()).trim());
+        assertEquals(
+                "same inode",
+                Commands.ok(
+                                "sh",
+                                "-c",
+                                "cd \"$1\" && [ $(stat -c %i \"$(printf 'caf\\351')\") = "
+                                        + "$(stat -c %i \"$(printf 'dir\\351/hard\\377')\") ] && echo same inode",
+                                "sh",
+                                target.toString())
+                        .trim());
     }
 
     @Test
     void aMessageShowsANameThatIsNotUtf8WithItsBytesEscaped() throws Exception {
         assumeTrue(Commands.isRoot() && Commands.available("setpriv"), "drops root's read-anything capabilities");
         Path source = Files.createDirectory(dir.resolve("source"));
-        Commands.ok("sh", "-c", "cd \"$1\" && printf secret > \"$(printf 'caf\\351')\" && chmod 000 \"$(printf 'caf\\351')\"",
-                "sh", source.toString());
+        Commands.ok(
+                "sh",
+                "-c",
+                "cd \"$1\" && printf secret > \"$(printf 'caf\\351')\" && chmod 000 \"$(printf 'caf\\351')\"",
+                "sh",
+                source.toString());
         Path target = Files.createDirectory(dir.resolve("target"));
 
-        Commands.Result copy = run(List.of("setpriv", "--bounding-set", "-dac_override,-dac_read_search"), Map.of(),
-                "copy", source.toString(), target.toString());
+        Commands.Result copy = run(
+                List.of("setpriv", "--bounding-set", "-dac_override,-dac_read_search"),
+                Map.of(),
+                "copy",
+                source.toString(),
+                target.toString());
 
         assertEquals(1, copy.exitCode(), copy.stderr());
-        assertTrue(copy.stderr().contains("permission denied") && copy.stderr().contains(source + "/caf\\xe9"), copy.stderr());
+        assertTrue(
+                copy.stderr().contains("permission denied") && copy.stderr().contains(source + "/caf\\xe9"),
+                copy.stderr());
         assertFalse(copy.stderr().contains("ENOENT"), copy.stderr());
     }
 
@@ -99,17 +123,23 @@ class ByteNamesTest {
     private static Commands.Result run(List<String> prefix, Map<String, String> locale, String... args)
             throws IOException, InterruptedException {
         ProcessBuilder builder = new ProcessBuilder(Commands.sidecarCommand(prefix, args));
-        builder.environment().keySet().removeIf(name -> name.equals("LANG") || name.equals("LANGUAGE") || name.startsWith("LC_"));
+        builder.environment()
+                .keySet()
+                .removeIf(name -> name.equals("LANG") || name.equals("LANGUAGE") || name.startsWith("LC_"));
         builder.environment().putAll(locale);
         Path out = Files.createTempFile("lk-names", ".out");
         Path err = Files.createTempFile("lk-names", ".err");
         try {
-            Process process = builder.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+            Process process = builder.redirectOutput(out.toFile())
+                    .redirectError(err.toFile())
+                    .start();
             if (!process.waitFor(120, TimeUnit.SECONDS)) {
                 process.destroyForcibly();
                 throw new AssertionError("timed out: " + builder.command());
             }
-            return new Commands.Result(process.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
+            return new Commands.Result(
+                    process.exitValue(),
+                    Files.readString(out, StandardCharsets.UTF_8),
                     Files.readString(err, StandardCharsets.UTF_8));
         } finally {
             Files.deleteIfExists(out);

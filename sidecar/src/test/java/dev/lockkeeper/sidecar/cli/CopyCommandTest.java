@@ -1,20 +1,19 @@
 package dev.lockkeeper.sidecar.cli;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.lockkeeper.sidecar.Main;
 import dev.lockkeeper.sidecar.testing.Commands;
 import dev.lockkeeper.sidecar.testing.Images;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The command as a person or the agent runs it: exit codes, one-line errors, no stack traces, JSON output. */
 class CopyCommandTest {
@@ -68,7 +67,9 @@ class CopyCommandTest {
         assertEquals(0, outcome.exitCode(), outcome.err());
         String[] lines = outcome.out().strip().split("\n");
         assertTrue(lines[0].matches("\\{\"event\":\"progress\",\"bytes\":0,\"total\":4194304,.*}"), lines[0]);
-        assertTrue(lines[lines.length - 1].matches("\\{\"event\":\"done\",\"kind\":\"IMAGE_TO_IMAGE\",.*\"bytes\":4194304,\"dataBytes\":1048576,.*}"),
+        assertTrue(
+                lines[lines.length - 1].matches(
+                        "\\{\"event\":\"done\",\"kind\":\"IMAGE_TO_IMAGE\",.*\"bytes\":4194304,\"dataBytes\":1048576,.*}"),
                 lines[lines.length - 1]);
     }
 
@@ -77,7 +78,8 @@ class CopyCommandTest {
         Outcome outcome = run("self-test", dir.toString());
 
         assertEquals(0, outcome.exitCode(), outcome.err());
-        assertEquals("self-test passed: 4 copies verified in " + dir, outcome.out().strip());
+        assertEquals(
+                "self-test passed: 4 copies verified in " + dir, outcome.out().strip());
         try (var left = Files.list(dir)) {
             assertEquals(0, left.count(), "the sample data is removed");
         }
@@ -96,8 +98,11 @@ class CopyCommandTest {
         Path source = Images.sparse(dir.resolve("a.img"), MiB, 0, 4096);
         Files.createSymbolicLink(dir.resolve("alias.img"), source);
 
-        run("copy", source.toString(), dir.resolve("alias.img").toString()).assertFailedWith("source and target are the same file");
-        assertTrue(Commands.sameBytes(source, Images.sparse(dir.resolve("expected.img"), MiB, 0, 4096), MiB), "source untouched");
+        run("copy", source.toString(), dir.resolve("alias.img").toString())
+                .assertFailedWith("source and target are the same file");
+        assertTrue(
+                Commands.sameBytes(source, Images.sparse(dir.resolve("expected.img"), MiB, 0, 4096), MiB),
+                "source untouched");
     }
 
     @Test
@@ -108,12 +113,25 @@ class CopyCommandTest {
         Files.createLink(source.resolve("and-again"), source.resolve("data"));
 
         Outcome text = run("copy", source.toString(), dir.resolve("copy").toString(), "--content", "archive");
-        Outcome json = run("copy", source.toString(), dir.resolve("json-copy").toString(), "--content", "archive", "--progress", "json");
+        Outcome json = run(
+                "copy",
+                source.toString(),
+                dir.resolve("json-copy").toString(),
+                "--content",
+                "archive",
+                "--progress",
+                "json");
 
         assertEquals(0, text.exitCode(), text.err());
-        assertTrue(text.out().contains(": 1.0 MiB (1.0 MiB data, 0 B holes), 1 files and 2 more hard links to them in "), text.out());
+        assertTrue(
+                text.out().contains(": 1.0 MiB (1.0 MiB data, 0 B holes), 1 files and 2 more hard links to them in "),
+                text.out());
         assertEquals(0, json.exitCode(), json.err());
-        assertTrue(json.out().contains("\"bytes\":1048576,\"dataBytes\":1048576,\"holeBytes\":0,\"files\":1,\"hardLinks\":2,"), json.out());
+        assertTrue(
+                json.out()
+                        .contains(
+                                "\"bytes\":1048576,\"dataBytes\":1048576,\"holeBytes\":0,\"files\":1,\"hardLinks\":2,"),
+                json.out());
     }
 
     @Test
@@ -127,14 +145,16 @@ class CopyCommandTest {
 
     @Test
     void sourceThatIsNeitherDeviceFileNorDirectory() {
-        run("copy", "/dev/null", dir.resolve("b.img").toString()).assertFailedWith("is a char device; expected a block device");
+        run("copy", "/dev/null", dir.resolve("b.img").toString())
+                .assertFailedWith("is a char device; expected a block device");
     }
 
     @Test
     void targetParentMissing() throws Exception {
         Path source = Images.sparse(dir.resolve("a.img"), MiB, 0, 4096);
 
-        run("copy", source.toString(), dir.resolve("no/such/dir/b.img").toString()).assertFailedWith("does not exist");
+        run("copy", source.toString(), dir.resolve("no/such/dir/b.img").toString())
+                .assertFailedWith("does not exist");
     }
 
     @Test
@@ -143,25 +163,36 @@ class CopyCommandTest {
 
         Outcome badRate = run("copy", source.toString(), dir.resolve("b.img").toString(), "--max-rate", "fast");
         Outcome badContent = run("copy", source.toString(), dir.resolve("b.img").toString(), "--content", "tarball");
-        Outcome badOverhead = run("copy", source.toString(), dir.resolve("b.img").toString(), "--filesystem-overhead", "1.5");
+        Outcome badOverhead =
+                run("copy", source.toString(), dir.resolve("b.img").toString(), "--filesystem-overhead", "1.5");
 
         assertEquals(2, badRate.exitCode());
         assertTrue(badRate.err().contains("not a size: 'fast'"), badRate.err());
-        Outcome roundsToNothing = run("copy", source.toString(), dir.resolve("b.img").toString(), "--max-rate", "0.4");
+        Outcome roundsToNothing =
+                run("copy", source.toString(), dir.resolve("b.img").toString(), "--max-rate", "0.4");
         assertEquals(2, roundsToNothing.exitCode(), "a limit of 0.4 bytes/s must not become no limit");
-        assertTrue(roundsToNothing.err().contains("--max-rate must be at least 1 byte per second, got '0.4'"), roundsToNothing.err());
+        assertTrue(
+                roundsToNothing.err().contains("--max-rate must be at least 1 byte per second, got '0.4'"),
+                roundsToNothing.err());
         assertFalse(Files.exists(dir.resolve("b.img")));
         assertEquals(2, badContent.exitCode());
         assertTrue(badContent.err().contains("kubevirt"), badContent.err());
-        Outcome nanOverhead = run("copy", source.toString(), dir.resolve("b.img").toString(), "--filesystem-overhead", "NaN");
-        Outcome negativeOverhead = run("copy", source.toString(), dir.resolve("b.img").toString(), "--filesystem-overhead", "-0.1");
+        Outcome nanOverhead =
+                run("copy", source.toString(), dir.resolve("b.img").toString(), "--filesystem-overhead", "NaN");
+        Outcome negativeOverhead =
+                run("copy", source.toString(), dir.resolve("b.img").toString(), "--filesystem-overhead", "-0.1");
 
         assertEquals(2, badOverhead.exitCode(), badOverhead.err());
-        assertTrue(badOverhead.err().contains("--filesystem-overhead must be at least 0 and below 1, got 1.5"), badOverhead.err());
+        assertTrue(
+                badOverhead.err().contains("--filesystem-overhead must be at least 0 and below 1, got 1.5"),
+                badOverhead.err());
         assertEquals(2, nanOverhead.exitCode(), nanOverhead.err());
-        assertTrue(nanOverhead.err().contains("--filesystem-overhead must be at least 0 and below 1, got NaN"), nanOverhead.err());
+        assertTrue(
+                nanOverhead.err().contains("--filesystem-overhead must be at least 0 and below 1, got NaN"),
+                nanOverhead.err());
         assertEquals(2, negativeOverhead.exitCode(), negativeOverhead.err());
-        Outcome twice = run("copy", source.toString(), dir.resolve("b.img").toString(), "--progress", "none", "--progress", "json");
+        Outcome twice = run(
+                "copy", source.toString(), dir.resolve("b.img").toString(), "--progress", "none", "--progress", "json");
         assertEquals(2, twice.exitCode());
         assertTrue(twice.err().contains("--progress is given more than once"), twice.err());
         assertFalse(Files.exists(dir.resolve("b.img")));

@@ -1,26 +1,25 @@
 package dev.lockkeeper.sidecar.copy;
 
-import dev.lockkeeper.sidecar.copy.CopyReport.ScanType;
-import dev.lockkeeper.sidecar.testing.Commands;
-import dev.lockkeeper.sidecar.testing.Images;
-import dev.lockkeeper.sidecar.testing.LoopDevice;
-import dev.lockkeeper.sidecar.testing.Mount;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.lockkeeper.sidecar.copy.CopyReport.ScanType;
+import dev.lockkeeper.sidecar.testing.Commands;
+import dev.lockkeeper.sidecar.testing.Images;
+import dev.lockkeeper.sidecar.testing.LoopDevice;
+import dev.lockkeeper.sidecar.testing.Mount;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Copies onto and from real loop block devices. */
 class BlockDeviceCopyTest {
@@ -49,10 +48,12 @@ class BlockDeviceCopyTest {
 
     @Test
     void fileOntoADeviceWithOldDataLeavesZerosInTheHolesAndDeallocatesThem() throws Exception {
-        Path source = Images.sparse(dir.resolve("source.img"), 24 * MiB, 0, 8192, 7 * MiB, 2 * MiB, 24 * MiB - 4096, 4096);
+        Path source =
+                Images.sparse(dir.resolve("source.img"), 24 * MiB, 0, 8192, 7 * MiB, 2 * MiB, 24 * MiB - 4096, 4096);
         LoopDevice target = device("target.backing", 24 * MiB).filledWithOldData();
 
-        CopyReport report = new VolumeCopier().copy(CopyRequest.of(source, target.path()).withVerify(true));
+        CopyReport report =
+                new VolumeCopier().copy(CopyRequest.of(source, target.path()).withVerify(true));
 
         assertTrue(Commands.sameBytes(source, target.path(), 24 * MiB), "old data must not show through holes");
         assertEquals(0, Commands.qemuCompare(source, target.path()).exitCode());
@@ -79,7 +80,8 @@ class BlockDeviceCopyTest {
         Images.writeRandom(source.path(), 31 * MiB, MiB, 2);
         Path target = dir.resolve("copy.img");
 
-        CopyReport report = new VolumeCopier().copy(CopyRequest.of(source.path(), target).withVerify(true));
+        CopyReport report =
+                new VolumeCopier().copy(CopyRequest.of(source.path(), target).withVerify(true));
 
         assertTrue(Commands.sameBytes(source.path(), target, 32 * MiB));
         assertEquals(32 * MiB, Files.size(target));
@@ -95,8 +97,10 @@ class BlockDeviceCopyTest {
         LoopDevice target = device("target.backing", 20 * MiB).filledWithOldData();
         Path file = dir.resolve("copy.img");
 
-        CopyReport toDevice = new VolumeCopier().copy(CopyRequest.of(source.path(), target.path()).withVerify(true));
-        CopyReport toFile = new VolumeCopier().copy(CopyRequest.of(source.path(), file).withVerify(true));
+        CopyReport toDevice = new VolumeCopier()
+                .copy(CopyRequest.of(source.path(), target.path()).withVerify(true));
+        CopyReport toFile =
+                new VolumeCopier().copy(CopyRequest.of(source.path(), file).withVerify(true));
 
         assertTrue(Commands.sameBytes(source.path(), target.path(), 16 * MiB));
         assertEquals(toDevice.checksum(), toFile.checksum());
@@ -135,11 +139,14 @@ class BlockDeviceCopyTest {
         LoopDevice target = device("target.backing", 8 * MiB).filledWithOldData();
         byte[] before = Files.readAllBytes(target.backingFile());
 
-        CopyException refused = assertThrows(CopyException.class,
-                () -> new VolumeCopier().copy(CopyRequest.of(source, target.path())));
+        CopyException refused =
+                assertThrows(CopyException.class, () -> new VolumeCopier().copy(CopyRequest.of(source, target.path())));
 
-        assertTrue(refused.getMessage().contains("too small") && refused.getMessage().contains(Long.toString(8 * MiB))
-                && refused.getMessage().contains(Long.toString(16 * MiB)), refused.getMessage());
+        assertTrue(
+                refused.getMessage().contains("too small")
+                        && refused.getMessage().contains(Long.toString(8 * MiB))
+                        && refused.getMessage().contains(Long.toString(16 * MiB)),
+                refused.getMessage());
         assertArrayEquals(before, Files.readAllBytes(target.backingFile()), "the device must be untouched");
     }
 
@@ -150,8 +157,8 @@ class BlockDeviceCopyTest {
         Commands.ok("mkfs.ext4", "-q", target.path().toString());
         try (Mount mounted = Mount.device(target.path(), dir.resolve("mnt"))) {
             Path source = Images.sparse(dir.resolve("source.img"), MiB, 0, 4096);
-            CopyException refused = assertThrows(CopyException.class,
-                    () -> new VolumeCopier().copy(CopyRequest.of(source, target.path())));
+            CopyException refused = assertThrows(
+                    CopyException.class, () -> new VolumeCopier().copy(CopyRequest.of(source, target.path())));
             assertTrue(refused.getMessage().contains("in use"), refused.getMessage());
         }
     }

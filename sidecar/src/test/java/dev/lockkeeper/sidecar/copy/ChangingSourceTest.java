@@ -1,13 +1,16 @@
 package dev.lockkeeper.sidecar.copy;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 import dev.lockkeeper.sidecar.linux.NativeFile;
 import dev.lockkeeper.sidecar.linux.NativeFile.Mode;
 import dev.lockkeeper.sidecar.testing.Commands;
 import dev.lockkeeper.sidecar.testing.Images;
 import dev.lockkeeper.sidecar.testing.LoopDevice;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.io.UncheckedIOException;
@@ -16,12 +19,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.LongPredicate;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Sources that do not hold still or do not tell their size: rewritten in place while copied (a VM still running on
@@ -59,8 +58,11 @@ class ChangingSourceTest {
         Path source = Images.sparse(dir.resolve("source.img"), 40 * MiB, 0, 40 * MiB);
         Path target = dir.resolve("target.img");
 
-        CopyException failed = assertThrows(CopyException.class, () -> new VolumeCopier(1).copy(CopyRequest.of(source, target)
-                .withProgress(once(done -> done > 0, rewriteInPlace(source, 0)))));
+        CopyException failed = assertThrows(
+                CopyException.class,
+                () -> new VolumeCopier(1)
+                        .copy(CopyRequest.of(source, target)
+                                .withProgress(once(done -> done > 0, rewriteInPlace(source, 0)))));
 
         assertTrue(failed.getMessage().contains("source " + source + " changed during the copy"), failed.getMessage());
         assertTrue(failed.getMessage().contains("may mix old and new data"), failed.getMessage());
@@ -74,15 +76,20 @@ class ChangingSourceTest {
         Path source = Images.sparse(dir.resolve("source.img"), 16 * MiB, 0, 16 * MiB);
         try (LoopDevice target = LoopDevice.create(dir.resolve("target.backing"), 16 * MiB)) {
             // one worker: the header window is the last chunk copied, so done == total comes right after it
-            CopyException failed = assertThrows(CopyException.class, () -> new VolumeCopier(1).copy(CopyRequest.of(source,
-                    target.path()).withTargetIsZero(true).withProgress(once(done -> done == 16 * MiB, rewriteInPlace(source, 8 * MiB)))));
+            CopyException failed = assertThrows(
+                    CopyException.class,
+                    () -> new VolumeCopier(1)
+                            .copy(CopyRequest.of(source, target.path())
+                                    .withTargetIsZero(true)
+                                    .withProgress(once(done -> done == 16 * MiB, rewriteInPlace(source, 8 * MiB)))));
 
             assertTrue(failed.getMessage().contains("changed during the copy"), failed.getMessage());
             byte[] header = new byte[(int) VolumeCopier.DEVICE_HEADER_WINDOW];
             try (RandomAccessFile device = new RandomAccessFile(target.path().toFile(), "r")) {
                 device.readFully(header);
             }
-            for (byte b : header) assertEquals(0, b, "the header window is zero again: the device does not look complete");
+            for (byte b : header)
+                assertEquals(0, b, "the header window is zero again: the device does not look complete");
         }
     }
 
@@ -98,10 +105,15 @@ class ChangingSourceTest {
             }
         };
 
-        CopyException failed = assertThrows(CopyException.class, () -> new VolumeCopier(1).copy(CopyRequest.of(source, target)
-                .withProgress(once(done -> done > 0, truncate))));
+        CopyException failed = assertThrows(
+                CopyException.class,
+                () -> new VolumeCopier(1)
+                        .copy(CopyRequest.of(source, target).withProgress(once(done -> done > 0, truncate))));
 
-        assertTrue(failed.getMessage().contains("shrank during the copy: it was 41943040 bytes (40.0 MiB), now it is 2097152 bytes (2.0 MiB)"),
+        assertTrue(
+                failed.getMessage()
+                        .contains(
+                                "shrank during the copy: it was 41943040 bytes (40.0 MiB), now it is 2097152 bytes (2.0 MiB)"),
                 failed.getMessage());
         assertFalse(Files.exists(target));
     }
@@ -111,16 +123,19 @@ class ChangingSourceTest {
         Path source = Images.sparse(dir.resolve("file"), 10 * MiB, 0, 10 * MiB);
         Path copy = dir.resolve("copy");
         try (var in = NativeFile.open(source);
-             var out = NativeFile.open(copy, Mode.WRITE,
-                     Mode.CREATE_NEW);
-             Arena arena = Arena.ofConfined()) {
+                var out = NativeFile.open(copy, Mode.WRITE, Mode.CREATE_NEW);
+                Arena arena = Arena.ofConfined()) {
             long sizeAtStart = in.stat().size();
             Commands.ok("truncate", "-s", "100", source.toString());
 
-            CopyException failed = assertThrows(CopyException.class,
-                    () -> new FileDataCopier(arena.allocate(MiB, 4096)).copy(in, out, sizeAtStart, false, bytes -> { }));
+            CopyException failed = assertThrows(
+                    CopyException.class,
+                    () -> new FileDataCopier(arena.allocate(MiB, 4096)).copy(in, out, sizeAtStart, false, bytes -> {}));
 
-            assertTrue(failed.getMessage().contains("shrank during the copy: it was 10485760 bytes (10.0 MiB), now it is 100 bytes (100 B)"),
+            assertTrue(
+                    failed.getMessage()
+                            .contains(
+                                    "shrank during the copy: it was 10485760 bytes (10.0 MiB), now it is 100 bytes (100 B)"),
                     failed.getMessage());
         }
     }
@@ -129,10 +144,13 @@ class ChangingSourceTest {
     void aProcFileIsRefusedInsteadOfCopiedAsEmpty() throws Exception {
         Path target = dir.resolve("status.img");
 
-        CopyException refused = assertThrows(CopyException.class,
+        CopyException refused = assertThrows(
+                CopyException.class,
                 () -> new VolumeCopier().copy(CopyRequest.of(Path.of("/proc/self/status"), target)));
 
-        assertTrue(refused.getMessage().contains("/proc/self/status reports a size of 0 bytes but has content"), refused.getMessage());
+        assertTrue(
+                refused.getMessage().contains("/proc/self/status reports a size of 0 bytes but has content"),
+                refused.getMessage());
         assertFalse(Files.exists(target));
         assertFalse(Files.exists(ImageTransfer.partialNameFor(target)));
     }
@@ -141,7 +159,8 @@ class ChangingSourceTest {
     void aTreeOfProcFilesIsRefusedInsteadOfCopiedAsEmptyFiles() throws Exception {
         Path target = dir.resolve("random");
 
-        CopyException refused = assertThrows(CopyException.class,
+        CopyException refused = assertThrows(
+                CopyException.class,
                 () -> new VolumeCopier().copy(CopyRequest.of(Path.of("/proc/sys/kernel/random"), target)));
 
         assertTrue(refused.getMessage().contains("reports a size of 0 bytes but has content"), refused.getMessage());
@@ -154,7 +173,8 @@ class ChangingSourceTest {
     void anEmptyFileIsStillCopied() throws Exception {
         Path source = Files.createFile(dir.resolve("empty.img"));
 
-        CopyReport report = new VolumeCopier().copy(CopyRequest.of(source, dir.resolve("copy.img")).withVerify(true));
+        CopyReport report = new VolumeCopier()
+                .copy(CopyRequest.of(source, dir.resolve("copy.img")).withVerify(true));
 
         assertEquals(0, report.logicalBytes());
         assertEquals(0, Files.size(dir.resolve("copy.img")));

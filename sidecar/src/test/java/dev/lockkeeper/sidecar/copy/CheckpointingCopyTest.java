@@ -1,9 +1,11 @@
 package dev.lockkeeper.sidecar.copy;
 
-import dev.lockkeeper.sidecar.testing.Images;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.lockkeeper.sidecar.testing.Images;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,11 +15,8 @@ import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** A resumable local image copy (the agent's): checkpoints are recorded beside the copy, never in its way. */
 class CheckpointingCopyTest {
@@ -41,8 +40,7 @@ class CheckpointingCopyTest {
         }
 
         @Override
-        public void forget() {
-        }
+        public void forget() {}
 
         @Override
         public long everyBytes() {
@@ -67,7 +65,8 @@ class CheckpointingCopyTest {
             @Override
             public void record(Mark mark) {
                 if (recorded.isEmpty()) {
-                    // held until the copy has moved far past this mark: more chunks than the copy has workers, so only a
+                    // held until the copy has moved far past this mark: more chunks than the copy has workers, so only
+                    // a
                     // copy that keeps writing while a checkpoint is recorded gets there (or until the copy is done)
                     long wanted = Math.min(mark.offset() + 3L * ImageCopier.WORKERS * ImageCopier.CHUNK, size);
                     long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
@@ -93,15 +92,19 @@ class CheckpointingCopyTest {
             }
         };
 
-        new VolumeCopier().copy(CopyRequest.of(source, target).withCheckpoints(marks).withProgress(progress));
+        new VolumeCopier()
+                .copy(CopyRequest.of(source, target).withCheckpoints(marks).withProgress(progress));
 
         assertEquals(-1, Files.mismatch(source, target));
         assertFalse(marks.recorded.isEmpty());
         long mark = progressSeenByFirstRecord[0];
-        assertTrue(progressSeenByFirstRecord[1] >= Math.min(mark + 3L * ImageCopier.WORKERS * ImageCopier.CHUNK, size),
+        assertTrue(
+                progressSeenByFirstRecord[1] >= Math.min(mark + 3L * ImageCopier.WORKERS * ImageCopier.CHUNK, size),
                 "while the checkpoint at " + mark + " was recorded the copy stood at " + progressSeenByFirstRecord[1]);
         for (int i = 1; i < marks.recorded.size(); i++) {
-            assertTrue(marks.recorded.get(i).offset() > marks.recorded.get(i - 1).offset(), "marks go forward: " + marks.recorded);
+            assertTrue(
+                    marks.recorded.get(i).offset() > marks.recorded.get(i - 1).offset(),
+                    "marks go forward: " + marks.recorded);
         }
     }
 
@@ -129,7 +132,8 @@ class CheckpointingCopyTest {
             }
         };
 
-        Exception failed = assertThrows(Exception.class,
+        Exception failed = assertThrows(
+                Exception.class,
                 () -> new VolumeCopier().copy(CopyRequest.of(source, target).withCheckpoints(failing)));
 
         assertTrue(String.valueOf(failed.getMessage()).contains("No space left"), String.valueOf(failed));

@@ -1,11 +1,13 @@
 package dev.lockkeeper.sidecar.copy;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 import dev.lockkeeper.sidecar.linux.NativeFile;
 import dev.lockkeeper.sidecar.testing.Commands;
 import dev.lockkeeper.sidecar.testing.Mount;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -17,11 +19,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
-
-import static java.nio.charset.StandardCharsets.UTF_8;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Extended attributes in a tree copy: ACLs and file capabilities are extended attributes too. Source attributes are
@@ -53,16 +52,23 @@ class ExtendedAttributeCopyTest {
         CopyReport report = new VolumeCopier().copy(CopyRequest.of(source, target));
 
         assertEquals(List.of(), report.skipped());
-        assertEquals(Map.of("binary", "000102ff00", "empty", "", "origin", hex("scanner-7")), userAttributes(target.resolve("docs/notes.txt")));
+        assertEquals(
+                Map.of("binary", "000102ff00", "empty", "", "origin", hex("scanner-7")),
+                userAttributes(target.resolve("docs/notes.txt")));
         assertEquals(Map.of("project", hex("lockkeeper")), userAttributes(target.resolve("docs")));
         assertEquals(Map.of("volume", hex("pvc-1234")), userAttributes(target));
-        assertEquals(userAttributes(notes), userAttributes(target.resolve("notes-again")), "a hard link shares its inode's attributes");
+        assertEquals(
+                userAttributes(notes),
+                userAttributes(target.resolve("notes-again")),
+                "a hard link shares its inode's attributes");
         assertEquals(Map.of(), userAttributes(target.resolve("plain")));
     }
 
     @Test
     void trustedAttributesOfFilesAndOfSymlinksThemselvesAreCopiedAsRoot() throws Exception {
-        assumeTrue(Commands.isRoot() && Commands.available("python3"), "trusted.* needs CAP_SYS_ADMIN; python3 sets it on a link");
+        assumeTrue(
+                Commands.isRoot() && Commands.available("python3"),
+                "trusted.* needs CAP_SYS_ADMIN; python3 sets it on a link");
         Path source = Files.createDirectories(dir.resolve("source"));
         Path file = Files.writeString(source.resolve("file"), "x");
         Path link = Files.createSymbolicLink(source.resolve("link"), Path.of("file"));
@@ -117,7 +123,9 @@ class ExtendedAttributeCopyTest {
 
     @Test
     void largeValuesAndLongAttributeListsAreReadWhole() throws Exception {
-        assumeTrue(Commands.isRoot(), "mounts a tmpfs, which takes values up to the kernel's 64 KiB limit (ext4: one block)");
+        assumeTrue(
+                Commands.isRoot(),
+                "mounts a tmpfs, which takes values up to the kernel's 64 KiB limit (ext4: one block)");
         try (Mount tmpfs = Mount.of("tmpfs", dir.resolve("tmpfs"), "size=16m")) {
             Path volume = tmpfs.point();
             Path source = Files.createDirectories(volume.resolve("source"));
@@ -149,10 +157,11 @@ class ExtendedAttributeCopyTest {
             Path target = ramfs.point();
             CopyReport report = new VolumeCopier().copy(CopyRequest.of(source, target));
 
-            assertEquals(List.of(
-                    ". (extended attribute user.c: the target filesystem does not support it, EOPNOTSUPP)",
-                    "empty (extended attribute user.a: the target filesystem does not support it, EOPNOTSUPP)",
-                    "sub (extended attribute user.b: the target filesystem does not support it, EOPNOTSUPP)"),
+            assertEquals(
+                    List.of(
+                            ". (extended attribute user.c: the target filesystem does not support it, EOPNOTSUPP)",
+                            "empty (extended attribute user.a: the target filesystem does not support it, EOPNOTSUPP)",
+                            "sub (extended attribute user.b: the target filesystem does not support it, EOPNOTSUPP)"),
                     report.skipped().stream().sorted().toList());
             assertTrue(Files.isRegularFile(target.resolve("empty")) && Files.isDirectory(target.resolve("sub")));
         }
@@ -160,7 +169,9 @@ class ExtendedAttributeCopyTest {
 
     @Test
     void withoutThePowerToSetCapabilitiesTheyAreReportedAndReadOnlyEntriesStillGetTheirAttributes() throws Exception {
-        assumeTrue(Commands.isRoot() && Commands.available("setpriv") && Commands.available("setcap"), "drops root's capabilities");
+        assumeTrue(
+                Commands.isRoot() && Commands.available("setpriv") && Commands.available("setcap"),
+                "drops root's capabilities");
         Path source = Files.createDirectories(dir.resolve("source"));
         Path tool = Files.writeString(source.resolve("tool"), "#!/bin/sh\n");
         Commands.ok("setcap", "cap_net_raw+ep", tool.toString());
@@ -173,17 +184,21 @@ class ExtendedAttributeCopyTest {
         Commands.ok("chmod", "0555", sealed.toString());
         Path target = dir.resolve("target");
 
-        Commands.Result result = Commands.run(Commands.sidecarCommand(WITHOUT_SETFCAP_OR_DAC_OVERRIDE, "copy",
-                source.toString(), target.toString()).toArray(String[]::new));
+        Commands.Result result = Commands.run(
+                Commands.sidecarCommand(WITHOUT_SETFCAP_OR_DAC_OVERRIDE, "copy", source.toString(), target.toString())
+                        .toArray(String[]::new));
 
         assertEquals(0, result.exitCode(), result.stderr());
-        assertEquals("lockkeeper-sidecar copy: skipped tool (extended attribute security.capability: this process may not"
-                + " set it, EPERM)", result.stderr().strip());
+        assertEquals(
+                "lockkeeper-sidecar copy: skipped tool (extended attribute security.capability: this process may not"
+                        + " set it, EPERM)",
+                result.stderr().strip());
         assertEquals("", capabilities(target.resolve("tool")));
         assertEquals(Map.of("note", hex("kept")), userAttributes(target.resolve("read-only")));
         assertEquals(Map.of("note", hex("kept")), userAttributes(target.resolve("outer/sealed")));
         assertEquals(0444, NativeFile.statNoFollow(target.resolve("read-only")).permissions());
-        assertEquals(0555, NativeFile.statNoFollow(target.resolve("outer/sealed")).permissions());
+        assertEquals(
+                0555, NativeFile.statNoFollow(target.resolve("outer/sealed")).permissions());
     }
 
     private static void setUserAttribute(Path file, String name, byte[] value) throws IOException {
@@ -192,8 +207,8 @@ class ExtendedAttributeCopyTest {
 
     /** {@code user.*} attributes, name (without "user.") → value in hex. */
     private static Map<String, String> userAttributes(Path file) throws IOException {
-        UserDefinedFileAttributeView view = Files.getFileAttributeView(file, UserDefinedFileAttributeView.class,
-                LinkOption.NOFOLLOW_LINKS);
+        UserDefinedFileAttributeView view =
+                Files.getFileAttributeView(file, UserDefinedFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
         Map<String, String> attributes = new TreeMap<>();
         for (String name : view.list()) {
             ByteBuffer value = ByteBuffer.allocate(view.size(name));
@@ -204,8 +219,13 @@ class ExtendedAttributeCopyTest {
     }
 
     private static void setRawAttribute(Path path, String name, String value) {
-        Commands.ok("python3", "-c", "import os, sys; os.setxattr(sys.argv[1], sys.argv[2], sys.argv[3].encode(), follow_symlinks=False)",
-                path.toString(), name, value);
+        Commands.ok(
+                "python3",
+                "-c",
+                "import os, sys; os.setxattr(sys.argv[1], sys.argv[2], sys.argv[3].encode(), follow_symlinks=False)",
+                path.toString(),
+                name,
+                value);
     }
 
     /** Every attribute this process can read, of the path itself (a link is not followed): full name → value in hex. */
@@ -216,7 +236,9 @@ class ExtendedAttributeCopyTest {
                     print(name, os.getxattr(sys.argv[1], name, follow_symlinks=False).hex())
                 """, path.toString());
         Map<String, String> attributes = new TreeMap<>();
-        listing.lines().map(line -> line.split(" ", -1)).forEach(nameAndValue -> attributes.put(nameAndValue[0], nameAndValue[1]));
+        listing.lines()
+                .map(line -> line.split(" ", -1))
+                .forEach(nameAndValue -> attributes.put(nameAndValue[0], nameAndValue[1]));
         return attributes;
     }
 

@@ -1,14 +1,12 @@
 package dev.lockkeeper.sidecar.copy;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import dev.lockkeeper.sidecar.copy.CopyReport.ScanType;
 import dev.lockkeeper.sidecar.testing.Commands;
 import dev.lockkeeper.sidecar.testing.Images;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
-import org.junit.jupiter.params.provider.MethodSource;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -17,10 +15,11 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 class FileImageCopyTest {
     private static final long MiB = 1 << 20;
@@ -31,15 +30,18 @@ class FileImageCopyTest {
 
     static Stream<Arguments> layouts() {
         return Stream.of(
-                Arguments.of("ends in a hole", 32 * MiB, new long[]{MiB, 2 * MiB}),
-                Arguments.of("ends in data", 16 * MiB, new long[]{12 * MiB, 4 * MiB}),
-                Arguments.of("leading data", 8 * MiB, new long[]{0, 2 * MiB}),
-                Arguments.of("all hole", 64 * MiB, new long[]{}),
-                Arguments.of("empty", 0L, new long[]{}),
-                Arguments.of("unaligned size, data in the last partial block", 5 * MiB + 123, new long[]{5 * MiB, 123}),
-                Arguments.of("unaligned data across 4 MiB chunk edges", 20 * MiB, new long[]{3 * MiB + 512, 6 * MiB + 5000}),
-                Arguments.of("dense", 6 * MiB, new long[]{0, 6 * MiB}),
-                Arguments.of("2 GiB apparent, 1 MiB data: holes are never read", 2 * GiB, new long[]{GiB, MiB}));
+                Arguments.of("ends in a hole", 32 * MiB, new long[] {MiB, 2 * MiB}),
+                Arguments.of("ends in data", 16 * MiB, new long[] {12 * MiB, 4 * MiB}),
+                Arguments.of("leading data", 8 * MiB, new long[] {0, 2 * MiB}),
+                Arguments.of("all hole", 64 * MiB, new long[] {}),
+                Arguments.of("empty", 0L, new long[] {}),
+                Arguments.of(
+                        "unaligned size, data in the last partial block", 5 * MiB + 123, new long[] {5 * MiB, 123}),
+                Arguments.of(
+                        "unaligned data across 4 MiB chunk edges", 20 * MiB, new long[] {3 * MiB + 512, 6 * MiB + 5000
+                        }),
+                Arguments.of("dense", 6 * MiB, new long[] {0, 6 * MiB}),
+                Arguments.of("2 GiB apparent, 1 MiB data: holes are never read", 2 * GiB, new long[] {GiB, MiB}));
     }
 
     @Test
@@ -64,7 +66,8 @@ class FileImageCopyTest {
         Path source = Images.sparse(dir.resolve("source.img"), size, data);
         Path target = dir.resolve("target.img");
 
-        CopyReport report = new VolumeCopier().copy(CopyRequest.of(source, target).withVerify(true));
+        CopyReport report =
+                new VolumeCopier().copy(CopyRequest.of(source, target).withVerify(true));
 
         assertTrue(Commands.sameBytes(source, target, size), "cmp: content differs");
         assertEquals(size, Files.size(target));
@@ -132,7 +135,8 @@ class FileImageCopyTest {
         Commands.ok("cp", "--sparse=never", sparse.toString(), dense.toString());
         Path changed = dir.resolve("changed.img");
         Commands.ok("cp", sparse.toString(), changed.toString());
-        Commands.ok("sh", "-c", "printf x | dd of=" + changed + " bs=1 seek=" + (11 * MiB) + " conv=notrunc status=none");
+        Commands.ok(
+                "sh", "-c", "printf x | dd of=" + changed + " bs=1 seek=" + (11 * MiB) + " conv=notrunc status=none");
 
         assertEquals(digest(sparse), digest(dense));
         assertFalse(digest(sparse).equals(digest(changed)), "one changed byte must change the checksum");

@@ -1,23 +1,22 @@
 package dev.lockkeeper.sidecar.copy;
 
-import dev.lockkeeper.sidecar.testing.Commands;
-import dev.lockkeeper.sidecar.testing.Images;
-import dev.lockkeeper.sidecar.testing.LoopDevice;
-import dev.lockkeeper.sidecar.testing.Mount;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
-import java.io.RandomAccessFile;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.List;
-import java.util.concurrent.atomic.AtomicBoolean;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.lockkeeper.sidecar.testing.Commands;
+import dev.lockkeeper.sidecar.testing.Images;
+import dev.lockkeeper.sidecar.testing.LoopDevice;
+import dev.lockkeeper.sidecar.testing.Mount;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Failures that happen after the first byte is written: the target must not look complete. */
 class MidCopyFailureTest {
@@ -42,10 +41,13 @@ class MidCopyFailureTest {
             }
         };
 
-        CopyException failed = assertThrows(CopyException.class, () -> new VolumeCopier(1)
-                .copy(CopyRequest.of(source, target).withProgress(shrinkOnce)));
+        CopyException failed = assertThrows(
+                CopyException.class,
+                () -> new VolumeCopier(1).copy(CopyRequest.of(source, target).withProgress(shrinkOnce)));
 
-        assertTrue(failed.getMessage().contains("shrank") || failed.getMessage().contains("changed size"), failed.getMessage());
+        assertTrue(
+                failed.getMessage().contains("shrank") || failed.getMessage().contains("changed size"),
+                failed.getMessage());
         assertFalse(Files.exists(target));
         assertFalse(Files.exists(ImageTransfer.partialNameFor(target)));
     }
@@ -56,11 +58,14 @@ class MidCopyFailureTest {
         Path target = dir.resolve("target.img");
         Path partial = ImageTransfer.partialNameFor(target);
         ProgressListener corruptAtTheEnd = (done, total) -> {
-            if (done == total) Commands.ok("sh", "-c", "printf X | dd of=" + partial + " bs=1 seek=12345 conv=notrunc status=none");
+            if (done == total)
+                Commands.ok("sh", "-c", "printf X | dd of=" + partial + " bs=1 seek=12345 conv=notrunc status=none");
         };
 
-        CopyException failed = assertThrows(CopyException.class, () -> new VolumeCopier(1)
-                .copy(CopyRequest.of(source, target).withVerify(true).withProgress(corruptAtTheEnd)));
+        CopyException failed = assertThrows(
+                CopyException.class,
+                () -> new VolumeCopier(1)
+                        .copy(CopyRequest.of(source, target).withVerify(true).withProgress(corruptAtTheEnd)));
 
         assertTrue(failed.getMessage().startsWith("verification failed"), failed.getMessage());
         assertFalse(Files.exists(target), "an unverified copy must not get the final name");
@@ -72,11 +77,12 @@ class MidCopyFailureTest {
         try (LoopDevice source = LoopDevice.create(dir.resolve("source.backing"), 16 * MiB)) {
             Images.writeRandom(source.path(), 0, 16 * MiB, 7);
             onSmallVolume(volume -> {
-                // a block source's data size is unknown up front, so the free-space check passes and ENOSPC comes mid-copy
+                // a block source's data size is unknown up front, so the free-space check passes and ENOSPC comes
+                // mid-copy
                 Commands.ok("fallocate", "-l", "16M", volume.resolve("filler").toString());
 
-                CopyException failed = assertThrows(CopyException.class,
-                        () -> new VolumeCopier().copy(CopyRequest.of(source.path(), volume)));
+                CopyException failed = assertThrows(
+                        CopyException.class, () -> new VolumeCopier().copy(CopyRequest.of(source.path(), volume)));
 
                 assertTrue(failed.getMessage().contains("ran out of space"), failed.getMessage());
                 assertFalse(Files.exists(volume.resolve("disk.img")));
@@ -92,11 +98,14 @@ class MidCopyFailureTest {
             // mostly holes, so free space is no problem: only the volume's usable size is
             Path source = Images.sparse(dir.resolve("source.img"), 31 * MiB, 0, MiB);
 
-            CopyException refused = assertThrows(CopyException.class,
-                    () -> new VolumeCopier().copy(CopyRequest.of(source, volume)));
+            CopyException refused =
+                    assertThrows(CopyException.class, () -> new VolumeCopier().copy(CopyRequest.of(source, volume)));
 
-            assertTrue(refused.getMessage().contains("too small") && refused.getMessage().contains(Long.toString(31 * MiB))
-                    && refused.getMessage().contains("6% filesystem overhead"), refused.getMessage());
+            assertTrue(
+                    refused.getMessage().contains("too small")
+                            && refused.getMessage().contains(Long.toString(31 * MiB))
+                            && refused.getMessage().contains("6% filesystem overhead"),
+                    refused.getMessage());
             assertFalse(Files.exists(volume.resolve("disk.img")));
         });
     }
@@ -106,14 +115,19 @@ class MidCopyFailureTest {
         assumeTrue(Commands.isRoot() && Commands.available("mkfs.ext4"), "needs root, loop devices and mkfs.ext4");
         onSmallVolume(volume -> {
             Path source = Files.createDirectories(dir.resolve("tree/nested"));
-            for (int i = 0; i < 5; i++) Images.writeRandom(Files.createFile(source.resolve("part-" + i)), 0, 8 * MiB, i);
+            for (int i = 0; i < 5; i++)
+                Images.writeRandom(Files.createFile(source.resolve("part-" + i)), 0, 8 * MiB, i);
 
-            CopyException refused = assertThrows(CopyException.class,
-                    () -> new VolumeCopier().copy(CopyRequest.of(source.getParent(), volume)));
+            CopyException refused = assertThrows(
+                    CopyException.class, () -> new VolumeCopier().copy(CopyRequest.of(source.getParent(), volume)));
 
-            assertTrue(refused.getMessage().contains("free but the source tree needs 41943040 bytes (40.0 MiB)"), refused.getMessage());
+            assertTrue(
+                    refused.getMessage().contains("free but the source tree needs 41943040 bytes (40.0 MiB)"),
+                    refused.getMessage());
             try (var entries = Files.list(volume)) {
-                assertEquals(List.of("lost+found"), entries.map(p -> p.getFileName().toString()).toList());
+                assertEquals(
+                        List.of("lost+found"),
+                        entries.map(p -> p.getFileName().toString()).toList());
             }
         });
     }

@@ -1,13 +1,17 @@
 package dev.lockkeeper.sidecar.copy;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 import dev.lockkeeper.sidecar.linux.FileStat;
 import dev.lockkeeper.sidecar.linux.NativeFile;
 import dev.lockkeeper.sidecar.testing.Commands;
 import dev.lockkeeper.sidecar.testing.Images;
 import dev.lockkeeper.sidecar.testing.Mount;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
@@ -22,13 +26,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class TreeCopyTest {
     private static final long MiB = 1 << 20;
@@ -50,31 +49,54 @@ class TreeCopyTest {
         Files.createSymbolicLink(source.resolve("dangling-link"), Path.of("does/not/exist"));
         Files.createFile(source.resolve("empty"));
         if (Commands.isRoot()) {
-            Commands.ok("chown", "-h", "1234:5678", source.resolve("etc/hosts").toString(), source.resolve("relative-link").toString(),
+            Commands.ok(
+                    "chown",
+                    "-h",
+                    "1234:5678",
+                    source.resolve("etc/hosts").toString(),
+                    source.resolve("relative-link").toString(),
                     source.resolve("etc/deep").toString());
         }
         Files.createDirectories(source.resolve("lost+found/#1234"));
         Commands.ok("mkfifo", source.resolve("fifo").toString());
-        Files.setLastModifiedTime(source.resolve("etc/deep/er"), FileTime.from(Instant.parse("2001-02-03T04:05:06.123456789Z")));
+        Files.setLastModifiedTime(
+                source.resolve("etc/deep/er"), FileTime.from(Instant.parse("2001-02-03T04:05:06.123456789Z")));
         Files.setLastModifiedTime(source, FileTime.from(Instant.parse("2002-01-01T00:00:00Z")));
         Path target = dir.resolve("target");
 
-        CopyReport report = new VolumeCopier().copy(CopyRequest.of(source, target).withVerify(true));
+        CopyReport report =
+                new VolumeCopier().copy(CopyRequest.of(source, target).withVerify(true));
 
         Map<String, String> expected = describeTree(source);
         expected.keySet().removeIf(path -> path.equals("fifo") || path.startsWith("lost+found"));
         assertEquals(expected, describeTree(target));
-        assertEquals(FileStat.Identity.class, NativeFile.statNoFollow(target.resolve("etc/hosts")).identity().getClass());
-        assertEquals(NativeFile.statNoFollow(target.resolve("etc/hosts")).identity(),
-                NativeFile.statNoFollow(target.resolve("etc/deep/hosts-again")).identity(), "hard link must stay one inode");
-        assertEquals(Commands.allocatedBytes(source.resolve("etc/deep/er/sparse.img")),
-                Commands.allocatedBytes(target.resolve("etc/deep/er/sparse.img")), "sparse file must stay sparse");
+        assertEquals(
+                FileStat.Identity.class,
+                NativeFile.statNoFollow(target.resolve("etc/hosts")).identity().getClass());
+        assertEquals(
+                NativeFile.statNoFollow(target.resolve("etc/hosts")).identity(),
+                NativeFile.statNoFollow(target.resolve("etc/deep/hosts-again")).identity(),
+                "hard link must stay one inode");
+        assertEquals(
+                Commands.allocatedBytes(source.resolve("etc/deep/er/sparse.img")),
+                Commands.allocatedBytes(target.resolve("etc/deep/er/sparse.img")),
+                "sparse file must stay sparse");
         assertEquals(1, report.skipped().size(), report.skipped().toString());
         assertTrue(report.skipped().getFirst().startsWith("fifo"));
         assertTrue(report.checksum().orElseThrow().startsWith("tree+"));
         assertFalse(Files.exists(target.resolve(TreeCopier.STAGING)));
-        assertEquals("", Commands.ok("diff", "-r", "--no-dereference", "-x", "fifo", "-x", "lost+found",
-                source.toString(), target.toString()));
+        assertEquals(
+                "",
+                Commands.ok(
+                        "diff",
+                        "-r",
+                        "--no-dereference",
+                        "-x",
+                        "fifo",
+                        "-x",
+                        "lost+found",
+                        source.toString(),
+                        target.toString()));
     }
 
     /** Relative path → type, mode, owner, mtime, size, link target: everything a tree copy must keep. */
@@ -104,8 +126,8 @@ class TreeCopyTest {
         String links = stat.type() == FileStat.FileType.DIRECTORY ? "" : Integer.toString(stat.linkCount());
         String mode = stat.type() == FileStat.FileType.SYMLINK ? "" : Integer.toOctalString(stat.permissions());
         String size = stat.type() == FileStat.FileType.REGULAR ? Long.toString(stat.size()) : "";
-        return stat.type() + " " + mode + " " + stat.uid() + ":" + stat.gid() + " " + links + " "
-                + stat.modified() + " " + size + link;
+        return stat.type() + " " + mode + " " + stat.uid() + ":" + stat.gid() + " " + links + " " + stat.modified()
+                + " " + size + link;
     }
 
     @Test
@@ -124,7 +146,7 @@ class TreeCopyTest {
 
         new VolumeCopier().copy(CopyRequest.of(source, target));
 
-        for (String link : new String[]{"absolute", "dotdot", "linked-dir", "sub/up", "..."}) {
+        for (String link : new String[] {"absolute", "dotdot", "linked-dir", "sub/up", "..."}) {
             assertTrue(Files.isSymbolicLink(target.resolve(link)), link + " must be copied as a link");
             assertEquals(Files.readSymbolicLink(source.resolve(link)), Files.readSymbolicLink(target.resolve(link)));
         }
@@ -142,7 +164,8 @@ class TreeCopyTest {
         Files.createSymbolicLink(source.resolve("disk.img"), secret);
         Path target = Files.createFile(dir.resolve("out.img"));
 
-        CopyException refused = assertThrows(CopyException.class, () -> new VolumeCopier().copy(CopyRequest.of(source, target)));
+        CopyException refused =
+                assertThrows(CopyException.class, () -> new VolumeCopier().copy(CopyRequest.of(source, target)));
 
         assertTrue(refused.getMessage().contains("not a regular file"), refused.getMessage());
         assertEquals(0, Files.size(target));
@@ -158,10 +181,14 @@ class TreeCopyTest {
         Files.createDirectories(reused.resolve("lost+found"));
         Files.createDirectories(reused.resolve(TreeCopier.STAGING).resolve("half"));
 
-        CopyException refused = assertThrows(CopyException.class, () -> new VolumeCopier().copy(CopyRequest.of(source, busy)));
+        CopyException refused =
+                assertThrows(CopyException.class, () -> new VolumeCopier().copy(CopyRequest.of(source, busy)));
         new VolumeCopier().copy(CopyRequest.of(source, reused));
 
-        assertTrue(refused.getMessage().contains("not empty") && refused.getMessage().contains("precious"), refused.getMessage());
+        assertTrue(
+                refused.getMessage().contains("not empty")
+                        && refused.getMessage().contains("precious"),
+                refused.getMessage());
         assertEquals("keep", Files.readString(busy.resolve("precious")));
         assertEquals("a", Files.readString(reused.resolve("a")));
         assertFalse(Files.exists(reused.resolve(TreeCopier.STAGING)));
@@ -173,8 +200,8 @@ class TreeCopyTest {
         Path source = Files.createDirectories(dir.resolve("source"));
         Files.writeString(source.resolve("a"), "a");
 
-        CopyException refused = assertThrows(CopyException.class,
-                () -> new VolumeCopier().copy(CopyRequest.of(source, source.resolve("inner"))));
+        CopyException refused = assertThrows(
+                CopyException.class, () -> new VolumeCopier().copy(CopyRequest.of(source, source.resolve("inner"))));
 
         assertTrue(refused.getMessage().contains("inside the source"), refused.getMessage());
     }
@@ -195,7 +222,8 @@ class TreeCopyTest {
         CopyReport report = new VolumeCopier().copy(CopyRequest.of(source, target));
 
         assertEquals(600, report.files());
-        for (var entry : written.entrySet()) assertEquals(entry.getValue(), Files.readString(target.resolve(entry.getKey())));
+        for (var entry : written.entrySet())
+            assertEquals(entry.getValue(), Files.readString(target.resolve(entry.getKey())));
         assertNotEquals(0, report.dataBytes());
     }
 
@@ -215,8 +243,9 @@ class TreeCopyTest {
             expected += 8 * MiB;
             List<long[]> events = Collections.synchronizedList(new ArrayList<>());
 
-            CopyReport report = new VolumeCopier().copy(CopyRequest.of(source, volume.resolve("target"))
-                    .withProgress((done, total) -> events.add(new long[] {done, total})));
+            CopyReport report = new VolumeCopier()
+                    .copy(CopyRequest.of(source, volume.resolve("target"))
+                            .withProgress((done, total) -> events.add(new long[] {done, total})));
 
             assertProgressEndsExactly(events, report, expected);
         }
@@ -224,11 +253,13 @@ class TreeCopyTest {
 
     private static void assertProgressEndsExactly(List<long[]> events, CopyReport report, long expected) {
         long[] last = events.getLast();
-        assertEquals(ProgressListener.UNKNOWN_TOTAL, events.getFirst()[1], "the copy started before the tree was measured");
+        assertEquals(
+                ProgressListener.UNKNOWN_TOTAL, events.getFirst()[1], "the copy started before the tree was measured");
         assertEquals(expected, report.logicalBytes());
         assertEquals(expected, last[0], "done");
         assertEquals(expected, last[1], "total");
-        assertTrue(events.stream().allMatch(event -> event[1] == ProgressListener.UNKNOWN_TOTAL || event[1] == expected),
+        assertTrue(
+                events.stream().allMatch(event -> event[1] == ProgressListener.UNKNOWN_TOTAL || event[1] == expected),
                 "a total is either not known yet or exact");
     }
 
@@ -238,8 +269,9 @@ class TreeCopyTest {
         Images.sparse(source.resolve("disk.img"), MiB, 0, 4096);
         Path target = Files.createFile(dir.resolve("out.img"));
 
-        CopyException refused = assertThrows(CopyException.class, () -> new VolumeCopier().copy(
-                CopyRequest.of(source, target).withContent(Content.ARCHIVE)));
+        CopyException refused = assertThrows(
+                CopyException.class,
+                () -> new VolumeCopier().copy(CopyRequest.of(source, target).withContent(Content.ARCHIVE)));
 
         assertTrue(refused.getMessage().contains("--content kubevirt"), refused.getMessage());
         assertEquals(0, Files.size(target));

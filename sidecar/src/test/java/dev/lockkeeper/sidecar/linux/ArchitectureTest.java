@@ -1,13 +1,12 @@
 package dev.lockkeeper.sidecar.linux;
 
-import dev.lockkeeper.sidecar.linux.Syscalls.Architecture;
-import org.junit.jupiter.api.Test;
-
-import java.nio.file.Path;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.lockkeeper.sidecar.linux.Syscalls.Architecture;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
 
 /** The system call table is chosen by os.arch, and an architecture without one is refused, never guessed. */
 class ArchitectureTest {
@@ -21,9 +20,11 @@ class ArchitectureTest {
 
     @Test
     void otherArchitecturesAreRefusedByName() {
-        for (String arch : new String[]{"s390x", "ppc64le", "riscv64", "arm", "x86"}) {
-            UnsupportedPlatformException refused = assertThrows(UnsupportedPlatformException.class, () -> Architecture.of(arch));
-            assertTrue(refused.getMessage().contains("architecture " + arch + " is not supported"), refused.getMessage());
+        for (String arch : new String[] {"s390x", "ppc64le", "riscv64", "arm", "x86"}) {
+            UnsupportedPlatformException refused =
+                    assertThrows(UnsupportedPlatformException.class, () -> Architecture.of(arch));
+            assertTrue(
+                    refused.getMessage().contains("architecture " + arch + " is not supported"), refused.getMessage());
         }
     }
 

@@ -1,18 +1,17 @@
 package dev.lockkeeper.sidecar.linux;
 
-import org.junit.jupiter.api.Test;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
-
-import static java.lang.foreign.ValueLayout.JAVA_LONG;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 /** The copy buffers: aligned for O_DIRECT, and their memory goes back to the kernel when their arena closes. */
 class DirectBufferTest {
@@ -32,7 +31,8 @@ class DirectBufferTest {
                 buffer.fill((byte) 0x5a);
                 assertTrue(mapped(address, SIZE), "round " + round + ": the buffer is mapped while its arena is open");
             }
-            assertFalse(mapped(address, 1), "round " + round + ": the buffer's pages are unmapped once its arena closes");
+            assertFalse(
+                    mapped(address, 1), "round " + round + ": the buffer's pages are unmapped once its arena closes");
         }
     }
 

@@ -1,7 +1,9 @@
 package dev.lockkeeper.sidecar.linux;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -10,11 +12,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.UserDefinedFileAttributeView;
 import java.util.concurrent.atomic.AtomicInteger;
-
-import static java.lang.foreign.ValueLayout.JAVA_BYTE;
-import static java.nio.charset.StandardCharsets.UTF_8;
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Reading an extended attribute whose size changes between the size query and the read. */
 class ExtendedAttributeReadTest {
@@ -32,7 +31,8 @@ class ExtendedAttributeReadTest {
             long name = arena.allocateFrom("user.grows").address();
             // the first size query answers with the size from before the value grew; the real read then gets ERANGE
             NativeFile.SizedRead grewMeanwhile = (address, size) -> size == 0 && sizeQueries.getAndIncrement() == 0
-                    ? 10 : Syscalls.call(Syscalls.SYS_LGETXATTR, path, name, address, size);
+                    ? 10
+                    : Syscalls.call(Syscalls.SYS_LGETXATTR, path, name, address, size);
 
             MemorySegment value = NativeFile.readGrowing(arena, grewMeanwhile, "lgetxattr", file.toString());
 

@@ -1,20 +1,20 @@
 package dev.lockkeeper.sidecar.linux;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
 import dev.lockkeeper.sidecar.linux.NativeFile.Mode;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-
-import java.nio.file.Files;
-import java.nio.file.Path;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /** The containment primitive under the tree copy: what openat2 beneath a root lets through and what it refuses. */
 class OpenBeneathTest {
     @TempDir
     Path dir;
+
     private Path root;
 
     @BeforeEach
@@ -29,7 +29,9 @@ class OpenBeneathTest {
 
     private Errno refusal(String relative) throws Exception {
         try (NativeFile handle = NativeFile.open(root, Mode.READ, Mode.DIRECTORY)) {
-            return assertThrows(ErrnoException.class, () -> NativeFile.openBeneath(handle, Path.of(relative), Mode.READ, Mode.NO_FOLLOW))
+            return assertThrows(
+                            ErrnoException.class,
+                            () -> NativeFile.openBeneath(handle, Path.of(relative), Mode.READ, Mode.NO_FOLLOW))
                     .errno();
         }
     }
@@ -37,7 +39,7 @@ class OpenBeneathTest {
     @Test
     void opensARegularFileInside() throws Exception {
         try (NativeFile handle = NativeFile.open(root, Mode.READ, Mode.DIRECTORY);
-             NativeFile file = NativeFile.openBeneath(handle, Path.of("inner/file"), Mode.READ, Mode.NO_FOLLOW)) {
+                NativeFile file = NativeFile.openBeneath(handle, Path.of("inner/file"), Mode.READ, Mode.NO_FOLLOW)) {
             assertEquals(6, file.stat().size());
             assertEquals(root.resolve("inner/file"), file.path());
         }

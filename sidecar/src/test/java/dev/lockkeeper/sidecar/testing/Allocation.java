@@ -1,14 +1,13 @@
 package dev.lockkeeper.sidecar.testing;
 
-import dev.lockkeeper.sidecar.linux.NativeFile;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.lockkeeper.sidecar.linux.NativeFile;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Allocation of a copy against its source: the same data extents (SEEK_DATA/SEEK_HOLE), and the same {@code du} up
@@ -19,14 +18,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 public final class Allocation {
     private static final long EXTENT_INDEX_SLACK = 2 * 4096;
 
-    private Allocation() {
-    }
+    private Allocation() {}
 
     public static void assertSame(Path source, Path target) throws IOException {
         assertEquals(dataExtents(source), dataExtents(target), "data extents of " + target);
         long expected = Commands.allocatedBytes(source);
         long actual = Commands.allocatedBytes(target);
-        assertTrue(Math.abs(expected - actual) <= EXTENT_INDEX_SLACK, "du " + target + ": " + actual + " bytes, the source " + expected);
+        assertTrue(
+                Math.abs(expected - actual) <= EXTENT_INDEX_SLACK,
+                "du " + target + ": " + actual + " bytes, the source " + expected);
     }
 
     /** [start, end) of each data extent, adjacent ones merged. */

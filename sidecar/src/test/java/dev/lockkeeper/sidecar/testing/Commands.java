@@ -10,22 +10,27 @@ import java.util.concurrent.TimeUnit;
 
 /** Runs the external tools the tests compare against (cmp, qemu-img, losetup, du, mkfs, mount). */
 public final class Commands {
-    private Commands() {
-    }
+    private Commands() {}
 
-    public record Result(int exitCode, String stdout, String stderr) { }
+    public record Result(int exitCode, String stdout, String stderr) {}
 
     public static Result run(String... command) {
         try {
             Path out = Files.createTempFile("lk-cmd", ".out");
             Path err = Files.createTempFile("lk-cmd", ".err");
             try {
-                Process process = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+                Process process = new ProcessBuilder(command)
+                        .redirectOutput(out.toFile())
+                        .redirectError(err.toFile())
+                        .start();
                 if (!process.waitFor(120, TimeUnit.SECONDS)) {
                     process.destroyForcibly();
                     throw new AssertionError("timed out: " + String.join(" ", command));
                 }
-                return new Result(process.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
+                return new Result(
+                        process.exitValue(),
+                        Files.readString(out, StandardCharsets.UTF_8),
+                        Files.readString(err, StandardCharsets.UTF_8));
             } finally {
                 Files.deleteIfExists(out);
                 Files.deleteIfExists(err);
@@ -42,7 +47,8 @@ public final class Commands {
     public static String ok(String... command) {
         Result result = run(command);
         if (result.exitCode() != 0) {
-            throw new AssertionError(String.join(" ", command) + " exited " + result.exitCode() + ": " + result.stderr() + result.stdout());
+            throw new AssertionError(String.join(" ", command) + " exited " + result.exitCode() + ": " + result.stderr()
+                    + result.stdout());
         }
         return result.stdout();
     }
@@ -57,7 +63,9 @@ public final class Commands {
 
     /** {@code cmp} of the first {@code length} bytes; true when equal. */
     public static boolean sameBytes(Path a, Path b, long length) {
-        return run("cmp", "-n", Long.toString(length), a.toString(), b.toString()).exitCode() == 0;
+        return run("cmp", "-n", Long.toString(length), a.toString(), b.toString())
+                        .exitCode()
+                == 0;
     }
 
     /** {@code qemu-img compare}: raw images equal, a shorter one counting as zero-padded unless strict. */

@@ -10,8 +10,7 @@ import java.util.Random;
 
 /** Sparse test images: a given apparent size with pseudo-random data at given ranges, holes elsewhere. */
 public final class Images {
-    private Images() {
-    }
+    private Images() {}
 
     /** {@code dataRanges} are (offset, length) pairs. */
     public static Path sparse(Path file, long size, long... dataRanges) throws IOException {

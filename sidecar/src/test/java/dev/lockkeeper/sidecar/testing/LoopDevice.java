@@ -19,12 +19,16 @@ public final class LoopDevice implements AutoCloseable {
         try (RandomAccessFile file = new RandomAccessFile(backingFile.toFile(), "rw")) {
             file.setLength(size);
         }
-        return new LoopDevice(backingFile, Path.of(Commands.ok("losetup", "-f", "--show", backingFile.toString()).trim()));
+        return new LoopDevice(
+                backingFile,
+                Path.of(Commands.ok("losetup", "-f", "--show", backingFile.toString())
+                        .trim()));
     }
 
     /** Fills the whole device with pseudo-random bytes: "old data" that a copy must not leave visible. */
     public LoopDevice filledWithOldData() throws IOException {
-        long size = Long.parseLong(Commands.ok("blockdev", "--getsize64", device.toString()).trim());
+        long size = Long.parseLong(
+                Commands.ok("blockdev", "--getsize64", device.toString()).trim());
         Images.writeRandom(device, 0, size, 99);
         return this;
     }

@@ -2,7 +2,6 @@ package dev.lockkeeper.sidecar.testing;
 
 import dev.lockkeeper.certs.CertificateAuthority;
 import dev.lockkeeper.certs.NodeCertificates;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -52,7 +51,8 @@ public final class NodeIdentities {
     public Path foreignNode(String node) {
         Path dir = root.resolve("foreign-" + node);
         try {
-            CertificateAuthority other = NodeCertificates.agentAuthority(root.resolve("foreign-ca"), Duration.ofDays(1), Clock.systemUTC());
+            CertificateAuthority other =
+                    NodeCertificates.agentAuthority(root.resolve("foreign-ca"), Duration.ofDays(1), Clock.systemUTC());
             NodeCertificates.ensure(dir, other, node, Clock.systemUTC());
         } catch (IOException e) {
             throw new UncheckedIOException(e);

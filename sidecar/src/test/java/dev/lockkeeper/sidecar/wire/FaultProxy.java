@@ -15,7 +15,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * half-open peer). Later connections pass through untouched, so a retry can succeed.
  */
 final class FaultProxy implements AutoCloseable {
-    enum Fault { FLIP, RESET, STALL }
+    enum Fault {
+        FLIP,
+        RESET,
+        STALL
+    }
 
     private final ServerSocket listener;
     private final InetSocketAddress upstream;
@@ -57,7 +61,8 @@ final class FaultProxy implements AutoCloseable {
     private void pump(Socket from, Socket to, boolean faulty) {
         byte[] buffer = new byte[16 << 10];
         long passed = 0;
-        try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+        try (InputStream in = from.getInputStream();
+                OutputStream out = to.getOutputStream()) {
             for (int n = in.read(buffer); n >= 0; n = in.read(buffer)) {
                 if (faulty && !fired && passed + n > at) {
                     int index = (int) (at - passed);

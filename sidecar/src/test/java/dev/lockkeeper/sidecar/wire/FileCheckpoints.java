@@ -2,7 +2,6 @@ package dev.lockkeeper.sidecar.wire;
 
 import dev.lockkeeper.sidecar.transfer.Checkpoint;
 import dev.lockkeeper.sidecar.transfer.CheckpointStore;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -27,7 +26,8 @@ record FileCheckpoints(Path file) implements CheckpointStore {
     public void save(Checkpoint checkpoint) {
         try {
             Path temp = file.resolveSibling(file.getFileName() + ".tmp");
-            Files.writeString(temp, checkpoint.offset() + " " + checkpoint.entries() + " " + checkpoint.sourceFingerprint());
+            Files.writeString(
+                    temp, checkpoint.offset() + " " + checkpoint.entries() + " " + checkpoint.sourceFingerprint());
             Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -1,9 +1,6 @@
 package dev.lockkeeper.sidecar.wire;
 
 import dev.lockkeeper.sidecar.copy.Content;
-
-import javax.net.ssl.SSLServerSocket;
-import javax.net.ssl.SSLSocket;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;
@@ -13,6 +10,8 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.List;
+import javax.net.ssl.SSLServerSocket;
+import javax.net.ssl.SSLSocket;
 
 /**
  * A source node that holds a valid certificate for "src" but speaks a hostile tree stream: it answers HELLO and
@@ -28,7 +27,8 @@ final class ForgedTreeSource implements AutoCloseable {
     private final Thread server;
 
     ForgedTreeSource(NodeTls tls, Script script) throws IOException {
-        listener = (SSLServerSocket) tls.context().getServerSocketFactory().createServerSocket(0, 1, InetAddress.getLoopbackAddress());
+        listener = (SSLServerSocket)
+                tls.context().getServerSocketFactory().createServerSocket(0, 1, InetAddress.getLoopbackAddress());
         listener.setSSLParameters(tls.serverParameters());
         server = Thread.ofVirtual().start(() -> {
             try (SSLSocket socket = (SSLSocket) listener.accept()) {
@@ -36,7 +36,12 @@ final class ForgedTreeSource implements AutoCloseable {
                 BufferedOutputStream raw = new BufferedOutputStream(socket.getOutputStream());
                 Frames.Writer out = new Frames.Writer(raw);
                 in.payload(in.next()); // HELLO
-                out.control(FrameType.INFO, 0, 0, 0, new Messages.Info(1 << 20, 1 << 20, 0, true, Content.ARCHIVE, "tree:forged").encode());
+                out.control(
+                        FrameType.INFO,
+                        0,
+                        0,
+                        0,
+                        new Messages.Info(1 << 20, 1 << 20, 0, true, Content.ARCHIVE, "tree:forged").encode());
                 out.flush();
                 in.next(); // TREE
                 script.send(out, raw);
@@ -60,7 +65,8 @@ final class ForgedTreeSource implements AutoCloseable {
     }
 
     /** An ENTRY payload with names exactly as given (none split, none checked), kind as in TreeEntry.Kind's order. */
-    static byte[] entry(int kind, List<byte[]> names, long size, byte[] linkTarget, List<byte[]> firstName) throws IOException {
+    static byte[] entry(int kind, List<byte[]> names, long size, byte[] linkTarget, List<byte[]> firstName)
+            throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         DataOutputStream out = new DataOutputStream(bytes);
         out.writeByte(kind);

@@ -1,9 +1,9 @@
 package dev.lockkeeper.sidecar.wire;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import dev.lockkeeper.sidecar.copy.Content;
 import dev.lockkeeper.sidecar.wire.Frames.Header;
-import org.junit.jupiter.api.Test;
-
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
@@ -13,8 +13,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.Random;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.Test;
 
 class FramesTest {
     private static byte[] frames(IoAction action) throws IOException {
@@ -72,8 +71,11 @@ class FramesTest {
         Frames.Reader reader = reader(stream);
         Header frame = reader.next();
         try (Arena arena = Arena.ofConfined()) {
-            var failure = assertThrows(FrameException.Corrupt.class, () -> reader.payloadInto(frame, arena.allocate(frame.length())));
-            assertTrue(failure.getMessage().startsWith("DATA frame at offset 4096 failed its CRC32C check"), failure.getMessage());
+            var failure = assertThrows(
+                    FrameException.Corrupt.class, () -> reader.payloadInto(frame, arena.allocate(frame.length())));
+            assertTrue(
+                    failure.getMessage().startsWith("DATA frame at offset 4096 failed its CRC32C check"),
+                    failure.getMessage());
         }
     }
 
@@ -90,9 +92,14 @@ class FramesTest {
 
     @Test
     void hostileHeadersAreRefusedBeforeAnyPayloadIsRead() {
-        assertRefused(header(4, 0xffffffffL, 0, 0xffffffffL), "DATA frame announces 4294967295 payload bytes; at most 4194304 are allowed");
-        assertRefused(header(4, (4 << 20) + 1, 0, (4 << 20) + 1), "DATA frame announces 4194305 payload bytes; at most 4194304 are allowed");
-        assertRefused(header(2, (64 << 10) + 1, 0, 0), "INFO frame announces 65537 payload bytes; at most 65536 are allowed");
+        assertRefused(
+                header(4, 0xffffffffL, 0, 0xffffffffL),
+                "DATA frame announces 4294967295 payload bytes; at most 4194304 are allowed");
+        assertRefused(
+                header(4, (4 << 20) + 1, 0, (4 << 20) + 1),
+                "DATA frame announces 4194305 payload bytes; at most 4194304 are allowed");
+        assertRefused(
+                header(2, (64 << 10) + 1, 0, 0), "INFO frame announces 65537 payload bytes; at most 65536 are allowed");
         assertRefused(header(5, 10, 0, 10), "ZERO frame announces 10 payload bytes; at most 0 are allowed");
         assertRefused(header(99, 0, 0, 0), "unknown frame type 99");
         assertRefused(header(0, 0, 0, 0), "unknown frame type 0");
@@ -106,14 +113,20 @@ class FramesTest {
     @Test
     void truncatedFramesAreCleanEndsOfStream() throws IOException {
         byte[] stream = dataFrame(0, 8192);
-        var inHeader = assertThrows(EOFException.class, () -> reader(Arrays.copyOf(stream, 10)).next());
+        var inHeader = assertThrows(
+                EOFException.class, () -> reader(Arrays.copyOf(stream, 10)).next());
         assertEquals("the peer closed the connection inside a frame header (10 of 28 bytes)", inHeader.getMessage());
-        assertEquals("the peer closed the connection", assertThrows(EOFException.class, () -> reader(new byte[0]).next()).getMessage());
+        assertEquals(
+                "the peer closed the connection",
+                assertThrows(EOFException.class, () -> reader(new byte[0]).next())
+                        .getMessage());
         Frames.Reader reader = reader(Arrays.copyOf(stream, Frames.HEADER_BYTES + 5000));
         Header frame = reader.next();
         try (Arena arena = Arena.ofConfined()) {
             var inPayload = assertThrows(EOFException.class, () -> reader.payloadInto(frame, arena.allocate(8192)));
-            assertEquals("the peer closed the connection inside a DATA payload (5000 of 8192 bytes)", inPayload.getMessage());
+            assertEquals(
+                    "the peer closed the connection inside a DATA payload (5000 of 8192 bytes)",
+                    inPayload.getMessage());
         }
     }
 
@@ -122,7 +135,10 @@ class FramesTest {
         assertThrows(FrameException.class, () -> Messages.Hello.decode(new byte[] {0, 5, 'a'}));
         assertThrows(FrameException.class, () -> Messages.End.decode(new byte[17]));
         byte[] info = new Messages.Info(-5, 0, 0, false, Content.KUBEVIRT, "x").encode();
-        assertEquals("INFO with a negative size", assertThrows(FrameException.class, () -> Messages.Info.decode(info)).getMessage());
+        assertEquals(
+                "INFO with a negative size",
+                assertThrows(FrameException.class, () -> Messages.Info.decode(info))
+                        .getMessage());
     }
 
     private static byte[] dataFrame(long offset, int length) throws IOException {
@@ -138,7 +154,8 @@ class FramesTest {
     }
 
     private static void assertRefused(byte[] header, String message) {
-        FrameException refused = assertThrows(FrameException.class, () -> reader(header).next());
+        FrameException refused =
+                assertThrows(FrameException.class, () -> reader(header).next());
         assertEquals(message, refused.getMessage());
     }
 }

@@ -2,7 +2,6 @@ package dev.lockkeeper.sidecar.wire;
 
 import dev.lockkeeper.sidecar.transfer.Checkpoint;
 import dev.lockkeeper.sidecar.transfer.CheckpointStore;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;

@@ -1,11 +1,10 @@
 package dev.lockkeeper.sidecar.wire;
 
-import dev.lockkeeper.sidecar.testing.Allocation;
 import dev.lockkeeper.sidecar.linux.FileStat;
 import dev.lockkeeper.sidecar.linux.NativeFile;
+import dev.lockkeeper.sidecar.testing.Allocation;
 import dev.lockkeeper.sidecar.testing.Commands;
 import dev.lockkeeper.sidecar.testing.Images;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -25,8 +24,7 @@ import java.util.stream.Collectors;
 final class Trees {
     static final long MiB = 1 << 20;
 
-    private Trees() {
-    }
+    private Trees() {}
 
     /**
      * Directories, small files, a sparse file (data at 3 MiB and 9 MiB of 16 MiB), a 6 MiB file, a hard link,
@@ -46,17 +44,26 @@ final class Trees {
         Files.createSymbolicLink(source.resolve("dangling-link"), Path.of("/does/not/exist"));
         Files.createFile(source.resolve("empty"));
         for (int i = 0; i < 40; i++) Files.writeString(source.resolve("etc/file-" + i), "line " + i + "\n".repeat(i));
-        Files.write(Files.createDirectories(source.resolve("names")).resolve(Path.of(new String(new byte[]{'c', 'a', 'f', (byte) 0xe9},
-                StandardCharsets.ISO_8859_1))), new byte[]{1, 2, 3});
+        Files.write(
+                Files.createDirectories(source.resolve("names"))
+                        .resolve(Path.of(
+                                new String(new byte[] {'c', 'a', 'f', (byte) 0xe9}, StandardCharsets.ISO_8859_1))),
+                new byte[] {1, 2, 3});
         xattr(source.resolve("etc/hosts"), "origin", "node-a");
         xattr(source.resolve("etc/deep"), "team", "storage");
         if (Commands.isRoot()) {
-            Commands.ok("chown", "-h", "1234:5678", source.resolve("etc/hosts").toString(), source.resolve("relative-link").toString(),
+            Commands.ok(
+                    "chown",
+                    "-h",
+                    "1234:5678",
+                    source.resolve("etc/hosts").toString(),
+                    source.resolve("relative-link").toString(),
                     source.resolve("etc/deep").toString());
         }
         Files.createDirectories(source.resolve("lost+found/#1234"));
         Commands.ok("mkfifo", source.resolve("fifo").toString());
-        Files.setLastModifiedTime(source.resolve("etc/deep/er"), FileTime.from(Instant.parse("2001-02-03T04:05:06.123456789Z")));
+        Files.setLastModifiedTime(
+                source.resolve("etc/deep/er"), FileTime.from(Instant.parse("2001-02-03T04:05:06.123456789Z")));
         Files.setLastModifiedTime(source, FileTime.from(Instant.parse("2002-01-01T00:00:00Z")));
         return source;
     }
@@ -71,7 +78,8 @@ final class Trees {
     }
 
     private static void xattr(Path path, String name, String value) throws IOException {
-        Files.getFileAttributeView(path, UserDefinedFileAttributeView.class).write(name, StandardCharsets.UTF_8.encode(value));
+        Files.getFileAttributeView(path, UserDefinedFileAttributeView.class)
+                .write(name, StandardCharsets.UTF_8.encode(value));
     }
 
     /** Relative path → type, mode, owner, mtime, size, link target, xattrs, allocation: what a tree copy must keep. */
@@ -100,16 +108,18 @@ final class Trees {
         // a directory's size and link count depend on its history; a symlink's mode is always 0777
         String links = stat.type() == FileStat.FileType.DIRECTORY ? "" : Integer.toString(stat.linkCount());
         String mode = stat.type() == FileStat.FileType.SYMLINK ? "" : Integer.toOctalString(stat.permissions());
-        String size = stat.type() == FileStat.FileType.REGULAR ? stat.size() + " data=" + Allocation.dataExtents(path) : "";
+        String size =
+                stat.type() == FileStat.FileType.REGULAR ? stat.size() + " data=" + Allocation.dataExtents(path) : "";
         String xattrs = "";
         if (stat.type() == FileStat.FileType.REGULAR || stat.type() == FileStat.FileType.DIRECTORY) {
             try (NativeFile file = NativeFile.open(path, NativeFile.Mode.READ, NativeFile.Mode.NO_FOLLOW)) {
-                xattrs = file.extendedAttributes().stream().filter(a -> !a.name().equals("security.selinux"))
+                xattrs = file.extendedAttributes().stream()
+                        .filter(a -> !a.name().equals("security.selinux"))
                         .map(a -> a.name() + "=" + StandardCharsets.ISO_8859_1.decode(ByteBuffer.wrap(a.value())))
                         .collect(Collectors.joining(","));
             }
         }
-        return stat.type() + " " + mode + " " + stat.uid() + ":" + stat.gid() + " " + links + " " + stat.modified() + " " + size
-                + link + " [" + xattrs + "]";
+        return stat.type() + " " + mode + " " + stat.uid() + ":" + stat.gid() + " " + links + " " + stat.modified()
+                + " " + size + link + " [" + xattrs + "]";
     }
 }

@@ -7,7 +7,6 @@ import dev.lockkeeper.sidecar.transfer.ServedSource;
 import dev.lockkeeper.sidecar.transfer.TransferException;
 import dev.lockkeeper.sidecar.transfer.TransferOutcome;
 import dev.lockkeeper.sidecar.transfer.TransferProgress;
-
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -26,8 +25,7 @@ import java.util.List;
  * and exits 0, or 3 (retryable failure) / 4 (final failure) with the message on stderr. RATE 0 is unlimited.
  */
 public final class WireChild {
-    private WireChild() {
-    }
+    private WireChild() {}
 
     public static void main(String[] args) throws Exception {
         switch (args[0]) {
@@ -42,10 +40,15 @@ public final class WireChild {
         String task = args[4];
         ServedSource source = new ServedSource(task, Path.of(args[5]), content(args, 7));
         String targetNode = args[6];
-        DataServer server = DataServer.start(new InetSocketAddress(InetAddress.getByName(args[2]), 0), tls, (taskId, caller) -> {
-            if (!taskId.equals(task) || !caller.equals(targetNode)) throw new TransferException("not your task", false);
-            return source;
-        }, RateLimiter.UNLIMITED);
+        DataServer server = DataServer.start(
+                new InetSocketAddress(InetAddress.getByName(args[2]), 0),
+                tls,
+                (taskId, caller) -> {
+                    if (!taskId.equals(task) || !caller.equals(targetNode))
+                        throw new TransferException("not your task", false);
+                    return source;
+                },
+                RateLimiter.UNLIMITED);
         Path portFile = Path.of(args[3]);
         Files.writeString(portFile.resolveSibling(portFile.getFileName() + ".tmp"), Integer.toString(server.port()));
         Files.move(portFile.resolveSibling(portFile.getFileName() + ".tmp"), portFile);
@@ -57,30 +60,47 @@ public final class WireChild {
         InetSocketAddress address = new InetSocketAddress(InetAddress.getByName(args[2]), Integer.parseInt(args[3]));
         long rate = Long.parseLong(args[8]);
         RateLimiter limiter = rate == 0 ? RateLimiter.UNLIMITED : new SteadyRate(rate);
-        PullRequest request = new PullRequest(args[5], 1, args[4], address, Path.of(args[6]), content(args, 12),
-                false, false, 0.06, args.length <= 11 || args[11].equals("verify"), limiter);
-        TlsPuller puller = new TlsPuller(tls, TlsPuller.Options.DEFAULT.withCheckpointBytes(Long.parseLong(args[9]))
-                .withStall(Duration.ofSeconds(args.length > 10 ? Long.parseLong(args[10]) : 30)));
+        PullRequest request = new PullRequest(
+                args[5],
+                1,
+                args[4],
+                address,
+                Path.of(args[6]),
+                content(args, 12),
+                false,
+                false,
+                0.06,
+                args.length <= 11 || args[11].equals("verify"),
+                limiter);
+        TlsPuller puller = new TlsPuller(
+                tls,
+                TlsPuller.Options.DEFAULT
+                        .withCheckpointBytes(Long.parseLong(args[9]))
+                        .withStall(Duration.ofSeconds(args.length > 10 ? Long.parseLong(args[10]) : 30)));
         long start = System.nanoTime();
         try {
-            TransferOutcome outcome = puller.pull(request, new FileCheckpoints(Path.of(args[7])), new TransferProgress() {
-                private long reported;
+            TransferOutcome outcome = puller.pull(
+                    request,
+                    new FileCheckpoints(Path.of(args[7])),
+                    new TransferProgress() {
+                        private long reported;
 
-                @Override
-                public void update(long done, long total, long dataBytes, long holeBytes) {
-                    if (done - reported >= (1 << 20) || done == total) {
-                        reported = done;
-                        System.out.println("progress " + done);
-                        System.out.flush();
-                    }
-                }
+                        @Override
+                        public void update(long done, long total, long dataBytes, long holeBytes) {
+                            if (done - reported >= (1 << 20) || done == total) {
+                                reported = done;
+                                System.out.println("progress " + done);
+                                System.out.flush();
+                            }
+                        }
 
-                @Override
-                public void verifying() {
-                }
-            }, () -> false);
-            System.out.println("outcome resumedFrom=" + outcome.resumedFrom() + " data=" + outcome.dataBytes() + " holes="
-                    + outcome.holeBytes() + " wire=" + outcome.wireBytes() + " digest=" + outcome.digest().orElse("") + " seconds=" + (System.nanoTime() - start) / 1e9);
+                        @Override
+                        public void verifying() {}
+                    },
+                    () -> false);
+            System.out.println("outcome resumedFrom=" + outcome.resumedFrom() + " data=" + outcome.dataBytes()
+                    + " holes=" + outcome.holeBytes() + " wire=" + outcome.wireBytes() + " digest="
+                    + outcome.digest().orElse("") + " seconds=" + (System.nanoTime() - start) / 1e9);
             return 0;
         } catch (TransferException e) {
             System.err.println(e.getMessage());
@@ -96,8 +116,14 @@ public final class WireChild {
     static List<String> command(String... args) {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.addAll(List.of("-Xmx64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "--enable-native-access=ALL-UNNAMED",
-                "-cp", System.getProperty("java.class.path"), WireChild.class.getName()));
+        command.addAll(List.of(
+                "-Xmx64m",
+                "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1",
+                "--enable-native-access=ALL-UNNAMED",
+                "-cp",
+                System.getProperty("java.class.path"),
+                WireChild.class.getName()));
         command.addAll(List.of(args));
         return command;
     }

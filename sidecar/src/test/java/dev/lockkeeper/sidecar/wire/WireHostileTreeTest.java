@@ -1,13 +1,11 @@
 package dev.lockkeeper.sidecar.wire;
 
+import static org.junit.jupiter.api.Assertions.*;
+
 import dev.lockkeeper.sidecar.copy.Content;
 import dev.lockkeeper.sidecar.testing.NodeIdentities;
 import dev.lockkeeper.sidecar.transfer.TransferException;
 import dev.lockkeeper.sidecar.transfer.TransferProgress;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -16,8 +14,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.stream.Stream;
-
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A forged source (a valid node certificate, a hostile tree stream) against the target side: every record that would
@@ -31,14 +30,15 @@ class WireHostileTreeTest {
     private static final int HARD_LINK = 4;
     private static final TransferProgress QUIET = new TransferProgress() {
         @Override
-        public void update(long done, long total, long dataBytes, long holeBytes) { }
+        public void update(long done, long total, long dataBytes, long holeBytes) {}
 
         @Override
-        public void verifying() { }
+        public void verifying() {}
     };
 
     @TempDir
     Path dir;
+
     private NodeIdentities identities;
     private Path outside;
     private Path target;
@@ -58,10 +58,15 @@ class WireHostileTreeTest {
     /** Runs the forged stream into the target and returns the failure's message. */
     private String refused(ForgedTreeSource.Script script) throws Exception {
         try (ForgedTreeSource forged = new ForgedTreeSource(NodeTls.load(identities.node("src")), script)) {
-            TlsPuller puller = new TlsPuller(NodeTls.load(identities.node("dst")),
-                    TlsPuller.Options.DEFAULT.withStall(Duration.ofSeconds(5)));
-            TransferException failed = assertThrows(TransferException.class, () -> puller.pull(
-                    WireNodes.request("h", forged.address(), target, Content.ARCHIVE), new MemoryCheckpoints(), QUIET, () -> false));
+            TlsPuller puller = new TlsPuller(
+                    NodeTls.load(identities.node("dst")), TlsPuller.Options.DEFAULT.withStall(Duration.ofSeconds(5)));
+            TransferException failed = assertThrows(
+                    TransferException.class,
+                    () -> puller.pull(
+                            WireNodes.request("h", forged.address(), target, Content.ARCHIVE),
+                            new MemoryCheckpoints(),
+                            QUIET,
+                            () -> false));
             assertNothingOutside();
             return failed.getMessage();
         }
@@ -70,13 +75,17 @@ class WireHostileTreeTest {
     private void assertNothingOutside() throws IOException {
         try (Stream<Path> all = Files.walk(dir.resolve("volumes"))) {
             Path staging = target.resolve(".lockkeeper-partial");
-            List<String> found = all.filter(p -> !p.startsWith(staging)).map(p -> dir.relativize(p).toString()).sorted().toList();
+            List<String> found = all.filter(p -> !p.startsWith(staging))
+                    .map(p -> dir.relativize(p).toString())
+                    .sorted()
+                    .toList();
             // besides its staging directory (which marks it unfinished) the target holds nothing: nothing published
             assertEquals(List.of("volumes", "volumes/target"), found);
             assertTrue(Files.isDirectory(staging));
         }
         try (Stream<Path> all = Files.list(outside)) {
-            assertEquals(List.of("secret"), all.map(p -> p.getFileName().toString()).toList());
+            assertEquals(
+                    List.of("secret"), all.map(p -> p.getFileName().toString()).toList());
         }
         assertEquals("keep me", Files.readString(outside.resolve("secret")));
         assertFalse(Files.exists(dir.resolve("escaped")));
@@ -84,7 +93,8 @@ class WireHostileTreeTest {
     }
 
     private static void file(Frames.Writer out, long ordinal, List<byte[]> names, byte[] data) throws IOException {
-        out.control(FrameType.ENTRY, 0, ordinal, data.length, ForgedTreeSource.entry(FILE, names, data.length, null, null));
+        out.control(
+                FrameType.ENTRY, 0, ordinal, data.length, ForgedTreeSource.entry(FILE, names, data.length, null, null));
         if (data.length > 0) {
             try (var arena = java.lang.foreign.Arena.ofConfined()) {
                 var segment = arena.allocate(data.length);
@@ -137,7 +147,12 @@ class WireHostileTreeTest {
     void aSymlinkThenAWriteThroughItIsRefused() throws Exception {
         String message = refused((out, raw) -> {
             ForgedTreeSource.root(out);
-            out.control(FrameType.ENTRY, 0, 1, 0, ForgedTreeSource.entry(SYMLINK, List.of(b("link")), 0, b(outside.toString()), null));
+            out.control(
+                    FrameType.ENTRY,
+                    0,
+                    1,
+                    0,
+                    ForgedTreeSource.entry(SYMLINK, List.of(b("link")), 0, b(outside.toString()), null));
             out.control(FrameType.END, 0, 0, 1, new byte[0]);
             file(out, 2, List.of(b("link"), b("planted")), b("owned"));
         });
@@ -148,9 +163,24 @@ class WireHostileTreeTest {
     void aHardLinkToSomethingTheStreamDidNotMakeIsRefused() throws Exception {
         String message = refused((out, raw) -> {
             ForgedTreeSource.root(out);
-            out.control(FrameType.ENTRY, 0, 1, 0, ForgedTreeSource.entry(SYMLINK, List.of(b("link")), 0, b(outside.resolve("secret").toString()), null));
+            out.control(
+                    FrameType.ENTRY,
+                    0,
+                    1,
+                    0,
+                    ForgedTreeSource.entry(
+                            SYMLINK,
+                            List.of(b("link")),
+                            0,
+                            b(outside.resolve("secret").toString()),
+                            null));
             out.control(FrameType.END, 0, 0, 1, new byte[0]);
-            out.control(FrameType.ENTRY, 0, 2, 0, ForgedTreeSource.entry(HARD_LINK, List.of(b("copy-of-secret")), 0, null, List.of(b("link"))));
+            out.control(
+                    FrameType.ENTRY,
+                    0,
+                    2,
+                    0,
+                    ForgedTreeSource.entry(HARD_LINK, List.of(b("copy-of-secret")), 0, null, List.of(b("link"))));
         });
         assertTrue(message.contains("names link, which is not a file this copy made"), message);
     }
@@ -161,10 +191,14 @@ class WireHostileTreeTest {
             ForgedTreeSource.root(out);
             out.flush();
             byte[] header = new byte[Frames.HEADER_BYTES];
-            ByteBuffer.wrap(header).put(0, (byte) FrameType.ENTRY.code).putInt(4, 1 << 30).putLong(8, 1);
+            ByteBuffer.wrap(header)
+                    .put(0, (byte) FrameType.ENTRY.code)
+                    .putInt(4, 1 << 30)
+                    .putLong(8, 1);
             raw.write(header);
         });
-        assertTrue(message.contains("ENTRY frame announces 1073741824 payload bytes; at most 65536 are allowed"), message);
+        assertTrue(
+                message.contains("ENTRY frame announces 1073741824 payload bytes; at most 65536 are allowed"), message);
     }
 
     @Test

@@ -1,8 +1,11 @@
 package dev.lockkeeper.sidecar.wire;
 
-import dev.lockkeeper.sidecar.testing.Allocation;
+import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 import dev.lockkeeper.sidecar.copy.Content;
 import dev.lockkeeper.sidecar.copy.ImageStreamTarget;
+import dev.lockkeeper.sidecar.testing.Allocation;
 import dev.lockkeeper.sidecar.testing.Commands;
 import dev.lockkeeper.sidecar.testing.Images;
 import dev.lockkeeper.sidecar.testing.LoopDevice;
@@ -10,11 +13,6 @@ import dev.lockkeeper.sidecar.transfer.Checkpoint;
 import dev.lockkeeper.sidecar.transfer.TransferException;
 import dev.lockkeeper.sidecar.transfer.TransferOutcome;
 import dev.lockkeeper.sidecar.transfer.TransferProgress;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -28,19 +26,22 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** kill -9 of the target or the source side's JVM mid-copy, then a restart: the copy resumes from its checkpoint. */
 class WireKillTest {
     private static final long MiB = 1 << 20;
     private static final long SIZE = 40 * MiB;
     private static final long DATA = (300 << 10) + 13 * MiB + 6 * MiB + 4096;
-    private static final Pattern OUTCOME = Pattern.compile("outcome resumedFrom=(\\d+) data=(\\d+) holes=(\\d+) wire=(\\d+) digest=(\\S+) seconds=(\\S+)");
+    private static final Pattern OUTCOME = Pattern.compile(
+            "outcome resumedFrom=(\\d+) data=(\\d+) holes=(\\d+) wire=(\\d+) digest=(\\S+) seconds=(\\S+)");
 
     @TempDir
     Path dir;
+
     private WireNodes nodes;
     private final List<Process> children = new ArrayList<>();
     private final List<LoopDevice> devices = new ArrayList<>();
@@ -65,7 +66,8 @@ class WireKillTest {
     }
 
     private Path source() throws IOException {
-        return Images.sparse(dir.resolve("source.img"), SIZE, 0, 300 << 10, 3 * MiB, 13 * MiB, 25 * MiB, 6 * MiB, SIZE - 4096, 4096);
+        return Images.sparse(
+                dir.resolve("source.img"), SIZE, 0, 300 << 10, 3 * MiB, 13 * MiB, 25 * MiB, 6 * MiB, SIZE - 4096, 4096);
     }
 
     private Process pullChild(Path target, Path checkpointFile, long rate) throws IOException {
@@ -73,16 +75,30 @@ class WireKillTest {
     }
 
     private Process pullChild(Path target, Path checkpointFile, long rate, Content content) throws IOException {
-        Process child = new ProcessBuilder(WireChild.command("pull", nodes.identities.node("dst").toString(), "127.0.0.1",
-                Integer.toString(nodes.server.port()), "src", "k", target.toString(), checkpointFile.toString(),
-                Long.toString(rate), Long.toString(4 * MiB), "30", "verify", content.name())).redirectError(dir.resolve("child.err").toFile()).start();
+        Process child = new ProcessBuilder(WireChild.command(
+                        "pull",
+                        nodes.identities.node("dst").toString(),
+                        "127.0.0.1",
+                        Integer.toString(nodes.server.port()),
+                        "src",
+                        "k",
+                        target.toString(),
+                        checkpointFile.toString(),
+                        Long.toString(rate),
+                        Long.toString(4 * MiB),
+                        "30",
+                        "verify",
+                        content.name()))
+                .redirectError(dir.resolve("child.err").toFile())
+                .start();
         children.add(child);
         return child;
     }
 
     /** Reads the child's progress until it has settled {@code bytes}, then kills it with SIGKILL. */
     private static void killAfter(Process child, long bytes) throws Exception {
-        BufferedReader lines = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
+        BufferedReader lines =
+                new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8));
         for (String line = lines.readLine(); line != null; line = lines.readLine()) {
             if (line.startsWith("progress ") && Long.parseLong(line.substring(9)) >= bytes) {
                 child.destroyForcibly(); // SIGKILL: no shutdown hook, no final checkpoint
@@ -125,7 +141,8 @@ class WireKillTest {
 
         Matcher outcome = finish(pullChild(target, checkpoints, 0));
         assertEquals(checkpoint.offset(), Long.parseLong(outcome.group(1)));
-        assertTrue(Long.parseLong(outcome.group(2)) < DATA, "resent " + outcome.group(2) + " of " + DATA + " data bytes");
+        assertTrue(
+                Long.parseLong(outcome.group(2)) < DATA, "resent " + outcome.group(2) + " of " + DATA + " data bytes");
         assertTrue(Commands.sameBytes(source, target, SIZE));
         assertEquals(0, Commands.qemuCompare(source, target).exitCode());
         Allocation.assertSame(source, target);
@@ -135,7 +152,8 @@ class WireKillTest {
     void aDeviceTargetKilledAfterAHoleKeepsItsHeaderWindowZeroAndResumes() throws Exception {
         assumeTrue(Commands.isRoot() && Commands.available("losetup"), "loop devices need root and losetup");
         Path source = source();
-        LoopDevice device = LoopDevice.create(dir.resolve("target.backing"), SIZE).filledWithOldData();
+        LoopDevice device =
+                LoopDevice.create(dir.resolve("target.backing"), SIZE).filledWithOldData();
         devices.add(device);
         Path checkpoints = dir.resolve("checkpoint");
         nodes.serve("k", source, Content.KUBEVIRT);
@@ -171,11 +189,20 @@ class WireKillTest {
             }
 
             @Override
-            public void verifying() { }
+            public void verifying() {}
         };
         TlsPuller puller = nodes.puller(TlsPuller.Options.DEFAULT.withCheckpointBytes(4 * MiB));
-        var request = new dev.lockkeeper.sidecar.transfer.PullRequest("k", 1, "src",
-                new java.net.InetSocketAddress("127.0.0.1", port(portFile)), target, Content.KUBEVIRT, false, false, 0.06, true,
+        var request = new dev.lockkeeper.sidecar.transfer.PullRequest(
+                "k",
+                1,
+                "src",
+                new java.net.InetSocketAddress("127.0.0.1", port(portFile)),
+                target,
+                Content.KUBEVIRT,
+                false,
+                false,
+                0.06,
+                true,
                 new SteadyRate(12 * MiB));
         CompletableFuture<TransferOutcome> first = CompletableFuture.supplyAsync(() -> {
             try {
@@ -188,14 +215,24 @@ class WireKillTest {
         server.destroyForcibly();
         assertTrue(server.waitFor(10, TimeUnit.SECONDS));
         var failure = assertThrows(java.util.concurrent.CompletionException.class, first::join);
-        assertTrue(failure.getCause() instanceof TransferException t && t.retryable(), String.valueOf(failure.getCause()));
+        assertTrue(
+                failure.getCause() instanceof TransferException t && t.retryable(), String.valueOf(failure.getCause()));
         long from = checkpoints.load().orElseThrow().offset();
         assertTrue(from >= 4 * MiB);
 
         Files.delete(portFile);
         serveChild(source, portFile);
-        var again = new dev.lockkeeper.sidecar.transfer.PullRequest("k", 2, "src",
-                new java.net.InetSocketAddress("127.0.0.1", port(portFile)), target, Content.KUBEVIRT, false, false, 0.06, true,
+        var again = new dev.lockkeeper.sidecar.transfer.PullRequest(
+                "k",
+                2,
+                "src",
+                new java.net.InetSocketAddress("127.0.0.1", port(portFile)),
+                target,
+                Content.KUBEVIRT,
+                false,
+                false,
+                0.06,
+                true,
                 dev.lockkeeper.sidecar.transfer.RateLimiter.UNLIMITED);
         TransferOutcome outcome = puller.pull(again, checkpoints, progress, () -> false);
         assertEquals(from, outcome.resumedFrom());
@@ -209,9 +246,18 @@ class WireKillTest {
     }
 
     private Process serveChild(Path source, Path portFile, Content content) throws IOException {
-        Process child = new ProcessBuilder(WireChild.command("serve", nodes.identities.node("src").toString(), "127.0.0.1",
-                portFile.toString(), "k", source.toString(), "dst", content.name())).redirectErrorStream(true)
-                .redirectOutput(dir.resolve("server.out").toFile()).start();
+        Process child = new ProcessBuilder(WireChild.command(
+                        "serve",
+                        nodes.identities.node("src").toString(),
+                        "127.0.0.1",
+                        portFile.toString(),
+                        "k",
+                        source.toString(),
+                        "dst",
+                        content.name()))
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("server.out").toFile())
+                .start();
         children.add(child);
         return child;
     }
@@ -260,11 +306,20 @@ class WireKillTest {
             }
 
             @Override
-            public void verifying() { }
+            public void verifying() {}
         };
         TlsPuller puller = nodes.puller(TlsPuller.Options.DEFAULT.withCheckpointBytes(4 * MiB));
-        var request = new dev.lockkeeper.sidecar.transfer.PullRequest("k", 1, "src",
-                new java.net.InetSocketAddress("127.0.0.1", port(portFile)), target, Content.ARCHIVE, false, false, 0.06, true,
+        var request = new dev.lockkeeper.sidecar.transfer.PullRequest(
+                "k",
+                1,
+                "src",
+                new java.net.InetSocketAddress("127.0.0.1", port(portFile)),
+                target,
+                Content.ARCHIVE,
+                false,
+                false,
+                0.06,
+                true,
                 new SteadyRate(12 * MiB));
         CompletableFuture<TransferOutcome> first = CompletableFuture.supplyAsync(() -> {
             try {
@@ -277,14 +332,24 @@ class WireKillTest {
         server.destroyForcibly();
         assertTrue(server.waitFor(10, TimeUnit.SECONDS));
         var failure = assertThrows(java.util.concurrent.CompletionException.class, first::join);
-        assertTrue(failure.getCause() instanceof TransferException t && t.retryable(), String.valueOf(failure.getCause()));
+        assertTrue(
+                failure.getCause() instanceof TransferException t && t.retryable(), String.valueOf(failure.getCause()));
         long from = checkpoints.load().orElseThrow().entries();
         assertTrue(from > 4, "checkpoint at entry " + from);
 
         Files.delete(portFile);
         serveChild(source, portFile, Content.ARCHIVE);
-        var again = new dev.lockkeeper.sidecar.transfer.PullRequest("k", 2, "src",
-                new java.net.InetSocketAddress("127.0.0.1", port(portFile)), target, Content.ARCHIVE, false, false, 0.06, true,
+        var again = new dev.lockkeeper.sidecar.transfer.PullRequest(
+                "k",
+                2,
+                "src",
+                new java.net.InetSocketAddress("127.0.0.1", port(portFile)),
+                target,
+                Content.ARCHIVE,
+                false,
+                false,
+                0.06,
+                true,
                 dev.lockkeeper.sidecar.transfer.RateLimiter.UNLIMITED);
         TransferOutcome outcome = puller.pull(again, checkpoints, progress, () -> false);
         assertEquals(from, outcome.resumedFrom());

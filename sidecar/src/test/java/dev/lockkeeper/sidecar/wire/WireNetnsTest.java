@@ -1,20 +1,16 @@
 package dev.lockkeeper.sidecar.wire;
 
-import dev.lockkeeper.sidecar.testing.Allocation;
+import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 import dev.lockkeeper.sidecar.copy.Content;
 import dev.lockkeeper.sidecar.copy.TreeDigest;
+import dev.lockkeeper.sidecar.testing.Allocation;
 import dev.lockkeeper.sidecar.testing.Commands;
-import dev.lockkeeper.sidecar.testing.LoopDevice;
 import dev.lockkeeper.sidecar.testing.Images;
+import dev.lockkeeper.sidecar.testing.LoopDevice;
 import dev.lockkeeper.sidecar.testing.NodeIdentities;
 import dev.lockkeeper.sidecar.transfer.Checkpoint;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -27,9 +23,12 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-
-import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The source and the target side in two network namespaces joined by one veth pair (198.18.10.0/30, RFC 2544 test
@@ -45,10 +44,12 @@ class WireNetnsTest {
     private static final String SOURCE_LINK = "ha-vsrc";
     private static final String TARGET_LINK = "ha-vdst";
     private static final String SOURCE_ADDRESS = "198.18.10.1";
-    private static final Pattern OUTCOME = Pattern.compile("outcome resumedFrom=(\\d+) data=(\\d+) holes=(\\d+) wire=(\\d+) digest=(\\S+) seconds=(\\S+)");
+    private static final Pattern OUTCOME = Pattern.compile(
+            "outcome resumedFrom=(\\d+) data=(\\d+) holes=(\\d+) wire=(\\d+) digest=(\\S+) seconds=(\\S+)");
 
     @TempDir
     Path dir;
+
     private NodeIdentities identities;
     private final List<Process> children = new ArrayList<>();
     private final List<LoopDevice> devices = new ArrayList<>();
@@ -61,7 +62,20 @@ class WireNetnsTest {
         deleteNamespaces();
         Commands.ok("ip", "netns", "add", SOURCE_NS);
         Commands.ok("ip", "netns", "add", TARGET_NS);
-        Commands.ok("ip", "-n", SOURCE_NS, "link", "add", SOURCE_LINK, "type", "veth", "peer", "name", TARGET_LINK, "netns", TARGET_NS);
+        Commands.ok(
+                "ip",
+                "-n",
+                SOURCE_NS,
+                "link",
+                "add",
+                SOURCE_LINK,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                TARGET_LINK,
+                "netns",
+                TARGET_NS);
         Commands.ok("ip", "-n", SOURCE_NS, "addr", "add", SOURCE_ADDRESS + "/30", "dev", SOURCE_LINK);
         Commands.ok("ip", "-n", TARGET_NS, "addr", "add", "198.18.10.2/30", "dev", TARGET_LINK);
         Commands.ok("ip", "-n", SOURCE_NS, "link", "set", SOURCE_LINK, "up");
@@ -97,7 +111,8 @@ class WireNetnsTest {
     }
 
     private Path source() throws IOException {
-        return Images.sparse(dir.resolve("source.img"), SIZE, 0, 300 << 10, 3 * MiB, 13 * MiB, 25 * MiB, 6 * MiB, SIZE - 4096, 4096);
+        return Images.sparse(
+                dir.resolve("source.img"), SIZE, 0, 300 << 10, 3 * MiB, 13 * MiB, 25 * MiB, 6 * MiB, SIZE - 4096, 4096);
     }
 
     private int serve(Path source) throws Exception {
@@ -107,29 +122,64 @@ class WireNetnsTest {
     private int serve(Path source, String task, Content content) throws Exception {
         List<String> command = new ArrayList<>(List.of("ip", "netns", "exec", SOURCE_NS));
         Path portFile = dir.resolve("port-" + task);
-        command.addAll(WireChild.command("serve", identities.node("src").toString(), SOURCE_ADDRESS, portFile.toString(), task,
-                source.toString(), "dst", content.name()));
-        children.add(new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(dir.resolve("server.out").toFile()).start());
+        command.addAll(WireChild.command(
+                "serve",
+                identities.node("src").toString(),
+                SOURCE_ADDRESS,
+                portFile.toString(),
+                task,
+                source.toString(),
+                "dst",
+                content.name()));
+        children.add(new ProcessBuilder(command)
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("server.out").toFile())
+                .start());
         for (int i = 0; i < 1500 && !Files.exists(portFile); i++) Thread.sleep(20);
         return Integer.parseInt(Files.readString(portFile).trim());
     }
 
     private Process pull(int port, Path target, long rate, String... stall) throws IOException {
         List<String> command = new ArrayList<>(List.of("ip", "netns", "exec", TARGET_NS));
-        command.addAll(WireChild.command("pull", identities.node("dst").toString(), SOURCE_ADDRESS, Integer.toString(port), "src", "k",
-                target.toString(), dir.resolve("checkpoint").toString(), Long.toString(rate), Long.toString(4 * MiB)));
+        command.addAll(WireChild.command(
+                "pull",
+                identities.node("dst").toString(),
+                SOURCE_ADDRESS,
+                Integer.toString(port),
+                "src",
+                "k",
+                target.toString(),
+                dir.resolve("checkpoint").toString(),
+                Long.toString(rate),
+                Long.toString(4 * MiB)));
         List<String> withStall = new ArrayList<>(command);
         if (stall.length > 0) withStall.add(stall[0]);
-        Process child = new ProcessBuilder(withStall).redirectError(dir.resolve("pull.err").toFile()).start();
+        Process child = new ProcessBuilder(withStall)
+                .redirectError(dir.resolve("pull.err").toFile())
+                .start();
         children.add(child);
         return child;
     }
 
     private Process pull(int port, String task, Path target, Content content) throws IOException {
         List<String> command = new ArrayList<>(List.of("ip", "netns", "exec", TARGET_NS));
-        command.addAll(WireChild.command("pull", identities.node("dst").toString(), SOURCE_ADDRESS, Integer.toString(port), "src", task,
-                target.toString(), dir.resolve("checkpoint-" + task).toString(), "0", Long.toString(4 * MiB), "30", "verify", content.name()));
-        Process child = new ProcessBuilder(command).redirectError(dir.resolve("pull.err").toFile()).start();
+        command.addAll(WireChild.command(
+                "pull",
+                identities.node("dst").toString(),
+                SOURCE_ADDRESS,
+                Integer.toString(port),
+                "src",
+                task,
+                target.toString(),
+                dir.resolve("checkpoint-" + task).toString(),
+                "0",
+                Long.toString(4 * MiB),
+                "30",
+                "verify",
+                content.name()));
+        Process child = new ProcessBuilder(command)
+                .redirectError(dir.resolve("pull.err").toFile())
+                .start();
         children.add(child);
         return child;
     }
@@ -152,17 +202,20 @@ class WireNetnsTest {
         long fileData = (64 << 10) + MiB + 4096;
 
         LoopDevice fileOnDevice = device("file-on-device.backing", size).filledWithOldData();
-        Matcher outcome = succeeded(pull(serve(file, "f2b", Content.KUBEVIRT), "f2b", fileOnDevice.path(), Content.KUBEVIRT));
+        Matcher outcome =
+                succeeded(pull(serve(file, "f2b", Content.KUBEVIRT), "f2b", fileOnDevice.path(), Content.KUBEVIRT));
         assertEquals(fileData, Long.parseLong(outcome.group(2)));
         assertTrue(Commands.sameBytes(file, fileOnDevice.path(), size), "file → device");
 
         Path deviceAsFile = dir.resolve("device-as-file.img");
-        outcome = succeeded(pull(serve(fileOnDevice.path(), "b2f", Content.KUBEVIRT), "b2f", deviceAsFile, Content.KUBEVIRT));
+        outcome = succeeded(
+                pull(serve(fileOnDevice.path(), "b2f", Content.KUBEVIRT), "b2f", deviceAsFile, Content.KUBEVIRT));
         assertTrue(Commands.sameBytes(file, deviceAsFile, size), "device → file");
         Allocation.assertSame(file, deviceAsFile);
 
         LoopDevice deviceOnDevice = device("device-on-device.backing", size).filledWithOldData();
-        succeeded(pull(serve(fileOnDevice.path(), "b2b", Content.KUBEVIRT), "b2b", deviceOnDevice.path(), Content.KUBEVIRT));
+        succeeded(pull(
+                serve(fileOnDevice.path(), "b2b", Content.KUBEVIRT), "b2b", deviceOnDevice.path(), Content.KUBEVIRT));
         assertTrue(Commands.sameBytes(file, deviceOnDevice.path(), size), "device → device");
 
         Path volume = Files.createDirectory(dir.resolve("volume"));
@@ -216,7 +269,8 @@ class WireNetnsTest {
         Path target = dir.resolve("target.img");
         int port = serve(source);
         Process first = pull(port, target, 8 * MiB, "5");
-        BufferedReader lines = new BufferedReader(new InputStreamReader(first.getInputStream(), StandardCharsets.UTF_8));
+        BufferedReader lines =
+                new BufferedReader(new InputStreamReader(first.getInputStream(), StandardCharsets.UTF_8));
         for (String line = lines.readLine(); line != null; line = lines.readLine()) {
             if (line.startsWith("progress ") && Long.parseLong(line.substring(9)) >= 8 * MiB) break;
         }
@@ -227,7 +281,8 @@ class WireNetnsTest {
         assertTrue(read(dir.resolve("pull.err")).contains("no progress for 5 s"), read(dir.resolve("pull.err")));
         Thread.sleep(Math.max(0, 10_000 - (System.nanoTime() - down) / 1_000_000));
         Commands.ok("ip", "-n", TARGET_NS, "link", "set", TARGET_LINK, "up");
-        Checkpoint checkpoint = new FileCheckpoints(dir.resolve("checkpoint")).load().orElseThrow();
+        Checkpoint checkpoint =
+                new FileCheckpoints(dir.resolve("checkpoint")).load().orElseThrow();
         assertTrue(checkpoint.offset() >= 4 * MiB);
 
         Matcher outcome = succeeded(pull(port, target, 0));
@@ -240,8 +295,24 @@ class WireNetnsTest {
     @Test
     void aBandwidthLimitOnTheLinkIsHonoured() throws Exception {
         assumeTrue(Commands.available("tc"), "the bandwidth limit needs iproute2's tc");
-        Commands.Result tbf = Commands.run("ip", "netns", "exec", SOURCE_NS, "tc", "qdisc", "add", "dev", SOURCE_LINK, "root",
-                "tbf", "rate", "64mbit", "burst", "64kb", "latency", "200ms");
+        Commands.Result tbf = Commands.run(
+                "ip",
+                "netns",
+                "exec",
+                SOURCE_NS,
+                "tc",
+                "qdisc",
+                "add",
+                "dev",
+                SOURCE_LINK,
+                "root",
+                "tbf",
+                "rate",
+                "64mbit",
+                "burst",
+                "64kb",
+                "latency",
+                "200ms");
         assumeTrue(tbf.exitCode() == 0, "this kernel has no tbf qdisc: " + tbf.stderr());
         Path source = source();
         Path target = dir.resolve("target.img");

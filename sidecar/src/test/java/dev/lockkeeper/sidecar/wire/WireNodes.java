@@ -7,7 +7,6 @@ import dev.lockkeeper.sidecar.transfer.RateLimiter;
 import dev.lockkeeper.sidecar.transfer.ServedSource;
 import dev.lockkeeper.sidecar.transfer.SourceCatalog;
 import dev.lockkeeper.sidecar.transfer.TransferException;
-
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -20,7 +19,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * one test agent CA. Tasks are registered with the node that may pull them, as an agent's task intake would.
  */
 final class WireNodes implements AutoCloseable {
-    record Task(ServedSource source, String targetNode) { }
+    record Task(ServedSource source, String targetNode) {}
 
     final NodeIdentities identities;
     final Map<String, Task> tasks = new ConcurrentHashMap<>();
@@ -28,7 +27,8 @@ final class WireNodes implements AutoCloseable {
         Task task = tasks.get(taskId);
         if (task == null) throw new TransferException("no task " + taskId + " names this node as its source", false);
         if (!task.targetNode().equals(caller)) {
-            throw new TransferException("task " + taskId + " is pulled by node " + task.targetNode() + ", not by " + caller, false);
+            throw new TransferException(
+                    "task " + taskId + " is pulled by node " + task.targetNode() + ", not by " + caller, false);
         }
         return task.source();
     };
@@ -40,8 +40,12 @@ final class WireNodes implements AutoCloseable {
 
     WireNodes(Path dir, DataServer.Options options) throws IOException {
         identities = new NodeIdentities(dir.resolve("pki"));
-        server = DataServer.start(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
-                NodeTls.load(identities.node("src")), catalog, RateLimiter.UNLIMITED, options);
+        server = DataServer.start(
+                new InetSocketAddress(InetAddress.getLoopbackAddress(), 0),
+                NodeTls.load(identities.node("src")),
+                catalog,
+                RateLimiter.UNLIMITED,
+                options);
     }
 
     InetSocketAddress address() {
@@ -57,7 +61,8 @@ final class WireNodes implements AutoCloseable {
     }
 
     static PullRequest request(String taskId, InetSocketAddress address, Path target, Content content) {
-        return new PullRequest(taskId, 1, "src", address, target, content, false, false, 0.06, true, RateLimiter.UNLIMITED);
+        return new PullRequest(
+                taskId, 1, "src", address, target, content, false, false, 0.06, true, RateLimiter.UNLIMITED);
     }
 
     @Override

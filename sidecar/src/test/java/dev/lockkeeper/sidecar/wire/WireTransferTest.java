@@ -1,9 +1,12 @@
 package dev.lockkeeper.sidecar.wire;
 
-import dev.lockkeeper.sidecar.testing.Allocation;
+import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
 import dev.lockkeeper.sidecar.copy.Content;
 import dev.lockkeeper.sidecar.copy.ImageStreamSource;
 import dev.lockkeeper.sidecar.copy.ImageStreamTarget;
+import dev.lockkeeper.sidecar.testing.Allocation;
 import dev.lockkeeper.sidecar.testing.Commands;
 import dev.lockkeeper.sidecar.testing.Images;
 import dev.lockkeeper.sidecar.testing.LoopDevice;
@@ -14,11 +17,6 @@ import dev.lockkeeper.sidecar.transfer.RateLimiter;
 import dev.lockkeeper.sidecar.transfer.TransferException;
 import dev.lockkeeper.sidecar.transfer.TransferOutcome;
 import dev.lockkeeper.sidecar.transfer.TransferProgress;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
@@ -29,9 +27,10 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
-
-import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Source node to target node over real TLS on loopback, for every image combination of the engine, with faults. */
 class WireTransferTest {
@@ -39,20 +38,22 @@ class WireTransferTest {
     private static final long SIZE = 40 * MiB;
     private static final TransferProgress QUIET = new TransferProgress() {
         @Override
-        public void update(long done, long total, long dataBytes, long holeBytes) { }
+        public void update(long done, long total, long dataBytes, long holeBytes) {}
 
         @Override
-        public void verifying() { }
+        public void verifying() {}
     };
 
     @TempDir
     Path dir;
+
     private WireNodes nodes;
     private final List<LoopDevice> devices = new ArrayList<>();
 
     @BeforeEach
     void start() throws IOException {
-        nodes = new WireNodes(dir, new DataServer.Options(Duration.ofSeconds(5), Duration.ofMillis(200), WireMetrics.NONE));
+        nodes = new WireNodes(
+                dir, new DataServer.Options(Duration.ofSeconds(5), Duration.ofMillis(200), WireMetrics.NONE));
     }
 
     @AfterEach
@@ -67,7 +68,8 @@ class WireTransferTest {
 
     /** Data at the start (inside a device's header window), in the middle, and a last partial block; holes between. */
     private Path sparseSource(String name) throws IOException {
-        return Images.sparse(dir.resolve(name), SIZE, 0, 300 << 10, 3 * MiB, 13 * MiB, 25 * MiB, 6 * MiB, SIZE - 4096, 4096);
+        return Images.sparse(
+                dir.resolve(name), SIZE, 0, 300 << 10, 3 * MiB, 13 * MiB, 25 * MiB, 6 * MiB, SIZE - 4096, 4096);
     }
 
     private LoopDevice device(String name, long size) throws IOException {
@@ -79,7 +81,12 @@ class WireTransferTest {
 
     private TransferOutcome pull(String task, Path source, Path target, Content content) throws Exception {
         nodes.serve(task, source, content);
-        return nodes.puller(small()).pull(WireNodes.request(task, nodes.address(), target, content), new MemoryCheckpoints(), QUIET, () -> false);
+        return nodes.puller(small())
+                .pull(
+                        WireNodes.request(task, nodes.address(), target, content),
+                        new MemoryCheckpoints(),
+                        QUIET,
+                        () -> false);
     }
 
     private static String localDigest(Path source, Content content) throws Exception {
@@ -106,7 +113,9 @@ class WireTransferTest {
         assertEquals(SIZE, outcome.bytesTotal());
         assertEquals(0, outcome.resumedFrom());
         assertEquals(localDigest(source, Content.KUBEVIRT), outcome.digest().orElseThrow());
-        assertTrue(outcome.wireBytes() <= data * 1.02, "wire bytes " + outcome.wireBytes() + " for " + data + " bytes of data");
+        assertTrue(
+                outcome.wireBytes() <= data * 1.02,
+                "wire bytes " + outcome.wireBytes() + " for " + data + " bytes of data");
         assertFalse(Files.exists(ImageStreamTarget.partialNameFor(target)));
     }
 
@@ -165,7 +174,8 @@ class WireTransferTest {
         TransferOutcome outcome = pull("t8", source.path(), volume, Content.KUBEVIRT);
         assertSameImage(source.path(), volume.resolve("disk.img"));
         assertEquals(3 * MiB, outcome.dataBytes());
-        assertEquals(localDigest(source.path(), Content.KUBEVIRT), outcome.digest().orElseThrow());
+        assertEquals(
+                localDigest(source.path(), Content.KUBEVIRT), outcome.digest().orElseThrow());
         assertFalse(Files.exists(ImageStreamTarget.partialNameFor(volume.resolve("disk.img"))));
     }
 
@@ -184,8 +194,18 @@ class WireTransferTest {
         Path target = dir.resolve("target.img");
         nodes.serve("t8", source, Content.KUBEVIRT);
         PullRequest base = WireNodes.request("t8", nodes.address(), target, Content.KUBEVIRT);
-        PullRequest request = new PullRequest(base.taskId(), 1, base.sourceNode(), base.sourceAddress(), target, Content.KUBEVIRT,
-                true, false, 0.06, true, RateLimiter.UNLIMITED);
+        PullRequest request = new PullRequest(
+                base.taskId(),
+                1,
+                base.sourceNode(),
+                base.sourceAddress(),
+                target,
+                Content.KUBEVIRT,
+                true,
+                false,
+                0.06,
+                true,
+                RateLimiter.UNLIMITED);
         nodes.puller(small()).pull(request, new MemoryCheckpoints(), QUIET, () -> false);
         assertSameImage(source, target);
         assertTrue(Commands.allocatedBytes(target) >= SIZE);
@@ -198,18 +218,30 @@ class WireTransferTest {
         nodes.serve("r1", source, Content.KUBEVIRT);
         MemoryCheckpoints checkpoints = new MemoryCheckpoints();
         try (FaultProxy proxy = new FaultProxy(nodes.address(), FaultProxy.Fault.RESET, 10 * MiB)) {
-            TransferException failed = assertThrows(TransferException.class, () -> nodes.puller(small())
-                    .pull(WireNodes.request("r1", proxy.address(), target, Content.KUBEVIRT), checkpoints, QUIET, () -> false));
+            TransferException failed = assertThrows(
+                    TransferException.class,
+                    () -> nodes.puller(small())
+                            .pull(
+                                    WireNodes.request("r1", proxy.address(), target, Content.KUBEVIRT),
+                                    checkpoints,
+                                    QUIET,
+                                    () -> false));
             assertTrue(proxy.fired());
             assertTrue(failed.retryable(), failed.getMessage());
         }
         Checkpoint checkpoint = checkpoints.load().orElseThrow();
         assertTrue(checkpoint.offset() > 4 * MiB && checkpoint.offset() < SIZE, "checkpoint at " + checkpoint.offset());
         assertFalse(Files.exists(target), "an interrupted copy never carries the final name");
-        assertTrue(Files.exists(ImageStreamTarget.partialNameFor(target)), "the partial file is kept for the next attempt");
+        assertTrue(
+                Files.exists(ImageStreamTarget.partialNameFor(target)),
+                "the partial file is kept for the next attempt");
 
-        TransferOutcome resumed = nodes.puller(small()).pull(WireNodes.request("r1", nodes.address(), target, Content.KUBEVIRT),
-                checkpoints, QUIET, () -> false);
+        TransferOutcome resumed = nodes.puller(small())
+                .pull(
+                        WireNodes.request("r1", nodes.address(), target, Content.KUBEVIRT),
+                        checkpoints,
+                        QUIET,
+                        () -> false);
         assertEquals(checkpoint.offset(), resumed.resumedFrom());
         assertSameImage(source, target);
         Allocation.assertSame(source, target);
@@ -224,14 +256,26 @@ class WireTransferTest {
         nodes.serve("r2", source, Content.KUBEVIRT);
         MemoryCheckpoints checkpoints = new MemoryCheckpoints();
         try (FaultProxy proxy = new FaultProxy(nodes.address(), FaultProxy.Fault.RESET, 10 * MiB)) {
-            assertThrows(TransferException.class, () -> nodes.puller(small())
-                    .pull(WireNodes.request("r2", proxy.address(), target, Content.KUBEVIRT), checkpoints, QUIET, () -> false));
+            assertThrows(
+                    TransferException.class,
+                    () -> nodes.puller(small())
+                            .pull(
+                                    WireNodes.request("r2", proxy.address(), target, Content.KUBEVIRT),
+                                    checkpoints,
+                                    QUIET,
+                                    () -> false));
         }
         // an earlier attempt that wrote past its last checkpoint and died: garbage where the source has a hole
         Path partial = ImageStreamTarget.partialNameFor(target);
         Images.writeRandom(partial, 17 * MiB, 4 * MiB, 1234);
-        checkpoints.save(new Checkpoint(4 * MiB, 0, checkpoints.load().orElseThrow().sourceFingerprint()));
-        nodes.puller(small()).pull(WireNodes.request("r2", nodes.address(), target, Content.KUBEVIRT), checkpoints, QUIET, () -> false);
+        checkpoints.save(
+                new Checkpoint(4 * MiB, 0, checkpoints.load().orElseThrow().sourceFingerprint()));
+        nodes.puller(small())
+                .pull(
+                        WireNodes.request("r2", nodes.address(), target, Content.KUBEVIRT),
+                        checkpoints,
+                        QUIET,
+                        () -> false);
         assertSameImage(source, target);
         Allocation.assertSame(source, target);
     }
@@ -243,15 +287,25 @@ class WireTransferTest {
         nodes.serve("f1", source, Content.KUBEVIRT);
         MemoryCheckpoints checkpoints = new MemoryCheckpoints();
         try (FaultProxy proxy = new FaultProxy(nodes.address(), FaultProxy.Fault.FLIP, 9 * MiB)) {
-            TransferException failed = assertThrows(TransferException.class, () -> nodes.puller(small())
-                    .pull(WireNodes.request("f1", proxy.address(), target, Content.KUBEVIRT), checkpoints, QUIET, () -> false));
+            TransferException failed = assertThrows(
+                    TransferException.class,
+                    () -> nodes.puller(small())
+                            .pull(
+                                    WireNodes.request("f1", proxy.address(), target, Content.KUBEVIRT),
+                                    checkpoints,
+                                    QUIET,
+                                    () -> false));
             assertTrue(proxy.fired());
             assertTrue(failed.retryable(), failed.getMessage());
         }
         long from = checkpoints.load().orElseThrow().offset();
         assertTrue(from > 0);
-        TransferOutcome resumed = nodes.puller(small()).pull(WireNodes.request("f1", nodes.address(), target, Content.KUBEVIRT),
-                checkpoints, QUIET, () -> false);
+        TransferOutcome resumed = nodes.puller(small())
+                .pull(
+                        WireNodes.request("f1", nodes.address(), target, Content.KUBEVIRT),
+                        checkpoints,
+                        QUIET,
+                        () -> false);
         assertEquals(from, resumed.resumedFrom());
         assertSameImage(source, target);
     }
@@ -264,13 +318,23 @@ class WireTransferTest {
         MemoryCheckpoints checkpoints = new MemoryCheckpoints();
         TlsPuller.Options quick = small().withStall(Duration.ofSeconds(2));
         try (FaultProxy proxy = new FaultProxy(nodes.address(), FaultProxy.Fault.STALL, 9 * MiB)) {
-            TransferException failed = assertThrows(TransferException.class, () -> nodes.puller(quick)
-                    .pull(WireNodes.request("s1", proxy.address(), target, Content.KUBEVIRT), checkpoints, QUIET, () -> false));
+            TransferException failed = assertThrows(
+                    TransferException.class,
+                    () -> nodes.puller(quick)
+                            .pull(
+                                    WireNodes.request("s1", proxy.address(), target, Content.KUBEVIRT),
+                                    checkpoints,
+                                    QUIET,
+                                    () -> false));
             assertTrue(failed.retryable());
             assertTrue(failed.getMessage().contains("no progress for 2 s"), failed.getMessage());
         }
-        TransferOutcome resumed = nodes.puller(small()).pull(WireNodes.request("s1", nodes.address(), target, Content.KUBEVIRT),
-                checkpoints, QUIET, () -> false);
+        TransferOutcome resumed = nodes.puller(small())
+                .pull(
+                        WireNodes.request("s1", nodes.address(), target, Content.KUBEVIRT),
+                        checkpoints,
+                        QUIET,
+                        () -> false);
         assertTrue(resumed.resumedFrom() > 0);
         assertSameImage(source, target);
     }
@@ -282,12 +346,25 @@ class WireTransferTest {
         nodes.serve("d1", source, Content.KUBEVIRT);
         MemoryCheckpoints checkpoints = new MemoryCheckpoints();
         try (FaultProxy proxy = new FaultProxy(nodes.address(), FaultProxy.Fault.RESET, 12 * MiB)) {
-            assertThrows(TransferException.class, () -> nodes.puller(small())
-                    .pull(WireNodes.request("d1", proxy.address(), target.path(), Content.KUBEVIRT), checkpoints, QUIET, () -> false));
+            assertThrows(
+                    TransferException.class,
+                    () -> nodes.puller(small())
+                            .pull(
+                                    WireNodes.request("d1", proxy.address(), target.path(), Content.KUBEVIRT),
+                                    checkpoints,
+                                    QUIET,
+                                    () -> false));
         }
-        assertArrayEquals(new byte[(int) MiB], head(target.path(), (int) MiB), "the header window stays zero while the copy is unfinished");
-        TransferOutcome resumed = nodes.puller(small()).pull(WireNodes.request("d1", nodes.address(), target.path(), Content.KUBEVIRT),
-                checkpoints, QUIET, () -> false);
+        assertArrayEquals(
+                new byte[(int) MiB],
+                head(target.path(), (int) MiB),
+                "the header window stays zero while the copy is unfinished");
+        TransferOutcome resumed = nodes.puller(small())
+                .pull(
+                        WireNodes.request("d1", nodes.address(), target.path(), Content.KUBEVIRT),
+                        checkpoints,
+                        QUIET,
+                        () -> false);
         assertTrue(resumed.resumedFrom() > MiB);
         assertSameImage(source, target.path());
     }
@@ -299,12 +376,24 @@ class WireTransferTest {
         nodes.serve("c1", source, Content.KUBEVIRT);
         MemoryCheckpoints checkpoints = new MemoryCheckpoints();
         try (FaultProxy proxy = new FaultProxy(nodes.address(), FaultProxy.Fault.RESET, 10 * MiB)) {
-            assertThrows(TransferException.class, () -> nodes.puller(small())
-                    .pull(WireNodes.request("c1", proxy.address(), target, Content.KUBEVIRT), checkpoints, QUIET, () -> false));
+            assertThrows(
+                    TransferException.class,
+                    () -> nodes.puller(small())
+                            .pull(
+                                    WireNodes.request("c1", proxy.address(), target, Content.KUBEVIRT),
+                                    checkpoints,
+                                    QUIET,
+                                    () -> false));
         }
         Files.setLastModifiedTime(source, FileTime.from(Instant.now().plusSeconds(60)));
-        TransferException failed = assertThrows(TransferException.class, () -> nodes.puller(small())
-                .pull(WireNodes.request("c1", nodes.address(), target, Content.KUBEVIRT), checkpoints, QUIET, () -> false));
+        TransferException failed = assertThrows(
+                TransferException.class,
+                () -> nodes.puller(small())
+                        .pull(
+                                WireNodes.request("c1", nodes.address(), target, Content.KUBEVIRT),
+                                checkpoints,
+                                QUIET,
+                                () -> false));
         assertFalse(failed.retryable());
         assertTrue(failed.getMessage().startsWith("the source changed between attempts"), failed.getMessage());
         assertFalse(Files.exists(ImageStreamTarget.partialNameFor(target)));
@@ -318,12 +407,26 @@ class WireTransferTest {
         Path target = dir.resolve("target.img");
         nodes.serve("i1", source, Content.KUBEVIRT);
         PullRequest request = WireNodes.request("i1", nodes.address(), target, Content.KUBEVIRT);
-        PullRequest otherSource = new PullRequest("i1", 1, "other-node", request.sourceAddress(), target, Content.KUBEVIRT,
-                false, false, 0.06, true, RateLimiter.UNLIMITED);
-        TransferException refused = assertThrows(TransferException.class,
+        PullRequest otherSource = new PullRequest(
+                "i1",
+                1,
+                "other-node",
+                request.sourceAddress(),
+                target,
+                Content.KUBEVIRT,
+                false,
+                false,
+                0.06,
+                true,
+                RateLimiter.UNLIMITED);
+        TransferException refused = assertThrows(
+                TransferException.class,
                 () -> nodes.puller(small()).pull(otherSource, new MemoryCheckpoints(), QUIET, () -> false));
         assertFalse(refused.retryable());
-        assertTrue(refused.getMessage().contains("presents a certificate for node src, not for the task's source node other-node"), refused.getMessage());
+        assertTrue(
+                refused.getMessage()
+                        .contains("presents a certificate for node src, not for the task's source node other-node"),
+                refused.getMessage());
         assertNothingWritten(target);
     }
 
@@ -332,8 +435,13 @@ class WireTransferTest {
         Path target = dir.resolve("target.img");
         nodes.serve("i2", sparseSource("source.img"), Content.KUBEVIRT);
         TlsPuller foreign = new TlsPuller(NodeTls.load(nodes.identities.foreignNode("dst")), small());
-        TransferException refused = assertThrows(TransferException.class, () -> foreign.pull(
-                WireNodes.request("i2", nodes.address(), target, Content.KUBEVIRT), new MemoryCheckpoints(), QUIET, () -> false));
+        TransferException refused = assertThrows(
+                TransferException.class,
+                () -> foreign.pull(
+                        WireNodes.request("i2", nodes.address(), target, Content.KUBEVIRT),
+                        new MemoryCheckpoints(),
+                        QUIET,
+                        () -> false));
         assertFalse(refused.retryable(), refused.getMessage());
         assertTrue(refused.getMessage().contains("certificate"), refused.getMessage());
         assertNothingWritten(target);
@@ -342,8 +450,12 @@ class WireTransferTest {
     @Test
     void aNodeThatIsNotTheTasksTargetIsRefusedBeforeAnyByteMoves() throws Exception {
         Path target = dir.resolve("target.img");
-        nodes.tasks.put("i3", new WireNodes.Task(new dev.lockkeeper.sidecar.transfer.ServedSource("i3", sparseSource("source.img"),
-                Content.KUBEVIRT), "some-other-node"));
+        nodes.tasks.put(
+                "i3",
+                new WireNodes.Task(
+                        new dev.lockkeeper.sidecar.transfer.ServedSource(
+                                "i3", sparseSource("source.img"), Content.KUBEVIRT),
+                        "some-other-node"));
         AtomicLong wire = new AtomicLong();
         TlsPuller puller = nodes.puller(small().withMetrics(new WireMetrics() {
             @Override
@@ -351,8 +463,13 @@ class WireTransferTest {
                 wire.addAndGet(bytes);
             }
         }));
-        TransferException refused = assertThrows(TransferException.class, () -> puller.pull(
-                WireNodes.request("i3", nodes.address(), target, Content.KUBEVIRT), new MemoryCheckpoints(), QUIET, () -> false));
+        TransferException refused = assertThrows(
+                TransferException.class,
+                () -> puller.pull(
+                        WireNodes.request("i3", nodes.address(), target, Content.KUBEVIRT),
+                        new MemoryCheckpoints(),
+                        QUIET,
+                        () -> false));
         assertFalse(refused.retryable());
         assertEquals("source agent src: task i3 is pulled by node some-other-node, not by dst", refused.getMessage());
         assertEquals(0, wire.get());
@@ -369,8 +486,14 @@ class WireTransferTest {
             Path target = mount.point().resolve("target.img");
             nodes.serve("e1", source.path(), Content.KUBEVIRT);
             MemoryCheckpoints checkpoints = new MemoryCheckpoints();
-            TransferException failed = assertThrows(TransferException.class, () -> nodes.puller(small())
-                    .pull(WireNodes.request("e1", nodes.address(), target, Content.KUBEVIRT), checkpoints, QUIET, () -> false));
+            TransferException failed = assertThrows(
+                    TransferException.class,
+                    () -> nodes.puller(small())
+                            .pull(
+                                    WireNodes.request("e1", nodes.address(), target, Content.KUBEVIRT),
+                                    checkpoints,
+                                    QUIET,
+                                    () -> false));
             assertFalse(failed.retryable());
             assertTrue(failed.getMessage().startsWith("target ran out of space"), failed.getMessage());
             assertNothingWritten(target);
@@ -385,8 +508,14 @@ class WireTransferTest {
         assumeTrue(Commands.isRoot(), "mounting tmpfs needs root");
         try (Mount mount = Mount.of("tmpfs", volume, "size=32m")) {
             nodes.serve("e2", source, Content.KUBEVIRT);
-            TransferException failed = assertThrows(TransferException.class, () -> nodes.puller(small())
-                    .pull(WireNodes.request("e2", nodes.address(), mount.point(), Content.KUBEVIRT), new MemoryCheckpoints(), QUIET, () -> false));
+            TransferException failed = assertThrows(
+                    TransferException.class,
+                    () -> nodes.puller(small())
+                            .pull(
+                                    WireNodes.request("e2", nodes.address(), mount.point(), Content.KUBEVIRT),
+                                    new MemoryCheckpoints(),
+                                    QUIET,
+                                    () -> false));
             assertFalse(failed.retryable());
             assertTrue(failed.getMessage().contains("is too small"), failed.getMessage());
             assertNothingWritten(mount.point().resolve("disk.img"));
@@ -398,11 +527,20 @@ class WireTransferTest {
         Path fifo = dir.resolve("fifo");
         Commands.ok("mkfifo", fifo.toString());
         nodes.serve("e3", sparseSource("source.img"), Content.KUBEVIRT);
-        TransferException failed = assertThrows(TransferException.class, () -> nodes.puller(small())
-                .pull(WireNodes.request("e3", nodes.address(), fifo, Content.KUBEVIRT), new MemoryCheckpoints(), QUIET, () -> false));
+        TransferException failed = assertThrows(
+                TransferException.class,
+                () -> nodes.puller(small())
+                        .pull(
+                                WireNodes.request("e3", nodes.address(), fifo, Content.KUBEVIRT),
+                                new MemoryCheckpoints(),
+                                QUIET,
+                                () -> false));
         assertFalse(failed.retryable());
-        assertEquals("target " + fifo + " is a fifo; expected a block device, a regular file or a directory", failed.getMessage());
-        assertEquals("p", Commands.ok("stat", "-c", "%A", fifo.toString()).substring(0, 1), "the FIFO is left as it was");
+        assertEquals(
+                "target " + fifo + " is a fifo; expected a block device, a regular file or a directory",
+                failed.getMessage());
+        assertEquals(
+                "p", Commands.ok("stat", "-c", "%A", fifo.toString()).substring(0, 1), "the FIFO is left as it was");
         assertFalse(Files.exists(ImageStreamTarget.partialNameFor(fifo)));
     }
 

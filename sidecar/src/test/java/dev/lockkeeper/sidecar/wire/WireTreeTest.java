@@ -1,47 +1,48 @@
 package dev.lockkeeper.sidecar.wire;
 
-import dev.lockkeeper.sidecar.testing.Allocation;
+import static dev.lockkeeper.sidecar.wire.Trees.MiB;
+import static org.junit.jupiter.api.Assertions.*;
+
 import dev.lockkeeper.sidecar.copy.Content;
 import dev.lockkeeper.sidecar.copy.TreeDigest;
 import dev.lockkeeper.sidecar.linux.NativeFile;
+import dev.lockkeeper.sidecar.testing.Allocation;
 import dev.lockkeeper.sidecar.testing.Commands;
 import dev.lockkeeper.sidecar.testing.Images;
 import dev.lockkeeper.sidecar.transfer.Checkpoint;
 import dev.lockkeeper.sidecar.transfer.TransferException;
 import dev.lockkeeper.sidecar.transfer.TransferOutcome;
 import dev.lockkeeper.sidecar.transfer.TransferProgress;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
-
-import static dev.lockkeeper.sidecar.wire.Trees.MiB;
-import static org.junit.jupiter.api.Assertions.*;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Filesystem volume to filesystem volume (content archive) between two nodes over real TLS on loopback. */
 class WireTreeTest {
     private static final String STAGING = ".lockkeeper-partial";
     private static final TransferProgress QUIET = new TransferProgress() {
         @Override
-        public void update(long done, long total, long dataBytes, long holeBytes) { }
+        public void update(long done, long total, long dataBytes, long holeBytes) {}
 
         @Override
-        public void verifying() { }
+        public void verifying() {}
     };
 
     @TempDir
     Path dir;
+
     private WireNodes nodes;
 
     @BeforeEach
     void start() throws IOException {
-        nodes = new WireNodes(dir, new DataServer.Options(Duration.ofSeconds(5), Duration.ofMillis(200), WireMetrics.NONE));
+        nodes = new WireNodes(
+                dir, new DataServer.Options(Duration.ofSeconds(5), Duration.ofMillis(200), WireMetrics.NONE));
     }
 
     @AfterEach
@@ -54,7 +55,12 @@ class WireTreeTest {
     }
 
     private TransferOutcome pull(String task, Path target, MemoryCheckpoints checkpoints) throws Exception {
-        return nodes.puller(small()).pull(WireNodes.request(task, nodes.address(), target, Content.ARCHIVE), checkpoints, QUIET, () -> false);
+        return nodes.puller(small())
+                .pull(
+                        WireNodes.request(task, nodes.address(), target, Content.ARCHIVE),
+                        checkpoints,
+                        QUIET,
+                        () -> false);
     }
 
     private static Map<String, String> withoutSkipped(Path source) throws IOException {
@@ -72,12 +78,25 @@ class WireTreeTest {
         TransferOutcome outcome = pull("t1", target, new MemoryCheckpoints());
 
         assertEquals(withoutSkipped(source), Trees.describe(target));
-        assertEquals(NativeFile.statNoFollow(target.resolve("etc/hosts")).identity(),
-                NativeFile.statNoFollow(target.resolve("etc/deep/hosts-again")).identity(), "a hard link stays one inode");
+        assertEquals(
+                NativeFile.statNoFollow(target.resolve("etc/hosts")).identity(),
+                NativeFile.statNoFollow(target.resolve("etc/deep/hosts-again")).identity(),
+                "a hard link stays one inode");
         Path sparse = Path.of("etc/deep/er/sparse.img");
         Allocation.assertSame(source.resolve(sparse), target.resolve(sparse));
         assertEquals(3 * MiB, Commands.allocatedBytes(target.resolve(sparse)));
-        assertEquals("", Commands.ok("diff", "-r", "--no-dereference", "-x", "fifo", "-x", "lost+found", source.toString(), target.toString()));
+        assertEquals(
+                "",
+                Commands.ok(
+                        "diff",
+                        "-r",
+                        "--no-dereference",
+                        "-x",
+                        "fifo",
+                        "-x",
+                        "lost+found",
+                        source.toString(),
+                        target.toString()));
         assertFalse(Files.exists(target.resolve(STAGING)));
         assertFalse(Files.exists(target.resolve("lost+found")));
         assertFalse(Files.exists(target.resolve("fifo")));
@@ -93,8 +112,14 @@ class WireTreeTest {
         nodes.serve("r1", source, Content.ARCHIVE);
         MemoryCheckpoints checkpoints = new MemoryCheckpoints();
         try (FaultProxy proxy = new FaultProxy(nodes.address(), FaultProxy.Fault.RESET, 14 * MiB)) {
-            TransferException failed = assertThrows(TransferException.class, () -> nodes.puller(small())
-                    .pull(WireNodes.request("r1", proxy.address(), target, Content.ARCHIVE), checkpoints, QUIET, () -> false));
+            TransferException failed = assertThrows(
+                    TransferException.class,
+                    () -> nodes.puller(small())
+                            .pull(
+                                    WireNodes.request("r1", proxy.address(), target, Content.ARCHIVE),
+                                    checkpoints,
+                                    QUIET,
+                                    () -> false));
             assertTrue(proxy.fired());
             assertTrue(failed.retryable(), failed.getMessage());
         }
@@ -123,16 +148,25 @@ class WireTreeTest {
         nodes.serve("r2", source, Content.ARCHIVE);
         MemoryCheckpoints checkpoints = new MemoryCheckpoints();
         try (FaultProxy proxy = new FaultProxy(nodes.address(), FaultProxy.Fault.RESET, 12 * MiB)) {
-            assertThrows(TransferException.class, () -> nodes.puller(small())
-                    .pull(WireNodes.request("r2", proxy.address(), target, Content.ARCHIVE), checkpoints, QUIET, () -> false));
+            assertThrows(
+                    TransferException.class,
+                    () -> nodes.puller(small())
+                            .pull(
+                                    WireNodes.request("r2", proxy.address(), target, Content.ARCHIVE),
+                                    checkpoints,
+                                    QUIET,
+                                    () -> false));
         }
         Checkpoint checkpoint = checkpoints.load().orElseThrow();
         assertEquals(0, checkpoint.entries(), "only the root is finished");
-        assertTrue(checkpoint.offset() >= 4 * MiB && checkpoint.offset() <= 12 * MiB, "checkpoint at " + checkpoint.offset());
+        assertTrue(
+                checkpoint.offset() >= 4 * MiB && checkpoint.offset() <= 12 * MiB,
+                "checkpoint at " + checkpoint.offset());
         // stale bytes after the checkpoint (an attempt killed after writing more) must not survive the resume
-        try (var file = new java.io.RandomAccessFile(target.resolve(STAGING).resolve("big.img").toFile(), "rw")) {
+        try (var file = new java.io.RandomAccessFile(
+                target.resolve(STAGING).resolve("big.img").toFile(), "rw")) {
             file.seek(24 * MiB);
-            file.write(new byte[]{1, 2, 3, 4});
+            file.write(new byte[] {1, 2, 3, 4});
         }
 
         TransferOutcome resumed = pull("r2", target, checkpoints);
@@ -148,9 +182,12 @@ class WireTreeTest {
         Path target = Files.createDirectories(dir.resolve("target"));
         Files.writeString(target.resolve("someone-elses"), "data");
         nodes.serve("n1", source, Content.ARCHIVE);
-        TransferException failed = assertThrows(TransferException.class, () -> pull("n1", target, new MemoryCheckpoints()));
+        TransferException failed =
+                assertThrows(TransferException.class, () -> pull("n1", target, new MemoryCheckpoints()));
         assertFalse(failed.retryable());
-        assertEquals("target directory " + target + " is not empty (it holds someone-elses); a tree is only copied into an empty volume",
+        assertEquals(
+                "target directory " + target
+                        + " is not empty (it holds someone-elses); a tree is only copied into an empty volume",
                 failed.getMessage());
         assertFalse(Files.exists(target.resolve(STAGING)));
     }
@@ -160,8 +197,11 @@ class WireTreeTest {
         Path source = Trees.many(Files.createDirectories(dir.resolve("source")), 1, 4096);
         Path target = Files.writeString(dir.resolve("plain-file"), "x");
         nodes.serve("n2", source, Content.ARCHIVE);
-        TransferException failed = assertThrows(TransferException.class, () -> pull("n2", target, new MemoryCheckpoints()));
-        assertEquals("target " + target + " is not a directory; a tree is copied into a filesystem volume", failed.getMessage());
+        TransferException failed =
+                assertThrows(TransferException.class, () -> pull("n2", target, new MemoryCheckpoints()));
+        assertEquals(
+                "target " + target + " is not a directory; a tree is copied into a filesystem volume",
+                failed.getMessage());
         assertEquals("x", Files.readString(target));
     }
 }

@@ -28,13 +28,18 @@ import java.util.function.Supplier;
 public final class AdmissionChain {
 
     public enum Stage {
-        MUTATING("mutate"), VALIDATING("validate");
+        MUTATING("mutate"),
+        VALIDATING("validate");
 
         private final String endpoint;
 
-        Stage(String endpoint) { this.endpoint = endpoint; }
+        Stage(String endpoint) {
+            this.endpoint = endpoint;
+        }
 
-        public String endpoint() { return endpoint; }
+        public String endpoint() {
+            return endpoint;
+        }
     }
 
     private final Stage stage;
@@ -43,7 +48,12 @@ public final class AdmissionChain {
     private final RuleObserver observer;
     private final Supplier<Policy> policy;
 
-    public AdmissionChain(Stage stage, List<AdmissionRule> rules, ClusterView cluster, RuleObserver observer, Supplier<Policy> policy) {
+    public AdmissionChain(
+            Stage stage,
+            List<AdmissionRule> rules,
+            ClusterView cluster,
+            RuleObserver observer,
+            Supplier<Policy> policy) {
         this.stage = stage;
         this.rules = List.copyOf(rules);
         this.cluster = cluster;
@@ -51,7 +61,9 @@ public final class AdmissionChain {
         this.policy = policy;
     }
 
-    public Stage stage() { return stage; }
+    public Stage stage() {
+        return stage;
+    }
 
     public Decision decide(AdmissionRequest request) {
         return decide(request, null);
@@ -65,7 +77,8 @@ public final class AdmissionChain {
     public Decision decide(AdmissionRequest request, Duration apiServerTimeout) {
         long started = System.nanoTime();
         Policy inForce = policy.get();
-        ReviewContext review = ReviewContext.of(request, inForce, Deadline.after(inForce.limits().budget(apiServerTimeout)), cluster);
+        ReviewContext review = ReviewContext.of(
+                request, inForce, Deadline.after(inForce.limits().budget(apiServerTimeout)), cluster);
         Decision decision = withinDeadline(review);
         observer.reviewDecided(stage.endpoint(), decision.outcome(), System.nanoTime() - started);
         return decision;
@@ -112,16 +125,30 @@ public final class AdmissionChain {
      */
     private Decision late(ReviewContext review, AdmissionRule rule) {
         String who = rule == null ? "the review" : "rule " + rule.name();
-        String deadline = who + " did not finish within the review's deadline of " + review.deadline().budget().toMillis() + " ms";
+        String deadline = who + " did not finish within the review's deadline of "
+                + review.deadline().budget().toMillis() + " ms";
         FailurePolicy failure = rule == null ? FailurePolicy.FAIL : rule.failurePolicy();
         boolean warnOnly = rule != null && review.policy().mode(rule.name()) == EnforcementMode.WARN;
-        if (rule != null) observer.ruleEvaluated(stage.endpoint(), rule.name(), "timeout", review.deadline().budget().toNanos());
-        review.log().warn("{}; answered with failurePolicy {}", deadline, warnOnly ? "Ignore (warn mode)" : failure.registration());
+        if (rule != null)
+            observer.ruleEvaluated(
+                    stage.endpoint(),
+                    rule.name(),
+                    "timeout",
+                    review.deadline().budget().toNanos());
+        review.log()
+                .warn(
+                        "{}; answered with failurePolicy {}",
+                        deadline,
+                        warnOnly ? "Ignore (warn mode)" : failure.registration());
         if (failure == FailurePolicy.IGNORE || warnOnly) {
-            return Decision.allowed(List.of(deadline + "; allowed without it, as its webhook fails open"
-                    + (warnOnly ? " in warn mode" : " (failurePolicy Ignore)")), null);
+            return Decision.allowed(
+                    List.of(deadline + "; allowed without it, as its webhook fails open"
+                            + (warnOnly ? " in warn mode" : " (failurePolicy Ignore)")),
+                    null);
         }
-        return Decision.timedOut(rule == null ? "chain" : rule.name(), deadline + "; denied, as its webhook fails closed (failurePolicy Fail)");
+        return Decision.timedOut(
+                rule == null ? "chain" : rule.name(),
+                deadline + "; denied, as its webhook fails closed (failurePolicy Fail)");
     }
 
     private Decision evaluate(ReviewContext review, AtomicReference<AdmissionRule> running) {
@@ -132,7 +159,8 @@ public final class AdmissionChain {
         ArrayNode patch = Json.array();
         List<String> warnings = new ArrayList<>();
         if (inForce.excludes(request.objectNamespace())) return Decision.allowed(warnings, null);
-        boolean anyRuleReads = rules.stream().anyMatch(rule -> inForce.mode(rule.name()) != EnforcementMode.OFF && rule.handles(request));
+        boolean anyRuleReads = rules.stream()
+                .anyMatch(rule -> inForce.mode(rule.name()) != EnforcementMode.OFF && rule.handles(request));
         if (!anyRuleReads) return Decision.allowed(warnings, null);
         Decision tooLarge = ObjectLimits.check(original, inForce.limits());
         if (tooLarge != null) return tooLarge;
@@ -153,13 +181,19 @@ public final class AdmissionChain {
                 Decision unreadable = WrongType.decision(rule.name(), e);
                 if (unreadable != null) return unreadable;
                 review.log().error("rule {} failed", rule.name(), e);
-                return Decision.errored(rule.name(), "rule " + rule.name() + " failed inside the webhook; its log has the details (uid "
-                        + request.uid() + ")");
+                return Decision.errored(
+                        rule.name(),
+                        "rule " + rule.name() + " failed inside the webhook; its log has the details (uid "
+                                + request.uid() + ")");
             }
             warnings.addAll(verdict.warnings());
             if (mode == EnforcementMode.WARN) {
                 String would = wouldHave(verdict, current);
-                observer.ruleEvaluated(stage.endpoint(), rule.name(), would == null ? "allowed" : "warned", System.nanoTime() - started);
+                observer.ruleEvaluated(
+                        stage.endpoint(),
+                        rule.name(),
+                        would == null ? "allowed" : "warned",
+                        System.nanoTime() - started);
                 if (would != null) warnings.add(rule.name() + " (warn mode) would " + would);
                 running.set(null);
                 continue;
@@ -175,7 +209,10 @@ public final class AdmissionChain {
                         patch.addAll(allow.patch());
                         current = allow.mutated();
                     }
-                    observer.ruleEvaluated(stage.endpoint(), rule.name(), changed ? "patched" : "allowed",
+                    observer.ruleEvaluated(
+                            stage.endpoint(),
+                            rule.name(),
+                            changed ? "patched" : "allowed",
                             System.nanoTime() - started);
                     running.set(null);
                 }
@@ -188,14 +225,15 @@ public final class AdmissionChain {
     private String wouldHave(Verdict verdict, ObjectNode current) {
         return switch (verdict) {
             case Verdict.Deny deny -> "deny: " + deny.message();
-            case Verdict.Allow allow when stage == Stage.MUTATING && allow.mutated() != null -> {
+            case Verdict.Allow allow
+            when stage == Stage.MUTATING && allow.mutated() != null -> {
                 ArrayNode patch = allow.patch();
                 List<String> operations = new ArrayList<>();
-                patch.forEach(op -> operations.add(op.path("op").asText() + " " + op.path("path").asText()));
+                patch.forEach(op -> operations.add(
+                        op.path("op").asText() + " " + op.path("path").asText()));
                 yield "patch: " + String.join(", ", operations);
             }
             case Verdict.Allow allow -> null;
         };
     }
-
 }

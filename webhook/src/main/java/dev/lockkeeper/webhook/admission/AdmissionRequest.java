@@ -26,12 +26,14 @@ public record AdmissionRequest(
     }
 
     public AdmissionRequest withObject(ObjectNode replacement) {
-        return new AdmissionRequest(uid, kind, resource, subResource, operation, namespace, name, userInfo,
-                replacement, oldObject, dryRun);
+        return new AdmissionRequest(
+                uid, kind, resource, subResource, operation, namespace, name, userInfo, replacement, oldObject, dryRun);
     }
 
     public boolean is(String group, String resourceName, String subresource) {
-        return resource.group().equals(group) && resource.resource().equals(resourceName) && subResource.equals(subresource);
+        return resource.group().equals(group)
+                && resource.resource().equals(resourceName)
+                && subResource.equals(subresource);
     }
 
     /** The namespace the object lives in: the request's, else the object's own. */

@@ -32,12 +32,13 @@ public final class AdmissionReviews {
     }
 
     public static AdmissionRequest parse(JsonNode root) throws BadAdmissionReview {
-        if (root == null || !root.isObject()) throw new BadAdmissionReview("body must be a JSON object (an AdmissionReview)");
+        if (root == null || !root.isObject())
+            throw new BadAdmissionReview("body must be a JSON object (an AdmissionReview)");
         String apiVersion = root.path("apiVersion").asText("");
         String kind = root.path("kind").asText("");
         if (!API_VERSION.equals(apiVersion) || !KIND.equals(kind)) {
-            throw new BadAdmissionReview("expected apiVersion " + API_VERSION + " kind " + KIND
-                    + ", got apiVersion \"" + apiVersion + "\" kind \"" + kind + "\"");
+            throw new BadAdmissionReview("expected apiVersion " + API_VERSION + " kind " + KIND + ", got apiVersion \""
+                    + apiVersion + "\" kind \"" + kind + "\"");
         }
         JsonNode request = root.get("request");
         if (request == null || request.isNull()) throw new BadAdmissionReview("AdmissionReview.request is missing");
@@ -45,9 +46,12 @@ public final class AdmissionReviews {
         String uid = requiredText(request, "uid");
         JsonNode kindNode = requiredObject(request, "kind");
         JsonNode resourceNode = requiredObject(request, "resource");
-        var gvk = new GroupVersionKind(optionalText(kindNode, "group", "request.kind"),
-                requiredText(kindNode, "version", "request.kind"), requiredText(kindNode, "kind", "request.kind"));
-        var gvr = new GroupVersionResource(optionalText(resourceNode, "group", "request.resource"),
+        var gvk = new GroupVersionKind(
+                optionalText(kindNode, "group", "request.kind"),
+                requiredText(kindNode, "version", "request.kind"),
+                requiredText(kindNode, "kind", "request.kind"));
+        var gvr = new GroupVersionResource(
+                optionalText(resourceNode, "group", "request.resource"),
                 requiredText(resourceNode, "version", "request.resource"),
                 requiredText(resourceNode, "resource", "request.resource"));
         Operation operation = operation(requiredText(request, "operation"));
@@ -63,9 +67,18 @@ public final class AdmissionReviews {
         if (!dryRun.isMissingNode() && !dryRun.isNull() && !dryRun.isBoolean()) {
             throw new BadAdmissionReview("request.dryRun must be a boolean");
         }
-        return new AdmissionRequest(uid, gvk, gvr, optionalText(request, "subResource", "request"), operation,
-                optionalText(request, "namespace", "request"), optionalText(request, "name", "request"),
-                userInfo(request.path("userInfo")), object, oldObject, dryRun.asBoolean(false));
+        return new AdmissionRequest(
+                uid,
+                gvk,
+                gvr,
+                optionalText(request, "subResource", "request"),
+                operation,
+                optionalText(request, "namespace", "request"),
+                optionalText(request, "name", "request"),
+                userInfo(request.path("userInfo")),
+                object,
+                oldObject,
+                dryRun.asBoolean(false));
     }
 
     /** The response document for {@code uid}; a validating response never carries a patch. */
@@ -81,7 +94,10 @@ public final class AdmissionReviews {
             if (!decision.causes().isEmpty()) {
                 ArrayNode causes = status.putObject("details").putArray("causes");
                 for (Cause cause : ResponseBounds.causes(decision.causes())) {
-                    causes.addObject().put("type", cause.type()).put("message", cause.message()).put("field", cause.field());
+                    causes.addObject()
+                            .put("type", cause.type())
+                            .put("message", cause.message())
+                            .put("field", cause.field());
                 }
             }
         }
@@ -99,7 +115,8 @@ public final class AdmissionReviews {
         try {
             return Operation.valueOf(value);
         } catch (IllegalArgumentException e) {
-            throw new BadAdmissionReview("request.operation must be one of CREATE, UPDATE, DELETE, CONNECT; got \"" + value + "\"");
+            throw new BadAdmissionReview(
+                    "request.operation must be one of CREATE, UPDATE, DELETE, CONNECT; got \"" + value + "\"");
         }
     }
 
@@ -115,8 +132,11 @@ public final class AdmissionReviews {
                 extra.put(entry.getKey(), stringList(entry.getValue(), "request.userInfo.extra." + entry.getKey()));
             }
         }
-        return new UserInfo(optionalText(node, "username", "request.userInfo"), optionalText(node, "uid", "request.userInfo"),
-                groups, extra);
+        return new UserInfo(
+                optionalText(node, "username", "request.userInfo"),
+                optionalText(node, "uid", "request.userInfo"),
+                groups,
+                extra);
     }
 
     private static List<String> stringList(JsonNode node, String where) throws BadAdmissionReview {
@@ -137,7 +157,8 @@ public final class AdmissionReviews {
     private static String requiredText(JsonNode node, String field, String where) throws BadAdmissionReview {
         JsonNode value = node.get(field);
         if (value == null || value.isNull()) throw new BadAdmissionReview(where + "." + field + " is missing");
-        if (!value.isTextual() || value.asText().isEmpty()) throw new BadAdmissionReview(where + "." + field + " must be a non-empty string");
+        if (!value.isTextual() || value.asText().isEmpty())
+            throw new BadAdmissionReview(where + "." + field + " must be a non-empty string");
         return value.asText();
     }
 

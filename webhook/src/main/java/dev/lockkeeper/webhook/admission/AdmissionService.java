@@ -44,7 +44,9 @@ public final class AdmissionService {
             // Still an AdmissionReview with the uid and a denial: a bare HTTP 500 would be read as a
             // webhook failure, which webhooks with failurePolicy Ignore let through.
             LOG.error("review {} failed", request.uid(), e);
-            decision = Decision.errored("chain", "the review failed inside the webhook; its log has the details (uid " + request.uid() + ")");
+            decision = Decision.errored(
+                    "chain",
+                    "the review failed inside the webhook; its log has the details (uid " + request.uid() + ")");
         }
         return HttpReply.ok(AdmissionReviews.render(request.uid(), decision, stage == AdmissionChain.Stage.MUTATING));
     }
@@ -67,8 +69,15 @@ public final class AdmissionService {
         ArrayNode patch = mutation.patch();
         Decision combined = validation.allowed()
                 ? Decision.allowed(warnings, patch)
-                : new Decision(false, validation.code(), validation.reason(), validation.message(), validation.causes(),
-                        warnings, null, validation.decidedBy());
+                : new Decision(
+                        false,
+                        validation.code(),
+                        validation.reason(),
+                        validation.message(),
+                        validation.causes(),
+                        warnings,
+                        null,
+                        validation.decidedBy());
         return AdmissionReviews.render(request.uid(), combined, true);
     }
 }

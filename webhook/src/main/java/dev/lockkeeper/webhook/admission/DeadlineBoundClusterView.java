@@ -53,7 +53,8 @@ final class DeadlineBoundClusterView implements ClusterView {
     public AccessDecision review(AccessReview review) {
         deadline.check();
         AccessDecision decision = cluster.review(review);
-        // An answer that came back because the wait was interrupted ("unavailable") is the deadline's, not the API server's.
+        // An answer that came back because the wait was interrupted ("unavailable") is the deadline's, not the API
+        // server's.
         deadline.check();
         return decision;
     }

@@ -8,8 +8,15 @@ import java.util.List;
  * {@code patch} is a JSON Patch (RFC 6902) array, present only for a mutating chain that changed
  * the object.
  */
-public record Decision(boolean allowed, int code, String reason, String message, List<Cause> causes,
-                       List<String> warnings, ArrayNode patch, String decidedBy) {
+public record Decision(
+        boolean allowed,
+        int code,
+        String reason,
+        String message,
+        List<Cause> causes,
+        List<String> warnings,
+        ArrayNode patch,
+        String decidedBy) {
 
     public Decision {
         causes = List.copyOf(causes);

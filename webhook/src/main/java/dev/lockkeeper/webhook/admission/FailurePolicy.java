@@ -6,12 +6,17 @@ package dev.lockkeeper.webhook.admission;
  * would have answered no answer. {@code FAIL} denies; {@code IGNORE} allows with a warning.
  */
 public enum FailurePolicy {
-    FAIL("Fail"), IGNORE("Ignore");
+    FAIL("Fail"),
+    IGNORE("Ignore");
 
     private final String registration;
 
-    FailurePolicy(String registration) { this.registration = registration; }
+    FailurePolicy(String registration) {
+        this.registration = registration;
+    }
 
     /** The value in a webhook registration's {@code failurePolicy} field. */
-    public String registration() { return registration; }
+    public String registration() {
+        return registration;
+    }
 }

@@ -14,8 +14,12 @@ public record HttpReply(int status, byte[] body) {
     /** A {@code metav1.Status} failure body, the shape Kubernetes clients already understand. */
     public static HttpReply error(int status, String reason, String message) {
         ObjectNode body = Json.object();
-        body.put("kind", "Status").put("apiVersion", "v1").put("status", "Failure")
-                .put("message", message).put("reason", reason).put("code", status);
+        body.put("kind", "Status")
+                .put("apiVersion", "v1")
+                .put("status", "Failure")
+                .put("message", message)
+                .put("reason", reason)
+                .put("code", status);
         return new HttpReply(status, body.toString().getBytes(StandardCharsets.UTF_8));
     }
 }

@@ -50,7 +50,8 @@ public final class ObjectEdit {
         for (int depth = 0; depth < path.length - 1; depth++) {
             JsonNode child = child(parent, path[depth]);
             if (child != null && !child.isNull() && !child.isContainerNode()) {
-                throw new UnsupportedOperationException("a " + child.getNodeType() + " for property \"" + path[depth] + "\" where an object belongs");
+                throw new UnsupportedOperationException(
+                        "a " + child.getNodeType() + " for property \"" + path[depth] + "\" where an object belongs");
             }
             if (child == null || child.isNull()) {
                 ObjectNode created = Json.object();
@@ -102,13 +103,15 @@ public final class ObjectEdit {
 
     private static int index(ArrayNode array, String step) {
         int index = Integer.parseInt(step);
-        if (index < 0 || index >= array.size()) throw new IllegalArgumentException("no item " + step + " in a list of " + array.size());
+        if (index < 0 || index >= array.size())
+            throw new IllegalArgumentException("no item " + step + " in a list of " + array.size());
         return index;
     }
 
     static String pointer(String... path) {
         StringBuilder pointer = new StringBuilder();
-        for (String step : path) pointer.append('/').append(step.replace("~", "~0").replace("/", "~1"));
+        for (String step : path)
+            pointer.append('/').append(step.replace("~", "~0").replace("/", "~1"));
         return pointer.toString();
     }
 }

@@ -19,9 +19,18 @@ final class ObjectLimits {
     private record Counted(String field, List<String> path, String limit) {}
 
     private static final List<Counted> LISTS = List.of(
-            new Counted("spec.template.spec.domain.devices.interfaces", List.of("spec", "template", "spec", "domain", "devices", "interfaces"), "maxInterfaces"),
-            new Counted("spec.domain.devices.interfaces", List.of("spec", "domain", "devices", "interfaces"), "maxInterfaces"),
-            new Counted("spec.template.spec.domain.devices.disks", List.of("spec", "template", "spec", "domain", "devices", "disks"), "maxDisks"),
+            new Counted(
+                    "spec.template.spec.domain.devices.interfaces",
+                    List.of("spec", "template", "spec", "domain", "devices", "interfaces"),
+                    "maxInterfaces"),
+            new Counted(
+                    "spec.domain.devices.interfaces",
+                    List.of("spec", "domain", "devices", "interfaces"),
+                    "maxInterfaces"),
+            new Counted(
+                    "spec.template.spec.domain.devices.disks",
+                    List.of("spec", "template", "spec", "domain", "devices", "disks"),
+                    "maxDisks"),
             new Counted("spec.domain.devices.disks", List.of("spec", "domain", "devices", "disks"), "maxDisks"),
             new Counted("spec.template.spec.volumes", List.of("spec", "template", "spec", "volumes"), "maxVolumes"),
             new Counted("spec.volumes", List.of("spec", "volumes"), "maxVolumes"),
@@ -37,21 +46,31 @@ final class ObjectLimits {
             JsonNode items = Json.at(object, list.path().toArray(String[]::new));
             int limit = limit(limits, list.limit());
             if (items.isArray() && items.size() > limit) {
-                return refused(list.field(), list.field() + " has " + items.size() + " items, more than the policy's limits." + list.limit()
-                        + " (" + limit + ")");
+                return refused(
+                        list.field(),
+                        list.field() + " has " + items.size() + " items, more than the policy's limits." + list.limit()
+                                + " (" + limit + ")");
             }
         }
-        for (Map.Entry<String, JsonNode> annotation : Json.at(object, "metadata", "annotations").properties()) {
+        for (Map.Entry<String, JsonNode> annotation :
+                Json.at(object, "metadata", "annotations").properties()) {
             int length = annotation.getValue().asText("").length();
             if (length > limits.maxAnnotationBytes()) {
-                String key = annotation.getKey().length() <= MAX_KEY_SHOWN ? annotation.getKey() : annotation.getKey().substring(0, MAX_KEY_SHOWN) + "…";
+                String key = annotation.getKey().length() <= MAX_KEY_SHOWN
+                        ? annotation.getKey()
+                        : annotation.getKey().substring(0, MAX_KEY_SHOWN) + "…";
                 String field = "metadata.annotations[" + key + "]";
-                return refused(field, field + " is " + length + " characters, more than the policy's limits.maxAnnotationBytes ("
-                        + limits.maxAnnotationBytes() + ")");
+                return refused(
+                        field,
+                        field + " is " + length + " characters, more than the policy's limits.maxAnnotationBytes ("
+                                + limits.maxAnnotationBytes() + ")");
             }
         }
         if (jsonLengthAbove(object, limits.maxObjectBytes())) {
-            return refused("", "the object is more than the policy's limits.maxObjectBytes (" + limits.maxObjectBytes() + ") of JSON");
+            return refused(
+                    "",
+                    "the object is more than the policy's limits.maxObjectBytes (" + limits.maxObjectBytes()
+                            + ") of JSON");
         }
         return null;
     }
@@ -90,7 +109,9 @@ final class ObjectLimits {
                 length += 2 + Math.max(0, next.size() - 1);
                 next.forEach(pending::push);
             } else {
-                length += next.isTextual() ? next.textValue().length() + 2 : next.asText().length();
+                length += next.isTextual()
+                        ? next.textValue().length() + 2
+                        : next.asText().length();
             }
             if (length > limit) return true;
         }

@@ -1,3 +1,8 @@
 package dev.lockkeeper.webhook.admission;
 
-public enum Operation { CREATE, UPDATE, DELETE, CONNECT }
+public enum Operation {
+    CREATE,
+    UPDATE,
+    DELETE,
+    CONNECT
+}

@@ -23,7 +23,8 @@ public final class ResponseBounds {
     public static List<Cause> causes(List<Cause> causes) {
         List<Cause> kept = new ArrayList<>(Math.min(causes.size(), MAX_CAUSES + 1));
         for (Cause cause : causes.subList(0, Math.min(causes.size(), MAX_CAUSES))) {
-            kept.add(new Cause(cause.type(), cut(cause.field(), MAX_CAUSE_MESSAGE), cut(cause.message(), MAX_CAUSE_MESSAGE)));
+            kept.add(new Cause(
+                    cause.type(), cut(cause.field(), MAX_CAUSE_MESSAGE), cut(cause.message(), MAX_CAUSE_MESSAGE)));
         }
         if (causes.size() > MAX_CAUSES) {
             Cause first = causes.get(MAX_CAUSES);

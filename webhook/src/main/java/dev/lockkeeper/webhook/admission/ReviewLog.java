@@ -22,7 +22,8 @@ public final class ReviewLog {
 
     static ReviewLog of(AdmissionRequest request) {
         String namespace = request.objectNamespace().isEmpty() ? "(cluster)" : request.objectNamespace();
-        return new ReviewLog(LOG, "review " + cut(request.uid()) + " " + cut(request.kind().kind()) + " " + cut(namespace) + ": ");
+        return new ReviewLog(
+                LOG, "review " + cut(request.uid()) + " " + cut(request.kind().kind()) + " " + cut(namespace) + ": ");
     }
 
     public String prefix() {

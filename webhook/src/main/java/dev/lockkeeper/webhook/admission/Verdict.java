@@ -18,7 +18,8 @@ public sealed interface Verdict {
     record Allow(List<String> warnings, ObjectNode mutated, ArrayNode patch) implements Verdict {
         public Allow {
             warnings = List.copyOf(warnings);
-            if ((mutated == null) != (patch == null)) throw new IllegalArgumentException("a changed object comes with its patch");
+            if ((mutated == null) != (patch == null))
+                throw new IllegalArgumentException("a changed object comes with its patch");
         }
     }
 
@@ -30,9 +31,13 @@ public sealed interface Verdict {
         }
     }
 
-    static Allow allow() { return new Allow(List.of(), null, null); }
+    static Allow allow() {
+        return new Allow(List.of(), null, null);
+    }
 
-    static Allow allow(List<String> warnings) { return new Allow(warnings, null, null); }
+    static Allow allow(List<String> warnings) {
+        return new Allow(warnings, null, null);
+    }
 
     static Deny forbidden(String message, Cause... causes) {
         return new Deny(403, "Forbidden", message, List.of(causes), List.of());

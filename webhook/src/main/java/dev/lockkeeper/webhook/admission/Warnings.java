@@ -20,7 +20,8 @@ public final class Warnings {
         for (String warning : warnings) {
             // control, line-separator and format characters (bidi overrides, zero-width joiners) could make a
             // warning read as something else in a terminal
-            String oneLine = warning.replaceAll("[\\p{Cntrl}\\p{Cf}\\u2028\\u2029]+", " ").strip();
+            String oneLine = warning.replaceAll("[\\p{Cntrl}\\p{Cf}\\u2028\\u2029]+", " ")
+                    .strip();
             if (oneLine.isEmpty()) continue;
             if (oneLine.length() > MAX_LENGTH) oneLine = oneLine.substring(0, MAX_LENGTH - 3) + "...";
             unique.add(oneLine);

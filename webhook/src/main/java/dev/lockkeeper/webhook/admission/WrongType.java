@@ -11,7 +11,8 @@ import java.util.regex.Pattern;
  * resources without a structural schema, and forged reviews, can carry anything.
  */
 final class WrongType {
-    // Jackson's ObjectNode.withObject/withArray wording: "Cannot replace `JsonNode` of type ... for property "firmware" ..."
+    // Jackson's ObjectNode.withObject/withArray wording: "Cannot replace `JsonNode` of type ... for property "firmware"
+    // ..."
     private static final Pattern PROPERTY = Pattern.compile("for property \"([^\"]{1,200})\"");
 
     private WrongType() {}
@@ -21,8 +22,11 @@ final class WrongType {
         if (!(failure instanceof ClassCastException || failure instanceof UnsupportedOperationException)) return null;
         Matcher named = PROPERTY.matcher(String.valueOf(failure.getMessage()));
         String field = named.find() ? named.group(1) : "";
-        String message = (field.isEmpty() ? "a field" : "field \"" + field + "\"") + " has the wrong type for rule " + rule
-                + " (it reads an object or a list there)";
-        return Decision.denied(new Verdict.Deny(422, "Invalid", message, List.of(Cause.invalid(field, message)), List.of()), List.of(), rule);
+        String message = (field.isEmpty() ? "a field" : "field \"" + field + "\"") + " has the wrong type for rule "
+                + rule + " (it reads an object or a list there)";
+        return Decision.denied(
+                new Verdict.Deny(422, "Invalid", message, List.of(Cause.invalid(field, message)), List.of()),
+                List.of(),
+                rule);
     }
 }

@@ -17,7 +17,8 @@ final class ClusterSource {
     static ManifestClusterView embedded(Path directory) {
         if (directory != null) return new ManifestClusterView(Manifests.readDirectory(directory));
         try (InputStream in = ClusterSource.class.getResourceAsStream(EXAMPLE_RESOURCE)) {
-            if (in == null) throw new ManifestException("example cluster missing from the jar (" + EXAMPLE_RESOURCE + ")");
+            if (in == null)
+                throw new ManifestException("example cluster missing from the jar (" + EXAMPLE_RESOURCE + ")");
             return new ManifestClusterView(Manifests.read("example-cluster.yaml", in));
         } catch (IOException e) {
             throw new ManifestException("cannot read the example cluster: " + e.getMessage());
@@ -28,7 +29,8 @@ final class ClusterSource {
     static boolean kubeconfigAvailable() {
         String kubeconfig = System.getenv("KUBECONFIG");
         if (kubeconfig != null && !kubeconfig.isBlank()) {
-            for (String file : kubeconfig.split(java.io.File.pathSeparator)) if (Files.isRegularFile(Path.of(file))) return true;
+            for (String file : kubeconfig.split(java.io.File.pathSeparator))
+                if (Files.isRegularFile(Path.of(file))) return true;
         }
         return Files.isRegularFile(Path.of(System.getProperty("user.home"), ".kube", "config"))
                 || Files.isRegularFile(Path.of("/var/run/secrets/kubernetes.io/serviceaccount/token"));

@@ -5,7 +5,10 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** {@code lockkeeper-webhook serve|review}. */
-@Command(name = "lockkeeper-webhook", mixinStandardHelpOptions = true, version = "lockkeeper-webhook 0.1.0",
+@Command(
+        name = "lockkeeper-webhook",
+        mixinStandardHelpOptions = true,
+        version = "lockkeeper-webhook 0.1.0",
         description = "Admission webhooks that guard KubeVirt storage: clone RBAC, export and restore rules.",
         subcommands = {ServeCommand.class, ReviewCommand.class})
 public final class Main implements Runnable {

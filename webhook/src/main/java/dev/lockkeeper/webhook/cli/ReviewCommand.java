@@ -7,11 +7,11 @@ import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.AdmissionReviews;
 import dev.lockkeeper.webhook.admission.AdmissionService;
 import dev.lockkeeper.webhook.admission.BadAdmissionReview;
-import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.admission.RuleObserver;
 import dev.lockkeeper.webhook.cluster.ClusterView;
 import dev.lockkeeper.webhook.cluster.ManifestException;
 import dev.lockkeeper.webhook.cluster.Manifests;
+import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.policy.PolicyException;
 import dev.lockkeeper.webhook.policy.PolicySource;
 import dev.lockkeeper.webhook.rules.Rulebook;
@@ -24,29 +24,40 @@ import java.time.Clock;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * Runs AdmissionReviews through the mutating then the validating chain, as the API server would,
  * against an embedded cluster, and prints each final response. Exit 0: all allowed; 1: any denied;
  * 2: bad input.
  */
-@Command(name = "review", mixinStandardHelpOptions = true,
+@Command(
+        name = "review",
+        mixinStandardHelpOptions = true,
         description = "Decide AdmissionReview files (JSON or YAML) offline against a cluster directory.")
 final class ReviewCommand implements Callable<Integer> {
-    @Spec CommandSpec spec;
+    @Spec
+    CommandSpec spec;
 
-    @Option(names = "--cluster", paramLabel = "DIR", description = "Manifests of the cluster (default: the bundled example cluster).")
+    @Option(
+            names = "--cluster",
+            paramLabel = "DIR",
+            description = "Manifests of the cluster (default: the bundled example cluster).")
     Path cluster;
 
-    @Option(names = "--clone-source-role", defaultValue = Rulebook.DEFAULT_CLONE_SOURCE_ROLE,
+    @Option(
+            names = "--clone-source-role",
+            defaultValue = Rulebook.DEFAULT_CLONE_SOURCE_ROLE,
             description = "ClusterRole that denial messages tell admins to bind (default: ${DEFAULT-VALUE}).")
     String cloneSourceRole;
 
-    @Option(names = "--policy", paramLabel = "FILE", description = "Policy file (rule modes, thresholds); default: every rule denies.")
+    @Option(
+            names = "--policy",
+            paramLabel = "FILE",
+            description = "Policy file (rule modes, thresholds); default: every rule denies.")
     Path policyFile;
 
     @Parameters(arity = "1..*", paramLabel = "FILE", description = "AdmissionReview files.")
@@ -93,7 +104,8 @@ final class ReviewCommand implements Callable<Integer> {
         if (!Files.isRegularFile(file)) throw new IOException("no such file");
         try (InputStream in = Files.newInputStream(file)) {
             var documents = Manifests.documents(file.toString(), in);
-            if (documents.size() != 1) throw new IOException("expected one AdmissionReview, found " + documents.size() + " documents");
+            if (documents.size() != 1)
+                throw new IOException("expected one AdmissionReview, found " + documents.size() + " documents");
             return documents.getFirst();
         }
     }

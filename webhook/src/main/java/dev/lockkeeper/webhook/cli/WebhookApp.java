@@ -88,7 +88,8 @@ final class WebhookApp implements AutoCloseable {
             throw new StartFailure(2, e.getMessage());
         }
         boolean liveMode = config.liveMode();
-        if (config.caSecret() != null && !liveMode) throw new StartFailure(2, "--ca-secret needs live mode (a cluster to keep the Secret in)");
+        if (config.caSecret() != null && !liveMode)
+            throw new StartFailure(2, "--ca-secret needs live mode (a cluster to keep the Secret in)");
         KubernetesClient client = null;
         ClusterView view;
         KeyPair tokenKeys;
@@ -96,8 +97,11 @@ final class WebhookApp implements AutoCloseable {
             if (liveMode) {
                 client = new KubernetesClientBuilder().build();
                 started.push(client);
-                InformerClusterView informers = new InformerClusterView(client, Rulebook.WATCHED,
-                        new SarSettings(config.sarCacheTtl(), config.sarCacheSize(), config.sarTimeout()), Ticker.systemTicker(),
+                InformerClusterView informers = new InformerClusterView(
+                        client,
+                        Rulebook.WATCHED,
+                        new SarSettings(config.sarCacheTtl(), config.sarCacheSize(), config.sarTimeout()),
+                        Ticker.systemTicker(),
                         config.unservedRetry());
                 started.push(informers);
                 view = informers.start();
@@ -105,10 +109,16 @@ final class WebhookApp implements AutoCloseable {
                 out.println("cluster: live (" + client.getMasterUrl() + ")");
             } else {
                 view = ClusterSource.embedded(config.cluster());
-                Path keyFile = config.tokenKey() != null ? config.tokenKey() : config.certDir().resolve("clone-token.key");
+                Path keyFile = config.tokenKey() != null
+                        ? config.tokenKey()
+                        : config.certDir().resolve("clone-token.key");
                 tokenKeys = TokenKeyFiles.loadOrGenerate(keyFile);
-                out.println("cluster: embedded (" + (config.cluster() == null ? "bundled example cluster" : config.cluster().toAbsolutePath()) + ")");
-                out.println("clone token public key: " + TokenKeyFiles.publicKeyFile(keyFile).toAbsolutePath());
+                out.println("cluster: embedded ("
+                        + (config.cluster() == null
+                                ? "bundled example cluster"
+                                : config.cluster().toAbsolutePath()) + ")");
+                out.println("clone token public key: "
+                        + TokenKeyFiles.publicKeyFile(keyFile).toAbsolutePath());
             }
         } catch (ManifestException e) {
             throw new StartFailure(2, e.getMessage());
@@ -116,30 +126,41 @@ final class WebhookApp implements AutoCloseable {
             throw new StartFailure(1, "cannot reach the cluster or the clone-token key: " + e.getMessage());
         }
 
-        ScheduledExecutorService reloads = Executors.newSingleThreadScheduledExecutor(Thread.ofVirtual().factory());
+        ScheduledExecutorService reloads =
+                Executors.newSingleThreadScheduledExecutor(Thread.ofVirtual().factory());
         started.push(reloads::shutdownNow);
         Path certificate = config.tlsCert(), key = config.tlsKey();
         ServingIdentity identity = new ServingIdentity(config.serviceName(), config.serviceNamespace());
         if (config.caSecret() != null) {
             var certs = new CertificateDirectory(config.certDir(), Clock.systemUTC());
             var stored = new CertificateSecret(client, config.serviceNamespace(), config.caSecret(), certs, identity);
-            var injector = new CaBundleInjector(client, config.webhookConfigurations(), config.serviceName(), config.serviceNamespace());
+            var injector = new CaBundleInjector(
+                    client, config.webhookConfigurations(), config.serviceName(), config.serviceNamespace());
             try {
                 int injected = injector.inject(stored.sync());
-                out.println("certificates from Secret " + config.serviceNamespace() + "/" + config.caSecret() + "; caBundle injected into "
-                        + injected + " webhook(s)");
+                out.println("certificates from Secret " + config.serviceNamespace() + "/" + config.caSecret()
+                        + "; caBundle injected into " + injected + " webhook(s)");
             } catch (IOException | KubernetesClientException e) {
-                throw new StartFailure(1, "cannot prepare certificates from Secret " + config.serviceNamespace() + "/" + config.caSecret()
-                        + ": " + e.getMessage());
+                throw new StartFailure(
+                        1,
+                        "cannot prepare certificates from Secret " + config.serviceNamespace() + "/" + config.caSecret()
+                                + ": " + e.getMessage());
             }
             long every = config.caSyncInterval().toMillis();
-            reloads.scheduleWithFixedDelay(() -> {
-                try {
-                    injector.inject(stored.sync());
-                } catch (IOException | RuntimeException e) {
-                    LOG.warn("certificate sync failed, retried in {}s: {}", config.caSyncInterval().toSeconds(), e.getMessage());
-                }
-            }, every, every, TimeUnit.MILLISECONDS);
+            reloads.scheduleWithFixedDelay(
+                    () -> {
+                        try {
+                            injector.inject(stored.sync());
+                        } catch (IOException | RuntimeException e) {
+                            LOG.warn(
+                                    "certificate sync failed, retried in {}s: {}",
+                                    config.caSyncInterval().toSeconds(),
+                                    e.getMessage());
+                        }
+                    },
+                    every,
+                    every,
+                    TimeUnit.MILLISECONDS);
             certificate = certs.certificate();
             key = certs.privateKey();
         } else if (certificate == null) {
@@ -156,25 +177,43 @@ final class WebhookApp implements AutoCloseable {
         }
 
         AdmissionMetrics metrics = new AdmissionMetrics();
-        AdmissionService admission = Rulebook.service(view, new CloneTokenSigner(tokenKeys.getPrivate(), Clock.systemUTC()),
-                config.cloneSourceRole(), metrics, policy);
+        AdmissionService admission = Rulebook.service(
+                view,
+                new CloneTokenSigner(tokenKeys.getPrivate(), Clock.systemUTC()),
+                config.cloneSourceRole(),
+                metrics,
+                policy);
         Vertx vertx = Vertx.vertx();
         started.push(() -> vertx.close().await());
-        server = new AdmissionServer(vertx, new ServerSettings(config.bind(), config.port(), certificate, key, config.certCheckInterval(),
-                config.clientCa()).withCertificateExpiryMargin(config.certExpiryMargin()).withClientCommonNames(config.clientCommonNames()),
-                admission, metrics, view::synced, Pem.encodePublicKey(tokenKeys.getPublic()));
+        server = new AdmissionServer(
+                vertx,
+                new ServerSettings(
+                                config.bind(),
+                                config.port(),
+                                certificate,
+                                key,
+                                config.certCheckInterval(),
+                                config.clientCa())
+                        .withCertificateExpiryMargin(config.certExpiryMargin())
+                        .withClientCommonNames(config.clientCommonNames()),
+                admission,
+                metrics,
+                view::synced,
+                Pem.encodePublicKey(tokenKeys.getPublic()));
         try {
             server.start().await();
         } catch (RuntimeException e) {
             server = null;
-            throw new StartFailure(1, "cannot start HTTPS listener on " + config.bind() + ":" + config.port() + ": " + e.getMessage());
+            throw new StartFailure(
+                    1, "cannot start HTTPS listener on " + config.bind() + ":" + config.port() + ": " + e.getMessage());
         }
         AdmissionServer running = server;
         started.push(() -> running.shutdown(config.shutdownGrace()).await());
         long every = config.certCheckInterval().toMillis();
         reloads.scheduleWithFixedDelay(policy::reload, every, every, TimeUnit.MILLISECONDS);
-        out.printf("listening on https://%s:%d (started in %d ms)%n", config.bind(), server.actualPort(),
-                (System.nanoTime() - startedAt) / 1_000_000);
+        out.printf(
+                "listening on https://%s:%d (started in %d ms)%n",
+                config.bind(), server.actualPort(), (System.nanoTime() - startedAt) / 1_000_000);
         out.flush();
     }
 

@@ -11,36 +11,58 @@ import java.util.Set;
  * whose message is the usage error.
  */
 record WebhookConfig(
-        String bind, int port,
-        Path cluster, boolean live,
-        Path tlsCert, Path tlsKey, Path certDir, Duration certCheckInterval, Duration certExpiryMargin,
-        Path clientCa, Set<String> clientCommonNames,
-        String serviceName, String serviceNamespace,
-        Path tokenKey, String tokenSecret,
-        String cloneSourceRole, Path policyFile,
-        Duration sarCacheTtl, long sarCacheSize, Duration sarTimeout, Duration unservedRetry,
-        String caSecret, List<String> webhookConfigurations, Duration caSyncInterval,
+        String bind,
+        int port,
+        Path cluster,
+        boolean live,
+        Path tlsCert,
+        Path tlsKey,
+        Path certDir,
+        Duration certCheckInterval,
+        Duration certExpiryMargin,
+        Path clientCa,
+        Set<String> clientCommonNames,
+        String serviceName,
+        String serviceNamespace,
+        Path tokenKey,
+        String tokenSecret,
+        String cloneSourceRole,
+        Path policyFile,
+        Duration sarCacheTtl,
+        long sarCacheSize,
+        Duration sarTimeout,
+        Duration unservedRetry,
+        String caSecret,
+        List<String> webhookConfigurations,
+        Duration caSyncInterval,
         Duration shutdownGrace) {
 
     WebhookConfig {
         clientCommonNames = Set.copyOf(clientCommonNames);
         webhookConfigurations = List.copyOf(webhookConfigurations);
-        if ((tlsCert == null) != (tlsKey == null)) throw new IllegalArgumentException("--tls-cert and --tls-key go together");
+        if ((tlsCert == null) != (tlsKey == null))
+            throw new IllegalArgumentException("--tls-cert and --tls-key go together");
         if (port < 0 || port > 65535) throw new IllegalArgumentException("--port must be 0-65535");
         if (!clientCommonNames.isEmpty() && clientCa == null) {
-            throw new IllegalArgumentException("--client-cn pins a subject of certificates from --client-ca; give --client-ca too");
+            throw new IllegalArgumentException(
+                    "--client-cn pins a subject of certificates from --client-ca; give --client-ca too");
         }
         if (caSecret != null && tlsCert != null) {
-            throw new IllegalArgumentException("--ca-secret manages the certificates itself; leave out --tls-cert/--tls-key");
+            throw new IllegalArgumentException(
+                    "--ca-secret manages the certificates itself; leave out --tls-cert/--tls-key");
         }
         if (caSecret != null && caSyncInterval.compareTo(Duration.ofSeconds(10)) < 0) {
-            throw new IllegalArgumentException("--ca-sync-interval must be at least 10s (each sync reads the Secret and the webhook configurations)");
+            throw new IllegalArgumentException(
+                    "--ca-sync-interval must be at least 10s (each sync reads the Secret and the webhook configurations)");
         }
         if (unservedRetry.compareTo(Duration.ofSeconds(1)) < 0) {
-            throw new IllegalArgumentException("--unserved-retry must be at least 1s (each retry lists the missing kind from the API server)");
+            throw new IllegalArgumentException(
+                    "--unserved-retry must be at least 1s (each retry lists the missing kind from the API server)");
         }
-        if (certCheckInterval.compareTo(Duration.ofMillis(100)) < 0) throw new IllegalArgumentException("--cert-check-interval must be at least 100ms");
-        if (certExpiryMargin.isNegative()) throw new IllegalArgumentException("--cert-expiry-margin must not be negative");
+        if (certCheckInterval.compareTo(Duration.ofMillis(100)) < 0)
+            throw new IllegalArgumentException("--cert-check-interval must be at least 100ms");
+        if (certExpiryMargin.isNegative())
+            throw new IllegalArgumentException("--cert-expiry-margin must not be negative");
         if (shutdownGrace.isNegative()) throw new IllegalArgumentException("--shutdown-grace must not be negative");
     }
 

@@ -8,8 +8,16 @@ import java.util.Map;
  * {@code extra}) wants to do what ({@code verb} on {@code group}/{@code resource}/{@code subresource}
  * named {@code name} in {@code namespace}). A record so it can key a cache.
  */
-public record AccessReview(String user, List<String> groups, Map<String, List<String>> extra,
-                           String namespace, String verb, String group, String resource, String subresource, String name) {
+public record AccessReview(
+        String user,
+        List<String> groups,
+        Map<String, List<String>> extra,
+        String namespace,
+        String verb,
+        String group,
+        String resource,
+        String subresource,
+        String name) {
     public AccessReview {
         groups = List.copyOf(groups);
         extra = Map.copyOf(extra);

@@ -25,29 +25,40 @@ public record ClusterIndex(String name, ResourceType type, Function<JsonNode, Li
     });
 
     /** VMs by the MAC addresses of their interfaces (lower case, as {@link #normalizeMac} writes them). */
-    public static final ClusterIndex VM_MACS = new ClusterIndex("macs", ResourceType.VIRTUAL_MACHINE,
+    public static final ClusterIndex VM_MACS = new ClusterIndex(
+            "macs",
+            ResourceType.VIRTUAL_MACHINE,
             vm -> macs(vm.path("spec").path("template").path("spec")));
-    public static final ClusterIndex VMI_MACS = new ClusterIndex("macs", ResourceType.VIRTUAL_MACHINE_INSTANCE,
-            vmi -> macs(vmi.path("spec")));
+
+    public static final ClusterIndex VMI_MACS =
+            new ClusterIndex("macs", ResourceType.VIRTUAL_MACHINE_INSTANCE, vmi -> macs(vmi.path("spec")));
 
     /** VMs and VMIs by firmware identity, keyed {@code uuid:<uuid>} and {@code serial:<serial>}. */
-    public static final ClusterIndex VM_FIRMWARE = new ClusterIndex("firmware", ResourceType.VIRTUAL_MACHINE,
+    public static final ClusterIndex VM_FIRMWARE = new ClusterIndex(
+            "firmware",
+            ResourceType.VIRTUAL_MACHINE,
             vm -> firmware(vm.path("spec").path("template").path("spec")));
-    public static final ClusterIndex VMI_FIRMWARE = new ClusterIndex("firmware", ResourceType.VIRTUAL_MACHINE_INSTANCE,
-            vmi -> firmware(vmi.path("spec")));
+
+    public static final ClusterIndex VMI_FIRMWARE =
+            new ClusterIndex("firmware", ResourceType.VIRTUAL_MACHINE_INSTANCE, vmi -> firmware(vmi.path("spec")));
 
     /** VirtualMachineExports by {@code <namespace>/<source kind>/<source name>}. */
-    public static final ClusterIndex EXPORT_SOURCES = new ClusterIndex("sources", ResourceType.VIRTUAL_MACHINE_EXPORT,
-            export -> List.of(Json.text(export, "metadata", "namespace") + "/" + Json.text(export, "spec", "source", "kind")
-                    + "/" + Json.text(export, "spec", "source", "name")));
+    public static final ClusterIndex EXPORT_SOURCES = new ClusterIndex(
+            "sources",
+            ResourceType.VIRTUAL_MACHINE_EXPORT,
+            export -> List.of(Json.text(export, "metadata", "namespace") + "/"
+                    + Json.text(export, "spec", "source", "kind") + "/" + Json.text(export, "spec", "source", "name")));
 
     /** VMs by {@code <namespace>/<claim>} of every PVC their disks use, directly or through a DataVolume (same name). */
     public static final ClusterIndex VM_CLAIMS = new ClusterIndex("claims", ResourceType.VIRTUAL_MACHINE, vm -> {
         String namespace = Json.text(vm, "metadata", "namespace");
-        return volumeClaims(vm.path("spec").path("template").path("spec")).stream().map(claim -> namespace + "/" + claim).toList();
+        return volumeClaims(vm.path("spec").path("template").path("spec")).stream()
+                .map(claim -> namespace + "/" + claim)
+                .toList();
     });
 
-    public static final List<ClusterIndex> ALL = List.of(POD_CLAIMS, VM_MACS, VMI_MACS, VM_FIRMWARE, VMI_FIRMWARE, EXPORT_SOURCES, VM_CLAIMS);
+    public static final List<ClusterIndex> ALL =
+            List.of(POD_CLAIMS, VM_MACS, VMI_MACS, VM_FIRMWARE, VMI_FIRMWARE, EXPORT_SOURCES, VM_CLAIMS);
 
     /** Claim names a VM or VMI spec mounts: PVC volumes, and DataVolume volumes (a DataVolume's PVC has its name). */
     public static List<String> volumeClaims(JsonNode vmiSpec) {

@@ -13,13 +13,18 @@ import java.util.Optional;
 public final class FeatureGates {
     /** CDI's {@code common.ConfigName}: the one CDIConfig CDI reads. */
     public static final String CDI_CONFIG_NAME = "config";
+
     public static final String CDI_CLAIM_ADOPTION = "DataVolumeClaimAdoption";
 
     public static final String KUBEVIRT_OCI_EXPORT = "OCIExport";
     public static final String KUBEVIRT_TEMPLATE = "Template";
 
     /** KubeVirt's maturity of a gate decides its default: Alpha off unless listed, Beta on unless disabled, GA always on. */
-    public enum Maturity { ALPHA, BETA, GA }
+    public enum Maturity {
+        ALPHA,
+        BETA,
+        GA
+    }
 
     private FeatureGates() {}
 
@@ -29,7 +34,8 @@ public final class FeatureGates {
      */
     public static boolean cdi(ClusterView cluster, String gate) {
         return cluster.get(ResourceType.CDI_CONFIG, "", CDI_CONFIG_NAME)
-                .map(config -> contains(config.path("spec").path("featureGates"), gate)).orElse(false);
+                .map(config -> contains(config.path("spec").path("featureGates"), gate))
+                .orElse(false);
     }
 
     /**
@@ -51,15 +57,19 @@ public final class FeatureGates {
      */
     public static boolean kubevirtTemplateDeployment(ClusterView cluster) {
         if (!kubevirt(cluster, KUBEVIRT_TEMPLATE, Maturity.BETA)) return false;
-        JsonNode enabled = kubevirtConfiguration(cluster).path("virtTemplateDeployment").path("enabled");
+        JsonNode enabled =
+                kubevirtConfiguration(cluster).path("virtTemplateDeployment").path("enabled");
         return !enabled.isBoolean() || enabled.asBoolean();
     }
 
     /** {@code spec.configuration} of the KubeVirt CR: a cluster runs one; the first that is not being deleted counts. */
     private static JsonNode kubevirtConfiguration(ClusterView cluster) {
         List<ObjectNode> installs = cluster.list(ResourceType.KUBEVIRT, null);
-        Optional<ObjectNode> live = installs.stream().filter(kv -> Json.text(kv, "metadata", "deletionTimestamp").isEmpty()).findFirst();
-        return live.or(() -> installs.stream().findFirst()).map(kv -> kv.path("spec").path("configuration"))
+        Optional<ObjectNode> live = installs.stream()
+                .filter(kv -> Json.text(kv, "metadata", "deletionTimestamp").isEmpty())
+                .findFirst();
+        return live.or(() -> installs.stream().findFirst())
+                .map(kv -> kv.path("spec").path("configuration"))
                 .orElse(Json.object());
     }
 

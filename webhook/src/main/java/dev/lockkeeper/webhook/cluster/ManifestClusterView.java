@@ -2,8 +2,8 @@ package dev.lockkeeper.webhook.cluster;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.cluster.rbac.RbacEvaluator;
+import dev.lockkeeper.webhook.json.Json;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
 import io.fabric8.kubernetes.api.model.rbac.Role;
@@ -32,10 +32,15 @@ public final class ManifestClusterView implements ClusterView {
             String apiVersion = Json.text(object, "apiVersion");
             String group = apiVersion.contains("/") ? apiVersion.substring(0, apiVersion.indexOf('/')) : "";
             objects.computeIfAbsent(new TypeKey(group, Json.text(object, "kind")), k -> new LinkedHashMap<>())
-                    .put(key(Json.text(object, "metadata", "namespace"), Json.text(object, "metadata", "name")), object);
+                    .put(
+                            key(Json.text(object, "metadata", "namespace"), Json.text(object, "metadata", "name")),
+                            object);
         }
-        this.rbac = new RbacEvaluator(typed("Role", Role.class), typed("ClusterRole", ClusterRole.class),
-                typed("RoleBinding", RoleBinding.class), typed("ClusterRoleBinding", ClusterRoleBinding.class));
+        this.rbac = new RbacEvaluator(
+                typed("Role", Role.class),
+                typed("ClusterRole", ClusterRole.class),
+                typed("RoleBinding", RoleBinding.class),
+                typed("ClusterRoleBinding", ClusterRoleBinding.class));
     }
 
     @Override
@@ -62,7 +67,8 @@ public final class ManifestClusterView implements ClusterView {
     public List<ObjectNode> byIndex(ClusterIndex index, String key) {
         index.type().require(ResourceType.Access.INFORMER, "byIndex");
         List<ObjectNode> found = new ArrayList<>();
-        for (ObjectNode object : byType(index.type()).values()) if (index.keys().apply(object).contains(key)) found.add(object);
+        for (ObjectNode object : byType(index.type()).values())
+            if (index.keys().apply(object).contains(key)) found.add(object);
         return found;
     }
 
@@ -88,11 +94,13 @@ public final class ManifestClusterView implements ClusterView {
 
     private <T> List<T> typed(String kind, Class<T> type) {
         List<T> result = new ArrayList<>();
-        for (ObjectNode node : objects.getOrDefault(new TypeKey(RBAC_GROUP, kind), Map.of()).values()) {
+        for (ObjectNode node :
+                objects.getOrDefault(new TypeKey(RBAC_GROUP, kind), Map.of()).values()) {
             try {
                 result.add(Json.MAPPER.treeToValue(node, type));
             } catch (JsonProcessingException e) {
-                throw new ManifestException(kind + " " + Json.text(node, "metadata", "name") + " is malformed: " + e.getOriginalMessage());
+                throw new ManifestException(
+                        kind + " " + Json.text(node, "metadata", "name") + " is malformed: " + e.getOriginalMessage());
             }
         }
         return result;

@@ -18,10 +18,14 @@ public final class Manifests {
     private Manifests() {}
 
     public static List<ObjectNode> readDirectory(Path dir) {
-        if (!Files.isDirectory(dir)) throw new ManifestException("cluster directory " + dir + " does not exist or is not a directory");
+        if (!Files.isDirectory(dir))
+            throw new ManifestException("cluster directory " + dir + " does not exist or is not a directory");
         List<Path> files;
         try (Stream<Path> walk = Files.walk(dir)) {
-            files = walk.filter(Files::isRegularFile).filter(Manifests::isManifest).sorted().toList();
+            files = walk.filter(Files::isRegularFile)
+                    .filter(Manifests::isManifest)
+                    .sorted()
+                    .toList();
         } catch (IOException e) {
             throw new ManifestException("cannot list " + dir + ": " + e.getMessage());
         }
@@ -48,16 +52,21 @@ public final class Manifests {
     public static List<JsonNode> documents(String source, InputStream in) {
         List<JsonNode> found = new ArrayList<>();
         int document = 0;
-        try (MappingIterator<JsonNode> documents = Json.YAML.readerFor(JsonNode.class).readValues(in)) {
+        try (MappingIterator<JsonNode> documents =
+                Json.YAML.readerFor(JsonNode.class).readValues(in)) {
             while (documents.hasNextValue()) {
                 document++;
                 JsonNode node = documents.nextValue();
                 // A document holding only comments reads as an empty string.
-                boolean empty = node == null || node.isNull() || node.isMissingNode() || (node.isTextual() && node.asText().isBlank());
+                boolean empty = node == null
+                        || node.isNull()
+                        || node.isMissingNode()
+                        || (node.isTextual() && node.asText().isBlank());
                 if (!empty) found.add(node);
             }
         } catch (JacksonException e) {
-            throw new ManifestException(source + " document " + Math.max(document, 1) + ": not valid YAML/JSON: " + e.getOriginalMessage());
+            throw new ManifestException(
+                    source + " document " + Math.max(document, 1) + ": not valid YAML/JSON: " + e.getOriginalMessage());
         } catch (IOException e) {
             throw new ManifestException("cannot read " + source + ": " + e.getMessage());
         }
@@ -65,7 +74,8 @@ public final class Manifests {
     }
 
     private static void collect(String where, JsonNode node, List<ObjectNode> into) {
-        if (!(node instanceof ObjectNode object)) throw new ManifestException(where + ": expected a Kubernetes object, got " + node.getNodeType());
+        if (!(node instanceof ObjectNode object))
+            throw new ManifestException(where + ": expected a Kubernetes object, got " + node.getNodeType());
         String kind = Json.text(object, "kind");
         if (Json.text(object, "apiVersion").isEmpty()) throw new ManifestException(where + ": apiVersion is missing");
         if (kind.isEmpty()) throw new ManifestException(where + ": kind is missing");
@@ -75,7 +85,8 @@ public final class Manifests {
             for (int i = 0; i < items.size(); i++) collect(where + " item " + i, items.get(i), into);
             return;
         }
-        if (Json.text(object, "metadata", "name").isEmpty()) throw new ManifestException(where + ": " + kind + " has no metadata.name");
+        if (Json.text(object, "metadata", "name").isEmpty())
+            throw new ManifestException(where + ": " + kind + " has no metadata.name");
         into.add(object);
     }
 

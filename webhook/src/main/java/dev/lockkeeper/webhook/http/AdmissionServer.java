@@ -9,31 +9,31 @@ import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.ClientAuth;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
-import io.vertx.core.http.ClientAuth;
 import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.net.PemTrustOptions;
 import io.vertx.core.net.ServerSSLOptions;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.security.cert.Certificate;
-import java.security.cert.X509Certificate;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.BooleanSupplier;
 import javax.naming.InvalidNameException;
 import javax.naming.ldap.LdapName;
 import javax.naming.ldap.Rdn;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,10 +51,15 @@ public final class AdmissionServer {
      * offers first); no CBC, no SHA-1 MACs, no static RSA key exchange.
      */
     static final List<String> AEAD_CIPHER_SUITES = List.of(
-            "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
-            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
-            "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
-            "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
+            "TLS_AES_128_GCM_SHA256",
+            "TLS_AES_256_GCM_SHA384",
+            "TLS_CHACHA20_POLY1305_SHA256",
+            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+            "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+            "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+            "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+            "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+            "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
 
     static {
         // TLS 1.2 renegotiation started by a client is a CPU lever for it and buys us nothing; JSSE reads
@@ -76,8 +81,13 @@ public final class AdmissionServer {
     private boolean reloading;
     private volatile boolean draining;
 
-    public AdmissionServer(Vertx vertx, ServerSettings settings, AdmissionService admission, AdmissionMetrics metrics,
-                           BooleanSupplier clusterSynced, String cloneTokenPublicKey) {
+    public AdmissionServer(
+            Vertx vertx,
+            ServerSettings settings,
+            AdmissionService admission,
+            AdmissionMetrics metrics,
+            BooleanSupplier clusterSynced,
+            String cloneTokenPublicKey) {
         this.vertx = vertx;
         this.settings = settings;
         this.admission = admission;
@@ -85,38 +95,49 @@ public final class AdmissionServer {
         this.clusterSynced = clusterSynced;
         this.cloneTokenPublicKey = cloneTokenPublicKey;
         this.budget = new IntakeBudget(settings.limits());
-        this.certificates = new CertificateRotation(settings.certificate(), settings.privateKey(), settings.certificateExpiryMargin(),
-                Clock.systemUTC(), metrics);
+        this.certificates = new CertificateRotation(
+                settings.certificate(),
+                settings.privateKey(),
+                settings.certificateExpiryMargin(),
+                Clock.systemUTC(),
+                metrics);
     }
 
     public Future<HttpServer> start() {
-        return vertx.executeBlocking(certificates::initial)
-                .compose(certificate -> {
-                    HttpServerOptions options = new HttpServerOptions()
-                            .setHost(settings.bindAddress()).setPort(settings.port())
-                            .setSsl(true).setKeyCertOptions(keyCert(certificate))
-                            .setIdleTimeout(120).setDecompressionSupported(false)
-                            // No WebSockets here. With compression on, Netty's WebSocket extension handler sits in the
-                            // pipeline and fails a connection with more than 128 pipelined requests queued; without it,
-                            // Vert.x reads one request ahead of the response in progress and pauses the socket.
-                            .setPerMessageWebSocketCompressionSupported(false).setPerFrameWebSocketCompressionSupported(false)
-                            .setEnabledSecureTransportProtocols(Set.of("TLSv1.3", "TLSv1.2"));
-                    AEAD_CIPHER_SUITES.forEach(options::addEnabledCipherSuite);
-                    if (settings.clientCa() != null) {
-                        // REQUEST, not REQUIRED: kubelet probes carry no client certificate; admission routes check for one.
-                        options.setClientAuth(ClientAuth.REQUEST).setTrustOptions(new PemTrustOptions().addCertPath(settings.clientCa().toString()));
-                    }
-                    server = vertx.createHttpServer(options).requestHandler(router())
-                            .connectionHandler(connection -> connection.exceptionHandler(failure -> {
-                                // A connection-level failure (TLS alert, reset, protocol error) ends that connection only.
-                                metrics.connectionFailed();
-                                LOG.debug("connection from {} failed: {}", connection.remoteAddress(), failure.toString());
-                            }));
-                    return server.listen().onSuccess(s -> {
-                        certificates.installed(certificate);
-                        reloadTimer = vertx.setPeriodic(settings.certificateCheckInterval().toMillis(), id -> reloadIfChanged());
-                    });
-                });
+        return vertx.executeBlocking(certificates::initial).compose(certificate -> {
+            HttpServerOptions options = new HttpServerOptions()
+                    .setHost(settings.bindAddress())
+                    .setPort(settings.port())
+                    .setSsl(true)
+                    .setKeyCertOptions(keyCert(certificate))
+                    .setIdleTimeout(120)
+                    .setDecompressionSupported(false)
+                    // No WebSockets here. With compression on, Netty's WebSocket extension handler sits in the
+                    // pipeline and fails a connection with more than 128 pipelined requests queued; without it,
+                    // Vert.x reads one request ahead of the response in progress and pauses the socket.
+                    .setPerMessageWebSocketCompressionSupported(false)
+                    .setPerFrameWebSocketCompressionSupported(false)
+                    .setEnabledSecureTransportProtocols(Set.of("TLSv1.3", "TLSv1.2"));
+            AEAD_CIPHER_SUITES.forEach(options::addEnabledCipherSuite);
+            if (settings.clientCa() != null) {
+                // REQUEST, not REQUIRED: kubelet probes carry no client certificate; admission routes check for one.
+                options.setClientAuth(ClientAuth.REQUEST)
+                        .setTrustOptions(new PemTrustOptions()
+                                .addCertPath(settings.clientCa().toString()));
+            }
+            server = vertx.createHttpServer(options)
+                    .requestHandler(router())
+                    .connectionHandler(connection -> connection.exceptionHandler(failure -> {
+                        // A connection-level failure (TLS alert, reset, protocol error) ends that connection only.
+                        metrics.connectionFailed();
+                        LOG.debug("connection from {} failed: {}", connection.remoteAddress(), failure.toString());
+                    }));
+            return server.listen().onSuccess(s -> {
+                certificates.installed(certificate);
+                reloadTimer =
+                        vertx.setPeriodic(settings.certificateCheckInterval().toMillis(), id -> reloadIfChanged());
+            });
+        });
     }
 
     public int actualPort() {
@@ -160,17 +181,43 @@ public final class AdmissionServer {
                 String refusal = certificates.refusal();
                 text(ctx.response(), 200, refusal == null ? "ok" : "ok; " + refusal);
             } else {
-                send(ctx.response(), HttpReply.error(503, "ServiceUnavailable", unready != null ? unready : "cluster view not synced"));
+                send(
+                        ctx.response(),
+                        HttpReply.error(
+                                503, "ServiceUnavailable", unready != null ? unready : "cluster view not synced"));
             }
         });
-        router.get("/metrics").handler(ctx -> ctx.response().putHeader("Content-Type", "text/plain; version=0.0.4")
-                .end(metrics.scrape()));
-        router.get("/clone-token/public-key").handler(ctx -> ctx.response()
-                .putHeader("Content-Type", "application/x-pem-file").end(cloneTokenPublicKey));
-        router.errorHandler(404, ctx -> send(ctx.response(), HttpReply.error(404, "NotFound", "no such endpoint: " + ctx.request().path())));
+        router.get("/metrics")
+                .handler(ctx -> ctx.response()
+                        .putHeader("Content-Type", "text/plain; version=0.0.4")
+                        .end(metrics.scrape()));
+        router.get("/clone-token/public-key")
+                .handler(ctx -> ctx.response()
+                        .putHeader("Content-Type", "application/x-pem-file")
+                        .end(cloneTokenPublicKey));
+        router.errorHandler(
+                404,
+                ctx -> send(
+                        ctx.response(),
+                        HttpReply.error(
+                                404,
+                                "NotFound",
+                                "no such endpoint: " + ctx.request().path())));
         router.errorHandler(405, ctx -> {
-            ctx.response().putHeader("Allow", ctx.request().path().equals("/mutate") || ctx.request().path().equals("/validate") ? "POST" : "GET");
-            send(ctx.response(), HttpReply.error(405, "MethodNotAllowed", ctx.request().method() + " is not allowed on " + ctx.request().path()));
+            ctx.response()
+                    .putHeader(
+                            "Allow",
+                            ctx.request().path().equals("/mutate")
+                                            || ctx.request().path().equals("/validate")
+                                    ? "POST"
+                                    : "GET");
+            send(
+                    ctx.response(),
+                    HttpReply.error(
+                            405,
+                            "MethodNotAllowed",
+                            ctx.request().method() + " is not allowed on "
+                                    + ctx.request().path()));
         });
         router.errorHandler(400, ctx -> send(ctx.response(), HttpReply.error(400, "BadRequest", "unreadable request")));
         Handler<RoutingContext> failed = ctx -> {
@@ -207,8 +254,13 @@ public final class AdmissionServer {
         if (claim == null) {
             metrics.requestRefused("busy");
             request.response().putHeader("Retry-After", "1");
-            refuse(request, HttpReply.error(429, "TooManyRequests", "the webhook is at its limit of " + limits.maxInFlight()
-                    + " reviews or " + limits.maxBufferedBytes() + " buffered bytes; retry shortly"));
+            refuse(
+                    request,
+                    HttpReply.error(
+                            429,
+                            "TooManyRequests",
+                            "the webhook is at its limit of " + limits.maxInFlight() + " reviews or "
+                                    + limits.maxBufferedBytes() + " buffered bytes; retry shortly"));
             return;
         }
         new BodyReader(request, stage, claim, declared).start();
@@ -227,15 +279,21 @@ public final class AdmissionServer {
             this.request = request;
             this.stage = stage;
             this.claim = claim;
-            this.body = Buffer.buffer((int) Math.min(Math.max(declared, 256), settings.limits().maxBodyBytes()));
+            this.body = Buffer.buffer(
+                    (int) Math.min(Math.max(declared, 256), settings.limits().maxBodyBytes()));
         }
 
         void start() {
             IntakeLimits limits = settings.limits();
             deadlineTimer = vertx.setTimer(limits.bodyDeadline().toMillis(), id -> {
                 deadlineTimer = -1;
-                stopReading("slow-body", HttpReply.error(408, "RequestTimeout",
-                        "request body not received within " + limits.bodyDeadline().toMillis() + " ms"));
+                stopReading(
+                        "slow-body",
+                        HttpReply.error(
+                                408,
+                                "RequestTimeout",
+                                "request body not received within "
+                                        + limits.bodyDeadline().toMillis() + " ms"));
             });
             request.handler(chunk -> {
                 if (finished) return; // refused: the rest is dropped
@@ -244,8 +302,13 @@ public final class AdmissionServer {
                     stopReading("too-large", tooLarge(limits));
                 } else if (!claim.growTo(size)) {
                     request.response().putHeader("Retry-After", "1");
-                    stopReading("busy", HttpReply.error(429, "TooManyRequests",
-                            "the webhook holds " + limits.maxBufferedBytes() + " bytes of request bodies already; retry shortly"));
+                    stopReading(
+                            "busy",
+                            HttpReply.error(
+                                    429,
+                                    "TooManyRequests",
+                                    "the webhook holds " + limits.maxBufferedBytes()
+                                            + " bytes of request bodies already; retry shortly"));
                 } else {
                     body.appendBuffer(chunk);
                 }
@@ -283,8 +346,8 @@ public final class AdmissionServer {
     private void decide(HttpServerRequest request, AdmissionChain.Stage stage, byte[] body, IntakeBudget.Claim claim) {
         Context context = vertx.getOrCreateContext();
         String timeout = request.getParam("timeout"); // the API server's, e.g. "3s": read here, on the event loop
-        CompletableFuture.supplyAsync(() -> admission.handle(stage, body, timeout), reviews).whenComplete((reply, failure) ->
-                context.runOnContext(v -> {
+        CompletableFuture.supplyAsync(() -> admission.handle(stage, body, timeout), reviews)
+                .whenComplete((reply, failure) -> context.runOnContext(v -> {
                     claim.release();
                     if (failure != null) {
                         metrics.unhandledFailure();
@@ -307,7 +370,8 @@ public final class AdmissionServer {
     }
 
     private static HttpReply tooLarge(IntakeLimits limits) {
-        return HttpReply.error(413, "RequestEntityTooLarge", "request body exceeds " + limits.maxBodyBytes() + " bytes");
+        return HttpReply.error(
+                413, "RequestEntityTooLarge", "request body exceeds " + limits.maxBodyBytes() + " bytes");
     }
 
     /**
@@ -339,14 +403,18 @@ public final class AdmissionServer {
             chain = new java.security.cert.Certificate[0];
         }
         if (chain.length == 0) {
-            return HttpReply.error(401, "Unauthorized", "a client certificate signed by the configured client CA is required");
+            return HttpReply.error(
+                    401, "Unauthorized", "a client certificate signed by the configured client CA is required");
         }
         Set<String> pinned = settings.clientCommonNames();
         if (pinned.isEmpty()) return null;
         String presented = chain[0] instanceof X509Certificate leaf ? commonName(leaf) : null;
         if (presented != null && pinned.contains(presented)) return null;
-        return HttpReply.error(403, "Forbidden", "client certificate CN=" + presented + " is not one this webhook accepts ("
-                + String.join(", ", pinned.stream().sorted().toList()) + ")");
+        return HttpReply.error(
+                403,
+                "Forbidden",
+                "client certificate CN=" + presented + " is not one this webhook accepts ("
+                        + String.join(", ", pinned.stream().sorted().toList()) + ")");
     }
 
     private static String commonName(X509Certificate certificate) {
@@ -364,26 +432,32 @@ public final class AdmissionServer {
     private void reloadIfChanged() {
         if (reloading) return;
         reloading = true;
-        vertx.executeBlocking(certificates::candidate).compose(candidate -> candidate == null ? Future.<Void>succeededFuture()
-                : server.updateSSLOptions(new ServerSSLOptions().setKeyCertOptions(keyCert(candidate)), true)
-                        .<Void>map(updated -> {
-                            certificates.installed(candidate);
-                            return null;
-                        })
-                        .recover(e -> {
-                            certificates.rejectedByTls(e.getMessage());
-                            return Future.succeededFuture();
-                        }))
+        vertx.executeBlocking(certificates::candidate)
+                .compose(candidate -> candidate == null
+                        ? Future.<Void>succeededFuture()
+                        : server.updateSSLOptions(new ServerSSLOptions().setKeyCertOptions(keyCert(candidate)), true)
+                                .<Void>map(updated -> {
+                                    certificates.installed(candidate);
+                                    return null;
+                                })
+                                .recover(e -> {
+                                    certificates.rejectedByTls(e.getMessage());
+                                    return Future.succeededFuture();
+                                }))
                 .onComplete(done -> reloading = false);
     }
 
     private static PemKeyCertOptions keyCert(ServingCertificate certificate) {
-        return new PemKeyCertOptions().setCertValue(Buffer.buffer(certificate.certificatePem()))
+        return new PemKeyCertOptions()
+                .setCertValue(Buffer.buffer(certificate.certificatePem()))
                 .setKeyValue(Buffer.buffer(certificate.keyPem()));
     }
 
     private static void text(HttpServerResponse response, int status, String body) {
-        if (!response.closed()) response.setStatusCode(status).putHeader("Content-Type", "text/plain").end(body);
+        if (!response.closed())
+            response.setStatusCode(status)
+                    .putHeader("Content-Type", "text/plain")
+                    .end(body);
     }
 
     private static void send(HttpServerResponse response, HttpReply reply) {

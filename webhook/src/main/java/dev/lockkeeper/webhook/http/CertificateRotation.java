@@ -69,7 +69,9 @@ final class CertificateRotation {
         }
         String problem = read.validityProblem(now);
         if (problem != null) {
-            refuse(problem.startsWith("expired") ? "expired" : "not-yet-valid", "serving certificate " + certificate + " is " + problem);
+            refuse(
+                    problem.startsWith("expired") ? "expired" : "not-yet-valid",
+                    "serving certificate " + certificate + " is " + problem);
             return null;
         }
         return read;
@@ -99,8 +101,8 @@ final class CertificateRotation {
         String why = refusal == null ? "" : " (" + refusal + ")";
         if (problem != null) return "the serving certificate in use is " + problem + why;
         if (now.plus(expiryMargin).isAfter(current.notAfter())) {
-            return "the serving certificate in use expires at " + current.notAfter() + ", within " + expiryMargin.toMinutes()
-                    + " min, and no valid replacement was found" + why;
+            return "the serving certificate in use expires at " + current.notAfter() + ", within "
+                    + expiryMargin.toMinutes() + " min, and no valid replacement was found" + why;
         }
         return null;
     }

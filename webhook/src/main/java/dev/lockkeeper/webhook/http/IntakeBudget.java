@@ -31,9 +31,13 @@ final class IntakeBudget {
         return claim;
     }
 
-    int inFlight() { return inFlight.get(); }
+    int inFlight() {
+        return inFlight.get();
+    }
 
-    long buffered() { return buffered.get(); }
+    long buffered() {
+        return buffered.get();
+    }
 
     /** One review's share; released exactly once however the review ends. */
     final class Claim {

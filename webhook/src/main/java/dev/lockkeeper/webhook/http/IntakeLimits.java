@@ -15,15 +15,19 @@ public record IntakeLimits(long maxBodyBytes, int maxInFlight, long maxBufferedB
      * flight ran a 128 MiB heap out of memory), so 16 MiB in flight, five maximum-size reviews at once,
      * is what the Deployment's 128 MiB heap holds with margin (bench/webhook.sh memory).
      */
-    public static final IntakeLimits DEFAULT = new IntakeLimits(10L * 1024 * 1024, 64, 16L * 1024 * 1024, Duration.ofSeconds(10));
+    public static final IntakeLimits DEFAULT =
+            new IntakeLimits(10L * 1024 * 1024, 64, 16L * 1024 * 1024, Duration.ofSeconds(10));
 
     public IntakeLimits {
-        if (maxBodyBytes < 1024) throw new IllegalArgumentException("the body limit must be at least 1 KiB, got " + maxBodyBytes);
-        if (maxInFlight < 1) throw new IllegalArgumentException("at least one review must be allowed in flight, got " + maxInFlight);
+        if (maxBodyBytes < 1024)
+            throw new IllegalArgumentException("the body limit must be at least 1 KiB, got " + maxBodyBytes);
+        if (maxInFlight < 1)
+            throw new IllegalArgumentException("at least one review must be allowed in flight, got " + maxInFlight);
         if (maxBufferedBytes < maxBodyBytes) {
-            throw new IllegalArgumentException("the buffered-bytes budget (" + maxBufferedBytes + ") must hold one largest body ("
-                    + maxBodyBytes + ")");
+            throw new IllegalArgumentException("the buffered-bytes budget (" + maxBufferedBytes
+                    + ") must hold one largest body (" + maxBodyBytes + ")");
         }
-        if (bodyDeadline.isNegative() || bodyDeadline.isZero()) throw new IllegalArgumentException("the body deadline must be positive");
+        if (bodyDeadline.isNegative() || bodyDeadline.isZero())
+            throw new IllegalArgumentException("the body deadline must be positive");
     }
 }

@@ -21,7 +21,8 @@ import java.util.Arrays;
  * written in place can be caught mid-write). Only regular files of at most {@link #MAX_FILE_BYTES}
  * are read: opening a FIFO would block the reload forever, and a huge file would fill the heap.
  */
-record ServingCertificate(byte[] certificatePem, byte[] keyPem, byte[] fingerprint, Instant notBefore, Instant notAfter) {
+record ServingCertificate(
+        byte[] certificatePem, byte[] keyPem, byte[] fingerprint, Instant notBefore, Instant notAfter) {
     /** Far above a serving chain with its intermediates (a few KiB), far below anything that hurts the heap. */
     static final int MAX_FILE_BYTES = 256 * 1024;
 
@@ -38,11 +39,17 @@ record ServingCertificate(byte[] certificatePem, byte[] keyPem, byte[] fingerpri
     static ServingCertificate read(Path certificate, Path key) throws IOException {
         byte[] certificatePem = readBounded(certificate);
         byte[] keyPem = readBounded(key);
-        X509Certificate x509 = Pem.decodeCertificates(new String(certificatePem)).getFirst();
+        X509Certificate x509 =
+                Pem.decodeCertificates(new String(certificatePem)).getFirst();
         PrivateKey privateKey = Pem.decodePrivateKey(new String(keyPem));
-        if (!keyMatches(x509, privateKey)) throw new IOException("private key " + key + " does not match certificate " + certificate);
-        return new ServingCertificate(certificatePem, keyPem, digest(certificatePem, keyPem),
-                x509.getNotBefore().toInstant(), x509.getNotAfter().toInstant());
+        if (!keyMatches(x509, privateKey))
+            throw new IOException("private key " + key + " does not match certificate " + certificate);
+        return new ServingCertificate(
+                certificatePem,
+                keyPem,
+                digest(certificatePem, keyPem),
+                x509.getNotBefore().toInstant(),
+                x509.getNotAfter().toInstant());
     }
 
     /** Why this certificate cannot serve at {@code now} (expired, not yet valid), or null when it can. */
@@ -65,12 +72,16 @@ record ServingCertificate(byte[] certificatePem, byte[] keyPem, byte[] fingerpri
         BasicFileAttributes attributes = Files.readAttributes(path, BasicFileAttributes.class);
         if (!attributes.isRegularFile()) throw new RefusedFile("not-regular-file", path + " is not a regular file");
         if (attributes.size() > MAX_FILE_BYTES) {
-            throw new RefusedFile("too-large", path + " is " + attributes.size() + " bytes, more than the " + MAX_FILE_BYTES + " a certificate file may have");
+            throw new RefusedFile(
+                    "too-large",
+                    path + " is " + attributes.size() + " bytes, more than the " + MAX_FILE_BYTES
+                            + " a certificate file may have");
         }
         try (InputStream in = Files.newInputStream(path)) {
             byte[] content = in.readNBytes(MAX_FILE_BYTES + 1);
             if (content.length > MAX_FILE_BYTES) {
-                throw new RefusedFile("too-large", path + " grew past the " + MAX_FILE_BYTES + " bytes a certificate file may have");
+                throw new RefusedFile(
+                        "too-large", path + " grew past the " + MAX_FILE_BYTES + " bytes a certificate file may have");
             }
             return content;
         }

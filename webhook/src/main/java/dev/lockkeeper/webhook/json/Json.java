@@ -15,25 +15,33 @@ import java.util.Optional;
 /** The one JSON/YAML configuration of the webhook, and small tree helpers rules share. */
 public final class Json {
     // Nesting is capped well below Jackson's default so hostile bodies fail fast with a 400.
-    private static final StreamReadConstraints LIMITS = StreamReadConstraints.builder().maxNestingDepth(200).build();
+    private static final StreamReadConstraints LIMITS =
+            StreamReadConstraints.builder().maxNestingDepth(200).build();
 
     /**
      * Strict: a duplicate key is refused (the API server's decoder would not let "bob then alice" pick
      * a user) and so is anything after the first document (two reviews in one body).
      */
-    public static final ObjectMapper MAPPER = JsonMapper.builder(
-                    com.fasterxml.jackson.core.JsonFactory.builder().streamReadConstraints(LIMITS).build())
+    public static final ObjectMapper MAPPER = JsonMapper.builder(com.fasterxml.jackson.core.JsonFactory.builder()
+                    .streamReadConstraints(LIMITS)
+                    .build())
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .build();
+
     public static final ObjectMapper YAML = YAMLMapper.builder(
-            YAMLFactory.builder().streamReadConstraints(LIMITS).build()).build();
+                    YAMLFactory.builder().streamReadConstraints(LIMITS).build())
+            .build();
 
     private Json() {}
 
-    public static ObjectNode object() { return MAPPER.createObjectNode(); }
+    public static ObjectNode object() {
+        return MAPPER.createObjectNode();
+    }
 
-    public static ArrayNode array() { return MAPPER.createArrayNode(); }
+    public static ArrayNode array() {
+        return MAPPER.createArrayNode();
+    }
 
     /** Text at a dotted path, or empty when absent, null, or not text. */
     public static String text(JsonNode node, String... path) {

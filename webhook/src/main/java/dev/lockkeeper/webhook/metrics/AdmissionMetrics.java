@@ -24,10 +24,11 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class AdmissionMetrics implements RuleObserver {
     private static final Duration[] BUCKETS = {
-            Duration.ofNanos(100_000), Duration.ofNanos(250_000), Duration.ofNanos(500_000), Duration.ofMillis(1),
-            Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25),
-            Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500),
-            Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(3)};
+        Duration.ofNanos(100_000), Duration.ofNanos(250_000), Duration.ofNanos(500_000), Duration.ofMillis(1),
+        Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(10), Duration.ofMillis(25),
+        Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250), Duration.ofMillis(500),
+        Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(3)
+    };
 
     private record Labels(String endpoint, String rule, String outcome) {}
 
@@ -37,35 +38,58 @@ public final class AdmissionMetrics implements RuleObserver {
     private final Map<Labels, Timer> reviewTimers = new ConcurrentHashMap<>();
     private final Map<String, Counter> refused = new ConcurrentHashMap<>();
     private final Counter aborted = Counter.builder("lockkeeper.http.aborted")
-            .description("Admission requests whose client went away mid-body").register(registry);
+            .description("Admission requests whose client went away mid-body")
+            .register(registry);
     private final Counter unhandled = Counter.builder("lockkeeper.http.unhandled.failures")
-            .description("Unexpected failures in the HTTP layer").register(registry);
+            .description("Unexpected failures in the HTTP layer")
+            .register(registry);
     private final Counter connectionFailures = Counter.builder("lockkeeper.http.connection.failures")
-            .description("Connections ended by a failure below HTTP (TLS, reset, protocol)").register(registry);
+            .description("Connections ended by a failure below HTTP (TLS, reset, protocol)")
+            .register(registry);
     private final Map<String, Counter> certificateRefusals = new ConcurrentHashMap<>();
     private final AtomicLong certificateNotAfter = new AtomicLong();
 
     public AdmissionMetrics() {
-        Gauge.builder("lockkeeper.serving.certificate.not.after", certificateNotAfter, AtomicLong::get).baseUnit("seconds")
-                .description("Expiry (Unix time) of the serving certificate in use").register(registry);
+        Gauge.builder("lockkeeper.serving.certificate.not.after", certificateNotAfter, AtomicLong::get)
+                .baseUnit("seconds")
+                .description("Expiry (Unix time) of the serving certificate in use")
+                .register(registry);
     }
 
     @Override
     public void ruleEvaluated(String endpoint, String rule, String outcome, long nanos) {
-        ruleTimers.computeIfAbsent(new Labels(endpoint, rule, outcome), labels ->
-                timer("lockkeeper.admission.rule", "Time spent in one admission rule", endpoint, outcome)
-                        .tag("rule", rule).register(registry)).record(nanos, TimeUnit.NANOSECONDS);
+        ruleTimers
+                .computeIfAbsent(
+                        new Labels(endpoint, rule, outcome),
+                        labels -> timer(
+                                        "lockkeeper.admission.rule",
+                                        "Time spent in one admission rule",
+                                        endpoint,
+                                        outcome)
+                                .tag("rule", rule)
+                                .register(registry))
+                .record(nanos, TimeUnit.NANOSECONDS);
     }
 
     @Override
     public void reviewDecided(String endpoint, String outcome, long nanos) {
-        reviewTimers.computeIfAbsent(new Labels(endpoint, "", outcome), labels ->
-                timer("lockkeeper.admission.reviews", "Time to decide one AdmissionReview", endpoint, outcome)
-                        .register(registry)).record(nanos, TimeUnit.NANOSECONDS);
+        reviewTimers
+                .computeIfAbsent(
+                        new Labels(endpoint, "", outcome),
+                        labels -> timer(
+                                        "lockkeeper.admission.reviews",
+                                        "Time to decide one AdmissionReview",
+                                        endpoint,
+                                        outcome)
+                                .register(registry))
+                .record(nanos, TimeUnit.NANOSECONDS);
     }
 
     private static Timer.Builder timer(String name, String description, String endpoint, String outcome) {
-        return Timer.builder(name).description(description).tag("endpoint", endpoint).tag("decision", outcome)
+        return Timer.builder(name)
+                .description(description)
+                .tag("endpoint", endpoint)
+                .tag("decision", outcome)
                 .serviceLevelObjectives(BUCKETS);
     }
 
@@ -74,8 +98,13 @@ public final class AdmissionMetrics implements RuleObserver {
      * {@code client-certificate} (missing, or a subject not pinned).
      */
     public void requestRefused(String reason) {
-        refused.computeIfAbsent(reason, r -> Counter.builder("lockkeeper.http.refused")
-                .description("Admission requests refused at intake").tag("reason", r).register(registry)).increment();
+        refused.computeIfAbsent(
+                        reason,
+                        r -> Counter.builder("lockkeeper.http.refused")
+                                .description("Admission requests refused at intake")
+                                .tag("reason", r)
+                                .register(registry))
+                .increment();
     }
 
     /** A client that went away before its body was read whole (routine: API server timeouts, restarts). */
@@ -103,8 +132,13 @@ public final class AdmissionMetrics implements RuleObserver {
      * {@code not-regular-file}, {@code too-large}, {@code unreadable} or {@code tls-rejected}; each distinct refusal once.
      */
     public void servingCertificateRefused(String reason) {
-        certificateRefusals.computeIfAbsent(reason, r -> Counter.builder("lockkeeper.serving.certificate.refused")
-                .description("Serving certificate rotations refused, the certificate in use kept").tag("reason", r).register(registry))
+        certificateRefusals
+                .computeIfAbsent(
+                        reason,
+                        r -> Counter.builder("lockkeeper.serving.certificate.refused")
+                                .description("Serving certificate rotations refused, the certificate in use kept")
+                                .tag("reason", r)
+                                .register(registry))
                 .increment();
     }
 

@@ -4,7 +4,9 @@ import java.util.Locale;
 
 /** How a rule's decision is applied: enforced, reported as a warning only, or not evaluated. */
 public enum EnforcementMode {
-    DENY, WARN, OFF;
+    DENY,
+    WARN,
+    OFF;
 
     public static EnforcementMode parse(String text) {
         return switch (text.toLowerCase(Locale.ROOT)) {

@@ -13,9 +13,25 @@ import java.util.Map;
 public final class GoDuration {
     /** 1<<63 as an unsigned 64-bit value: the largest magnitude (of a negative duration) Go accepts. */
     private static final long LIMIT = Long.MIN_VALUE;
+
     private static final long MAX_FRACTION_DIGITS_VALUE = Long.MAX_VALUE / 10;
-    private static final Map<String, Long> NANOS = Map.of("ns", 1L, "us", 1_000L, "µs", 1_000L, "μs", 1_000L,
-            "ms", 1_000_000L, "s", 1_000_000_000L, "m", 60_000_000_000L, "h", 3_600_000_000_000L);
+    private static final Map<String, Long> NANOS = Map.of(
+            "ns",
+            1L,
+            "us",
+            1_000L,
+            "µs",
+            1_000L,
+            "μs",
+            1_000L,
+            "ms",
+            1_000_000L,
+            "s",
+            1_000_000_000L,
+            "m",
+            60_000_000_000L,
+            "h",
+            3_600_000_000_000L);
 
     private GoDuration() {}
 

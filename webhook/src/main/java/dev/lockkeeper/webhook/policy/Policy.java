@@ -9,9 +9,15 @@ import java.util.Set;
  * The admission policy: a mode per rule (absent means deny), namespaces no rule applies to, and
  * the thresholds rules read. Immutable; a reload swaps in a new instance.
  */
-public record Policy(Map<String, EnforcementMode> modes, Set<String> excludedNamespaces, Export export, Restore restore, Limits limits) {
+public record Policy(
+        Map<String, EnforcementMode> modes,
+        Set<String> excludedNamespaces,
+        Export export,
+        Restore restore,
+        Limits limits) {
 
-    public static final Policy DEFAULT = new Policy(Map.of(), Set.of(), Export.DEFAULT, Restore.DEFAULT, Limits.DEFAULT);
+    public static final Policy DEFAULT =
+            new Policy(Map.of(), Set.of(), Export.DEFAULT, Restore.DEFAULT, Limits.DEFAULT);
 
     /** A policy with the default limits. */
     public Policy(Map<String, EnforcementMode> modes, Set<String> excludedNamespaces, Export export, Restore restore) {
@@ -38,8 +44,12 @@ public record Policy(Map<String, EnforcementMode> modes, Set<String> excludedNam
      * exported PVC.
      */
     public record Export(int minTokenLength, Duration maxTtl, List<String> exporterCreators) {
-        public static final Export DEFAULT = new Export(12, Duration.ofHours(24), List.of(
-                "system:serviceaccount:kubevirt:kubevirt-controller", "system:serviceaccount:openshift-cnv:kubevirt-controller"));
+        public static final Export DEFAULT = new Export(
+                12,
+                Duration.ofHours(24),
+                List.of(
+                        "system:serviceaccount:kubevirt:kubevirt-controller",
+                        "system:serviceaccount:openshift-cnv:kubevirt-controller"));
 
         public Export {
             exporterCreators = List.copyOf(exporterCreators);
@@ -71,27 +81,40 @@ public record Policy(Map<String, EnforcementMode> modes, Set<String> excludedNam
      * naming the limit before any rule reads it. The defaults are far above real VirtualMachines (KubeVirt's own
      * limits are lower) and at the API server's own bounds (256 KiB of annotations, 3 MiB per request).
      */
-    public record Limits(Duration defaultTimeout, Duration answerReserve, int maxInterfaces, int maxDisks, int maxVolumes,
-                         int maxDataVolumeTemplates, int maxAnnotationBytes, int maxObjectBytes) {
+    public record Limits(
+            Duration defaultTimeout,
+            Duration answerReserve,
+            int maxInterfaces,
+            int maxDisks,
+            int maxVolumes,
+            int maxDataVolumeTemplates,
+            int maxAnnotationBytes,
+            int maxObjectBytes) {
         /** The API server refuses {@code timeoutSeconds} above 30. */
         public static final Duration LONGEST_TIMEOUT = Duration.ofSeconds(30);
-        public static final Limits DEFAULT = new Limits(Duration.ofSeconds(3), Duration.ofMillis(500), 256, 256, 256, 256,
-                256 * 1024, 3 * 1024 * 1024);
+
+        public static final Limits DEFAULT = new Limits(
+                Duration.ofSeconds(3), Duration.ofMillis(500), 256, 256, 256, 256, 256 * 1024, 3 * 1024 * 1024);
 
         public Limits {
-            if (defaultTimeout.isNegative() || defaultTimeout.isZero() || defaultTimeout.compareTo(LONGEST_TIMEOUT) > 0) {
+            if (defaultTimeout.isNegative()
+                    || defaultTimeout.isZero()
+                    || defaultTimeout.compareTo(LONGEST_TIMEOUT) > 0) {
                 throw new IllegalArgumentException("limits.defaultTimeout must be above 0 and at most 30s");
             }
-            if (answerReserve.isNegative()) throw new IllegalArgumentException("limits.answerReserve must not be negative");
+            if (answerReserve.isNegative())
+                throw new IllegalArgumentException("limits.answerReserve must not be negative");
             if (Math.min(Math.min(maxInterfaces, maxDisks), Math.min(maxVolumes, maxDataVolumeTemplates)) < 1
-                    || maxAnnotationBytes < 1 || maxObjectBytes < 1) {
+                    || maxAnnotationBytes < 1
+                    || maxObjectBytes < 1) {
                 throw new IllegalArgumentException("limits must be positive");
             }
         }
 
         /** The time a review may take when the API server gives up after {@code timeout} (null: not said). */
         public Duration budget(Duration timeout) {
-            Duration given = timeout == null || timeout.isNegative() || timeout.isZero() ? defaultTimeout
+            Duration given = timeout == null || timeout.isNegative() || timeout.isZero()
+                    ? defaultTimeout
                     : timeout.compareTo(LONGEST_TIMEOUT) > 0 ? LONGEST_TIMEOUT : timeout;
             Duration reserved = given.minus(answerReserve);
             Duration half = given.dividedBy(2);

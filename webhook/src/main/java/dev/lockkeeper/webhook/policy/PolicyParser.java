@@ -30,7 +30,8 @@ import java.util.TreeSet;
  * so a typo never silently leaves a rule enforcing.
  */
 public final class PolicyParser {
-    private static final Set<String> TOP_LEVEL = Set.of("apiVersion", "kind", "excludedNamespaces", "rules", "export", "restore", "limits");
+    private static final Set<String> TOP_LEVEL =
+            Set.of("apiVersion", "kind", "excludedNamespaces", "rules", "export", "restore", "limits");
 
     private final Set<String> knownRules;
 
@@ -45,12 +46,16 @@ public final class PolicyParser {
         } catch (JacksonException e) {
             throw new PolicyException(source + ": not valid YAML: " + e.getOriginalMessage());
         }
-        if (root == null || root.isMissingNode() || root.isNull() || (root.isTextual() && root.asText().isBlank())) return Policy.DEFAULT;
+        if (root == null
+                || root.isMissingNode()
+                || root.isNull()
+                || (root.isTextual() && root.asText().isBlank())) return Policy.DEFAULT;
         if (!root.isObject()) throw new PolicyException(source + ": a policy must be a mapping");
         List<String> problems = new ArrayList<>();
         unknownFields(root, TOP_LEVEL, "", problems);
         String apiVersion = Json.text(root, "apiVersion"), kind = Json.text(root, "kind");
-        if (root.has("apiVersion") && !"lockkeeper.dev/v1".equals(apiVersion)) problems.add("apiVersion must be lockkeeper.dev/v1");
+        if (root.has("apiVersion") && !"lockkeeper.dev/v1".equals(apiVersion))
+            problems.add("apiVersion must be lockkeeper.dev/v1");
         if (root.has("kind") && !"Policy".equals(kind)) problems.add("kind must be Policy");
         Set<String> excluded = new HashSet<>(strings(root.path("excludedNamespaces"), "excludedNamespaces", problems));
         Map<String, EnforcementMode> modes = modes(root.path("rules"), problems);
@@ -71,7 +76,8 @@ public final class PolicyParser {
         for (var entry : rules.properties()) {
             String rule = entry.getKey();
             if (!knownRules.contains(rule)) {
-                problems.add("rules." + rule + ": no such rule (known: " + String.join(", ", new TreeSet<>(knownRules)) + ")");
+                problems.add("rules." + rule + ": no such rule (known: " + String.join(", ", new TreeSet<>(knownRules))
+                        + ")");
                 continue;
             }
             JsonNode value = entry.getValue();
@@ -104,10 +110,12 @@ public final class PolicyParser {
         Duration maxTtl = Policy.Export.DEFAULT.maxTtl();
         if (node.has("maxTtl")) {
             Duration parsed = GoDuration.parse(node.get("maxTtl").asText());
-            if (parsed == null || parsed.isZero() || parsed.isNegative()) problems.add("export.maxTtl must be a positive duration like 30m, 24h");
+            if (parsed == null || parsed.isZero() || parsed.isNegative())
+                problems.add("export.maxTtl must be a positive duration like 30m, 24h");
             else maxTtl = parsed;
         }
-        List<String> creators = node.has("exporterCreators") ? strings(node.get("exporterCreators"), "export.exporterCreators", problems)
+        List<String> creators = node.has("exporterCreators")
+                ? strings(node.get("exporterCreators"), "export.exporterCreators", problems)
                 : Policy.Export.DEFAULT.exporterCreators();
         return new Policy.Export(minTokenLength, maxTtl, creators);
     }
@@ -115,14 +123,17 @@ public final class PolicyParser {
     private static Policy.Restore restore(JsonNode node, List<String> problems) {
         if (node.isMissingNode() || node.isNull()) return Policy.Restore.DEFAULT;
         unknownFields(node, Set.of("markerLabels", "markerAnnotations", "veleroNamespace"), "restore.", problems);
-        List<String> labels = node.has("markerLabels") ? strings(node.get("markerLabels"), "restore.markerLabels", problems)
+        List<String> labels = node.has("markerLabels")
+                ? strings(node.get("markerLabels"), "restore.markerLabels", problems)
                 : Policy.Restore.DEFAULT.markerLabels();
         List<String> annotations = strings(node.path("markerAnnotations"), "restore.markerAnnotations", problems);
-        if (labels.isEmpty() && annotations.isEmpty()) problems.add("restore needs at least one marker label or annotation");
+        if (labels.isEmpty() && annotations.isEmpty())
+            problems.add("restore needs at least one marker label or annotation");
         String veleroNamespace = Policy.Restore.DEFAULT.veleroNamespace();
         if (node.has("veleroNamespace")) {
             veleroNamespace = node.get("veleroNamespace").asText("");
-            if (!veleroNamespace.matches("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")) problems.add("restore.veleroNamespace must be a namespace name");
+            if (!veleroNamespace.matches("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"))
+                problems.add("restore.veleroNamespace must be a namespace name");
         }
         return new Policy.Restore(labels, annotations, veleroNamespace);
     }
@@ -130,16 +141,31 @@ public final class PolicyParser {
     private static Policy.Limits limits(JsonNode node, List<String> problems) {
         Policy.Limits defaults = Policy.Limits.DEFAULT;
         if (node.isMissingNode() || node.isNull()) return defaults;
-        unknownFields(node, Set.of("defaultTimeout", "answerReserve", "maxInterfaces", "maxDisks", "maxVolumes",
-                "maxDataVolumeTemplates", "maxAnnotationBytes", "maxObjectBytes"), "limits.", problems);
+        unknownFields(
+                node,
+                Set.of(
+                        "defaultTimeout",
+                        "answerReserve",
+                        "maxInterfaces",
+                        "maxDisks",
+                        "maxVolumes",
+                        "maxDataVolumeTemplates",
+                        "maxAnnotationBytes",
+                        "maxObjectBytes"),
+                "limits.",
+                problems);
         Duration defaultTimeout = duration(node, "defaultTimeout", defaults.defaultTimeout(), problems);
         Duration answerReserve = duration(node, "answerReserve", defaults.answerReserve(), problems);
         if (defaultTimeout.isZero() || defaultTimeout.compareTo(Policy.Limits.LONGEST_TIMEOUT) > 0) {
-            problems.add("limits.defaultTimeout must be above 0 and at most 30s (the API server's longest webhook timeout)");
+            problems.add(
+                    "limits.defaultTimeout must be above 0 and at most 30s (the API server's longest webhook timeout)");
             defaultTimeout = defaults.defaultTimeout();
         }
-        return new Policy.Limits(defaultTimeout, answerReserve,
-                count(node, "maxInterfaces", defaults.maxInterfaces(), problems), count(node, "maxDisks", defaults.maxDisks(), problems),
+        return new Policy.Limits(
+                defaultTimeout,
+                answerReserve,
+                count(node, "maxInterfaces", defaults.maxInterfaces(), problems),
+                count(node, "maxDisks", defaults.maxDisks(), problems),
                 count(node, "maxVolumes", defaults.maxVolumes(), problems),
                 count(node, "maxDataVolumeTemplates", defaults.maxDataVolumeTemplates(), problems),
                 count(node, "maxAnnotationBytes", defaults.maxAnnotationBytes(), problems),
@@ -160,7 +186,8 @@ public final class PolicyParser {
     /** A non-negative Go duration ("500ms", "3s") at {@code field}, or {@code otherwise} when absent. */
     private static Duration duration(JsonNode node, String field, Duration otherwise, List<String> problems) {
         if (!node.has(field)) return otherwise;
-        Duration parsed = node.get(field).isTextual() ? GoDuration.parse(node.get(field).asText()) : null;
+        Duration parsed =
+                node.get(field).isTextual() ? GoDuration.parse(node.get(field).asText()) : null;
         if (parsed == null || parsed.isNegative()) {
             problems.add("limits." + field + " must be a duration like 500ms or 3s");
             return otherwise;
@@ -176,7 +203,8 @@ public final class PolicyParser {
             return values;
         }
         for (JsonNode item : node) {
-            if (!item.isTextual() || item.asText().isBlank()) problems.add(field + " must be a list of non-empty strings");
+            if (!item.isTextual() || item.asText().isBlank())
+                problems.add(field + " must be a list of non-empty strings");
             else values.add(item.asText());
         }
         return values;
@@ -184,7 +212,8 @@ public final class PolicyParser {
 
     private static void unknownFields(JsonNode node, Set<String> allowed, String prefix, List<String> problems) {
         if (!node.isObject()) {
-            problems.add((prefix.isEmpty() ? "policy" : prefix.substring(0, prefix.length() - 1)) + " must be a mapping");
+            problems.add(
+                    (prefix.isEmpty() ? "policy" : prefix.substring(0, prefix.length() - 1)) + " must be a mapping");
             return;
         }
         for (Iterator<String> names = node.fieldNames(); names.hasNext(); ) {

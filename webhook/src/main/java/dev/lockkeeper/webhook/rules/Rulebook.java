@@ -45,18 +45,25 @@ public final class Rulebook {
     }
 
     public static List<AdmissionRule> validating(CloneAuthorizer authorizer) {
-        List<AdmissionRule> rules = new ArrayList<>(List.of(new DataVolumeSpecValidation(), new CloneCompatibilityWarnings(),
+        List<AdmissionRule> rules = new ArrayList<>(List.of(
+                new DataVolumeSpecValidation(),
+                new CloneCompatibilityWarnings(),
                 new VirtualMachineCloneAuthorization(authorizer)));
         rules.addAll(ExportRules.validating());
         rules.addAll(RestoreRules.validating());
         return rules;
     }
 
-    public static AdmissionService service(ClusterView cluster, CloneTokenSigner tokens, String cloneSourceRole,
-                                           RuleObserver observer, Supplier<Policy> policy) {
+    public static AdmissionService service(
+            ClusterView cluster,
+            CloneTokenSigner tokens,
+            String cloneSourceRole,
+            RuleObserver observer,
+            Supplier<Policy> policy) {
         CloneAuthorizer authorizer = new CloneAuthorizer(cloneSourceRole);
         return new AdmissionService(
-                new AdmissionChain(AdmissionChain.Stage.MUTATING, mutating(authorizer, tokens), cluster, observer, policy),
+                new AdmissionChain(
+                        AdmissionChain.Stage.MUTATING, mutating(authorizer, tokens), cluster, observer, policy),
                 new AdmissionChain(AdmissionChain.Stage.VALIDATING, validating(authorizer), cluster, observer, policy));
     }
 

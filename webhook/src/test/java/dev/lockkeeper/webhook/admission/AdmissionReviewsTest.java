@@ -31,7 +31,9 @@ class AdmissionReviewsTest {
         assertEquals(new GroupVersionKind("cdi.kubevirt.io", "v1beta1", "DataVolume"), request.kind());
         assertEquals(new GroupVersionResource("cdi.kubevirt.io", "v1beta1", "datavolumes"), request.resource());
         assertEquals(Operation.CREATE, request.operation());
-        assertEquals(new UserInfo("alice", "42", List.of("g1"), java.util.Map.of("scopes", List.of("a", "b"))), request.userInfo());
+        assertEquals(
+                new UserInfo("alice", "42", List.of("g1"), java.util.Map.of("scopes", List.of("a", "b"))),
+                request.userInfo());
         assertTrue(request.dryRun());
         assertEquals("disk", request.objectName());
     }
@@ -41,46 +43,101 @@ class AdmissionReviewsTest {
                 Arguments.of("malformed JSON", "{\"apiVersion\":", "malformed JSON"),
                 Arguments.of("not an object", "[1,2]", "body must be a JSON object"),
                 Arguments.of("empty body", "", "body must be a JSON object"),
-                Arguments.of("wrong apiVersion", VALID.replace("admission.k8s.io/v1", "admission.k8s.io/v1beta1"),
+                Arguments.of(
+                        "wrong apiVersion",
+                        VALID.replace("admission.k8s.io/v1", "admission.k8s.io/v1beta1"),
                         "expected apiVersion admission.k8s.io/v1 kind AdmissionReview, got apiVersion \"admission.k8s.io/v1beta1\""),
-                Arguments.of("wrong kind", VALID.replace("\"AdmissionReview\"", "\"Pod\""), "got apiVersion \"admission.k8s.io/v1\" kind \"Pod\""),
-                Arguments.of("missing request", "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\"}", "AdmissionReview.request is missing"),
-                Arguments.of("request not an object", "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":7}", "request must be an object"),
+                Arguments.of(
+                        "wrong kind",
+                        VALID.replace("\"AdmissionReview\"", "\"Pod\""),
+                        "got apiVersion \"admission.k8s.io/v1\" kind \"Pod\""),
+                Arguments.of(
+                        "missing request",
+                        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\"}",
+                        "AdmissionReview.request is missing"),
+                Arguments.of(
+                        "request not an object",
+                        "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":7}",
+                        "request must be an object"),
                 Arguments.of("missing uid", VALID.replace("\"uid\":\"u-1\",", ""), "request.uid is missing"),
-                Arguments.of("empty uid", VALID.replace("\"uid\":\"u-1\"", "\"uid\":\"\""), "request.uid must be a non-empty string"),
-                Arguments.of("numeric uid", VALID.replace("\"uid\":\"u-1\"", "\"uid\":5"), "request.uid must be a non-empty string"),
-                Arguments.of("kind not an object", VALID.replace("\"kind\":{\"group\":\"cdi.kubevirt.io\",\"version\":\"v1beta1\",\"kind\":\"DataVolume\"}", "\"kind\":\"DataVolume\""),
+                Arguments.of(
+                        "empty uid",
+                        VALID.replace("\"uid\":\"u-1\"", "\"uid\":\"\""),
+                        "request.uid must be a non-empty string"),
+                Arguments.of(
+                        "numeric uid",
+                        VALID.replace("\"uid\":\"u-1\"", "\"uid\":5"),
+                        "request.uid must be a non-empty string"),
+                Arguments.of(
+                        "kind not an object",
+                        VALID.replace(
+                                "\"kind\":{\"group\":\"cdi.kubevirt.io\",\"version\":\"v1beta1\",\"kind\":\"DataVolume\"}",
+                                "\"kind\":\"DataVolume\""),
                         "request.kind must be an object"),
-                Arguments.of("missing resource", VALID.replace("\"resource\":{\"group\":\"cdi.kubevirt.io\",\"version\":\"v1beta1\",\"resource\":\"datavolumes\"},", ""),
+                Arguments.of(
+                        "missing resource",
+                        VALID.replace(
+                                "\"resource\":{\"group\":\"cdi.kubevirt.io\",\"version\":\"v1beta1\",\"resource\":\"datavolumes\"},",
+                                ""),
                         "request.resource is missing"),
-                Arguments.of("resource without name", VALID.replace(",\"resource\":\"datavolumes\"", ""), "request.resource.resource is missing"),
-                Arguments.of("unknown operation", VALID.replace("\"CREATE\"", "\"PATCH\""), "request.operation must be one of"),
-                Arguments.of("create without object", VALID.replace("\"object\":{\"metadata\":{\"name\":\"disk\"}},", ""), "request.object is required for CREATE"),
-                Arguments.of("object not an object", VALID.replace("\"object\":{\"metadata\":{\"name\":\"disk\"}}", "\"object\":\"disk\""), "request.object must be an object"),
-                Arguments.of("update without oldObject", VALID.replace("\"CREATE\"", "\"UPDATE\""), "request.oldObject is required for UPDATE"),
-                Arguments.of("groups not strings", VALID.replace("[\"g1\"]", "[1]"), "request.userInfo.groups must be an array of strings"),
-                Arguments.of("userInfo not an object", VALID.replace("\"userInfo\":{", "\"userInfo\":[],\"x\":{"), "request.userInfo must be an object"),
-                Arguments.of("dryRun not boolean", VALID.replace("\"dryRun\":true", "\"dryRun\":\"yes\""), "request.dryRun must be a boolean"),
-                Arguments.of("hostile nesting", "{\"a\":" + "[".repeat(5000) + "]".repeat(5000) + "}", "malformed JSON"));
+                Arguments.of(
+                        "resource without name",
+                        VALID.replace(",\"resource\":\"datavolumes\"", ""),
+                        "request.resource.resource is missing"),
+                Arguments.of(
+                        "unknown operation",
+                        VALID.replace("\"CREATE\"", "\"PATCH\""),
+                        "request.operation must be one of"),
+                Arguments.of(
+                        "create without object",
+                        VALID.replace("\"object\":{\"metadata\":{\"name\":\"disk\"}},", ""),
+                        "request.object is required for CREATE"),
+                Arguments.of(
+                        "object not an object",
+                        VALID.replace("\"object\":{\"metadata\":{\"name\":\"disk\"}}", "\"object\":\"disk\""),
+                        "request.object must be an object"),
+                Arguments.of(
+                        "update without oldObject",
+                        VALID.replace("\"CREATE\"", "\"UPDATE\""),
+                        "request.oldObject is required for UPDATE"),
+                Arguments.of(
+                        "groups not strings",
+                        VALID.replace("[\"g1\"]", "[1]"),
+                        "request.userInfo.groups must be an array of strings"),
+                Arguments.of(
+                        "userInfo not an object",
+                        VALID.replace("\"userInfo\":{", "\"userInfo\":[],\"x\":{"),
+                        "request.userInfo must be an object"),
+                Arguments.of(
+                        "dryRun not boolean",
+                        VALID.replace("\"dryRun\":true", "\"dryRun\":\"yes\""),
+                        "request.dryRun must be a boolean"),
+                Arguments.of(
+                        "hostile nesting", "{\"a\":" + "[".repeat(5000) + "]".repeat(5000) + "}", "malformed JSON"));
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("badReviews")
     void rejectsBadInputWithAClearMessage(String name, String body, String message) {
-        var e = assertThrows(BadAdmissionReview.class, () -> AdmissionReviews.parse(body.getBytes(StandardCharsets.UTF_8)));
+        var e = assertThrows(
+                BadAdmissionReview.class, () -> AdmissionReviews.parse(body.getBytes(StandardCharsets.UTF_8)));
         assertTrue(e.getMessage().contains(message), e.getMessage());
     }
 
     @Test
     void rendersAPatchAsBase64JsonPatchOnlyForMutatingResponses() throws Exception {
         ArrayNode patch = Json.array();
-        patch.addObject().put("op", "add").put("path", "/metadata/annotations/a~1b").put("value", "c");
+        patch.addObject()
+                .put("op", "add")
+                .put("path", "/metadata/annotations/a~1b")
+                .put("value", "c");
         Decision decision = Decision.allowed(List.of(), patch);
         JsonNode mutating = AdmissionReviews.render("u-1", decision, true).get("response");
         assertEquals("u-1", mutating.get("uid").asText());
         assertTrue(mutating.get("allowed").asBoolean());
         assertEquals("JSONPatch", mutating.get("patchType").asText());
-        assertEquals("[{\"op\":\"add\",\"path\":\"/metadata/annotations/a~1b\",\"value\":\"c\"}]",
+        assertEquals(
+                "[{\"op\":\"add\",\"path\":\"/metadata/annotations/a~1b\",\"value\":\"c\"}]",
                 new String(Base64.getDecoder().decode(mutating.get("patch").asText()), StandardCharsets.UTF_8));
         JsonNode validating = AdmissionReviews.render("u-1", decision, false).get("response");
         assertFalse(validating.has("patch"));
@@ -89,17 +146,20 @@ class AdmissionReviewsTest {
 
     @Test
     void rendersDenialsWithCodeMessageReasonAndCauses() {
-        Decision decision = Decision.denied(Verdict.forbidden("no", Cause.forbidden("spec.x", "no")), List.of("careful"), "rule");
+        Decision decision =
+                Decision.denied(Verdict.forbidden("no", Cause.forbidden("spec.x", "no")), List.of("careful"), "rule");
         ObjectNode review = AdmissionReviews.render("u-2", decision, true);
-        assertEquals("{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"response\":{\"uid\":\"u-2\","
-                + "\"allowed\":false,\"status\":{\"code\":403,\"message\":\"no\",\"reason\":\"Forbidden\",\"details\":{\"causes\":"
-                + "[{\"type\":\"FieldValueForbidden\",\"message\":\"no\",\"field\":\"spec.x\"}]}},\"warnings\":[\"careful\"]}}",
+        assertEquals(
+                "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"response\":{\"uid\":\"u-2\","
+                        + "\"allowed\":false,\"status\":{\"code\":403,\"message\":\"no\",\"reason\":\"Forbidden\",\"details\":{\"causes\":"
+                        + "[{\"type\":\"FieldValueForbidden\",\"message\":\"no\",\"field\":\"spec.x\"}]}},\"warnings\":[\"careful\"]}}",
                 review.toString());
     }
 
     @Test
     void warningsAreSingleLinesOfAtMost120CharactersWithoutDuplicates() {
-        List<String> normalized = Warnings.normalize(List.of("line one\nline two", "x".repeat(300), "dup", "dup", "  \n "));
+        List<String> normalized =
+                Warnings.normalize(List.of("line one\nline two", "x".repeat(300), "dup", "dup", "  \n "));
         assertEquals(List.of("line one line two", "x".repeat(117) + "...", "dup"), normalized);
         normalized.forEach(w -> assertTrue(w.length() <= 120));
     }
@@ -116,13 +176,20 @@ class AdmissionReviewsTest {
 
         ObjectNode review = AdmissionReviews.render("u-1", denied, false);
 
-        assertTrue(review.toString().length() < 64 * 1024, "response of " + review.toString().length() + " characters");
+        assertTrue(
+                review.toString().length() < 64 * 1024,
+                "response of " + review.toString().length() + " characters");
         JsonNode status = review.path("response").path("status");
-        assertTrue(status.path("message").asText().endsWith(" more characters)"), status.path("message").asText());
+        assertTrue(
+                status.path("message").asText().endsWith(" more characters)"),
+                status.path("message").asText());
         JsonNode rendered = status.path("details").path("causes");
         assertEquals(ResponseBounds.MAX_CAUSES + 1, rendered.size());
-        assertEquals("spec.dataVolumeTemplates[0]", rendered.get(0).path("field").asText());
-        assertEquals("and 9980 more", rendered.get(ResponseBounds.MAX_CAUSES).path("message").asText());
+        assertEquals(
+                "spec.dataVolumeTemplates[0]", rendered.get(0).path("field").asText());
+        assertEquals(
+                "and 9980 more",
+                rendered.get(ResponseBounds.MAX_CAUSES).path("message").asText());
         assertFalse(review.path("response").path("allowed").asBoolean());
     }
 

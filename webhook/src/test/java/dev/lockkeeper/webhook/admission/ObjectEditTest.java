@@ -18,8 +18,11 @@ class ObjectEditTest {
         Verdict.Allow allow = edit.verdict(List.of());
         assertEquals(operations, allow.patch().toString());
         assertEquals(allow.mutated(), JsonPatch.apply(allow.patch(), original));
-        assertEquals(TestCluster.yaml("{metadata: {name: web, annotations: {a/b~c: old, keep: x}}, spec: {items: [{mac: m0}, {mac: m1}], text: \"t\"}}"),
-                original, "the original is never changed");
+        assertEquals(
+                TestCluster.yaml(
+                        "{metadata: {name: web, annotations: {a/b~c: old, keep: x}}, spec: {items: [{mac: m0}, {mac: m1}], text: \"t\"}}"),
+                original,
+                "the original is never changed");
     }
 
     @Test
@@ -29,17 +32,20 @@ class ObjectEditTest {
         edit.put("m9", "spec", "items", "1", "mac");
         edit.remove("metadata", "annotations", "keep");
         edit.put("added", "metadata", "annotations", "fresh");
-        assertPatchGivesTheCopy(edit, "[{\"op\":\"replace\",\"path\":\"/metadata/annotations/a~1b~0c\",\"value\":\"new\"},"
-                + "{\"op\":\"replace\",\"path\":\"/spec/items/1/mac\",\"value\":\"m9\"},"
-                + "{\"op\":\"remove\",\"path\":\"/metadata/annotations/keep\"},"
-                + "{\"op\":\"add\",\"path\":\"/metadata/annotations/fresh\",\"value\":\"added\"}]");
+        assertPatchGivesTheCopy(
+                edit,
+                "[{\"op\":\"replace\",\"path\":\"/metadata/annotations/a~1b~0c\",\"value\":\"new\"},"
+                        + "{\"op\":\"replace\",\"path\":\"/spec/items/1/mac\",\"value\":\"m9\"},"
+                        + "{\"op\":\"remove\",\"path\":\"/metadata/annotations/keep\"},"
+                        + "{\"op\":\"add\",\"path\":\"/metadata/annotations/fresh\",\"value\":\"added\"}]");
     }
 
     @Test
     void missingParentsAreAddedInOneOperation() {
         ObjectEdit edit = ObjectEdit.of(original);
         edit.put("uuid-1", "spec", "domain", "firmware", "uuid");
-        assertPatchGivesTheCopy(edit, "[{\"op\":\"add\",\"path\":\"/spec/domain\",\"value\":{\"firmware\":{\"uuid\":\"uuid-1\"}}}]");
+        assertPatchGivesTheCopy(
+                edit, "[{\"op\":\"add\",\"path\":\"/spec/domain\",\"value\":{\"firmware\":{\"uuid\":\"uuid-1\"}}}]");
     }
 
     @Test
@@ -48,8 +54,10 @@ class ObjectEditTest {
         edit.remove("metadata", "annotations", "keep");
         edit.remove("metadata", "annotations", "a/b~c");
         edit.put("y", "metadata", "annotations", "keep");
-        assertPatchGivesTheCopy(edit, "[{\"op\":\"replace\",\"path\":\"/metadata/annotations/keep\",\"value\":\"y\"},"
-                + "{\"op\":\"remove\",\"path\":\"/metadata/annotations/a~1b~0c\"}]");
+        assertPatchGivesTheCopy(
+                edit,
+                "[{\"op\":\"replace\",\"path\":\"/metadata/annotations/keep\",\"value\":\"y\"},"
+                        + "{\"op\":\"remove\",\"path\":\"/metadata/annotations/a~1b~0c\"}]");
     }
 
     @Test
@@ -70,6 +78,8 @@ class ObjectEditTest {
         var failure = assertThrows(UnsupportedOperationException.class, () -> edit.put("u", "spec", "text", "uuid"));
         Decision decision = WrongType.decision("some-rule", failure);
         assertEquals(422, decision.code());
-        assertEquals("field \"text\" has the wrong type for rule some-rule (it reads an object or a list there)", decision.message());
+        assertEquals(
+                "field \"text\" has the wrong type for rule some-rule (it reads an object or a list there)",
+                decision.message());
     }
 }

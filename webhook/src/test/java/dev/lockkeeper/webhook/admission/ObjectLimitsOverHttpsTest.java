@@ -33,7 +33,9 @@ class ObjectLimitsOverHttpsTest {
             spec: {backupName: nightly}
             """;
 
-    @TempDir Path certDir;
+    @TempDir
+    Path certDir;
+
     TestServer server;
 
     @BeforeEach
@@ -56,13 +58,24 @@ class ObjectLimitsOverHttpsTest {
                 """);
         ArrayNode interfaces = ((ObjectNode) vm.at("/spec/template/spec/domain/devices")).putArray("interfaces");
         for (int i = 0; i < 100_000; i++) {
-            interfaces.addObject().put("name", "nic" + i).put("macAddress", String.format("02:00:00:%02x:%02x:%02x", i >> 16, (i >> 8) & 0xff, i & 0xff))
+            interfaces
+                    .addObject()
+                    .put("name", "nic" + i)
+                    .put("macAddress", String.format("02:00:00:%02x:%02x:%02x", i >> 16, (i >> 8) & 0xff, i & 0xff))
                     .putObject("bridge");
         }
         JsonNode response = refused("/mutate", Reviews.virtualMachine(Operation.CREATE, "team-a", vm, null));
-        assertEquals("spec.template.spec.domain.devices.interfaces has 100000 items, more than the policy's limits.maxInterfaces (256)",
+        assertEquals(
+                "spec.template.spec.domain.devices.interfaces has 100000 items, more than the policy's limits.maxInterfaces (256)",
                 response.path("status").path("message").asText());
-        assertEquals("spec.template.spec.domain.devices.interfaces", response.path("status").path("details").path("causes").get(0).path("field").asText());
+        assertEquals(
+                "spec.template.spec.domain.devices.interfaces",
+                response.path("status")
+                        .path("details")
+                        .path("causes")
+                        .get(0)
+                        .path("field")
+                        .asText());
     }
 
     @Test
@@ -77,10 +90,15 @@ class ObjectLimitsOverHttpsTest {
         for (int i = 0; i < 10_000; i++) {
             ObjectNode template = templates.addObject();
             template.putObject("metadata").put("name", "disk-" + i);
-            template.putObject("spec").putObject("source").putObject("pvc").put("namespace", "golden-images").put("name", "image-" + i);
+            template.putObject("spec")
+                    .putObject("source")
+                    .putObject("pvc")
+                    .put("namespace", "golden-images")
+                    .put("name", "image-" + i);
         }
         JsonNode response = refused("/validate", Reviews.virtualMachine(Operation.CREATE, "team-b", vm, null));
-        assertEquals("spec.dataVolumeTemplates has 10000 items, more than the policy's limits.maxDataVolumeTemplates (256)",
+        assertEquals(
+                "spec.dataVolumeTemplates has 10000 items, more than the policy's limits.maxDataVolumeTemplates (256)",
                 response.path("status").path("message").asText());
     }
 
@@ -90,9 +108,18 @@ class ObjectLimitsOverHttpsTest {
         long started = System.nanoTime();
         HttpResponse<String> answer = server.post(path, body);
         long elapsed = System.nanoTime() - started;
-        System.out.printf("%s: request %d bytes, answered %d in %.1f ms (server-side decision %.1f ms) with %d bytes%n", path, body.length,
-                answer.statusCode(), elapsed / 1e6, metric("lockkeeper_admission_reviews_seconds_sum") * 1e3, answer.body().length());
-        assertEquals(200, answer.statusCode(), answer.body().substring(0, Math.min(500, answer.body().length())));
+        System.out.printf(
+                "%s: request %d bytes, answered %d in %.1f ms (server-side decision %.1f ms) with %d bytes%n",
+                path,
+                body.length,
+                answer.statusCode(),
+                elapsed / 1e6,
+                metric("lockkeeper_admission_reviews_seconds_sum") * 1e3,
+                answer.body().length());
+        assertEquals(
+                200,
+                answer.statusCode(),
+                answer.body().substring(0, Math.min(500, answer.body().length())));
         assertTrue(answer.body().length() < 2048, answer.body().length() + " bytes");
         JsonNode response = Json.MAPPER.readTree(answer.body()).path("response");
         assertFalse(response.path("allowed").asBoolean());
@@ -105,16 +132,21 @@ class ObjectLimitsOverHttpsTest {
     double metric(String name) throws Exception {
         double sum = 0;
         for (String line : server.get("/metrics").body().split("\n")) {
-            if (line.startsWith(name + "{") || line.startsWith(name + " ")) sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            if (line.startsWith(name + "{") || line.startsWith(name + " "))
+                sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
         }
         return sum;
     }
 
     void assertHealthy() throws Exception {
-        byte[] normal = Reviews.document(Reviews.createDataVolume("team-a", "{metadata: {name: d, namespace: team-a}, spec: {}}"))
-                .toString().getBytes(StandardCharsets.UTF_8);
+        byte[] normal = Reviews.document(
+                        Reviews.createDataVolume("team-a", "{metadata: {name: d, namespace: team-a}, spec: {}}"))
+                .toString()
+                .getBytes(StandardCharsets.UTF_8);
         HttpResponse<String> answer = server.post("/validate", normal);
         assertEquals(200, answer.statusCode(), answer.body());
-        assertEquals("uid-CREATE", Json.MAPPER.readTree(answer.body()).path("response").path("uid").asText());
+        assertEquals(
+                "uid-CREATE",
+                Json.MAPPER.readTree(answer.body()).path("response").path("uid").asText());
     }
 }

@@ -28,8 +28,16 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(60) // a removed deadline guard hangs the review: fail instead
 class ReviewDeadlineTest {
     static final Match DATAVOLUMES = Match.of("cdi.kubevirt.io", "datavolumes", Operation.CREATE);
-    static final AccessReview SOURCE_READ = new AccessReview("alice", List.of(), Map.of(), "golden-images", "create",
-            "cdi.kubevirt.io", "datavolumes", "source", "fedora");
+    static final AccessReview SOURCE_READ = new AccessReview(
+            "alice",
+            List.of(),
+            Map.of(),
+            "golden-images",
+            "create",
+            "cdi.kubevirt.io",
+            "datavolumes",
+            "source",
+            "fedora");
     static final Duration ONE_SECOND_TIMEOUT = Duration.ofSeconds(1);
 
     final AtomicInteger reviewsStarted = new AtomicInteger();
@@ -51,9 +59,18 @@ class ReviewDeadlineTest {
 
     /** Checks two sources, one SubjectAccessReview each; would deny if it ever got an answer. */
     record TwoAuthorizations(FailurePolicy failurePolicy) implements AdmissionRule {
-        @Override public String name() { return "two-authorizations"; }
-        @Override public Match match() { return DATAVOLUMES; }
-        @Override public Verdict admit(ReviewContext review) {
+        @Override
+        public String name() {
+            return "two-authorizations";
+        }
+
+        @Override
+        public Match match() {
+            return DATAVOLUMES;
+        }
+
+        @Override
+        public Verdict admit(ReviewContext review) {
             review.cluster().review(SOURCE_READ);
             review.cluster().review(SOURCE_READ);
             return Verdict.forbidden("both sources were checked");
@@ -62,10 +79,18 @@ class ReviewDeadlineTest {
 
     Decision decide(AdmissionRule rule, Policy policy, List<String> events) {
         RuleObserver observer = new RuleObserver() {
-            @Override public void ruleEvaluated(String endpoint, String name, String outcome, long nanos) { events.add(name + " " + outcome); }
-            @Override public void reviewDecided(String endpoint, String outcome, long nanos) { events.add(outcome); }
+            @Override
+            public void ruleEvaluated(String endpoint, String name, String outcome, long nanos) {
+                events.add(name + " " + outcome);
+            }
+
+            @Override
+            public void reviewDecided(String endpoint, String outcome, long nanos) {
+                events.add(outcome);
+            }
         };
-        return new AdmissionChain(AdmissionChain.Stage.VALIDATING, List.of(rule), hangingAuthorization, observer, () -> policy)
+        return new AdmissionChain(
+                        AdmissionChain.Stage.VALIDATING, List.of(rule), hangingAuthorization, observer, () -> policy)
                 .decide(request, ONE_SECOND_TIMEOUT);
     }
 
@@ -83,8 +108,10 @@ class ReviewDeadlineTest {
         assertFalse(decision.allowed());
         assertEquals(504, decision.code());
         assertEquals("Timeout", decision.reason());
-        assertEquals("rule two-authorizations did not finish within the review's deadline of 500 ms; denied, as its webhook fails closed"
-                + " (failurePolicy Fail)", decision.message());
+        assertEquals(
+                "rule two-authorizations did not finish within the review's deadline of 500 ms; denied, as its webhook fails closed"
+                        + " (failurePolicy Fail)",
+                decision.message());
         assertEquals("two-authorizations", decision.decidedBy());
         assertEquals(List.of("two-authorizations timeout", "timeout"), events);
         assertTheLateWorkWasCancelled();
@@ -94,19 +121,29 @@ class ReviewDeadlineTest {
     void aRuleThatFailsOpenIsAllowedWithAWarningWhenItsDeadlinePasses() throws Exception {
         Decision decision = decide(new TwoAuthorizations(FailurePolicy.IGNORE), Policy.DEFAULT, new ArrayList<>());
         assertTrue(decision.allowed());
-        assertEquals(List.of("rule two-authorizations did not finish within the review's deadline of 500 ms; allowed without it, as its"
-                + " webhook fails open (failurePolicy Ignore)"), decision.warnings());
+        assertEquals(
+                List.of(
+                        "rule two-authorizations did not finish within the review's deadline of 500 ms; allowed without it, as its"
+                                + " webhook fails open (failurePolicy Ignore)"),
+                decision.warnings());
         assertFalse(decision.patched());
         assertTheLateWorkWasCancelled();
     }
 
     @Test
     void aRuleInWarnModeIsAllowedWhenItsDeadlinePassesWhateverItsFailurePolicy() throws Exception {
-        Policy warn = new Policy(Map.of("two-authorizations", EnforcementMode.WARN), Set.of(), Policy.Export.DEFAULT, Policy.Restore.DEFAULT);
+        Policy warn = new Policy(
+                Map.of("two-authorizations", EnforcementMode.WARN),
+                Set.of(),
+                Policy.Export.DEFAULT,
+                Policy.Restore.DEFAULT);
         Decision decision = decide(new TwoAuthorizations(FailurePolicy.FAIL), warn, new ArrayList<>());
         assertTrue(decision.allowed());
-        assertEquals(List.of("rule two-authorizations did not finish within the review's deadline of 500 ms; allowed without it, as its"
-                + " webhook fails open in warn mode"), decision.warnings());
+        assertEquals(
+                List.of(
+                        "rule two-authorizations did not finish within the review's deadline of 500 ms; allowed without it, as its"
+                                + " webhook fails open in warn mode"),
+                decision.warnings());
         assertTheLateWorkWasCancelled();
     }
 
@@ -114,9 +151,18 @@ class ReviewDeadlineTest {
     void aRuleThatNeverCallsTheClusterIsStillAnsweredAtTheDeadline() throws Exception {
         AtomicReference<Thread> spinning = new AtomicReference<>();
         AdmissionRule spinner = new AdmissionRule() {
-            @Override public String name() { return "spinner"; }
-            @Override public Match match() { return DATAVOLUMES; }
-            @Override public Verdict admit(ReviewContext review) {
+            @Override
+            public String name() {
+                return "spinner";
+            }
+
+            @Override
+            public Match match() {
+                return DATAVOLUMES;
+            }
+
+            @Override
+            public Verdict admit(ReviewContext review) {
                 spinning.set(Thread.currentThread());
                 while (!Thread.currentThread().isInterrupted()) Thread.onSpinWait();
                 return Verdict.allow();

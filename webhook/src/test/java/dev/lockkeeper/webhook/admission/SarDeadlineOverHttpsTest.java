@@ -36,7 +36,9 @@ import org.junit.jupiter.api.io.TempDir;
 class SarDeadlineOverHttpsTest {
     static final String SAR_PATH = "/apis/authorization.k8s.io/v1/subjectaccessreviews";
 
-    @TempDir Path certDir;
+    @TempDir
+    Path certDir;
+
     KubernetesMockServer apiServer;
     KubernetesClient client;
     TestServer server;
@@ -45,13 +47,27 @@ class SarDeadlineOverHttpsTest {
     @BeforeEach
     void start() throws Exception {
         apiServer = MockApiServer.startCrud();
-        apiServer.expect().post().delay(1, TimeUnit.MINUTES).withPath(SAR_PATH).andReply(201, request -> {
-            sarsReceived.incrementAndGet();
-            return Map.of("apiVersion", "authorization.k8s.io/v1", "kind", "SubjectAccessReview", "status", Map.of("allowed", true));
-        }).always();
+        apiServer
+                .expect()
+                .post()
+                .delay(1, TimeUnit.MINUTES)
+                .withPath(SAR_PATH)
+                .andReply(201, request -> {
+                    sarsReceived.incrementAndGet();
+                    return Map.of(
+                            "apiVersion",
+                            "authorization.k8s.io/v1",
+                            "kind",
+                            "SubjectAccessReview",
+                            "status",
+                            Map.of("allowed", true));
+                })
+                .always();
         client = apiServer.createClient();
-        var reviewer = new CachingAccessReviewer(client, new SarSettings(Duration.ofSeconds(10), 100, Duration.ofSeconds(15)));
-        server = new TestServer(certDir, new TestCluster.Reviewing(TestCluster.with(), reviewer::review), settings -> settings);
+        var reviewer =
+                new CachingAccessReviewer(client, new SarSettings(Duration.ofSeconds(10), 100, Duration.ofSeconds(15)));
+        server = new TestServer(
+                certDir, new TestCluster.Reviewing(TestCluster.with(), reviewer::review), settings -> settings);
     }
 
     @AfterEach
@@ -76,16 +92,24 @@ class SarDeadlineOverHttpsTest {
         for (int i = 0; i < 5; i++) {
             ObjectNode template = templates.addObject();
             template.putObject("metadata").put("name", "disk-" + i);
-            template.putObject("spec").putObject("source").putObject("pvc").put("namespace", "golden-images").put("name", "image-" + i);
+            template.putObject("spec")
+                    .putObject("source")
+                    .putObject("pvc")
+                    .put("namespace", "golden-images")
+                    .put("name", "image-" + i);
         }
-        byte[] body = Reviews.document(Reviews.virtualMachine(Operation.CREATE, "team-b", vm, null)).toString().getBytes(StandardCharsets.UTF_8);
+        byte[] body = Reviews.document(Reviews.virtualMachine(Operation.CREATE, "team-b", vm, null))
+                .toString()
+                .getBytes(StandardCharsets.UTF_8);
         HttpResponse<String> answer = server.post("/validate?timeout=2s", body);
         assertEquals(200, answer.statusCode(), answer.body());
         JsonNode response = Json.MAPPER.readTree(answer.body()).path("response");
         assertFalse(response.path("allowed").asBoolean());
         assertEquals(504, response.path("status").path("code").asInt(), answer.body());
-        assertEquals("rule virtualmachine-clone-authorization did not finish within the review's deadline of 1500 ms; denied, as its"
-                + " webhook fails closed (failurePolicy Fail)", response.path("status").path("message").asText());
+        assertEquals(
+                "rule virtualmachine-clone-authorization did not finish within the review's deadline of 1500 ms; denied, as its"
+                        + " webhook fails closed (failurePolicy Fail)",
+                response.path("status").path("message").asText());
         assertEquals(1, sarsReceived.get(), "the first template's SAR was sent and is still unanswered");
     }
 }

@@ -38,7 +38,9 @@ class GracefulShutdownTest {
     static final Pattern LISTENING = Pattern.compile("listening on https://127\\.0\\.0\\.1:(\\d+)");
     static final int IN_FLIGHT = 5;
 
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
+
     Process server;
 
     @AfterEach
@@ -53,11 +55,26 @@ class GracefulShutdownTest {
             Files.copy(example, cluster.resolve("example-cluster.yaml"));
         }
         Path log = dir.resolve("server.log");
-        server = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
-                "-cp", System.getProperty("java.class.path"), Main.class.getName(), "serve",
-                "--cluster", cluster.toString(), "--cert-dir", dir.resolve("certs").toString(), "--bind", "127.0.0.1", "--port", "0",
-                "--shutdown-grace", "20s")
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        server = new ProcessBuilder(
+                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                        "-Xmx256m",
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        Main.class.getName(),
+                        "serve",
+                        "--cluster",
+                        cluster.toString(),
+                        "--cert-dir",
+                        dir.resolve("certs").toString(),
+                        "--bind",
+                        "127.0.0.1",
+                        "--port",
+                        "0",
+                        "--shutdown-grace",
+                        "20s")
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start();
         int port = awaitPort(log);
         SSLContext tls = Tls.trusting(dir.resolve("certs").resolve("ca.crt"));
         byte[] review = Files.readAllBytes(Path.of("examples/reviews/datavolume-clone-alice.json"));
@@ -69,15 +86,24 @@ class GracefulShutdownTest {
         List<Thread> load = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
             load.add(Thread.ofVirtual().start(() -> {
-                HttpClient http = HttpClient.newBuilder().sslContext(tls).connectTimeout(Duration.ofSeconds(5)).build();
+                HttpClient http = HttpClient.newBuilder()
+                        .sslContext(tls)
+                        .connectTimeout(Duration.ofSeconds(5))
+                        .build();
                 while (loading.get()) {
                     try {
-                        int status = http.send(HttpRequest.newBuilder(URI.create("https://localhost:" + port + "/mutate"))
-                                .timeout(Duration.ofSeconds(30)).POST(HttpRequest.BodyPublishers.ofByteArray(review)).build(),
-                                HttpResponse.BodyHandlers.discarding()).statusCode();
-                        statuses.computeIfAbsent(status, s -> new AtomicInteger()).incrementAndGet();
+                        int status = http.send(
+                                        HttpRequest.newBuilder(URI.create("https://localhost:" + port + "/mutate"))
+                                                .timeout(Duration.ofSeconds(30))
+                                                .POST(HttpRequest.BodyPublishers.ofByteArray(review))
+                                                .build(),
+                                        HttpResponse.BodyHandlers.discarding())
+                                .statusCode();
+                        statuses.computeIfAbsent(status, s -> new AtomicInteger())
+                                .incrementAndGet();
                     } catch (IOException e) {
-                        connectionErrors.incrementAndGet(); // refused or closed once the listener is down: never an answer
+                        connectionErrors
+                                .incrementAndGet(); // refused or closed once the listener is down: never an answer
                     } catch (InterruptedException e) {
                         return;
                     }
@@ -92,8 +118,11 @@ class GracefulShutdownTest {
             SSLSocket socket = (SSLSocket) tls.getSocketFactory().createSocket("127.0.0.1", port);
             socket.setSoTimeout(30_000);
             socket.startHandshake();
-            socket.getOutputStream().write(("POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: "
-                    + review.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream()
+                    .write(
+                            ("POST /mutate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: "
+                                            + review.length + "\r\n\r\n")
+                                    .getBytes(StandardCharsets.US_ASCII));
             socket.getOutputStream().write(review, 0, review.length / 2);
             socket.getOutputStream().flush();
             inFlight.add(socket);
@@ -118,8 +147,12 @@ class GracefulShutdownTest {
         assertEquals(143, server.exitValue(), output); // 128 + SIGTERM, after the shutdown hook ran
         assertTrue(output.contains("stopping: draining in-flight reviews for at most 20000 ms"), output);
         assertTrue(output.contains("stopped"), output);
-        assertEquals(Map.of(200, statuses.get(200).get()), Map.copyOf(statuses).entrySet().stream()
-                .collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, e -> e.getValue().get())), "every answer was a 200");
+        assertEquals(
+                Map.of(200, statuses.get(200).get()),
+                Map.copyOf(statuses).entrySet().stream()
+                        .collect(java.util.stream.Collectors.toMap(
+                                Map.Entry::getKey, e -> e.getValue().get())),
+                "every answer was a 200");
     }
 
     static boolean refusesConnections(int port) {

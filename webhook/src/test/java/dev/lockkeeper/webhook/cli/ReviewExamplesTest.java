@@ -36,13 +36,14 @@ class ReviewExamplesTest {
         assertEquals(0, run.exit(), run.out() + run.err());
         JsonNode response = Json.MAPPER.readTree(run.out()).path("response");
         assertTrue(response.path("allowed").asBoolean(), response.toString());
-        assertEquals("2f6c8a0e-4b1d-4c3e-9f7a-8b9c0d1e2f03", response.path("uid").asText());
-
+        assertEquals(
+                "2f6c8a0e-4b1d-4c3e-9f7a-8b9c0d1e2f03", response.path("uid").asText());
     }
 
     @Test
     void theBundledExampleClusterHasTheSameObjects() {
-        Run run = review(EXAMPLES.resolve("reviews/datavolume-template-existing-pvc.yaml").toString());
+        Run run = review(EXAMPLES.resolve("reviews/datavolume-template-existing-pvc.yaml")
+                .toString());
         assertEquals(0, run.exit(), run.out() + run.err());
     }
 }

@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.*;
 import dev.lockkeeper.certs.CertificateDirectory;
 import dev.lockkeeper.certs.Pem;
 import dev.lockkeeper.certs.ServingIdentity;
-import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.cluster.live.CaBundleInjector;
 import dev.lockkeeper.webhook.cluster.live.CertificateSecret;
+import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.support.MockApiServer;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration;
@@ -34,7 +34,9 @@ import org.junit.jupiter.api.io.TempDir;
 class CertificateSecretTest {
     static final ServingIdentity IDENTITY = new ServingIdentity("lockkeeper-webhook", "lockkeeper");
 
-    @TempDir Path work;
+    @TempDir
+    Path work;
+
     KubernetesMockServer server;
     KubernetesClient client;
 
@@ -55,7 +57,8 @@ class CertificateSecretTest {
                   admissionReviewVersions: [v1]
                   sideEffects: None
                   clientConfig: {service: {name: other, namespace: lockkeeper, path: /mutate}, caBundle: b3RoZXI=}
-                """), MutatingWebhookConfiguration.class)).create();
+                """), MutatingWebhookConfiguration.class))
+                .create();
         client.resource(Json.MAPPER.treeToValue(Json.YAML.readTree("""
                 apiVersion: admissionregistration.k8s.io/v1
                 kind: ValidatingWebhookConfiguration
@@ -69,7 +72,8 @@ class CertificateSecretTest {
                   admissionReviewVersions: [v1]
                   sideEffects: None
                   clientConfig: {service: {name: lockkeeper-webhook, namespace: lockkeeper, path: /validate}, caBundle: c3RhbGU=}
-                """), ValidatingWebhookConfiguration.class)).create();
+                """), ValidatingWebhookConfiguration.class))
+                .create();
     }
 
     @AfterEach
@@ -82,18 +86,34 @@ class CertificateSecretTest {
     }
 
     CertificateSecret replica(String dir, Clock clock) {
-        return new CertificateSecret(client, "lockkeeper", "lockkeeper-webhook-ca", new CertificateDirectory(work.resolve(dir), clock), IDENTITY);
+        return new CertificateSecret(
+                client,
+                "lockkeeper",
+                "lockkeeper-webhook-ca",
+                new CertificateDirectory(work.resolve(dir), clock),
+                IDENTITY);
     }
 
     CaBundleInjector injector() {
-        return new CaBundleInjector(client, List.of("lockkeeper", "lockkeeper-restore"), "lockkeeper-webhook", "lockkeeper");
+        return new CaBundleInjector(
+                client, List.of("lockkeeper", "lockkeeper-restore"), "lockkeeper-webhook", "lockkeeper");
     }
 
     List<String> bundles() {
         var admission = client.admissionRegistration().v1();
         var bundles = new java.util.ArrayList<String>();
-        admission.mutatingWebhookConfigurations().withName("lockkeeper").get().getWebhooks().forEach(w -> bundles.add(w.getClientConfig().getCaBundle()));
-        admission.validatingWebhookConfigurations().withName("lockkeeper").get().getWebhooks().forEach(w -> bundles.add(w.getClientConfig().getCaBundle()));
+        admission
+                .mutatingWebhookConfigurations()
+                .withName("lockkeeper")
+                .get()
+                .getWebhooks()
+                .forEach(w -> bundles.add(w.getClientConfig().getCaBundle()));
+        admission
+                .validatingWebhookConfigurations()
+                .withName("lockkeeper")
+                .get()
+                .getWebhooks()
+                .forEach(w -> bundles.add(w.getClientConfig().getCaBundle()));
         return bundles;
     }
 
@@ -105,15 +125,24 @@ class CertificateSecretTest {
     void theFirstReplicaCreatesTheSecretAndInjectsItsCaIntoTheWebhooksOfThisServiceOnly() throws Exception {
         String ca = replica("a", Clock.systemUTC()).sync();
         assertEquals(3, injector().inject(ca));
-        assertEquals(List.of(base64(ca), "b3RoZXI=", base64(ca), base64(ca)), bundles(), "the other service's webhook keeps its bundle");
+        assertEquals(
+                List.of(base64(ca), "b3RoZXI=", base64(ca), base64(ca)),
+                bundles(),
+                "the other service's webhook keeps its bundle");
 
-        Secret secret = client.secrets().inNamespace("lockkeeper").withName("lockkeeper-webhook-ca").get();
+        Secret secret = client.secrets()
+                .inNamespace("lockkeeper")
+                .withName("lockkeeper-webhook-ca")
+                .get();
         assertEquals("kubernetes.io/tls", secret.getType());
-        assertEquals(List.of("ca.crt", "ca.key", "tls.crt", "tls.key"), secret.getData().keySet().stream().sorted().toList());
+        assertEquals(
+                List.of("ca.crt", "ca.key", "tls.crt", "tls.key"),
+                secret.getData().keySet().stream().sorted().toList());
         Path dir = work.resolve("a");
         assertEquals(ca, Files.readString(dir.resolve("ca.crt")));
         assertEquals(Files.readString(dir.resolve("tls.crt")), decoded(secret, "tls.crt"));
-        X509Certificate serving = Pem.decodeCertificates(Files.readString(dir.resolve("tls.crt"))).getFirst();
+        X509Certificate serving =
+                Pem.decodeCertificates(Files.readString(dir.resolve("tls.crt"))).getFirst();
         serving.verify(Pem.decodeCertificates(ca).getFirst().getPublicKey());
 
         assertEquals(0, injector().inject(ca), "a second pass finds nothing to change");
@@ -133,10 +162,14 @@ class CertificateSecretTest {
     void anEmptiedCaBundleIsPutBack() throws Exception {
         String ca = replica("a", Clock.systemUTC()).sync();
         injector().inject(ca);
-        client.admissionRegistration().v1().validatingWebhookConfigurations().withName("lockkeeper").edit(configuration -> {
-            configuration.getWebhooks().getFirst().getClientConfig().setCaBundle(null);
-            return configuration;
-        });
+        client.admissionRegistration()
+                .v1()
+                .validatingWebhookConfigurations()
+                .withName("lockkeeper")
+                .edit(configuration -> {
+                    configuration.getWebhooks().getFirst().getClientConfig().setCaBundle(null);
+                    return configuration;
+                });
         assertEquals(1, injector().inject(ca), "re-applying the manifests empties caBundle; the next sync repairs it");
         assertEquals(base64(ca), bundles().get(2));
     }
@@ -150,30 +183,60 @@ class CertificateSecretTest {
         assertEquals(ca, replica("a", Clock.systemUTC()).sync(), "the CA stays, so caBundles stay valid");
         String renewed = Files.readString(work.resolve("a/tls.crt"));
         assertNotEquals(oldServing, renewed);
-        assertTrue(Pem.decodeCertificates(renewed).getFirst().getNotAfter().toInstant().isAfter(Instant.now().plus(Duration.ofDays(300))));
-        assertEquals(renewed, decoded(client.secrets().inNamespace("lockkeeper").withName("lockkeeper-webhook-ca").get(), "tls.crt"));
+        assertTrue(Pem.decodeCertificates(renewed)
+                .getFirst()
+                .getNotAfter()
+                .toInstant()
+                .isAfter(Instant.now().plus(Duration.ofDays(300))));
+        assertEquals(
+                renewed,
+                decoded(
+                        client.secrets()
+                                .inNamespace("lockkeeper")
+                                .withName("lockkeeper-webhook-ca")
+                                .get(),
+                        "tls.crt"));
 
         replica("b", Clock.systemUTC()).sync();
-        assertEquals(renewed, Files.readString(work.resolve("b/tls.crt")), "other replicas pick the renewal up from the Secret");
+        assertEquals(
+                renewed,
+                Files.readString(work.resolve("b/tls.crt")),
+                "other replicas pick the renewal up from the Secret");
     }
 
     @Test
     void aReplicaThatLosesTheRenewalRaceAdoptsTheWinnersSecret() throws Exception {
         Clock issued = Clock.fixed(Instant.now().minus(Duration.ofDays(340)), ZoneOffset.UTC);
         replica("seed", issued).sync();
-        Secret due = client.secrets().inNamespace("lockkeeper").withName("lockkeeper-webhook-ca").get();
+        Secret due = client.secrets()
+                .inNamespace("lockkeeper")
+                .withName("lockkeeper-webhook-ca")
+                .get();
         replica("b", Clock.systemUTC()).sync();
         String winner = Files.readString(work.resolve("b/tls.crt"));
 
         // Replica a read the Secret before b renewed it, so it renews too, and its write is a stale one.
         String path = "/api/v1/namespaces/lockkeeper/secrets/lockkeeper-webhook-ca";
         server.expect().get().withPath(path).andReturn(200, due).once();
-        server.expect().put().withPath(path).andReturn(409,
-                "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"reason\":\"Conflict\",\"code\":409}").once();
+        server.expect()
+                .put()
+                .withPath(path)
+                .andReturn(
+                        409,
+                        "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"reason\":\"Conflict\",\"code\":409}")
+                .once();
         replica("a", Clock.systemUTC()).sync();
 
-        assertEquals(winner, Files.readString(work.resolve("a/tls.crt")), "a serves what b stored, not its own renewal");
-        assertEquals(winner, decoded(client.secrets().inNamespace("lockkeeper").withName("lockkeeper-webhook-ca").get(), "tls.crt"));
+        assertEquals(
+                winner, Files.readString(work.resolve("a/tls.crt")), "a serves what b stored, not its own renewal");
+        assertEquals(
+                winner,
+                decoded(
+                        client.secrets()
+                                .inNamespace("lockkeeper")
+                                .withName("lockkeeper-webhook-ca")
+                                .get(),
+                        "tls.crt"));
     }
 
     @Test

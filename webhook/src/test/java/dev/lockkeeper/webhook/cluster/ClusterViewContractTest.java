@@ -50,12 +50,35 @@ class ClusterViewContractTest {
         server = MockApiServer.startCrud();
         client = server.createClient();
         for (String ns : List.of("golden-images", "team-a", "team-b")) {
-            client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build()).create();
+            client.namespaces()
+                    .resource(new NamespaceBuilder()
+                            .withNewMetadata()
+                            .withName(ns)
+                            .endMetadata()
+                            .build())
+                    .create();
         }
-        client.persistentVolumeClaims().inNamespace("team-a").resource(new PersistentVolumeClaimBuilder()
-                .withNewMetadata().withName("data").endMetadata().withNewSpec().endSpec().build()).create();
-        client.secrets().inNamespace("team-a").resource(new SecretBuilder().withNewMetadata().withName("token").endMetadata().build()).create();
-        live = new InformerClusterView(client, Rulebook.WATCHED, new SarSettings(Duration.ofSeconds(10), 100, Duration.ofSeconds(15))).start();
+        client.persistentVolumeClaims()
+                .inNamespace("team-a")
+                .resource(new PersistentVolumeClaimBuilder()
+                        .withNewMetadata()
+                        .withName("data")
+                        .endMetadata()
+                        .withNewSpec()
+                        .endSpec()
+                        .build())
+                .create();
+        client.secrets()
+                .inNamespace("team-a")
+                .resource(new SecretBuilder()
+                        .withNewMetadata()
+                        .withName("token")
+                        .endMetadata()
+                        .build())
+                .create();
+        live = new InformerClusterView(
+                        client, Rulebook.WATCHED, new SarSettings(Duration.ofSeconds(10), 100, Duration.ofSeconds(15)))
+                .start();
         for (int i = 0; i < 1200 && !live.synced(); i++) Thread.sleep(25);
         assertTrue(live.synced(), "informers must sync against the mock API server");
     }
@@ -71,9 +94,14 @@ class ClusterViewContractTest {
     }
 
     Map<String, ClusterView> views() {
-        return Map.of("live", live,
-                "manifest", new ManifestClusterView(Manifests.read("seed", new ByteArrayInputStream(SEED.getBytes(StandardCharsets.UTF_8)))),
-                "test", TestCluster.with(SEED));
+        return Map.of(
+                "live",
+                live,
+                "manifest",
+                new ManifestClusterView(
+                        Manifests.read("seed", new ByteArrayInputStream(SEED.getBytes(StandardCharsets.UTF_8)))),
+                "test",
+                TestCluster.with(SEED));
     }
 
     /** What a call did: "present", "absent", a count, or the refusal's message. */
@@ -91,7 +119,9 @@ class ClusterViewContractTest {
         List<String> outcomes = new ArrayList<>();
         for (ResourceType type : ResourceType.ALL) {
             String namespace = type.namespaced() ? "team-a" : "";
-            String name = type.equals(ResourceType.NAMESPACE) ? "team-a" : type.equals(ResourceType.SECRET) ? "token" : "data";
+            String name = type.equals(ResourceType.NAMESPACE)
+                    ? "team-a"
+                    : type.equals(ResourceType.SECRET) ? "token" : "data";
             outcomes.add(type + " get: " + outcome(() -> view.get(type, namespace, name)));
             outcomes.add(type + " list: " + outcome(() -> view.list(type, type.namespaced() ? "team-a" : null)));
             outcomes.add(type + " read: " + outcome(() -> view.read(type, namespace, name)));
@@ -108,15 +138,22 @@ class ClusterViewContractTest {
 
         assertTrue(expected.contains("persistentvolumeclaims get: present"), expected.toString());
         assertTrue(expected.contains("secrets read: present"), expected.toString());
-        assertTrue(expected.contains("secrets get: refused: secrets is read directly (one GET, never watched): look it up with read(), not get()"),
+        assertTrue(
+                expected.contains(
+                        "secrets get: refused: secrets is read directly (one GET, never watched): look it up with read(), not get()"),
                 expected.toString());
-        assertTrue(expected.contains("persistentvolumeclaims read: refused: persistentvolumeclaims is informer-backed: "
-                + "look it up with get(), list() or byIndex(), not read()"), expected.toString());
+        assertTrue(
+                expected.contains("persistentvolumeclaims read: refused: persistentvolumeclaims is informer-backed: "
+                        + "look it up with get(), list() or byIndex(), not read()"),
+                expected.toString());
     }
 
     @Test
     void theInformersAreExactlyTheInformerBackedKinds() {
-        assertEquals(java.util.Set.copyOf(ResourceType.ALL.stream().filter(type -> type.access() == ResourceType.Access.INFORMER).toList()),
+        assertEquals(
+                java.util.Set.copyOf(ResourceType.ALL.stream()
+                        .filter(type -> type.access() == ResourceType.Access.INFORMER)
+                        .toList()),
                 java.util.Set.copyOf(Rulebook.WATCHED));
     }
 }

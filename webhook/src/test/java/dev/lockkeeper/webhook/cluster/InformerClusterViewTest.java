@@ -6,12 +6,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.lockkeeper.certs.KeyPairs;
 import dev.lockkeeper.certs.token.CloneTokenSigner;
 import dev.lockkeeper.webhook.admission.AdmissionService;
-import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.admission.RuleObserver;
 import dev.lockkeeper.webhook.cluster.live.InformerClusterView;
 import dev.lockkeeper.webhook.cluster.live.ResourceContexts;
 import dev.lockkeeper.webhook.cluster.live.SarSettings;
 import dev.lockkeeper.webhook.cluster.live.SecretTokenKey;
+import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.rules.Rulebook;
 import dev.lockkeeper.webhook.support.MockApiServer;
 import dev.lockkeeper.webhook.support.Reviews;
@@ -56,26 +56,65 @@ class InformerClusterViewTest {
         server = MockApiServer.startCrud();
         client = server.createClient();
         for (String ns : List.of("golden-images", "team-a")) {
-            client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build()).create();
+            client.namespaces()
+                    .resource(new NamespaceBuilder()
+                            .withNewMetadata()
+                            .withName(ns)
+                            .endMetadata()
+                            .build())
+                    .create();
         }
-        client.persistentVolumeClaims().inNamespace("golden-images").resource(new PersistentVolumeClaimBuilder()
-                .withNewMetadata().withName("fedora-40").endMetadata()
-                .withNewSpec().withNewResources().addToRequests("storage", new Quantity("10Gi")).endResources().endSpec().build()).create();
+        client.persistentVolumeClaims()
+                .inNamespace("golden-images")
+                .resource(new PersistentVolumeClaimBuilder()
+                        .withNewMetadata()
+                        .withName("fedora-40")
+                        .endMetadata()
+                        .withNewSpec()
+                        .withNewResources()
+                        .addToRequests("storage", new Quantity("10Gi"))
+                        .endResources()
+                        .endSpec()
+                        .build())
+                .create();
         GenericKubernetesResource dataSource = new GenericKubernetesResource();
         dataSource.setApiVersion("cdi.kubevirt.io/v1beta1");
         dataSource.setKind("DataSource");
-        dataSource.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName("fedora").withNamespace("golden-images").build());
-        dataSource.setAdditionalProperty("spec", Map.of("source", Map.of("pvc", Map.of("namespace", "golden-images", "name", "fedora-40"))));
-        client.genericKubernetesResources(DATA_SOURCES).inNamespace("golden-images").resource(dataSource).create();
+        dataSource.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder()
+                .withName("fedora")
+                .withNamespace("golden-images")
+                .build());
+        dataSource.setAdditionalProperty(
+                "spec", Map.of("source", Map.of("pvc", Map.of("namespace", "golden-images", "name", "fedora-40"))));
+        client.genericKubernetesResources(DATA_SOURCES)
+                .inNamespace("golden-images")
+                .resource(dataSource)
+                .create();
         // Grants datavolumes/source to alice only; records every SAR body sent.
-        server.expect().post().withPath(SAR_PATH).andReply(201, request -> {
-            JsonNode body = readJson(request);
-            sarBodies.add(body);
-            boolean allowed = "alice".equals(body.path("spec").path("user").asText())
-                    && "source".equals(body.path("spec").path("resourceAttributes").path("subresource").asText());
-            return Map.of("apiVersion", "authorization.k8s.io/v1", "kind", "SubjectAccessReview",
-                    "spec", body.path("spec"), "status", Map.of("allowed", allowed));
-        }).always();
+        server.expect()
+                .post()
+                .withPath(SAR_PATH)
+                .andReply(201, request -> {
+                    JsonNode body = readJson(request);
+                    sarBodies.add(body);
+                    boolean allowed =
+                            "alice".equals(body.path("spec").path("user").asText())
+                                    && "source"
+                                            .equals(body.path("spec")
+                                                    .path("resourceAttributes")
+                                                    .path("subresource")
+                                                    .asText());
+                    return Map.of(
+                            "apiVersion",
+                            "authorization.k8s.io/v1",
+                            "kind",
+                            "SubjectAccessReview",
+                            "spec",
+                            body.path("spec"),
+                            "status",
+                            Map.of("allowed", allowed));
+                })
+                .always();
     }
 
     @AfterEach
@@ -106,21 +145,40 @@ class InformerClusterViewTest {
     @Test
     void informersServeObjectsAndFollowChanges() throws Exception {
         startView(ANSWERED_SARS);
-        assertTrue(view.get(ResourceType.PERSISTENT_VOLUME_CLAIM, "golden-images", "fedora-40").isPresent());
+        assertTrue(view.get(ResourceType.PERSISTENT_VOLUME_CLAIM, "golden-images", "fedora-40")
+                .isPresent());
         assertTrue(view.get(ResourceType.NAMESPACE, "", "team-a").isPresent());
-        assertEquals("fedora-40", Json.text(view.get(ResourceType.DATA_SOURCE, "golden-images", "fedora").orElseThrow(),
-                "spec", "source", "pvc", "name"));
-        client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName("late").endMetadata().build()).create();
+        assertEquals(
+                "fedora-40",
+                Json.text(
+                        view.get(ResourceType.DATA_SOURCE, "golden-images", "fedora")
+                                .orElseThrow(),
+                        "spec",
+                        "source",
+                        "pvc",
+                        "name"));
+        client.namespaces()
+                .resource(new NamespaceBuilder()
+                        .withNewMetadata()
+                        .withName("late")
+                        .endMetadata()
+                        .build())
+                .create();
         for (int i = 0; i < 1200 && view.get(ResourceType.NAMESPACE, "", "late").isEmpty(); i++) Thread.sleep(25);
         assertTrue(view.get(ResourceType.NAMESPACE, "", "late").isPresent(), "watch events reach the cache");
-        assertEquals(1, view.list(ResourceType.PERSISTENT_VOLUME_CLAIM, "golden-images").size());
+        assertEquals(
+                1,
+                view.list(ResourceType.PERSISTENT_VOLUME_CLAIM, "golden-images").size());
     }
 
     @Test
     void cloneDecisionsUseTheLiveViewAndSendExactSubjectAccessReviews() throws Exception {
         startView(ANSWERED_SARS);
-        AdmissionService service = Rulebook.service(view, new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC()),
-                Rulebook.DEFAULT_CLONE_SOURCE_ROLE, RuleObserver.NONE,
+        AdmissionService service = Rulebook.service(
+                view,
+                new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC()),
+                Rulebook.DEFAULT_CLONE_SOURCE_ROLE,
+                RuleObserver.NONE,
                 () -> dev.lockkeeper.webhook.policy.Policy.DEFAULT);
         String dataVolume = """
                 apiVersion: cdi.kubevirt.io/v1beta1
@@ -128,7 +186,8 @@ class InformerClusterViewTest {
                 metadata: {name: disk, namespace: team-a}
                 spec: {sourceRef: {kind: DataSource, namespace: golden-images, name: fedora}, storage: {}}
                 """;
-        JsonNode allowed = service.reviewEndToEnd(Reviews.createDataVolume("team-a", dataVolume)).path("response");
+        JsonNode allowed = service.reviewEndToEnd(Reviews.createDataVolume("team-a", dataVolume))
+                .path("response");
         assertTrue(allowed.path("allowed").asBoolean());
         assertEquals("JSONPatch", allowed.path("patchType").asText());
         assertEquals(1, sarBodies.size());
@@ -141,8 +200,12 @@ class InformerClusterViewTest {
                 """), sarBodies.getFirst().path("spec"));
 
         var bob = new dev.lockkeeper.webhook.admission.UserInfo("bob", "", List.of("system:authenticated"), Map.of());
-        var request = Reviews.dataVolume(dev.lockkeeper.webhook.admission.Operation.CREATE, "team-a",
-                dev.lockkeeper.webhook.support.TestCluster.yaml(dataVolume), null, bob);
+        var request = Reviews.dataVolume(
+                dev.lockkeeper.webhook.admission.Operation.CREATE,
+                "team-a",
+                dev.lockkeeper.webhook.support.TestCluster.yaml(dataVolume),
+                null,
+                bob);
         JsonNode denied = service.reviewEndToEnd(request).path("response");
         assertFalse(denied.path("allowed").asBoolean());
         assertEquals(403, denied.path("status").path("code").asInt());
@@ -158,45 +221,75 @@ class InformerClusterViewTest {
 
     @Test
     void exportRulesDecideFromIndexedInformers() throws Exception {
-        client.genericKubernetesResources(ResourceContexts.of(ResourceType.VIRTUAL_MACHINE_EXPORT)).inNamespace("team-a").resource(generic("""
+        client.genericKubernetesResources(ResourceContexts.of(ResourceType.VIRTUAL_MACHINE_EXPORT))
+                .inNamespace("team-a")
+                .resource(generic("""
                 {apiVersion: export.kubevirt.io/v1beta1, kind: VirtualMachineExport, metadata: {name: web-export, namespace: team-a},
                  spec: {source: {apiGroup: kubevirt.io, kind: VirtualMachine, name: web}}, status: {phase: Ready}}
-                """)).create();
-        client.genericKubernetesResources(ResourceContexts.of(ResourceType.VIRTUAL_MACHINE)).inNamespace("team-a").resource(generic("""
+                """))
+                .create();
+        client.genericKubernetesResources(ResourceContexts.of(ResourceType.VIRTUAL_MACHINE))
+                .inNamespace("team-a")
+                .resource(generic("""
                 {apiVersion: kubevirt.io/v1, kind: VirtualMachine, metadata: {name: web, namespace: team-a},
                  spec: {runStrategy: Halted, template: {spec: {volumes: [{name: root, dataVolume: {name: web-root}}]}}}}
-                """)).create();
-        client.genericKubernetesResources(ResourceContexts.of(ResourceType.POD)).inNamespace("team-a").resource(generic("""
+                """))
+                .create();
+        client.genericKubernetesResources(ResourceContexts.of(ResourceType.POD))
+                .inNamespace("team-a")
+                .resource(generic("""
                 {apiVersion: v1, kind: Pod, metadata: {name: app, namespace: team-a},
                  spec: {containers: [{name: c, image: x}], volumes: [{name: d, persistentVolumeClaim: {claimName: shared}}]}, status: {phase: Running}}
-                """)).create();
+                """))
+                .create();
         startView(ANSWERED_SARS);
-        assertEquals(1, view.byIndex(dev.lockkeeper.webhook.cluster.ClusterIndex.POD_CLAIMS, "team-a/shared").size());
-        assertEquals(1, view.byIndex(dev.lockkeeper.webhook.cluster.ClusterIndex.VM_CLAIMS, "team-a/web-root").size());
-        AdmissionService service = Rulebook.service(view, new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC()),
-                Rulebook.DEFAULT_CLONE_SOURCE_ROLE, RuleObserver.NONE, () -> dev.lockkeeper.webhook.policy.Policy.DEFAULT);
+        assertEquals(
+                1,
+                view.byIndex(dev.lockkeeper.webhook.cluster.ClusterIndex.POD_CLAIMS, "team-a/shared")
+                        .size());
+        assertEquals(
+                1,
+                view.byIndex(dev.lockkeeper.webhook.cluster.ClusterIndex.VM_CLAIMS, "team-a/web-root")
+                        .size());
+        AdmissionService service = Rulebook.service(
+                view,
+                new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC()),
+                Rulebook.DEFAULT_CLONE_SOURCE_ROLE,
+                RuleObserver.NONE,
+                () -> dev.lockkeeper.webhook.policy.Policy.DEFAULT);
         var pod = Json.YAML.readTree("""
                 {apiVersion: admission.k8s.io/v1, kind: AdmissionReview, request: {uid: p1, kind: {group: '', version: v1, kind: Pod},
                  resource: {group: '', version: v1, resource: pods}, operation: CREATE, namespace: team-a, name: reader,
                  userInfo: {username: carol}, object: {apiVersion: v1, kind: Pod, metadata: {name: reader, namespace: team-a},
                  spec: {volumes: [{name: d, persistentVolumeClaim: {claimName: web-root}}]}}}}
                 """);
-        JsonNode refused = service.reviewEndToEnd(dev.lockkeeper.webhook.admission.AdmissionReviews.parse(pod)).path("response");
+        JsonNode refused = service.reviewEndToEnd(dev.lockkeeper.webhook.admission.AdmissionReviews.parse(pod))
+                .path("response");
         assertFalse(refused.path("allowed").asBoolean(), refused.toString());
-        assertTrue(refused.path("status").path("message").asText().contains("VirtualMachineExport team-a/web-export (Ready)"));
+        assertTrue(refused.path("status")
+                .path("message")
+                .asText()
+                .contains("VirtualMachineExport team-a/web-export (Ready)"));
         var export = Json.YAML.readTree("""
                 {apiVersion: admission.k8s.io/v1, kind: AdmissionReview, request: {uid: e1, kind: {group: export.kubevirt.io, version: v1, kind: VirtualMachineExport},
                  resource: {group: export.kubevirt.io, version: v1, resource: virtualmachineexports}, operation: CREATE, namespace: team-a, name: pvc-export,
                  userInfo: {username: carol}, object: {metadata: {name: pvc-export, namespace: team-a},
                  spec: {source: {kind: PersistentVolumeClaim, name: shared}}}}}
                 """);
-        JsonNode busy = service.reviewEndToEnd(dev.lockkeeper.webhook.admission.AdmissionReviews.parse(export)).path("response");
-        assertTrue(busy.path("status").path("message").asText().startsWith("PersistentVolumeClaim team-a/shared is in use by pod team-a/app"), busy.toString());
+        JsonNode busy = service.reviewEndToEnd(dev.lockkeeper.webhook.admission.AdmissionReviews.parse(export))
+                .path("response");
+        assertTrue(
+                busy.path("status")
+                        .path("message")
+                        .asText()
+                        .startsWith("PersistentVolumeClaim team-a/shared is in use by pod team-a/app"),
+                busy.toString());
     }
 
     @Test
     void podsAreKeptSlimAndTheirClaimIndexFollowsUpdatesAndDeletes() throws Exception {
-        var pods = client.genericKubernetesResources(ResourceContexts.of(ResourceType.POD)).inNamespace("team-a");
+        var pods = client.genericKubernetesResources(ResourceContexts.of(ResourceType.POD))
+                .inNamespace("team-a");
         pods.resource(generic("""
                 {apiVersion: v1, kind: Pod, metadata: {name: app, namespace: team-a, labels: {app: web}},
                  spec: {containers: [{name: c, image: x, env: [{name: A, value: b}]}],
@@ -212,12 +305,22 @@ class InformerClusterViewTest {
         assertEquals(1, view.byIndex(ClusterIndex.POD_CLAIMS, "team-a/shared").size());
 
         var running = pods.withName("app").get();
-        running.setAdditionalProperty("spec", Map.of("containers", List.of(Map.of("name", "c", "image", "x")),
-                "volumes", List.of(Map.of("name", "d", "persistentVolumeClaim", Map.of("claimName", "other")))));
+        running.setAdditionalProperty(
+                "spec",
+                Map.of(
+                        "containers",
+                        List.of(Map.of("name", "c", "image", "x")),
+                        "volumes",
+                        List.of(Map.of("name", "d", "persistentVolumeClaim", Map.of("claimName", "other")))));
         pods.resource(running).update();
-        for (int i = 0; i < 1200 && view.byIndex(ClusterIndex.POD_CLAIMS, "team-a/other").isEmpty(); i++) Thread.sleep(25);
+        for (int i = 0;
+                i < 1200
+                        && view.byIndex(ClusterIndex.POD_CLAIMS, "team-a/other").isEmpty();
+                i++) Thread.sleep(25);
         assertEquals(1, view.byIndex(ClusterIndex.POD_CLAIMS, "team-a/other").size());
-        assertTrue(view.byIndex(ClusterIndex.POD_CLAIMS, "team-a/shared").isEmpty(), "the slim old copy drops its index entry");
+        assertTrue(
+                view.byIndex(ClusterIndex.POD_CLAIMS, "team-a/shared").isEmpty(),
+                "the slim old copy drops its index entry");
 
         pods.withName("app").delete();
         for (int i = 0; i < 1200 && view.get(ResourceType.POD, "team-a", "app").isPresent(); i++) Thread.sleep(25);
@@ -227,82 +330,143 @@ class InformerClusterViewTest {
     /** The mock API server adds uid, resourceVersion and timestamps; what the test compares is the rest. */
     private static JsonNode stripServerFields(JsonNode pod) {
         var copy = pod.deepCopy();
-        ((com.fasterxml.jackson.databind.node.ObjectNode) copy.path("metadata")).remove(List.of("uid", "resourceVersion", "creationTimestamp", "generation"));
+        ((com.fasterxml.jackson.databind.node.ObjectNode) copy.path("metadata"))
+                .remove(List.of("uid", "resourceVersion", "creationTimestamp", "generation"));
         return copy;
     }
 
     @Test
     void resourcesTheClusterDoesNotServeCountAsEmptyAndDoNotBlockReadiness() throws Exception {
-        server.expect().get().withPath("/apis/export.kubevirt.io/v1beta1/virtualmachineexports?resourceVersion=0")
-                .andReturn(404, "{\"kind\":\"Status\",\"code\":404,\"reason\":\"NotFound\"}").always();
-        server.expect().get().withPath("/apis/export.kubevirt.io/v1beta1/virtualmachineexports")
-                .andReturn(404, "{\"kind\":\"Status\",\"code\":404,\"reason\":\"NotFound\"}").always();
+        server.expect()
+                .get()
+                .withPath("/apis/export.kubevirt.io/v1beta1/virtualmachineexports?resourceVersion=0")
+                .andReturn(404, "{\"kind\":\"Status\",\"code\":404,\"reason\":\"NotFound\"}")
+                .always();
+        server.expect()
+                .get()
+                .withPath("/apis/export.kubevirt.io/v1beta1/virtualmachineexports")
+                .andReturn(404, "{\"kind\":\"Status\",\"code\":404,\"reason\":\"NotFound\"}")
+                .always();
         startView(ANSWERED_SARS);
         assertTrue(view.list(ResourceType.VIRTUAL_MACHINE_EXPORT, "team-a").isEmpty());
-        assertTrue(view.byIndex(dev.lockkeeper.webhook.cluster.ClusterIndex.EXPORT_SOURCES, "team-a/VirtualMachine/web").isEmpty());
-        assertTrue(view.get(ResourceType.PERSISTENT_VOLUME_CLAIM, "golden-images", "fedora-40").isPresent(), "the rest still works");
+        assertTrue(view.byIndex(dev.lockkeeper.webhook.cluster.ClusterIndex.EXPORT_SOURCES, "team-a/VirtualMachine/web")
+                .isEmpty());
+        assertTrue(
+                view.get(ResourceType.PERSISTENT_VOLUME_CLAIM, "golden-images", "fedora-40")
+                        .isPresent(),
+                "the rest still works");
     }
 
     @Test
     void aKindInstalledAfterStartIsPickedUpWithoutRestart() throws Exception {
         // The first two lists of exports answer 404 (CRD not installed yet); after that the CRUD store serves them.
-        for (String path : List.of("/apis/export.kubevirt.io/v1beta1/virtualmachineexports?resourceVersion=0",
+        for (String path : List.of(
+                "/apis/export.kubevirt.io/v1beta1/virtualmachineexports?resourceVersion=0",
                 "/apis/export.kubevirt.io/v1beta1/virtualmachineexports")) {
-            server.expect().get().withPath(path).andReturn(404, "{\"kind\":\"Status\",\"code\":404,\"reason\":\"NotFound\"}").once();
+            server.expect()
+                    .get()
+                    .withPath(path)
+                    .andReturn(404, "{\"kind\":\"Status\",\"code\":404,\"reason\":\"NotFound\"}")
+                    .once();
         }
-        client.genericKubernetesResources(ResourceContexts.of(ResourceType.VIRTUAL_MACHINE_EXPORT)).inNamespace("team-a").resource(generic("""
+        client.genericKubernetesResources(ResourceContexts.of(ResourceType.VIRTUAL_MACHINE_EXPORT))
+                .inNamespace("team-a")
+                .resource(generic("""
                 {apiVersion: export.kubevirt.io/v1beta1, kind: VirtualMachineExport, metadata: {name: web-export, namespace: team-a},
                  spec: {source: {apiGroup: kubevirt.io, kind: VirtualMachine, name: web}}, status: {phase: Ready}}
-                """)).create();
+                """))
+                .create();
         startView(ANSWERED_SARS, Duration.ofMillis(100));
-        for (int i = 0; i < 1200 && view.list(ResourceType.VIRTUAL_MACHINE_EXPORT, "team-a").isEmpty(); i++) {
+        for (int i = 0;
+                i < 1200
+                        && view.list(ResourceType.VIRTUAL_MACHINE_EXPORT, "team-a")
+                                .isEmpty();
+                i++) {
             assertTrue(view.synced(), "readiness does not wait for a kind the cluster does not serve");
             Thread.sleep(25);
         }
-        assertEquals(1, view.byIndex(ClusterIndex.EXPORT_SOURCES, "team-a/VirtualMachine/web").size(),
+        assertEquals(
+                1,
+                view.byIndex(ClusterIndex.EXPORT_SOURCES, "team-a/VirtualMachine/web")
+                        .size(),
                 "the export the first list could not see is found once the kind is served, indexes included");
         assertTrue(view.synced());
-        client.genericKubernetesResources(ResourceContexts.of(ResourceType.VIRTUAL_MACHINE_EXPORT)).inNamespace("team-a").resource(generic("""
+        client.genericKubernetesResources(ResourceContexts.of(ResourceType.VIRTUAL_MACHINE_EXPORT))
+                .inNamespace("team-a")
+                .resource(generic("""
                 {apiVersion: export.kubevirt.io/v1beta1, kind: VirtualMachineExport, metadata: {name: db-export, namespace: team-a},
                  spec: {source: {kind: PersistentVolumeClaim, name: db}}}
-                """)).create();
-        for (int i = 0; i < 1200 && view.list(ResourceType.VIRTUAL_MACHINE_EXPORT, "team-a").size() < 2; i++) Thread.sleep(25);
-        assertEquals(2, view.list(ResourceType.VIRTUAL_MACHINE_EXPORT, "team-a").size(), "and it is watched from then on");
+                """))
+                .create();
+        for (int i = 0;
+                i < 1200
+                        && view.list(ResourceType.VIRTUAL_MACHINE_EXPORT, "team-a")
+                                        .size()
+                                < 2;
+                i++) Thread.sleep(25);
+        assertEquals(
+                2, view.list(ResourceType.VIRTUAL_MACHINE_EXPORT, "team-a").size(), "and it is watched from then on");
     }
 
     @Test
     void secretsAreReadDirectlyNotWatchedAndCachedBriefly() throws Exception {
-        client.secrets().inNamespace("team-a").resource(new io.fabric8.kubernetes.api.model.SecretBuilder()
-                .withNewMetadata().withName("export-token").endMetadata()
-                .addToData("token", java.util.Base64.getEncoder().encodeToString("Zq81kLmP02xYvB7r".getBytes(StandardCharsets.UTF_8))).build()).create();
+        client.secrets()
+                .inNamespace("team-a")
+                .resource(new io.fabric8.kubernetes.api.model.SecretBuilder()
+                        .withNewMetadata()
+                        .withName("export-token")
+                        .endMetadata()
+                        .addToData(
+                                "token",
+                                java.util.Base64.getEncoder()
+                                        .encodeToString("Zq81kLmP02xYvB7r".getBytes(StandardCharsets.UTF_8)))
+                        .build())
+                .create();
         startView(ANSWERED_SARS);
         secretGets();
         assertTrue(view.read(ResourceType.SECRET, "team-a", "export-token").isPresent());
         assertTrue(view.read(ResourceType.SECRET, "team-a", "export-token").isPresent());
         assertTrue(view.read(ResourceType.SECRET, "team-a", "missing").isEmpty());
         assertTrue(view.read(ResourceType.SECRET, "team-a", "missing").isEmpty());
-        assertEquals(List.of("/api/v1/namespaces/team-a/secrets/export-token", "/api/v1/namespaces/team-a/secrets/missing"), secretGets(),
+        assertEquals(
+                List.of("/api/v1/namespaces/team-a/secrets/export-token", "/api/v1/namespaces/team-a/secrets/missing"),
+                secretGets(),
                 "one GET per Secret, answers (even not-found) cached");
         nanos.addAndGet(Duration.ofSeconds(11).toNanos());
         view.read(ResourceType.SECRET, "team-a", "export-token");
-        assertEquals(List.of("/api/v1/namespaces/team-a/secrets/export-token"), secretGets(), "expired entries are fetched again");
+        assertEquals(
+                List.of("/api/v1/namespaces/team-a/secrets/export-token"),
+                secretGets(),
+                "expired entries are fetched again");
     }
 
     /** Secret requests the mock server received since the last call; informer traffic is skipped. */
     private List<String> secretGets() throws InterruptedException {
         List<String> paths = new ArrayList<>();
-        for (RecordedRequest request = server.takeRequest(50, java.util.concurrent.TimeUnit.MILLISECONDS); request != null;
-             request = server.takeRequest(50, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+        for (RecordedRequest request = server.takeRequest(50, java.util.concurrent.TimeUnit.MILLISECONDS);
+                request != null;
+                request = server.takeRequest(50, java.util.concurrent.TimeUnit.MILLISECONDS)) {
             if (request.getPath().contains("/secrets")) paths.add(request.getMethod() + " " + request.getPath());
         }
-        return paths.stream().filter(p -> p.startsWith("GET ")).map(p -> p.substring(4)).toList();
+        return paths.stream()
+                .filter(p -> p.startsWith("GET "))
+                .map(p -> p.substring(4))
+                .toList();
     }
 
     @Test
     void subjectAccessReviewAnswersAreCachedBriefly() throws Exception {
         startView(ANSWERED_SARS);
-        AccessReview review = new AccessReview("alice", List.of(), Map.of(), "golden-images", "create", "cdi.kubevirt.io",
-                "datavolumes", "source", "fedora-40");
+        AccessReview review = new AccessReview(
+                "alice",
+                List.of(),
+                Map.of(),
+                "golden-images",
+                "create",
+                "cdi.kubevirt.io",
+                "datavolumes",
+                "source",
+                "fedora-40");
         assertInstanceOf(AccessDecision.Allowed.class, view.review(review));
         assertInstanceOf(AccessDecision.Allowed.class, view.review(review));
         assertEquals(1, sarBodies.size(), "second identical review is served from the cache");
@@ -315,10 +479,18 @@ class InformerClusterViewTest {
     void apiServerErrorsMakeAuthorizationUnavailable() throws Exception {
         var errorServer = new KubernetesMockServer(false);
         errorServer.init();
-        errorServer.expect().post().withPath(SAR_PATH).andReturn(500, "{\"kind\":\"Status\",\"message\":\"etcd down\"}").always();
+        errorServer
+                .expect()
+                .post()
+                .withPath(SAR_PATH)
+                .andReturn(500, "{\"kind\":\"Status\",\"message\":\"etcd down\"}")
+                .always();
         // No client-side retries: the 500 itself must come back, not the deadline.
-        Config noRetries = new ConfigBuilder(errorServer.createClient().getConfiguration()).withRequestRetryBackoffLimit(0).build();
-        try (KubernetesClient broken = new KubernetesClientBuilder().withConfig(noRetries).build()) {
+        Config noRetries = new ConfigBuilder(errorServer.createClient().getConfiguration())
+                .withRequestRetryBackoffLimit(0)
+                .build();
+        try (KubernetesClient broken =
+                new KubernetesClientBuilder().withConfig(noRetries).build()) {
             var reviewer = new dev.lockkeeper.webhook.cluster.live.CachingAccessReviewer(broken, ANSWERED_SARS);
             var review = new AccessReview("alice", List.of(), Map.of(), "x", "create", "", "pods", "", "p");
             var unavailable = assertInstanceOf(AccessDecision.Unavailable.class, reviewer.review(review));
@@ -339,11 +511,16 @@ class InformerClusterViewTest {
                     // closed at the end of the test
                 }
             });
-            Config config = new ConfigBuilder().withMasterUrl("http://127.0.0.1:" + silent.getLocalPort()).withRequestRetryBackoffLimit(0).build();
-            try (KubernetesClient hanging = new KubernetesClientBuilder().withConfig(config).build()) {
-                var reviewer = new dev.lockkeeper.webhook.cluster.live.CachingAccessReviewer(hanging,
-                        new SarSettings(Duration.ofSeconds(10), 100, Duration.ofMillis(300)));
-                var decision = reviewer.review(new AccessReview("alice", List.of(), Map.of(), "x", "create", "", "pods", "", "p"));
+            Config config = new ConfigBuilder()
+                    .withMasterUrl("http://127.0.0.1:" + silent.getLocalPort())
+                    .withRequestRetryBackoffLimit(0)
+                    .build();
+            try (KubernetesClient hanging =
+                    new KubernetesClientBuilder().withConfig(config).build()) {
+                var reviewer = new dev.lockkeeper.webhook.cluster.live.CachingAccessReviewer(
+                        hanging, new SarSettings(Duration.ofSeconds(10), 100, Duration.ofMillis(300)));
+                var decision = reviewer.review(
+                        new AccessReview("alice", List.of(), Map.of(), "x", "create", "", "pods", "", "p"));
                 var unavailable = assertInstanceOf(AccessDecision.Unavailable.class, decision);
                 assertEquals("timed out after 300 ms", unavailable.error());
             }
@@ -358,7 +535,12 @@ class InformerClusterViewTest {
         var first = SecretTokenKey.loadOrCreate(client, "lockkeeper", "lockkeeper-clone-token");
         var second = SecretTokenKey.loadOrCreate(client, "lockkeeper", "lockkeeper-clone-token");
         assertArrayEquals(first.getPublic().getEncoded(), second.getPublic().getEncoded());
-        assertNotNull(client.secrets().inNamespace("lockkeeper").withName("lockkeeper-clone-token").get().getData().get("public.key"));
+        assertNotNull(client.secrets()
+                .inNamespace("lockkeeper")
+                .withName("lockkeeper-clone-token")
+                .get()
+                .getData()
+                .get("public.key"));
     }
 
     private static JsonNode readJson(RecordedRequest request) {

@@ -11,7 +11,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class ManifestsTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     @Test
     void readsMultiDocumentYamlJsonAndListsFromADirectoryTree() throws Exception {
@@ -29,19 +30,26 @@ class ManifestsTest {
                 - {apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: p2, namespace: one}}
                 """);
         Files.createDirectories(dir.resolve("nested"));
-        Files.writeString(dir.resolve("nested/b.json"), "{\"apiVersion\":\"cdi.kubevirt.io/v1beta1\",\"kind\":\"DataSource\",\"metadata\":{\"name\":\"ds\",\"namespace\":\"one\"}}");
+        Files.writeString(
+                dir.resolve("nested/b.json"),
+                "{\"apiVersion\":\"cdi.kubevirt.io/v1beta1\",\"kind\":\"DataSource\",\"metadata\":{\"name\":\"ds\",\"namespace\":\"one\"}}");
         Files.writeString(dir.resolve("README.md"), "not a manifest");
         ManifestClusterView view = new ManifestClusterView(Manifests.readDirectory(dir));
         assertTrue(view.get(ResourceType.NAMESPACE, "", "one").isPresent());
-        assertEquals(List.of("p1", "p2"), view.list(ResourceType.PERSISTENT_VOLUME_CLAIM, "one").stream()
-                .map(p -> p.path("metadata").path("name").asText()).toList());
+        assertEquals(
+                List.of("p1", "p2"),
+                view.list(ResourceType.PERSISTENT_VOLUME_CLAIM, "one").stream()
+                        .map(p -> p.path("metadata").path("name").asText())
+                        .toList());
         assertTrue(view.get(ResourceType.DATA_SOURCE, "one", "ds").isPresent());
         assertTrue(view.get(ResourceType.DATA_SOURCE, "two", "ds").isEmpty());
     }
 
     @Test
     void errorsNameTheFileAndDocument() throws Exception {
-        Files.writeString(dir.resolve("bad.yaml"), "apiVersion: v1\nkind: Namespace\nmetadata: {name: ok}\n---\nkind: Namespace\nmetadata: {name: x}\n");
+        Files.writeString(
+                dir.resolve("bad.yaml"),
+                "apiVersion: v1\nkind: Namespace\nmetadata: {name: ok}\n---\nkind: Namespace\nmetadata: {name: x}\n");
         var e = assertThrows(ManifestException.class, () -> Manifests.readDirectory(dir));
         assertTrue(e.getMessage().contains("bad.yaml document 2: apiVersion is missing"), e.getMessage());
     }
@@ -50,7 +58,8 @@ class ManifestsTest {
     void rejectsUnparseableYamlAndObjectsWithoutName() {
         var syntax = assertThrows(ManifestException.class, () -> read("apiVersion: v1\nkind: [unclosed\n"));
         assertTrue(syntax.getMessage().contains("not valid YAML/JSON"), syntax.getMessage());
-        var unnamed = assertThrows(ManifestException.class, () -> read("apiVersion: v1\nkind: Namespace\nmetadata: {}\n"));
+        var unnamed =
+                assertThrows(ManifestException.class, () -> read("apiVersion: v1\nkind: Namespace\nmetadata: {}\n"));
         assertTrue(unnamed.getMessage().contains("Namespace has no metadata.name"), unnamed.getMessage());
         var scalar = assertThrows(ManifestException.class, () -> read("just text\n"));
         assertTrue(scalar.getMessage().contains("expected a Kubernetes object"), scalar.getMessage());

@@ -92,10 +92,17 @@ class RbacEvaluatorTest {
             roleRef: {kind: ClusterRole, name: any-subresource-source}
             """;
 
-    final ManifestClusterView cluster = new ManifestClusterView(Manifests.read("rbac",
-            new ByteArrayInputStream(RBAC.getBytes(StandardCharsets.UTF_8))));
+    final ManifestClusterView cluster = new ManifestClusterView(
+            Manifests.read("rbac", new ByteArrayInputStream(RBAC.getBytes(StandardCharsets.UTF_8))));
 
-    static AccessReview review(String user, List<String> groups, String namespace, String group, String resource, String subresource, String name) {
+    static AccessReview review(
+            String user,
+            List<String> groups,
+            String namespace,
+            String group,
+            String resource,
+            String subresource,
+            String name) {
         return new AccessReview(user, groups, Map.of(), namespace, "create", group, resource, subresource, name);
     }
 
@@ -105,8 +112,10 @@ class RbacEvaluatorTest {
 
     @Test
     void roleBindingGrantsOnlyInItsNamespace() {
-        var allowed = assertInstanceOf(AccessDecision.Allowed.class, cluster.review(cloneSource("alice", List.of(), "golden-images")));
-        assertEquals("RBAC: allowed by RoleBinding \"alice-clone\" in namespace \"golden-images\" of ClusterRole \"clone-source\" to User \"alice\"",
+        var allowed = assertInstanceOf(
+                AccessDecision.Allowed.class, cluster.review(cloneSource("alice", List.of(), "golden-images")));
+        assertEquals(
+                "RBAC: allowed by RoleBinding \"alice-clone\" in namespace \"golden-images\" of ClusterRole \"clone-source\" to User \"alice\"",
                 allowed.reason());
         assertInstanceOf(AccessDecision.Denied.class, cluster.review(cloneSource("alice", List.of(), "team-a")));
         assertInstanceOf(AccessDecision.Denied.class, cluster.review(cloneSource("bob", List.of(), "golden-images")));
@@ -114,51 +123,86 @@ class RbacEvaluatorTest {
 
     @Test
     void subresourceMustBeNamedExactlyOrByStarSlash() {
-        assertInstanceOf(AccessDecision.Denied.class, cluster.review(review("alice", List.of(), "golden-images", "cdi.kubevirt.io", "datavolumes", "", "x")),
+        assertInstanceOf(
+                AccessDecision.Denied.class,
+                cluster.review(review("alice", List.of(), "golden-images", "cdi.kubevirt.io", "datavolumes", "", "x")),
                 "datavolumes/source does not grant datavolumes");
         assertInstanceOf(AccessDecision.Allowed.class, cluster.review(cloneSource("mallory", List.of(), "anywhere")));
-        assertInstanceOf(AccessDecision.Denied.class, cluster.review(review("mallory", List.of(), "anywhere", "cdi.kubevirt.io", "datavolumes", "status", "x")));
+        assertInstanceOf(
+                AccessDecision.Denied.class,
+                cluster.review(
+                        review("mallory", List.of(), "anywhere", "cdi.kubevirt.io", "datavolumes", "status", "x")));
     }
 
     @Test
     void verbAndApiGroupMustMatch() {
-        assertInstanceOf(AccessDecision.Denied.class, cluster.review(new AccessReview("alice", List.of(), Map.of(), "golden-images", "delete",
-                "cdi.kubevirt.io", "datavolumes", "source", "fedora-40")));
-        assertInstanceOf(AccessDecision.Denied.class, cluster.review(review("alice", List.of(), "golden-images", "other.io", "datavolumes", "source", "x")));
+        assertInstanceOf(
+                AccessDecision.Denied.class,
+                cluster.review(new AccessReview(
+                        "alice",
+                        List.of(),
+                        Map.of(),
+                        "golden-images",
+                        "delete",
+                        "cdi.kubevirt.io",
+                        "datavolumes",
+                        "source",
+                        "fedora-40")));
+        assertInstanceOf(
+                AccessDecision.Denied.class,
+                cluster.review(review("alice", List.of(), "golden-images", "other.io", "datavolumes", "source", "x")));
     }
 
     @Test
     void resourceNamesRestrictTheGrant() {
         String sa = "system:serviceaccount:team-a:default";
-        assertInstanceOf(AccessDecision.Allowed.class, cluster.review(review(sa, List.of(), "golden-images", "", "pods", "", "fedora-40")));
-        // pods create is also granted to every authenticated user cluster-wide; use an anonymous-like user to isolate resourceNames.
-        assertInstanceOf(AccessDecision.Denied.class, cluster.review(review("system:anonymous", List.of(), "golden-images", "", "pods", "", "other")));
+        assertInstanceOf(
+                AccessDecision.Allowed.class,
+                cluster.review(review(sa, List.of(), "golden-images", "", "pods", "", "fedora-40")));
+        // pods create is also granted to every authenticated user cluster-wide; use an anonymous-like user to isolate
+        // resourceNames.
+        assertInstanceOf(
+                AccessDecision.Denied.class,
+                cluster.review(review("system:anonymous", List.of(), "golden-images", "", "pods", "", "other")));
     }
 
     @Test
     void serviceAccountsGetTheirImplicitGroups() {
-        assertInstanceOf(AccessDecision.Allowed.class, cluster.review(review("system:serviceaccount:team-b:builder", List.of(), "golden-images", "", "pvcs", "", "x")),
+        assertInstanceOf(
+                AccessDecision.Allowed.class,
+                cluster.review(review(
+                        "system:serviceaccount:team-b:builder", List.of(), "golden-images", "", "pvcs", "", "x")),
                 "system:serviceaccounts:team-b is implicit");
-        assertInstanceOf(AccessDecision.Denied.class, cluster.review(review("system:serviceaccount:team-c:builder", List.of(), "golden-images", "", "pvcs", "", "x")));
+        assertInstanceOf(
+                AccessDecision.Denied.class,
+                cluster.review(review(
+                        "system:serviceaccount:team-c:builder", List.of(), "golden-images", "", "pvcs", "", "x")));
     }
 
     @Test
     void everyAuthenticatedUserIsInSystemAuthenticatedButAnonymousIsNot() {
-        var allowed = assertInstanceOf(AccessDecision.Allowed.class, cluster.review(review("zoe", List.of(), "any", "", "pods", "", "x")));
+        var allowed = assertInstanceOf(
+                AccessDecision.Allowed.class, cluster.review(review("zoe", List.of(), "any", "", "pods", "", "x")));
         assertTrue(allowed.reason().contains("ClusterRoleBinding \"everyone-creates-pods\""), allowed.reason());
-        assertInstanceOf(AccessDecision.Denied.class, cluster.review(review("system:anonymous", List.of(), "any", "", "pods", "", "x")));
+        assertInstanceOf(
+                AccessDecision.Denied.class,
+                cluster.review(review("system:anonymous", List.of(), "any", "", "pods", "", "x")));
     }
 
     @Test
     void aggregatedClusterRolesCollectRulesTransitively() {
-        assertInstanceOf(AccessDecision.Allowed.class, cluster.review(cloneSource("ivan", List.of("image-admins"), "golden-images")),
+        assertInstanceOf(
+                AccessDecision.Allowed.class,
+                cluster.review(cloneSource("ivan", List.of("image-admins"), "golden-images")),
                 "admin aggregates edit which aggregates cdi-edit");
-        assertInstanceOf(AccessDecision.Denied.class, cluster.review(cloneSource("ivan", List.of("image-admins"), "team-a")));
+        assertInstanceOf(
+                AccessDecision.Denied.class, cluster.review(cloneSource("ivan", List.of("image-admins"), "team-a")));
     }
 
     @Test
     void wildcardVerbsAndResources() {
-        ManifestClusterView wildcard = new ManifestClusterView(Manifests.read("w", new ByteArrayInputStream("""
+        ManifestClusterView wildcard = new ManifestClusterView(
+                Manifests.read("w", new ByteArrayInputStream("""
                 apiVersion: rbac.authorization.k8s.io/v1
                 kind: ClusterRole
                 metadata: {name: all}

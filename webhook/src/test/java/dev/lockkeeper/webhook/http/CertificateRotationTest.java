@@ -44,7 +44,9 @@ class CertificateRotationTest {
     static final ServingIdentity IDENTITY = new ServingIdentity("lockkeeper-webhook", "lockkeeper");
     static final Duration CHECK = Duration.ofMillis(100);
 
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
+
     CertificateAuthority ca;
     SecretVolume volume;
     Vertx vertx;
@@ -55,7 +57,9 @@ class CertificateRotationTest {
     void prepare() throws Exception {
         var generated = new CertificateDirectory(dir.resolve("ca"), Clock.systemUTC());
         generated.ensure(IDENTITY);
-        ca = new CertificateAuthority(Pem.decodeCertificates(Files.readString(generated.caCertificate())).getFirst(),
+        ca = new CertificateAuthority(
+                Pem.decodeCertificates(Files.readString(generated.caCertificate()))
+                        .getFirst(),
                 Pem.decodePrivateKey(Files.readString(dir.resolve("ca").resolve(CertificateDirectory.CA_KEY))));
         volume = new SecretVolume(Files.createDirectory(dir.resolve("tls")));
     }
@@ -63,11 +67,21 @@ class CertificateRotationTest {
     void start(IssuedCertificate first, Duration expiryMargin) throws Exception {
         volume.publish(first);
         metrics = new AdmissionMetrics();
-        var service = Rulebook.service(TestCluster.with(), new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC()),
-                Rulebook.DEFAULT_CLONE_SOURCE_ROLE, metrics, () -> Policy.DEFAULT);
+        var service = Rulebook.service(
+                TestCluster.with(),
+                new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC()),
+                Rulebook.DEFAULT_CLONE_SOURCE_ROLE,
+                metrics,
+                () -> Policy.DEFAULT);
         vertx = Vertx.vertx();
-        server = new AdmissionServer(vertx, new ServerSettings("127.0.0.1", 0, volume.certificate(), volume.key(), CHECK, null)
-                .withCertificateExpiryMargin(expiryMargin), service, metrics, () -> true, "");
+        server = new AdmissionServer(
+                vertx,
+                new ServerSettings("127.0.0.1", 0, volume.certificate(), volume.key(), CHECK, null)
+                        .withCertificateExpiryMargin(expiryMargin),
+                service,
+                metrics,
+                () -> true,
+                "");
         server.start().await();
     }
 
@@ -90,18 +104,23 @@ class CertificateRotationTest {
         IssuedCertificate inUse = valid();
         start(inUse, ServerSettings.DEFAULT_EXPIRY_MARGIN);
         assertEquals(inUse.certificate().getSerialNumber(), presented());
-        assertEquals(inUse.certificate().getNotAfter().toInstant().getEpochSecond(),
-                (long) metric("lockkeeper_serving_certificate_not_after_seconds"));
+        assertEquals(inUse.certificate().getNotAfter().toInstant().getEpochSecond(), (long)
+                metric("lockkeeper_serving_certificate_not_after_seconds"));
 
         IssuedCertificate expired = issued(Instant.now().minus(Duration.ofDays(2)), Duration.ofDays(1));
         volume.publish(expired);
         awaitTrue(() -> metric("lockkeeper_serving_certificate_refused_total{reason=\"expired\"}") == 1);
         Thread.sleep(5 * CHECK.toMillis()); // several more looks at the same files
-        assertEquals(1.0, metric("lockkeeper_serving_certificate_refused_total{reason=\"expired\"}"), "counted once, not per look");
+        assertEquals(
+                1.0,
+                metric("lockkeeper_serving_certificate_refused_total{reason=\"expired\"}"),
+                "counted once, not per look");
         assertEquals(inUse.certificate().getSerialNumber(), presented());
         Readiness expiredNote = readyz();
         assertEquals(200, expiredNote.status(), "the certificate in use is still valid");
-        assertTrue(expiredNote.body().startsWith("ok; serving certificate " + volume.certificate() + " is expired at "), expiredNote.body());
+        assertTrue(
+                expiredNote.body().startsWith("ok; serving certificate " + volume.certificate() + " is expired at "),
+                expiredNote.body());
 
         IssuedCertificate early = issued(Instant.now().plus(Duration.ofDays(1)), Duration.ofDays(30));
         volume.publish(early);
@@ -113,8 +132,8 @@ class CertificateRotationTest {
         volume.publish(next);
         awaitTrue(() -> next.certificate().getSerialNumber().equals(presented()));
         assertEquals(new Readiness(200, "ok"), readyz(), "the refusal is cleared once a valid pair is in use");
-        assertEquals(next.certificate().getNotAfter().toInstant().getEpochSecond(),
-                (long) metric("lockkeeper_serving_certificate_not_after_seconds"));
+        assertEquals(next.certificate().getNotAfter().toInstant().getEpochSecond(), (long)
+                metric("lockkeeper_serving_certificate_not_after_seconds"));
     }
 
     @Test
@@ -138,7 +157,8 @@ class CertificateRotationTest {
         start(inUse, ServerSettings.DEFAULT_EXPIRY_MARGIN);
         IssuedCertificate padded = valid();
         // A valid PEM block followed by text PEM parsers skip: without the cap this pair would be installed.
-        String pem = Pem.encodeCertificate(padded.certificate()) + "padding\n".repeat(ServingCertificate.MAX_FILE_BYTES / 8);
+        String pem =
+                Pem.encodeCertificate(padded.certificate()) + "padding\n".repeat(ServingCertificate.MAX_FILE_BYTES / 8);
         volume.publish(pem, Pem.encodePrivateKey(padded.privateKey()));
         awaitTrue(() -> metric("lockkeeper_serving_certificate_refused_total{reason=\"too-large\"}") == 1);
         Thread.sleep(5 * CHECK.toMillis());
@@ -166,7 +186,10 @@ class CertificateRotationTest {
         start(closeToExpiry, Duration.ofMinutes(5));
         Readiness notReady = readyz();
         assertEquals(503, notReady.status());
-        assertTrue(notReady.body().contains("expires at " + closeToExpiry.certificate().getNotAfter().toInstant() + ", within 5 min"),
+        assertTrue(
+                notReady.body()
+                        .contains("expires at "
+                                + closeToExpiry.certificate().getNotAfter().toInstant() + ", within 5 min"),
                 notReady.body());
 
         volume.publish(valid());
@@ -188,9 +211,13 @@ class CertificateRotationTest {
             Files.createSymbolicLink(root.resolve("tls.key"), Path.of("..data/tls.key"));
         }
 
-        Path certificate() { return root.resolve("tls.crt"); }
+        Path certificate() {
+            return root.resolve("tls.crt");
+        }
 
-        Path key() { return root.resolve("tls.key"); }
+        Path key() {
+            return root.resolve("tls.key");
+        }
 
         void publish(IssuedCertificate pair) throws IOException {
             publish(Pem.encodeCertificate(pair.certificate()), Pem.encodePrivateKey(pair.privateKey()));
@@ -205,7 +232,12 @@ class CertificateRotationTest {
 
         void publishFifo() throws Exception {
             Path next = Files.createDirectory(root.resolve(".." + ++generation));
-            assertEquals(0, new ProcessBuilder("mkfifo", next.resolve("tls.crt").toString()).inheritIO().start().waitFor());
+            assertEquals(
+                    0,
+                    new ProcessBuilder("mkfifo", next.resolve("tls.crt").toString())
+                            .inheritIO()
+                            .start()
+                            .waitFor());
             Files.copy(root.resolve("..data").resolve("tls.key"), next.resolve("tls.key"));
             swap(next);
         }
@@ -213,7 +245,8 @@ class CertificateRotationTest {
         private void swap(Path next) throws IOException {
             Path link = root.resolve("..data_tmp");
             Files.createSymbolicLink(link, next.getFileName());
-            Files.move(link, root.resolve("..data"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            Files.move(
+                    link, root.resolve("..data"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         }
     }
 
@@ -237,8 +270,9 @@ class CertificateRotationTest {
 
     Readiness get(String path) throws Exception {
         try (SSLSocket socket = trustingAnything()) {
-            socket.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-                    .getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream()
+                    .write(("GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                            .getBytes(StandardCharsets.US_ASCII));
             String response = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             int bodyAt = response.indexOf("\r\n\r\n");
             return new Readiness(Integer.parseInt(response.split(" ")[1]), response.substring(bodyAt + 4));
@@ -247,11 +281,23 @@ class CertificateRotationTest {
 
     SSLSocket trustingAnything() throws Exception {
         SSLContext tls = SSLContext.getInstance("TLS");
-        tls.init(null, new TrustManager[] {new X509TrustManager() {
-            @Override public void checkClientTrusted(X509Certificate[] chain, String authType) {}
-            @Override public void checkServerTrusted(X509Certificate[] chain, String authType) {}
-            @Override public X509Certificate[] getAcceptedIssuers() { return new X509Certificate[0]; }
-        }}, new SecureRandom());
+        tls.init(
+                null,
+                new TrustManager[] {
+                    new X509TrustManager() {
+                        @Override
+                        public void checkClientTrusted(X509Certificate[] chain, String authType) {}
+
+                        @Override
+                        public void checkServerTrusted(X509Certificate[] chain, String authType) {}
+
+                        @Override
+                        public X509Certificate[] getAcceptedIssuers() {
+                            return new X509Certificate[0];
+                        }
+                    }
+                },
+                new SecureRandom());
         SSLSocket socket = (SSLSocket) tls.getSocketFactory().createSocket("127.0.0.1", server.actualPort());
         socket.setSoTimeout(10_000);
         socket.startHandshake();

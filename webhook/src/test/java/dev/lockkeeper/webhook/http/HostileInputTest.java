@@ -42,7 +42,9 @@ class HostileInputTest {
     static final int PIPELINED = 50;
     static final int PIPELINED_REQUESTS = 1000;
 
-    @TempDir Path certDir;
+    @TempDir
+    Path certDir;
+
     TestServer server;
 
     @BeforeEach
@@ -56,14 +58,18 @@ class HostileInputTest {
     }
 
     static byte[] normalReview() {
-        return Reviews.document(Reviews.createDataVolume("team-a", "{metadata: {name: d, namespace: team-a}, spec: {}}"))
-                .toString().getBytes(StandardCharsets.UTF_8);
+        return Reviews.document(
+                        Reviews.createDataVolume("team-a", "{metadata: {name: d, namespace: team-a}, spec: {}}"))
+                .toString()
+                .getBytes(StandardCharsets.UTF_8);
     }
 
     void assertHealthy() throws Exception {
         HttpResponse<String> answer = server.post("/validate", normalReview());
         assertEquals(200, answer.statusCode(), answer.body());
-        assertEquals("uid-CREATE", Json.MAPPER.readTree(answer.body()).path("response").path("uid").asText());
+        assertEquals(
+                "uid-CREATE",
+                Json.MAPPER.readTree(answer.body()).path("response").path("uid").asText());
     }
 
     static JsonNode status(HttpResponse<String> response) throws Exception {
@@ -73,14 +79,17 @@ class HostileInputTest {
     @Test
     void duplicateKeysTrailingDataAndTwoReviewsInOneBodyAre400() throws Exception {
         String review = new String(normalReview(), StandardCharsets.UTF_8);
-        String bobThenAlice = review.replaceFirst("\"username\":\"alice\"", "\"username\":\"bob\",\"username\":\"alice\"");
+        String bobThenAlice =
+                review.replaceFirst("\"username\":\"alice\"", "\"username\":\"bob\",\"username\":\"alice\"");
         assertNotEquals(review, bobThenAlice);
         for (String body : List.of(bobThenAlice, review + " garbage", review + review, review + "{}")) {
             HttpResponse<String> answer = server.post("/validate", body.getBytes(StandardCharsets.UTF_8));
             assertEquals(400, answer.statusCode(), body.substring(Math.max(0, body.length() - 40)));
             assertTrue(status(answer).path("message").asText().startsWith("malformed JSON"), answer.body());
         }
-        assertTrue(status(server.post("/validate", bobThenAlice.getBytes(StandardCharsets.UTF_8))).path("message").asText()
+        assertTrue(status(server.post("/validate", bobThenAlice.getBytes(StandardCharsets.UTF_8)))
+                .path("message")
+                .asText()
                 .contains("Duplicate field 'username'"));
         assertHealthy();
     }
@@ -94,12 +103,15 @@ class HostileInputTest {
                 spec: {template: {spec: {domain: {firmware: "not an object", devices: {}}}}}
                 """);
         var request = Reviews.virtualMachine(dev.lockkeeper.webhook.admission.Operation.CREATE, "team-a", vm, null);
-        HttpResponse<String> answer = server.post("/mutate", Reviews.document(request).toString().getBytes(StandardCharsets.UTF_8));
+        HttpResponse<String> answer =
+                server.post("/mutate", Reviews.document(request).toString().getBytes(StandardCharsets.UTF_8));
         assertEquals(200, answer.statusCode());
         JsonNode response = status(answer).path("response");
         assertFalse(response.path("allowed").asBoolean());
         assertEquals(422, response.path("status").path("code").asInt(), answer.body());
-        assertEquals("field \"firmware\" has the wrong type for rule restore-vm-identity (it reads an object or a list there)", response.path("status").path("message").asText());
+        assertEquals(
+                "field \"firmware\" has the wrong type for rule restore-vm-identity (it reads an object or a list there)",
+                response.path("status").path("message").asText());
         assertFalse(answer.body().contains("com.fasterxml") || answer.body().contains("java."), answer.body());
         assertHealthy();
     }
@@ -108,11 +120,15 @@ class HostileInputTest {
     void aBodyOverTheLimitIs413WhetherDeclaredOrStreamed() throws Exception {
         HttpResponse<String> declared = server.post("/validate", new byte[64 * 1024 + 1]);
         assertEquals(413, declared.statusCode());
-        assertEquals("request body exceeds 65536 bytes", status(declared).path("message").asText());
+        assertEquals(
+                "request body exceeds 65536 bytes",
+                status(declared).path("message").asText());
         try (SSLSocket socket = server.socket()) {
             OutputStream out = socket.getOutputStream();
-            out.write("POST /validate HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-            for (int i = 0; i < PIPELINED; i++) out.write(("1000\r\n" + "x".repeat(4096) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.write("POST /validate HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    .getBytes(StandardCharsets.US_ASCII));
+            for (int i = 0; i < PIPELINED; i++)
+                out.write(("1000\r\n" + "x".repeat(4096) + "\r\n").getBytes(StandardCharsets.US_ASCII));
             out.flush();
             assertEquals(413, TestServer.readStatus(socket), "a chunked body is counted as it arrives");
         }
@@ -197,7 +213,10 @@ class HostileInputTest {
         assertEquals(5.0, counter("lockkeeper_http_aborted_total"));
         assertEquals(0.0, counter("lockkeeper_http_unhandled_failures_total"));
         assertHealthy();
-        assertEquals(0.0, counter("lockkeeper_http_refused_total{reason=\"busy\"}"), "every aborted body gave its claim back");
+        assertEquals(
+                0.0,
+                counter("lockkeeper_http_refused_total{reason=\"busy\"}"),
+                "every aborted body gave its claim back");
     }
 
     /**
@@ -208,8 +227,10 @@ class HostileInputTest {
     @Test
     void aThousandPipelinedRequestsOnOneConnectionAreAllAnswered() throws Exception {
         byte[] review = normalReview();
-        byte[] request = ("POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: " + review.length
-                + "\r\n\r\n" + new String(review, StandardCharsets.UTF_8)).getBytes(StandardCharsets.UTF_8);
+        byte[] request =
+                ("POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: "
+                                + review.length + "\r\n\r\n" + new String(review, StandardCharsets.UTF_8))
+                        .getBytes(StandardCharsets.UTF_8);
         try (SSLSocket socket = server.socket()) {
             Thread writer = Thread.ofVirtual().start(() -> {
                 try {
@@ -220,7 +241,8 @@ class HostileInputTest {
                     // the reader below reports what the server did
                 }
             });
-            for (int i = 0; i < PIPELINED_REQUESTS; i++) assertEquals(200, TestServer.readStatus(socket), "response " + i);
+            for (int i = 0; i < PIPELINED_REQUESTS; i++)
+                assertEquals(200, TestServer.readStatus(socket), "response " + i);
             writer.join();
         }
         assertEquals(0.0, counter("lockkeeper_http_connection_failures_total"));

@@ -30,10 +30,10 @@ import java.time.Duration;
 import java.util.Set;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
-import javax.net.ssl.X509ExtendedKeyManager;
-import javax.net.ssl.X509KeyManager;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509ExtendedKeyManager;
+import javax.net.ssl.X509KeyManager;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -41,7 +41,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** With --client-ca, only callers holding a certificate from that CA reach the admission endpoints. */
 class MutualTlsTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
+
     Vertx vertx;
     AdmissionServer server;
     CertificateDirectory serving;
@@ -61,11 +63,27 @@ class MutualTlsTest {
     void startServer(Set<String> pinnedCommonNames) throws Exception {
         if (server != null) server.stop().await();
         if (vertx != null) vertx.close().await();
-        var service = Rulebook.service(TestCluster.with(), new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC()),
-                Rulebook.DEFAULT_CLONE_SOURCE_ROLE, new AdmissionMetrics(), () -> Policy.DEFAULT);
+        var service = Rulebook.service(
+                TestCluster.with(),
+                new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC()),
+                Rulebook.DEFAULT_CLONE_SOURCE_ROLE,
+                new AdmissionMetrics(),
+                () -> Policy.DEFAULT);
         vertx = Vertx.vertx();
-        server = new AdmissionServer(vertx, new ServerSettings("127.0.0.1", 0, serving.certificate(), serving.privateKey(),
-                Duration.ofSeconds(1), clientCa).withClientCommonNames(pinnedCommonNames), service, new AdmissionMetrics(), () -> true, "");
+        server = new AdmissionServer(
+                vertx,
+                new ServerSettings(
+                                "127.0.0.1",
+                                0,
+                                serving.certificate(),
+                                serving.privateKey(),
+                                Duration.ofSeconds(1),
+                                clientCa)
+                        .withClientCommonNames(pinnedCommonNames),
+                service,
+                new AdmissionMetrics(),
+                () -> true,
+                "");
         server.start().toCompletionStage().toCompletableFuture().get();
     }
 
@@ -83,14 +101,19 @@ class MutualTlsTest {
     HttpClient client(IssuedCertificate clientCertificate, boolean force) throws Exception {
         KeyStore trust = KeyStore.getInstance("PKCS12");
         trust.load(null, null);
-        trust.setCertificateEntry("ca", Pem.decodeCertificates(Files.readString(serving.caCertificate())).getFirst());
+        trust.setCertificateEntry(
+                "ca",
+                Pem.decodeCertificates(Files.readString(serving.caCertificate()))
+                        .getFirst());
         TrustManagerFactory trustManagers = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
         trustManagers.init(trust);
         KeyManagerFactory keyManagers = null;
         if (clientCertificate != null) {
             KeyStore keys = KeyStore.getInstance("PKCS12");
             keys.load(null, null);
-            keys.setKeyEntry("client", clientCertificate.privateKey(), new char[0], new Certificate[] {clientCertificate.certificate()});
+            keys.setKeyEntry("client", clientCertificate.privateKey(), new char[0], new Certificate[] {
+                clientCertificate.certificate()
+            });
             keyManagers = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
             keyManagers.init(keys, new char[0]);
         }
@@ -103,20 +126,54 @@ class MutualTlsTest {
 
     private static X509ExtendedKeyManager alwaysPresent(X509KeyManager keys) {
         return new X509ExtendedKeyManager() {
-            @Override public String chooseEngineClientAlias(String[] type, java.security.Principal[] issuers, javax.net.ssl.SSLEngine engine) { return "client"; }
-            @Override public String chooseClientAlias(String[] type, java.security.Principal[] issuers, java.net.Socket socket) { return "client"; }
-            @Override public java.security.cert.X509Certificate[] getCertificateChain(String alias) { return keys.getCertificateChain(alias); }
-            @Override public java.security.PrivateKey getPrivateKey(String alias) { return keys.getPrivateKey(alias); }
-            @Override public String[] getClientAliases(String type, java.security.Principal[] issuers) { return new String[] {"client"}; }
-            @Override public String[] getServerAliases(String type, java.security.Principal[] issuers) { return null; }
-            @Override public String chooseServerAlias(String type, java.security.Principal[] issuers, java.net.Socket socket) { return null; }
+            @Override
+            public String chooseEngineClientAlias(
+                    String[] type, java.security.Principal[] issuers, javax.net.ssl.SSLEngine engine) {
+                return "client";
+            }
+
+            @Override
+            public String chooseClientAlias(String[] type, java.security.Principal[] issuers, java.net.Socket socket) {
+                return "client";
+            }
+
+            @Override
+            public java.security.cert.X509Certificate[] getCertificateChain(String alias) {
+                return keys.getCertificateChain(alias);
+            }
+
+            @Override
+            public java.security.PrivateKey getPrivateKey(String alias) {
+                return keys.getPrivateKey(alias);
+            }
+
+            @Override
+            public String[] getClientAliases(String type, java.security.Principal[] issuers) {
+                return new String[] {"client"};
+            }
+
+            @Override
+            public String[] getServerAliases(String type, java.security.Principal[] issuers) {
+                return null;
+            }
+
+            @Override
+            public String chooseServerAlias(String type, java.security.Principal[] issuers, java.net.Socket socket) {
+                return null;
+            }
         };
     }
 
     HttpResponse<String> validate(HttpClient client) throws Exception {
-        byte[] review = Reviews.document(Reviews.createDataVolume("team-a", "{metadata: {name: d, namespace: team-a}, spec: {}}")).toString().getBytes();
-        return client.send(HttpRequest.newBuilder(URI.create("https://localhost:" + server.actualPort() + "/validate"))
-                .POST(HttpRequest.BodyPublishers.ofByteArray(review)).build(), HttpResponse.BodyHandlers.ofString());
+        byte[] review = Reviews.document(
+                        Reviews.createDataVolume("team-a", "{metadata: {name: d, namespace: team-a}, spec: {}}"))
+                .toString()
+                .getBytes();
+        return client.send(
+                HttpRequest.newBuilder(URI.create("https://localhost:" + server.actualPort() + "/validate"))
+                        .POST(HttpRequest.BodyPublishers.ofByteArray(review))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     @Test
@@ -124,40 +181,62 @@ class MutualTlsTest {
         HttpClient anonymous = client(null);
         HttpResponse<String> refused = validate(anonymous);
         assertEquals(401, refused.statusCode());
-        assertEquals("Unauthorized", Json.MAPPER.readTree(refused.body()).path("reason").asText());
-        HttpResponse<String> health = anonymous.send(HttpRequest.newBuilder(URI.create("https://localhost:" + server.actualPort() + "/healthz")).build(),
+        assertEquals(
+                "Unauthorized",
+                Json.MAPPER.readTree(refused.body()).path("reason").asText());
+        HttpResponse<String> health = anonymous.send(
+                HttpRequest.newBuilder(URI.create("https://localhost:" + server.actualPort() + "/healthz"))
+                        .build(),
                 HttpResponse.BodyHandlers.ofString());
         assertEquals(200, health.statusCode(), "kubelet probes carry no client certificate");
     }
 
     @Test
     void theApiServersCertificateIsAccepted() throws Exception {
-        HttpResponse<String> accepted = validate(client(apiServerCa.issueClient("kube-apiserver", Duration.ofDays(1), Clock.systemUTC())));
+        HttpResponse<String> accepted =
+                validate(client(apiServerCa.issueClient("kube-apiserver", Duration.ofDays(1), Clock.systemUTC())));
         assertEquals(200, accepted.statusCode());
-        assertEquals("uid-CREATE", Json.MAPPER.readTree(accepted.body()).path("response").path("uid").asText());
+        assertEquals(
+                "uid-CREATE",
+                Json.MAPPER
+                        .readTree(accepted.body())
+                        .path("response")
+                        .path("uid")
+                        .asText());
     }
 
     @Test
     void aCertificateFromAnotherCaIsRefusedDuringTheHandshake() throws Exception {
-        CertificateAuthority stranger = CertificateAuthority.generate("stranger", Duration.ofDays(1), Clock.systemUTC());
+        CertificateAuthority stranger =
+                CertificateAuthority.generate("stranger", Duration.ofDays(1), Clock.systemUTC());
         IssuedCertificate foreign = stranger.issueClient("kube-apiserver", Duration.ofDays(1), Clock.systemUTC());
-        assertEquals(401, validate(client(foreign)).statusCode(), "a client that offers nothing acceptable gets no further");
+        assertEquals(
+                401, validate(client(foreign)).statusCode(), "a client that offers nothing acceptable gets no further");
         HttpClient impostor = client(foreign, true);
-        assertThrows(IOException.class, () -> validate(impostor), "a presented certificate from another CA fails the handshake");
+        assertThrows(
+                IOException.class,
+                () -> validate(impostor),
+                "a presented certificate from another CA fails the handshake");
     }
 
     @Test
     void withPinnedCommonNamesAnotherCertificateFromTheSameCaIs403() throws Exception {
         startServer(Set.of("kube-apiserver", "kube-apiserver-proxy"));
-        HttpResponse<String> accepted = validate(client(apiServerCa.issueClient("kube-apiserver", Duration.ofDays(1), Clock.systemUTC())));
+        HttpResponse<String> accepted =
+                validate(client(apiServerCa.issueClient("kube-apiserver", Duration.ofDays(1), Clock.systemUTC())));
         assertEquals(200, accepted.statusCode());
-        assertEquals(200, validate(client(apiServerCa.issueClient("kube-apiserver-proxy", Duration.ofDays(1), Clock.systemUTC()))).statusCode());
+        assertEquals(
+                200,
+                validate(client(apiServerCa.issueClient("kube-apiserver-proxy", Duration.ofDays(1), Clock.systemUTC())))
+                        .statusCode());
 
-        HttpResponse<String> otherSubject = validate(client(apiServerCa.issueClient("some-pod", Duration.ofDays(1), Clock.systemUTC())));
+        HttpResponse<String> otherSubject =
+                validate(client(apiServerCa.issueClient("some-pod", Duration.ofDays(1), Clock.systemUTC())));
         assertEquals(403, otherSubject.statusCode());
         var status = Json.MAPPER.readTree(otherSubject.body());
         assertEquals("Forbidden", status.path("reason").asText());
-        assertEquals("client certificate CN=some-pod is not one this webhook accepts (kube-apiserver, kube-apiserver-proxy)",
+        assertEquals(
+                "client certificate CN=some-pod is not one this webhook accepts (kube-apiserver, kube-apiserver-proxy)",
                 status.path("message").asText());
         assertEquals(401, validate(client(null)).statusCode(), "no certificate at all is still 401");
     }

@@ -25,7 +25,9 @@ import org.junit.jupiter.api.io.TempDir;
  * client would refuse the weak offers itself and prove nothing about the server).
  */
 class TlsProtocolsTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
+
     private TestServer server;
 
     @BeforeEach
@@ -43,9 +45,12 @@ class TlsProtocolsTest {
     void tls12OffersOnlyForwardSecretAeadSuites() throws Exception {
         String gcm = sClient("", "-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256");
         assertTrue(gcm.contains("Cipher is ECDHE-ECDSA-AES128-GCM-SHA256"), gcm);
-        for (String weak : List.of("ECDHE-ECDSA-AES128-SHA256", "ECDHE-ECDSA-AES128-SHA", "ECDHE-ECDSA-AES256-SHA384")) {
+        for (String weak :
+                List.of("ECDHE-ECDSA-AES128-SHA256", "ECDHE-ECDSA-AES128-SHA", "ECDHE-ECDSA-AES256-SHA384")) {
             String answer = sClient("", "-tls1_2", "-cipher", weak);
-            assertTrue(answer.contains("alert handshake failure") && answer.contains("Cipher is (NONE)"), weak + ": " + answer);
+            assertTrue(
+                    answer.contains("alert handshake failure") && answer.contains("Cipher is (NONE)"),
+                    weak + ": " + answer);
         }
     }
 
@@ -59,20 +64,29 @@ class TlsProtocolsTest {
     void aClientCannotRenegotiateTls12() throws Exception {
         String answer = sClient("R\n", "-tls1_2");
         assertTrue(answer.contains("RENEGOTIATING"), answer);
-        assertTrue(answer.contains("alert handshake failure"), "a renegotiation the client starts is refused: " + answer);
+        assertTrue(
+                answer.contains("alert handshake failure"), "a renegotiation the client starts is refused: " + answer);
         assertEquals(200, server.get("/healthz").statusCode(), "and the server goes on serving");
     }
 
     /** Runs {@code openssl s_client} against the server, writes {@code input}, and returns all it printed. */
     private String sClient(String input, String... options) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of("/usr/bin/openssl", "s_client", "-connect", "127.0.0.1:" + server.port(),
-                "-servername", "localhost", "-CAfile", server.caCertificate.toString()));
+        List<String> command = new ArrayList<>(List.of(
+                "/usr/bin/openssl",
+                "s_client",
+                "-connect",
+                "127.0.0.1:" + server.port(),
+                "-servername",
+                "localhost",
+                "-CAfile",
+                server.caCertificate.toString()));
         command.addAll(List.of(options));
         Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
         try (OutputStream stdin = process.getOutputStream()) {
             stdin.write(input.getBytes(StandardCharsets.US_ASCII));
             stdin.flush();
-            // s_client acts on a line ("R": renegotiate) as it reads it; give the exchange time before EOF ends the session
+            // s_client acts on a line ("R": renegotiate) as it reads it; give the exchange time before EOF ends the
+            // session
             TimeUnit.MILLISECONDS.sleep(input.isEmpty() ? 0 : 1500);
         }
         ByteArrayOutputStream out = new ByteArrayOutputStream();

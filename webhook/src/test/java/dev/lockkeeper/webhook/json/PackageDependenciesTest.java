@@ -21,7 +21,8 @@ import org.junit.jupiter.api.Test;
  */
 class PackageDependenciesTest {
     static final Path SOURCES = Path.of("src/main/java/dev/lockkeeper/webhook");
-    static final Pattern IMPORT = Pattern.compile("^import (?:static )?dev\\.lockkeeper\\.webhook\\.([a-z.]+?)\\.[A-Z]", Pattern.MULTILINE);
+    static final Pattern IMPORT =
+            Pattern.compile("^import (?:static )?dev\\.lockkeeper\\.webhook\\.([a-z.]+?)\\.[A-Z]", Pattern.MULTILINE);
 
     /** Package (relative to dev.lockkeeper.webhook) to the packages its main sources import. */
     static Map<String, Set<String>> imports() throws IOException {
@@ -44,6 +45,8 @@ class PackageDependenciesTest {
         for (String lower : Set.of("cluster", "cluster.live", "cluster.rbac", "policy")) {
             assertFalse(graph.get(lower).contains("admission"), lower + " imports " + graph.get(lower));
         }
-        assertTrue(graph.get("admission").containsAll(Set.of("cluster", "policy", "json")), "the scan reads imports: " + graph.get("admission"));
+        assertTrue(
+                graph.get("admission").containsAll(Set.of("cluster", "policy", "json")),
+                "the scan reads imports: " + graph.get("admission"));
     }
 }

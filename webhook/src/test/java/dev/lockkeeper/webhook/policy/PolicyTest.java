@@ -8,11 +8,11 @@ import dev.lockkeeper.webhook.admission.AdmissionRule;
 import dev.lockkeeper.webhook.admission.Cause;
 import dev.lockkeeper.webhook.admission.Decision;
 import dev.lockkeeper.webhook.admission.Match;
+import dev.lockkeeper.webhook.admission.ObjectEdit;
 import dev.lockkeeper.webhook.admission.Operation;
+import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.RuleObserver;
 import dev.lockkeeper.webhook.admission.Verdict;
-import dev.lockkeeper.webhook.admission.ObjectEdit;
-import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.support.Reviews;
 import dev.lockkeeper.webhook.support.TestCluster;
 import java.nio.file.Files;
@@ -45,7 +45,10 @@ class PolicyTest {
         assertEquals(EnforcementMode.DENY, policy.mode("anything-else"));
         assertTrue(policy.excludes("sandbox"));
         assertFalse(policy.excludes(""));
-        assertEquals(new Policy.Export(20, Duration.ofMinutes(90), List.of("system:serviceaccount:virt:kubevirt-controller")), policy.export());
+        assertEquals(
+                new Policy.Export(
+                        20, Duration.ofMinutes(90), List.of("system:serviceaccount:virt:kubevirt-controller")),
+                policy.export());
         assertEquals(List.of("backup.example.com/restore"), policy.restore().markerAnnotations());
         assertEquals("openshift-adp", policy.restore().veleroNamespace());
         assertEquals("velero", Policy.DEFAULT.restore().veleroNamespace());
@@ -54,20 +57,42 @@ class PolicyTest {
 
     static Stream<Arguments> invalidPolicies() {
         return Stream.of(
-                Arguments.of("typo in a rule name", "rules: {denyer: warn}", "rules.denyer: no such rule (known: denier, labeller)"),
-                Arguments.of("unknown mode", "rules: {denier: block}", "rules.denier: \"block\" is not a mode; use deny, warn or off"),
+                Arguments.of(
+                        "typo in a rule name",
+                        "rules: {denyer: warn}",
+                        "rules.denyer: no such rule (known: denier, labeller)"),
+                Arguments.of(
+                        "unknown mode",
+                        "rules: {denier: block}",
+                        "rules.denier: \"block\" is not a mode; use deny, warn or off"),
                 Arguments.of("unknown top-level field", "exclude: [a]", "exclude: unknown field"),
                 Arguments.of("wrong kind", "kind: ConfigMap", "kind must be Policy"),
-                Arguments.of("token length not a number", "export: {minTokenLength: many}", "export.minTokenLength must be a whole number"),
-                Arguments.of("token length zero", "export: {minTokenLength: 0}", "export.minTokenLength must be a whole number"),
+                Arguments.of(
+                        "token length not a number",
+                        "export: {minTokenLength: many}",
+                        "export.minTokenLength must be a whole number"),
+                Arguments.of(
+                        "token length zero",
+                        "export: {minTokenLength: 0}",
+                        "export.minTokenLength must be a whole number"),
                 Arguments.of("bad duration", "export: {maxTtl: forever}", "export.maxTtl must be a positive duration"),
                 Arguments.of("no restore markers", "restore: {markerLabels: []}", "restore needs at least one marker"),
-                Arguments.of("bad velero namespace", "restore: {veleroNamespace: Velero_NS}", "restore.veleroNamespace must be a namespace name"),
-                Arguments.of("namespaces not a list", "excludedNamespaces: sandbox", "excludedNamespaces must be a list of strings"),
+                Arguments.of(
+                        "bad velero namespace",
+                        "restore: {veleroNamespace: Velero_NS}",
+                        "restore.veleroNamespace must be a namespace name"),
+                Arguments.of(
+                        "namespaces not a list",
+                        "excludedNamespaces: sandbox",
+                        "excludedNamespaces must be a list of strings"),
                 Arguments.of("not a mapping", "- a\n- b", "a policy must be a mapping"),
                 Arguments.of("not YAML", "rules: {denier: [", "not valid YAML"),
-                Arguments.of("default timeout too long", "limits: {defaultTimeout: 31s}", "limits.defaultTimeout must be above 0 and at most 30s"),
-                Arguments.of("negative reserve", "limits: {answerReserve: -1s}", "limits.answerReserve must be a duration"),
+                Arguments.of(
+                        "default timeout too long",
+                        "limits: {defaultTimeout: 31s}",
+                        "limits.defaultTimeout must be above 0 and at most 30s"),
+                Arguments.of(
+                        "negative reserve", "limits: {answerReserve: -1s}", "limits.answerReserve must be a duration"),
                 Arguments.of("unknown limit", "limits: {maxEverything: 1}", "limits.maxEverything: unknown field"));
     }
 
@@ -86,9 +111,14 @@ class PolicyTest {
         assertEquals(Duration.ofMillis(2500), defaults.budget(null), "no timeout on the URL: the default 3 s");
         assertEquals(Duration.ofMillis(1500), defaults.budget(Duration.ofSeconds(2)));
         assertEquals(Duration.ofMillis(500), defaults.budget(Duration.ofSeconds(1)));
-        assertEquals(Duration.ofMillis(400), defaults.budget(Duration.ofMillis(800)), "half, when the reserve would leave less");
-        assertEquals(Duration.ofMillis(29500), defaults.budget(Duration.ofMinutes(5)), "the API server allows at most 30 s");
-        Policy.Limits configured = parser.parse("p", "limits: {defaultTimeout: 10s, answerReserve: 1s}").limits();
+        assertEquals(
+                Duration.ofMillis(400),
+                defaults.budget(Duration.ofMillis(800)),
+                "half, when the reserve would leave less");
+        assertEquals(
+                Duration.ofMillis(29500), defaults.budget(Duration.ofMinutes(5)), "the API server allows at most 30 s");
+        Policy.Limits configured = parser.parse("p", "limits: {defaultTimeout: 10s, answerReserve: 1s}")
+                .limits();
         assertEquals(Duration.ofSeconds(9), configured.budget(null));
         assertEquals(Duration.ofSeconds(2), configured.budget(Duration.ofSeconds(3)));
     }
@@ -96,7 +126,11 @@ class PolicyTest {
     @Test
     void reportsEveryProblemAtOnce() {
         var e = assertThrows(PolicyException.class, () -> parser.parse("p", "rules: {x: warn, denier: nope}\nfoo: 1"));
-        assertTrue(e.getMessage().contains("rules.x") && e.getMessage().contains("rules.denier") && e.getMessage().contains("foo"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("rules.x")
+                        && e.getMessage().contains("rules.denier")
+                        && e.getMessage().contains("foo"),
+                e.getMessage());
     }
 
     @Test
@@ -127,18 +161,36 @@ class PolicyTest {
     static final Match EVERY_DATAVOLUME = Match.of("cdi.kubevirt.io", "datavolumes", Operation.CREATE);
 
     record Denier() implements AdmissionRule {
-        @Override public String name() { return "denier"; }
-        @Override public Match match() { return EVERY_DATAVOLUME; }
-        @Override public Verdict admit(ReviewContext review) {
+        @Override
+        public String name() {
+            return "denier";
+        }
+
+        @Override
+        public Match match() {
+            return EVERY_DATAVOLUME;
+        }
+
+        @Override
+        public Verdict admit(ReviewContext review) {
             AdmissionRequest request = review.request();
             return Verdict.invalid("not like this", Cause.invalid("spec", "not like this"));
         }
     }
 
     record Labeller() implements AdmissionRule {
-        @Override public String name() { return "labeller"; }
-        @Override public Match match() { return EVERY_DATAVOLUME; }
-        @Override public Verdict admit(ReviewContext review) {
+        @Override
+        public String name() {
+            return "labeller";
+        }
+
+        @Override
+        public Match match() {
+            return EVERY_DATAVOLUME;
+        }
+
+        @Override
+        public Verdict admit(ReviewContext review) {
             AdmissionRequest request = review.request();
             ObjectEdit edit = ObjectEdit.of(request.object());
             edit.put("yes", "metadata", "labels", "checked");
@@ -148,14 +200,18 @@ class PolicyTest {
 
     Decision decide(AdmissionChain.Stage stage, String policy, AdmissionRule rule, String namespace) throws Exception {
         Policy parsed = parser.parse("p", policy);
-        AdmissionRequest request = Reviews.createDataVolume(namespace, "{metadata: {name: disk, namespace: " + namespace + "}, spec: {}}");
-        return new AdmissionChain(stage, List.of(rule), TestCluster.with(), RuleObserver.NONE, () -> parsed).decide(request);
+        AdmissionRequest request =
+                Reviews.createDataVolume(namespace, "{metadata: {name: disk, namespace: " + namespace + "}, spec: {}}");
+        return new AdmissionChain(stage, List.of(rule), TestCluster.with(), RuleObserver.NONE, () -> parsed)
+                .decide(request);
     }
 
     @Test
     void denyModeEnforces() throws Exception {
-        assertFalse(decide(AdmissionChain.Stage.VALIDATING, "", new Denier(), "team-a").allowed());
-        assertTrue(decide(AdmissionChain.Stage.MUTATING, "", new Labeller(), "team-a").patched());
+        assertFalse(decide(AdmissionChain.Stage.VALIDATING, "", new Denier(), "team-a")
+                .allowed());
+        assertTrue(decide(AdmissionChain.Stage.MUTATING, "", new Labeller(), "team-a")
+                .patched());
     }
 
     @Test
@@ -174,7 +230,9 @@ class PolicyTest {
         Decision off = decide(AdmissionChain.Stage.VALIDATING, "rules: {denier: off}", new Denier(), "team-a");
         assertTrue(off.allowed());
         assertTrue(off.warnings().isEmpty());
-        assertTrue(decide(AdmissionChain.Stage.VALIDATING, "excludedNamespaces: [sandbox]", new Denier(), "sandbox").allowed());
-        assertFalse(decide(AdmissionChain.Stage.VALIDATING, "excludedNamespaces: [sandbox]", new Denier(), "team-a").allowed());
+        assertTrue(decide(AdmissionChain.Stage.VALIDATING, "excludedNamespaces: [sandbox]", new Denier(), "sandbox")
+                .allowed());
+        assertFalse(decide(AdmissionChain.Stage.VALIDATING, "excludedNamespaces: [sandbox]", new Denier(), "team-a")
+                .allowed());
     }
 }

@@ -55,15 +55,22 @@ class ClaimAdoptionUpstreamTest {
     // utils.NewDataVolumeWithHTTPImport, NewDataVolumeForUpload, NewDataVolumeForImageCloning,
     // NewDataVolumeForSnapshotCloning, NewDataVolumeWithExternalPopulation
     static final String PVC_1GI = "pvc: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}";
+
     static Stream<Arguments> sources() {
         return Stream.of(
-                Arguments.of("with import source", "{source: {http: {url: 'http://cdi-file-host.cdi/tinyCore.iso'}}, " + PVC_1GI + "}"),
+                Arguments.of(
+                        "with import source",
+                        "{source: {http: {url: 'http://cdi-file-host.cdi/tinyCore.iso'}}, " + PVC_1GI + "}"),
                 Arguments.of("with upload source", "{source: {upload: {}}, " + PVC_1GI + "}"),
                 Arguments.of("with clone source", "{source: {pvc: {namespace: default, name: foo}}, " + PVC_1GI + "}"),
-                Arguments.of("with snapshot clone source", "{source: {snapshot: {namespace: default, name: foo}}, "
-                        + "storage: {volumeMode: Filesystem, storageClassName: standard, resources: {requests: {storage: 1Gi}}}}"),
-                Arguments.of("with populator source", "{pvc: {accessModes: [ReadWriteOnce], storageClassName: standard, volumeMode: Filesystem,"
-                        + " dataSourceRef: {kind: PersistentVolumeClaim, name: doesnotmatter}, resources: {requests: {storage: 1Gi}}}}"));
+                Arguments.of(
+                        "with snapshot clone source",
+                        "{source: {snapshot: {namespace: default, name: foo}}, "
+                                + "storage: {volumeMode: Filesystem, storageClassName: standard, resources: {requests: {storage: 1Gi}}}}"),
+                Arguments.of(
+                        "with populator source",
+                        "{pvc: {accessModes: [ReadWriteOnce], storageClassName: standard, volumeMode: Filesystem,"
+                                + " dataSourceRef: {kind: PersistentVolumeClaim, name: doesnotmatter}, resources: {requests: {storage: 1Gi}}}}"));
     }
 
     @ParameterizedTest(name = "with annotation on PVC: it should get adopted {0}")
@@ -86,22 +93,30 @@ class ClaimAdoptionUpstreamTest {
     void withoutAnnotationOrGateTheRetainedPvcStopsIt(String upstreamCase, String spec) {
         JsonNode response = create(false, dataVolume("", spec));
         assertFalse(response.path("allowed").asBoolean(), upstreamCase + ": " + response);
-        assertTrue(response.path("status").path("message").asText().contains("Destination PVC " + NAMESPACE + "/testdv already exists"),
+        assertTrue(
+                response.path("status")
+                        .path("message")
+                        .asText()
+                        .contains("Destination PVC " + NAMESPACE + "/testdv already exists"),
                 response.toString());
     }
 
     @Test
     void shouldNotBeAdoptedIfAnnotationSaysNotTo() {
-        JsonNode response = create(true, dataVolume("cdi.kubevirt.io/allowClaimAdoption: 'false'",
-                "{source: {http: {url: 'http://cdi-file-host.cdi/tinyCore.iso'}}, " + PVC_1GI + "}"));
+        JsonNode response = create(
+                true,
+                dataVolume(
+                        "cdi.kubevirt.io/allowClaimAdoption: 'false'",
+                        "{source: {http: {url: 'http://cdi-file-host.cdi/tinyCore.iso'}}, " + PVC_1GI + "}"));
         assertFalse(response.path("allowed").asBoolean(), response.toString());
         assertTrue(response.path("status").path("message").asText().contains("already exists"), response.toString());
     }
 
     static JsonNode create(boolean gateOn, String dataVolumeYaml) {
-        String objects = DataVolumeApiValidationUpstreamTest.namespace() + "\n---\n" + RETAINED_PVC + "---\n" + CLONE_SOURCES
-                + (gateOn ? "---\n" + GATE_ON : "");
+        String objects = DataVolumeApiValidationUpstreamTest.namespace() + "\n---\n" + RETAINED_PVC + "---\n"
+                + CLONE_SOURCES + (gateOn ? "---\n" + GATE_ON : "");
         ObjectNode dataVolume = TestCluster.yaml(dataVolumeYaml);
-        return DataVolumeApiValidationUpstreamTest.review(TestCluster.with(objects), Operation.CREATE, dataVolume, null);
+        return DataVolumeApiValidationUpstreamTest.review(
+                TestCluster.with(objects), Operation.CREATE, dataVolume, null);
     }
 }

@@ -63,27 +63,89 @@ class CloneAuthorizationUpstreamTest {
                      {apiGroups: [""], resources: [pvcs], verbs: [create]}]}
             """;
 
-    enum Source { PVC, SNAPSHOT }
+    enum Source {
+        PVC,
+        SNAPSHOT
+    }
 
     static Stream<Arguments> upstream() {
         return Stream.of(
                 // "should deny/allow user when creating PVC clone datavolume"
-                Arguments.of("[test_id:3935]when using explicit CDI permissions", Source.PVC, EXPLICIT_ROLE, SERVICE_ACCOUNT, "", true),
-                Arguments.of("when using explicit CDI permissions and all serviceaccounts", Source.PVC, EXPLICIT_ROLE, "", "system:serviceaccounts", true),
-                Arguments.of("when using explicit CDI permissions and all serviceaccounts (system:authenticated)", Source.PVC, EXPLICIT_ROLE, "", "system:authenticated", true),
-                Arguments.of("[test_id:3936]when using implicit CDI permissions", Source.PVC, IMPLICIT_ROLE, SERVICE_ACCOUNT, "", true),
+                Arguments.of(
+                        "[test_id:3935]when using explicit CDI permissions",
+                        Source.PVC,
+                        EXPLICIT_ROLE,
+                        SERVICE_ACCOUNT,
+                        "",
+                        true),
+                Arguments.of(
+                        "when using explicit CDI permissions and all serviceaccounts",
+                        Source.PVC,
+                        EXPLICIT_ROLE,
+                        "",
+                        "system:serviceaccounts",
+                        true),
+                Arguments.of(
+                        "when using explicit CDI permissions and all serviceaccounts (system:authenticated)",
+                        Source.PVC,
+                        EXPLICIT_ROLE,
+                        "",
+                        "system:authenticated",
+                        true),
+                Arguments.of(
+                        "[test_id:3936]when using implicit CDI permissions",
+                        Source.PVC,
+                        IMPLICIT_ROLE,
+                        SERVICE_ACCOUNT,
+                        "",
+                        true),
                 // "should deny/allow user when creating snapshot clone datavolume"
-                Arguments.of("snapshot: when using explicit CDI permissions", Source.SNAPSHOT, EXPLICIT_ROLE, SERVICE_ACCOUNT, "", true),
-                Arguments.of("snapshot: when using explicit CDI permissions and all serviceaccounts", Source.SNAPSHOT, EXPLICIT_ROLE, "", "system:serviceaccounts", true),
-                Arguments.of("snapshot: when using explicit CDI permissions and all serviceaccounts (system:authenticated)", Source.SNAPSHOT, EXPLICIT_ROLE, "", "system:authenticated", true),
-                Arguments.of("snapshot: when using implicit snapshot clone suitable CDI permissions", Source.SNAPSHOT, IMPLICIT_ROLE_SNAPSHOT, SERVICE_ACCOUNT, "", true),
-                Arguments.of("snapshot: when using implicit insufficient pvc clone suitable CDI permissions", Source.SNAPSHOT, IMPLICIT_ROLE, SERVICE_ACCOUNT, "", false));
+                Arguments.of(
+                        "snapshot: when using explicit CDI permissions",
+                        Source.SNAPSHOT,
+                        EXPLICIT_ROLE,
+                        SERVICE_ACCOUNT,
+                        "",
+                        true),
+                Arguments.of(
+                        "snapshot: when using explicit CDI permissions and all serviceaccounts",
+                        Source.SNAPSHOT,
+                        EXPLICIT_ROLE,
+                        "",
+                        "system:serviceaccounts",
+                        true),
+                Arguments.of(
+                        "snapshot: when using explicit CDI permissions and all serviceaccounts (system:authenticated)",
+                        Source.SNAPSHOT,
+                        EXPLICIT_ROLE,
+                        "",
+                        "system:authenticated",
+                        true),
+                Arguments.of(
+                        "snapshot: when using implicit snapshot clone suitable CDI permissions",
+                        Source.SNAPSHOT,
+                        IMPLICIT_ROLE_SNAPSHOT,
+                        SERVICE_ACCOUNT,
+                        "",
+                        true),
+                Arguments.of(
+                        "snapshot: when using implicit insufficient pvc clone suitable CDI permissions",
+                        Source.SNAPSHOT,
+                        IMPLICIT_ROLE,
+                        SERVICE_ACCOUNT,
+                        "",
+                        false));
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("upstream")
-    void decidesAsCdisAuthorizationChecks(String upstreamCase, Source source, String role, String boundServiceAccount, String boundGroup,
-                                          boolean sufficient) {
+    void decidesAsCdisAuthorizationChecks(
+            String upstreamCase,
+            Source source,
+            String role,
+            String boundServiceAccount,
+            String boundGroup,
+            boolean sufficient) {
         String insufficient = "User system:serviceaccount:" + TARGET_NAMESPACE + ":" + SERVICE_ACCOUNT
                 + " has insufficient permissions in clone source namespace " + SOURCE_NAMESPACE;
 
@@ -92,20 +154,28 @@ class CloneAuthorizationUpstreamTest {
         assertFalse(denied.path("allowed").asBoolean(), upstreamCase + ": " + denied);
         assertTrue(denied.path("status").path("message").asText().startsWith(insufficient), denied.toString());
         CloneAuthorization manual = authorizeServiceAccount(before, source);
-        assertEquals(insufficient, assertInstanceOf(CloneAuthorization.Refused.class, manual).upstreamMessage());
+        assertEquals(
+                insufficient,
+                assertInstanceOf(CloneAuthorization.Refused.class, manual).upstreamMessage());
 
-        ClusterView after = cluster(role.formatted(SOURCE_NAMESPACE) + "---\n" + roleBinding(SOURCE_NAMESPACE, role, boundServiceAccount, boundGroup));
+        ClusterView after = cluster(role.formatted(SOURCE_NAMESPACE) + "---\n"
+                + roleBinding(SOURCE_NAMESPACE, role, boundServiceAccount, boundGroup));
         JsonNode second = createAsServiceAccount(after, source);
         CloneAuthorization secondManual = authorizeServiceAccount(after, source);
         if (!sufficient) {
             assertFalse(second.path("allowed").asBoolean(), upstreamCase + ": " + second);
-            assertTrue(second.path("status").path("message").asText().contains("insufficient permissions in clone source namespace"),
+            assertTrue(
+                    second.path("status")
+                            .path("message")
+                            .asText()
+                            .contains("insufficient permissions in clone source namespace"),
                     second.toString());
             assertInstanceOf(CloneAuthorization.Refused.class, secondManual);
             return;
         }
         assertTrue(second.path("allowed").asBoolean(), upstreamCase + ": " + second);
-        assertTrue(second.path("patch").asText().length() > 0, "the clone across namespaces carries a token: " + second);
+        assertTrue(
+                second.path("patch").asText().length() > 0, "the clone across namespaces carries a token: " + second);
         assertInstanceOf(CloneAuthorization.Granted.class, secondManual, upstreamCase);
     }
 
@@ -123,10 +193,14 @@ class CloneAuthorizationUpstreamTest {
                  spec: {source: {persistentVolumeClaimName: source-pvc}}, status: {readyToUse: true, restoreSize: 1Gi}}
                 ---
                 %3$s
-                """.formatted(SOURCE_NAMESPACE, TARGET_NAMESPACE, EXPLICIT_ROLE.formatted(TARGET_NAMESPACE) + "---\n"
-                        + roleBinding(TARGET_NAMESPACE, EXPLICIT_ROLE, SERVICE_ACCOUNT, ""));
+                """.formatted(
+                        SOURCE_NAMESPACE,
+                        TARGET_NAMESPACE,
+                        EXPLICIT_ROLE.formatted(TARGET_NAMESPACE) + "---\n"
+                                + roleBinding(TARGET_NAMESPACE, EXPLICIT_ROLE, SERVICE_ACCOUNT, ""));
         if (!sourceNamespaceRbac.isEmpty()) objects += "---\n" + sourceNamespaceRbac;
-        return new ManifestClusterView(Manifests.read("upstream-rbac", new ByteArrayInputStream(objects.getBytes(StandardCharsets.UTF_8))));
+        return new ManifestClusterView(
+                Manifests.read("upstream-rbac", new ByteArrayInputStream(objects.getBytes(StandardCharsets.UTF_8))));
     }
 
     /** Upstream's {@code addPermissionToNamespace}: RoleBinding "rb" to the role, for the service account and/or a group. */
@@ -134,7 +208,11 @@ class CloneAuthorizationUpstreamTest {
         String roleName = role.contains("explicit-role") ? "explicit-role" : "implicit-role";
         StringBuilder subjects = new StringBuilder();
         if (!serviceAccount.isEmpty()) {
-            subjects.append("{kind: ServiceAccount, name: ").append(serviceAccount).append(", namespace: ").append(TARGET_NAMESPACE).append("}");
+            subjects.append("{kind: ServiceAccount, name: ")
+                    .append(serviceAccount)
+                    .append(", namespace: ")
+                    .append(TARGET_NAMESPACE)
+                    .append("}");
         }
         if (!group.isEmpty()) {
             if (!subjects.isEmpty()) subjects.append(", ");
@@ -149,8 +227,12 @@ class CloneAuthorizationUpstreamTest {
     /** The service account's client creating upstream's {@code NewCloningDataVolume} / snapshot clone DataVolume. */
     static JsonNode createAsServiceAccount(ClusterView cluster, Source source) {
         String sourceSpec = switch (source) {
-            case PVC -> "source: {pvc: {namespace: " + SOURCE_NAMESPACE + ", name: source-pvc}}\n  pvc: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}";
-            case SNAPSHOT -> "source: {snapshot: {namespace: " + SOURCE_NAMESPACE + ", name: snap-source-pvc}}\n  storage: {volumeMode: Filesystem, resources: {requests: {storage: 1Gi}}}";
+            case PVC ->
+                "source: {pvc: {namespace: " + SOURCE_NAMESPACE
+                        + ", name: source-pvc}}\n  pvc: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}";
+            case SNAPSHOT ->
+                "source: {snapshot: {namespace: " + SOURCE_NAMESPACE
+                        + ", name: snap-source-pvc}}\n  storage: {volumeMode: Filesystem, resources: {requests: {storage: 1Gi}}}";
         };
         String dataVolume = """
                 apiVersion: cdi.kubevirt.io/v1beta1
@@ -159,19 +241,30 @@ class CloneAuthorizationUpstreamTest {
                 spec:
                   %s
                 """.formatted(TARGET_NAMESPACE, sourceSpec);
-        UserInfo serviceAccount = new UserInfo("system:serviceaccount:" + TARGET_NAMESPACE + ":" + SERVICE_ACCOUNT, "uid-sa",
-                List.of("system:serviceaccounts", "system:serviceaccounts:" + TARGET_NAMESPACE, "system:authenticated"), Map.of());
-        var service = Rulebook.service(cluster, new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC()),
-                Rulebook.DEFAULT_CLONE_SOURCE_ROLE, RuleObserver.NONE, () -> Policy.DEFAULT);
-        return service.reviewEndToEnd(Reviews.dataVolume(Operation.CREATE, TARGET_NAMESPACE, TestCluster.yaml(dataVolume), null, serviceAccount))
+        UserInfo serviceAccount = new UserInfo(
+                "system:serviceaccount:" + TARGET_NAMESPACE + ":" + SERVICE_ACCOUNT,
+                "uid-sa",
+                List.of("system:serviceaccounts", "system:serviceaccounts:" + TARGET_NAMESPACE, "system:authenticated"),
+                Map.of());
+        var service = Rulebook.service(
+                cluster,
+                new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC()),
+                Rulebook.DEFAULT_CLONE_SOURCE_ROLE,
+                RuleObserver.NONE,
+                () -> Policy.DEFAULT);
+        return service.reviewEndToEnd(Reviews.dataVolume(
+                        Operation.CREATE, TARGET_NAMESPACE, TestCluster.yaml(dataVolume), null, serviceAccount))
                 .path("response");
     }
 
     /** Upstream's manual {@code targetDV.AuthorizeSA(...)}: the same check for the service account as a requester. */
     static CloneAuthorization authorizeServiceAccount(ClusterView cluster, Source source) {
         CloneSource.Located located = switch (source) {
-            case PVC -> new CloneSource.Located(CloneSource.Kind.PVC, SOURCE_NAMESPACE, "source-pvc", "spec.source.pvc");
-            case SNAPSHOT -> new CloneSource.Located(CloneSource.Kind.SNAPSHOT, SOURCE_NAMESPACE, "snap-source-pvc", "spec.source.snapshot");
+            case PVC ->
+                new CloneSource.Located(CloneSource.Kind.PVC, SOURCE_NAMESPACE, "source-pvc", "spec.source.pvc");
+            case SNAPSHOT ->
+                new CloneSource.Located(
+                        CloneSource.Kind.SNAPSHOT, SOURCE_NAMESPACE, "snap-source-pvc", "spec.source.snapshot");
         };
         return new CloneAuthorizer(Rulebook.DEFAULT_CLONE_SOURCE_ROLE)
                 .authorize(new Requester.ServiceAccount(TARGET_NAMESPACE, SERVICE_ACCOUNT), located, cluster);

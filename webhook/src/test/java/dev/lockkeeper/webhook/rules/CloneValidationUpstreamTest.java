@@ -29,41 +29,64 @@ class CloneValidationUpstreamTest {
                 Arguments.of("false when using KubeVirt in source and archive in target", "kubevirt", "archive", false),
                 Arguments.of("true when using KubeVirt in source and target", "kubevirt", "kubevirt", true),
                 Arguments.of("true when using default in source and target", "", "", true),
-                Arguments.of("true when using default in source and KubeVirt (explicit) in target", "", "kubevirt", true),
-                Arguments.of("true when using KubeVirt (explicit) in source and default in target", "kubevirt", "", true),
+                Arguments.of(
+                        "true when using default in source and KubeVirt (explicit) in target", "", "kubevirt", true),
+                Arguments.of(
+                        "true when using KubeVirt (explicit) in source and default in target", "kubevirt", "", true),
                 Arguments.of("false when using default in source and archive in target", "", "archive", false),
                 Arguments.of("false when using archive in source and default in target", "archive", "", false));
     }
 
     @ParameterizedTest(name = "validateContentTypes should return {0}")
     @MethodSource("validateContentTypes")
-    void contentTypesAsCdiComparesThem(String upstreamCase, String sourceContentType, String targetContentType, boolean compatible) {
+    void contentTypesAsCdiComparesThem(
+            String upstreamCase, String sourceContentType, String targetContentType, boolean compatible) {
         String contentType = targetContentType.isEmpty() ? "" : "contentType: " + targetContentType + ", ";
-        List<String> warnings = warnings(sourceContentType, "", "{" + contentType + "source: {pvc: {namespace: default, name: testPVC}}, storage: {}}");
+        List<String> warnings = warnings(
+                sourceContentType,
+                "",
+                "{" + contentType + "source: {pvc: {namespace: default, name: testPVC}}, storage: {}}");
         String effectiveSource = sourceContentType.isEmpty() ? "kubevirt" : sourceContentType;
         String effectiveTarget = targetContentType.isEmpty() ? "kubevirt" : targetContentType;
-        List<String> expected = compatible ? List.of()
-                : List.of("Source contentType (" + effectiveSource + ") and target contentType (" + effectiveTarget + ") do not match");
+        List<String> expected = compatible
+                ? List.of()
+                : List.of("Source contentType (" + effectiveSource + ") and target contentType (" + effectiveTarget
+                        + ") do not match");
         assertEquals(expected, warnings, upstreamCase);
     }
 
     static Stream<Arguments> validateClone() {
         return Stream.of(
-                Arguments.of("Should reject the clone if source and target have different content types", "",
+                Arguments.of(
+                        "Should reject the clone if source and target have different content types",
+                        "",
                         "{contentType: archive, source: {pvc: {namespace: default, name: testPVC}}, storage: {}}",
                         "Source contentType (kubevirt) and target contentType (archive) do not match"),
-                Arguments.of("Should reject the clone if the target has an incompatible size and the source PVC is using block volumeMode (Storage API)",
-                        "Block", "{source: {pvc: {namespace: default, name: testPVC}}, storage: {resources: {requests: {storage: 1Mi}}}}",
+                Arguments.of(
+                        "Should reject the clone if the target has an incompatible size and the source PVC is using block volumeMode (Storage API)",
+                        "Block",
+                        "{source: {pvc: {namespace: default, name: testPVC}}, storage: {resources: {requests: {storage: 1Mi}}}}",
                         "target resources requests storage size is smaller than the source"),
-                Arguments.of("Should validate the clone when source PVC is using fs volumeMode, even if the target has an incompatible size (Storage API)",
-                        "Filesystem", "{source: {pvc: {namespace: default, name: testPVC}}, storage: {resources: {requests: {storage: 1Mi}}}}", ""),
-                Arguments.of("Should validate the clone if target's size is empty, even when the source uses block volumeMode (Storage API)",
-                        "Block", "{source: {pvc: {namespace: default, name: testPVC}}, storage: {}}", ""),
-                Arguments.of("Should reject the clone when the target has an incompatible size (PVC API)",
-                        "", "{source: {pvc: {namespace: default, name: testPVC}}, pvc: {resources: {requests: {storage: 1Mi}}}}",
+                Arguments.of(
+                        "Should validate the clone when source PVC is using fs volumeMode, even if the target has an incompatible size (Storage API)",
+                        "Filesystem",
+                        "{source: {pvc: {namespace: default, name: testPVC}}, storage: {resources: {requests: {storage: 1Mi}}}}",
+                        ""),
+                Arguments.of(
+                        "Should validate the clone if target's size is empty, even when the source uses block volumeMode (Storage API)",
+                        "Block",
+                        "{source: {pvc: {namespace: default, name: testPVC}}, storage: {}}",
+                        ""),
+                Arguments.of(
+                        "Should reject the clone when the target has an incompatible size (PVC API)",
+                        "",
+                        "{source: {pvc: {namespace: default, name: testPVC}}, pvc: {resources: {requests: {storage: 1Mi}}}}",
                         "target resources requests storage size is smaller than the source"),
-                Arguments.of("Should validate the clone when both sizes are compatible (PVC API)",
-                        "", "{source: {pvc: {namespace: default, name: testPVC}}, pvc: {resources: {requests: {storage: 1Gi}}}}", ""));
+                Arguments.of(
+                        "Should validate the clone when both sizes are compatible (PVC API)",
+                        "",
+                        "{source: {pvc: {namespace: default, name: testPVC}}, pvc: {resources: {requests: {storage: 1Gi}}}}",
+                        ""));
     }
 
     @ParameterizedTest(name = "validateClone: {0}")
@@ -79,7 +102,9 @@ class CloneValidationUpstreamTest {
     }
 
     static List<String> warnings(String sourceContentType, String sourceVolumeMode, String spec) {
-        String annotations = sourceContentType.isEmpty() ? "" : ", annotations: {cdi.kubevirt.io/storage.contentType: '" + sourceContentType + "'}";
+        String annotations = sourceContentType.isEmpty()
+                ? ""
+                : ", annotations: {cdi.kubevirt.io/storage.contentType: '" + sourceContentType + "'}";
         String volumeMode = sourceVolumeMode.isEmpty() ? "" : "volumeMode: " + sourceVolumeMode + ", ";
         TestCluster cluster = TestCluster.with("""
                 {apiVersion: v1, kind: Namespace, metadata: {name: default}}
@@ -87,8 +112,13 @@ class CloneValidationUpstreamTest {
                 {apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: testPVC, namespace: default%s},
                  spec: {%saccessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}}
                 """.formatted(annotations, volumeMode));
-        Verdict verdict = new CloneCompatibilityWarnings().admit(Reviews.context(Reviews.createDataVolume("default",
-                "{apiVersion: cdi.kubevirt.io/v1beta1, kind: DataVolume, metadata: {name: target, namespace: default}, spec: " + spec + "}"), cluster));
+        Verdict verdict = new CloneCompatibilityWarnings()
+                .admit(Reviews.context(
+                        Reviews.createDataVolume(
+                                "default",
+                                "{apiVersion: cdi.kubevirt.io/v1beta1, kind: DataVolume, metadata: {name: target, namespace: default}, spec: "
+                                        + spec + "}"),
+                        cluster));
         return assertInstanceOf(Verdict.Allow.class, verdict, "never denies").warnings();
     }
 }

@@ -39,7 +39,11 @@ class DataVolumeMutateUpstreamTest {
             """;
     static final String TOKEN = "cdi.kubevirt.io/storage.clone.token";
 
-    enum Expect { ALLOW_NO_PATCH, ALLOW_WITH_TOKEN, DENY }
+    enum Expect {
+        ALLOW_NO_PATCH,
+        ALLOW_WITH_TOKEN,
+        DENY
+    }
 
     static String dataVolume(String annotations, String source) {
         return """
@@ -53,7 +57,9 @@ class DataVolumeMutateUpstreamTest {
     }
 
     static String pvcSource(String namespace) {
-        return namespace.isEmpty() ? "source: {pvc: {name: test}}" : "source: {pvc: {namespace: " + namespace + ", name: test}}";
+        return namespace.isEmpty()
+                ? "source: {pvc: {name: test}}"
+                : "source: {pvc: {namespace: " + namespace + ", name: test}}";
     }
 
     static final String SOURCE_REF_TEST = "sourceRef: {kind: DataSource, name: test}";
@@ -74,56 +80,129 @@ class DataVolumeMutateUpstreamTest {
 
     static Stream<Arguments> upstream() {
         return Stream.of(
-                Arguments.of("should allow a DataVolume with HTTP source",
-                        dataVolume("", "source: {http: {url: 'http://www.example.com'}}"), "", true, Expect.ALLOW_NO_PATCH),
-                Arguments.of("should reject a DataVolume with sourceRef to non-existing DataSource",
-                        dataVolume("", SOURCE_REF_TEST), "", true, Expect.DENY),
-                Arguments.of("should accept a DataVolume with sourceRef to non-existing DataSource: with static volume annotation",
-                        dataVolume("cdi.kubevirt.io/storage.checkStaticVolume: whatever", SOURCE_REF_TEST), "", true, Expect.ALLOW_NO_PATCH),
-                Arguments.of("should accept a DataVolume with sourceRef to non-existing DataSource: with prePopulated volume annotation",
-                        dataVolume("cdi.kubevirt.io/storage.prePopulated: whatever", SOURCE_REF_TEST), "", true, Expect.ALLOW_NO_PATCH),
+                Arguments.of(
+                        "should allow a DataVolume with HTTP source",
+                        dataVolume("", "source: {http: {url: 'http://www.example.com'}}"),
+                        "",
+                        true,
+                        Expect.ALLOW_NO_PATCH),
+                Arguments.of(
+                        "should reject a DataVolume with sourceRef to non-existing DataSource",
+                        dataVolume("", SOURCE_REF_TEST),
+                        "",
+                        true,
+                        Expect.DENY),
+                Arguments.of(
+                        "should accept a DataVolume with sourceRef to non-existing DataSource: with static volume annotation",
+                        dataVolume("cdi.kubevirt.io/storage.checkStaticVolume: whatever", SOURCE_REF_TEST),
+                        "",
+                        true,
+                        Expect.ALLOW_NO_PATCH),
+                Arguments.of(
+                        "should accept a DataVolume with sourceRef to non-existing DataSource: with prePopulated volume annotation",
+                        dataVolume("cdi.kubevirt.io/storage.prePopulated: whatever", SOURCE_REF_TEST),
+                        "",
+                        true,
+                        Expect.ALLOW_NO_PATCH),
                 // upstream's DataSource names a PVC of the DataVolume's own namespace; here it is in another one, so
                 // that the row checks the token (a same-namespace clone gets none: see the class comment)
-                Arguments.of("should allow a DataVolume with sourceRef to existing DataSource",
-                        dataVolume("", SOURCE_REF_TEST), DATA_SOURCE_TEST, true, Expect.ALLOW_WITH_TOKEN),
-                Arguments.of("should reject a clone DataVolume",
-                        dataVolume("", pvcSource("testNamespace")), "", false, Expect.DENY),
-                Arguments.of("should accept a clone DataVolume: with static volume annotation",
-                        dataVolume("cdi.kubevirt.io/storage.checkStaticVolume: whatever", pvcSource("testNamespace")), "", false, Expect.ALLOW_NO_PATCH),
-                Arguments.of("should accept a clone DataVolume: with prePopulated volume annotation",
-                        dataVolume("cdi.kubevirt.io/storage.prePopulated: whatever", pvcSource("testNamespace")), "", false, Expect.ALLOW_NO_PATCH),
-                Arguments.of("should reject a clone if the source PVC's namespace doesn't exist",
-                        dataVolume("", pvcSource("noNamespace")), "", false, Expect.DENY),
-                Arguments.of("should accept a clone if the source PVC's namespace doesn't exist: with static volume annotation",
-                        dataVolume("cdi.kubevirt.io/storage.checkStaticVolume: whatever", pvcSource("noNamespace")), "", false, Expect.ALLOW_NO_PATCH),
-                Arguments.of("should accept a clone if the source PVC's namespace doesn't exist: with prePopulated volume annotation",
-                        dataVolume("cdi.kubevirt.io/storage.prePopulated: whatever", pvcSource("noNamespace")), "", false, Expect.ALLOW_NO_PATCH),
+                Arguments.of(
+                        "should allow a DataVolume with sourceRef to existing DataSource",
+                        dataVolume("", SOURCE_REF_TEST),
+                        DATA_SOURCE_TEST,
+                        true,
+                        Expect.ALLOW_WITH_TOKEN),
+                Arguments.of(
+                        "should reject a clone DataVolume",
+                        dataVolume("", pvcSource("testNamespace")),
+                        "",
+                        false,
+                        Expect.DENY),
+                Arguments.of(
+                        "should accept a clone DataVolume: with static volume annotation",
+                        dataVolume("cdi.kubevirt.io/storage.checkStaticVolume: whatever", pvcSource("testNamespace")),
+                        "",
+                        false,
+                        Expect.ALLOW_NO_PATCH),
+                Arguments.of(
+                        "should accept a clone DataVolume: with prePopulated volume annotation",
+                        dataVolume("cdi.kubevirt.io/storage.prePopulated: whatever", pvcSource("testNamespace")),
+                        "",
+                        false,
+                        Expect.ALLOW_NO_PATCH),
+                Arguments.of(
+                        "should reject a clone if the source PVC's namespace doesn't exist",
+                        dataVolume("", pvcSource("noNamespace")),
+                        "",
+                        false,
+                        Expect.DENY),
+                Arguments.of(
+                        "should accept a clone if the source PVC's namespace doesn't exist: with static volume annotation",
+                        dataVolume("cdi.kubevirt.io/storage.checkStaticVolume: whatever", pvcSource("noNamespace")),
+                        "",
+                        false,
+                        Expect.ALLOW_NO_PATCH),
+                Arguments.of(
+                        "should accept a clone if the source PVC's namespace doesn't exist: with prePopulated volume annotation",
+                        dataVolume("cdi.kubevirt.io/storage.prePopulated: whatever", pvcSource("noNamespace")),
+                        "",
+                        false,
+                        Expect.ALLOW_NO_PATCH),
                 // authorized but the namespace is missing: upstream's AuthorizeUser fails on the namespace lookup
-                Arguments.of("(authorized) a clone from a namespace that does not exist",
-                        dataVolume("", pvcSource("noNamespace")), "", true, Expect.DENY),
-                Arguments.of("should succeed with explicit namespace",
-                        dataVolume("", pvcSource("testNamespace")), "", true, Expect.ALLOW_WITH_TOKEN),
-                Arguments.of("should succeed with same (default) namespace [deviation: no token]",
-                        dataVolume("", pvcSource("default")), "", true, Expect.ALLOW_NO_PATCH),
-                Arguments.of("should succeed with empty namespace [deviation: no token]",
-                        dataVolume("", pvcSource("")), "", true, Expect.ALLOW_NO_PATCH),
-                Arguments.of("should allow update to DataVolume with sourceRef DataSource reference with clone token",
-                        dataVolume("", "sourceRef: {kind: DataSource, namespace: testNamespace, name: dsRef}"), DATA_SOURCE_CHAIN,
-                        true, Expect.ALLOW_WITH_TOKEN),
+                Arguments.of(
+                        "(authorized) a clone from a namespace that does not exist",
+                        dataVolume("", pvcSource("noNamespace")),
+                        "",
+                        true,
+                        Expect.DENY),
+                Arguments.of(
+                        "should succeed with explicit namespace",
+                        dataVolume("", pvcSource("testNamespace")),
+                        "",
+                        true,
+                        Expect.ALLOW_WITH_TOKEN),
+                Arguments.of(
+                        "should succeed with same (default) namespace [deviation: no token]",
+                        dataVolume("", pvcSource("default")),
+                        "",
+                        true,
+                        Expect.ALLOW_NO_PATCH),
+                Arguments.of(
+                        "should succeed with empty namespace [deviation: no token]",
+                        dataVolume("", pvcSource("")),
+                        "",
+                        true,
+                        Expect.ALLOW_NO_PATCH),
+                Arguments.of(
+                        "should allow update to DataVolume with sourceRef DataSource reference with clone token",
+                        dataVolume("", "sourceRef: {kind: DataSource, namespace: testNamespace, name: dsRef}"),
+                        DATA_SOURCE_CHAIN,
+                        true,
+                        Expect.ALLOW_WITH_TOKEN),
                 // a token the client wrote is never kept, whoever sent it (issue 12: forged tokens)
-                Arguments.of("(Lockkeeper) a same-namespace clone carrying a client's token loses it",
-                        dataVolume(TOKEN + ": forged", pvcSource("default")), "", true, Expect.ALLOW_NO_PATCH));
+                Arguments.of(
+                        "(Lockkeeper) a same-namespace clone carrying a client's token loses it",
+                        dataVolume(TOKEN + ": forged", pvcSource("default")),
+                        "",
+                        true,
+                        Expect.ALLOW_NO_PATCH));
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("upstream")
-    void decidesAsCdisMutatingWebhook(String upstreamCase, String dataVolume, String objects, boolean authorized, Expect expect) {
+    void decidesAsCdisMutatingWebhook(
+            String upstreamCase, String dataVolume, String objects, boolean authorized, Expect expect) {
         TestCluster cluster = objects.isEmpty() ? TestCluster.with(NAMESPACES) : TestCluster.with(NAMESPACES, objects);
         if (authorized) cluster.grant("datavolumes/source");
         CloneAuthorizer authorizer = new CloneAuthorizer("lockkeeper:clone-source");
-        Decision decision = new AdmissionChain(AdmissionChain.Stage.MUTATING,
-                Rulebook.mutating(authorizer, new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC())),
-                cluster, RuleObserver.NONE, () -> Policy.DEFAULT)
+        Decision decision = new AdmissionChain(
+                        AdmissionChain.Stage.MUTATING,
+                        Rulebook.mutating(
+                                authorizer,
+                                new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC())),
+                        cluster,
+                        RuleObserver.NONE,
+                        () -> Policy.DEFAULT)
                 .decide(Reviews.createDataVolume("default", dataVolume));
         JsonNode patch = decision.patch();
         switch (expect) {
@@ -150,24 +229,40 @@ class DataVolumeMutateUpstreamTest {
     static Stream<Arguments> updates() {
         return Stream.of(
                 // upstream "should allow a DataVolume update with token unchanged"
-                Arguments.of("token unchanged, another annotation added", TOKEN + ": baz", TOKEN + ": baz, foo: bar", null),
-                Arguments.of("(Lockkeeper) the token removed, as CDI's controller does after use", TOKEN + ": baz", "foo: bar", null),
-                Arguments.of("(Lockkeeper, issue 12) a token added by an UPDATE is removed", "foo: bar", "foo: bar, " + TOKEN + ": forged",
+                Arguments.of(
+                        "token unchanged, another annotation added", TOKEN + ": baz", TOKEN + ": baz, foo: bar", null),
+                Arguments.of(
+                        "(Lockkeeper) the token removed, as CDI's controller does after use",
+                        TOKEN + ": baz",
+                        "foo: bar",
+                        null),
+                Arguments.of(
+                        "(Lockkeeper, issue 12) a token added by an UPDATE is removed",
+                        "foo: bar",
+                        "foo: bar, " + TOKEN + ": forged",
                         "[{\"op\":\"remove\",\"path\":\"/metadata/annotations/cdi.kubevirt.io~1storage.clone.token\"}]"),
-                Arguments.of("(Lockkeeper, issue 12) a swapped token is put back", TOKEN + ": baz", TOKEN + ": forged",
+                Arguments.of(
+                        "(Lockkeeper, issue 12) a swapped token is put back",
+                        TOKEN + ": baz",
+                        TOKEN + ": forged",
                         "[{\"op\":\"replace\",\"path\":\"/metadata/annotations/cdi.kubevirt.io~1storage.clone.token\",\"value\":\"baz\"}]"));
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("updates")
-    void anUpdateNeverAddsOrChangesTheToken(String upstreamCase, String storedAnnotations, String sentAnnotations, String patch) {
+    void anUpdateNeverAddsOrChangesTheToken(
+            String upstreamCase, String storedAnnotations, String sentAnnotations, String patch) {
         TestCluster cluster = TestCluster.with(NAMESPACES).grant("datavolumes/source");
         var stored = TestCluster.yaml(dataVolume(storedAnnotations, pvcSource("testNamespace")));
         var sent = TestCluster.yaml(dataVolume(sentAnnotations, pvcSource("testNamespace")));
-        Decision decision = new AdmissionChain(AdmissionChain.Stage.MUTATING,
-                Rulebook.mutating(new CloneAuthorizer("lockkeeper:clone-source"),
-                        new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC())),
-                cluster, RuleObserver.NONE, () -> Policy.DEFAULT)
+        Decision decision = new AdmissionChain(
+                        AdmissionChain.Stage.MUTATING,
+                        Rulebook.mutating(
+                                new CloneAuthorizer("lockkeeper:clone-source"),
+                                new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC())),
+                        cluster,
+                        RuleObserver.NONE,
+                        () -> Policy.DEFAULT)
                 .decide(Reviews.dataVolume(Operation.UPDATE, "default", sent, stored, Reviews.ALICE));
         assertTrue(decision.allowed(), decision.message());
         assertEquals(patch, decision.patch() == null ? null : decision.patch().toString(), upstreamCase);

@@ -7,12 +7,12 @@ import dev.lockkeeper.certs.KeyPairs;
 import dev.lockkeeper.certs.token.CloneTokenSigner;
 import dev.lockkeeper.webhook.admission.AdmissionReviews;
 import dev.lockkeeper.webhook.admission.AdmissionService;
-import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.admission.RuleObserver;
 import dev.lockkeeper.webhook.cluster.ResourceType;
 import dev.lockkeeper.webhook.cluster.live.InformerClusterView;
 import dev.lockkeeper.webhook.cluster.live.ResourceContexts;
 import dev.lockkeeper.webhook.cluster.live.SarSettings;
+import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.policy.Policy;
 import dev.lockkeeper.webhook.support.MockApiServer;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
@@ -43,18 +43,33 @@ class FeatureGatesLiveTest {
     void start() throws Exception {
         server = MockApiServer.startCrud();
         client = server.createClient();
-        client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName("team-a").endMetadata().build()).create();
+        client.namespaces()
+                .resource(new NamespaceBuilder()
+                        .withNewMetadata()
+                        .withName("team-a")
+                        .endMetadata()
+                        .build())
+                .create();
         // The target PVC of the DataVolume below exists already and no DataVolume controls it.
         create(ResourceType.PERSISTENT_VOLUME_CLAIM, "team-a", """
                 {apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: test-dv, namespace: team-a},
                  spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}, volumeName: pv}}
                 """);
         AtomicLong nanos = new AtomicLong();
-        view = new InformerClusterView(client, Rulebook.WATCHED, new SarSettings(Duration.ofSeconds(10), 100, Duration.ofSeconds(15)),
-                nanos::get, InformerClusterView.DEFAULT_UNSERVED_RETRY).start();
+        view = new InformerClusterView(
+                        client,
+                        Rulebook.WATCHED,
+                        new SarSettings(Duration.ofSeconds(10), 100, Duration.ofSeconds(15)),
+                        nanos::get,
+                        InformerClusterView.DEFAULT_UNSERVED_RETRY)
+                .start();
         await(view::synced, "informers must sync against the mock API server");
-        service = Rulebook.service(view, new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC()),
-                Rulebook.DEFAULT_CLONE_SOURCE_ROLE, RuleObserver.NONE, () -> Policy.DEFAULT);
+        service = Rulebook.service(
+                view,
+                new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC()),
+                Rulebook.DEFAULT_CLONE_SOURCE_ROLE,
+                RuleObserver.NONE,
+                () -> Policy.DEFAULT);
     }
 
     @AfterEach
@@ -72,7 +87,9 @@ class FeatureGatesLiveTest {
         // "should reject DataVolume when target pvc exists": no CDIConfig, no annotation
         JsonNode refused = review(dataVolumeReview());
         assertFalse(refused.path("allowed").asBoolean(), refused.toString());
-        assertEquals("Destination PVC team-a/test-dv already exists", refused.path("status").path("message").asText());
+        assertEquals(
+                "Destination PVC team-a/test-dv already exists",
+                refused.path("status").path("message").asText());
         // A gate on a CDIConfig other than "config" is not CDI's configuration.
         create(ResourceType.CDI_CONFIG, null, """
                 {apiVersion: cdi.kubevirt.io/v1beta1, kind: CDIConfig, metadata: {name: other}, spec: {featureGates: [DataVolumeClaimAdoption]}}
@@ -83,15 +100,20 @@ class FeatureGatesLiveTest {
         create(ResourceType.CDI_CONFIG, null, """
                 {apiVersion: cdi.kubevirt.io/v1beta1, kind: CDIConfig, metadata: {name: config}, spec: {featureGates: [DataVolumeClaimAdoption]}}
                 """);
-        await(() -> review(dataVolumeReview()).path("allowed").asBoolean(), "the gate on CDIConfig config lets CDI adopt the PVC");
+        await(
+                () -> review(dataVolumeReview()).path("allowed").asBoolean(),
+                "the gate on CDIConfig config lets CDI adopt the PVC");
         // The gate switched off again: refused again, from the watch event alone.
-        client.genericKubernetesResources(ResourceContexts.of(ResourceType.CDI_CONFIG)).withName("config").delete();
+        client.genericKubernetesResources(ResourceContexts.of(ResourceType.CDI_CONFIG))
+                .withName("config")
+                .delete();
         await(() -> !review(dataVolumeReview()).path("allowed").asBoolean(), "a deleted CDIConfig turns the gate off");
     }
 
     @Test
     void templateExportsFollowTheKubeVirtCrGates() throws Exception {
-        String message = "VirtualMachineTemplate source requires the OCIExport feature gate and virt-template deployment to be enabled";
+        String message =
+                "VirtualMachineTemplate source requires the OCIExport feature gate and virt-template deployment to be enabled";
         // "should reject VMTemplate source when required feature gates are missing": Entry "no feature gates"
         JsonNode refused = review(templateExportReview());
         assertFalse(refused.path("allowed").asBoolean(), refused.toString());
@@ -104,30 +126,47 @@ class FeatureGatesLiveTest {
         await(() -> !view.list(ResourceType.KUBEVIRT, null).isEmpty(), "the KubeVirt CR reaches the cache");
         assertFalse(review(templateExportReview()).path("allowed").asBoolean());
         // "should accept valid VMTemplate source when both gates enabled"
-        var kubevirts = client.genericKubernetesResources(ResourceContexts.of(ResourceType.KUBEVIRT)).inNamespace("kubevirt");
+        var kubevirts = client.genericKubernetesResources(ResourceContexts.of(ResourceType.KUBEVIRT))
+                .inNamespace("kubevirt");
         GenericKubernetesResource kubevirt = kubevirts.withName("kubevirt").get();
-        kubevirt.setAdditionalProperty("spec", Json.MAPPER.convertValue(Json.YAML.readTree(
-                "{configuration: {developerConfiguration: {featureGates: [Template, OCIExport]}}}"), java.util.Map.class));
+        kubevirt.setAdditionalProperty(
+                "spec",
+                Json.MAPPER.convertValue(
+                        Json.YAML.readTree(
+                                "{configuration: {developerConfiguration: {featureGates: [Template, OCIExport]}}}"),
+                        java.util.Map.class));
         kubevirts.resource(kubevirt).update();
-        await(() -> review(templateExportReview()).path("allowed").asBoolean(), "both gates on the KubeVirt CR allow the template export");
+        await(
+                () -> review(templateExportReview()).path("allowed").asBoolean(),
+                "both gates on the KubeVirt CR allow the template export");
         // virt-template deployment disabled in the CR: refused with the same cause
         kubevirt = kubevirts.withName("kubevirt").get();
-        kubevirt.setAdditionalProperty("spec", Json.MAPPER.convertValue(Json.YAML.readTree(
-                "{configuration: {developerConfiguration: {featureGates: [Template, OCIExport]}, virtTemplateDeployment: {enabled: false}}}"),
-                java.util.Map.class));
+        kubevirt.setAdditionalProperty(
+                "spec",
+                Json.MAPPER.convertValue(
+                        Json.YAML.readTree(
+                                "{configuration: {developerConfiguration: {featureGates: [Template, OCIExport]}, virtTemplateDeployment: {enabled: false}}}"),
+                        java.util.Map.class));
         kubevirts.resource(kubevirt).update();
-        await(() -> review(templateExportReview()).toString().contains(message), "virtTemplateDeployment.enabled false turns the source off");
+        await(
+                () -> review(templateExportReview()).toString().contains(message),
+                "virtTemplateDeployment.enabled false turns the source off");
     }
 
     void create(ResourceType type, String namespace, String yaml) throws Exception {
-        GenericKubernetesResource object = Json.MAPPER.treeToValue(Json.YAML.readTree(yaml), GenericKubernetesResource.class);
+        GenericKubernetesResource object =
+                Json.MAPPER.treeToValue(Json.YAML.readTree(yaml), GenericKubernetesResource.class);
         var resources = client.genericKubernetesResources(ResourceContexts.of(type));
-        (namespace == null ? resources.resource(object) : resources.inNamespace(namespace).resource(object)).create();
+        (namespace == null
+                        ? resources.resource(object)
+                        : resources.inNamespace(namespace).resource(object))
+                .create();
     }
 
     JsonNode review(String yaml) {
         try {
-            return service.reviewEndToEnd(AdmissionReviews.parse(Json.YAML.readTree(yaml))).path("response");
+            return service.reviewEndToEnd(AdmissionReviews.parse(Json.YAML.readTree(yaml)))
+                    .path("response");
         } catch (Exception e) {
             throw new AssertionError(e);
         }

@@ -23,13 +23,12 @@ import java.util.concurrent.TimeoutException;
  * then left to finish on its own.
  */
 public final class MockApiServer {
-    private MockApiServer() {
-    }
+    private MockApiServer() {}
 
     public static KubernetesMockServer startCrud() {
         Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
-        var server = new KubernetesMockServer(new Context(), new MockWebServer(), responses,
-                new KubernetesMixedDispatcher(responses), true);
+        var server = new KubernetesMockServer(
+                new Context(), new MockWebServer(), responses, new KubernetesMixedDispatcher(responses), true);
         server.init();
         return server;
     }

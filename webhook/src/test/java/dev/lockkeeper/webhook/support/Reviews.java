@@ -3,14 +3,14 @@ package dev.lockkeeper.webhook.support;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.AdmissionReviews;
+import dev.lockkeeper.webhook.admission.Deadline;
 import dev.lockkeeper.webhook.admission.GroupVersionKind;
 import dev.lockkeeper.webhook.admission.GroupVersionResource;
-import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.admission.Operation;
-import dev.lockkeeper.webhook.admission.UserInfo;
-import dev.lockkeeper.webhook.admission.Deadline;
 import dev.lockkeeper.webhook.admission.ReviewContext;
+import dev.lockkeeper.webhook.admission.UserInfo;
 import dev.lockkeeper.webhook.cluster.ClusterView;
+import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.policy.Policy;
 import java.time.Duration;
 import java.util.List;
@@ -18,26 +18,45 @@ import java.util.Map;
 
 /** Builders for AdmissionRequests and AdmissionReview documents in tests. */
 public final class Reviews {
-    public static final UserInfo ALICE = new UserInfo("alice", "uid-alice", List.of("developers", "system:authenticated"),
-            Map.of("scopes", List.of("clone")));
+    public static final UserInfo ALICE = new UserInfo(
+            "alice", "uid-alice", List.of("developers", "system:authenticated"), Map.of("scopes", List.of("clone")));
 
     private Reviews() {}
 
-    public static AdmissionRequest dataVolume(Operation operation, String namespace, ObjectNode dv, ObjectNode old, UserInfo user) {
-        return new AdmissionRequest("uid-" + operation, new GroupVersionKind("cdi.kubevirt.io", "v1beta1", "DataVolume"),
-                new GroupVersionResource("cdi.kubevirt.io", "v1beta1", "datavolumes"), "", operation, namespace,
-                Json.text(dv, "metadata", "name"), user, dv, old, false);
+    public static AdmissionRequest dataVolume(
+            Operation operation, String namespace, ObjectNode dv, ObjectNode old, UserInfo user) {
+        return new AdmissionRequest(
+                "uid-" + operation,
+                new GroupVersionKind("cdi.kubevirt.io", "v1beta1", "DataVolume"),
+                new GroupVersionResource("cdi.kubevirt.io", "v1beta1", "datavolumes"),
+                "",
+                operation,
+                namespace,
+                Json.text(dv, "metadata", "name"),
+                user,
+                dv,
+                old,
+                false);
     }
 
     public static AdmissionRequest createDataVolume(String namespace, String yaml) {
         return dataVolume(Operation.CREATE, namespace, TestCluster.yaml(yaml), null, ALICE);
     }
 
-    public static AdmissionRequest virtualMachine(Operation operation, String namespace, ObjectNode vm, ObjectNode old) {
-        return new AdmissionRequest("uid-vm", new GroupVersionKind("kubevirt.io", "v1", "VirtualMachine"),
-                new GroupVersionResource("kubevirt.io", "v1", "virtualmachines"), "", operation, namespace,
-                Json.text(vm, "metadata", "name"), new UserInfo("carol", "", List.of("system:authenticated"), Map.of()),
-                vm, old, false);
+    public static AdmissionRequest virtualMachine(
+            Operation operation, String namespace, ObjectNode vm, ObjectNode old) {
+        return new AdmissionRequest(
+                "uid-vm",
+                new GroupVersionKind("kubevirt.io", "v1", "VirtualMachine"),
+                new GroupVersionResource("kubevirt.io", "v1", "virtualmachines"),
+                "",
+                operation,
+                namespace,
+                Json.text(vm, "metadata", "name"),
+                new UserInfo("carol", "", List.of("system:authenticated"), Map.of()),
+                vm,
+                old,
+                false);
     }
 
     /** What a chain gives a rule for {@code request}: the default policy and a deadline no test reaches. */
@@ -51,15 +70,24 @@ public final class Reviews {
 
     /** The AdmissionReview JSON document the API server would POST for {@code request}. */
     public static ObjectNode document(AdmissionRequest request) {
-        ObjectNode review = Json.object().put("apiVersion", AdmissionReviews.API_VERSION).put("kind", AdmissionReviews.KIND);
+        ObjectNode review =
+                Json.object().put("apiVersion", AdmissionReviews.API_VERSION).put("kind", AdmissionReviews.KIND);
         ObjectNode body = review.putObject("request");
         body.put("uid", request.uid());
-        body.putObject("kind").put("group", request.kind().group()).put("version", request.kind().version()).put("kind", request.kind().kind());
-        body.putObject("resource").put("group", request.resource().group()).put("version", request.resource().version())
+        body.putObject("kind")
+                .put("group", request.kind().group())
+                .put("version", request.kind().version())
+                .put("kind", request.kind().kind());
+        body.putObject("resource")
+                .put("group", request.resource().group())
+                .put("version", request.resource().version())
                 .put("resource", request.resource().resource());
         if (!request.subResource().isEmpty()) body.put("subResource", request.subResource());
-        body.put("operation", request.operation().name()).put("namespace", request.namespace()).put("name", request.name());
-        ObjectNode user = body.putObject("userInfo").put("username", request.userInfo().username());
+        body.put("operation", request.operation().name())
+                .put("namespace", request.namespace())
+                .put("name", request.name());
+        ObjectNode user =
+                body.putObject("userInfo").put("username", request.userInfo().username());
         request.userInfo().groups().forEach(user.putArray("groups")::add);
         if (!request.userInfo().extra().isEmpty()) {
             ObjectNode extra = user.putObject("extra");

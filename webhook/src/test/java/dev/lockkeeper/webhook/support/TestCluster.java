@@ -1,13 +1,13 @@
 package dev.lockkeeper.webhook.support;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.cluster.AccessDecision;
 import dev.lockkeeper.webhook.cluster.AccessReview;
 import dev.lockkeeper.webhook.cluster.ClusterView;
 import dev.lockkeeper.webhook.cluster.ManifestClusterView;
 import dev.lockkeeper.webhook.cluster.Manifests;
 import dev.lockkeeper.webhook.cluster.ResourceType;
+import dev.lockkeeper.webhook.json.Json;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -82,7 +82,8 @@ public class TestCluster implements ClusterView {
     public AccessDecision review(AccessReview review) {
         reviews.add(review);
         if (unavailable) return new AccessDecision.Unavailable("connection refused");
-        return granted.contains(review.resourcePath()) ? new AccessDecision.Allowed("granted by test")
+        return granted.contains(review.resourcePath())
+                ? new AccessDecision.Allowed("granted by test")
                 : new AccessDecision.Denied("");
     }
 

@@ -38,25 +38,50 @@ public final class TestServer implements AutoCloseable {
         var certs = new CertificateDirectory(certDir, Clock.systemUTC());
         certs.ensure(new ServingIdentity("lockkeeper-webhook", "lockkeeper"));
         caCertificate = certs.caCertificate();
-        var service = Rulebook.service(cluster, new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC()),
-                Rulebook.DEFAULT_CLONE_SOURCE_ROLE, metrics, () -> Policy.DEFAULT);
-        server = new AdmissionServer(vertx, settings.apply(new ServerSettings("127.0.0.1", 0, certs.certificate(), certs.privateKey(),
-                Duration.ofSeconds(1), null)), service, metrics, () -> true, "");
+        var service = Rulebook.service(
+                cluster,
+                new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC()),
+                Rulebook.DEFAULT_CLONE_SOURCE_ROLE,
+                metrics,
+                () -> Policy.DEFAULT);
+        server = new AdmissionServer(
+                vertx,
+                settings.apply(new ServerSettings(
+                        "127.0.0.1", 0, certs.certificate(), certs.privateKey(), Duration.ofSeconds(1), null)),
+                service,
+                metrics,
+                () -> true,
+                "");
         server.start().await();
         tls = Tls.trusting(caCertificate);
-        // generous: a loaded CI machine can take seconds for a TLS connect, and the connect is not what any test measures
-        http = HttpClient.newBuilder().sslContext(tls).connectTimeout(Duration.ofSeconds(30)).build();
+        // generous: a loaded CI machine can take seconds for a TLS connect, and the connect is not what any test
+        // measures
+        http = HttpClient.newBuilder()
+                .sslContext(tls)
+                .connectTimeout(Duration.ofSeconds(30))
+                .build();
     }
 
-    public int port() { return server.actualPort(); }
+    public int port() {
+        return server.actualPort();
+    }
 
     public HttpResponse<String> post(String path, byte[] body) throws IOException, InterruptedException {
-        return http.send(HttpRequest.newBuilder(URI.create("https://localhost:" + port() + path)).header("Content-Type", "application/json")
-                .timeout(Duration.ofSeconds(30)).POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
+        return http.send(
+                HttpRequest.newBuilder(URI.create("https://localhost:" + port() + path))
+                        .header("Content-Type", "application/json")
+                        .timeout(Duration.ofSeconds(30))
+                        .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     public HttpResponse<String> get(String path) throws IOException, InterruptedException {
-        return http.send(HttpRequest.newBuilder(URI.create("https://localhost:" + port() + path)).GET().build(), HttpResponse.BodyHandlers.ofString());
+        return http.send(
+                HttpRequest.newBuilder(URI.create("https://localhost:" + port() + path))
+                        .GET()
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     /** A TLS socket with the handshake done, for requests no well-behaved client would send. */
@@ -70,8 +95,9 @@ public final class TestServer implements AutoCloseable {
     /** Writes the head of a POST declaring {@code contentLength} bytes and the first {@code start} of the body. */
     public static void startPost(SSLSocket socket, String path, long contentLength, String start) throws IOException {
         OutputStream out = socket.getOutputStream();
-        out.write(("POST " + path + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: " + contentLength
-                + "\r\n\r\n" + start).getBytes(StandardCharsets.US_ASCII));
+        out.write(("POST " + path + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: "
+                        + contentLength + "\r\n\r\n" + start)
+                .getBytes(StandardCharsets.US_ASCII));
         out.flush();
     }
 
@@ -81,7 +107,8 @@ public final class TestServer implements AutoCloseable {
         String statusLine = readLine(in);
         int length = 0;
         for (String header = readLine(in); !header.isEmpty(); header = readLine(in)) {
-            if (header.regionMatches(true, 0, "Content-Length:", 0, 15)) length = Integer.parseInt(header.substring(15).strip());
+            if (header.regionMatches(true, 0, "Content-Length:", 0, 15))
+                length = Integer.parseInt(header.substring(15).strip());
         }
         in.readNBytes(length);
         return Integer.parseInt(statusLine.split(" ")[1]);

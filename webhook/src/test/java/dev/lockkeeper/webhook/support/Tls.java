@@ -14,7 +14,8 @@ public final class Tls {
     public static SSLContext trusting(Path caCertificate) throws Exception {
         KeyStore trust = KeyStore.getInstance("PKCS12");
         trust.load(null, null);
-        trust.setCertificateEntry("ca", Pem.decodeCertificates(Files.readString(caCertificate)).getFirst());
+        trust.setCertificateEntry(
+                "ca", Pem.decodeCertificates(Files.readString(caCertificate)).getFirst());
         TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
         factory.init(trust);
         SSLContext context = SSLContext.getInstance("TLS");

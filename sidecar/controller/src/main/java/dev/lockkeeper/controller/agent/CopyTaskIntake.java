@@ -17,7 +17,6 @@ import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
-
 import java.io.IOException;
 import java.net.HttpURLConnection;
 import java.util.ArrayList;
@@ -57,11 +56,13 @@ public final class CopyTaskIntake implements TaskIntake {
     public void start(Listener listener) throws IOException {
         try {
             for (String role : List.of(Keys.TARGET_NODE, Keys.SOURCE_NODE)) {
-                informers.add(client.genericKubernetesResources(Resources.COPY_TASKS).inNamespace(namespace)
-                        .withLabel(role, Names.nodeLabel(node)).inform(new Handler(listener), 0));
+                informers.add(client.genericKubernetesResources(Resources.COPY_TASKS)
+                        .inNamespace(namespace)
+                        .withLabel(role, Names.nodeLabel(node))
+                        .inform(new Handler(listener), 0));
             }
             // the informers have listed; wait until the agent has heard of every task present now
-            events.submit(() -> { }).get();
+            events.submit(() -> {}).get();
         } catch (KubernetesClientException | ExecutionException e) {
             close();
             throw new IOException("cannot watch CopyTasks in namespace " + namespace + ": " + e.getMessage(), e);
@@ -87,11 +88,16 @@ public final class CopyTaskIntake implements TaskIntake {
     public void publish(String name, TaskStatus status) throws IOException {
         String patch = Json.tree(Map.of("status", status)).toString();
         try {
-            client.genericKubernetesResources(Resources.COPY_TASKS).inNamespace(namespace).withName(name)
-                    .subresource("status").patch(PatchContext.of(PatchType.JSON_MERGE), patch);
+            client.genericKubernetesResources(Resources.COPY_TASKS)
+                    .inNamespace(namespace)
+                    .withName(name)
+                    .subresource("status")
+                    .patch(PatchContext.of(PatchType.JSON_MERGE), patch);
         } catch (KubernetesClientException e) {
-            if (e.getCode() == HttpURLConnection.HTTP_NOT_FOUND) return; // deleted meanwhile: the agent hears of it next
-            throw new IOException("cannot write the status of CopyTask " + namespace + "/" + name + ": " + e.getMessage(), e);
+            if (e.getCode() == HttpURLConnection.HTTP_NOT_FOUND)
+                return; // deleted meanwhile: the agent hears of it next
+            throw new IOException(
+                    "cannot write the status of CopyTask " + namespace + "/" + name + ": " + e.getMessage(), e);
         }
     }
 
@@ -121,7 +127,9 @@ public final class CopyTaskIntake implements TaskIntake {
         @Override
         public void onUpdate(GenericKubernetesResource before, GenericKubernetesResource after) {
             // our own status writes come back as updates: only a spec or label change is news to the agent
-            if (Objects.equals(before.getAdditionalProperties().get("spec"), after.getAdditionalProperties().get("spec"))) return;
+            if (Objects.equals(
+                    before.getAdditionalProperties().get("spec"),
+                    after.getAdditionalProperties().get("spec"))) return;
             events.execute(() -> deliver(after));
         }
 

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.lockkeeper.sidecar.agent.TaskStatus;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
-
 import java.util.Optional;
 
 /**
@@ -20,18 +19,35 @@ public record CopyTaskResource(String apiVersion, String kind, ObjectMeta metada
     public static final String PLURAL = "copytasks";
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Spec(Endpoint source, Endpoint target, String contentType, boolean preallocation, boolean targetIsZero,
-                       double filesystemOverhead, boolean verify, String maxRate, boolean cancel) {
+    public record Spec(
+            Endpoint source,
+            Endpoint target,
+            String contentType,
+            boolean preallocation,
+            boolean targetIsZero,
+            double filesystemOverhead,
+            boolean verify,
+            String maxRate,
+            boolean cancel) {
         public Spec withCancel() {
-            return new Spec(source, target, contentType, preallocation, targetIsZero, filesystemOverhead, verify, maxRate, true);
+            return new Spec(
+                    source,
+                    target,
+                    contentType,
+                    preallocation,
+                    targetIsZero,
+                    filesystemOverhead,
+                    verify,
+                    maxRate,
+                    true);
         }
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Endpoint(String node, Volume volume) { }
+    public record Endpoint(String node, Volume volume) {}
 
     /** @param plugin kubelet's directory name for the volume plugin, {@code kubernetes.io~csi} for CSI volumes */
-    public record Volume(String podUID, String pvName, String plugin, String volumeMode) { }
+    public record Volume(String podUID, String pvName, String plugin, String volumeMode) {}
 
     public Optional<TaskStatus> statusIfAny() {
         return Optional.ofNullable(status);

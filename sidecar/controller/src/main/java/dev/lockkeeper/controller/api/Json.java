@@ -12,8 +12,7 @@ public final class Json {
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .build();
 
-    private Json() {
-    }
+    private Json() {}
 
     public static VolumeCopy volumeCopy(GenericKubernetesResource resource) {
         return MAPPER.convertValue(resource, VolumeCopy.class);

@@ -5,8 +5,7 @@ package dev.lockkeeper.controller.api;
  * {@code pkg/controller/populators/clone-populator.go}), so users who know CDI read the target PVC the same way.
  */
 public final class Keys {
-    private Keys() {
-    }
+    private Keys() {}
 
     public static final String GROUP = "lockkeeper.dev";
     public static final String VERSION = "v1alpha1";
@@ -40,6 +39,7 @@ public final class Keys {
     public static final String TARGET_UID = GROUP + "/target-uid";
     /** On holder pods and tasks: the source PVC's UID (the shared source holder is named after it). */
     public static final String SOURCE_UID = GROUP + "/source-uid";
+
     public static final String TARGET = GROUP + "/target";
     public static final String ROLE = GROUP + "/role";
     public static final String SOURCE_NODE = GROUP + "/source-node";

@@ -3,7 +3,6 @@ package dev.lockkeeper.controller.api;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
-
 import java.util.List;
 import java.util.Optional;
 
@@ -19,8 +18,13 @@ public record VolumeCopy(String apiVersion, String kind, ObjectMeta metadata, Sp
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     @JsonIgnoreProperties(ignoreUnknown = true)
-    public record Spec(Source source, String contentType, Boolean preallocation, String priorityClassName,
-                       Boolean verify, String maxRate) {
+    public record Spec(
+            Source source,
+            String contentType,
+            Boolean preallocation,
+            String priorityClassName,
+            Boolean verify,
+            String maxRate) {
         public String effectiveContentType() {
             return contentType == null ? "kubevirt" : contentType;
         }
@@ -36,32 +40,52 @@ public record VolumeCopy(String apiVersion, String kind, ObjectMeta metadata, Sp
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     @JsonIgnoreProperties(ignoreUnknown = true)
-    public record Source(PvcSource pvc) { }
+    public record Source(PvcSource pvc) {}
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     @JsonIgnoreProperties(ignoreUnknown = true)
-    public record PvcSource(String namespace, String name) { }
+    public record PvcSource(String namespace, String name) {}
 
     /** @param phase one of CDI's DataVolume phase names ({@link Phase}) */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     @JsonIgnoreProperties(ignoreUnknown = true)
-    public record Status(String phase, ClaimRef claimRef, String progress, Long bytesTotal, Long bytesDone,
-                         Transfer transfer, String digest, List<Condition> conditions, String startTime,
-                         String completionTime, String message) {
-        public static final Status EMPTY = new Status(null, null, null, null, null, null, null, List.of(), null, null, null);
+    public record Status(
+            String phase,
+            ClaimRef claimRef,
+            String progress,
+            Long bytesTotal,
+            Long bytesDone,
+            Transfer transfer,
+            String digest,
+            List<Condition> conditions,
+            String startTime,
+            String completionTime,
+            String message) {
+        public static final Status EMPTY =
+                new Status(null, null, null, null, null, null, null, List.of(), null, null, null);
 
         public Optional<Condition> condition(String type) {
-            return conditions == null ? Optional.empty() : conditions.stream().filter(c -> type.equals(c.type())).findFirst();
+            return conditions == null
+                    ? Optional.empty()
+                    : conditions.stream().filter(c -> type.equals(c.type())).findFirst();
         }
     }
 
-    public record ClaimRef(String name, String uid) { }
+    public record ClaimRef(String name, String uid) {}
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Transfer(String sourceNode, String targetNode, Boolean local, Integer attempts, Long resumedFromBytes) { }
+    public record Transfer(
+            String sourceNode, String targetNode, Boolean local, Integer attempts, Long resumedFromBytes) {}
 
     /** CDI's DataVolume phase names, as the issue asks. */
-    public enum Phase { Pending, CloneScheduled, CloneInProgress, RebindInProgress, Succeeded, Failed }
+    public enum Phase {
+        Pending,
+        CloneScheduled,
+        CloneInProgress,
+        RebindInProgress,
+        Succeeded,
+        Failed
+    }
 
     public Status statusOrEmpty() {
         return status == null ? Status.EMPTY : status;

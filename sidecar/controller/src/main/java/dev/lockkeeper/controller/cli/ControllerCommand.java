@@ -10,9 +10,6 @@ import dev.lockkeeper.controller.shell.CsrSigner;
 import dev.lockkeeper.controller.shell.LeaderElected;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,25 +17,41 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
-@Command(name = "controller", mixinStandardHelpOptions = true,
-        description = "Run the copy controller (leader-elected through a Lease): VolumeCopy populator and agent certificate signer.")
+@Command(
+        name = "controller",
+        mixinStandardHelpOptions = true,
+        description =
+                "Run the copy controller (leader-elected through a Lease): VolumeCopy populator and agent certificate signer.")
 public final class ControllerCommand implements Callable<Integer> {
 
-    @Option(names = "--namespace", description = "installation namespace: primes, target holders, CopyTasks, the Lease (default: $POD_NAMESPACE, else lockkeeper)")
+    @Option(
+            names = "--namespace",
+            description =
+                    "installation namespace: primes, target holders, CopyTasks, the Lease (default: $POD_NAMESPACE, else lockkeeper)")
     String namespace = envOr("POD_NAMESPACE", "lockkeeper");
 
-    @Option(names = "--identity", description = "this replica's name in the Lease (default: $POD_NAME, else the host name)")
+    @Option(
+            names = "--identity",
+            description = "this replica's name in the Lease (default: $POD_NAME, else the host name)")
     String identity = envOr("POD_NAME", envOr("HOSTNAME", "lockkeeper-controller"));
 
     @Option(names = "--lease", description = "the Lease's name (default: ${DEFAULT-VALUE})")
     String lease = "lockkeeper-controller";
 
-    @Option(names = "--token-public-key", required = true,
-            description = "PEM public key of the webhook's clone tokens (public.key of the Secret lockkeeper-clone-token)")
+    @Option(
+            names = "--token-public-key",
+            required = true,
+            description =
+                    "PEM public key of the webhook's clone tokens (public.key of the Secret lockkeeper-clone-token)")
     Path tokenPublicKey;
 
-    @Option(names = "--agent-ca-dir", description = "directory with the agent CA's tls.crt and tls.key; without it no certificate request is signed")
+    @Option(
+            names = "--agent-ca-dir",
+            description =
+                    "directory with the agent CA's tls.crt and tls.key; without it no certificate request is signed")
     Path agentCaDir;
 
     @Option(names = "--agent-service-account", description = "the agents' service account (default: ${DEFAULT-VALUE})")
@@ -57,16 +70,30 @@ public final class ControllerCommand implements Callable<Integer> {
         CertificateAuthority agentCa = agentCaDir == null ? null : loadAuthority(agentCaDir);
         CountDownLatch lost = new CountDownLatch(1);
         try (KubernetesClient client = new KubernetesClientBuilder().build();
-             var election = new LeaderElected(client, namespace, lease, identity, LeaderElected.Timing.DEFAULT, () -> {
-                 var controller = new CopyController(client, settings, tokens, Clock.systemUTC(), Duration.ofSeconds(resyncSeconds));
-                 controller.start();
-                 CsrSigner signer = agentCa == null ? null
-                         : new CsrSigner(client, new AgentCsrApproval.AgentIdentity(namespace, agentServiceAccount), agentCa, Clock.systemUTC()).start();
-                 return () -> {
-                     controller.close();
-                     if (signer != null) signer.close();
-                 };
-             }, lost::countDown)) {
+                var election = new LeaderElected(
+                        client,
+                        namespace,
+                        lease,
+                        identity,
+                        LeaderElected.Timing.DEFAULT,
+                        () -> {
+                            var controller = new CopyController(
+                                    client, settings, tokens, Clock.systemUTC(), Duration.ofSeconds(resyncSeconds));
+                            controller.start();
+                            CsrSigner signer = agentCa == null
+                                    ? null
+                                    : new CsrSigner(
+                                                    client,
+                                                    new AgentCsrApproval.AgentIdentity(namespace, agentServiceAccount),
+                                                    agentCa,
+                                                    Clock.systemUTC())
+                                            .start();
+                            return () -> {
+                                controller.close();
+                                if (signer != null) signer.close();
+                            };
+                        },
+                        lost::countDown)) {
             lost.await();
             // a replica that lost the lease may hold stale views: exit and come back as a follower
             return 1;
@@ -79,7 +106,8 @@ public final class ControllerCommand implements Callable<Integer> {
     }
 
     private static CertificateAuthority loadAuthority(Path dir) throws IOException {
-        return new CertificateAuthority(Pem.decodeCertificates(Files.readString(dir.resolve("tls.crt"))).getFirst(),
+        return new CertificateAuthority(
+                Pem.decodeCertificates(Files.readString(dir.resolve("tls.crt"))).getFirst(),
                 Pem.decodePrivateKey(Files.readString(dir.resolve("tls.key"))));
     }
 

@@ -4,7 +4,10 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** {@code lockkeeper-controller controller}: the VolumeCopy populator; {@code lockkeeper-controller agent}: the node agent in the cluster. */
-@Command(name = "lockkeeper-controller", mixinStandardHelpOptions = true, version = "lockkeeper-controller 0.1.0",
+@Command(
+        name = "lockkeeper-controller",
+        mixinStandardHelpOptions = true,
+        version = "lockkeeper-controller 0.1.0",
         description = "Fills PVCs whose dataSourceRef names a VolumeCopy, with the node agents moving the data.",
         subcommands = {ControllerCommand.class, AgentCommand.class})
 public final class Main implements Runnable {

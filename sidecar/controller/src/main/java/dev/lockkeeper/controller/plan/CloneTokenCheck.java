@@ -5,7 +5,6 @@ import dev.lockkeeper.certs.token.CloneTokenVerifier;
 import dev.lockkeeper.certs.token.InvalidCloneTokenException;
 import dev.lockkeeper.controller.api.Keys;
 import dev.lockkeeper.controller.api.VolumeCopy;
-
 import java.security.PublicKey;
 import java.time.Clock;
 import java.time.Instant;
@@ -39,8 +38,15 @@ public final class CloneTokenCheck {
         }
         var verifier = new CloneTokenVerifier(webhookKey, Clock.fixed(created, ZoneOffset.UTC));
         try {
-            verifier.verify(token, new CloneTokenVerifier.ExpectedClone(TokenResource.PERSISTENT_VOLUME_CLAIMS,
-                    copy.sourceNamespace(), copy.sourceName(), copy.namespace(), copy.name(), copy.metadata().getUid()));
+            verifier.verify(
+                    token,
+                    new CloneTokenVerifier.ExpectedClone(
+                            TokenResource.PERSISTENT_VOLUME_CLAIMS,
+                            copy.sourceNamespace(),
+                            copy.sourceName(),
+                            copy.namespace(),
+                            copy.name(),
+                            copy.metadata().getUid()));
             return new TokenVerdict.Valid();
         } catch (InvalidCloneTokenException e) {
             return new TokenVerdict.Invalid(e.detail());

@@ -14,7 +14,6 @@ import io.fabric8.kubernetes.api.model.PersistentVolume;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Quantity;
-
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -30,7 +29,8 @@ import java.util.Optional;
  * lib-volume-populator's prime-PVC pattern, with Velero's safer rebind (the PV is Retain while its claimRef moves).
  */
 public final class CopyPlanner {
-    // CDI's event reasons and messages (pkg/controller/datavolume/clone-controller-base.go, common/util.go, clone/common.go)
+    // CDI's event reasons and messages (pkg/controller/datavolume/clone-controller-base.go, common/util.go,
+    // clone/common.go)
     public static final String CLONE_SCHEDULED = "CloneScheduled";
     public static final String CLONE_IN_PROGRESS = "CloneInProgress";
     public static final String CLONE_SUCCEEDED = "CloneSucceeded";
@@ -76,14 +76,19 @@ public final class CopyPlanner {
         if (o.copy().isEmpty()) {
             step.annotate(Map.of(Keys.CLONE_PHASE, PENDING));
             var ref = target.getSpec().getDataSourceRef();
-            step.emit(Emit.warning(DATA_SOURCE_NOT_FOUND, "Data source %s/%s not found".formatted(target.getMetadata().getNamespace(), ref.getName())));
+            step.emit(Emit.warning(
+                    DATA_SOURCE_NOT_FOUND,
+                    "Data source %s/%s not found".formatted(target.getMetadata().getNamespace(), ref.getName())));
             return step.actions();
         }
         VolumeCopy copy = o.copy().get();
         VolumeCopy.Status status = copy.statusOrEmpty();
-        if (status.claimRef() != null && !Objects.equals(status.claimRef().uid(), target.getMetadata().getUid())) {
-            step.emit(Emit.warning(ALREADY_BOUND, "VolumeCopy %s is bound to PersistentVolumeClaim %s; a VolumeCopy fills one claim"
-                    .formatted(copy.name(), status.claimRef().name())));
+        if (status.claimRef() != null
+                && !Objects.equals(status.claimRef().uid(), target.getMetadata().getUid())) {
+            step.emit(Emit.warning(
+                    ALREADY_BOUND,
+                    "VolumeCopy %s is bound to PersistentVolumeClaim %s; a VolumeCopy fills one claim"
+                            .formatted(copy.name(), status.claimRef().name())));
             return step.actions();
         }
         step.status = withClaim(status, target);
@@ -110,17 +115,24 @@ public final class CopyPlanner {
         var authorized = step.status.condition(Condition.AUTHORIZED);
         if (authorized.isPresent() && authorized.get().isTrue()) return true;
         switch (step.o.token()) {
-            case TokenVerdict.NotRequired n -> step.condition(Condition.AUTHORIZED, true, "SameNamespace", "source and target share a namespace");
-            case TokenVerdict.Valid v -> step.condition(Condition.AUTHORIZED, true, "TokenVerified",
-                    "the clone token was valid when the VolumeCopy was created");
+            case TokenVerdict.NotRequired n ->
+                step.condition(Condition.AUTHORIZED, true, "SameNamespace", "source and target share a namespace");
+            case TokenVerdict.Valid v ->
+                step.condition(
+                        Condition.AUTHORIZED,
+                        true,
+                        "TokenVerified",
+                        "the clone token was valid when the VolumeCopy was created");
             case TokenVerdict.Invalid invalid -> {
                 step.condition(Condition.AUTHORIZED, false, "InvalidToken", invalid.detail());
                 // a token never becomes valid later: the copy fails for good, nothing is created
                 step.fail("invalid token");
-                step.emit(Emit.warning(CLONE_VALIDATION_FAILED, "The clone doesn't meet the validation requirements: invalid token"));
+                step.emit(Emit.warning(
+                        CLONE_VALIDATION_FAILED, "The clone doesn't meet the validation requirements: invalid token"));
                 return false;
             }
-            case TokenVerdict.NotChecked n -> throw new IllegalStateException("the token of an unauthorized VolumeCopy must be checked");
+            case TokenVerdict.NotChecked n ->
+                throw new IllegalStateException("the token of an unauthorized VolumeCopy must be checked");
         }
         return true;
     }
@@ -130,7 +142,8 @@ public final class CopyPlanner {
         PersistentVolumeClaim target = step.o.target();
         String className = target.getSpec().getStorageClassName();
         if (className == null) return step.pending("waiting for a storage class to be assigned");
-        if (className.isEmpty()) return step.error("PVC %s/%s has empty storage class name".formatted(ns(target), name(target)), null);
+        if (className.isEmpty())
+            return step.error("PVC %s/%s has empty storage class name".formatted(ns(target), name(target)), null);
         if (step.o.storageClass().isEmpty()) return step.error("storage class %s not found".formatted(className), null);
         if ("WaitForFirstConsumer".equals(step.o.storageClass().get().getVolumeBindingMode())
                 && step.annotation(Keys.SELECTED_NODE) == null
@@ -144,7 +157,8 @@ public final class CopyPlanner {
         Optional<PersistentVolumeClaim> found = step.o.source();
         if (found.isEmpty()) {
             step.condition(Condition.SOURCE_READY, false, CLONE_WITHOUT_SOURCE, null);
-            step.emit(Emit.warning(CLONE_WITHOUT_SOURCE, "The source pvc %s doesn't exist".formatted(copy.sourceName())));
+            step.emit(
+                    Emit.warning(CLONE_WITHOUT_SOURCE, "The source pvc %s doesn't exist".formatted(copy.sourceName())));
             return step.pending("The source pvc %s doesn't exist".formatted(copy.sourceName()));
         }
         PersistentVolumeClaim source = found.get();
@@ -158,16 +172,24 @@ public final class CopyPlanner {
             return step.error(invalid, Emit.warning(ERR_INCOMPATIBLE_PVC, invalid));
         }
         if (step.o.task().isEmpty()) {
-            // CDI checks before its source pod exists (IsSourceClaimReady); once our task runs, the holder holds the source
+            // CDI checks before its source pod exists (IsSourceClaimReady); once our task runs, the holder holds the
+            // source
             List<Pod> users = step.o.podsUsingSource().stream()
                     .filter(p -> !Names.sourceHolder(uid(source)).equals(name(p)))
-                    .filter(p -> usesWritable(p, name(source))).toList();
+                    .filter(p -> usesWritable(p, name(source)))
+                    .toList();
             if (!users.isEmpty()) {
                 for (Pod pod : users) {
-                    step.emit(Emit.warning(CLONE_SOURCE_IN_USE, "pod %s/%s using PersistentVolumeClaim %s".formatted(ns(pod), name(pod), name(source))));
+                    step.emit(Emit.warning(
+                            CLONE_SOURCE_IN_USE,
+                            "pod %s/%s using PersistentVolumeClaim %s".formatted(ns(pod), name(pod), name(source))));
                 }
-                step.condition(Condition.SOURCE_READY, false, CLONE_SOURCE_IN_USE, "pod %s/%s using PersistentVolumeClaim %s"
-                        .formatted(ns(users.getFirst()), name(users.getFirst()), name(source)));
+                step.condition(
+                        Condition.SOURCE_READY,
+                        false,
+                        CLONE_SOURCE_IN_USE,
+                        "pod %s/%s using PersistentVolumeClaim %s"
+                                .formatted(ns(users.getFirst()), name(users.getFirst()), name(source)));
                 return step.pending("the source PVC is in use");
             }
         }
@@ -181,20 +203,25 @@ public final class CopyPlanner {
      * requests at least the source's size ({@code ValidateRequestedCloneSize}).
      */
     static String incompatibility(PersistentVolumeClaim source, PersistentVolumeClaim target, VolumeCopy copy) {
-        String sourceContent = Optional.ofNullable(Holders.annotation(source, Keys.CONTENT_TYPE)).orElse("kubevirt");
+        String sourceContent = Optional.ofNullable(Holders.annotation(source, Keys.CONTENT_TYPE))
+                .orElse("kubevirt");
         String targetContent = copy.spec().effectiveContentType();
         if (!sourceContent.equals(targetContent)) {
-            return "source contentType (%s) and target contentType (%s) do not match".formatted(sourceContent, targetContent);
+            return "source contentType (%s) and target contentType (%s) do not match"
+                    .formatted(sourceContent, targetContent);
         }
         String sourceMode = volumeMode(source), targetMode = volumeMode(target);
         if (!sourceMode.equals(targetMode) && !"kubevirt".equals(targetContent)) {
-            return "source volumeMode (%s) and target volumeMode (%s) do not match, contentType (%s)".formatted(sourceMode, targetMode, targetContent);
+            return "source volumeMode (%s) and target volumeMode (%s) do not match, contentType (%s)"
+                    .formatted(sourceMode, targetMode, targetContent);
         }
         Quantity sourceSize = request(source), targetSize = request(target);
         if (sourceSize == null || targetSize == null) return "source/target missing storage resource requests";
-        long sourceBytes = sourceSize.getNumericalAmount().longValue(), targetBytes = targetSize.getNumericalAmount().longValue();
+        long sourceBytes = sourceSize.getNumericalAmount().longValue(),
+                targetBytes = targetSize.getNumericalAmount().longValue();
         if (sourceBytes > targetBytes) {
-            return "target resources requests storage size is smaller than the source %d < %d".formatted(targetBytes, sourceBytes);
+            return "target resources requests storage size is smaller than the source %d < %d"
+                    .formatted(targetBytes, sourceBytes);
         }
         return null;
     }
@@ -204,9 +231,12 @@ public final class CopyPlanner {
         PersistentVolumeClaim target = o.target(), source = o.source().orElseThrow();
         String uid = uid(target);
         if (o.prime().isEmpty()) step.actions.add(new Action.Create(Holders.prime(target, settings)));
-        if (o.sourceHolder().isEmpty()) step.actions.add(new Action.Create(Holders.sourceHolder(source, copy.spec().priorityClassName(), settings)));
+        if (o.sourceHolder().isEmpty())
+            step.actions.add(
+                    new Action.Create(Holders.sourceHolder(source, copy.spec().priorityClassName(), settings)));
         if (o.targetHolder().isEmpty() && o.task().isEmpty()) {
-            step.actions.add(new Action.Create(Holders.targetHolder(target, source, copy.spec().priorityClassName(), settings)));
+            step.actions.add(new Action.Create(
+                    Holders.targetHolder(target, source, copy.spec().priorityClassName(), settings)));
         }
         if (step.status.startTime() == null) step.startTime(o.now().toString());
         if (o.task().isEmpty()) {
@@ -218,8 +248,15 @@ public final class CopyPlanner {
                 return step.actions();
             }
             step.actions.add(new Action.Create(asObject(task.get())));
-            step.emit(Emit.normal(CLONE_SCHEDULED, "Cloning from %s/%s into %s/%s scheduled".formatted(ns(source), name(source), ns(target), name(target))));
-            step.transfer(task.get().spec().source().node(), task.get().spec().target().node(), 0, 0L);
+            step.emit(Emit.normal(
+                    CLONE_SCHEDULED,
+                    "Cloning from %s/%s into %s/%s scheduled"
+                            .formatted(ns(source), name(source), ns(target), name(target))));
+            step.transfer(
+                    task.get().spec().source().node(),
+                    task.get().spec().target().node(),
+                    0,
+                    0L);
             step.phase(Phase.CloneScheduled, null);
             return step.actions();
         }
@@ -227,11 +264,20 @@ public final class CopyPlanner {
         TaskStatus ts = task.status();
         TaskStatus.Phase phase = ts == null ? TaskStatus.Phase.Queued : ts.phase();
         if (ts != null) {
-            int previousAttempts = step.status.transfer() == null || step.status.transfer().attempts() == null ? 0 : step.status.transfer().attempts();
+            int previousAttempts =
+                    step.status.transfer() == null || step.status.transfer().attempts() == null
+                            ? 0
+                            : step.status.transfer().attempts();
             if (ts.attempt() > previousAttempts && ts.attempt() > 1 && ts.resumedFrom() > 0) {
-                step.emit(Emit.normal(COPY_RESUMED, "resumed at %s of %s (attempt %d)".formatted(size(ts.resumedFrom()), size(ts.bytesTotal()), ts.attempt())));
+                step.emit(Emit.normal(
+                        COPY_RESUMED,
+                        "resumed at %s of %s (attempt %d)"
+                                .formatted(size(ts.resumedFrom()), size(ts.bytesTotal()), ts.attempt())));
             }
-            step.transfer(task.spec().source().node(), task.spec().target().node(), Math.max(ts.attempt(), previousAttempts),
+            step.transfer(
+                    task.spec().source().node(),
+                    task.spec().target().node(),
+                    Math.max(ts.attempt(), previousAttempts),
                     ts.resumedFrom());
             step.progress(ts);
         }
@@ -244,7 +290,10 @@ public final class CopyPlanner {
                 step.annotate(Map.of(Keys.CLONE_PHASE, HOST_CLONE, Keys.POPULATOR_PROGRESS, ts.progress()));
                 step.running(true, "", "Populator is running");
                 if (!Phase.CloneInProgress.name().equals(step.status.phase())) {
-                    step.emit(Emit.normal(CLONE_IN_PROGRESS, "Cloning from %s/%s into %s/%s in progress".formatted(ns(source), name(source), ns(target), name(target))));
+                    step.emit(Emit.normal(
+                            CLONE_IN_PROGRESS,
+                            "Cloning from %s/%s into %s/%s in progress"
+                                    .formatted(ns(source), name(source), ns(target), name(target))));
                 }
                 step.phase(Phase.CloneInProgress, null);
                 step.condition(Condition.RUNNING, true, "Running", null);
@@ -252,7 +301,10 @@ public final class CopyPlanner {
             case Failed, Canceled -> {
                 String why = ts.message() == null ? "the copy " + phase.name().toLowerCase(Locale.ROOT) : ts.message();
                 step.fail(why);
-                step.emit(Emit.warning(CLONE_FAILED, "Cloning from %s/%s into %s/%s failed".formatted(ns(source), name(source), ns(target), name(target))));
+                step.emit(Emit.warning(
+                        CLONE_FAILED,
+                        "Cloning from %s/%s into %s/%s failed"
+                                .formatted(ns(source), name(source), ns(target), name(target))));
                 step.condition(Condition.RUNNING, false, "Error", why);
             }
             case Succeeded -> rebind(step, ts);
@@ -265,7 +317,8 @@ public final class CopyPlanner {
         Observed o = step.o;
         PersistentVolumeClaim target = o.target();
         if (ts.digest() != null && step.status.digest() == null) {
-            step.emit(Emit.normal(COPY_VERIFIED, "content digest %s equal on source and target".formatted(ts.digest())));
+            step.emit(
+                    Emit.normal(COPY_VERIFIED, "content digest %s equal on source and target".formatted(ts.digest())));
         }
         step.digest(ts.digest());
         step.annotate(Map.of(Keys.CLONE_PHASE, REBIND, Keys.POPULATOR_PROGRESS, "100.00%"));
@@ -281,15 +334,30 @@ public final class CopyPlanner {
         if (volume.isEmpty() || prime == null) return;
         PersistentVolume pv = volume.get();
         var claimRef = pv.getSpec().getClaimRef();
-        if (claimRef == null || !Objects.equals(claimRef.getUid(), uid(prime))) return; // moved already: the binder finishes
+        if (claimRef == null || !Objects.equals(claimRef.getUid(), uid(prime)))
+            return; // moved already: the binder finishes
         Map<String, String> annotations = new LinkedHashMap<>();
         if (Holders.annotation(pv, Keys.RECLAIM_POLICY) == null) {
-            annotations.put(Keys.RECLAIM_POLICY, Optional.ofNullable(pv.getSpec().getPersistentVolumeReclaimPolicy()).orElse("Delete"));
+            annotations.put(
+                    Keys.RECLAIM_POLICY,
+                    Optional.ofNullable(pv.getSpec().getPersistentVolumeReclaimPolicy())
+                            .orElse("Delete"));
         }
-        annotations.put(Keys.POPULATED_FROM, ns(target) + "/" + target.getSpec().getDataSourceRef().getName());
-        step.actions.add(new Action.PatchVolume(name(pv), annotations, "Retain", new ObjectReferenceBuilder()
-                .withApiVersion("v1").withKind("PersistentVolumeClaim").withNamespace(ns(target)).withName(name(target))
-                .withUid(uid(target)).withResourceVersion(target.getMetadata().getResourceVersion()).build()));
+        annotations.put(
+                Keys.POPULATED_FROM,
+                ns(target) + "/" + target.getSpec().getDataSourceRef().getName());
+        step.actions.add(new Action.PatchVolume(
+                name(pv),
+                annotations,
+                "Retain",
+                new ObjectReferenceBuilder()
+                        .withApiVersion("v1")
+                        .withKind("PersistentVolumeClaim")
+                        .withNamespace(ns(target))
+                        .withName(name(target))
+                        .withUid(uid(target))
+                        .withResourceVersion(target.getMetadata().getResourceVersion())
+                        .build()));
     }
 
     /** The target is bound to the copied volume: restore the reclaim policy, then report success (CDI's Succeeded). */
@@ -302,17 +370,29 @@ public final class CopyPlanner {
         done.put(Keys.CLONE_OF, "true");
         done.put(Keys.POPULATOR_PROGRESS, "100.00%");
         done.put(Keys.CLONE_ERROR, null);
-        if (o.copy().map(c -> c.spec().effectivePreallocation()).orElse(false)) done.put(Keys.PREALLOCATION_APPLIED, "true");
+        if (o.copy().map(c -> c.spec().effectivePreallocation()).orElse(false))
+            done.put(Keys.PREALLOCATION_APPLIED, "true");
         step.annotate(done);
         step.running(false, "Clone Complete", "Completed");
         VolumeCopy copy = o.copy().orElseThrow();
-        step.status = new VolumeCopy.Status(Phase.Succeeded.name(), step.status.claimRef(), "100.00%", step.status.bytesTotal(),
-                step.status.bytesTotal(), step.status.transfer(), step.status.digest(), step.status.conditions(),
-                step.status.startTime(), o.now().toString(), null);
+        step.status = new VolumeCopy.Status(
+                Phase.Succeeded.name(),
+                step.status.claimRef(),
+                "100.00%",
+                step.status.bytesTotal(),
+                step.status.bytesTotal(),
+                step.status.transfer(),
+                step.status.digest(),
+                step.status.conditions(),
+                step.status.startTime(),
+                o.now().toString(),
+                null);
         step.condition(Condition.RUNNING, false, "Completed", null);
         step.condition(Condition.READY, true, "Completed", null);
-        step.emit(Emit.normal(CLONE_SUCCEEDED, "Successfully cloned from %s/%s into %s/%s"
-                .formatted(copy.sourceNamespace(), copy.sourceName(), ns(target), name(target))));
+        step.emit(Emit.normal(
+                CLONE_SUCCEEDED,
+                "Successfully cloned from %s/%s into %s/%s"
+                        .formatted(copy.sourceNamespace(), copy.sourceName(), ns(target), name(target))));
         return step.actions();
     }
 
@@ -320,7 +400,8 @@ public final class CopyPlanner {
     private List<Action> done(Step step) {
         restorePolicy(step);
         if ("true".equals(step.annotation(Keys.POD_RETAIN_AFTER_COMPLETION))) {
-            // CDI keeps its transfer objects for debugging; ours worth keeping are the prime (Lost) and the task's status
+            // CDI keeps its transfer objects for debugging; ours worth keeping are the prime (Lost) and the task's
+            // status
             step.emit(Emit.warning(RETAINED_PVC_PRIME, "PVC Prime retained in Lost state for debugging purposes"));
             removeHolders(step);
         } else {
@@ -346,7 +427,9 @@ public final class CopyPlanner {
             TaskStatus ts = task.get().status();
             boolean started = ts != null && ts.phase() != TaskStatus.Phase.Queued;
             if (started && !ts.phase().terminal()) {
-                if (!task.get().spec().cancel()) step.actions.add(new Action.CancelTask(settings.namespace(), task.get().name()));
+                if (!task.get().spec().cancel())
+                    step.actions.add(new Action.CancelTask(
+                            settings.namespace(), task.get().name()));
                 return step.actions(); // the agents remove the partial data and report Canceled
             }
         }
@@ -374,14 +457,17 @@ public final class CopyPlanner {
         Observed o = step.o;
         String uid = uid(o.target());
         removeHolders(step);
-        if (o.task().isPresent()) step.actions.add(new Action.Delete(CopyTaskResource.KIND, settings.namespace(), Names.task(uid)));
-        if (o.prime().isPresent()) step.actions.add(new Action.Delete("PersistentVolumeClaim", settings.namespace(), Names.prime(uid)));
+        if (o.task().isPresent())
+            step.actions.add(new Action.Delete(CopyTaskResource.KIND, settings.namespace(), Names.task(uid)));
+        if (o.prime().isPresent())
+            step.actions.add(new Action.Delete("PersistentVolumeClaim", settings.namespace(), Names.prime(uid)));
     }
 
     private void removeHolders(Step step) {
         Observed o = step.o;
         String uid = uid(o.target());
-        if (o.targetHolder().isPresent()) step.actions.add(new Action.Delete("Pod", settings.namespace(), Names.targetHolder(uid)));
+        if (o.targetHolder().isPresent())
+            step.actions.add(new Action.Delete("Pod", settings.namespace(), Names.targetHolder(uid)));
         // the source holder is shared by every copy of that source: the last one out removes it
         if (o.sourceHolder().isPresent() && o.otherTargetsOfSource().isEmpty()) {
             Pod holder = o.sourceHolder().get();
@@ -390,23 +476,46 @@ public final class CopyPlanner {
     }
 
     private Optional<CopyTaskResource> taskIfReady(Observed o, VolumeCopy copy) {
-        if (o.prime().isEmpty() || o.sourceHolder().isEmpty() || o.targetHolder().isEmpty()) return Optional.empty();
+        if (o.prime().isEmpty()
+                || o.sourceHolder().isEmpty()
+                || o.targetHolder().isEmpty()) return Optional.empty();
         PersistentVolumeClaim prime = o.prime().get(), source = o.source().orElseThrow(), target = o.target();
-        Pod sourceHolder = o.sourceHolder().get(), targetHolder = o.targetHolder().get();
+        Pod sourceHolder = o.sourceHolder().get(),
+                targetHolder = o.targetHolder().get();
         if (!running(sourceHolder) || !running(targetHolder) || !isBound(prime)) return Optional.empty();
-        String sourceNode = sourceHolder.getSpec().getNodeName(), targetNode = targetHolder.getSpec().getNodeName();
+        String sourceNode = sourceHolder.getSpec().getNodeName(),
+                targetNode = targetHolder.getSpec().getNodeName();
         var spec = new CopyTaskResource.Spec(
-                new CopyTaskResource.Endpoint(sourceNode, new CopyTaskResource.Volume(uid(sourceHolder),
-                        source.getSpec().getVolumeName(), "kubernetes.io~csi", volumeMode(source))),
-                new CopyTaskResource.Endpoint(targetNode, new CopyTaskResource.Volume(uid(targetHolder),
-                        prime.getSpec().getVolumeName(), "kubernetes.io~csi", volumeMode(target))),
-                copy.spec().effectiveContentType(), copy.spec().effectivePreallocation(), true, settings.filesystemOverhead(),
-                copy.spec().effectiveVerify(), blankToNull(copy.spec().maxRate()), false);
+                new CopyTaskResource.Endpoint(
+                        sourceNode,
+                        new CopyTaskResource.Volume(
+                                uid(sourceHolder),
+                                source.getSpec().getVolumeName(),
+                                "kubernetes.io~csi",
+                                volumeMode(source))),
+                new CopyTaskResource.Endpoint(
+                        targetNode,
+                        new CopyTaskResource.Volume(
+                                uid(targetHolder),
+                                prime.getSpec().getVolumeName(),
+                                "kubernetes.io~csi",
+                                volumeMode(target))),
+                copy.spec().effectiveContentType(),
+                copy.spec().effectivePreallocation(),
+                true,
+                settings.filesystemOverhead(),
+                copy.spec().effectiveVerify(),
+                blankToNull(copy.spec().maxRate()),
+                false);
         Map<String, String> labels = Holders.labels(uid(target), uid(source), "task");
         labels.put(Keys.SOURCE_NODE, Names.nodeLabel(sourceNode));
         labels.put(Keys.TARGET_NODE, Names.nodeLabel(targetNode));
-        var metadata = new ObjectMetaBuilder().withName(Names.task(uid(target))).withNamespace(settings.namespace())
-                .withLabels(labels).addToAnnotations(Keys.TARGET, ns(target) + "/" + name(target)).build();
+        var metadata = new ObjectMetaBuilder()
+                .withName(Names.task(uid(target)))
+                .withNamespace(settings.namespace())
+                .withLabels(labels)
+                .addToAnnotations(Keys.TARGET, ns(target) + "/" + name(target))
+                .build();
         return Optional.of(new CopyTaskResource(Keys.API_VERSION, CopyTaskResource.KIND, metadata, spec, null));
     }
 
@@ -425,36 +534,55 @@ public final class CopyPlanner {
             if (Boolean.TRUE.equals(pvc.getReadOnly())) continue;
             for (var container : pod.getSpec().getContainers()) {
                 for (var mount : container.getVolumeMounts()) {
-                    if (mount.getName().equals(volume.getName()) && !Boolean.TRUE.equals(mount.getReadOnly())) return true;
+                    if (mount.getName().equals(volume.getName()) && !Boolean.TRUE.equals(mount.getReadOnly()))
+                        return true;
                 }
                 // kubelet stages a block device read-write at node level; a container cannot map it read-only
-                for (var device : container.getVolumeDevices()) if (device.getName().equals(volume.getName())) return true;
+                for (var device : container.getVolumeDevices())
+                    if (device.getName().equals(volume.getName())) return true;
             }
         }
         return false;
     }
 
     static boolean running(Pod pod) {
-        return pod.getStatus() != null && "Running".equals(pod.getStatus().getPhase()) && pod.getSpec().getNodeName() != null;
+        return pod.getStatus() != null
+                && "Running".equals(pod.getStatus().getPhase())
+                && pod.getSpec().getNodeName() != null;
     }
 
     static boolean isBound(PersistentVolumeClaim claim) {
-        return claim.getStatus() != null && "Bound".equals(claim.getStatus().getPhase()) && claim.getSpec().getVolumeName() != null;
+        return claim.getStatus() != null
+                && "Bound".equals(claim.getStatus().getPhase())
+                && claim.getSpec().getVolumeName() != null;
     }
 
     static String volumeMode(PersistentVolumeClaim claim) {
-        return claim.getSpec().getVolumeMode() == null ? "Filesystem" : claim.getSpec().getVolumeMode();
+        return claim.getSpec().getVolumeMode() == null
+                ? "Filesystem"
+                : claim.getSpec().getVolumeMode();
     }
 
     private static Quantity request(PersistentVolumeClaim claim) {
         var resources = claim.getSpec().getResources();
-        return resources == null || resources.getRequests() == null ? null : resources.getRequests().get("storage");
+        return resources == null || resources.getRequests() == null
+                ? null
+                : resources.getRequests().get("storage");
     }
 
     private static VolumeCopy.Status withClaim(VolumeCopy.Status status, PersistentVolumeClaim target) {
-        return new VolumeCopy.Status(status.phase(), new VolumeCopy.ClaimRef(name(target), uid(target)), status.progress(),
-                status.bytesTotal(), status.bytesDone(), status.transfer(), status.digest(),
-                status.conditions() == null ? List.of() : status.conditions(), status.startTime(), status.completionTime(), status.message());
+        return new VolumeCopy.Status(
+                status.phase(),
+                new VolumeCopy.ClaimRef(name(target), uid(target)),
+                status.progress(),
+                status.bytesTotal(),
+                status.bytesDone(),
+                status.transfer(),
+                status.digest(),
+                status.conditions() == null ? List.of() : status.conditions(),
+                status.startTime(),
+                status.completionTime(),
+                status.message());
     }
 
     static String size(long bytes) {
@@ -513,7 +641,8 @@ public final class CopyPlanner {
         /** Records only the annotations that differ from the target's, so an unchanged pass writes nothing. */
         void annotate(Map<String, String> wanted) {
             wanted.forEach((key, value) -> {
-                if (!Objects.equals(annotations().get(key), value) || (value == null && annotations().containsKey(key))) {
+                if (!Objects.equals(annotations().get(key), value)
+                        || (value == null && annotations().containsKey(key))) {
                     if (value != null || annotations().containsKey(key)) targetAnnotations.put(key, value);
                 }
             });
@@ -560,56 +689,131 @@ public final class CopyPlanner {
             wanted.put(Keys.CLONE_ERROR, message);
             annotate(wanted);
             running(false, message, "Error");
-            status = new VolumeCopy.Status(Phase.Failed.name(), status.claimRef(), status.progress(), status.bytesTotal(),
-                    status.bytesDone(), status.transfer(), status.digest(), status.conditions(), status.startTime(),
-                    o.now().toString(), message);
+            status = new VolumeCopy.Status(
+                    Phase.Failed.name(),
+                    status.claimRef(),
+                    status.progress(),
+                    status.bytesTotal(),
+                    status.bytesDone(),
+                    status.transfer(),
+                    status.digest(),
+                    status.conditions(),
+                    status.startTime(),
+                    o.now().toString(),
+                    message);
         }
 
         void phase(Phase phase, String message) {
-            status = new VolumeCopy.Status(phase.name(), status.claimRef(), status.progress(), status.bytesTotal(), status.bytesDone(),
-                    status.transfer(), status.digest(), status.conditions(), status.startTime(), status.completionTime(), message);
+            status = new VolumeCopy.Status(
+                    phase.name(),
+                    status.claimRef(),
+                    status.progress(),
+                    status.bytesTotal(),
+                    status.bytesDone(),
+                    status.transfer(),
+                    status.digest(),
+                    status.conditions(),
+                    status.startTime(),
+                    status.completionTime(),
+                    message);
         }
 
         void startTime(String when) {
-            status = new VolumeCopy.Status(status.phase(), status.claimRef(), status.progress(), status.bytesTotal(), status.bytesDone(),
-                    status.transfer(), status.digest(), status.conditions(), when, status.completionTime(), status.message());
+            status = new VolumeCopy.Status(
+                    status.phase(),
+                    status.claimRef(),
+                    status.progress(),
+                    status.bytesTotal(),
+                    status.bytesDone(),
+                    status.transfer(),
+                    status.digest(),
+                    status.conditions(),
+                    when,
+                    status.completionTime(),
+                    status.message());
         }
 
         void digest(String value) {
-            status = new VolumeCopy.Status(status.phase(), status.claimRef(), status.progress(), status.bytesTotal(), status.bytesDone(),
-                    status.transfer(), value, status.conditions(), status.startTime(), status.completionTime(), status.message());
+            status = new VolumeCopy.Status(
+                    status.phase(),
+                    status.claimRef(),
+                    status.progress(),
+                    status.bytesTotal(),
+                    status.bytesDone(),
+                    status.transfer(),
+                    value,
+                    status.conditions(),
+                    status.startTime(),
+                    status.completionTime(),
+                    status.message());
         }
 
         void progress(TaskStatus ts) {
-            status = new VolumeCopy.Status(status.phase(), status.claimRef(), ts.progress(), ts.bytesTotal(), ts.bytesDone(),
-                    status.transfer(), status.digest(), status.conditions(), status.startTime(), status.completionTime(), status.message());
+            status = new VolumeCopy.Status(
+                    status.phase(),
+                    status.claimRef(),
+                    ts.progress(),
+                    ts.bytesTotal(),
+                    ts.bytesDone(),
+                    status.transfer(),
+                    status.digest(),
+                    status.conditions(),
+                    status.startTime(),
+                    status.completionTime(),
+                    status.message());
         }
 
         void transfer(String sourceNode, String targetNode, int attempts, Long resumedFrom) {
-            var transfer = new VolumeCopy.Transfer(sourceNode, targetNode, sourceNode.equals(targetNode), attempts, resumedFrom);
-            status = new VolumeCopy.Status(status.phase(), status.claimRef(), status.progress(), status.bytesTotal(), status.bytesDone(),
-                    transfer, status.digest(), status.conditions(), status.startTime(), status.completionTime(), status.message());
+            var transfer = new VolumeCopy.Transfer(
+                    sourceNode, targetNode, sourceNode.equals(targetNode), attempts, resumedFrom);
+            status = new VolumeCopy.Status(
+                    status.phase(),
+                    status.claimRef(),
+                    status.progress(),
+                    status.bytesTotal(),
+                    status.bytesDone(),
+                    transfer,
+                    status.digest(),
+                    status.conditions(),
+                    status.startTime(),
+                    status.completionTime(),
+                    status.message());
         }
 
         /** Sets a condition; its transition time changes only when its status does (metav1.Condition semantics). */
         void condition(String type, boolean value, String reason, String message) {
             String wanted = value ? "True" : "False";
             List<Condition> conditions = new ArrayList<>(status.conditions() == null ? List.of() : status.conditions());
-            Optional<Condition> existing = conditions.stream().filter(c -> c.type().equals(type)).findFirst();
-            String since = existing.filter(c -> c.status().equals(wanted)).map(Condition::lastTransitionTime).orElse(o.now().toString());
+            Optional<Condition> existing =
+                    conditions.stream().filter(c -> c.type().equals(type)).findFirst();
+            String since = existing.filter(c -> c.status().equals(wanted))
+                    .map(Condition::lastTransitionTime)
+                    .orElse(o.now().toString());
             existing.ifPresent(conditions::remove);
             conditions.add(new Condition(type, wanted, reason, message, since));
             conditions.sort(java.util.Comparator.comparing(Condition::type));
-            status = new VolumeCopy.Status(status.phase(), status.claimRef(), status.progress(), status.bytesTotal(), status.bytesDone(),
-                    status.transfer(), status.digest(), List.copyOf(conditions), status.startTime(), status.completionTime(), status.message());
+            status = new VolumeCopy.Status(
+                    status.phase(),
+                    status.claimRef(),
+                    status.progress(),
+                    status.bytesTotal(),
+                    status.bytesDone(),
+                    status.transfer(),
+                    status.digest(),
+                    List.copyOf(conditions),
+                    status.startTime(),
+                    status.completionTime(),
+                    status.message());
         }
 
         List<Action> actions() {
             List<Action> all = new ArrayList<>();
-            if (!targetAnnotations.isEmpty()) all.add(new Action.PatchTarget(new LinkedHashMap<>(targetAnnotations), null));
+            if (!targetAnnotations.isEmpty())
+                all.add(new Action.PatchTarget(new LinkedHashMap<>(targetAnnotations), null));
             all.addAll(actions);
             VolumeCopy.Status before = o.copy().map(c -> c.status()).orElse(null);
-            if (status != null && o.copy().isPresent() && !status.equals(before)) all.add(new Action.UpdateCopyStatus(status));
+            if (status != null && o.copy().isPresent() && !status.equals(before))
+                all.add(new Action.UpdateCopyStatus(status));
             return merge(all);
         }
 
@@ -634,7 +838,8 @@ public final class CopyPlanner {
             boolean release = Boolean.FALSE.equals(finalizer);
             List<Action> merged = new ArrayList<>();
             if (!annotations.isEmpty() || Boolean.TRUE.equals(finalizer)) {
-                merged.add(new Action.PatchTarget(java.util.Collections.unmodifiableMap(annotations), release ? null : finalizer));
+                merged.add(new Action.PatchTarget(
+                        java.util.Collections.unmodifiableMap(annotations), release ? null : finalizer));
             }
             merged.addAll(rest);
             if (release) merged.add(new Action.PatchTarget(Map.of(), false));

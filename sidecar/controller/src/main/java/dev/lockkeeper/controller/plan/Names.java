@@ -5,8 +5,7 @@ package dev.lockkeeper.controller.plan;
  * the source PVC's UID), so a restarted controller finds what it made before instead of making it again.
  */
 public final class Names {
-    private Names() {
-    }
+    private Names() {}
 
     public static String prime(String targetUid) {
         return "prime-" + targetUid;
@@ -31,7 +30,8 @@ public final class Names {
     public static String nodeLabel(String node) {
         if (node.length() <= 63 && node.matches("[a-z0-9]([-a-z0-9.]*[a-z0-9])?")) return node;
         try {
-            byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(node.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(node.getBytes(java.nio.charset.StandardCharsets.UTF_8));
             return "h-" + java.util.HexFormat.of().formatHex(digest).substring(0, 40);
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);

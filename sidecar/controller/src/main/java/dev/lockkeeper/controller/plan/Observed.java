@@ -6,7 +6,6 @@ import io.fabric8.kubernetes.api.model.PersistentVolume;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.storage.StorageClass;
-
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
@@ -19,9 +18,17 @@ import java.util.Set;
  * @param volume               the PV the prime (or, after the rebind, the target) is bound to
  * @param otherTargetsOfSource UIDs of other targets whose holder pods or tasks still use this source's holder
  */
-public record Observed(PersistentVolumeClaim target, Optional<VolumeCopy> copy, Optional<StorageClass> storageClass,
-                       TokenVerdict token, Optional<PersistentVolumeClaim> source, List<Pod> podsUsingSource,
-                       Optional<PersistentVolumeClaim> prime, Optional<Pod> targetHolder, Optional<Pod> sourceHolder,
-                       Optional<CopyTaskResource> task, Optional<PersistentVolume> volume,
-                       Set<String> otherTargetsOfSource, Instant now) {
-}
+public record Observed(
+        PersistentVolumeClaim target,
+        Optional<VolumeCopy> copy,
+        Optional<StorageClass> storageClass,
+        TokenVerdict token,
+        Optional<PersistentVolumeClaim> source,
+        List<Pod> podsUsingSource,
+        Optional<PersistentVolumeClaim> prime,
+        Optional<Pod> targetHolder,
+        Optional<Pod> sourceHolder,
+        Optional<CopyTaskResource> task,
+        Optional<PersistentVolume> volume,
+        Set<String> otherTargetsOfSource,
+        Instant now) {}

@@ -3,7 +3,6 @@ package dev.lockkeeper.controller.plan;
 import dev.lockkeeper.controller.api.Keys;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.PersistentVolume;
-
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -21,30 +20,40 @@ import java.util.Set;
 public final class OrphanSweep {
     public static final Duration GRACE = Duration.ofMinutes(10);
 
-    private OrphanSweep() {
-    }
+    private OrphanSweep() {}
 
     /**
      * @param managed     every pod, PVC and CopyTask labelled {@code app.kubernetes.io/managed-by=lockkeeper} (kind set)
      * @param liveTargets UIDs of PVCs that exist and name a VolumeCopy
      * @param volumes     PVs carrying {@link Keys#RECLAIM_POLICY}
      */
-    public static List<Action> sweep(List<HasMetadata> managed, Set<String> liveTargets, List<PersistentVolume> volumes,
-                                     Set<String> liveClaimUids, Instant now) {
+    public static List<Action> sweep(
+            List<HasMetadata> managed,
+            Set<String> liveTargets,
+            List<PersistentVolume> volumes,
+            Set<String> liveClaimUids,
+            Instant now) {
         List<Action> actions = new ArrayList<>();
         Set<String> sourcesInUse = new HashSet<>();
         for (HasMetadata object : managed) {
             Map<String, String> labels = labels(object);
             String target = labels.get(Keys.TARGET_UID);
-            if (target != null && liveTargets.contains(target) && labels.containsKey(Keys.SOURCE_UID)) sourcesInUse.add(labels.get(Keys.SOURCE_UID));
+            if (target != null && liveTargets.contains(target) && labels.containsKey(Keys.SOURCE_UID))
+                sourcesInUse.add(labels.get(Keys.SOURCE_UID));
         }
         for (HasMetadata object : managed) {
             if (!old(object, now)) continue;
             Map<String, String> labels = labels(object);
             String target = labels.get(Keys.TARGET_UID);
-            boolean orphan = target != null ? !liveTargets.contains(target)
-                    : Holders.ROLE_SOURCE.equals(labels.get(Keys.ROLE)) && !sourcesInUse.contains(labels.get(Keys.SOURCE_UID));
-            if (orphan) actions.add(new Action.Delete(object.getKind(), object.getMetadata().getNamespace(), object.getMetadata().getName()));
+            boolean orphan = target != null
+                    ? !liveTargets.contains(target)
+                    : Holders.ROLE_SOURCE.equals(labels.get(Keys.ROLE))
+                            && !sourcesInUse.contains(labels.get(Keys.SOURCE_UID));
+            if (orphan)
+                actions.add(new Action.Delete(
+                        object.getKind(),
+                        object.getMetadata().getNamespace(),
+                        object.getMetadata().getName()));
         }
         for (PersistentVolume pv : volumes) {
             String saved = Holders.annotation(pv, Keys.RECLAIM_POLICY);
@@ -63,6 +72,8 @@ public final class OrphanSweep {
     }
 
     private static Map<String, String> labels(HasMetadata object) {
-        return object.getMetadata().getLabels() == null ? Map.of() : object.getMetadata().getLabels();
+        return object.getMetadata().getLabels() == null
+                ? Map.of()
+                : object.getMetadata().getLabels();
     }
 }

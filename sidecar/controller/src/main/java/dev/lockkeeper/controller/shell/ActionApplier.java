@@ -15,7 +15,6 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
-
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -43,7 +42,11 @@ final class ActionApplier {
      * @param target the target PVC as planned against
      * @param copy   its VolumeCopy as planned against (null when there is none)
      */
-    void apply(List<Action> actions, PersistentVolumeClaim target, GenericKubernetesResource copy, Map<String, PersistentVolume> volumes) {
+    void apply(
+            List<Action> actions,
+            PersistentVolumeClaim target,
+            GenericKubernetesResource copy,
+            Map<String, PersistentVolume> volumes) {
         PersistentVolumeClaim current = target;
         for (Action action : actions) {
             switch (action) {
@@ -54,8 +57,11 @@ final class ActionApplier {
                 case Action.PatchTarget patch -> current = patchTarget(current, patch);
                 case Action.UpdateCopyStatus update -> updateStatus(copy, update);
                 case Action.PatchVolume patch -> patchVolume(volumes.get(patch.name()), patch);
-                case Action.CancelTask cancel -> client.genericKubernetesResources(Resources.COPY_TASKS).inNamespace(cancel.namespace())
-                        .withName(cancel.name()).patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"cancel\":true}}");
+                case Action.CancelTask cancel ->
+                    client.genericKubernetesResources(Resources.COPY_TASKS)
+                            .inNamespace(cancel.namespace())
+                            .withName(cancel.name())
+                            .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"cancel\":true}}");
                 case Action.Emit emit -> emit(target, emit);
             }
         }
@@ -64,11 +70,19 @@ final class ActionApplier {
     private void create(HasMetadata object) {
         try {
             if (object instanceof GenericKubernetesResource generic) {
-                client.genericKubernetesResources(Resources.COPY_TASKS).inNamespace(generic.getMetadata().getNamespace()).resource(generic).create();
+                client.genericKubernetesResources(Resources.COPY_TASKS)
+                        .inNamespace(generic.getMetadata().getNamespace())
+                        .resource(generic)
+                        .create();
             } else {
                 client.resource(object).create();
             }
-            LOG.log(System.Logger.Level.INFO, "created {0} {1}/{2}", object.getKind(), object.getMetadata().getNamespace(), object.getMetadata().getName());
+            LOG.log(
+                    System.Logger.Level.INFO,
+                    "created {0} {1}/{2}",
+                    object.getKind(),
+                    object.getMetadata().getNamespace(),
+                    object.getMetadata().getName());
         } catch (KubernetesClientException e) {
             if (e.getCode() != 409) throw e;
         }
@@ -76,9 +90,21 @@ final class ActionApplier {
 
     private void delete(Action.Delete delete) {
         switch (delete.kind()) {
-            case "Pod" -> client.pods().inNamespace(delete.namespace()).withName(delete.name()).delete();
-            case "PersistentVolumeClaim" -> client.persistentVolumeClaims().inNamespace(delete.namespace()).withName(delete.name()).delete();
-            case CopyTaskResource.KIND -> client.genericKubernetesResources(Resources.COPY_TASKS).inNamespace(delete.namespace()).withName(delete.name()).delete();
+            case "Pod" ->
+                client.pods()
+                        .inNamespace(delete.namespace())
+                        .withName(delete.name())
+                        .delete();
+            case "PersistentVolumeClaim" ->
+                client.persistentVolumeClaims()
+                        .inNamespace(delete.namespace())
+                        .withName(delete.name())
+                        .delete();
+            case CopyTaskResource.KIND ->
+                client.genericKubernetesResources(Resources.COPY_TASKS)
+                        .inNamespace(delete.namespace())
+                        .withName(delete.name())
+                        .delete();
             default -> throw new IllegalArgumentException("the controller deletes no " + delete.kind());
         }
         LOG.log(System.Logger.Level.INFO, "deleted {0} {1}/{2}", delete.kind(), delete.namespace(), delete.name());
@@ -86,32 +112,54 @@ final class ActionApplier {
 
     private PersistentVolumeClaim patchTarget(PersistentVolumeClaim target, Action.PatchTarget patch) {
         ArrayNode ops = Json.MAPPER.createArrayNode();
-        ops.addObject().put("op", "test").put("path", "/metadata/resourceVersion").put("value", target.getMetadata().getResourceVersion());
+        ops.addObject()
+                .put("op", "test")
+                .put("path", "/metadata/resourceVersion")
+                .put("value", target.getMetadata().getResourceVersion());
         annotationOps(ops, target.getMetadata().getAnnotations(), patch.annotations());
-        List<String> finalizers = target.getMetadata().getFinalizers() == null ? List.of() : target.getMetadata().getFinalizers();
+        List<String> finalizers = target.getMetadata().getFinalizers() == null
+                ? List.of()
+                : target.getMetadata().getFinalizers();
         if (Boolean.TRUE.equals(patch.finalizer()) && !finalizers.contains(Keys.FINALIZER)) {
             if (target.getMetadata().getFinalizers() == null || finalizers.isEmpty()) {
-                ops.addObject().put("op", "add").put("path", "/metadata/finalizers").set("value", Json.MAPPER.createArrayNode().add(Keys.FINALIZER));
+                ops.addObject()
+                        .put("op", "add")
+                        .put("path", "/metadata/finalizers")
+                        .set("value", Json.MAPPER.createArrayNode().add(Keys.FINALIZER));
             } else {
-                ops.addObject().put("op", "add").put("path", "/metadata/finalizers/-").put("value", Keys.FINALIZER);
+                ops.addObject()
+                        .put("op", "add")
+                        .put("path", "/metadata/finalizers/-")
+                        .put("value", Keys.FINALIZER);
             }
         } else if (Boolean.FALSE.equals(patch.finalizer()) && finalizers.contains(Keys.FINALIZER)) {
-            ops.addObject().put("op", "remove").put("path", "/metadata/finalizers/" + finalizers.indexOf(Keys.FINALIZER));
+            ops.addObject()
+                    .put("op", "remove")
+                    .put("path", "/metadata/finalizers/" + finalizers.indexOf(Keys.FINALIZER));
         }
         if (ops.size() == 1) return target;
-        return client.persistentVolumeClaims().inNamespace(target.getMetadata().getNamespace()).withName(target.getMetadata().getName())
+        return client.persistentVolumeClaims()
+                .inNamespace(target.getMetadata().getNamespace())
+                .withName(target.getMetadata().getName())
                 .patch(PatchContext.of(PatchType.JSON), ops.toString());
     }
 
     private void patchVolume(PersistentVolume pv, Action.PatchVolume patch) {
         if (pv == null) throw new IllegalStateException("PV " + patch.name() + " is not in the informer's view");
         ArrayNode ops = Json.MAPPER.createArrayNode();
-        ops.addObject().put("op", "test").put("path", "/metadata/resourceVersion").put("value", pv.getMetadata().getResourceVersion());
+        ops.addObject()
+                .put("op", "test")
+                .put("path", "/metadata/resourceVersion")
+                .put("value", pv.getMetadata().getResourceVersion());
         annotationOps(ops, pv.getMetadata().getAnnotations(), patch.annotations());
         if (patch.reclaimPolicy() != null) {
-            ops.addObject().put("op", "add").put("path", "/spec/persistentVolumeReclaimPolicy").put("value", patch.reclaimPolicy());
+            ops.addObject()
+                    .put("op", "add")
+                    .put("path", "/spec/persistentVolumeReclaimPolicy")
+                    .put("value", patch.reclaimPolicy());
         }
-        if (patch.claimRef() != null) ops.addObject().put("op", "add").put("path", "/spec/claimRef").set("value", Json.tree(patch.claimRef()));
+        if (patch.claimRef() != null)
+            ops.addObject().put("op", "add").put("path", "/spec/claimRef").set("value", Json.tree(patch.claimRef()));
         client.persistentVolumes().withName(patch.name()).patch(PatchContext.of(PatchType.JSON), ops.toString());
         LOG.log(System.Logger.Level.INFO, "patched PV {0}: {1}", patch.name(), ops);
     }
@@ -119,41 +167,69 @@ final class ActionApplier {
     private static void annotationOps(ArrayNode ops, Map<String, String> current, Map<String, String> wanted) {
         boolean any = wanted.values().stream().anyMatch(v -> v != null);
         if (any && (current == null || current.isEmpty())) {
-            ops.addObject().put("op", "add").put("path", "/metadata/annotations").set("value", Json.MAPPER.createObjectNode());
+            ops.addObject()
+                    .put("op", "add")
+                    .put("path", "/metadata/annotations")
+                    .set("value", Json.MAPPER.createObjectNode());
         }
         wanted.forEach((key, value) -> {
             String path = "/metadata/annotations/" + key.replace("~", "~0").replace("/", "~1");
-            if (value != null) ops.addObject().put("op", "add").put("path", path).put("value", value);
-            else if (current != null && current.containsKey(key)) ops.addObject().put("op", "remove").put("path", path);
+            if (value != null)
+                ops.addObject().put("op", "add").put("path", path).put("value", value);
+            else if (current != null && current.containsKey(key))
+                ops.addObject().put("op", "remove").put("path", path);
         });
     }
 
     private void updateStatus(GenericKubernetesResource copy, Action.UpdateCopyStatus update) {
         GenericKubernetesResource changed = Json.MAPPER.convertValue(copy, GenericKubernetesResource.class);
         changed.setAdditionalProperty("status", Json.MAPPER.convertValue(update.status(), Map.class));
-        client.genericKubernetesResources(Resources.VOLUME_COPIES).inNamespace(copy.getMetadata().getNamespace()).resource(changed).updateStatus();
+        client.genericKubernetesResources(Resources.VOLUME_COPIES)
+                .inNamespace(copy.getMetadata().getNamespace())
+                .resource(changed)
+                .updateStatus();
     }
 
     /** Events named after what they say, so a repeat raises the count of one Event instead of adding another. */
     private void emit(PersistentVolumeClaim target, Action.Emit emit) {
         String now = clock.instant().toString();
-        String name = target.getMetadata().getName() + "." + digest(target.getMetadata().getUid() + emit.reason() + emit.message());
+        String name = target.getMetadata().getName() + "."
+                + digest(target.getMetadata().getUid() + emit.reason() + emit.message());
         String namespace = target.getMetadata().getNamespace();
         var events = client.v1().events().inNamespace(namespace);
         var existing = events.withName(name).get();
         if (existing != null) {
             ObjectNode patch = Json.MAPPER.createObjectNode();
-            patch.put("count", (existing.getCount() == null ? 1 : existing.getCount()) + 1).put("lastTimestamp", now);
+            patch.put("count", (existing.getCount() == null ? 1 : existing.getCount()) + 1)
+                    .put("lastTimestamp", now);
             events.withName(name).patch(PatchContext.of(PatchType.JSON_MERGE), patch.toString());
             return;
         }
         try {
-            events.resource(new EventBuilder().withNewMetadata().withName(name).withNamespace(namespace).endMetadata()
-                    .withNewInvolvedObject().withApiVersion("v1").withKind("PersistentVolumeClaim").withNamespace(namespace)
-                    .withName(target.getMetadata().getName()).withUid(target.getMetadata().getUid()).endInvolvedObject()
-                    .withType(emit.type()).withReason(emit.reason()).withMessage(emit.message()).withCount(1)
-                    .withFirstTimestamp(now).withLastTimestamp(now).withNewSource().withComponent("lockkeeper-controller").endSource()
-                    .withReportingComponent("lockkeeper.dev/controller").build()).create();
+            events.resource(new EventBuilder()
+                            .withNewMetadata()
+                            .withName(name)
+                            .withNamespace(namespace)
+                            .endMetadata()
+                            .withNewInvolvedObject()
+                            .withApiVersion("v1")
+                            .withKind("PersistentVolumeClaim")
+                            .withNamespace(namespace)
+                            .withName(target.getMetadata().getName())
+                            .withUid(target.getMetadata().getUid())
+                            .endInvolvedObject()
+                            .withType(emit.type())
+                            .withReason(emit.reason())
+                            .withMessage(emit.message())
+                            .withCount(1)
+                            .withFirstTimestamp(now)
+                            .withLastTimestamp(now)
+                            .withNewSource()
+                            .withComponent("lockkeeper-controller")
+                            .endSource()
+                            .withReportingComponent("lockkeeper.dev/controller")
+                            .build())
+                    .create();
         } catch (KubernetesClientException e) {
             if (e.getCode() != 409) throw e;
         }
@@ -161,7 +237,9 @@ final class ActionApplier {
 
     private static String digest(String text) {
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8))).substring(0, 16);
+            return HexFormat.of()
+                    .formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)))
+                    .substring(0, 16);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }

@@ -22,7 +22,6 @@ import io.fabric8.kubernetes.api.model.storage.StorageClass;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
-
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -64,6 +63,7 @@ public final class CopyController implements AutoCloseable {
      * a copy whose VolumeCopy had not arrived yet). The full pass after the sync covers everything dropped.
      */
     private volatile boolean synced;
+
     private final Map<String, Integer> failures = new ConcurrentHashMap<>();
     private final ScheduledExecutorService worker = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread thread = new Thread(r, "lockkeeper-copy-controller");
@@ -78,7 +78,8 @@ public final class CopyController implements AutoCloseable {
     private SharedIndexInformer<GenericKubernetesResource> copies;
     private SharedIndexInformer<GenericKubernetesResource> tasks;
 
-    public CopyController(KubernetesClient client, Settings settings, CloneTokenCheck tokens, Clock clock, Duration resync) {
+    public CopyController(
+            KubernetesClient client, Settings settings, CloneTokenCheck tokens, Clock clock, Duration resync) {
         this.client = client;
         this.settings = settings;
         this.tokens = tokens;
@@ -92,11 +93,16 @@ public final class CopyController implements AutoCloseable {
         claims = client.persistentVolumeClaims().inAnyNamespace().runnableInformer(0);
         claims.addIndexers(Map.of(BY_UID, c -> List.of(c.getMetadata().getUid())));
         pods = client.pods().inAnyNamespace().runnableInformer(0);
-        pods.addIndexers(Map.of(BY_CLAIM, CopyController::claimKeys, BY_SOURCE_HOLDER, CopyController::sourceHolderKeys));
+        pods.addIndexers(
+                Map.of(BY_CLAIM, CopyController::claimKeys, BY_SOURCE_HOLDER, CopyController::sourceHolderKeys));
         volumes = client.persistentVolumes().runnableInformer(0);
         classes = client.storage().v1().storageClasses().runnableInformer(0);
-        copies = client.genericKubernetesResources(Resources.VOLUME_COPIES).inAnyNamespace().runnableInformer(0);
-        tasks = client.genericKubernetesResources(Resources.COPY_TASKS).inNamespace(settings.namespace()).runnableInformer(0);
+        copies = client.genericKubernetesResources(Resources.VOLUME_COPIES)
+                .inAnyNamespace()
+                .runnableInformer(0);
+        tasks = client.genericKubernetesResources(Resources.COPY_TASKS)
+                .inNamespace(settings.namespace())
+                .runnableInformer(0);
         claims.addEventHandler(handler(this::claimChanged));
         pods.addEventHandler(handler(this::podChanged));
         volumes.addEventHandler(handler(pv -> {
@@ -120,7 +126,8 @@ public final class CopyController implements AutoCloseable {
         }
         synced = true;
         worker.scheduleWithFixedDelay(this::enqueueAll, resync.toMillis(), resync.toMillis(), TimeUnit.MILLISECONDS);
-        worker.scheduleWithFixedDelay(this::sweep, OrphanSweep.GRACE.toMillis(), OrphanSweep.GRACE.toMillis(), TimeUnit.MILLISECONDS);
+        worker.scheduleWithFixedDelay(
+                this::sweep, OrphanSweep.GRACE.toMillis(), OrphanSweep.GRACE.toMillis(), TimeUnit.MILLISECONDS);
         enqueueAll();
     }
 
@@ -156,7 +163,8 @@ public final class CopyController implements AutoCloseable {
 
     private void claimChanged(PersistentVolumeClaim claim) {
         if (CopyPlanner.wantsCopy(claim)) enqueue(key(claim));
-        else if (labels(claim).containsKey(Keys.TARGET_UID)) enqueueUid(labels(claim).get(Keys.TARGET_UID));
+        else if (labels(claim).containsKey(Keys.TARGET_UID))
+            enqueueUid(labels(claim).get(Keys.TARGET_UID));
         else enqueueAll(); // maybe a source
     }
 
@@ -167,8 +175,14 @@ public final class CopyController implements AutoCloseable {
 
     private void copyChanged(GenericKubernetesResource copy) {
         for (PersistentVolumeClaim claim : claims.getStore().list()) {
-            if (CopyPlanner.wantsCopy(claim) && claim.getMetadata().getNamespace().equals(copy.getMetadata().getNamespace())
-                    && claim.getSpec().getDataSourceRef().getName().equals(copy.getMetadata().getName())) {
+            if (CopyPlanner.wantsCopy(claim)
+                    && claim.getMetadata()
+                            .getNamespace()
+                            .equals(copy.getMetadata().getNamespace())
+                    && claim.getSpec()
+                            .getDataSourceRef()
+                            .getName()
+                            .equals(copy.getMetadata().getName())) {
                 enqueue(key(claim));
             }
         }
@@ -182,7 +196,8 @@ public final class CopyController implements AutoCloseable {
     private void enqueueUid(String uid) {
         for (PersistentVolumeClaim claim : claims.getIndexer().byIndex(BY_UID, uid)) {
             if (CopyPlanner.wantsCopy(claim)) enqueue(key(claim));
-            else if (labels(claim).containsKey(Keys.TARGET_UID)) enqueueUid(labels(claim).get(Keys.TARGET_UID));
+            else if (labels(claim).containsKey(Keys.TARGET_UID))
+                enqueueUid(labels(claim).get(Keys.TARGET_UID));
         }
     }
 
@@ -203,7 +218,13 @@ public final class CopyController implements AutoCloseable {
         } catch (RuntimeException e) {
             int failed = failures.merge(key, 1, Integer::sum);
             long delay = Math.min(30_000, 250L << Math.min(failed, 7));
-            LOG.log(System.Logger.Level.WARNING, "reconcile of {0} failed (attempt {1}), retrying in {2} ms: {3}", key, failed, delay, e.toString());
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "reconcile of {0} failed (attempt {1}), retrying in {2} ms: {3}",
+                    key,
+                    failed,
+                    delay,
+                    e.toString());
             if (!worker.isShutdown()) worker.schedule(() -> enqueue(key), delay, TimeUnit.MILLISECONDS);
         }
     }
@@ -219,39 +240,75 @@ public final class CopyController implements AutoCloseable {
         if (copyObject == null) {
             // each informer has its own watch, so a claim can arrive before the VolumeCopy created ahead of it: ask the
             // API server before telling the user the data source is missing, or cancelling a copy whose VolumeCopy went
-            copyObject = client.genericKubernetesResources(Resources.VOLUME_COPIES).inNamespace(namespace).withName(copyName).get();
+            copyObject = client.genericKubernetesResources(Resources.VOLUME_COPIES)
+                    .inNamespace(namespace)
+                    .withName(copyName)
+                    .get();
         }
         Optional<VolumeCopy> copy = Optional.ofNullable(copyObject).map(Json::volumeCopy);
-        TokenVerdict token = copy.map(c -> c.statusOrEmpty().condition(Condition.AUTHORIZED).filter(Condition::isTrue).isPresent()
-                ? (TokenVerdict) new TokenVerdict.NotChecked() : tokens.check(c)).orElse(new TokenVerdict.NotChecked());
-        Optional<PersistentVolumeClaim> source = copy.map(c -> claims.getStore().getByKey(c.sourceNamespace() + "/" + c.sourceName()));
-        List<Pod> users = copy.map(c -> pods.getIndexer().byIndex(BY_CLAIM, c.sourceNamespace() + "/" + c.sourceName())).orElse(List.of());
-        Optional<PersistentVolumeClaim> prime = Optional.ofNullable(claims.getStore().getByKey(settings.namespace() + "/" + Names.prime(uid)));
-        Optional<Pod> targetHolder = Optional.ofNullable(pods.getStore().getByKey(settings.namespace() + "/" + Names.targetHolder(uid)));
+        TokenVerdict token = copy.map(c -> c.statusOrEmpty()
+                                .condition(Condition.AUTHORIZED)
+                                .filter(Condition::isTrue)
+                                .isPresent()
+                        ? (TokenVerdict) new TokenVerdict.NotChecked()
+                        : tokens.check(c))
+                .orElse(new TokenVerdict.NotChecked());
+        Optional<PersistentVolumeClaim> source =
+                copy.map(c -> claims.getStore().getByKey(c.sourceNamespace() + "/" + c.sourceName()));
+        List<Pod> users = copy.map(c -> pods.getIndexer().byIndex(BY_CLAIM, c.sourceNamespace() + "/" + c.sourceName()))
+                .orElse(List.of());
+        Optional<PersistentVolumeClaim> prime =
+                Optional.ofNullable(claims.getStore().getByKey(settings.namespace() + "/" + Names.prime(uid)));
+        Optional<Pod> targetHolder =
+                Optional.ofNullable(pods.getStore().getByKey(settings.namespace() + "/" + Names.targetHolder(uid)));
         GenericKubernetesResource taskObject = tasks.getStore().getByKey(settings.namespace() + "/" + Names.task(uid));
         Optional<CopyTaskResource> task = Optional.ofNullable(taskObject).map(Json::copyTask);
-        // the source's UID names its shared holder; with the VolumeCopy gone (a cancel) the task or target holder still knows it
-        String sourceUid = source.map(s -> s.getMetadata().getUid()).orElseGet(() -> Optional.<HasMetadata>ofNullable(taskObject)
-                .or(() -> targetHolder).map(o -> labels(o).get(Keys.SOURCE_UID)).orElse(null));
+        // the source's UID names its shared holder; with the VolumeCopy gone (a cancel) the task or target holder still
+        // knows it
+        String sourceUid = source.map(s -> s.getMetadata().getUid())
+                .orElseGet(() -> Optional.<HasMetadata>ofNullable(taskObject)
+                        .or(() -> targetHolder)
+                        .map(o -> labels(o).get(Keys.SOURCE_UID))
+                        .orElse(null));
         Optional<Pod> sourceHolder = source.isPresent()
-                ? source.map(s -> pods.getStore().getByKey(s.getMetadata().getNamespace() + "/" + Names.sourceHolder(sourceUid)))
-                : sourceUid == null ? Optional.empty() : pods.getIndexer().byIndex(BY_SOURCE_HOLDER, sourceUid).stream().findFirst();
-        String volumeName = target.getSpec().getVolumeName() != null ? target.getSpec().getVolumeName()
+                ? source.map(s ->
+                        pods.getStore().getByKey(s.getMetadata().getNamespace() + "/" + Names.sourceHolder(sourceUid)))
+                : sourceUid == null
+                        ? Optional.empty()
+                        : pods.getIndexer().byIndex(BY_SOURCE_HOLDER, sourceUid).stream()
+                                .findFirst();
+        String volumeName = target.getSpec().getVolumeName() != null
+                ? target.getSpec().getVolumeName()
                 : prime.map(p -> p.getSpec().getVolumeName()).orElse(null);
-        Optional<PersistentVolume> volume = Optional.ofNullable(volumeName).map(n -> volumes.getStore().getByKey(n));
+        Optional<PersistentVolume> volume =
+                Optional.ofNullable(volumeName).map(n -> volumes.getStore().getByKey(n));
         Set<String> others = new HashSet<>();
         if (sourceUid != null) {
             List<HasMetadata> objectsOfCopies = new ArrayList<>(pods.getStore().list());
             objectsOfCopies.addAll(tasks.getStore().list());
             for (HasMetadata object : objectsOfCopies) {
                 Map<String, String> labels = labels(object);
-                if (sourceUid.equals(labels.get(Keys.SOURCE_UID)) && labels.containsKey(Keys.TARGET_UID) && !uid.equals(labels.get(Keys.TARGET_UID))) {
+                if (sourceUid.equals(labels.get(Keys.SOURCE_UID))
+                        && labels.containsKey(Keys.TARGET_UID)
+                        && !uid.equals(labels.get(Keys.TARGET_UID))) {
                     others.add(labels.get(Keys.TARGET_UID));
                 }
             }
         }
-        Observed observed = new Observed(target, copy, Optional.ofNullable(classes.getStore().getByKey(target.getSpec().getStorageClassName())),
-                token, source, users, prime, targetHolder, sourceHolder, task, volume, others, clock.instant());
+        Observed observed = new Observed(
+                target,
+                copy,
+                Optional.ofNullable(classes.getStore().getByKey(target.getSpec().getStorageClassName())),
+                token,
+                source,
+                users,
+                prime,
+                targetHolder,
+                sourceHolder,
+                task,
+                volume,
+                others,
+                clock.instant());
         List<Action> actions = planner.plan(observed);
         if (actions.isEmpty()) return;
         LOG.log(System.Logger.Level.DEBUG, "{0}: {1}", key, actions);
@@ -263,8 +320,12 @@ public final class CopyController implements AutoCloseable {
     private void sweep() {
         try {
             List<HasMetadata> managed = new ArrayList<>();
-            pods.getStore().list().stream().filter(p -> Keys.MANAGED_BY_VALUE.equals(labels(p).get(Keys.MANAGED_BY))).forEach(managed::add);
-            claims.getStore().list().stream().filter(p -> Keys.MANAGED_BY_VALUE.equals(labels(p).get(Keys.MANAGED_BY))).forEach(managed::add);
+            pods.getStore().list().stream()
+                    .filter(p -> Keys.MANAGED_BY_VALUE.equals(labels(p).get(Keys.MANAGED_BY)))
+                    .forEach(managed::add);
+            claims.getStore().list().stream()
+                    .filter(p -> Keys.MANAGED_BY_VALUE.equals(labels(p).get(Keys.MANAGED_BY)))
+                    .forEach(managed::add);
             tasks.getStore().list().forEach(managed::add);
             Set<String> live = new HashSet<>(), liveClaims = new HashSet<>();
             for (PersistentVolumeClaim claim : claims.getStore().list()) {
@@ -272,7 +333,9 @@ public final class CopyController implements AutoCloseable {
                 if (CopyPlanner.wantsCopy(claim)) live.add(claim.getMetadata().getUid());
             }
             List<PersistentVolume> held = volumes.getStore().list().stream()
-                    .filter(v -> v.getMetadata().getAnnotations() != null && v.getMetadata().getAnnotations().containsKey(Keys.RECLAIM_POLICY)).toList();
+                    .filter(v -> v.getMetadata().getAnnotations() != null
+                            && v.getMetadata().getAnnotations().containsKey(Keys.RECLAIM_POLICY))
+                    .toList();
             Map<String, PersistentVolume> byName = new HashMap<>();
             held.forEach(v -> byName.put(v.getMetadata().getName(), v));
             List<Action> actions = OrphanSweep.sweep(managed, live, held, liveClaims, clock.instant());
@@ -285,20 +348,30 @@ public final class CopyController implements AutoCloseable {
 
     private static List<String> claimKeys(Pod pod) {
         if (pod.getSpec() == null || pod.getSpec().getVolumes() == null) return List.of();
-        return pod.getSpec().getVolumes().stream().filter(v -> v.getPersistentVolumeClaim() != null)
-                .map(v -> pod.getMetadata().getNamespace() + "/" + v.getPersistentVolumeClaim().getClaimName()).toList();
+        return pod.getSpec().getVolumes().stream()
+                .filter(v -> v.getPersistentVolumeClaim() != null)
+                .map(v -> pod.getMetadata().getNamespace() + "/"
+                        + v.getPersistentVolumeClaim().getClaimName())
+                .toList();
     }
 
     /** A source holder under its source PVC's UID, for a cancel that no longer knows the source's namespace. */
     private static List<String> sourceHolderKeys(Pod pod) {
         Map<String, String> labels = labels(pod);
         String sourceUid = labels.get(Keys.SOURCE_UID);
-        return sourceUid != null && !labels.containsKey(Keys.TARGET_UID) && Keys.MANAGED_BY_VALUE.equals(labels.get(Keys.MANAGED_BY))
-                && Names.sourceHolder(sourceUid).equals(pod.getMetadata().getName()) ? List.of(sourceUid) : List.of();
+        return sourceUid != null
+                        && !labels.containsKey(Keys.TARGET_UID)
+                        && Keys.MANAGED_BY_VALUE.equals(labels.get(Keys.MANAGED_BY))
+                        && Names.sourceHolder(sourceUid)
+                                .equals(pod.getMetadata().getName())
+                ? List.of(sourceUid)
+                : List.of();
     }
 
     private static Map<String, String> labels(HasMetadata object) {
-        return object.getMetadata().getLabels() == null ? Map.of() : object.getMetadata().getLabels();
+        return object.getMetadata().getLabels() == null
+                ? Map.of()
+                : object.getMetadata().getLabels();
     }
 
     private static String key(HasMetadata object) {

@@ -11,7 +11,6 @@ import io.fabric8.kubernetes.api.model.certificates.v1.CertificateSigningRequest
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
-
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.Base64;
@@ -37,7 +36,11 @@ public final class CsrSigner implements AutoCloseable {
     private SharedIndexInformer<CertificateSigningRequest> requests;
     private SharedIndexInformer<Pod> agentPods;
 
-    public CsrSigner(KubernetesClient client, AgentCsrApproval.AgentIdentity identity, CertificateAuthority authority, Clock clock) {
+    public CsrSigner(
+            KubernetesClient client,
+            AgentCsrApproval.AgentIdentity identity,
+            CertificateAuthority authority,
+            Clock clock) {
         this.client = client;
         this.approval = new AgentCsrApproval(identity);
         this.authority = authority;
@@ -61,8 +64,7 @@ public final class CsrSigner implements AutoCloseable {
             }
 
             @Override
-            public void onDelete(CertificateSigningRequest csr, boolean unknownFinalState) {
-            }
+            public void onDelete(CertificateSigningRequest csr, boolean unknownFinalState) {}
         });
         return this;
     }
@@ -72,18 +74,25 @@ public final class CsrSigner implements AutoCloseable {
         if (csr == null) return;
         try {
             switch (approval.decide(csr, agentPods.getStore().list())) {
-                case Decision.Ignore ignore -> { }
+                case Decision.Ignore ignore -> {}
                 case Decision.Deny deny -> {
                     LOG.log(System.Logger.Level.WARNING, "denied certificate request {0}: {1}", name, deny.reason());
                     condition(csr, "Denied", "AgentIdentityMismatch", deny.reason());
                 }
                 case Decision.Approve approve -> {
-                    var certificate = authority.issueNode(approve.node(), approve.key(), NodeCertificates.NODE_VALIDITY, clock);
-                    CertificateSigningRequest approved = condition(csr, "Approved", "AgentOnItsNode",
-                            "an agent pod asked for its own node " + approve.node());
-                    approved.getStatus().setCertificate(Base64.getEncoder().encodeToString(
-                            Pem.encodeCertificate(certificate).getBytes(StandardCharsets.US_ASCII)));
-                    client.certificates().v1().certificateSigningRequests().resource(approved).updateStatus();
+                    var certificate =
+                            authority.issueNode(approve.node(), approve.key(), NodeCertificates.NODE_VALIDITY, clock);
+                    CertificateSigningRequest approved = condition(
+                            csr, "Approved", "AgentOnItsNode", "an agent pod asked for its own node " + approve.node());
+                    approved.getStatus()
+                            .setCertificate(Base64.getEncoder()
+                                    .encodeToString(
+                                            Pem.encodeCertificate(certificate).getBytes(StandardCharsets.US_ASCII)));
+                    client.certificates()
+                            .v1()
+                            .certificateSigningRequests()
+                            .resource(approved)
+                            .updateStatus();
                     LOG.log(System.Logger.Level.INFO, "signed a certificate for node {0} ({1})", approve.node(), name);
                 }
             }
@@ -92,10 +101,19 @@ public final class CsrSigner implements AutoCloseable {
         }
     }
 
-    private CertificateSigningRequest condition(CertificateSigningRequest csr, String type, String reason, String message) {
-        var condition = new CertificateSigningRequestConditionBuilder().withType(type).withStatus("True")
-                .withReason(reason).withMessage(message).withLastUpdateTime(clock.instant().toString()).build();
-        var resource = client.certificates().v1().certificateSigningRequests().withName(csr.getMetadata().getName());
+    private CertificateSigningRequest condition(
+            CertificateSigningRequest csr, String type, String reason, String message) {
+        var condition = new CertificateSigningRequestConditionBuilder()
+                .withType(type)
+                .withStatus("True")
+                .withReason(reason)
+                .withMessage(message)
+                .withLastUpdateTime(clock.instant().toString())
+                .build();
+        var resource = client.certificates()
+                .v1()
+                .certificateSigningRequests()
+                .withName(csr.getMetadata().getName());
         return "Approved".equals(type) ? resource.approve(condition) : resource.deny(condition);
     }
 

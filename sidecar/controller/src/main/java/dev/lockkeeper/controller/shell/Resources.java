@@ -10,11 +10,15 @@ public final class Resources {
     public static final ResourceDefinitionContext VOLUME_COPIES = context(VolumeCopy.KIND, VolumeCopy.PLURAL);
     public static final ResourceDefinitionContext COPY_TASKS = context(CopyTaskResource.KIND, CopyTaskResource.PLURAL);
 
-    private Resources() {
-    }
+    private Resources() {}
 
     private static ResourceDefinitionContext context(String kind, String plural) {
-        return new ResourceDefinitionContext.Builder().withGroup(Keys.GROUP).withVersion(Keys.VERSION).withKind(kind)
-                .withPlural(plural).withNamespaced(true).build();
+        return new ResourceDefinitionContext.Builder()
+                .withGroup(Keys.GROUP)
+                .withVersion(Keys.VERSION)
+                .withKind(kind)
+                .withPlural(plural)
+                .withNamespaced(true)
+                .build();
     }
 }

@@ -1,5 +1,10 @@
 package dev.lockkeeper.controller.agent;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.lockkeeper.controller.api.Json;
 import dev.lockkeeper.controller.api.Keys;
@@ -14,11 +19,6 @@ import dev.lockkeeper.sidecar.agent.TaskStatus.Phase;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -28,17 +28,18 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
-
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The agent's CopyTask intake against fabric8's mock API server, and a real agent process taking its work from it. */
 class CopyTaskIntakeTest {
     private static final String NAMESPACE = "lockkeeper";
 
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
+
     private KubernetesMockServer server;
     private KubernetesClient client;
     private final List<AutoCloseable> closing = new ArrayList<>();
@@ -88,15 +89,23 @@ class CopyTaskIntakeTest {
         create(task("local", "node-a", "node-a", Map.of()));
         create(task("hostile", "node-b", "node-a", Map.of("unexpected", true)));
         awaitEvents(agent, 4);
-        assertEquals(List.of("changed present", "changed local", "changed local",
-                        "rejected hostile: spec has an unknown field 'unexpected'"), agent.events,
+        assertEquals(
+                List.of(
+                        "changed present",
+                        "changed local",
+                        "changed local",
+                        "rejected hostile: spec has an unknown field 'unexpected'"),
+                agent.events,
                 "a same-node task comes from both informers; the hostile one gets the task parser's words");
 
         setCancel("present");
         awaitEvents(agent, 5);
         assertEquals("changed present cancel", agent.events.get(4));
 
-        client.genericKubernetesResources(Resources.COPY_TASKS).inNamespace(NAMESPACE).withName("present").delete();
+        client.genericKubernetesResources(Resources.COPY_TASKS)
+                .inNamespace(NAMESPACE)
+                .withName("present")
+                .delete();
         awaitEvents(agent, 6);
         assertEquals("removed present", agent.events.get(5));
     }
@@ -119,7 +128,9 @@ class CopyTaskIntakeTest {
 
         CopyTaskIntake restarted = intake("node-a");
         restarted.start(new Recording());
-        assertEquals(running.bytesDone(), restarted.lastStatus("t1").orElseThrow().bytesDone(),
+        assertEquals(
+                running.bytesDone(),
+                restarted.lastStatus("t1").orElseThrow().bytesDone(),
                 "a restarted agent continues from the status it wrote");
         intake.publish("gone", running); // a task deleted meanwhile is not an error
     }
@@ -134,22 +145,44 @@ class CopyTaskIntakeTest {
         Path target = data.resolve("copy.img");
         create(task("copy-1", "node-a", "node-a", Map.of(), source, target));
 
-        Process agent = new ProcessBuilder(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-Xmx96m",
-                "-Dkubernetes.master=" + client.getMasterUrl(), "-Dkubernetes.trust.certificates=true",
-                "-Dkubernetes.auth.tryKubeConfig=false", "-Dkubernetes.auth.tryServiceAccount=false",
-                "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-                "agent", "--namespace", NAMESPACE, "--node", "node-a", "--allowed-root", data.toString(),
-                "--state-dir", dir.resolve("state").toString(), "--bind-address", "127.0.0.1",
-                "--data-port", "0", "--admin-port", "0"))
-                .redirectErrorStream(true).redirectOutput(dir.resolve("agent.log").toFile()).start();
+        Process agent = new ProcessBuilder(List.of(
+                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                        "--enable-native-access=ALL-UNNAMED",
+                        "-Xmx96m",
+                        "-Dkubernetes.master=" + client.getMasterUrl(),
+                        "-Dkubernetes.trust.certificates=true",
+                        "-Dkubernetes.auth.tryKubeConfig=false",
+                        "-Dkubernetes.auth.tryServiceAccount=false",
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        Main.class.getName(),
+                        "agent",
+                        "--namespace",
+                        NAMESPACE,
+                        "--node",
+                        "node-a",
+                        "--allowed-root",
+                        data.toString(),
+                        "--state-dir",
+                        dir.resolve("state").toString(),
+                        "--bind-address",
+                        "127.0.0.1",
+                        "--data-port",
+                        "0",
+                        "--admin-port",
+                        "0"))
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("agent.log").toFile())
+                .start();
         closing.add(() -> {
             agent.destroyForcibly();
             agent.waitFor(10, TimeUnit.SECONDS);
         });
 
-        JsonNode status = await(() -> Json.tree(copyTask("copy-1").getAdditionalProperties().get("status")),
-                s -> Phase.Succeeded.name().equals(s.path("phase").asText()) || Phase.Failed.name().equals(s.path("phase").asText()),
+        JsonNode status = await(
+                () -> Json.tree(copyTask("copy-1").getAdditionalProperties().get("status")),
+                s -> Phase.Succeeded.name().equals(s.path("phase").asText())
+                        || Phase.Failed.name().equals(s.path("phase").asText()),
                 agent);
         assertEquals("Succeeded", status.path("phase").asText(), status::toString);
         assertEquals("100.00%", status.path("progress").asText());
@@ -161,10 +194,15 @@ class CopyTaskIntakeTest {
     @Test
     void aTaskDirectoryIsRefusedWhereTasksComeFromTheCluster() {
         var err = new java.io.ByteArrayOutputStream();
-        int exit = dev.lockkeeper.sidecar.agent.AgentCommand.run(new String[] {"--node", "node-a", "--tasks", dir.toString()},
-                System.out, new java.io.PrintStream(err), settings -> intake(settings.node()));
+        int exit = dev.lockkeeper.sidecar.agent.AgentCommand.run(
+                new String[] {"--node", "node-a", "--tasks", dir.toString()},
+                System.out,
+                new java.io.PrintStream(err),
+                settings -> intake(settings.node()));
         assertEquals(2, exit);
-        assertTrue(err.toString().contains("--tasks is not used here: this agent takes its tasks from CopyTask resources"), err::toString);
+        assertTrue(
+                err.toString().contains("--tasks is not used here: this agent takes its tasks from CopyTask resources"),
+                err::toString);
     }
 
     private CopyTaskIntake intake(String node) {
@@ -173,13 +211,18 @@ class CopyTaskIntakeTest {
         return intake;
     }
 
-    private JsonNode await(Supplier<JsonNode> read, java.util.function.Predicate<JsonNode> done, Process agent) throws Exception {
+    private JsonNode await(Supplier<JsonNode> read, java.util.function.Predicate<JsonNode> done, Process agent)
+            throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
         while (true) {
             JsonNode value = read.get();
             if (done.test(value)) return value;
-            if (!agent.isAlive()) throw new AssertionError("the agent exited " + agent.exitValue() + ": " + Files.readString(dir.resolve("agent.log")));
-            if (System.nanoTime() > deadline) throw new AssertionError("status now " + value + "; agent log: " + Files.readString(dir.resolve("agent.log")));
+            if (!agent.isAlive())
+                throw new AssertionError(
+                        "the agent exited " + agent.exitValue() + ": " + Files.readString(dir.resolve("agent.log")));
+            if (System.nanoTime() > deadline)
+                throw new AssertionError(
+                        "status now " + value + "; agent log: " + Files.readString(dir.resolve("agent.log")));
             TimeUnit.MILLISECONDS.sleep(100);
         }
     }
@@ -193,35 +236,67 @@ class CopyTaskIntakeTest {
     }
 
     private GenericKubernetesResource copyTask(String name) {
-        return client.genericKubernetesResources(Resources.COPY_TASKS).inNamespace(NAMESPACE).withName(name).get();
+        return client.genericKubernetesResources(Resources.COPY_TASKS)
+                .inNamespace(NAMESPACE)
+                .withName(name)
+                .get();
     }
 
     private void create(GenericKubernetesResource task) {
-        client.genericKubernetesResources(Resources.COPY_TASKS).inNamespace(NAMESPACE).resource(task).create();
+        client.genericKubernetesResources(Resources.COPY_TASKS)
+                .inNamespace(NAMESPACE)
+                .resource(task)
+                .create();
     }
 
     private void setCancel(String name) {
         GenericKubernetesResource task = copyTask(name);
         @SuppressWarnings("unchecked")
-        Map<String, Object> spec = (Map<String, Object>) task.getAdditionalProperties().get("spec");
+        Map<String, Object> spec =
+                (Map<String, Object>) task.getAdditionalProperties().get("spec");
         spec.put("cancel", true);
-        client.genericKubernetesResources(Resources.COPY_TASKS).inNamespace(NAMESPACE).resource(task).update();
+        client.genericKubernetesResources(Resources.COPY_TASKS)
+                .inNamespace(NAMESPACE)
+                .resource(task)
+                .update();
     }
 
-    private GenericKubernetesResource task(String name, String sourceNode, String targetNode, Map<String, Object> extraSpec) {
+    private GenericKubernetesResource task(
+            String name, String sourceNode, String targetNode, Map<String, Object> extraSpec) {
         return task(name, sourceNode, targetNode, extraSpec, dir.resolve("in.img"), dir.resolve("out.img"));
     }
 
-    private static GenericKubernetesResource task(String name, String sourceNode, String targetNode, Map<String, Object> extraSpec,
-                                                  Path source, Path target) {
+    private static GenericKubernetesResource task(
+            String name,
+            String sourceNode,
+            String targetNode,
+            Map<String, Object> extraSpec,
+            Path source,
+            Path target) {
         Map<String, Object> spec = new java.util.LinkedHashMap<>(Map.of(
                 "source", Map.of("node", sourceNode, "path", source.toString()),
                 "target", Map.of("node", targetNode, "path", target.toString())));
         spec.putAll(extraSpec);
-        return Json.MAPPER.convertValue(Map.of(
-                "apiVersion", Keys.GROUP + "/" + Keys.VERSION, "kind", "CopyTask",
-                "metadata", Map.of("name", name, "namespace", NAMESPACE,
-                        "labels", Map.of(Keys.SOURCE_NODE, Names.nodeLabel(sourceNode), Keys.TARGET_NODE, Names.nodeLabel(targetNode))),
-                "spec", spec), GenericKubernetesResource.class);
+        return Json.MAPPER.convertValue(
+                Map.of(
+                        "apiVersion",
+                        Keys.GROUP + "/" + Keys.VERSION,
+                        "kind",
+                        "CopyTask",
+                        "metadata",
+                        Map.of(
+                                "name",
+                                name,
+                                "namespace",
+                                NAMESPACE,
+                                "labels",
+                                Map.of(
+                                        Keys.SOURCE_NODE,
+                                        Names.nodeLabel(sourceNode),
+                                        Keys.TARGET_NODE,
+                                        Names.nodeLabel(targetNode))),
+                        "spec",
+                        spec),
+                GenericKubernetesResource.class);
     }
 }

@@ -25,7 +25,8 @@ class CloneTokenCheckTest {
 
     String token(Instant mintedAt, String sourceNs, String sourceName, String targetNs, String targetName) {
         return new CloneTokenSigner(webhookKeys.getPrivate(), Clock.fixed(mintedAt, ZoneOffset.UTC))
-                .sign(CloneTokenClaims.clone(TokenResource.PERSISTENT_VOLUME_CLAIMS, sourceNs, sourceName, targetNs, targetName));
+                .sign(CloneTokenClaims.clone(
+                        TokenResource.PERSISTENT_VOLUME_CLAIMS, sourceNs, sourceName, targetNs, targetName));
     }
 
     TokenVerdict verdict(String token) {
@@ -35,22 +36,28 @@ class CloneTokenCheckTest {
     @Test
     void aTokenMintedAtAdmissionIsValidLongAfterItsExpiry() {
         // the reconcile happens hours later; the token expired at 17:05 but the object was created at 17:00
-        assertEquals(new TokenVerdict.Valid(), verdict(token(CREATED.minusSeconds(1), "golden-images", "win11", "alice", "win11-copy")));
+        assertEquals(
+                new TokenVerdict.Valid(),
+                verdict(token(CREATED.minusSeconds(1), "golden-images", "win11", "alice", "win11-copy")));
     }
 
     @Test
     void aTokenAlreadyExpiredWhenTheObjectWasCreatedIsRefused() {
         var verdict = verdict(token(CREATED.minusSeconds(6 * 60), "golden-images", "win11", "alice", "win11-copy"));
-        assertTrue(verdict instanceof TokenVerdict.Invalid i && i.detail().startsWith("expired at"), verdict.toString());
+        assertTrue(
+                verdict instanceof TokenVerdict.Invalid i && i.detail().startsWith("expired at"), verdict.toString());
     }
 
     @Test
     void aTokenForAnotherTargetOrSourceIsRefused() {
-        assertEquals(new TokenVerdict.Invalid("target name does not match"),
+        assertEquals(
+                new TokenVerdict.Invalid("target name does not match"),
                 verdict(token(CREATED, "golden-images", "win11", "alice", "other-copy")));
-        assertEquals(new TokenVerdict.Invalid("target namespace does not match"),
+        assertEquals(
+                new TokenVerdict.Invalid("target namespace does not match"),
                 verdict(token(CREATED, "golden-images", "win11", "bob", "win11-copy")));
-        assertEquals(new TokenVerdict.Invalid("source name does not match"),
+        assertEquals(
+                new TokenVerdict.Invalid("source name does not match"),
                 verdict(token(CREATED, "golden-images", "win10", "alice", "win11-copy")));
     }
 
@@ -58,11 +65,14 @@ class CloneTokenCheckTest {
     void aTamperedOrForeignTokenIsRefused() {
         String good = token(CREATED, "golden-images", "win11", "alice", "win11-copy");
         String[] parts = good.split("\\.");
-        String payload = new String(java.util.Base64.getUrlDecoder().decode(parts[1])).replace("win11-copy", "win11-copz");
-        String tampered = parts[0] + "." + java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(payload.getBytes()) + "." + parts[2];
+        String payload =
+                new String(java.util.Base64.getUrlDecoder().decode(parts[1])).replace("win11-copy", "win11-copz");
+        String tampered = parts[0] + "."
+                + java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(payload.getBytes()) + "." + parts[2];
         assertEquals(new TokenVerdict.Invalid("signature does not verify"), verdict(tampered));
         String foreign = new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.fixed(CREATED, ZoneOffset.UTC))
-                .sign(CloneTokenClaims.clone(TokenResource.PERSISTENT_VOLUME_CLAIMS, "golden-images", "win11", "alice", "win11-copy"));
+                .sign(CloneTokenClaims.clone(
+                        TokenResource.PERSISTENT_VOLUME_CLAIMS, "golden-images", "win11", "alice", "win11-copy"));
         assertEquals(new TokenVerdict.Invalid("signature does not verify"), verdict(foreign));
         assertTrue(verdict("not.a.jwt") instanceof TokenVerdict.Invalid);
     }
@@ -71,14 +81,28 @@ class CloneTokenCheckTest {
     void aMissingTokenIsRefusedAndSameNamespaceNeedsNone() {
         assertEquals(new TokenVerdict.Invalid("clone token missing"), verdict(null));
         assertEquals(new TokenVerdict.NotRequired(), check.check(World.copy("alice", null)));
-        assertEquals(new TokenVerdict.NotRequired(), check.check(World.copy(null, null)), "no namespace means the copy's own");
+        assertEquals(
+                new TokenVerdict.NotRequired(),
+                check.check(World.copy(null, null)),
+                "no namespace means the copy's own");
     }
 
     @Test
     void aTokenBoundToAnotherUidIsRefused() {
-        var claims = new CloneTokenClaims("Clone", "win11", "golden-images", TokenResource.PERSISTENT_VOLUME_CLAIMS,
-                Map.of("targetNamespace", "alice", "targetName", "win11-copy", "uid", "00000000-0000-4000-8000-000000000000"));
-        String token = new CloneTokenSigner(webhookKeys.getPrivate(), Clock.fixed(CREATED, ZoneOffset.UTC)).sign(claims);
+        var claims = new CloneTokenClaims(
+                "Clone",
+                "win11",
+                "golden-images",
+                TokenResource.PERSISTENT_VOLUME_CLAIMS,
+                Map.of(
+                        "targetNamespace",
+                        "alice",
+                        "targetName",
+                        "win11-copy",
+                        "uid",
+                        "00000000-0000-4000-8000-000000000000"));
+        String token =
+                new CloneTokenSigner(webhookKeys.getPrivate(), Clock.fixed(CREATED, ZoneOffset.UTC)).sign(claims);
         assertEquals(new TokenVerdict.Invalid("target uid does not match"), verdict(token));
     }
 

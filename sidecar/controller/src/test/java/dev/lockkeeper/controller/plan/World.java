@@ -14,7 +14,6 @@ import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.storage.StorageClass;
 import io.fabric8.kubernetes.api.model.storage.StorageClassBuilder;
-
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -48,31 +47,80 @@ final class World {
     static World fresh() {
         World w = new World();
         w.target = new PersistentVolumeClaimBuilder()
-                .withNewMetadata().withName("disk0").withNamespace("alice").withUid(TARGET_UID).withResourceVersion("7").endMetadata()
-                .withNewSpec().withAccessModes("ReadWriteOnce").withStorageClassName("fast")
-                .withNewResources().addToRequests("storage", new Quantity("2Gi")).endResources()
-                .withNewDataSourceRef().withApiGroup(Keys.GROUP).withKind("VolumeCopy").withName("win11-copy").endDataSourceRef()
-                .endSpec().withNewStatus().withPhase("Pending").endStatus().build();
+                .withNewMetadata()
+                .withName("disk0")
+                .withNamespace("alice")
+                .withUid(TARGET_UID)
+                .withResourceVersion("7")
+                .endMetadata()
+                .withNewSpec()
+                .withAccessModes("ReadWriteOnce")
+                .withStorageClassName("fast")
+                .withNewResources()
+                .addToRequests("storage", new Quantity("2Gi"))
+                .endResources()
+                .withNewDataSourceRef()
+                .withApiGroup(Keys.GROUP)
+                .withKind("VolumeCopy")
+                .withName("win11-copy")
+                .endDataSourceRef()
+                .endSpec()
+                .withNewStatus()
+                .withPhase("Pending")
+                .endStatus()
+                .build();
         w.copy = copy("alice", null);
         w.source = new PersistentVolumeClaimBuilder()
-                .withNewMetadata().withName("win11").withNamespace("alice").withUid(SOURCE_UID).endMetadata()
-                .withNewSpec().withAccessModes("ReadWriteOnce").withStorageClassName("fast").withVolumeName("pv-source")
-                .withNewResources().addToRequests("storage", new Quantity("2Gi")).endResources().endSpec()
-                .withNewStatus().withPhase("Bound").endStatus().build();
+                .withNewMetadata()
+                .withName("win11")
+                .withNamespace("alice")
+                .withUid(SOURCE_UID)
+                .endMetadata()
+                .withNewSpec()
+                .withAccessModes("ReadWriteOnce")
+                .withStorageClassName("fast")
+                .withVolumeName("pv-source")
+                .withNewResources()
+                .addToRequests("storage", new Quantity("2Gi"))
+                .endResources()
+                .endSpec()
+                .withNewStatus()
+                .withPhase("Bound")
+                .endStatus()
+                .build();
         return w;
     }
 
     static VolumeCopy copy(String sourceNamespace, String token) {
-        var metadata = new ObjectMetaBuilder().withName("win11-copy").withNamespace("alice").withUid("66666666-6666-4666-8666-666666666666")
-                .withCreationTimestamp("2026-12-02T17:00:00Z").build();
+        var metadata = new ObjectMetaBuilder()
+                .withName("win11-copy")
+                .withNamespace("alice")
+                .withUid("66666666-6666-4666-8666-666666666666")
+                .withCreationTimestamp("2026-12-02T17:00:00Z")
+                .build();
         if (token != null) metadata.setAnnotations(new java.util.HashMap<>(java.util.Map.of(Keys.CLONE_TOKEN, token)));
-        return new VolumeCopy(Keys.API_VERSION, "VolumeCopy", metadata,
-                new VolumeCopy.Spec(new VolumeCopy.Source(new VolumeCopy.PvcSource(sourceNamespace, "win11")), null, null, null, null, null), null);
+        return new VolumeCopy(
+                Keys.API_VERSION,
+                "VolumeCopy",
+                metadata,
+                new VolumeCopy.Spec(
+                        new VolumeCopy.Source(new VolumeCopy.PvcSource(sourceNamespace, "win11")),
+                        null,
+                        null,
+                        null,
+                        null,
+                        null),
+                null);
     }
 
     static StorageClass storageClass(String bindingMode) {
-        return new StorageClassBuilder().withNewMetadata().withName("fast").endMetadata().withProvisioner("csi.example.com")
-                .withVolumeBindingMode(bindingMode).build();
+        return new StorageClassBuilder()
+                .withNewMetadata()
+                .withName("fast")
+                .endMetadata()
+                .withProvisioner("csi.example.com")
+                .withVolumeBindingMode(bindingMode)
+                .build();
     }
 
     /** Target initialised (finalizer, cloneType), prime and holders created and running, prime bound. */
@@ -83,54 +131,132 @@ final class World {
         prime = Holders.prime(target, Settings.DEFAULT);
         prime.getMetadata().setUid(PRIME_UID);
         prime.getSpec().setVolumeName("pv-prime");
-        prime.setStatus(new io.fabric8.kubernetes.api.model.PersistentVolumeClaimStatusBuilder().withPhase("Bound").build());
+        prime.setStatus(new io.fabric8.kubernetes.api.model.PersistentVolumeClaimStatusBuilder()
+                .withPhase("Bound")
+                .build());
         sourceHolder = running(Holders.sourceHolder(source, null, Settings.DEFAULT), SOURCE_HOLDER_UID, "node-a");
-        targetHolder = running(Holders.targetHolder(target, source, null, Settings.DEFAULT), TARGET_HOLDER_UID, "node-b");
-        volume = new PersistentVolumeBuilder().withNewMetadata().withName("pv-prime").endMetadata()
-                .withNewSpec().withPersistentVolumeReclaimPolicy("Delete")
-                .withNewClaimRef().withNamespace("lockkeeper").withName(prime.getMetadata().getName()).withUid(PRIME_UID).endClaimRef()
-                .endSpec().build();
+        targetHolder =
+                running(Holders.targetHolder(target, source, null, Settings.DEFAULT), TARGET_HOLDER_UID, "node-b");
+        volume = new PersistentVolumeBuilder()
+                .withNewMetadata()
+                .withName("pv-prime")
+                .endMetadata()
+                .withNewSpec()
+                .withPersistentVolumeReclaimPolicy("Delete")
+                .withNewClaimRef()
+                .withNamespace("lockkeeper")
+                .withName(prime.getMetadata().getName())
+                .withUid(PRIME_UID)
+                .endClaimRef()
+                .endSpec()
+                .build();
         return this;
     }
 
     World withTask(TaskStatus.Phase phase, long done, long total) {
         var planner = new CopyPlanner(Settings.DEFAULT);
-        var created = planner.plan(observed()).stream().filter(a -> a instanceof Action.Create c && c.object().getKind().equals("CopyTask"))
-                .map(a -> dev.lockkeeper.controller.api.Json.MAPPER.convertValue(((Action.Create) a).object(), CopyTaskResource.class))
-                .findFirst().orElseThrow(() -> new AssertionError("the prepared world creates no task"));
-        TaskStatus status = phase == null ? null
-                : new TaskStatus(phase, "node-b", 1, total, done, done, 0, 0, null, null, null, null, "2026-12-02T18:00:00Z", null);
+        var created = planner.plan(observed()).stream()
+                .filter(a ->
+                        a instanceof Action.Create c && c.object().getKind().equals("CopyTask"))
+                .map(a -> dev.lockkeeper.controller.api.Json.MAPPER.convertValue(
+                        ((Action.Create) a).object(), CopyTaskResource.class))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("the prepared world creates no task"));
+        TaskStatus status = phase == null
+                ? null
+                : new TaskStatus(
+                        phase,
+                        "node-b",
+                        1,
+                        total,
+                        done,
+                        done,
+                        0,
+                        0,
+                        null,
+                        null,
+                        null,
+                        null,
+                        "2026-12-02T18:00:00Z",
+                        null);
         task = new CopyTaskResource(created.apiVersion(), created.kind(), created.metadata(), created.spec(), status);
-        copy = new VolumeCopy(copy.apiVersion(), copy.kind(), copy.metadata(), copy.spec(), new VolumeCopy.Status("CloneScheduled",
-                new VolumeCopy.ClaimRef("disk0", TARGET_UID), null, null, null, null, null,
-                List.of(new dev.lockkeeper.controller.api.Condition("Authorized", "True", "SameNamespace", null, NOW.toString())),
-                NOW.toString(), null, null));
+        copy = new VolumeCopy(
+                copy.apiVersion(),
+                copy.kind(),
+                copy.metadata(),
+                copy.spec(),
+                new VolumeCopy.Status(
+                        "CloneScheduled",
+                        new VolumeCopy.ClaimRef("disk0", TARGET_UID),
+                        null,
+                        null,
+                        null,
+                        null,
+                        null,
+                        List.of(new dev.lockkeeper.controller.api.Condition(
+                                "Authorized", "True", "SameNamespace", null, NOW.toString())),
+                        NOW.toString(),
+                        null,
+                        null));
         return this;
     }
 
     static Pod running(Pod pod, String uid, String node) {
         pod.getMetadata().setUid(uid);
         pod.getSpec().setNodeName(node);
-        pod.setStatus(new io.fabric8.kubernetes.api.model.PodStatusBuilder().withPhase("Running").build());
+        pod.setStatus(new io.fabric8.kubernetes.api.model.PodStatusBuilder()
+                .withPhase("Running")
+                .build());
         return pod;
     }
 
     static Pod userPod(String name, String claim, boolean readOnlyMount, String phase) {
-        return new PodBuilder().withNewMetadata().withName(name).withNamespace("alice").endMetadata()
-                .withNewSpec().addNewContainer().withName("app").addNewVolumeMount().withName("d").withMountPath("/d").withReadOnly(readOnlyMount)
-                .endVolumeMount().endContainer().addNewVolume().withName("d").withNewPersistentVolumeClaim(claim, false).endVolume().endSpec()
-                .withNewStatus().withPhase(phase).endStatus().build();
+        return new PodBuilder()
+                .withNewMetadata()
+                .withName(name)
+                .withNamespace("alice")
+                .endMetadata()
+                .withNewSpec()
+                .addNewContainer()
+                .withName("app")
+                .addNewVolumeMount()
+                .withName("d")
+                .withMountPath("/d")
+                .withReadOnly(readOnlyMount)
+                .endVolumeMount()
+                .endContainer()
+                .addNewVolume()
+                .withName("d")
+                .withNewPersistentVolumeClaim(claim, false)
+                .endVolume()
+                .endSpec()
+                .withNewStatus()
+                .withPhase(phase)
+                .endStatus()
+                .build();
     }
 
     World annotate(String key, String value) {
-        if (target.getMetadata().getAnnotations() == null) target.getMetadata().setAnnotations(new java.util.HashMap<>());
+        if (target.getMetadata().getAnnotations() == null)
+            target.getMetadata().setAnnotations(new java.util.HashMap<>());
         target.getMetadata().getAnnotations().put(key, value);
         return this;
     }
 
     Observed observed() {
-        return new Observed(target, Optional.ofNullable(copy), Optional.ofNullable(storageClass), token, Optional.ofNullable(source),
-                podsUsingSource, Optional.ofNullable(prime), Optional.ofNullable(targetHolder), Optional.ofNullable(sourceHolder),
-                Optional.ofNullable(task), Optional.ofNullable(volume), otherTargets, NOW);
+        return new Observed(
+                target,
+                Optional.ofNullable(copy),
+                Optional.ofNullable(storageClass),
+                token,
+                Optional.ofNullable(source),
+                podsUsingSource,
+                Optional.ofNullable(prime),
+                Optional.ofNullable(targetHolder),
+                Optional.ofNullable(sourceHolder),
+                Optional.ofNullable(task),
+                Optional.ofNullable(volume),
+                otherTargets,
+                NOW);
     }
 }

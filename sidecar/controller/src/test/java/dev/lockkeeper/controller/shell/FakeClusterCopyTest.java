@@ -1,6 +1,5 @@
 package dev.lockkeeper.controller.shell;
 
-import dev.lockkeeper.controller.testing.MockCluster;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.lockkeeper.certs.token.CloneTokenClaims;
@@ -9,12 +8,13 @@ import dev.lockkeeper.certs.token.CloneTokenSigner;
 import dev.lockkeeper.certs.token.CloneTokenVerifier;
 import dev.lockkeeper.certs.token.InvalidCloneTokenException;
 import dev.lockkeeper.certs.token.TokenKeyFiles;
-import dev.lockkeeper.controller.cli.ControllerCommand;
 import dev.lockkeeper.controller.api.Json;
 import dev.lockkeeper.controller.api.Keys;
 import dev.lockkeeper.controller.api.VolumeCopy;
+import dev.lockkeeper.controller.cli.ControllerCommand;
 import dev.lockkeeper.controller.plan.CloneTokenCheck;
 import dev.lockkeeper.controller.plan.Settings;
+import dev.lockkeeper.controller.testing.MockCluster;
 import dev.lockkeeper.sidecar.agent.TaskStatus;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
@@ -62,6 +62,7 @@ class FakeClusterCopyTest {
     /** The webhook's clone-token keys as it keeps them on disk; the controller reads the public half as in production. */
     @TempDir
     static Path tokenKeyDir;
+
     static KeyPair webhookKeys;
     static CloneTokenCheck tokenCheck;
     CopyController controller;
@@ -77,10 +78,24 @@ class FakeClusterCopyTest {
                 client.load(in).create();
             }
         }
-        client.resource(new StorageClassBuilder().withNewMetadata().withName("fast").endMetadata().withProvisioner("csi.example.com")
-                .withVolumeBindingMode("Immediate").withReclaimPolicy("Delete").build()).create();
-        client.resource(new StorageClassBuilder().withNewMetadata().withName("local").endMetadata().withProvisioner("csi.example.com")
-                .withVolumeBindingMode("WaitForFirstConsumer").withReclaimPolicy("Delete").build()).create();
+        client.resource(new StorageClassBuilder()
+                        .withNewMetadata()
+                        .withName("fast")
+                        .endMetadata()
+                        .withProvisioner("csi.example.com")
+                        .withVolumeBindingMode("Immediate")
+                        .withReclaimPolicy("Delete")
+                        .build())
+                .create();
+        client.resource(new StorageClassBuilder()
+                        .withNewMetadata()
+                        .withName("local")
+                        .endMetadata()
+                        .withProvisioner("csi.example.com")
+                        .withVolumeBindingMode("WaitForFirstConsumer")
+                        .withReclaimPolicy("Delete")
+                        .build())
+                .create();
         simulators = new Simulators(client);
         Path keyFile = tokenKeyDir.resolve("token.key");
         webhookKeys = TokenKeyFiles.loadOrGenerate(keyFile);
@@ -117,12 +132,25 @@ class FakeClusterCopyTest {
     }
 
     PersistentVolumeClaim createSource(String namespace) {
-        var source = new PersistentVolumeClaimBuilder().withNewMetadata().withName("win11").withNamespace(namespace).endMetadata()
-                .withNewSpec().withAccessModes("ReadWriteOnce").withStorageClassName("fast")
-                .withNewResources().addToRequests("storage", new Quantity("1Gi")).endResources().endSpec().build();
+        var source = new PersistentVolumeClaimBuilder()
+                .withNewMetadata()
+                .withName("win11")
+                .withNamespace(namespace)
+                .endMetadata()
+                .withNewSpec()
+                .withAccessModes("ReadWriteOnce")
+                .withStorageClassName("fast")
+                .withNewResources()
+                .addToRequests("storage", new Quantity("1Gi"))
+                .endResources()
+                .endSpec()
+                .build();
         client.resource(source).create();
         await("source bound", () -> bound(namespace, "win11"));
-        return client.persistentVolumeClaims().inNamespace(namespace).withName("win11").get();
+        return client.persistentVolumeClaims()
+                .inNamespace(namespace)
+                .withName("win11")
+                .get();
     }
 
     void createCopy(String sourceNamespace, String token) {
@@ -133,10 +161,17 @@ class FakeClusterCopyTest {
         var copy = new GenericKubernetesResource();
         copy.setApiVersion(Keys.API_VERSION);
         copy.setKind("VolumeCopy");
-        copy.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName(name).withNamespace(ns)
-                .withAnnotations(token == null ? Map.of() : Map.of(Keys.CLONE_TOKEN, token)).build());
-        copy.setAdditionalProperty("spec", Map.of("source", Map.of("pvc", Map.of("namespace", sourceNamespace, "name", "win11"))));
-        client.genericKubernetesResources(Resources.VOLUME_COPIES).inNamespace(ns).resource(copy).create();
+        copy.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder()
+                .withName(name)
+                .withNamespace(ns)
+                .withAnnotations(token == null ? Map.of() : Map.of(Keys.CLONE_TOKEN, token))
+                .build());
+        copy.setAdditionalProperty(
+                "spec", Map.of("source", Map.of("pvc", Map.of("namespace", sourceNamespace, "name", "win11"))));
+        client.genericKubernetesResources(Resources.VOLUME_COPIES)
+                .inNamespace(ns)
+                .resource(copy)
+                .create();
     }
 
     PersistentVolumeClaim createTarget(String storageClass) {
@@ -147,17 +182,34 @@ class FakeClusterCopyTest {
         return createTarget(storageClass, annotations, "disk0", "win11-copy");
     }
 
-    PersistentVolumeClaim createTarget(String storageClass, Map<String, String> annotations, String name, String copyName) {
-        return client.resource(new PersistentVolumeClaimBuilder().withNewMetadata().withName(name).withNamespace(ns).withAnnotations(annotations).endMetadata()
-                .withNewSpec().withAccessModes("ReadWriteOnce").withStorageClassName(storageClass)
-                .withNewResources().addToRequests("storage", new Quantity("1Gi")).endResources()
-                .withNewDataSourceRef().withApiGroup(Keys.GROUP).withKind("VolumeCopy").withName(copyName).endDataSourceRef()
-                .endSpec().build()).create();
+    PersistentVolumeClaim createTarget(
+            String storageClass, Map<String, String> annotations, String name, String copyName) {
+        return client.resource(new PersistentVolumeClaimBuilder()
+                        .withNewMetadata()
+                        .withName(name)
+                        .withNamespace(ns)
+                        .withAnnotations(annotations)
+                        .endMetadata()
+                        .withNewSpec()
+                        .withAccessModes("ReadWriteOnce")
+                        .withStorageClassName(storageClass)
+                        .withNewResources()
+                        .addToRequests("storage", new Quantity("1Gi"))
+                        .endResources()
+                        .withNewDataSourceRef()
+                        .withApiGroup(Keys.GROUP)
+                        .withKind("VolumeCopy")
+                        .withName(copyName)
+                        .endDataSourceRef()
+                        .endSpec()
+                        .build())
+                .create();
     }
 
     String token(Instant mintedAt, String sourceNamespace, String targetName) {
         return new CloneTokenSigner(webhookKeys.getPrivate(), Clock.fixed(mintedAt, ZoneOffset.UTC))
-                .sign(CloneTokenClaims.clone(TokenResource.PERSISTENT_VOLUME_CLAIMS, sourceNamespace, "win11", ns, targetName));
+                .sign(CloneTokenClaims.clone(
+                        TokenResource.PERSISTENT_VOLUME_CLAIMS, sourceNamespace, "win11", ns, targetName));
     }
 
     PersistentVolumeClaim target() {
@@ -165,12 +217,20 @@ class FakeClusterCopyTest {
     }
 
     VolumeCopy copy() {
-        return Json.volumeCopy(client.genericKubernetesResources(Resources.VOLUME_COPIES).inNamespace(ns).withName("win11-copy").get());
+        return Json.volumeCopy(client.genericKubernetesResources(Resources.VOLUME_COPIES)
+                .inNamespace(ns)
+                .withName("win11-copy")
+                .get());
     }
 
     boolean bound(String namespace, String name) {
-        var claim = client.persistentVolumeClaims().inNamespace(namespace).withName(name).get();
-        return claim != null && claim.getStatus() != null && "Bound".equals(claim.getStatus().getPhase());
+        var claim = client.persistentVolumeClaims()
+                .inNamespace(namespace)
+                .withName(name)
+                .get();
+        return claim != null
+                && claim.getStatus() != null
+                && "Bound".equals(claim.getStatus().getPhase());
     }
 
     List<Event> events(String namespace) {
@@ -178,7 +238,10 @@ class FakeClusterCopyTest {
     }
 
     List<String> eventReasons(String namespace) {
-        return client.v1().events().inNamespace(namespace).list().getItems().stream().map(e -> e.getReason()).sorted().toList();
+        return client.v1().events().inNamespace(namespace).list().getItems().stream()
+                .map(e -> e.getReason())
+                .sorted()
+                .toList();
     }
 
     static void await(String what, BooleanSupplier condition) {
@@ -199,33 +262,60 @@ class FakeClusterCopyTest {
 
     /** What a finished or cancelled copy must leave: no prime, holder or task; the finalizer gone. */
     void assertNothingLeft(String sourceNamespace, String targetUid) {
-        await(() -> "holders, prime and task removed; left: " + left(sourceNamespace, targetUid)
-                + "; what the controller made and removed: " + simulators.history.stream()
-                .filter(h -> h.contains(targetUid) || h.contains(" " + sourceNamespace + "/")).toList(), () -> left(sourceNamespace, targetUid).isEmpty());
+        await(
+                () -> "holders, prime and task removed; left: " + left(sourceNamespace, targetUid)
+                        + "; what the controller made and removed: "
+                        + simulators.history.stream()
+                                .filter(h -> h.contains(targetUid) || h.contains(" " + sourceNamespace + "/"))
+                                .toList(),
+                () -> left(sourceNamespace, targetUid).isEmpty());
     }
 
     List<String> left(String sourceNamespace, String targetUid) {
         List<String> left = new java.util.ArrayList<>();
-        client.pods().inNamespace(sourceNamespace).withLabel(Keys.MANAGED_BY, "lockkeeper").list().getItems()
-                .forEach(p -> left.add("Pod " + sourceNamespace + "/" + p.getMetadata().getName()));
-        client.pods().inNamespace("lockkeeper").withLabel(Keys.TARGET_UID, targetUid).list().getItems()
+        client.pods()
+                .inNamespace(sourceNamespace)
+                .withLabel(Keys.MANAGED_BY, "lockkeeper")
+                .list()
+                .getItems()
+                .forEach(p -> left.add(
+                        "Pod " + sourceNamespace + "/" + p.getMetadata().getName()));
+        client.pods()
+                .inNamespace("lockkeeper")
+                .withLabel(Keys.TARGET_UID, targetUid)
+                .list()
+                .getItems()
                 .forEach(p -> left.add("Pod lockkeeper/" + p.getMetadata().getName()));
-        if (client.persistentVolumeClaims().inNamespace("lockkeeper").withName("prime-" + targetUid).get() != null) left.add("the prime");
-        if (client.genericKubernetesResources(Resources.COPY_TASKS).inNamespace("lockkeeper").withName(targetUid).get() != null) left.add("the task");
+        if (client.persistentVolumeClaims()
+                        .inNamespace("lockkeeper")
+                        .withName("prime-" + targetUid)
+                        .get()
+                != null) left.add("the prime");
+        if (client.genericKubernetesResources(Resources.COPY_TASKS)
+                        .inNamespace("lockkeeper")
+                        .withName(targetUid)
+                        .get()
+                != null) left.add("the task");
         return left;
     }
 
     void assertCopied(String sourceNamespace) {
         await("target bound", () -> bound(ns, "disk0"));
-        await("clone succeeded", () -> "Succeeded".equals(target().getMetadata().getAnnotations().get(Keys.CLONE_PHASE)));
+        await(
+                "clone succeeded",
+                () -> "Succeeded".equals(target().getMetadata().getAnnotations().get(Keys.CLONE_PHASE)));
         PersistentVolumeClaim target = target();
-        await("finalizer released", () -> !target().getMetadata().getFinalizers().contains(Keys.FINALIZER));
+        await(
+                "finalizer released",
+                () -> !target().getMetadata().getFinalizers().contains(Keys.FINALIZER));
         Map<String, String> annotations = target().getMetadata().getAnnotations();
         assertEquals("copy", annotations.get(Keys.CLONE_TYPE));
         assertEquals("true", annotations.get(Keys.CLONE_OF));
         assertEquals("100.00%", annotations.get(Keys.POPULATOR_PROGRESS));
         assertFalse(annotations.containsKey(Keys.CLONE_ERROR));
-        PersistentVolume pv = client.persistentVolumes().withName(target.getSpec().getVolumeName()).get();
+        PersistentVolume pv = client.persistentVolumes()
+                .withName(target.getSpec().getVolumeName())
+                .get();
         assertEquals(target.getMetadata().getUid(), pv.getSpec().getClaimRef().getUid());
         assertEquals("Delete", pv.getSpec().getPersistentVolumeReclaimPolicy(), "the reclaim policy is restored");
         assertFalse(pv.getMetadata().getAnnotations().containsKey(Keys.RECLAIM_POLICY));
@@ -235,7 +325,9 @@ class FakeClusterCopyTest {
         assertEquals("disk0", copy.status().claimRef().name());
         assertEquals("crc32c-4MiB+sha256:" + "ab".repeat(32), copy.status().digest());
         assertTrue(copy.status().condition("Ready").orElseThrow().isTrue());
-        await("events", () -> eventReasons(ns).containsAll(List.of("CloneScheduled", "CloneSucceeded", "CopyVerified")));
+        await(
+                "events",
+                () -> eventReasons(ns).containsAll(List.of("CloneScheduled", "CloneSucceeded", "CopyVerified")));
         assertNothingLeft(sourceNamespace, target.getMetadata().getUid());
     }
 
@@ -246,7 +338,9 @@ class FakeClusterCopyTest {
         createCopy(ns, null);
         createTarget("fast");
         assertCopied(ns);
-        assertEquals("SameNamespace", copy().status().condition("Authorized").orElseThrow().reason());
+        assertEquals(
+                "SameNamespace",
+                copy().status().condition("Authorized").orElseThrow().reason());
     }
 
     @Test
@@ -261,7 +355,8 @@ class FakeClusterCopyTest {
 
     void assertTokenVerified() {
         var authorized = copy().status().condition("Authorized").orElseThrow();
-        assertEquals(List.of("True", "TokenVerified", "the clone token was valid when the VolumeCopy was created"),
+        assertEquals(
+                List.of("True", "TokenVerified", "the clone token was valid when the VolumeCopy was created"),
                 List.of(authorized.status(), authorized.reason(), authorized.message()));
     }
 
@@ -273,7 +368,13 @@ class FakeClusterCopyTest {
         createCopy(golden, token);
         createTarget("fast");
         var verifier = new CloneTokenVerifier(webhookKeys.getPublic(), Clock.systemUTC());
-        var expected = new CloneTokenVerifier.ExpectedClone(TokenResource.PERSISTENT_VOLUME_CLAIMS, golden, "win11", ns, "win11-copy", copy().metadata().getUid());
+        var expected = new CloneTokenVerifier.ExpectedClone(
+                TokenResource.PERSISTENT_VOLUME_CLAIMS,
+                golden,
+                "win11",
+                ns,
+                "win11-copy",
+                copy().metadata().getUid());
         await("the token expired", () -> {
             try {
                 verifier.verify(token, expected);
@@ -310,7 +411,11 @@ class FakeClusterCopyTest {
                 String[] parts = forAnotherTarget.split("\\.");
                 String claims = new String(Base64.getUrlDecoder().decode(parts[1]), StandardCharsets.UTF_8)
                         .replace("\"someone-else\"", "\"win11-copy\"");
-                token = parts[0] + "." + Base64.getUrlEncoder().withoutPadding().encodeToString(claims.getBytes(StandardCharsets.UTF_8)) + "." + parts[2];
+                token = parts[0] + "."
+                        + Base64.getUrlEncoder()
+                                .withoutPadding()
+                                .encodeToString(claims.getBytes(StandardCharsets.UTF_8))
+                        + "." + parts[2];
                 why = "signature does not verify";
             }
             case "missing" -> {
@@ -318,7 +423,9 @@ class FakeClusterCopyTest {
                 why = "clone token missing";
             }
             case "expired before the VolumeCopy was created" -> {
-                Instant mintedAt = Instant.now().minus(CloneTokenSigner.LIFETIME).minusSeconds(CloneTokenVerifier.LEEWAY_SECONDS + 60);
+                Instant mintedAt = Instant.now()
+                        .minus(CloneTokenSigner.LIFETIME)
+                        .minusSeconds(CloneTokenVerifier.LEEWAY_SECONDS + 60);
                 token = token(mintedAt, golden, "win11-copy");
                 why = "expired at " + mintedAt.plus(CloneTokenSigner.LIFETIME).truncatedTo(ChronoUnit.SECONDS);
             }
@@ -327,7 +434,9 @@ class FakeClusterCopyTest {
         createCopy(golden, token);
         createTarget("fast");
         String uid = target().getMetadata().getUid();
-        await("copy failed", () -> copy().status() != null && "Failed".equals(copy().status().phase()));
+        await(
+                "copy failed",
+                () -> copy().status() != null && "Failed".equals(copy().status().phase()));
         await("the event", () -> !events(ns).isEmpty());
 
         Map<String, String> annotations = target().getMetadata().getAnnotations();
@@ -336,14 +445,29 @@ class FakeClusterCopyTest {
         assertFalse(annotations.containsKey(Keys.CLONE_TYPE), "the claim was never initialised for a copy");
         assertFalse(target().getMetadata().getFinalizers().contains(Keys.FINALIZER));
         var authorized = copy().status().condition("Authorized").orElseThrow();
-        assertEquals(List.of("False", "InvalidToken", why), List.of(authorized.status(), authorized.reason(), authorized.message()));
+        assertEquals(
+                List.of("False", "InvalidToken", why),
+                List.of(authorized.status(), authorized.reason(), authorized.message()));
         assertEquals("invalid token", copy().status().message());
         var event = events(ns).getFirst();
-        assertEquals(List.of("Warning", "CloneValidationFailed", "The clone doesn't meet the validation requirements: invalid token", uid),
-                List.of(event.getType(), event.getReason(), event.getMessage(), event.getInvolvedObject().getUid()));
+        assertEquals(
+                List.of(
+                        "Warning",
+                        "CloneValidationFailed",
+                        "The clone doesn't meet the validation requirements: invalid token",
+                        uid),
+                List.of(
+                        event.getType(),
+                        event.getReason(),
+                        event.getMessage(),
+                        event.getInvolvedObject().getUid()));
         assertEquals(1, events(ns).size(), () -> "one Event: " + events(ns));
 
-        assertEquals(List.of(), simulators.created.stream().filter(c -> c.contains(uid) || c.contains(sourceUid)).toList(),
+        assertEquals(
+                List.of(),
+                simulators.created.stream()
+                        .filter(c -> c.contains(uid) || c.contains(sourceUid))
+                        .toList(),
                 "nothing was made for a refused copy");
         assertNothingLeft(golden, uid);
         assertNull(target().getSpec().getVolumeName(), "the claim stays Pending");
@@ -352,10 +476,27 @@ class FakeClusterCopyTest {
     @Test
     void aSourceInUseWaitsUntilThePodGoes() {
         createSource(ns);
-        client.resource(new PodBuilder().withNewMetadata().withName("vm-launcher").withNamespace(ns).endMetadata()
-                .withNewSpec().addNewContainer().withName("compute").withImage("virt-launcher").addNewVolumeMount().withName("disk")
-                .withMountPath("/disk").endVolumeMount().endContainer()
-                .addNewVolume().withName("disk").withNewPersistentVolumeClaim("win11", false).endVolume().endSpec().build()).create();
+        client.resource(new PodBuilder()
+                        .withNewMetadata()
+                        .withName("vm-launcher")
+                        .withNamespace(ns)
+                        .endMetadata()
+                        .withNewSpec()
+                        .addNewContainer()
+                        .withName("compute")
+                        .withImage("virt-launcher")
+                        .addNewVolumeMount()
+                        .withName("disk")
+                        .withMountPath("/disk")
+                        .endVolumeMount()
+                        .endContainer()
+                        .addNewVolume()
+                        .withName("disk")
+                        .withNewPersistentVolumeClaim("win11", false)
+                        .endVolume()
+                        .endSpec()
+                        .build())
+                .create();
         await("user pod running", () -> {
             var pod = client.pods().inNamespace(ns).withName("vm-launcher").get();
             return pod.getStatus() != null && "Running".equals(pod.getStatus().getPhase());
@@ -364,15 +505,29 @@ class FakeClusterCopyTest {
         createCopy(ns, null);
         createTarget("fast");
         await("in-use event", () -> eventReasons(ns).contains("CloneSourceInUse"));
-        var event = client.v1().events().inNamespace(ns).list().getItems().stream().filter(e -> e.getReason().equals("CloneSourceInUse")).findFirst().orElseThrow();
+        var event = client.v1().events().inNamespace(ns).list().getItems().stream()
+                .filter(e -> e.getReason().equals("CloneSourceInUse"))
+                .findFirst()
+                .orElseThrow();
         assertEquals("pod " + ns + "/vm-launcher using PersistentVolumeClaim win11", event.getMessage());
         assertEquals("Warning", event.getType());
-        await("the copy waits", () -> copy().status() != null && copy().status().condition("SourceReady").isPresent());
+        await(
+                "the copy waits",
+                () -> copy().status() != null
+                        && copy().status().condition("SourceReady").isPresent());
         var sourceReady = copy().status().condition("SourceReady").orElseThrow();
-        assertEquals(List.of("False", "CloneSourceInUse", "pod " + ns + "/vm-launcher using PersistentVolumeClaim win11"),
+        assertEquals(
+                List.of("False", "CloneSourceInUse", "pod " + ns + "/vm-launcher using PersistentVolumeClaim win11"),
                 List.of(sourceReady.status(), sourceReady.reason(), sourceReady.message()));
         assertEquals("Pending", target().getMetadata().getAnnotations().get(Keys.CLONE_PHASE));
-        assertTrue(client.pods().inNamespace(ns).withLabel(Keys.MANAGED_BY, "lockkeeper").list().getItems().isEmpty(), "no holder while in use");
+        assertTrue(
+                client.pods()
+                        .inNamespace(ns)
+                        .withLabel(Keys.MANAGED_BY, "lockkeeper")
+                        .list()
+                        .getItems()
+                        .isEmpty(),
+                "no holder while in use");
         String uid = target().getMetadata().getUid();
         assertEquals(0, simulators.creations("CopyTask", "lockkeeper", uid), "no task while in use");
         client.pods().inNamespace(ns).withName("vm-launcher").delete();
@@ -386,13 +541,37 @@ class FakeClusterCopyTest {
         createCopy(ns, null);
         createTarget("local");
         // nothing happens before a consumer is scheduled: CDI's claimReadyForPopulation
-        await("pending", () -> target().getMetadata().getAnnotations() != null && "Pending".equals(target().getMetadata().getAnnotations().get(Keys.CLONE_PHASE)));
-        assertNull(client.persistentVolumeClaims().inNamespace("lockkeeper").withName("prime-" + target().getMetadata().getUid()).get());
-        client.persistentVolumeClaims().inNamespace(ns).withName("disk0").patch(io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
-                io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE), "{\"metadata\":{\"annotations\":{\"volume.kubernetes.io/selected-node\":\"node-b\"}}}");
-        await("task", () -> !client.genericKubernetesResources(Resources.COPY_TASKS).inNamespace("lockkeeper").list().getItems().stream()
-                .filter(t -> t.getMetadata().getName().equals(target().getMetadata().getUid())).toList().isEmpty()
-                || bound(ns, "disk0"));
+        await(
+                "pending",
+                () -> target().getMetadata().getAnnotations() != null
+                        && "Pending"
+                                .equals(target().getMetadata().getAnnotations().get(Keys.CLONE_PHASE)));
+        assertNull(client.persistentVolumeClaims()
+                .inNamespace("lockkeeper")
+                .withName("prime-" + target().getMetadata().getUid())
+                .get());
+        client.persistentVolumeClaims()
+                .inNamespace(ns)
+                .withName("disk0")
+                .patch(
+                        io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
+                                io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+                        "{\"metadata\":{\"annotations\":{\"volume.kubernetes.io/selected-node\":\"node-b\"}}}");
+        await(
+                "task",
+                () ->
+                        !client
+                                        .genericKubernetesResources(Resources.COPY_TASKS)
+                                        .inNamespace("lockkeeper")
+                                        .list()
+                                        .getItems()
+                                        .stream()
+                                        .filter(t -> t.getMetadata()
+                                                .getName()
+                                                .equals(target().getMetadata().getUid()))
+                                        .toList()
+                                        .isEmpty()
+                                || bound(ns, "disk0"));
         assertCopied(ns);
         assertEquals("node-b", copy().status().transfer().targetNode(), "the target holder ran on the selected node");
     }
@@ -407,7 +586,9 @@ class FakeClusterCopyTest {
         assertCopied(ns);
         assertNull(target().getMetadata().getAnnotations().get(Keys.SELECTED_NODE), "no consumer was needed");
         var transfer = copy().status().transfer();
-        assertEquals(List.of(Simulators.DEFAULT_NODE, Simulators.DEFAULT_NODE, true), List.of(transfer.sourceNode(), transfer.targetNode(), transfer.local()),
+        assertEquals(
+                List.of(Simulators.DEFAULT_NODE, Simulators.DEFAULT_NODE, true),
+                List.of(transfer.sourceNode(), transfer.targetNode(), transfer.local()),
                 "the prime was provisioned where the source holder runs");
     }
 
@@ -419,7 +600,10 @@ class FakeClusterCopyTest {
         createCopy(ns, null);
         createTarget("fast");
         String uid = target().getMetadata().getUid();
-        await("copy running", () -> copy().status() != null && "CloneInProgress".equals(copy().status().phase()));
+        await(
+                "copy running",
+                () -> copy().status() != null
+                        && "CloneInProgress".equals(copy().status().phase()));
         controller.close();
         controller = null;
         startController();
@@ -437,11 +621,15 @@ class FakeClusterCopyTest {
         createCopy(ns, null);
         createTarget("fast");
         String uid = target().getMetadata().getUid();
-        await("copy running", () -> copy().status() != null && "CloneInProgress".equals(copy().status().phase()));
+        await(
+                "copy running",
+                () -> copy().status() != null
+                        && "CloneInProgress".equals(copy().status().phase()));
         client.persistentVolumeClaims().inNamespace(ns).withName("disk0").delete();
         await("the target is gone", () -> target() == null);
         assertNothingLeft(ns, uid);
-        assertTrue(client.persistentVolumes().list().getItems().stream().noneMatch(pv -> pv.getMetadata().getName().equals("pv-" + uid)));
+        assertTrue(client.persistentVolumes().list().getItems().stream()
+                .noneMatch(pv -> pv.getMetadata().getName().equals("pv-" + uid)));
     }
 
     /**
@@ -457,12 +645,25 @@ class FakeClusterCopyTest {
         createTarget("fast");
         String uid = target().getMetadata().getUid();
         await("the prime bound", () -> bound("lockkeeper", "prime-" + uid));
-        String pvName = client.persistentVolumeClaims().inNamespace("lockkeeper").withName("prime-" + uid).get().getSpec().getVolumeName();
-        await("the claimRef moved", () -> uid.equals(client.persistentVolumes().withName(pvName).get().getSpec().getClaimRef().getUid()));
+        String pvName = client.persistentVolumeClaims()
+                .inNamespace("lockkeeper")
+                .withName("prime-" + uid)
+                .get()
+                .getSpec()
+                .getVolumeName();
+        await(
+                "the claimRef moved",
+                () -> uid.equals(client.persistentVolumes()
+                        .withName(pvName)
+                        .get()
+                        .getSpec()
+                        .getClaimRef()
+                        .getUid()));
         controller.close();
         controller = null;
         PersistentVolume held = client.persistentVolumes().withName(pvName).get();
-        assertEquals("Retain", held.getSpec().getPersistentVolumeReclaimPolicy(), "held at Retain while the claimRef moves");
+        assertEquals(
+                "Retain", held.getSpec().getPersistentVolumeReclaimPolicy(), "held at Retain while the claimRef moves");
         assertEquals("Delete", held.getMetadata().getAnnotations().get(Keys.RECLAIM_POLICY), "the policy to restore");
         assertNull(target().getSpec().getVolumeName(), "not bound yet");
         startController();
@@ -481,14 +682,25 @@ class FakeClusterCopyTest {
         createCopy(ns, null);
         createTarget("fast");
         String uid = target().getMetadata().getUid();
-        await("copy running", () -> copy().status() != null && "CloneInProgress".equals(copy().status().phase()));
-        client.genericKubernetesResources(Resources.VOLUME_COPIES).inNamespace(ns).withName("win11-copy").delete();
+        await(
+                "copy running",
+                () -> copy().status() != null
+                        && "CloneInProgress".equals(copy().status().phase()));
+        client.genericKubernetesResources(Resources.VOLUME_COPIES)
+                .inNamespace(ns)
+                .withName("win11-copy")
+                .delete();
         assertNothingLeft(ns, uid);
-        await("finalizer released", () -> !target().getMetadata().getFinalizers().contains(Keys.FINALIZER));
+        await(
+                "finalizer released",
+                () -> !target().getMetadata().getFinalizers().contains(Keys.FINALIZER));
         assertEquals("Pending", target().getMetadata().getAnnotations().get(Keys.CLONE_PHASE));
         assertNull(target().getSpec().getVolumeName(), "the claim stays Pending");
-        assertTrue(client.persistentVolumes().list().getItems().stream().noneMatch(pv -> pv.getSpec().getClaimRef() != null
-                && uid.equals(pv.getSpec().getClaimRef().getUid())), "no volume was handed to the claim");
+        assertTrue(
+                client.persistentVolumes().list().getItems().stream()
+                        .noneMatch(pv -> pv.getSpec().getClaimRef() != null
+                                && uid.equals(pv.getSpec().getClaimRef().getUid())),
+                "no volume was handed to the claim");
     }
 
     /** Ten copies of one source at once read it through one shared source holder, removed once the last copy is done. */
@@ -497,38 +709,73 @@ class FakeClusterCopyTest {
         String sourceUid = createSource(ns).getMetadata().getUid();
         simulators.holdCopies = true;
         startController();
-        List<String> names = java.util.stream.IntStream.range(0, 10).mapToObj(i -> "disk" + i).toList();
+        List<String> names = java.util.stream.IntStream.range(0, 10)
+                .mapToObj(i -> "disk" + i)
+                .toList();
         Map<String, String> uids = new java.util.LinkedHashMap<>();
         for (String name : names) {
             createCopy(ns, null, name + "-copy");
-            uids.put(name, createTarget("fast", Map.of(), name, name + "-copy").getMetadata().getUid());
+            uids.put(
+                    name,
+                    createTarget("fast", Map.of(), name, name + "-copy")
+                            .getMetadata()
+                            .getUid());
         }
-        await("ten copies running", () -> uids.values().stream().allMatch(uid -> {
-            var task = client.genericKubernetesResources(Resources.COPY_TASKS).inNamespace("lockkeeper").withName(uid).get();
-            return task != null && Json.copyTask(task).status() != null && Json.copyTask(task).status().phase() == TaskStatus.Phase.Running;
-        }));
-        String holderUid = client.pods().inNamespace(ns).withName("lk-src-" + sourceUid).get().getMetadata().getUid();
+        await(
+                "ten copies running",
+                () -> uids.values().stream().allMatch(uid -> {
+                    var task = client.genericKubernetesResources(Resources.COPY_TASKS)
+                            .inNamespace("lockkeeper")
+                            .withName(uid)
+                            .get();
+                    return task != null
+                            && Json.copyTask(task).status() != null
+                            && Json.copyTask(task).status().phase() == TaskStatus.Phase.Running;
+                }));
+        String holderUid = client.pods()
+                .inNamespace(ns)
+                .withName("lk-src-" + sourceUid)
+                .get()
+                .getMetadata()
+                .getUid();
         for (String uid : uids.values()) {
-            var task = Json.copyTask(client.genericKubernetesResources(Resources.COPY_TASKS).inNamespace("lockkeeper").withName(uid).get());
+            var task = Json.copyTask(client.genericKubernetesResources(Resources.COPY_TASKS)
+                    .inNamespace("lockkeeper")
+                    .withName(uid)
+                    .get());
             assertEquals(holderUid, task.spec().source().volume().podUID(), "every task reads through the one holder");
         }
         assertEquals(1, simulators.creations("Pod", ns, "lk-src-" + sourceUid), "one source holder for ten copies");
 
         simulators.released.add(uids.get("disk0"));
         await("disk0 succeeded", () -> {
-            var claim = client.persistentVolumeClaims().inNamespace(ns).withName("disk0").get();
-            return "Succeeded".equals(claim.getMetadata().getAnnotations().get(Keys.CLONE_PHASE)) && !claim.getMetadata().getFinalizers().contains(Keys.FINALIZER);
+            var claim = client.persistentVolumeClaims()
+                    .inNamespace(ns)
+                    .withName("disk0")
+                    .get();
+            return "Succeeded".equals(claim.getMetadata().getAnnotations().get(Keys.CLONE_PHASE))
+                    && !claim.getMetadata().getFinalizers().contains(Keys.FINALIZER);
         });
-        assertNotNull(client.pods().inNamespace(ns).withName("lk-src-" + sourceUid).get(), "the holder stays while nine copies read through it");
+        assertNotNull(
+                client.pods().inNamespace(ns).withName("lk-src-" + sourceUid).get(),
+                "the holder stays while nine copies read through it");
         simulators.holdCopies = false;
         for (String name : names) {
             await(name + " succeeded", () -> {
-                var claim = client.persistentVolumeClaims().inNamespace(ns).withName(name).get();
-                return bound(ns, name) && "Succeeded".equals(claim.getMetadata().getAnnotations().get(Keys.CLONE_PHASE))
+                var claim = client.persistentVolumeClaims()
+                        .inNamespace(ns)
+                        .withName(name)
+                        .get();
+                return bound(ns, name)
+                        && "Succeeded"
+                                .equals(claim.getMetadata().getAnnotations().get(Keys.CLONE_PHASE))
                         && !claim.getMetadata().getFinalizers().contains(Keys.FINALIZER);
             });
         }
         uids.values().forEach(uid -> assertNothingLeft(ns, uid));
-        assertEquals(1, simulators.creations("Pod", ns, "lk-src-" + sourceUid), "the holder was never removed and made again");
+        assertEquals(
+                1,
+                simulators.creations("Pod", ns, "lk-src-" + sourceUid),
+                "the holder was never removed and made again");
     }
 }

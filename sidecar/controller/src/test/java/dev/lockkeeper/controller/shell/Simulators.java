@@ -17,7 +17,6 @@ import io.fabric8.kubernetes.client.Watcher;
 import io.fabric8.kubernetes.client.WatcherException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
-
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -51,6 +50,7 @@ final class Simulators implements AutoCloseable {
     volatile boolean holdCopies;
     /** Tasks (by name) let through while {@link #holdCopies} holds the others. */
     final java.util.Set<String> released = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     volatile boolean holdBinding;
     /**
      * Every object the controller made ({@code Kind namespace/name}, once per creation), as the API server's watches
@@ -60,14 +60,23 @@ final class Simulators implements AutoCloseable {
     final List<String> created = new CopyOnWriteArrayList<>();
     /** The same watches' additions and deletions in order, for the message of a test that finds something left. */
     final List<String> history = new CopyOnWriteArrayList<>();
+
     private final List<Watch> watches = new ArrayList<>();
     volatile Throwable failure;
 
     Simulators(KubernetesClient client) {
         this.client = client;
-        watches.add(client.pods().inAnyNamespace().withLabel(Keys.MANAGED_BY, Keys.MANAGED_BY_VALUE).watch(recordCreations()));
-        watches.add(client.persistentVolumeClaims().inAnyNamespace().withLabel(Keys.MANAGED_BY, Keys.MANAGED_BY_VALUE).watch(recordCreations()));
-        watches.add(client.genericKubernetesResources(Resources.COPY_TASKS).inAnyNamespace().watch(recordCreations()));
+        watches.add(client.pods()
+                .inAnyNamespace()
+                .withLabel(Keys.MANAGED_BY, Keys.MANAGED_BY_VALUE)
+                .watch(recordCreations()));
+        watches.add(client.persistentVolumeClaims()
+                .inAnyNamespace()
+                .withLabel(Keys.MANAGED_BY, Keys.MANAGED_BY_VALUE)
+                .watch(recordCreations()));
+        watches.add(client.genericKubernetesResources(Resources.COPY_TASKS)
+                .inAnyNamespace()
+                .watch(recordCreations()));
         this.thread = new Thread(this::loop, "cluster-simulators");
         thread.setDaemon(true);
         thread.start();
@@ -77,7 +86,8 @@ final class Simulators implements AutoCloseable {
         return new Watcher<>() {
             @Override
             public void eventReceived(Action action, T object) {
-                String what = object.getKind() + " " + object.getMetadata().getNamespace() + "/" + object.getMetadata().getName();
+                String what = object.getKind() + " " + object.getMetadata().getNamespace() + "/"
+                        + object.getMetadata().getName();
                 if (action == Action.ADDED) created.add(what);
                 if (action == Action.ADDED || action == Action.DELETED) history.add(action + " " + what);
             }
@@ -91,7 +101,9 @@ final class Simulators implements AutoCloseable {
 
     /** How many times the controller created the object {@code Kind namespace/name}. */
     long creations(String kind, String namespace, String name) {
-        return created.stream().filter((kind + " " + namespace + "/" + name)::equals).count();
+        return created.stream()
+                .filter((kind + " " + namespace + "/" + name)::equals)
+                .count();
     }
 
     private void loop() {
@@ -116,34 +128,63 @@ final class Simulators implements AutoCloseable {
     }
 
     void provisionerSimulator() {
-        for (PersistentVolumeClaim claim : client.persistentVolumeClaims().inAnyNamespace().list().getItems()) {
-            if (claim.getSpec().getVolumeName() != null || claim.getSpec().getDataSourceRef() != null
+        for (PersistentVolumeClaim claim :
+                client.persistentVolumeClaims().inAnyNamespace().list().getItems()) {
+            if (claim.getSpec().getVolumeName() != null
+                    || claim.getSpec().getDataSourceRef() != null
                     || claim.getMetadata().getDeletionTimestamp() != null) continue;
-            StorageClass sc = client.storage().v1().storageClasses().withName(claim.getSpec().getStorageClassName()).get();
+            StorageClass sc = client.storage()
+                    .v1()
+                    .storageClasses()
+                    .withName(claim.getSpec().getStorageClassName())
+                    .get();
             if (sc == null) continue;
             String selected = annotations(claim).get("volume.kubernetes.io/selected-node");
             if ("WaitForFirstConsumer".equals(sc.getVolumeBindingMode()) && selected == null) continue;
             String pvName = "pv-" + claim.getMetadata().getUid();
             if (client.persistentVolumes().withName(pvName).get() == null) {
-                client.resource(new PersistentVolumeBuilder().withNewMetadata().withName(pvName).endMetadata()
-                        .withNewSpec().withCapacity(claim.getSpec().getResources().getRequests()).withAccessModes(claim.getSpec().getAccessModes())
-                        .withVolumeMode(claim.getSpec().getVolumeMode()).withStorageClassName(sc.getMetadata().getName())
-                        .withPersistentVolumeReclaimPolicy(sc.getReclaimPolicy() == null ? "Delete" : sc.getReclaimPolicy())
-                        .withNewCsi().withDriver(sc.getProvisioner()).withVolumeHandle(pvName).endCsi()
-                        .withNewClaimRef().withNamespace(claim.getMetadata().getNamespace()).withName(claim.getMetadata().getName())
-                        .withUid(claim.getMetadata().getUid()).endClaimRef().endSpec().build()).create();
+                client.resource(new PersistentVolumeBuilder()
+                                .withNewMetadata()
+                                .withName(pvName)
+                                .endMetadata()
+                                .withNewSpec()
+                                .withCapacity(claim.getSpec().getResources().getRequests())
+                                .withAccessModes(claim.getSpec().getAccessModes())
+                                .withVolumeMode(claim.getSpec().getVolumeMode())
+                                .withStorageClassName(sc.getMetadata().getName())
+                                .withPersistentVolumeReclaimPolicy(
+                                        sc.getReclaimPolicy() == null ? "Delete" : sc.getReclaimPolicy())
+                                .withNewCsi()
+                                .withDriver(sc.getProvisioner())
+                                .withVolumeHandle(pvName)
+                                .endCsi()
+                                .withNewClaimRef()
+                                .withNamespace(claim.getMetadata().getNamespace())
+                                .withName(claim.getMetadata().getName())
+                                .withUid(claim.getMetadata().getUid())
+                                .endClaimRef()
+                                .endSpec()
+                                .build())
+                        .create();
             }
             bind(claim, pvName);
         }
         for (PersistentVolume pv : client.persistentVolumes().list().getItems()) {
             var ref = pv.getSpec().getClaimRef();
             if (ref == null) continue;
-            PersistentVolumeClaim claim = client.persistentVolumeClaims().inNamespace(ref.getNamespace()).withName(ref.getName()).get();
+            PersistentVolumeClaim claim = client.persistentVolumeClaims()
+                    .inNamespace(ref.getNamespace())
+                    .withName(ref.getName())
+                    .get();
             if (claim != null && Objects.equals(claim.getMetadata().getUid(), ref.getUid())) continue;
             if (claim != null && ref.getUid() == null) continue;
-            if ("Delete".equals(pv.getSpec().getPersistentVolumeReclaimPolicy())) client.persistentVolumes().withName(pv.getMetadata().getName()).delete();
-            else if (!"Released".equals(pv.getStatus() == null ? null : pv.getStatus().getPhase())) {
-                client.persistentVolumes().withName(pv.getMetadata().getName()).patch(PatchContext.of(PatchType.JSON_MERGE), "{\"status\":{\"phase\":\"Released\"}}");
+            if ("Delete".equals(pv.getSpec().getPersistentVolumeReclaimPolicy()))
+                client.persistentVolumes().withName(pv.getMetadata().getName()).delete();
+            else if (!"Released"
+                    .equals(pv.getStatus() == null ? null : pv.getStatus().getPhase())) {
+                client.persistentVolumes()
+                        .withName(pv.getMetadata().getName())
+                        .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"status\":{\"phase\":\"Released\"}}");
             }
         }
     }
@@ -152,25 +193,41 @@ final class Simulators implements AutoCloseable {
         for (PersistentVolume pv : client.persistentVolumes().list().getItems()) {
             var ref = pv.getSpec().getClaimRef();
             if (ref == null) continue;
-            PersistentVolumeClaim claim = client.persistentVolumeClaims().inNamespace(ref.getNamespace()).withName(ref.getName()).get();
-            if (claim != null && Objects.equals(claim.getMetadata().getUid(), ref.getUid()) && claim.getSpec().getVolumeName() == null) {
+            PersistentVolumeClaim claim = client.persistentVolumeClaims()
+                    .inNamespace(ref.getNamespace())
+                    .withName(ref.getName())
+                    .get();
+            if (claim != null
+                    && Objects.equals(claim.getMetadata().getUid(), ref.getUid())
+                    && claim.getSpec().getVolumeName() == null) {
                 bind(claim, pv.getMetadata().getName());
             }
         }
-        for (PersistentVolumeClaim claim : client.persistentVolumeClaims().inAnyNamespace().list().getItems()) {
+        for (PersistentVolumeClaim claim :
+                client.persistentVolumeClaims().inAnyNamespace().list().getItems()) {
             String volume = claim.getSpec().getVolumeName();
             if (volume == null || !"Bound".equals(phase(claim))) continue;
             PersistentVolume pv = client.persistentVolumes().withName(volume).get();
-            if (pv != null && pv.getSpec().getClaimRef() != null && !Objects.equals(pv.getSpec().getClaimRef().getUid(), claim.getMetadata().getUid())) {
-                client.persistentVolumeClaims().inNamespace(claim.getMetadata().getNamespace()).withName(claim.getMetadata().getName())
+            if (pv != null
+                    && pv.getSpec().getClaimRef() != null
+                    && !Objects.equals(
+                            pv.getSpec().getClaimRef().getUid(),
+                            claim.getMetadata().getUid())) {
+                client.persistentVolumeClaims()
+                        .inNamespace(claim.getMetadata().getNamespace())
+                        .withName(claim.getMetadata().getName())
                         .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"status\":{\"phase\":\"Lost\"}}");
             }
         }
     }
 
     private void bind(PersistentVolumeClaim claim, String pvName) {
-        client.persistentVolumeClaims().inNamespace(claim.getMetadata().getNamespace()).withName(claim.getMetadata().getName())
-                .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"volumeName\":\"" + pvName + "\"},\"status\":{\"phase\":\"Bound\"}}");
+        client.persistentVolumeClaims()
+                .inNamespace(claim.getMetadata().getNamespace())
+                .withName(claim.getMetadata().getName())
+                .patch(
+                        PatchContext.of(PatchType.JSON_MERGE),
+                        "{\"spec\":{\"volumeName\":\"" + pvName + "\"},\"status\":{\"phase\":\"Bound\"}}");
     }
 
     void schedulerSimulator() {
@@ -180,42 +237,79 @@ final class Simulators implements AutoCloseable {
                 String node = placement(pod);
                 for (var volume : pod.getSpec().getVolumes()) {
                     if (volume.getPersistentVolumeClaim() == null) continue;
-                    PersistentVolumeClaim claim = client.persistentVolumeClaims().inNamespace(namespace).withName(volume.getPersistentVolumeClaim().getClaimName()).get();
-                    if (claim == null || claim.getSpec().getVolumeName() != null || annotations(claim).containsKey("volume.kubernetes.io/selected-node")) continue;
-                    StorageClass sc = client.storage().v1().storageClasses().withName(claim.getSpec().getStorageClassName()).get();
+                    PersistentVolumeClaim claim = client.persistentVolumeClaims()
+                            .inNamespace(namespace)
+                            .withName(volume.getPersistentVolumeClaim().getClaimName())
+                            .get();
+                    if (claim == null
+                            || claim.getSpec().getVolumeName() != null
+                            || annotations(claim).containsKey("volume.kubernetes.io/selected-node")) continue;
+                    StorageClass sc = client.storage()
+                            .v1()
+                            .storageClasses()
+                            .withName(claim.getSpec().getStorageClassName())
+                            .get();
                     if (sc != null && "WaitForFirstConsumer".equals(sc.getVolumeBindingMode())) {
-                        client.persistentVolumeClaims().inNamespace(namespace).withName(claim.getMetadata().getName()).patch(PatchContext.of(PatchType.JSON_MERGE),
-                                "{\"metadata\":{\"annotations\":{\"volume.kubernetes.io/selected-node\":\"" + node + "\"}}}");
+                        client.persistentVolumeClaims()
+                                .inNamespace(namespace)
+                                .withName(claim.getMetadata().getName())
+                                .patch(
+                                        PatchContext.of(PatchType.JSON_MERGE),
+                                        "{\"metadata\":{\"annotations\":{\"volume.kubernetes.io/selected-node\":\""
+                                                + node + "\"}}}");
                     }
                 }
-                client.pods().inNamespace(namespace).withName(pod.getMetadata().getName()).patch(PatchContext.of(PatchType.JSON_MERGE),
-                        "{\"spec\":{\"nodeName\":\"" + node + "\"}}");
+                client.pods()
+                        .inNamespace(namespace)
+                        .withName(pod.getMetadata().getName())
+                        .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"nodeName\":\"" + node + "\"}}");
                 continue;
             }
-            if ("Running".equals(pod.getStatus() == null ? null : pod.getStatus().getPhase())) continue;
-            boolean ready = pod.getSpec().getVolumes().stream().filter(v -> v.getPersistentVolumeClaim() != null).allMatch(v -> {
-                PersistentVolumeClaim claim = client.persistentVolumeClaims().inNamespace(namespace).withName(v.getPersistentVolumeClaim().getClaimName()).get();
-                return claim != null && "Bound".equals(phase(claim));
-            });
+            if ("Running"
+                    .equals(pod.getStatus() == null ? null : pod.getStatus().getPhase())) continue;
+            boolean ready = pod.getSpec().getVolumes().stream()
+                    .filter(v -> v.getPersistentVolumeClaim() != null)
+                    .allMatch(v -> {
+                        PersistentVolumeClaim claim = client.persistentVolumeClaims()
+                                .inNamespace(namespace)
+                                .withName(v.getPersistentVolumeClaim().getClaimName())
+                                .get();
+                        return claim != null && "Bound".equals(phase(claim));
+                    });
             if (ready) {
-                client.pods().inNamespace(namespace).withName(pod.getMetadata().getName()).patch(PatchContext.of(PatchType.JSON_MERGE),
-                        "{\"status\":{\"phase\":\"Running\"}}");
+                client.pods()
+                        .inNamespace(namespace)
+                        .withName(pod.getMetadata().getName())
+                        .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"status\":{\"phase\":\"Running\"}}");
             }
         }
     }
 
     private String placement(Pod pod) {
         var affinity = pod.getSpec().getAffinity();
-        if (affinity != null && affinity.getNodeAffinity() != null && affinity.getNodeAffinity().getRequiredDuringSchedulingIgnoredDuringExecution() != null) {
-            return affinity.getNodeAffinity().getRequiredDuringSchedulingIgnoredDuringExecution().getNodeSelectorTerms().getFirst()
-                    .getMatchExpressions().getFirst().getValues().getFirst();
+        if (affinity != null
+                && affinity.getNodeAffinity() != null
+                && affinity.getNodeAffinity().getRequiredDuringSchedulingIgnoredDuringExecution() != null) {
+            return affinity.getNodeAffinity()
+                    .getRequiredDuringSchedulingIgnoredDuringExecution()
+                    .getNodeSelectorTerms()
+                    .getFirst()
+                    .getMatchExpressions()
+                    .getFirst()
+                    .getValues()
+                    .getFirst();
         }
         if (affinity != null && affinity.getPodAffinity() != null) {
             for (var preferred : affinity.getPodAffinity().getPreferredDuringSchedulingIgnoredDuringExecution()) {
                 var term = preferred.getPodAffinityTerm();
                 for (String namespace : term.getNamespaces()) {
-                    for (Pod other : client.pods().inNamespace(namespace).withLabels(term.getLabelSelector().getMatchLabels()).list().getItems()) {
-                        if (other.getSpec().getNodeName() != null) return other.getSpec().getNodeName();
+                    for (Pod other : client.pods()
+                            .inNamespace(namespace)
+                            .withLabels(term.getLabelSelector().getMatchLabels())
+                            .list()
+                            .getItems()) {
+                        if (other.getSpec().getNodeName() != null)
+                            return other.getSpec().getNodeName();
                     }
                 }
             }
@@ -224,29 +318,45 @@ final class Simulators implements AutoCloseable {
     }
 
     void agentSimulator() {
-        for (GenericKubernetesResource object : client.genericKubernetesResources(Resources.COPY_TASKS).inAnyNamespace().list().getItems()) {
+        for (GenericKubernetesResource object : client.genericKubernetesResources(Resources.COPY_TASKS)
+                .inAnyNamespace()
+                .list()
+                .getItems()) {
             var task = Json.copyTask(object);
             TaskStatus status = task.status();
             TaskStatus next;
             if (task.spec().cancel()) {
                 if (status != null && status.phase().terminal()) continue;
-                next = (status == null ? TaskStatus.queued(task.spec().target().node(), 1) : status).withPhase(TaskStatus.Phase.Canceled, "canceled");
+                next = (status == null ? TaskStatus.queued(task.spec().target().node(), 1) : status)
+                        .withPhase(TaskStatus.Phase.Canceled, "canceled");
             } else if (status == null || status.phase() == TaskStatus.Phase.Queued) {
-                next = TaskStatus.queued(task.spec().target().node(), 1).running(1, 0).withProgress(512, 1024, 1024, 0);
-            } else if (status.phase() == TaskStatus.Phase.Running && (!holdCopies || released.contains(object.getMetadata().getName()))) {
+                next = TaskStatus.queued(task.spec().target().node(), 1)
+                        .running(1, 0)
+                        .withProgress(512, 1024, 1024, 0);
+            } else if (status.phase() == TaskStatus.Phase.Running
+                    && (!holdCopies || released.contains(object.getMetadata().getName()))) {
                 next = status.succeeded(1024, 1024, 0, "crc32c-4MiB+sha256:" + "ab".repeat(32));
             } else {
                 continue;
             }
             object.setAdditionalProperty("status", Json.MAPPER.convertValue(next, Map.class));
-            client.genericKubernetesResources(Resources.COPY_TASKS).inNamespace(object.getMetadata().getNamespace()).resource(object).updateStatus();
+            client.genericKubernetesResources(Resources.COPY_TASKS)
+                    .inNamespace(object.getMetadata().getNamespace())
+                    .resource(object)
+                    .updateStatus();
         }
     }
 
     void finalizerSimulator() {
-        for (PersistentVolumeClaim claim : client.persistentVolumeClaims().inAnyNamespace().list().getItems()) {
-            if (claim.getMetadata().getDeletionTimestamp() != null && (claim.getMetadata().getFinalizers() == null || claim.getMetadata().getFinalizers().isEmpty())) {
-                client.persistentVolumeClaims().inNamespace(claim.getMetadata().getNamespace()).withName(claim.getMetadata().getName()).delete();
+        for (PersistentVolumeClaim claim :
+                client.persistentVolumeClaims().inAnyNamespace().list().getItems()) {
+            if (claim.getMetadata().getDeletionTimestamp() != null
+                    && (claim.getMetadata().getFinalizers() == null
+                            || claim.getMetadata().getFinalizers().isEmpty())) {
+                client.persistentVolumeClaims()
+                        .inNamespace(claim.getMetadata().getNamespace())
+                        .withName(claim.getMetadata().getName())
+                        .delete();
             }
         }
     }
@@ -256,7 +366,9 @@ final class Simulators implements AutoCloseable {
     }
 
     private static Map<String, String> annotations(HasMetadata object) {
-        return object.getMetadata().getAnnotations() == null ? Map.of() : object.getMetadata().getAnnotations();
+        return object.getMetadata().getAnnotations() == null
+                ? Map.of()
+                : object.getMetadata().getAnnotations();
     }
 
     @Override
@@ -266,5 +378,4 @@ final class Simulators implements AutoCloseable {
         thread.interrupt();
         thread.join(5000);
     }
-
 }

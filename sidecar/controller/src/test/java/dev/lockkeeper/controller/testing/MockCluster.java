@@ -35,13 +35,13 @@ public final class MockCluster {
     /** Held so the level sticks (JUL keeps loggers weakly): the mock logs every request at INFO, thousands a test. */
     private static final Logger MOCK_LOG = Logger.getLogger("io.fabric8.mockwebserver");
 
-    private MockCluster() {
-    }
+    private MockCluster() {}
 
     public static KubernetesMockServer startCrud() {
         MOCK_LOG.setLevel(Level.WARNING);
         Map<ServerRequest, Queue<ServerResponse>> responses = new HashMap<>();
-        var server = new KubernetesMockServer(new Context(), new MockWebServer(), responses, new PatchFailuresAnswered(responses), true);
+        var server = new KubernetesMockServer(
+                new Context(), new MockWebServer(), responses, new PatchFailuresAnswered(responses), true);
         server.init();
         return server;
     }
@@ -66,8 +66,13 @@ public final class MockCluster {
             try {
                 return super.dispatch(request);
             } catch (JsonPatchException e) {
-                var status = new StatusBuilder().withStatus("Failure").withReason("Invalid").withCode(422)
-                        .withMessage("the server rejected our request due to an error in our request: " + e.getMessage()).build();
+                var status = new StatusBuilder()
+                        .withStatus("Failure")
+                        .withReason("Invalid")
+                        .withCode(422)
+                        .withMessage(
+                                "the server rejected our request due to an error in our request: " + e.getMessage())
+                        .build();
                 return new MockResponse().setResponseCode(422).setBody(Serialization.asJson(status));
             }
         }

@@ -12,9 +12,9 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.List;
+import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import java.util.stream.Stream;
 
 /**
  * Puts the webhook's CA into the {@code caBundle} of every webhook, in the named Mutating- and
@@ -29,7 +29,8 @@ public final class CaBundleInjector {
     private final String serviceName;
     private final String serviceNamespace;
 
-    public CaBundleInjector(KubernetesClient client, List<String> configurations, String serviceName, String serviceNamespace) {
+    public CaBundleInjector(
+            KubernetesClient client, List<String> configurations, String serviceName, String serviceNamespace) {
         this.client = client;
         this.configurations = List.copyOf(configurations);
         this.serviceName = serviceName;
@@ -42,12 +43,19 @@ public final class CaBundleInjector {
         var admission = client.admissionRegistration().v1();
         int changed = 0;
         for (String name : configurations) {
-            MutatingWebhookConfiguration mutating = admission.mutatingWebhookConfigurations().withName(name).get();
-            ValidatingWebhookConfiguration validating = admission.validatingWebhookConfigurations().withName(name).get();
-            if (mutating != null) changed += injectInto(mutating, mutating.getWebhooks().stream().map(MutatingWebhook::getClientConfig), bundle);
-            if (validating != null) changed += injectInto(validating, validating.getWebhooks().stream().map(ValidatingWebhook::getClientConfig), bundle);
+            MutatingWebhookConfiguration mutating =
+                    admission.mutatingWebhookConfigurations().withName(name).get();
+            ValidatingWebhookConfiguration validating =
+                    admission.validatingWebhookConfigurations().withName(name).get();
+            if (mutating != null)
+                changed += injectInto(
+                        mutating, mutating.getWebhooks().stream().map(MutatingWebhook::getClientConfig), bundle);
+            if (validating != null)
+                changed += injectInto(
+                        validating, validating.getWebhooks().stream().map(ValidatingWebhook::getClientConfig), bundle);
             if (mutating == null && validating == null) {
-                LOG.warn("no Mutating- or ValidatingWebhookConfiguration named " + name + "; no caBundle injected there");
+                LOG.warn("no Mutating- or ValidatingWebhookConfiguration named " + name
+                        + "; no caBundle injected there");
             }
         }
         return changed;
@@ -56,13 +64,15 @@ public final class CaBundleInjector {
     /** Sets the bundle on the webhooks that call this service, and writes the configuration back if any changed. */
     private int injectInto(HasMetadata configuration, Stream<WebhookClientConfig> clientConfigs, String bundle) {
         int updated = 0;
-        for (WebhookClientConfig config : clientConfigs.filter(this::callsThisService).toList()) {
+        for (WebhookClientConfig config :
+                clientConfigs.filter(this::callsThisService).toList()) {
             if (bundle.equals(config.getCaBundle())) continue;
             config.setCaBundle(bundle);
             updated++;
         }
         if (updated == 0) return 0;
-        String what = configuration.getKind() + " " + configuration.getMetadata().getName();
+        String what =
+                configuration.getKind() + " " + configuration.getMetadata().getName();
         try {
             // An update carries the resourceVersion read above, so a concurrent edit is never overwritten.
             client.resource(configuration).update();
@@ -77,6 +87,8 @@ public final class CaBundleInjector {
 
     private boolean callsThisService(WebhookClientConfig config) {
         ServiceReference service = config == null ? null : config.getService();
-        return service != null && serviceName.equals(service.getName()) && serviceNamespace.equals(service.getNamespace());
+        return service != null
+                && serviceName.equals(service.getName())
+                && serviceNamespace.equals(service.getNamespace());
     }
 }

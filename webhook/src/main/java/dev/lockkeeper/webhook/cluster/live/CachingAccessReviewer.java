@@ -35,7 +35,11 @@ public final class CachingAccessReviewer {
     public CachingAccessReviewer(KubernetesClient client, SarSettings settings, Ticker ticker) {
         this.client = client;
         this.settings = settings;
-        this.cache = Caffeine.newBuilder().maximumSize(settings.cacheSize()).expireAfterWrite(settings.cacheTtl()).ticker(ticker).build();
+        this.cache = Caffeine.newBuilder()
+                .maximumSize(settings.cacheSize())
+                .expireAfterWrite(settings.cacheTtl())
+                .ticker(ticker)
+                .build();
     }
 
     public AccessDecision review(AccessReview review) {
@@ -51,17 +55,22 @@ public final class CachingAccessReviewer {
                 () -> client.authorization().v1().subjectAccessReview().create(toSar(review)), calls);
         try {
             SubjectAccessReview answer = call.get(settings.timeout().toMillis(), TimeUnit.MILLISECONDS);
-            if (answer == null || answer.getStatus() == null) return new AccessDecision.Unavailable("empty SubjectAccessReview response");
-            String reason = answer.getStatus().getReason() == null ? "" : answer.getStatus().getReason();
+            if (answer == null || answer.getStatus() == null)
+                return new AccessDecision.Unavailable("empty SubjectAccessReview response");
+            String reason = answer.getStatus().getReason() == null
+                    ? ""
+                    : answer.getStatus().getReason();
             if (Boolean.TRUE.equals(answer.getStatus().getAllowed())) return new AccessDecision.Allowed(reason);
-            if (answer.getStatus().getEvaluationError() != null && !answer.getStatus().getEvaluationError().isEmpty()
+            if (answer.getStatus().getEvaluationError() != null
+                    && !answer.getStatus().getEvaluationError().isEmpty()
                     && !Boolean.TRUE.equals(answer.getStatus().getDenied())) {
                 return new AccessDecision.Unavailable(answer.getStatus().getEvaluationError());
             }
             return new AccessDecision.Denied(reason);
         } catch (TimeoutException e) {
             call.cancel(true);
-            return new AccessDecision.Unavailable("timed out after " + settings.timeout().toMillis() + " ms");
+            return new AccessDecision.Unavailable(
+                    "timed out after " + settings.timeout().toMillis() + " ms");
         } catch (ExecutionException e) {
             return new AccessDecision.Unavailable(describe(e.getCause() == null ? e : e.getCause()));
         } catch (InterruptedException e) {
@@ -73,7 +82,9 @@ public final class CachingAccessReviewer {
     /** fabric8's message repeats the URL and the whole Status; the code and the Status message are what an admin needs. */
     private static String describe(Throwable failure) {
         if (failure instanceof KubernetesClientException e && e.getCode() > 0) {
-            String message = e.getStatus() != null && e.getStatus().getMessage() != null ? e.getStatus().getMessage() : e.getMessage();
+            String message = e.getStatus() != null && e.getStatus().getMessage() != null
+                    ? e.getStatus().getMessage()
+                    : e.getMessage();
             return "API server answered " + e.getCode() + ": " + message;
         }
         return failure.getMessage() == null ? failure.toString() : failure.getMessage();
@@ -86,9 +97,13 @@ public final class CachingAccessReviewer {
                 .withGroups(review.groups().isEmpty() ? null : review.groups())
                 .withExtra(review.extra().isEmpty() ? null : review.extra())
                 .withResourceAttributes(new ResourceAttributesBuilder()
-                        .withNamespace(review.namespace()).withVerb(review.verb()).withGroup(review.group().isEmpty() ? null : review.group())
-                        .withResource(review.resource()).withSubresource(review.subresource().isEmpty() ? null : review.subresource())
-                        .withName(review.name().isEmpty() ? null : review.name()).build())
+                        .withNamespace(review.namespace())
+                        .withVerb(review.verb())
+                        .withGroup(review.group().isEmpty() ? null : review.group())
+                        .withResource(review.resource())
+                        .withSubresource(review.subresource().isEmpty() ? null : review.subresource())
+                        .withName(review.name().isEmpty() ? null : review.name())
+                        .build())
                 .endSpec()
                 .build();
     }

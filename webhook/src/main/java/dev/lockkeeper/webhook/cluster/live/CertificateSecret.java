@@ -30,7 +30,12 @@ public final class CertificateSecret {
     private final CertificateDirectory directory;
     private final ServingIdentity identity;
 
-    public CertificateSecret(KubernetesClient client, String namespace, String name, CertificateDirectory directory, ServingIdentity identity) {
+    public CertificateSecret(
+            KubernetesClient client,
+            String namespace,
+            String name,
+            CertificateDirectory directory,
+            ServingIdentity identity) {
         this.client = client;
         this.namespace = namespace;
         this.name = name;
@@ -42,17 +47,21 @@ public final class CertificateSecret {
     public String sync() throws IOException {
         var secrets = client.secrets().inNamespace(namespace);
         Secret stored = secrets.withName(name).get();
-        if (stored != null && directory.replace(decode(stored))) LOG.info("certificates taken from Secret " + namespace + "/" + name);
+        if (stored != null && directory.replace(decode(stored)))
+            LOG.info("certificates taken from Secret " + namespace + "/" + name);
         CertificateDirectory.Outcome outcome = directory.ensure(identity);
         Map<String, String> files = directory.contents();
         try {
             if (stored == null) {
                 secrets.resource(secretOf(files, null)).create();
-                LOG.info("certificates " + outcome.name().toLowerCase().replace('_', ' ') + ", stored in Secret " + namespace + "/" + name);
+                LOG.info("certificates " + outcome.name().toLowerCase().replace('_', ' ') + ", stored in Secret "
+                        + namespace + "/" + name);
             } else if (outcome != CertificateDirectory.Outcome.REUSED) {
                 // The resourceVersion makes this a compare-and-swap: another replica's renewal is never overwritten.
-                secrets.resource(secretOf(files, stored.getMetadata().getResourceVersion())).update();
-                LOG.info("certificates renewed (" + outcome.name().toLowerCase().replace('_', ' ') + ") in Secret " + namespace + "/" + name);
+                secrets.resource(secretOf(files, stored.getMetadata().getResourceVersion()))
+                        .update();
+                LOG.info("certificates renewed (" + outcome.name().toLowerCase().replace('_', ' ') + ") in Secret "
+                        + namespace + "/" + name);
             }
         } catch (KubernetesClientException e) {
             if (e.getCode() != 409) throw e;
@@ -67,16 +76,26 @@ public final class CertificateSecret {
 
     private Secret secretOf(Map<String, String> files, String resourceVersion) {
         Map<String, String> data = new LinkedHashMap<>();
-        files.forEach((file, pem) -> data.put(file, Base64.getEncoder().encodeToString(pem.getBytes(StandardCharsets.US_ASCII))));
-        return new SecretBuilder().withNewMetadata().withName(name).withNamespace(namespace).withResourceVersion(resourceVersion)
-                .addToLabels("app.kubernetes.io/name", "lockkeeper").endMetadata()
-                .withType("kubernetes.io/tls").withData(data).build();
+        files.forEach((file, pem) ->
+                data.put(file, Base64.getEncoder().encodeToString(pem.getBytes(StandardCharsets.US_ASCII))));
+        return new SecretBuilder()
+                .withNewMetadata()
+                .withName(name)
+                .withNamespace(namespace)
+                .withResourceVersion(resourceVersion)
+                .addToLabels("app.kubernetes.io/name", "lockkeeper")
+                .endMetadata()
+                .withType("kubernetes.io/tls")
+                .withData(data)
+                .build();
     }
 
     private static Map<String, String> decode(Secret secret) {
         Map<String, String> files = new LinkedHashMap<>();
         if (secret.getData() != null) {
-            secret.getData().forEach((file, value) -> files.put(file, new String(Base64.getDecoder().decode(value), StandardCharsets.US_ASCII)));
+            secret.getData()
+                    .forEach((file, value) ->
+                            files.put(file, new String(Base64.getDecoder().decode(value), StandardCharsets.US_ASCII)));
         }
         return files;
     }

@@ -4,8 +4,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Ticker;
-import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.cluster.ResourceType;
+import dev.lockkeeper.webhook.json.Json;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
@@ -24,7 +24,11 @@ final class DirectReader {
 
     DirectReader(KubernetesClient client, Duration ttl, long size, Ticker ticker) {
         this.client = client;
-        this.cache = Caffeine.newBuilder().expireAfterWrite(ttl).maximumSize(size).ticker(ticker).build();
+        this.cache = Caffeine.newBuilder()
+                .expireAfterWrite(ttl)
+                .maximumSize(size)
+                .ticker(ticker)
+                .build();
     }
 
     Optional<ObjectNode> read(ResourceType type, String namespace, String name) {
@@ -35,7 +39,8 @@ final class DirectReader {
         ResourceDefinitionContext context = ResourceContexts.of(type);
         var operation = client.genericKubernetesResources(context);
         GenericKubernetesResource found = type.namespaced()
-                ? operation.inNamespace(namespace).withName(name).get() : operation.withName(name).get();
+                ? operation.inNamespace(namespace).withName(name).get()
+                : operation.withName(name).get();
         return Optional.ofNullable(found).map(resource -> (ObjectNode) Json.MAPPER.valueToTree(resource));
     }
 }

@@ -2,12 +2,12 @@ package dev.lockkeeper.webhook.cluster.live;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.github.benmanes.caffeine.cache.Ticker;
-import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.cluster.AccessDecision;
 import dev.lockkeeper.webhook.cluster.AccessReview;
 import dev.lockkeeper.webhook.cluster.ClusterIndex;
 import dev.lockkeeper.webhook.cluster.ClusterView;
 import dev.lockkeeper.webhook.cluster.ResourceType;
+import dev.lockkeeper.webhook.json.Json;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
@@ -40,12 +40,13 @@ public final class InformerClusterView implements ClusterView, AutoCloseable {
     public static final Duration DEFAULT_UNSERVED_RETRY = Duration.ofSeconds(30);
 
     private final KubernetesClient client;
-    private final Map<ResourceType, SharedIndexInformer<GenericKubernetesResource>> informers = new ConcurrentHashMap<>();
+    private final Map<ResourceType, SharedIndexInformer<GenericKubernetesResource>> informers =
+            new ConcurrentHashMap<>();
     private final Set<ResourceType> unserved = ConcurrentHashMap.newKeySet();
     private final List<ResourceType> types;
     private final Duration unservedRetry;
-    private final ScheduledExecutorService retries =
-            Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("lk-unserved-retry").factory());
+    private final ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().daemon().name("lk-unserved-retry").factory());
     private final CachingAccessReviewer reviewer;
     private final DirectReader reader;
     private volatile boolean closed;
@@ -58,7 +59,8 @@ public final class InformerClusterView implements ClusterView, AutoCloseable {
      * {@code ticker} drives the SubjectAccessReview and direct-read caches (tests step it); a kind the cluster does not
      * serve is listed again every {@code unservedRetry}, so installing KubeVirt or CDI after the webhook needs no restart.
      */
-    public InformerClusterView(KubernetesClient client, List<ResourceType> types, SarSettings sar, Ticker ticker, Duration unservedRetry) {
+    public InformerClusterView(
+            KubernetesClient client, List<ResourceType> types, SarSettings sar, Ticker ticker, Duration unservedRetry) {
         this.client = client;
         this.types = List.copyOf(types);
         this.unservedRetry = unservedRetry;
@@ -74,11 +76,12 @@ public final class InformerClusterView implements ClusterView, AutoCloseable {
 
     private SharedIndexInformer<GenericKubernetesResource> newInformer(ResourceType type) {
         var operation = client.genericKubernetesResources(ResourceContexts.of(type));
-        SharedIndexInformer<GenericKubernetesResource> informer = type.namespaced()
-                ? operation.inAnyNamespace().runnableInformer(0) : operation.runnableInformer(0);
+        SharedIndexInformer<GenericKubernetesResource> informer =
+                type.namespaced() ? operation.inAnyNamespace().runnableInformer(0) : operation.runnableInformer(0);
         Map<String, Function<GenericKubernetesResource, List<String>>> indexers = new HashMap<>();
         for (ClusterIndex index : ClusterIndex.ALL) {
-            if (index.type().equals(type)) indexers.put(index.name(), resource -> index.keys().apply(Json.MAPPER.valueToTree(resource)));
+            if (index.type().equals(type))
+                indexers.put(index.name(), resource -> index.keys().apply(Json.MAPPER.valueToTree(resource)));
         }
         if (!indexers.isEmpty()) informer.addIndexers(indexers);
         if (type.equals(ResourceType.POD)) informer.itemStore(new SlimPodStore());
@@ -147,7 +150,8 @@ public final class InformerClusterView implements ClusterView, AutoCloseable {
         type.require(ResourceType.Access.INFORMER, "list");
         if (unserved.contains(type)) return List.of();
         var indexer = informer(type).getIndexer();
-        List<GenericKubernetesResource> found = namespace == null ? indexer.list() : indexer.byIndex(Cache.NAMESPACE_INDEX, namespace);
+        List<GenericKubernetesResource> found =
+                namespace == null ? indexer.list() : indexer.byIndex(Cache.NAMESPACE_INDEX, namespace);
         List<ObjectNode> objects = new ArrayList<>(found.size());
         for (GenericKubernetesResource resource : found) objects.add(Json.MAPPER.valueToTree(resource));
         return objects;
@@ -158,7 +162,8 @@ public final class InformerClusterView implements ClusterView, AutoCloseable {
         index.type().require(ResourceType.Access.INFORMER, "byIndex");
         if (unserved.contains(index.type())) return List.of();
         List<ObjectNode> objects = new ArrayList<>();
-        for (GenericKubernetesResource resource : informer(index.type()).getIndexer().byIndex(index.name(), key)) {
+        for (GenericKubernetesResource resource :
+                informer(index.type()).getIndexer().byIndex(index.name(), key)) {
             objects.add(Json.MAPPER.valueToTree(resource));
         }
         return objects;
@@ -185,7 +190,9 @@ public final class InformerClusterView implements ClusterView, AutoCloseable {
 
     private SharedIndexInformer<GenericKubernetesResource> informer(ResourceType type) {
         var informer = informers.get(type);
-        if (informer == null) throw new IllegalStateException("no informer for " + type + " (informer-backed, but not among this view's watched types)");
+        if (informer == null)
+            throw new IllegalStateException(
+                    "no informer for " + type + " (informer-backed, but not among this view's watched types)");
         return informer;
     }
 

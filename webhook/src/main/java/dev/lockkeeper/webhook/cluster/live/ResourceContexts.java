@@ -8,7 +8,12 @@ public final class ResourceContexts {
     private ResourceContexts() {}
 
     public static ResourceDefinitionContext of(ResourceType type) {
-        return new ResourceDefinitionContext.Builder().withGroup(type.group()).withVersion(type.version())
-                .withPlural(type.plural()).withKind(type.kind()).withNamespaced(type.namespaced()).build();
+        return new ResourceDefinitionContext.Builder()
+                .withGroup(type.group())
+                .withVersion(type.version())
+                .withPlural(type.plural())
+                .withKind(type.kind())
+                .withNamespaced(type.namespaced())
+                .build();
     }
 }

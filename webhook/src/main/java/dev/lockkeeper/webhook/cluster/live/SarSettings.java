@@ -7,6 +7,7 @@ public record SarSettings(Duration cacheTtl, long cacheSize, Duration timeout) {
     public SarSettings {
         if (cacheTtl.isNegative()) throw new IllegalArgumentException("SAR cache TTL must not be negative");
         if (cacheSize < 0) throw new IllegalArgumentException("SAR cache size must not be negative");
-        if (timeout.isZero() || timeout.isNegative()) throw new IllegalArgumentException("SAR timeout must be positive");
+        if (timeout.isZero() || timeout.isNegative())
+            throw new IllegalArgumentException("SAR timeout must be positive");
     }
 }

@@ -27,11 +27,18 @@ public final class SecretTokenKey {
         Secret existing = secrets.get();
         if (existing != null) return decode(existing);
         KeyPair keys = KeyPairs.newEd25519();
-        Secret secret = new SecretBuilder().withNewMetadata().withName(name).withNamespace(namespace)
-                .addToLabels("app.kubernetes.io/name", "lockkeeper").endMetadata()
+        Secret secret = new SecretBuilder()
+                .withNewMetadata()
+                .withName(name)
+                .withNamespace(namespace)
+                .addToLabels("app.kubernetes.io/name", "lockkeeper")
+                .endMetadata()
                 .withType("Opaque")
-                .withData(Map.of(PRIVATE_KEY, base64(Pem.encodePrivateKey(keys.getPrivate())),
-                        PUBLIC_KEY, base64(Pem.encodePublicKey(keys.getPublic()))))
+                .withData(Map.of(
+                        PRIVATE_KEY,
+                        base64(Pem.encodePrivateKey(keys.getPrivate())),
+                        PUBLIC_KEY,
+                        base64(Pem.encodePublicKey(keys.getPublic()))))
                 .build();
         try {
             client.secrets().inNamespace(namespace).resource(secret).create();
@@ -45,9 +52,12 @@ public final class SecretTokenKey {
     private static KeyPair decode(Secret secret) {
         Map<String, String> data = secret.getData();
         if (data == null || !data.containsKey(PRIVATE_KEY) || !data.containsKey(PUBLIC_KEY)) {
-            throw new IllegalStateException("Secret " + secret.getMetadata().getName() + " lacks " + PRIVATE_KEY + "/" + PUBLIC_KEY);
+            throw new IllegalStateException(
+                    "Secret " + secret.getMetadata().getName() + " lacks " + PRIVATE_KEY + "/" + PUBLIC_KEY);
         }
-        return new KeyPair(Pem.decodePublicKey(unbase64(data.get(PUBLIC_KEY))), Pem.decodePrivateKey(unbase64(data.get(PRIVATE_KEY))));
+        return new KeyPair(
+                Pem.decodePublicKey(unbase64(data.get(PUBLIC_KEY))),
+                Pem.decodePrivateKey(unbase64(data.get(PRIVATE_KEY))));
     }
 
     private static String base64(String text) {

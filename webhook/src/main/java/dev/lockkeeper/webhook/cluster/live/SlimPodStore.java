@@ -31,10 +31,17 @@ final class SlimPodStore extends BasicItemStore<GenericKubernetesResource> {
         GenericKubernetesResource slim = new GenericKubernetesResource();
         slim.setApiVersion(pod.getApiVersion());
         slim.setKind(pod.getKind());
-        slim.setMetadata(new ObjectMetaBuilder().withName(metadata.getName()).withNamespace(metadata.getNamespace())
-                .withUid(metadata.getUid()).withResourceVersion(metadata.getResourceVersion()).build());
-        slim.setAdditionalProperty("spec", Map.of("volumes", claimVolumes(pod.getAdditionalProperties().get("spec"))));
-        if (pod.getAdditionalProperties().get("status") instanceof Map<?, ?> status && status.get("phase") instanceof String phase) {
+        slim.setMetadata(new ObjectMetaBuilder()
+                .withName(metadata.getName())
+                .withNamespace(metadata.getNamespace())
+                .withUid(metadata.getUid())
+                .withResourceVersion(metadata.getResourceVersion())
+                .build());
+        slim.setAdditionalProperty(
+                "spec",
+                Map.of("volumes", claimVolumes(pod.getAdditionalProperties().get("spec"))));
+        if (pod.getAdditionalProperties().get("status") instanceof Map<?, ?> status
+                && status.get("phase") instanceof String phase) {
             slim.setAdditionalProperty("status", Map.of("phase", phase));
         }
         return slim;
@@ -44,7 +51,8 @@ final class SlimPodStore extends BasicItemStore<GenericKubernetesResource> {
         List<Map<String, Object>> kept = new ArrayList<>();
         if (!(spec instanceof Map<?, ?> podSpec) || !(podSpec.get("volumes") instanceof List<?> volumes)) return kept;
         for (Object volume : volumes) {
-            if (volume instanceof Map<?, ?> entry && entry.get("persistentVolumeClaim") instanceof Map<?, ?> claim
+            if (volume instanceof Map<?, ?> entry
+                    && entry.get("persistentVolumeClaim") instanceof Map<?, ?> claim
                     && claim.get("claimName") instanceof String claimName) {
                 Map<String, Object> slimVolume = new LinkedHashMap<>();
                 if (entry.get("name") instanceof String name) slimVolume.put("name", name);

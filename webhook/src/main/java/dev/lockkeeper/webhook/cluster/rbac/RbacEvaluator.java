@@ -34,9 +34,14 @@ public final class RbacEvaluator {
     private final List<RoleBinding> roleBindings;
     private final List<ClusterRoleBinding> clusterRoleBindings;
 
-    public RbacEvaluator(List<Role> roles, List<ClusterRole> clusterRoles, List<RoleBinding> roleBindings,
-                         List<ClusterRoleBinding> clusterRoleBindings) {
-        for (Role role : roles) roleRules.put(role.getMetadata().getNamespace() + "/" + role.getMetadata().getName(), rules(role.getRules()));
+    public RbacEvaluator(
+            List<Role> roles,
+            List<ClusterRole> clusterRoles,
+            List<RoleBinding> roleBindings,
+            List<ClusterRoleBinding> clusterRoleBindings) {
+        for (Role role : roles)
+            roleRules.put(
+                    role.getMetadata().getNamespace() + "/" + role.getMetadata().getName(), rules(role.getRules()));
         this.clusterRoleRules = aggregate(clusterRoles);
         this.roleBindings = List.copyOf(roleBindings);
         this.clusterRoleBindings = List.copyOf(clusterRoleBindings);
@@ -48,8 +53,8 @@ public final class RbacEvaluator {
             Subject subject = matchingSubject(binding.getSubjects(), review.user(), groups, "");
             if (subject == null) continue;
             if (anyRuleAllows(clusterRoleRules.get(binding.getRoleRef().getName()), review)) {
-                return new AccessDecision.Allowed(reason("ClusterRoleBinding", binding.getMetadata().getName(), "",
-                        binding.getRoleRef(), subject));
+                return new AccessDecision.Allowed(reason(
+                        "ClusterRoleBinding", binding.getMetadata().getName(), "", binding.getRoleRef(), subject));
             }
         }
         if (!review.namespace().isEmpty()) {
@@ -60,9 +65,11 @@ public final class RbacEvaluator {
                 if (subject == null) continue;
                 RoleRef ref = binding.getRoleRef();
                 List<PolicyRule> rules = "Role".equals(ref.getKind())
-                        ? roleRules.get(namespace + "/" + ref.getName()) : clusterRoleRules.get(ref.getName());
+                        ? roleRules.get(namespace + "/" + ref.getName())
+                        : clusterRoleRules.get(ref.getName());
                 if (anyRuleAllows(rules, review)) {
-                    return new AccessDecision.Allowed(reason("RoleBinding", binding.getMetadata().getName(), namespace, ref, subject));
+                    return new AccessDecision.Allowed(
+                            reason("RoleBinding", binding.getMetadata().getName(), namespace, ref, subject));
                 }
             }
         }
@@ -85,7 +92,8 @@ public final class RbacEvaluator {
         return groups;
     }
 
-    private static Subject matchingSubject(List<Subject> subjects, String user, Set<String> groups, String bindingNamespace) {
+    private static Subject matchingSubject(
+            List<Subject> subjects, String user, Set<String> groups, String bindingNamespace) {
         if (subjects == null) return null;
         for (Subject subject : subjects) {
             String name = subject.getName();
@@ -93,8 +101,10 @@ public final class RbacEvaluator {
                 case "User" -> name.equals(user);
                 case "Group" -> groups.contains(name);
                 case "ServiceAccount" -> {
-                    String namespace = subject.getNamespace() == null || subject.getNamespace().isEmpty()
-                            ? bindingNamespace : subject.getNamespace();
+                    String namespace = subject.getNamespace() == null
+                                    || subject.getNamespace().isEmpty()
+                            ? bindingNamespace
+                            : subject.getNamespace();
                     yield user.equals(SERVICE_ACCOUNT_PREFIX + namespace + ":" + name);
                 }
                 default -> false;
@@ -159,8 +169,11 @@ public final class RbacEvaluator {
         if (role.getAggregationRule() != null && role.getAggregationRule().getClusterRoleSelectors() != null) {
             for (ClusterRole candidate : byName.values()) {
                 if (candidate == role) continue;
-                Map<String, String> labels = candidate.getMetadata().getLabels() == null ? Map.of() : candidate.getMetadata().getLabels();
-                boolean selected = role.getAggregationRule().getClusterRoleSelectors().stream().anyMatch(s -> selects(s, labels));
+                Map<String, String> labels = candidate.getMetadata().getLabels() == null
+                        ? Map.of()
+                        : candidate.getMetadata().getLabels();
+                boolean selected = role.getAggregationRule().getClusterRoleSelectors().stream()
+                        .anyMatch(s -> selects(s, labels));
                 if (selected) rules.addAll(collect(candidate, byName, visiting));
             }
         }
@@ -192,7 +205,8 @@ public final class RbacEvaluator {
         return true;
     }
 
-    private static String reason(String bindingKind, String bindingName, String namespace, RoleRef ref, Subject subject) {
+    private static String reason(
+            String bindingKind, String bindingName, String namespace, RoleRef ref, Subject subject) {
         String scope = namespace.isEmpty() ? "" : " in namespace \"" + namespace + "\"";
         return "RBAC: allowed by " + bindingKind + " \"" + bindingName + "\"" + scope + " of " + ref.getKind() + " \""
                 + ref.getName() + "\" to " + subject.getKind() + " \"" + subject.getName() + "\"";

@@ -46,23 +46,39 @@ public final class CloneAuthorizer {
         }
         if (fallbackMissing.isEmpty()) return new CloneAuthorization.Granted(reason);
         String alternative = source.kind() == CloneSource.Kind.PVC
-                ? "\"create\" on pods" : "both \"create\" on pods and \"create\" on pvcs (refused: " + String.join(", ", fallbackMissing) + ")";
-        String upstream = "User " + requester.user() + " has insufficient permissions in clone source namespace " + source.namespace();
-        String explanation = "Missing in namespace " + source.namespace() + ": \"create\" on datavolumes/source (" + CDI_GROUP
-                + ") named \"" + source.name() + "\", or " + alternative + ". Grant it with: kubectl create rolebinding "
-                + bindingName(requester) + " --namespace=" + source.namespace() + " --clusterrole=" + cloneSourceClusterRole
-                + " " + requester.kubectlSubject();
+                ? "\"create\" on pods"
+                : "both \"create\" on pods and \"create\" on pvcs (refused: " + String.join(", ", fallbackMissing)
+                        + ")";
+        String upstream = "User " + requester.user() + " has insufficient permissions in clone source namespace "
+                + source.namespace();
+        String explanation =
+                "Missing in namespace " + source.namespace() + ": \"create\" on datavolumes/source (" + CDI_GROUP
+                        + ") named \"" + source.name() + "\", or " + alternative
+                        + ". Grant it with: kubectl create rolebinding "
+                        + bindingName(requester) + " --namespace=" + source.namespace() + " --clusterrole="
+                        + cloneSourceClusterRole
+                        + " " + requester.kubectlSubject();
         return new CloneAuthorization.Refused(upstream, explanation);
     }
 
     private static CloneAuthorization unchecked(CloneSource.Located source, AccessDecision.Unavailable unavailable) {
-        return new CloneAuthorization.Unchecked("authorization could not be checked for cloning " + source.namespace() + "/"
-                + source.name() + " (SubjectAccessReview failed: " + unavailable.error() + "); refusing the clone, retry shortly");
+        return new CloneAuthorization.Unchecked("authorization could not be checked for cloning " + source.namespace()
+                + "/" + source.name() + " (SubjectAccessReview failed: " + unavailable.error()
+                + "); refusing the clone, retry shortly");
     }
 
-    private static AccessReview sar(Requester requester, CloneSource.Located source, String group, String resource, String subresource) {
-        return new AccessReview(requester.user(), requester.groups(), requester.extra(), source.namespace(), "create",
-                group, resource, subresource, source.name());
+    private static AccessReview sar(
+            Requester requester, CloneSource.Located source, String group, String resource, String subresource) {
+        return new AccessReview(
+                requester.user(),
+                requester.groups(),
+                requester.extra(),
+                source.namespace(),
+                "create",
+                group,
+                resource,
+                subresource,
+                source.name());
     }
 
     /** A valid RoleBinding name (DNS-1123 subdomain) derived from the subject. */

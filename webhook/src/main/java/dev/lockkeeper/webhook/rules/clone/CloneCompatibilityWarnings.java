@@ -30,19 +30,27 @@ public final class CloneCompatibilityWarnings implements AdmissionRule {
     private static final String KUBEVIRT = "kubevirt";
     private static final String FILESYSTEM = "Filesystem";
 
-    @Override public String name() { return "clone-compatibility-warnings"; }
+    @Override
+    public String name() {
+        return "clone-compatibility-warnings";
+    }
 
-    @Override public Match match() { return MATCH; }
+    @Override
+    public Match match() {
+        return MATCH;
+    }
 
     @Override
     public Verdict admit(ReviewContext review) {
         AdmissionRequest request = review.request();
         ClusterView cluster = review.cluster();
-        if (!(CloneSources.resolve(request.object(), request.objectNamespace(), cluster) instanceof CloneSource.Located source)
+        if (!(CloneSources.resolve(request.object(), request.objectNamespace(), cluster)
+                        instanceof CloneSource.Located source)
                 || source.kind() != CloneSource.Kind.PVC) {
             return Verdict.allow();
         }
-        Optional<ObjectNode> sourcePvc = cluster.get(ResourceType.PERSISTENT_VOLUME_CLAIM, source.namespace(), source.name());
+        Optional<ObjectNode> sourcePvc =
+                cluster.get(ResourceType.PERSISTENT_VOLUME_CLAIM, source.namespace(), source.name());
         if (sourcePvc.isEmpty()) return Verdict.allow();
         JsonNode spec = request.object().path("spec");
         JsonNode target = spec.path("pvc").isObject() ? spec.path("pvc") : spec.path("storage");
@@ -51,19 +59,23 @@ public final class CloneCompatibilityWarnings implements AdmissionRule {
         String sourceContentType = orDefault(Json.annotation(sourcePvc.get(), CdiAnnotations.CONTENT_TYPE), KUBEVIRT);
         String targetContentType = orDefault(Json.text(spec, "contentType"), KUBEVIRT);
         if (!sourceContentType.equals(targetContentType)) {
-            warnings.add("Source contentType (" + sourceContentType + ") and target contentType (" + targetContentType + ") do not match");
+            warnings.add("Source contentType (" + sourceContentType + ") and target contentType (" + targetContentType
+                    + ") do not match");
         }
         String sourceMode = orDefault(Json.text(sourcePvc.get(), "spec", "volumeMode"), FILESYSTEM);
         // CDI's validateClone compares sizes only for an explicit spec.pvc request, or a Storage-API request with a
         // size from a Block source: a Filesystem source's size says nothing about the image inside (fs overhead).
         boolean explicitPvcRequest = spec.path("pvc").isObject();
-        boolean storageSizeGiven = !target.path("resources").path("requests").path("storage").isMissingNode();
+        boolean storageSizeGiven =
+                !target.path("resources").path("requests").path("storage").isMissingNode();
         if (explicitPvcRequest || storageSizeGiven && sourceMode.equals("Block")) {
             sizeWarning(sourcePvc.get().path("spec"), target).ifPresent(warnings::add);
         }
 
         // spec.storage without volumeMode lets CDI pick from the StorageProfile: nothing to compare yet.
-        String targetMode = spec.path("pvc").isObject() ? orDefault(Json.text(target, "volumeMode"), FILESYSTEM) : Json.text(target, "volumeMode");
+        String targetMode = spec.path("pvc").isObject()
+                ? orDefault(Json.text(target, "volumeMode"), FILESYSTEM)
+                : Json.text(target, "volumeMode");
         if (!targetMode.isEmpty() && !sourceMode.equals(targetMode) && !KUBEVIRT.equals(targetContentType)) {
             warnings.add("source volumeMode (" + sourceMode + ") and target volumeMode (" + targetMode
                     + ") do not match, contentType (" + targetContentType + ")");
@@ -75,12 +87,16 @@ public final class CloneCompatibilityWarnings implements AdmissionRule {
         try {
             Optional<BigDecimal> sourceSize = StorageSize.requested(sourceSpec);
             Optional<BigDecimal> targetSize = StorageSize.requested(target);
-            if (sourceSize.isEmpty() || targetSize.isEmpty()) return Optional.of("source/target missing storage resource requests");
+            if (sourceSize.isEmpty() || targetSize.isEmpty())
+                return Optional.of("source/target missing storage resource requests");
             // Quantity.Value(): rounded up to whole bytes
-            BigInteger source = sourceSize.get().setScale(0, RoundingMode.CEILING).toBigInteger();
-            BigInteger wanted = targetSize.get().setScale(0, RoundingMode.CEILING).toBigInteger();
+            BigInteger source =
+                    sourceSize.get().setScale(0, RoundingMode.CEILING).toBigInteger();
+            BigInteger wanted =
+                    targetSize.get().setScale(0, RoundingMode.CEILING).toBigInteger();
             if (source.compareTo(wanted) > 0) {
-                return Optional.of("target resources requests storage size is smaller than the source " + wanted + " < " + source);
+                return Optional.of(
+                        "target resources requests storage size is smaller than the source " + wanted + " < " + source);
             }
         } catch (IllegalArgumentException e) {
             // A malformed size is the spec validator's to report.

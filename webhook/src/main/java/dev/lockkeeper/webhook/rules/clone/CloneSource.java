@@ -19,5 +19,8 @@ public sealed interface CloneSource {
         }
     }
 
-    enum Kind { PVC, SNAPSHOT }
+    enum Kind {
+        PVC,
+        SNAPSHOT
+    }
 }

@@ -24,9 +24,11 @@ public final class CloneSources {
         JsonNode spec = dataVolume.path("spec");
         JsonNode source = spec.path("source");
         if (source.isObject()) {
-            if (source.path("pvc").isObject()) return located(CloneSource.Kind.PVC, source.path("pvc"), targetNamespace, "spec.source.pvc");
+            if (source.path("pvc").isObject())
+                return located(CloneSource.Kind.PVC, source.path("pvc"), targetNamespace, "spec.source.pvc");
             if (source.path("snapshot").isObject()) {
-                return located(CloneSource.Kind.SNAPSHOT, source.path("snapshot"), targetNamespace, "spec.source.snapshot");
+                return located(
+                        CloneSource.Kind.SNAPSHOT, source.path("snapshot"), targetNamespace, "spec.source.snapshot");
             }
             return new CloneSource.NotAClone();
         }
@@ -37,7 +39,8 @@ public final class CloneSources {
             if (Json.text(sourceRef, "name").isEmpty()) {
                 return new CloneSource.Unresolved(Cause.invalid("spec.sourceRef.name", "Missing sourceRef name"));
             }
-            return fromDataSource(namespace.isEmpty() ? targetNamespace : namespace, Json.text(sourceRef, "name"), cluster);
+            return fromDataSource(
+                    namespace.isEmpty() ? targetNamespace : namespace, Json.text(sourceRef, "name"), cluster);
         }
         return new CloneSource.NotAClone();
     }
@@ -45,22 +48,27 @@ public final class CloneSources {
     private static CloneSource fromDataSource(String namespace, String name, ClusterView cluster) {
         Optional<ObjectNode> found = cluster.get(ResourceType.DATA_SOURCE, namespace, name);
         if (found.isEmpty()) {
-            return new CloneSource.Unresolved(Cause.notFound("spec.sourceRef",
-                    "SourceRef DataSource/" + namespace + "/" + name + " not found"));
+            return new CloneSource.Unresolved(
+                    Cause.notFound("spec.sourceRef", "SourceRef DataSource/" + namespace + "/" + name + " not found"));
         }
         JsonNode dataSourceSpec = found.get().path("spec").path("source");
-        JsonNode source = dataSourceSpec.path("dataSource").isObject() ? found.get().path("status").path("source") : dataSourceSpec;
+        JsonNode source = dataSourceSpec.path("dataSource").isObject()
+                ? found.get().path("status").path("source")
+                : dataSourceSpec;
         // A DataSource PVC without namespace is looked up in the DataSource's namespace, where CDI's DataSource
         // controller looks (CDI's webhook would take the DataVolume's; see the README deviations).
-        if (source.path("pvc").isObject()) return located(CloneSource.Kind.PVC, source.path("pvc"), namespace, "spec.sourceRef");
+        if (source.path("pvc").isObject())
+            return located(CloneSource.Kind.PVC, source.path("pvc"), namespace, "spec.sourceRef");
         if (source.path("snapshot").isObject()) {
             return located(CloneSource.Kind.SNAPSHOT, source.path("snapshot"), namespace, "spec.sourceRef");
         }
         return new CloneSource.NotAClone();
     }
 
-    private static CloneSource located(CloneSource.Kind kind, JsonNode reference, String defaultNamespace, String field) {
+    private static CloneSource located(
+            CloneSource.Kind kind, JsonNode reference, String defaultNamespace, String field) {
         String namespace = Json.text(reference, "namespace");
-        return new CloneSource.Located(kind, namespace.isEmpty() ? defaultNamespace : namespace, Json.text(reference, "name"), field);
+        return new CloneSource.Located(
+                kind, namespace.isEmpty() ? defaultNamespace : namespace, Json.text(reference, "name"), field);
     }
 }

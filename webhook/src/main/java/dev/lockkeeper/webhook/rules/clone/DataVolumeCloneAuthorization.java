@@ -34,9 +34,15 @@ public final class DataVolumeCloneAuthorization implements AdmissionRule {
         this.tokens = tokens;
     }
 
-    @Override public String name() { return "datavolume-clone-authorization"; }
+    @Override
+    public String name() {
+        return "datavolume-clone-authorization";
+    }
 
-    @Override public Match match() { return MATCH; }
+    @Override
+    public Match match() {
+        return MATCH;
+    }
 
     @Override
     public Verdict admit(ReviewContext review) {
@@ -57,21 +63,26 @@ public final class DataVolumeCloneAuthorization implements AdmissionRule {
         if (resolved instanceof CloneSource.Unresolved unresolved) {
             return Verdict.invalid(unresolved.cause().message(), unresolved.cause());
         }
-        if (!(resolved instanceof CloneSource.Located source) || source.namespace().equals(targetNamespace)) {
+        if (!(resolved instanceof CloneSource.Located source)
+                || source.namespace().equals(targetNamespace)) {
             return allowWithoutToken;
         }
         // Permission first: whether a namespace exists is only told to someone who may clone from it.
         return switch (authorizer.authorize(new Requester.User(request.userInfo()), source, cluster)) {
             case CloneAuthorization.Refused refused ->
-                    Verdict.forbidden(refused.message(), Cause.forbidden(source.field() + namespaceSuffix(source), refused.message()));
+                Verdict.forbidden(
+                        refused.message(),
+                        Cause.forbidden(source.field() + namespaceSuffix(source), refused.message()));
             case CloneAuthorization.Unchecked unchecked ->
-                    Verdict.forbidden(unchecked.message(), Cause.forbidden(source.field(), unchecked.message()));
-            case CloneAuthorization.Granted granted when cluster.get(ResourceType.NAMESPACE, "", source.namespace()).isEmpty() -> {
+                Verdict.forbidden(unchecked.message(), Cause.forbidden(source.field(), unchecked.message()));
+            case CloneAuthorization.Granted granted
+            when cluster.get(ResourceType.NAMESPACE, "", source.namespace()).isEmpty() -> {
                 String message = "namespaces \"" + source.namespace() + "\" not found";
                 yield Verdict.invalid(message, Cause.notFound(source.field() + namespaceSuffix(source), message));
             }
             case CloneAuthorization.Granted granted ->
-                    withToken(request, withoutTokens == null ? ObjectEdit.of(sent) : withoutTokens, source, targetNamespace);
+                withToken(
+                        request, withoutTokens == null ? ObjectEdit.of(sent) : withoutTokens, source, targetNamespace);
         };
     }
 
@@ -82,7 +93,8 @@ public final class DataVolumeCloneAuthorization implements AdmissionRule {
      */
     private static Verdict keepStoredToken(AdmissionRequest request) {
         ObjectNode updated = request.object();
-        String stored = request.oldObject() == null ? null : annotation(request.oldObject(), CdiAnnotations.CLONE_TOKEN);
+        String stored =
+                request.oldObject() == null ? null : annotation(request.oldObject(), CdiAnnotations.CLONE_TOKEN);
         String sent = annotation(updated, CdiAnnotations.CLONE_TOKEN);
         if (sent == null || sent.equals(stored)) return Verdict.allow();
         ObjectEdit restored = ObjectEdit.of(updated);
@@ -96,10 +108,11 @@ public final class DataVolumeCloneAuthorization implements AdmissionRule {
         return value == null || !value.isTextual() ? null : value.asText();
     }
 
-    private Verdict withToken(AdmissionRequest request, ObjectEdit dataVolume, CloneSource.Located source, String targetNamespace) {
+    private Verdict withToken(
+            AdmissionRequest request, ObjectEdit dataVolume, CloneSource.Located source, String targetNamespace) {
         String targetName = request.objectName();
-        String token = tokens.sign(CloneTokenClaims.clone(source.tokenResource(), source.namespace(), source.name(),
-                targetNamespace, targetName));
+        String token = tokens.sign(CloneTokenClaims.clone(
+                source.tokenResource(), source.namespace(), source.name(), targetNamespace, targetName));
         dataVolume.put(token, "metadata", "annotations", CdiAnnotations.CLONE_TOKEN);
         List<String> warnings = targetName.isEmpty()
                 ? List.of("clone token is bound to no target name (generateName); CDI may reject it as invalid")
@@ -109,7 +122,8 @@ public final class DataVolumeCloneAuthorization implements AdmissionRule {
 
     /** An edit removing client-supplied clone tokens, or null when the object carries none. */
     private static ObjectEdit withoutClientTokens(ObjectNode dataVolume) {
-        if (!Json.hasAnnotation(dataVolume, CdiAnnotations.CLONE_TOKEN) && !Json.hasAnnotation(dataVolume, CdiAnnotations.EXTENDED_CLONE_TOKEN)) {
+        if (!Json.hasAnnotation(dataVolume, CdiAnnotations.CLONE_TOKEN)
+                && !Json.hasAnnotation(dataVolume, CdiAnnotations.EXTENDED_CLONE_TOKEN)) {
             return null;
         }
         ObjectEdit edit = ObjectEdit.of(dataVolume);

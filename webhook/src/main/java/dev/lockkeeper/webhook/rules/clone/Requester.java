@@ -18,19 +18,47 @@ public sealed interface Requester {
 
     /** SAR identity copied from the AdmissionRequest's userInfo; upstream does not copy {@code uid}. */
     record User(UserInfo info) implements Requester {
-        @Override public String user() { return info.username(); }
-        @Override public List<String> groups() { return info.groups(); }
-        @Override public Map<String, List<String>> extra() { return info.extra(); }
-        @Override public String kubectlSubject() { return "--user=" + info.username(); }
+        @Override
+        public String user() {
+            return info.username();
+        }
+
+        @Override
+        public List<String> groups() {
+            return info.groups();
+        }
+
+        @Override
+        public Map<String, List<String>> extra() {
+            return info.extra();
+        }
+
+        @Override
+        public String kubectlSubject() {
+            return "--user=" + info.username();
+        }
     }
 
     /** KubeVirt authorizes dataVolumeTemplates as the VM's service account with its implicit groups. */
     record ServiceAccount(String namespace, String name) implements Requester {
-        @Override public String user() { return "system:serviceaccount:" + namespace + ":" + name; }
-        @Override public List<String> groups() {
+        @Override
+        public String user() {
+            return "system:serviceaccount:" + namespace + ":" + name;
+        }
+
+        @Override
+        public List<String> groups() {
             return List.of("system:serviceaccounts", "system:serviceaccounts:" + namespace, "system:authenticated");
         }
-        @Override public Map<String, List<String>> extra() { return Map.of(); }
-        @Override public String kubectlSubject() { return "--serviceaccount=" + namespace + ":" + name; }
+
+        @Override
+        public Map<String, List<String>> extra() {
+            return Map.of();
+        }
+
+        @Override
+        public String kubectlSubject() {
+            return "--serviceaccount=" + namespace + ":" + name;
+        }
     }
 }

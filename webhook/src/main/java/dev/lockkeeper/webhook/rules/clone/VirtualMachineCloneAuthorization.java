@@ -32,9 +32,15 @@ public final class VirtualMachineCloneAuthorization implements AdmissionRule {
         this.authorizer = authorizer;
     }
 
-    @Override public String name() { return "virtualmachine-clone-authorization"; }
+    @Override
+    public String name() {
+        return "virtualmachine-clone-authorization";
+    }
 
-    @Override public Match match() { return MATCH; }
+    @Override
+    public Match match() {
+        return MATCH;
+    }
 
     @Override
     public Verdict admit(ReviewContext review) {
@@ -45,8 +51,10 @@ public final class VirtualMachineCloneAuthorization implements AdmissionRule {
         String namespace = request.objectNamespace();
         String account = serviceAccountName(request.object());
         // A template is only "unchanged" if it would be cloned as the same service account.
-        Map<String, JsonNode> previous = request.oldObject() != null && account.equals(serviceAccountName(request.oldObject()))
-                ? previousTemplates(request) : Map.of();
+        Map<String, JsonNode> previous =
+                request.oldObject() != null && account.equals(serviceAccountName(request.oldObject()))
+                        ? previousTemplates(request)
+                        : Map.of();
         Requester serviceAccount = new Requester.ServiceAccount(namespace, account);
         List<Cause> causes = new ArrayList<>();
         boolean authorizationFailed = false;
@@ -55,18 +63,27 @@ public final class VirtualMachineCloneAuthorization implements AdmissionRule {
             String field = "spec.dataVolumeTemplates[" + i + "]";
             String templateNamespace = Json.text(template, "metadata", "namespace");
             if (!templateNamespace.isEmpty() && !templateNamespace.equals(namespace)) {
-                causes.add(Cause.invalid(field, "Embedded DataVolume namespace " + templateNamespace + " differs from VM namespace " + namespace));
+                causes.add(Cause.invalid(
+                        field,
+                        "Embedded DataVolume namespace " + templateNamespace + " differs from VM namespace "
+                                + namespace));
                 continue;
             }
             String name = Json.text(template, "metadata", "name");
-            if (template.equals(previous.get(name)) || cluster.get(ResourceType.DATA_VOLUME, namespace, name).isPresent()) continue;
-            if (Json.hasAnnotation(template, CdiAnnotations.PRE_POPULATED) || Json.hasAnnotation(template, CdiAnnotations.CHECK_STATIC_VOLUME)) {
+            if (template.equals(previous.get(name))
+                    || cluster.get(ResourceType.DATA_VOLUME, namespace, name).isPresent()) continue;
+            if (Json.hasAnnotation(template, CdiAnnotations.PRE_POPULATED)
+                    || Json.hasAnnotation(template, CdiAnnotations.CHECK_STATIC_VOLUME)) {
                 continue;
             }
             CloneSource resolved = CloneSources.resolve(template, namespace, cluster);
             if (resolved instanceof CloneSource.Unresolved unresolved) {
-                causes.add(Cause.invalid(field, "Authorization failed, message is: " + unresolved.cause().message()));
-            } else if (resolved instanceof CloneSource.Located source && !source.namespace().equals(namespace)) {
+                causes.add(Cause.invalid(
+                        field,
+                        "Authorization failed, message is: "
+                                + unresolved.cause().message()));
+            } else if (resolved instanceof CloneSource.Located source
+                    && !source.namespace().equals(namespace)) {
                 switch (authorizer.authorize(serviceAccount, source, cluster)) {
                     case CloneAuthorization.Refused refused -> {
                         authorizationFailed = true;
@@ -76,7 +93,7 @@ public final class VirtualMachineCloneAuthorization implements AdmissionRule {
                         authorizationFailed = true;
                         causes.add(Cause.invalid(field, unchecked.message()));
                     }
-                    case CloneAuthorization.Granted granted -> { }
+                    case CloneAuthorization.Granted granted -> {}
                 }
             }
         }

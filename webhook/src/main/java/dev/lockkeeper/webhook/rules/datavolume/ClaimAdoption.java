@@ -32,16 +32,19 @@ final class ClaimAdoption {
     /** {@code ClaimIsPopulatedForDataVolume || AllowClaimAdoption}. */
     private static boolean mayExistBeforeDataVolume(JsonNode pvc, JsonNode dataVolume, ClusterView cluster) {
         String name = Json.text(dataVolume, "metadata", "name");
-        if (name.equals(Json.annotation(pvc, CdiAnnotations.POPULATED_FOR)) && Json.hasAnnotation(pvc, CdiAnnotations.POPULATED_FOR)) {
+        if (name.equals(Json.annotation(pvc, CdiAnnotations.POPULATED_FOR))
+                && Json.hasAnnotation(pvc, CdiAnnotations.POPULATED_FOR)) {
             return true;
         }
         // A PVC CDI created for this very DataVolume is not adopted: it already belongs to it.
         if (Json.hasAnnotation(pvc, RestoreKeys.CREATED_FOR_DATA_VOLUME)
-                && Json.annotation(pvc, RestoreKeys.CREATED_FOR_DATA_VOLUME).equals(Json.text(dataVolume, "metadata", "uid"))) {
+                && Json.annotation(pvc, RestoreKeys.CREATED_FOR_DATA_VOLUME)
+                        .equals(Json.text(dataVolume, "metadata", "uid"))) {
             return false;
         }
         // The DataVolume's annotation, when present, wins over the feature gate, whatever its value.
-        if (Json.hasAnnotation(dataVolume, ALLOW_CLAIM_ADOPTION)) return GO_TRUE.contains(Json.annotation(dataVolume, ALLOW_CLAIM_ADOPTION));
+        if (Json.hasAnnotation(dataVolume, ALLOW_CLAIM_ADOPTION))
+            return GO_TRUE.contains(Json.annotation(dataVolume, ALLOW_CLAIM_ADOPTION));
         return FeatureGates.cdi(cluster, FeatureGates.CDI_CLAIM_ADOPTION);
     }
 

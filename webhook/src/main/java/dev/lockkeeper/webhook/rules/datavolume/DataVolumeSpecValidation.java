@@ -29,12 +29,19 @@ public final class DataVolumeSpecValidation implements AdmissionRule {
     // kvalidation.DNS1123SubdomainMaxLength
     private static final int MAX_NAME_LENGTH = 253;
     private static final BigDecimal ONE_MIB = BigDecimal.valueOf(1024 * 1024);
-    private static final List<String> ACCESS_MODES = List.of("ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod");
+    private static final List<String> ACCESS_MODES =
+            List.of("ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod");
     private static final Set<String> CONTENT_TYPES = Set.of("", "kubevirt", "archive");
 
-    @Override public String name() { return "datavolume-spec-validation"; }
+    @Override
+    public String name() {
+        return "datavolume-spec-validation";
+    }
 
-    @Override public Match match() { return MATCH; }
+    @Override
+    public Match match() {
+        return MATCH;
+    }
 
     @Override
     public Verdict admit(ReviewContext review) {
@@ -50,13 +57,15 @@ public final class DataVolumeSpecValidation implements AdmissionRule {
         }
         String name = request.objectName();
         if (name.length() > MAX_NAME_LENGTH) {
-            return deny(Cause.invalid("metadata.name", "Name cannot be longer than " + MAX_NAME_LENGTH + " characters"));
+            return deny(
+                    Cause.invalid("metadata.name", "Name cannot be longer than " + MAX_NAME_LENGTH + " characters"));
         }
         if (request.operation() == Operation.CREATE && !name.isEmpty()) {
             String namespace = request.objectNamespace();
             var existing = cluster.get(ResourceType.PERSISTENT_VOLUME_CLAIM, namespace, name);
             if (existing.isPresent() && !ClaimAdoption.allowed(existing.get(), dataVolume, cluster)) {
-                return deny(Cause.invalid("metadata.name", "Destination PVC " + namespace + "/" + name + " already exists"));
+                return deny(Cause.invalid(
+                        "metadata.name", "Destination PVC " + namespace + "/" + name + " already exists"));
             }
         }
         List<Cause> problems = specProblems(spec);
@@ -83,7 +92,8 @@ public final class DataVolumeSpecValidation implements AdmissionRule {
         boolean hasPvc = pvc.isObject(), hasStorage = storage.isObject();
         if (!hasPvc && !hasStorage) return Optional.of(Cause.invalid("spec.pvc", "Missing Data volume PVC"));
         if (hasPvc && hasStorage) {
-            return Optional.of(Cause.invalid("spec", "Duplicate storage definition, both target storage and target pvc defined"));
+            return Optional.of(
+                    Cause.invalid("spec", "Duplicate storage definition, both target storage and target pvc defined"));
         }
         JsonNode target = hasPvc ? pvc : storage;
         String targetField = hasPvc ? "spec.pvc" : "spec.storage";
@@ -91,7 +101,9 @@ public final class DataVolumeSpecValidation implements AdmissionRule {
         if (size.isPresent()) return size;
         String storageClass = Json.text(target, "storageClassName");
         if (storageClass.length() > MAX_NAME_LENGTH) {
-            return Optional.of(Cause.invalid(targetField + ".storageClassName", "Name cannot be longer than " + MAX_NAME_LENGTH + " characters"));
+            return Optional.of(Cause.invalid(
+                    targetField + ".storageClassName",
+                    "Name cannot be longer than " + MAX_NAME_LENGTH + " characters"));
         }
         return hasPvc ? pvcAccessModeProblem(pvc) : storageAccessModeProblem(storage);
     }
@@ -99,7 +111,8 @@ public final class DataVolumeSpecValidation implements AdmissionRule {
     private static Optional<Cause> pvcAccessModeProblem(JsonNode pvc) {
         JsonNode modes = pvc.path("accessModes");
         String field = "spec.pvc.accessModes";
-        if (!modes.isArray() || modes.isEmpty()) return Optional.of(Cause.invalid(field, "Required value: at least 1 access mode is required"));
+        if (!modes.isArray() || modes.isEmpty())
+            return Optional.of(Cause.invalid(field, "Required value: at least 1 access mode is required"));
         if (modes.size() > 1) return Optional.of(Cause.invalid(field, "PVC multiple accessModes"));
         return accessModeProblem(modes.get(0), field);
     }
@@ -121,16 +134,21 @@ public final class DataVolumeSpecValidation implements AdmissionRule {
         } catch (IllegalArgumentException e) {
             return Optional.of(Cause.invalid(field, label + " size is not a valid quantity: " + e.getMessage()));
         }
-        if (size.isEmpty()) return required ? Optional.of(Cause.invalid(field, label + " size is missing")) : Optional.empty();
-        if (size.get().signum() <= 0) return Optional.of(Cause.invalid(field, label + " size can't be equal or less than zero"));
-        if (size.get().compareTo(ONE_MIB) < 0) return Optional.of(Cause.invalid(field, label + " size should be at least 1MiB"));
+        if (size.isEmpty())
+            return required ? Optional.of(Cause.invalid(field, label + " size is missing")) : Optional.empty();
+        if (size.get().signum() <= 0)
+            return Optional.of(Cause.invalid(field, label + " size can't be equal or less than zero"));
+        if (size.get().compareTo(ONE_MIB) < 0)
+            return Optional.of(Cause.invalid(field, label + " size should be at least 1MiB"));
         return Optional.empty();
     }
 
     private static Optional<Cause> accessModeProblem(JsonNode mode, String field) {
         if (ACCESS_MODES.contains(mode.asText())) return Optional.empty();
-        return Optional.of(Cause.invalid(field, "Unsupported value: \"" + mode.asText() + "\": supported values: \""
-                + String.join("\", \"", ACCESS_MODES) + "\""));
+        return Optional.of(Cause.invalid(
+                field,
+                "Unsupported value: \"" + mode.asText() + "\": supported values: \""
+                        + String.join("\", \"", ACCESS_MODES) + "\""));
     }
 
     /** Source or sourceRef, then CDI's import-source checks, then the clone-source references. */
@@ -139,11 +157,13 @@ public final class DataVolumeSpecValidation implements AdmissionRule {
         JsonNode sourceRef = spec.path("sourceRef");
         boolean hasSource = source.isObject(), hasSourceRef = sourceRef.isObject();
         if (hasSource == hasSourceRef) {
-            return Optional.of(Cause.invalid("spec.source", "Data volume should have either Source or SourceRef, or be externally populated"));
+            return Optional.of(Cause.invalid(
+                    "spec.source", "Data volume should have either Source or SourceRef, or be externally populated"));
         }
         if (hasSourceRef) return sourceRefProblem(sourceRef);
         int sources = 0;
-        for (Iterator<JsonNode> values = source.elements(); values.hasNext(); ) if (values.next().isObject()) sources++;
+        for (Iterator<JsonNode> values = source.elements(); values.hasNext(); )
+            if (values.next().isObject()) sources++;
         if (sources == 0) return Optional.of(Cause.invalid("spec.source", "Missing Data volume source"));
         if (sources > 1) return Optional.of(Cause.invalid("spec.source", "Multiple Data volume sources"));
         String contentType = Json.text(spec, "contentType");
@@ -156,7 +176,8 @@ public final class DataVolumeSpecValidation implements AdmissionRule {
             return Optional.of(Cause.invalid("spec.source.pvc", "spec.source.PVC source PVC is not valid"));
         }
         if (source.path("snapshot").isObject() && incompleteReference(source.path("snapshot"))) {
-            return Optional.of(Cause.invalid("spec.source.snapshot", "spec.source.Snapshot source snapshot is not valid"));
+            return Optional.of(
+                    Cause.invalid("spec.source.snapshot", "spec.source.Snapshot source snapshot is not valid"));
         }
         return Optional.empty();
     }
@@ -165,18 +186,23 @@ public final class DataVolumeSpecValidation implements AdmissionRule {
         String kind = Json.text(sourceRef, "kind");
         if (kind.isEmpty()) return Optional.of(Cause.invalid("spec.sourceRef.kind", "Missing sourceRef kind"));
         if (!kind.equals("DataSource")) {
-            return Optional.of(Cause.invalid("spec.sourceRef.kind", "Unsupported sourceRef kind " + kind + ", currently only DataSource is supported"));
+            return Optional.of(Cause.invalid(
+                    "spec.sourceRef.kind",
+                    "Unsupported sourceRef kind " + kind + ", currently only DataSource is supported"));
         }
-        if (Json.text(sourceRef, "name").isEmpty()) return Optional.of(Cause.invalid("spec.sourceRef.name", "Missing sourceRef name"));
+        if (Json.text(sourceRef, "name").isEmpty())
+            return Optional.of(Cause.invalid("spec.sourceRef.name", "Missing sourceRef name"));
         return Optional.empty();
     }
 
     private static boolean incompleteReference(JsonNode reference) {
-        return Json.text(reference, "namespace").isEmpty() || Json.text(reference, "name").isEmpty();
+        return Json.text(reference, "namespace").isEmpty()
+                || Json.text(reference, "name").isEmpty();
     }
 
     private static boolean isClone(JsonNode spec) {
-        return spec.path("source").path("pvc").isObject() || spec.path("source").path("snapshot").isObject()
+        return spec.path("source").path("pvc").isObject()
+                || spec.path("source").path("snapshot").isObject()
                 || spec.path("sourceRef").isObject();
     }
 

@@ -30,7 +30,9 @@ final class ExternalPopulation {
         if (dataSource.isObject()) referenceProblems(dataSource, targetField + ".dataSource", "DataSource", causes);
         if (dataSourceRef.isObject()) {
             if (!Json.text(dataSourceRef, "namespace").isEmpty()) {
-                causes.add(Cause.invalid(targetField + ".dataSourceRef.namespace", "Invalid value: DataSourceRef namespace not supported"));
+                causes.add(Cause.invalid(
+                        targetField + ".dataSourceRef.namespace",
+                        "Invalid value: DataSourceRef namespace not supported"));
             }
             referenceProblems(dataSourceRef, targetField + ".dataSourceRef", "DataSourceRef", causes);
         }
@@ -38,11 +40,14 @@ final class ExternalPopulation {
     }
 
     private static void referenceProblems(JsonNode reference, String field, String label, List<Cause> causes) {
-        if (Json.text(reference, "name").isEmpty()) causes.add(Cause.invalid(field + ".name", "Required value: " + label + " name"));
+        if (Json.text(reference, "name").isEmpty())
+            causes.add(Cause.invalid(field + ".name", "Required value: " + label + " name"));
         String kind = Json.text(reference, "kind");
         if (kind.isEmpty()) causes.add(Cause.invalid(field + ".kind", "Required value: " + label + " kind"));
         if (Json.text(reference, "apiGroup").isEmpty() && !kind.equals(CORE_CLAIM_KIND)) {
-            causes.add(Cause.invalid(field + ".apiGroup", "Required value: " + label + " apiGroup when kind is not 'PersistentVolumeClaim'"));
+            causes.add(Cause.invalid(
+                    field + ".apiGroup",
+                    "Required value: " + label + " apiGroup when kind is not 'PersistentVolumeClaim'"));
         }
     }
 

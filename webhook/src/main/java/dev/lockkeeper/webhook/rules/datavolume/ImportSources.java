@@ -19,7 +19,8 @@ final class ImportSources {
     private static final Set<String> URL_SCHEMES = Set.of("http", "https", "gs");
     private static final Set<String> REGISTRY_SCHEMES = Set.of("docker", "oci");
     private static final Set<String> PULL_METHODS = Set.of("pod", "node");
-    private static final Map<String, Integer> CHECKSUM_HEX_LENGTHS = Map.of("md5", 32, "sha1", 40, "sha256", 64, "sha512", 128);
+    private static final Map<String, Integer> CHECKSUM_HEX_LENGTHS =
+            Map.of("md5", 32, "sha1", 40, "sha256", 64, "sha512", 128);
 
     private ImportSources() {}
 
@@ -41,7 +42,8 @@ final class ImportSources {
             if (url.isPresent()) return url;
         }
         if (source.path("blank").isObject() && contentType.equals("archive")) {
-            return Optional.of(Cause.invalid("spec.contentType", "SourceType cannot be blank and the contentType be archive"));
+            return Optional.of(
+                    Cause.invalid("spec.contentType", "SourceType cannot be blank and the contentType be archive"));
         }
         if (source.path("registry").isObject()) {
             Optional<Cause> registry = registryProblem(source.path("registry"), contentType);
@@ -72,7 +74,8 @@ final class ImportSources {
                 problem = "Invalid source URL: " + url;
             }
         }
-        return problem == null ? Optional.empty()
+        return problem == null
+                ? Optional.empty()
                 : Optional.of(Cause.invalid("spec.source." + sourceType + ".url", "spec.source " + problem));
     }
 
@@ -90,63 +93,81 @@ final class ImportSources {
             if (hash.isEmpty()) {
                 problem = "checksum hash value cannot be empty";
             } else if (length == null) {
-                problem = "unsupported hash algorithm '" + algorithm + "': supported algorithms are: md5, sha1, sha256, sha512";
+                problem = "unsupported hash algorithm '" + algorithm
+                        + "': supported algorithms are: md5, sha1, sha256, sha512";
             } else if (hash.length() != length) {
-                problem = "invalid " + algorithm + " hash length: expected " + length + " hex characters, got " + hash.length();
+                problem = "invalid " + algorithm + " hash length: expected " + length + " hex characters, got "
+                        + hash.length();
             } else {
-                int invalid = hash.chars().filter(c -> !HexFormat.isHexDigit(c)).findFirst().orElse(-1);
+                int invalid = hash.chars()
+                        .filter(c -> !HexFormat.isHexDigit(c))
+                        .findFirst()
+                        .orElse(-1);
                 // Go's hex.InvalidByteError, formatted %#U
                 if (invalid >= 0) {
-                    problem = String.format("checksum hash is not valid hexadecimal: encoding/hex: invalid byte: U+%04X '%c'", invalid, invalid);
+                    problem = String.format(
+                            "checksum hash is not valid hexadecimal: encoding/hex: invalid byte: U+%04X '%c'",
+                            invalid, invalid);
                 }
             }
         }
-        return problem == null ? Optional.empty()
+        return problem == null
+                ? Optional.empty()
                 : Optional.of(Cause.invalid("spec.source.http.checksum", "Invalid checksum format: " + problem));
     }
 
     /** {@code validateRegistrySource} and {@code validateDataVolumeSourceRegistry}. */
     private static Optional<Cause> registryProblem(JsonNode registry, String contentType) {
         if (!contentType.isEmpty() && !contentType.equals("kubevirt")) {
-            return Optional.of(Cause.invalid("spec.contentType", "ContentType must be kubevirt when Source is Registry"));
+            return Optional.of(
+                    Cause.invalid("spec.contentType", "ContentType must be kubevirt when Source is Registry"));
         }
         JsonNode url = registry.path("url"), imageStream = registry.path("imageStream");
         boolean hasUrl = url.isTextual(), hasImageStream = imageStream.isTextual();
         if (hasUrl == hasImageStream) {
-            return Optional.of(Cause.invalid("spec.source.registry", "Source registry should have either URL or ImageStream"));
+            return Optional.of(
+                    Cause.invalid("spec.source.registry", "Source registry should have either URL or ImageStream"));
         }
         if (hasUrl) {
             String scheme;
             try {
                 scheme = new URI(url.asText()).getScheme();
             } catch (URISyntaxException e) {
-                return Optional.of(Cause.invalid("spec.source.registry.url", "Illegal registry source URL " + url.asText()));
+                return Optional.of(
+                        Cause.invalid("spec.source.registry.url", "Illegal registry source URL " + url.asText()));
             }
             if (scheme == null || !REGISTRY_SCHEMES.contains(scheme)) {
-                return Optional.of(Cause.invalid("spec.source.registry.url", "Illegal registry source URL scheme " + url.asText()));
+                return Optional.of(Cause.invalid(
+                        "spec.source.registry.url", "Illegal registry source URL scheme " + url.asText()));
             }
         }
         JsonNode pullMethod = registry.path("pullMethod");
         if (pullMethod.isTextual() && !PULL_METHODS.contains(pullMethod.asText())) {
-            return Optional.of(Cause.invalid("spec.source.registry.pullMethod",
+            return Optional.of(Cause.invalid(
+                    "spec.source.registry.pullMethod",
                     "ImportMethod " + pullMethod.asText() + " is neither pod, node or \"\""));
         }
         if (hasImageStream && imageStream.asText().isEmpty()) {
-            return Optional.of(Cause.invalid("spec.source.registry.imageStream", "Source registry ImageStream is not valid"));
+            return Optional.of(
+                    Cause.invalid("spec.source.registry.imageStream", "Source registry ImageStream is not valid"));
         }
         if (hasImageStream && !"node".equals(pullMethod.asText(""))) {
-            return Optional.of(Cause.invalid("spec.source.registry.pullMethod",
+            return Optional.of(Cause.invalid(
+                    "spec.source.registry.pullMethod",
                     "Source registry ImageStream is supported only with node pull import method"));
         }
         return Optional.empty();
     }
 
     private static Optional<Cause> imageioProblem(JsonNode imageio) {
-        if (Json.text(imageio, "secretRef").isEmpty() || Json.text(imageio, "diskId").isEmpty()) {
+        if (Json.text(imageio, "secretRef").isEmpty()
+                || Json.text(imageio, "diskId").isEmpty()) {
             return Optional.of(Cause.invalid("spec.source.imageio", "spec.source.Imageio source Imageio is not valid"));
         }
-        if (Json.text(imageio, "certConfigMap").isEmpty() && !imageio.path("insecureSkipVerify").asBoolean(false)) {
-            return Optional.of(Cause.invalid("spec.source.imageio",
+        if (Json.text(imageio, "certConfigMap").isEmpty()
+                && !imageio.path("insecureSkipVerify").asBoolean(false)) {
+            return Optional.of(Cause.invalid(
+                    "spec.source.imageio",
                     "spec.source.Imageio source Imageio requires CertConfigMap or InsecureSkipVerify"));
         }
         return sourceUrlProblem(Json.text(imageio, "url"), "imageio");

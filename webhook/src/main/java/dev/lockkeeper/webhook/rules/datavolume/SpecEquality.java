@@ -32,7 +32,9 @@ final class SpecEquality {
      */
     static boolean multiStageUpdate(JsonNode spec, JsonNode oldSpec) {
         JsonNode source = spec.path("source");
-        boolean multiStage = source.isObject() && spec.path("checkpoints").isArray() && !spec.path("checkpoints").isEmpty()
+        boolean multiStage = source.isObject()
+                && spec.path("checkpoints").isArray()
+                && !spec.path("checkpoints").isEmpty()
                 && (source.path("vddk").isObject() || source.path("imageio").isObject());
         if (!multiStage) return false;
         ObjectNode stripped = canonical(spec), oldStripped = canonical(oldSpec);
@@ -44,7 +46,8 @@ final class SpecEquality {
         ObjectNode copy = spec instanceof ObjectNode object ? object.deepCopy() : Json.object();
         for (String field : ZERO_IS_ABSENT) {
             JsonNode value = copy.path(field);
-            if (value.isTextual() && value.asText().isEmpty() || value.isBoolean() && !value.asBoolean()) copy.remove(field);
+            if (value.isTextual() && value.asText().isEmpty() || value.isBoolean() && !value.asBoolean())
+                copy.remove(field);
         }
         normalize(copy, "");
         return copy;
@@ -72,8 +75,12 @@ final class SpecEquality {
     /** The quantity's exact value, or the text unchanged when it is no quantity (the spec checks report that). */
     private static JsonNode quantity(JsonNode value) {
         try {
-            return Json.MAPPER.getNodeFactory().textNode(
-                    Quantity.getAmountInBytes(new Quantity(value.asText().strip())).stripTrailingZeros().toPlainString());
+            return Json.MAPPER
+                    .getNodeFactory()
+                    .textNode(Quantity.getAmountInBytes(
+                                    new Quantity(value.asText().strip()))
+                            .stripTrailingZeros()
+                            .toPlainString());
         } catch (RuntimeException notAQuantity) {
             return value;
         }

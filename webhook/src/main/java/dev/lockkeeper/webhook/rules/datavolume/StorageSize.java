@@ -8,7 +8,8 @@ import java.util.Optional;
 /** {@code resources.requests.storage} of a DataVolume's {@code spec.pvc} or {@code spec.storage}, in bytes. */
 public final class StorageSize {
     /** Go's {@code resource.ErrFormatWrong}: what the API server answers for a malformed quantity. */
-    static final String QUANTITY_FORMAT = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
+    static final String QUANTITY_FORMAT =
+            "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
 
     private StorageSize() {}
 

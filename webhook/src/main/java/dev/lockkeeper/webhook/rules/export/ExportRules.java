@@ -8,8 +8,14 @@ public final class ExportRules {
     private ExportRules() {}
 
     public static List<AdmissionRule> validating() {
-        return List.of(new ExportSpecValidation(), new ExportSourceInUse(), new ExportTokenSecret(),
-                new ExportTokenStrength(), new VmStartDuringExport(), new VmStartRequestDuringExport(),
-                new VmiCreateDuringExport(), new PodMountsExportedPvc());
+        return List.of(
+                new ExportSpecValidation(),
+                new ExportSourceInUse(),
+                new ExportTokenSecret(),
+                new ExportTokenStrength(),
+                new VmStartDuringExport(),
+                new VmStartRequestDuringExport(),
+                new VmiCreateDuringExport(),
+                new PodMountsExportedPvc());
     }
 }

@@ -33,9 +33,15 @@ import java.util.Optional;
 public final class ExportSourceInUse implements AdmissionRule {
     private static final Match MATCH = Match.of("export.kubevirt.io", "virtualmachineexports", Operation.CREATE);
 
-    @Override public String name() { return "export-source-in-use"; }
+    @Override
+    public String name() {
+        return "export-source-in-use";
+    }
 
-    @Override public Match match() { return MATCH; }
+    @Override
+    public Match match() {
+        return MATCH;
+    }
 
     @Override
     public Verdict admit(ReviewContext review) {
@@ -46,8 +52,10 @@ public final class ExportSourceInUse implements AdmissionRule {
         String name = Json.text(source, "name");
         return switch (Json.text(source, "kind")) {
             case Exports.VM -> vm(cluster, namespace, name);
-            case Exports.PVC -> claimInUse(cluster, namespace, name)
-                    .<Verdict>map(pod -> inUse(namespace, name, pod, "stop the pod before exporting")).orElse(Verdict.allow());
+            case Exports.PVC ->
+                claimInUse(cluster, namespace, name)
+                        .<Verdict>map(pod -> inUse(namespace, name, pod, "stop the pod before exporting"))
+                        .orElse(Verdict.allow());
             case Exports.SNAPSHOT -> snapshot(cluster, namespace, name);
             case Exports.BACKUP -> backup(cluster, namespace, name);
             case Exports.TEMPLATE -> template(cluster, namespace, name);
@@ -58,13 +66,16 @@ public final class ExportSourceInUse implements AdmissionRule {
     private static Verdict vm(ClusterView cluster, String namespace, String name) {
         Optional<ObjectNode> vm = cluster.get(ResourceType.VIRTUAL_MACHINE, namespace, name);
         Optional<ObjectNode> vmi = cluster.get(ResourceType.VIRTUAL_MACHINE_INSTANCE, namespace, name);
-        if (vmi.isPresent() && !Exports.finished(vmi.get()) || vm.isPresent() && Exports.asksToRun(vm.get().path("spec"), () -> vmi)) {
-            String message = "Virtual Machine " + namespace + "/" + name + " is running; stop it first (virtctl stop " + name
-                    + " -n " + namespace + ") or export a VirtualMachineSnapshot of it instead (spec.source kind VirtualMachineSnapshot)";
+        if (vmi.isPresent() && !Exports.finished(vmi.get())
+                || vm.isPresent() && Exports.asksToRun(vm.get().path("spec"), () -> vmi)) {
+            String message = "Virtual Machine " + namespace + "/" + name + " is running; stop it first (virtctl stop "
+                    + name + " -n " + namespace
+                    + ") or export a VirtualMachineSnapshot of it instead (spec.source kind VirtualMachineSnapshot)";
             return Verdict.forbidden(message, Cause.forbidden("spec.source", message));
         }
         if (vm.isEmpty()) return Verdict.allow();
-        for (String claim : ClusterIndex.volumeClaims(vm.get().path("spec").path("template").path("spec"))) {
+        for (String claim :
+                ClusterIndex.volumeClaims(vm.get().path("spec").path("template").path("spec"))) {
             Optional<ObjectNode> pod = claimInUse(cluster, namespace, claim);
             if (pod.isPresent()) return inUse(namespace, claim, pod.get(), "stop it before exporting VM " + name);
         }
@@ -72,14 +83,17 @@ public final class ExportSourceInUse implements AdmissionRule {
     }
 
     private static Optional<ObjectNode> claimInUse(ClusterView cluster, String namespace, String claim) {
-        return cluster.byIndex(ClusterIndex.POD_CLAIMS, namespace + "/" + claim).stream().filter(Exports::holdsClaims).findFirst();
+        return cluster.byIndex(ClusterIndex.POD_CLAIMS, namespace + "/" + claim).stream()
+                .filter(Exports::holdsClaims)
+                .findFirst();
     }
 
     private static Verdict inUse(String namespace, String claim, JsonNode pod, String advice) {
         String podName = Json.text(pod, "metadata", "name");
         String phase = Json.text(pod, "status", "phase");
-        String message = "PersistentVolumeClaim " + namespace + "/" + claim + " is in use by pod " + namespace + "/" + podName
-                + (phase.isEmpty() ? "" : " (" + phase + ")") + "; " + advice + ", or export a VirtualMachineSnapshot instead";
+        String message = "PersistentVolumeClaim " + namespace + "/" + claim + " is in use by pod " + namespace + "/"
+                + podName + (phase.isEmpty() ? "" : " (" + phase + ")") + "; " + advice
+                + ", or export a VirtualMachineSnapshot instead";
         return Verdict.forbidden(message, Cause.forbidden("spec.source", message));
     }
 
@@ -88,7 +102,8 @@ public final class ExportSourceInUse implements AdmissionRule {
         Optional<ObjectNode> snapshot = cluster.read(ResourceType.VIRTUAL_MACHINE_SNAPSHOT, namespace, name);
         String subject = Exports.SNAPSHOT + " " + namespace + "/" + name;
         if (snapshot.isEmpty()) return waits(subject + " not found");
-        if (!snapshot.get().path("status").path("readyToUse").asBoolean(false)) return waits(subject + " is not ready to use");
+        if (!snapshot.get().path("status").path("readyToUse").asBoolean(false))
+            return waits(subject + " is not ready to use");
         return Verdict.allow();
     }
 
@@ -114,12 +129,15 @@ public final class ExportSourceInUse implements AdmissionRule {
         Optional<ObjectNode> template = cluster.read(ResourceType.VIRTUAL_MACHINE_TEMPLATE, namespace, name);
         String subject = Exports.TEMPLATE + " " + namespace + "/" + name;
         if (template.isEmpty()) return waits(subject + " not found");
-        boolean ready = condition(template.get().path("status"), "Ready").map(c -> "True".equals(Json.text(c, "status"))).orElse(false);
+        boolean ready = condition(template.get().path("status"), "Ready")
+                .map(c -> "True".equals(Json.text(c, "status")))
+                .orElse(false);
         return ready ? Verdict.allow() : waits(subject + " is not ready");
     }
 
     private static Optional<JsonNode> condition(JsonNode status, String type) {
-        for (JsonNode condition : status.path("conditions")) if (type.equals(Json.text(condition, "type"))) return Optional.of(condition);
+        for (JsonNode condition : status.path("conditions"))
+            if (type.equals(Json.text(condition, "type"))) return Optional.of(condition);
         return Optional.empty();
     }
 

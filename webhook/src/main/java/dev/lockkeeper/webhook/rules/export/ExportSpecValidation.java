@@ -25,11 +25,18 @@ import java.util.List;
  * Beyond upstream, a {@code ttlDuration} must parse and be positive, and one above the policy's maximum is warned about.
  */
 public final class ExportSpecValidation implements AdmissionRule {
-    private static final Match MATCH = Match.of("export.kubevirt.io", "virtualmachineexports", Operation.CREATE, Operation.UPDATE);
+    private static final Match MATCH =
+            Match.of("export.kubevirt.io", "virtualmachineexports", Operation.CREATE, Operation.UPDATE);
 
-    @Override public String name() { return "export-spec-validation"; }
+    @Override
+    public String name() {
+        return "export-spec-validation";
+    }
 
-    @Override public Match match() { return MATCH; }
+    @Override
+    public Match match() {
+        return MATCH;
+    }
 
     @Override
     public Verdict admit(ReviewContext review) {
@@ -37,7 +44,8 @@ public final class ExportSpecValidation implements AdmissionRule {
         ClusterView cluster = review.cluster();
         JsonNode spec = request.object().path("spec");
         if (request.operation() == Operation.UPDATE) {
-            return semantic(spec).equals(semantic(request.oldObject().path("spec"))) ? Verdict.allow()
+            return semantic(spec).equals(semantic(request.oldObject().path("spec")))
+                    ? Verdict.allow()
                     : Verdict.invalid(List.of(Cause.invalid("spec", "spec in immutable after creation")));
         }
         List<Cause> causes = sourceCauses(spec.path("source"), cluster);
@@ -46,11 +54,17 @@ public final class ExportSpecValidation implements AdmissionRule {
             Duration ttl = GoDuration.parse(spec.path("ttlDuration").asText(null));
             Duration max = review.policy().export().maxTtl();
             if (ttl == null) {
-                causes.add(Cause.invalid("spec.ttlDuration", "ttlDuration \"" + spec.path("ttlDuration").asText() + "\" is not a duration like 2h or 90m"));
+                causes.add(Cause.invalid(
+                        "spec.ttlDuration",
+                        "ttlDuration \"" + spec.path("ttlDuration").asText() + "\" is not a duration like 2h or 90m"));
             } else if (ttl.isZero() || ttl.isNegative()) {
-                causes.add(Cause.invalid("spec.ttlDuration", "ttlDuration must be positive, got " + spec.path("ttlDuration").asText()));
+                causes.add(Cause.invalid(
+                        "spec.ttlDuration",
+                        "ttlDuration must be positive, got "
+                                + spec.path("ttlDuration").asText()));
             } else if (ttl.compareTo(max) > 0) {
-                warnings.add("ttlDuration " + spec.path("ttlDuration").asText() + " exceeds the recommended maximum " + max.toString().substring(2).toLowerCase());
+                warnings.add("ttlDuration " + spec.path("ttlDuration").asText() + " exceeds the recommended maximum "
+                        + max.toString().substring(2).toLowerCase());
             }
         }
         if (!causes.isEmpty()) return Verdict.invalid(causes);
@@ -75,34 +89,44 @@ public final class ExportSpecValidation implements AdmissionRule {
         switch (Json.text(source, "kind")) {
             case Exports.PVC -> {
                 if (name.isEmpty()) causes.add(Cause.invalid("spec.source.name", "PVC name must not be empty"));
-                if (apiGroup != null && !apiGroup.isEmpty()) causes.add(Cause.invalid("spec.source.apiGroup", "PVC API group must be missing or blank"));
+                if (apiGroup != null && !apiGroup.isEmpty())
+                    causes.add(Cause.invalid("spec.source.apiGroup", "PVC API group must be missing or blank"));
             }
             case Exports.SNAPSHOT -> {
                 if (name.isEmpty()) causes.add(Cause.invalid("spec.source.name", "VMSnapshot name must not be empty"));
                 if (!"snapshot.kubevirt.io".equals(apiGroup)) {
-                    causes.add(Cause.invalid("spec.source.apiGroup", "VMSnapshot API group must be snapshot.kubevirt.io"));
+                    causes.add(
+                            Cause.invalid("spec.source.apiGroup", "VMSnapshot API group must be snapshot.kubevirt.io"));
                 }
             }
             case Exports.VM -> {
-                if (name.isEmpty()) causes.add(Cause.invalid("spec.source.name", "Virtual Machine name must not be empty"));
-                if (!"kubevirt.io".equals(apiGroup)) causes.add(Cause.invalid("spec.source.apiGroup", "VM API group must be kubevirt.io"));
+                if (name.isEmpty())
+                    causes.add(Cause.invalid("spec.source.name", "Virtual Machine name must not be empty"));
+                if (!"kubevirt.io".equals(apiGroup))
+                    causes.add(Cause.invalid("spec.source.apiGroup", "VM API group must be kubevirt.io"));
             }
             case Exports.BACKUP -> {
-                if (name.isEmpty()) causes.add(Cause.invalid("spec.source.name", "VirtualMachineBackup name must not be empty"));
+                if (name.isEmpty())
+                    causes.add(Cause.invalid("spec.source.name", "VirtualMachineBackup name must not be empty"));
                 if (!"backup.kubevirt.io".equals(apiGroup)) {
-                    causes.add(Cause.invalid("spec.source.apiGroup", "VirtualMachineBackup API group must be backup.kubevirt.io"));
+                    causes.add(Cause.invalid(
+                            "spec.source.apiGroup", "VirtualMachineBackup API group must be backup.kubevirt.io"));
                 }
             }
             case Exports.TEMPLATE -> {
                 if (!FeatureGates.kubevirt(cluster, FeatureGates.KUBEVIRT_OCI_EXPORT, FeatureGates.Maturity.ALPHA)
                         || !FeatureGates.kubevirtTemplateDeployment(cluster)) {
-                    causes.add(Cause.invalid("spec.source.kind",
-                            "VirtualMachineTemplate source requires the OCIExport feature gate and virt-template deployment to be enabled"));
+                    causes.add(
+                            Cause.invalid(
+                                    "spec.source.kind",
+                                    "VirtualMachineTemplate source requires the OCIExport feature gate and virt-template deployment to be enabled"));
                     break;
                 }
-                if (name.isEmpty()) causes.add(Cause.invalid("spec.source.name", "VirtualMachineTemplate name must not be empty"));
+                if (name.isEmpty())
+                    causes.add(Cause.invalid("spec.source.name", "VirtualMachineTemplate name must not be empty"));
                 if (!"template.kubevirt.io".equals(apiGroup)) {
-                    causes.add(Cause.invalid("spec.source.apiGroup", "VirtualMachineTemplate API group must be template.kubevirt.io"));
+                    causes.add(Cause.invalid(
+                            "spec.source.apiGroup", "VirtualMachineTemplate API group must be template.kubevirt.io"));
                 }
             }
             default -> causes.add(Cause.invalid("spec.source.kind", "invalid kind"));

@@ -17,9 +17,15 @@ import dev.lockkeeper.webhook.cluster.ClusterView;
 public final class ExportTokenSecret implements AdmissionRule {
     private static final Match MATCH = Match.of("export.kubevirt.io", "virtualmachineexports", Operation.CREATE);
 
-    @Override public String name() { return "export-token-secret"; }
+    @Override
+    public String name() {
+        return "export-token-secret";
+    }
 
-    @Override public Match match() { return MATCH; }
+    @Override
+    public Match match() {
+        return MATCH;
+    }
 
     @Override
     public Verdict admit(ReviewContext review) {
@@ -28,15 +34,21 @@ public final class ExportTokenSecret implements AdmissionRule {
         String namespace = request.objectNamespace();
         String user = request.userInfo().username();
         return switch (TokenSecret.of(request.object(), namespace, request.userInfo(), cluster)) {
-            case TokenSecret.Unreadable unreadable -> forbid("User " + user + " may not get Secret " + namespace + "/" + unreadable.secret()
-                    + " named by tokenSecretRef; its token downloads the exported disks, so reference a Secret you can read");
-            case TokenSecret.Unchecked unchecked -> forbid("whether " + user + " may read Secret " + namespace + "/" + unchecked.secret()
-                    + " named by tokenSecretRef could not be checked (SubjectAccessReview failed: " + unchecked.error()
-                    + "); refusing the export, retry shortly");
-            case TokenSecret.Missing missing -> invalid("Secret " + namespace + "/" + missing.secret()
-                    + " named by tokenSecretRef does not exist; create it with a data key \"token\" first");
-            case TokenSecret.NoTokenKey noKey -> invalid("Secret " + namespace + "/" + noKey.secret()
-                    + " named by tokenSecretRef has no data key \"token\"");
+            case TokenSecret.Unreadable unreadable ->
+                forbid(
+                        "User " + user + " may not get Secret " + namespace + "/" + unreadable.secret()
+                                + " named by tokenSecretRef; its token downloads the exported disks, so reference a Secret you can read");
+            case TokenSecret.Unchecked unchecked ->
+                forbid("whether " + user + " may read Secret " + namespace + "/" + unchecked.secret()
+                        + " named by tokenSecretRef could not be checked (SubjectAccessReview failed: "
+                        + unchecked.error()
+                        + "); refusing the export, retry shortly");
+            case TokenSecret.Missing missing ->
+                invalid("Secret " + namespace + "/" + missing.secret()
+                        + " named by tokenSecretRef does not exist; create it with a data key \"token\" first");
+            case TokenSecret.NoTokenKey noKey ->
+                invalid("Secret " + namespace + "/" + noKey.secret()
+                        + " named by tokenSecretRef has no data key \"token\"");
             case TokenSecret.NotReferenced notReferenced -> Verdict.allow();
             case TokenSecret.Present present -> Verdict.allow();
         };

@@ -17,20 +17,28 @@ import dev.lockkeeper.webhook.cluster.ClusterView;
 public final class ExportTokenStrength implements AdmissionRule {
     private static final Match MATCH = Match.of("export.kubevirt.io", "virtualmachineexports", Operation.CREATE);
 
-    @Override public String name() { return "export-token-strength"; }
+    @Override
+    public String name() {
+        return "export-token-strength";
+    }
 
-    @Override public Match match() { return MATCH; }
+    @Override
+    public Match match() {
+        return MATCH;
+    }
 
     @Override
     public Verdict admit(ReviewContext review) {
         AdmissionRequest request = review.request();
         ClusterView cluster = review.cluster();
-        if (!(TokenSecret.of(request.object(), request.objectNamespace(), request.userInfo(), cluster) instanceof TokenSecret.Present present)) {
+        if (!(TokenSecret.of(request.object(), request.objectNamespace(), request.userInfo(), cluster)
+                instanceof TokenSecret.Present present)) {
             return Verdict.allow();
         }
         int minimum = review.policy().export().minTokenLength();
         String token = present.token();
-        String problem = token.length() < minimum ? "is " + token.length() + " characters, shorter than " + minimum
+        String problem = token.length() < minimum
+                ? "is " + token.length() + " characters, shorter than " + minimum
                 : !token.chars().allMatch(c -> c < 128 && Character.isLetterOrDigit(c)) ? "is not alphanumeric" : null;
         if (problem == null) return Verdict.allow();
         String message = "export token in Secret " + request.objectNamespace() + "/" + present.secret() + " " + problem

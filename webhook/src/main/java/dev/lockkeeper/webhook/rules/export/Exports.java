@@ -87,7 +87,8 @@ final class Exports {
 
     /** Active exports that hold {@code claim}: exports of the PVC, and exports of any VM whose disks use it. */
     static List<ObjectNode> holding(ClusterView cluster, String namespace, String claim) {
-        List<ObjectNode> found = new ArrayList<>(active(cluster.byIndex(ClusterIndex.EXPORT_SOURCES, namespace + "/" + PVC + "/" + claim)));
+        List<ObjectNode> found = new ArrayList<>(
+                active(cluster.byIndex(ClusterIndex.EXPORT_SOURCES, namespace + "/" + PVC + "/" + claim)));
         for (ObjectNode vm : cluster.byIndex(ClusterIndex.VM_CLAIMS, namespace + "/" + claim)) {
             found.addAll(ofVm(cluster, namespace, Json.text(vm, "metadata", "name")));
         }
@@ -98,14 +99,19 @@ final class Exports {
     static List<ObjectNode> blockingStart(ClusterView cluster, String namespace, String vm, List<String> claims) {
         Map<String, ObjectNode> byName = new LinkedHashMap<>();
         ofVm(cluster, namespace, vm).forEach(e -> byName.put(Json.text(e, "metadata", "name"), e));
-        for (String claim : claims) holding(cluster, namespace, claim).forEach(e -> byName.putIfAbsent(Json.text(e, "metadata", "name"), e));
+        for (String claim : claims)
+            holding(cluster, namespace, claim).forEach(e -> byName.putIfAbsent(Json.text(e, "metadata", "name"), e));
         return new ArrayList<>(byName.values());
     }
 
     /** {@code team-a/web-export (Ready), team-a/disk-export (Pending)}. */
     static String describe(List<ObjectNode> exports) {
-        return exports.stream().map(e -> Json.text(e, "metadata", "namespace") + "/" + Json.text(e, "metadata", "name")
-                + " (" + (Json.text(e, "status", "phase").isEmpty() ? "no status yet" : Json.text(e, "status", "phase")) + ")")
+        return exports.stream()
+                .map(e -> Json.text(e, "metadata", "namespace") + "/" + Json.text(e, "metadata", "name") + " ("
+                        + (Json.text(e, "status", "phase").isEmpty()
+                                ? "no status yet"
+                                : Json.text(e, "status", "phase"))
+                        + ")")
                 .collect(Collectors.joining(", "));
     }
 

@@ -26,12 +26,21 @@ import java.util.List;
 public final class PodMountsExportedPvc implements AdmissionRule {
     private static final Match MATCH = Match.of("", "pods", Operation.CREATE);
 
-    @Override public String name() { return "pod-mounts-exported-pvc"; }
+    @Override
+    public String name() {
+        return "pod-mounts-exported-pvc";
+    }
 
-    @Override public Match match() { return MATCH; }
+    @Override
+    public Match match() {
+        return MATCH;
+    }
 
     /** A hot path KubeVirt depends on: its registration fails open (manifests/webhooks.yaml). */
-    @Override public FailurePolicy failurePolicy() { return FailurePolicy.IGNORE; }
+    @Override
+    public FailurePolicy failurePolicy() {
+        return FailurePolicy.IGNORE;
+    }
 
     @Override
     public Verdict admit(ReviewContext review) {
@@ -44,12 +53,19 @@ public final class PodMountsExportedPvc implements AdmissionRule {
             if (claim.isEmpty()) continue;
             List<ObjectNode> holders = new ArrayList<>();
             for (ObjectNode export : Exports.holding(cluster, namespace, claim)) {
-                if (!isExporterPod(request.object(), export, request.userInfo(), review.policy().export().exporterCreators())) holders.add(export);
+                if (!isExporterPod(
+                        request.object(),
+                        export,
+                        request.userInfo(),
+                        review.policy().export().exporterCreators())) holders.add(export);
             }
             if (!holders.isEmpty()) {
-                String pod = request.objectName().isEmpty() ? Json.text(request.object(), "metadata", "generateName") + "*" : request.objectName();
-                String message = "Pod " + namespace + "/" + pod + " cannot mount PersistentVolumeClaim " + namespace + "/" + claim
-                        + " while VirtualMachineExport " + Exports.describe(holders) + " is active; delete the export or wait until it is Terminated";
+                String pod = request.objectName().isEmpty()
+                        ? Json.text(request.object(), "metadata", "generateName") + "*"
+                        : request.objectName();
+                String message = "Pod " + namespace + "/" + pod + " cannot mount PersistentVolumeClaim " + namespace
+                        + "/" + claim + " while VirtualMachineExport " + Exports.describe(holders)
+                        + " is active; delete the export or wait until it is Terminated";
                 return Verdict.forbidden(message, Cause.forbidden("spec.volumes", message));
             }
         }

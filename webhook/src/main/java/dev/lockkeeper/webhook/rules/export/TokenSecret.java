@@ -31,11 +31,16 @@ sealed interface TokenSecret {
     static TokenSecret of(JsonNode export, String namespace, UserInfo requester, ClusterView cluster) {
         String name = Json.text(export, "spec", "tokenSecretRef");
         if (name.isEmpty()) return new NotReferenced();
-        var mayRead = new AccessReview(requester.username(), requester.groups(), requester.extra(), namespace, "get", "", "secrets", "", name);
+        var mayRead = new AccessReview(
+                requester.username(), requester.groups(), requester.extra(), namespace, "get", "", "secrets", "", name);
         switch (cluster.review(mayRead)) {
-            case AccessDecision.Denied denied -> { return new Unreadable(name); }
-            case AccessDecision.Unavailable unavailable -> { return new Unchecked(name, unavailable.error()); }
-            case AccessDecision.Allowed allowed -> { }
+            case AccessDecision.Denied denied -> {
+                return new Unreadable(name);
+            }
+            case AccessDecision.Unavailable unavailable -> {
+                return new Unchecked(name, unavailable.error());
+            }
+            case AccessDecision.Allowed allowed -> {}
         }
         var secret = cluster.read(ResourceType.SECRET, namespace, name);
         if (secret.isEmpty()) return new Missing(name);

@@ -24,9 +24,15 @@ import java.util.function.Supplier;
 public final class VmStartDuringExport implements AdmissionRule {
     private static final Match MATCH = Match.of("kubevirt.io", "virtualmachines", Operation.UPDATE);
 
-    @Override public String name() { return "vm-start-during-export"; }
+    @Override
+    public String name() {
+        return "vm-start-during-export";
+    }
 
-    @Override public Match match() { return MATCH; }
+    @Override
+    public Match match() {
+        return MATCH;
+    }
 
     @Override
     public Verdict admit(ReviewContext review) {
@@ -35,10 +41,16 @@ public final class VmStartDuringExport implements AdmissionRule {
         JsonNode spec = request.object().path("spec");
         String namespace = request.objectNamespace(), name = request.objectName();
         Supplier<Optional<ObjectNode>> vmi = () -> cluster.get(ResourceType.VIRTUAL_MACHINE_INSTANCE, namespace, name);
-        if (!Exports.asksToRun(spec, vmi) || Exports.asksToRun(request.oldObject().path("spec"), vmi)) return Verdict.allow();
-        var exports = Exports.blockingStart(cluster, namespace, name, ClusterIndex.volumeClaims(spec.path("template").path("spec")));
+        if (!Exports.asksToRun(spec, vmi)
+                || Exports.asksToRun(request.oldObject().path("spec"), vmi)) return Verdict.allow();
+        var exports = Exports.blockingStart(
+                cluster,
+                namespace,
+                name,
+                ClusterIndex.volumeClaims(spec.path("template").path("spec")));
         if (exports.isEmpty()) return Verdict.allow();
         String message = Exports.startRefusal(namespace, name, exports);
-        return Verdict.forbidden(message, Cause.forbidden(spec.has("runStrategy") ? "spec.runStrategy" : "spec.running", message));
+        return Verdict.forbidden(
+                message, Cause.forbidden(spec.has("runStrategy") ? "spec.runStrategy" : "spec.running", message));
     }
 }

@@ -20,14 +20,24 @@ import java.util.EnumSet;
  * VM or one of its disks. Status updates that add no Start request pass at once.
  */
 public final class VmStartRequestDuringExport implements AdmissionRule {
-    private static final Match MATCH = new Match("kubevirt.io", "virtualmachines", "status", EnumSet.of(Operation.UPDATE));
+    private static final Match MATCH =
+            new Match("kubevirt.io", "virtualmachines", "status", EnumSet.of(Operation.UPDATE));
 
-    @Override public String name() { return "vm-start-request-during-export"; }
+    @Override
+    public String name() {
+        return "vm-start-request-during-export";
+    }
 
-    @Override public Match match() { return MATCH; }
+    @Override
+    public Match match() {
+        return MATCH;
+    }
 
     /** A hot path KubeVirt depends on: its registration fails open (manifests/webhooks.yaml). */
-    @Override public FailurePolicy failurePolicy() { return FailurePolicy.IGNORE; }
+    @Override
+    public FailurePolicy failurePolicy() {
+        return FailurePolicy.IGNORE;
+    }
 
     @Override
     public Verdict admit(ReviewContext review) {
@@ -35,7 +45,8 @@ public final class VmStartRequestDuringExport implements AdmissionRule {
         ClusterView cluster = review.cluster();
         if (startRequests(request.object()) <= startRequests(request.oldObject())) return Verdict.allow();
         String namespace = request.objectNamespace(), name = request.objectName();
-        var claims = ClusterIndex.volumeClaims(request.object().path("spec").path("template").path("spec"));
+        var claims = ClusterIndex.volumeClaims(
+                request.object().path("spec").path("template").path("spec"));
         var exports = Exports.blockingStart(cluster, namespace, name, claims);
         if (exports.isEmpty()) return Verdict.allow();
         String message = Exports.startRefusal(namespace, name, exports);
@@ -45,7 +56,8 @@ public final class VmStartRequestDuringExport implements AdmissionRule {
     private static long startRequests(JsonNode vm) {
         if (vm == null) return 0;
         long count = 0;
-        for (JsonNode change : vm.path("status").path("stateChangeRequests")) if ("Start".equals(Json.text(change, "action"))) count++;
+        for (JsonNode change : vm.path("status").path("stateChangeRequests"))
+            if ("Start".equals(Json.text(change, "action"))) count++;
         return count;
     }
 }

@@ -22,12 +22,21 @@ import java.util.Optional;
 public final class VmiCreateDuringExport implements AdmissionRule {
     private static final Match MATCH = Match.of("kubevirt.io", "virtualmachineinstances", Operation.CREATE);
 
-    @Override public String name() { return "vmi-create-during-export"; }
+    @Override
+    public String name() {
+        return "vmi-create-during-export";
+    }
 
-    @Override public Match match() { return MATCH; }
+    @Override
+    public Match match() {
+        return MATCH;
+    }
 
     /** A hot path KubeVirt depends on: its registration fails open (manifests/webhooks.yaml). */
-    @Override public FailurePolicy failurePolicy() { return FailurePolicy.IGNORE; }
+    @Override
+    public FailurePolicy failurePolicy() {
+        return FailurePolicy.IGNORE;
+    }
 
     @Override
     public Verdict admit(ReviewContext review) {
@@ -35,19 +44,27 @@ public final class VmiCreateDuringExport implements AdmissionRule {
         ClusterView cluster = review.cluster();
         String namespace = request.objectNamespace();
         Optional<String> vm = owningVm(request.object());
-        var exports = Exports.blockingStart(cluster, namespace, vm.orElse(request.objectName()),
+        var exports = Exports.blockingStart(
+                cluster,
+                namespace,
+                vm.orElse(request.objectName()),
                 ClusterIndex.volumeClaims(request.object().path("spec")));
         if (exports.isEmpty()) return Verdict.allow();
         // A standalone VMI is refused as itself: there is no VirtualMachine to name, or to start later.
         String message = vm.map(name -> Exports.startRefusal(namespace, name, exports))
-                .orElse(Exports.startRefusal("VirtualMachineInstance " + namespace + "/" + request.objectName(), namespace, exports, "create it again"));
+                .orElse(Exports.startRefusal(
+                        "VirtualMachineInstance " + namespace + "/" + request.objectName(),
+                        namespace,
+                        exports,
+                        "create it again"));
         return Verdict.forbidden(message, Cause.forbidden("metadata.name", message));
     }
 
     /** The VirtualMachine that controls a VMI (virt-controller creates each VMI with that ownerReference). */
     private static Optional<String> owningVm(JsonNode vmi) {
         for (JsonNode owner : vmi.path("metadata").path("ownerReferences")) {
-            if ("VirtualMachine".equals(Json.text(owner, "kind")) && Json.text(owner, "apiVersion").startsWith("kubevirt.io/")) {
+            if ("VirtualMachine".equals(Json.text(owner, "kind"))
+                    && Json.text(owner, "apiVersion").startsWith("kubevirt.io/")) {
                 return Optional.of(Json.text(owner, "name"));
             }
         }

@@ -18,7 +18,8 @@ record DataVolumeClaim(String dataVolume) {
 
     static Optional<DataVolumeClaim> of(JsonNode pvc, String namespace, String name, ClusterView cluster) {
         for (JsonNode owner : Json.at(pvc, "metadata", "ownerReferences")) {
-            if (Json.text(owner, "kind").equals("DataVolume") && Json.text(owner, "apiVersion").startsWith("cdi.kubevirt.io/")) {
+            if (Json.text(owner, "kind").equals("DataVolume")
+                    && Json.text(owner, "apiVersion").startsWith("cdi.kubevirt.io/")) {
                 return Optional.of(new DataVolumeClaim(Json.text(owner, "name")));
             }
         }
@@ -33,9 +34,11 @@ record DataVolumeClaim(String dataVolume) {
 
     /** Why the PVC's population had not finished at backup, or empty when it had. */
     static Optional<String> unfinished(JsonNode pvc) {
-        if (Json.hasAnnotation(pvc, RestoreKeys.PVC_IN_PROGRESS)) return Optional.of("was marked in progress at backup");
+        if (Json.hasAnnotation(pvc, RestoreKeys.PVC_IN_PROGRESS))
+            return Optional.of("was marked in progress at backup");
         String phase = Json.annotation(pvc, RestoreKeys.POPULATION_POD_PHASE);
-        if (!phase.isEmpty() && !phase.equals("Succeeded")) return Optional.of("had CDI pod phase " + phase + " at backup");
+        if (!phase.isEmpty() && !phase.equals("Succeeded"))
+            return Optional.of("had CDI pod phase " + phase + " at backup");
         return Optional.empty();
     }
 }

@@ -41,8 +41,10 @@ final class IdentityUsers {
 
     private Optional<String> other(ClusterIndex index, String key, String kind) {
         for (JsonNode user : cluster.byIndex(index, key)) {
-            String userNamespace = Json.text(user, "metadata", "namespace"), userName = Json.text(user, "metadata", "name");
-            if (!(userNamespace.equals(namespace) && userName.equals(name))) return Optional.of(kind + " " + userNamespace + "/" + userName);
+            String userNamespace = Json.text(user, "metadata", "namespace"),
+                    userName = Json.text(user, "metadata", "name");
+            if (!(userNamespace.equals(namespace) && userName.equals(name)))
+                return Optional.of(kind + " " + userNamespace + "/" + userName);
         }
         return Optional.empty();
     }

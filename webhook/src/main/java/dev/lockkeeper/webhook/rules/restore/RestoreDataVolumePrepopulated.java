@@ -20,20 +20,27 @@ import java.util.List;
 public final class RestoreDataVolumePrepopulated implements AdmissionRule {
     private static final Match MATCH = Match.of("cdi.kubevirt.io", "datavolumes", Operation.CREATE);
 
-    @Override public String name() { return "restore-datavolume-prepopulated"; }
+    @Override
+    public String name() {
+        return "restore-datavolume-prepopulated";
+    }
 
-    @Override public Match match() { return MATCH; }
+    @Override
+    public Match match() {
+        return MATCH;
+    }
 
     @Override
     public Verdict admit(ReviewContext review) {
         AdmissionRequest request = review.request();
         ObjectNode dataVolume = request.object();
-        if (!RestoreMarkers.present(review.policy(), dataVolume) || Json.hasAnnotation(dataVolume, CdiAnnotations.PRE_POPULATED)) return Verdict.allow();
+        if (!RestoreMarkers.present(review.policy(), dataVolume)
+                || Json.hasAnnotation(dataVolume, CdiAnnotations.PRE_POPULATED)) return Verdict.allow();
         String phase = Json.text(dataVolume, "status", "phase");
         if (!phase.equals("Succeeded")) {
             String was = phase.isEmpty() ? "had no phase" : "was " + phase;
-            return Verdict.allow(List.of("restore: DataVolume " + request.objectNamespace() + "/" + request.objectName() + " " + was
-                    + " at backup; CDI will populate it again"));
+            return Verdict.allow(List.of("restore: DataVolume " + request.objectNamespace() + "/" + request.objectName()
+                    + " " + was + " at backup; CDI will populate it again"));
         }
         ObjectEdit edit = ObjectEdit.of(dataVolume);
         edit.put(request.objectName(), "metadata", "annotations", CdiAnnotations.PRE_POPULATED);

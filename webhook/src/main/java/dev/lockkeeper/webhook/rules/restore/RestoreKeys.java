@@ -7,6 +7,7 @@ public final class RestoreKeys {
 
     /** kubevirt-velero-plugin switches, set as labels on the Velero Restore. */
     public static final String CLEAR_MAC_ADDRESS = "velero.kubevirt.io/clear-mac-address";
+
     public static final String GENERATE_NEW_FIRMWARE_UUID = "velero.kubevirt.io/generate-new-firmware-uuid";
     public static final String RESTORE_RUN_STRATEGY = "velero.kubevirt.io/restore-run-strategy";
 

@@ -19,16 +19,23 @@ public final class RestoreLauncherPodRefusal implements AdmissionRule {
             "virt-launcher", "KubeVirt starts a new one when the VM runs",
             "hotplug-disk", "KubeVirt creates a new one when the volume is hotplugged");
 
-    @Override public String name() { return "restore-launcher-pod-refusal"; }
+    @Override
+    public String name() {
+        return "restore-launcher-pod-refusal";
+    }
 
-    @Override public Match match() { return MATCH; }
+    @Override
+    public Match match() {
+        return MATCH;
+    }
 
     @Override
     public Verdict admit(ReviewContext review) {
         AdmissionRequest request = review.request();
         String role = Json.text(request.object(), "metadata", "labels", "kubevirt.io");
-        if (!RECREATED_BY.containsKey(role) || !RestoreMarkers.present(review.policy(), request.object())) return Verdict.allow();
-        return Verdict.forbidden("Pod " + request.objectNamespace() + "/" + request.objectName() + " is a KubeVirt " + role
-                + " pod; not restored: " + RECREATED_BY.get(role));
+        if (!RECREATED_BY.containsKey(role) || !RestoreMarkers.present(review.policy(), request.object()))
+            return Verdict.allow();
+        return Verdict.forbidden("Pod " + request.objectNamespace() + "/" + request.objectName() + " is a KubeVirt "
+                + role + " pod; not restored: " + RECREATED_BY.get(role));
     }
 }

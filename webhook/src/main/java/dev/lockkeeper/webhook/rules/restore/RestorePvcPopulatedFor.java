@@ -23,20 +23,28 @@ import java.util.Optional;
 public final class RestorePvcPopulatedFor implements AdmissionRule {
     private static final Match MATCH = Match.of("", "persistentvolumeclaims", Operation.CREATE);
 
-    @Override public String name() { return "restore-pvc-populated-for"; }
+    @Override
+    public String name() {
+        return "restore-pvc-populated-for";
+    }
 
-    @Override public Match match() { return MATCH; }
+    @Override
+    public Match match() {
+        return MATCH;
+    }
 
     @Override
     public Verdict admit(ReviewContext review) {
         AdmissionRequest request = review.request();
         ClusterView cluster = review.cluster();
         ObjectNode pvc = request.object();
-        if (!RestoreMarkers.present(review.policy(), pvc) || Json.hasAnnotation(pvc, CdiAnnotations.POPULATED_FOR)
+        if (!RestoreMarkers.present(review.policy(), pvc)
+                || Json.hasAnnotation(pvc, CdiAnnotations.POPULATED_FOR)
                 || DataVolumeClaim.unfinished(pvc).isPresent()) {
             return Verdict.allow();
         }
-        Optional<DataVolumeClaim> claim = DataVolumeClaim.of(pvc, request.objectNamespace(), request.objectName(), cluster);
+        Optional<DataVolumeClaim> claim =
+                DataVolumeClaim.of(pvc, request.objectNamespace(), request.objectName(), cluster);
         if (claim.isEmpty()) return Verdict.allow();
         ObjectEdit edit = ObjectEdit.of(pvc);
         edit.put(claim.get().dataVolume(), "metadata", "annotations", CdiAnnotations.POPULATED_FOR);

@@ -18,9 +18,15 @@ import java.util.Optional;
 public final class RestorePvcUnfinishedRefusal implements AdmissionRule {
     private static final Match MATCH = Match.of("", "persistentvolumeclaims", Operation.CREATE);
 
-    @Override public String name() { return "restore-pvc-unfinished-refusal"; }
+    @Override
+    public String name() {
+        return "restore-pvc-unfinished-refusal";
+    }
 
-    @Override public Match match() { return MATCH; }
+    @Override
+    public Match match() {
+        return MATCH;
+    }
 
     @Override
     public Verdict admit(ReviewContext review) {
@@ -32,8 +38,9 @@ public final class RestorePvcUnfinishedRefusal implements AdmissionRule {
         if (unfinished.isEmpty()) return Verdict.allow();
         String namespace = request.objectNamespace(), name = request.objectName();
         return DataVolumeClaim.of(pvc, namespace, name, cluster)
-                .<Verdict>map(claim -> Verdict.forbidden("PersistentVolumeClaim " + namespace + "/" + name + " of DataVolume "
-                        + claim.dataVolume() + " " + unfinished.get() + "; not restored: CDI populates it again from the DataVolume"))
+                .<Verdict>map(claim -> Verdict.forbidden(
+                        "PersistentVolumeClaim " + namespace + "/" + name + " of DataVolume " + claim.dataVolume() + " "
+                                + unfinished.get() + "; not restored: CDI populates it again from the DataVolume"))
                 .orElse(Verdict.allow());
     }
 }

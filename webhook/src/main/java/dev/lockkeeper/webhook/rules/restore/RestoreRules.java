@@ -8,13 +8,21 @@ public final class RestoreRules {
     private RestoreRules() {}
 
     public static List<AdmissionRule> mutating() {
-        return List.of(new RestoreDataVolumePrepopulated(), new RestorePvcPopulatedFor(), new RestoreVmiControllerLabels(),
-                new RestoreVmIdentity(), new RestoreVmiIdentity(), new RestoreVmRunStrategy());
+        return List.of(
+                new RestoreDataVolumePrepopulated(),
+                new RestorePvcPopulatedFor(),
+                new RestoreVmiControllerLabels(),
+                new RestoreVmIdentity(),
+                new RestoreVmiIdentity(),
+                new RestoreVmRunStrategy());
     }
 
     /** Refusals of a whole object: they depend on no mutation, and the validating chain sees the object as it will be stored. */
     public static List<AdmissionRule> validating() {
-        return List.of(new RestorePvcUnfinishedRefusal(), new RestoreVmiOwnedRefusal(), new RestoreLauncherPodRefusal(),
+        return List.of(
+                new RestorePvcUnfinishedRefusal(),
+                new RestoreVmiOwnedRefusal(),
+                new RestoreLauncherPodRefusal(),
                 new VirtualMachineRestoreValidation());
     }
 }

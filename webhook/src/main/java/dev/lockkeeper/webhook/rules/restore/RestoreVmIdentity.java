@@ -15,9 +15,15 @@ import dev.lockkeeper.webhook.admission.Verdict;
 public final class RestoreVmIdentity implements AdmissionRule {
     private static final Match MATCH = Match.of("kubevirt.io", "virtualmachines", Operation.CREATE);
 
-    @Override public String name() { return "restore-vm-identity"; }
+    @Override
+    public String name() {
+        return "restore-vm-identity";
+    }
 
-    @Override public Match match() { return MATCH; }
+    @Override
+    public Match match() {
+        return MATCH;
+    }
 
     @Override
     public Verdict admit(ReviewContext review) {

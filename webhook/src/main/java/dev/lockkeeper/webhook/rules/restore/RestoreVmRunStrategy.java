@@ -22,11 +22,18 @@ import java.util.Set;
  */
 public final class RestoreVmRunStrategy implements AdmissionRule {
     private static final Match MATCH = Match.of("kubevirt.io", "virtualmachines", Operation.CREATE);
-    private static final Set<String> RUN_STRATEGIES = Set.of("Always", "RerunOnFailure", "Manual", "Halted", "Once", "WaitAsReceiver");
+    private static final Set<String> RUN_STRATEGIES =
+            Set.of("Always", "RerunOnFailure", "Manual", "Halted", "Once", "WaitAsReceiver");
 
-    @Override public String name() { return "restore-vm-run-strategy"; }
+    @Override
+    public String name() {
+        return "restore-vm-run-strategy";
+    }
 
-    @Override public Match match() { return MATCH; }
+    @Override
+    public Match match() {
+        return MATCH;
+    }
 
     @Override
     public Verdict admit(ReviewContext review) {
@@ -34,19 +41,24 @@ public final class RestoreVmRunStrategy implements AdmissionRule {
         ClusterView cluster = review.cluster();
         ObjectNode vm = request.object();
         if (!RestoreMarkers.present(review.policy(), vm)) return Verdict.allow();
-        Optional<VeleroRestore> restore = VeleroRestore.of(vm, cluster, review.policy().restore().veleroNamespace());
-        String wanted = restore.map(r -> r.label(RestoreKeys.RESTORE_RUN_STRATEGY)).orElse("");
+        Optional<VeleroRestore> restore =
+                VeleroRestore.of(vm, cluster, review.policy().restore().veleroNamespace());
+        String wanted =
+                restore.map(r -> r.label(RestoreKeys.RESTORE_RUN_STRATEGY)).orElse("");
         JsonNode spec = vm.path("spec");
         if (wanted.isEmpty() || !(spec instanceof ObjectNode)) return Verdict.allow();
         String asks = " (Restore " + restore.get().name() + " asks)";
         if (!RUN_STRATEGIES.contains(wanted)) {
-            return Verdict.allow(List.of("restore: ignored run strategy " + wanted + ", not a KubeVirt run strategy" + asks));
+            return Verdict.allow(
+                    List.of("restore: ignored run strategy " + wanted + ", not a KubeVirt run strategy" + asks));
         }
-        String current = spec.has("running") ? "running: " + spec.path("running").asText() : Json.text(spec, "runStrategy");
+        String current =
+                spec.has("running") ? "running: " + spec.path("running").asText() : Json.text(spec, "runStrategy");
         if (current.equals(wanted)) return Verdict.allow();
         ObjectEdit edit = ObjectEdit.of(vm);
         edit.remove("spec", "running");
         edit.put(wanted, "spec", "runStrategy");
-        return edit.verdict(List.of("restore: runStrategy " + (current.isEmpty() ? "(none)" : current) + " -> " + wanted + asks));
+        return edit.verdict(
+                List.of("restore: runStrategy " + (current.isEmpty() ? "(none)" : current) + " -> " + wanted + asks));
     }
 }

@@ -19,18 +19,30 @@ import java.util.List;
  */
 public final class RestoreVmiControllerLabels implements AdmissionRule {
     private static final Match MATCH = Match.of("kubevirt.io", "virtualmachineinstances", Operation.CREATE);
-    static final List<String> CONTROLLER_LABELS = List.of("kubevirt.io/created-by", "kubevirt.io/migrationJobUID",
-            "kubevirt.io/nodeName", "kubevirt.io/migrationTargetNodeName", "kubevirt.io/schedulable", "kubevirt.io/install-strategy");
+    static final List<String> CONTROLLER_LABELS = List.of(
+            "kubevirt.io/created-by",
+            "kubevirt.io/migrationJobUID",
+            "kubevirt.io/nodeName",
+            "kubevirt.io/migrationTargetNodeName",
+            "kubevirt.io/schedulable",
+            "kubevirt.io/install-strategy");
 
-    @Override public String name() { return "restore-vmi-controller-labels"; }
+    @Override
+    public String name() {
+        return "restore-vmi-controller-labels";
+    }
 
-    @Override public Match match() { return MATCH; }
+    @Override
+    public Match match() {
+        return MATCH;
+    }
 
     @Override
     public Verdict admit(ReviewContext review) {
         AdmissionRequest request = review.request();
         ObjectNode vmi = request.object();
-        if (!RestoreMarkers.present(review.policy(), vmi) || CONTROLLER_LABELS.stream().noneMatch(Json.at(vmi, "metadata", "labels")::has)) {
+        if (!RestoreMarkers.present(review.policy(), vmi)
+                || CONTROLLER_LABELS.stream().noneMatch(Json.at(vmi, "metadata", "labels")::has)) {
             return Verdict.allow();
         }
         ObjectEdit edit = ObjectEdit.of(vmi);

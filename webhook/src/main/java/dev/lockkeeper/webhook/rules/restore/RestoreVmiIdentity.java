@@ -16,16 +16,23 @@ import dev.lockkeeper.webhook.cluster.ClusterView;
 public final class RestoreVmiIdentity implements AdmissionRule {
     private static final Match MATCH = Match.of("kubevirt.io", "virtualmachineinstances", Operation.CREATE);
 
-    @Override public String name() { return "restore-vmi-identity"; }
+    @Override
+    public String name() {
+        return "restore-vmi-identity";
+    }
 
-    @Override public Match match() { return MATCH; }
+    @Override
+    public Match match() {
+        return MATCH;
+    }
 
     @Override
     public Verdict admit(ReviewContext review) {
         AdmissionRequest request = review.request();
         ClusterView cluster = review.cluster();
         if (!RestoreMarkers.present(review.policy(), request.object())) return Verdict.allow();
-        if (VmiOwner.of(request.object(), request.objectNamespace(), request.objectName(), cluster).isPresent()) return Verdict.allow();
+        if (VmiOwner.of(request.object(), request.objectNamespace(), request.objectName(), cluster)
+                .isPresent()) return Verdict.allow();
         return RestoredIdentity.fix(review, "spec", "domain");
     }
 }

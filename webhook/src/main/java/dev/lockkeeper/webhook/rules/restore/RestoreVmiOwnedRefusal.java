@@ -15,9 +15,15 @@ import dev.lockkeeper.webhook.cluster.ClusterView;
 public final class RestoreVmiOwnedRefusal implements AdmissionRule {
     private static final Match MATCH = Match.of("kubevirt.io", "virtualmachineinstances", Operation.CREATE);
 
-    @Override public String name() { return "restore-vmi-owned-refusal"; }
+    @Override
+    public String name() {
+        return "restore-vmi-owned-refusal";
+    }
 
-    @Override public Match match() { return MATCH; }
+    @Override
+    public Match match() {
+        return MATCH;
+    }
 
     @Override
     public Verdict admit(ReviewContext review) {
@@ -26,8 +32,8 @@ public final class RestoreVmiOwnedRefusal implements AdmissionRule {
         if (!RestoreMarkers.present(review.policy(), request.object())) return Verdict.allow();
         String namespace = request.objectNamespace(), name = request.objectName();
         return VmiOwner.of(request.object(), namespace, name, cluster)
-                .<Verdict>map(vm -> Verdict.forbidden("VirtualMachineInstance " + namespace + "/" + name + " is owned by VirtualMachine "
-                        + vm + ", which recreates it; not restored"))
+                .<Verdict>map(vm -> Verdict.forbidden("VirtualMachineInstance " + namespace + "/" + name
+                        + " is owned by VirtualMachine " + vm + ", which recreates it; not restored"))
                 .orElse(Verdict.allow());
     }
 }

@@ -30,14 +30,16 @@ final class RestoredIdentity {
     static Verdict fix(ReviewContext review, String... domainPath) {
         AdmissionRequest request = review.request();
         ObjectNode restored = request.object();
-        Optional<VeleroRestore> restore = VeleroRestore.of(restored, review.cluster(), review.policy().restore().veleroNamespace());
+        Optional<VeleroRestore> restore = VeleroRestore.of(
+                restored, review.cluster(), review.policy().restore().veleroNamespace());
         IdentityUsers users = new IdentityUsers(review.cluster(), request.objectNamespace(), request.objectName());
         ObjectEdit edit = ObjectEdit.of(restored);
         List<String> warnings = new ArrayList<>();
         Optional<ObjectNode> domain = Json.objectAt(edit.object(), domainPath);
         // What the Restore asks is done once per restore: a reinvocation must keep MACs that a later
         // webhook (kubemacpool) assigned after the first pass cleared them.
-        Optional<VeleroRestore> pending = restore.filter(r -> !r.name().equals(Json.annotation(restored, RestoreKeys.IDENTITY_REGENERATED_FOR)));
+        Optional<VeleroRestore> pending =
+                restore.filter(r -> !r.name().equals(Json.annotation(restored, RestoreKeys.IDENTITY_REGENERATED_FOR)));
         Optional<VeleroRestore> clearing = pending.filter(r -> r.asks(RestoreKeys.CLEAR_MAC_ADDRESS));
         Optional<VeleroRestore> regenerating = pending.filter(r -> r.asks(RestoreKeys.GENERATE_NEW_FIRMWARE_UUID));
         if (domain.isPresent()) {
@@ -46,7 +48,9 @@ final class RestoredIdentity {
             if (regenerating.isPresent()) regenerateFirmware(domain.get(), at, regenerating.get(), warnings);
             else replaceUsedFirmware(domain.get(), at, users, warnings);
         }
-        clearing.or(() -> regenerating).ifPresent(done -> edit.put(done.name(), "metadata", "annotations", RestoreKeys.IDENTITY_REGENERATED_FOR));
+        clearing.or(() -> regenerating)
+                .ifPresent(
+                        done -> edit.put(done.name(), "metadata", "annotations", RestoreKeys.IDENTITY_REGENERATED_FOR));
         return edit.verdict(warnings);
     }
 
@@ -67,7 +71,8 @@ final class RestoredIdentity {
         }
     }
 
-    private static void replaceMacs(ObjectNode domain, Field at, Optional<VeleroRestore> clearing, IdentityUsers users, List<String> warnings) {
+    private static void replaceMacs(
+            ObjectNode domain, Field at, Optional<VeleroRestore> clearing, IdentityUsers users, List<String> warnings) {
         JsonNode interfaces = Json.at(domain, "devices", "interfaces");
         for (int i = 0; i < interfaces.size(); i++) {
             if (!(interfaces.get(i) instanceof ObjectNode iface)) continue;
@@ -77,7 +82,8 @@ final class RestoredIdentity {
             String index = Integer.toString(i);
             if (clearing.isPresent()) {
                 at.remove("devices", "interfaces", index, "macAddress");
-                warnings.add("restore: cleared MAC " + mac + where + clearing.get().because(RestoreKeys.CLEAR_MAC_ADDRESS));
+                warnings.add(
+                        "restore: cleared MAC " + mac + where + clearing.get().because(RestoreKeys.CLEAR_MAC_ADDRESS));
                 continue;
             }
             Optional<String> user = users.ofMac(mac);
@@ -101,14 +107,20 @@ final class RestoredIdentity {
         replaceIfUsed(domain, at, "serial", users::ofSerial, IdentityGenerator::serial, warnings);
     }
 
-    private static void replaceIfUsed(ObjectNode domain, Field at, String field, Function<String, Optional<String>> usersOf,
-                                      Supplier<String> fresh, List<String> warnings) {
+    private static void replaceIfUsed(
+            ObjectNode domain,
+            Field at,
+            String field,
+            Function<String, Optional<String>> usersOf,
+            Supplier<String> fresh,
+            List<String> warnings) {
         String value = Json.text(domain, "firmware", field);
         if (value.isEmpty()) return;
         usersOf.apply(value).ifPresent(user -> replace(domain, at, field, fresh, " (used by " + user + ")", warnings));
     }
 
-    private static void replace(ObjectNode domain, Field at, String field, Supplier<String> fresh, String because, List<String> warnings) {
+    private static void replace(
+            ObjectNode domain, Field at, String field, Supplier<String> fresh, String because, List<String> warnings) {
         String old = Json.text(domain, "firmware", field);
         String value = fresh.get();
         at.put(value, "firmware", field);

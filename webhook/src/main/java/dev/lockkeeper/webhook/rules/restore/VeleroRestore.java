@@ -32,7 +32,8 @@ record VeleroRestore(String name, JsonNode labels) {
     String because(String switchLabel) {
         String value = labels.path(switchLabel).asText();
         if (!value.toLowerCase(Locale.ROOT).equals("false")) return " (Restore " + name + " asks)";
-        return " (Restore " + name + " has label " + switchLabel + ": \"false\"; like the kubevirt-velero-plugin, Lockkeeper acts on the label's presence)";
+        return " (Restore " + name + " has label " + switchLabel
+                + ": \"false\"; like the kubevirt-velero-plugin, Lockkeeper acts on the label's presence)";
     }
 
     String label(String key) {

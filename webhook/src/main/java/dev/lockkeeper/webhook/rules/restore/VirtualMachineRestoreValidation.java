@@ -31,14 +31,21 @@ import java.util.Set;
  * warning saying what KubeVirt will do; FailImmediate, which KubeVirt would fail at once, is refused.
  */
 public final class VirtualMachineRestoreValidation implements AdmissionRule {
-    private static final Match MATCH = Match.of("snapshot.kubevirt.io", "virtualmachinerestores", Operation.CREATE, Operation.UPDATE);
+    private static final Match MATCH =
+            Match.of("snapshot.kubevirt.io", "virtualmachinerestores", Operation.CREATE, Operation.UPDATE);
     private static final String SNAPSHOT_GATE = "Snapshot";
     private static final Set<String> VOLUME_RESTORE_POLICIES = Set.of("InPlace", "RandomizeNames", "PrefixTargetName");
     private static final Set<String> VOLUME_OWNERSHIP_POLICIES = Set.of("VirtualMachine", "None");
 
-    @Override public String name() { return "virtualmachinerestore-validation"; }
+    @Override
+    public String name() {
+        return "virtualmachinerestore-validation";
+    }
 
-    @Override public Match match() { return MATCH; }
+    @Override
+    public Match match() {
+        return MATCH;
+    }
 
     @Override
     public Verdict admit(ReviewContext review) {
@@ -46,12 +53,14 @@ public final class VirtualMachineRestoreValidation implements AdmissionRule {
         ClusterView cluster = review.cluster();
         JsonNode spec = request.object().path("spec");
         if (request.operation() == Operation.UPDATE) {
-            return spec.equals(request.oldObject().path("spec")) ? Verdict.allow()
+            return spec.equals(request.oldObject().path("spec"))
+                    ? Verdict.allow()
                     : Verdict.invalid(List.of(Cause.invalid("spec", "spec in immutable after creation")));
         }
         if (!FeatureGates.kubevirt(cluster, SNAPSHOT_GATE, FeatureGates.Maturity.BETA)) {
             // KubeVirt answers this with a plain error (400), not a field cause.
-            return new Verdict.Deny(400, "BadRequest", "Snapshot/Restore feature gate not enabled", List.of(), List.of());
+            return new Verdict.Deny(
+                    400, "BadRequest", "Snapshot/Restore feature gate not enabled", List.of(), List.of());
         }
         JsonNode target = spec.path("target");
         List<Cause> causes = new ArrayList<>();
@@ -64,13 +73,18 @@ public final class VirtualMachineRestoreValidation implements AdmissionRule {
         } else {
             causes.addAll(patchCauses(spec.path("patches")));
             causes.addAll(overrideCauses(spec.path("volumeRestoreOverrides")));
-            policyCause(spec, "volumeRestorePolicy", VOLUME_RESTORE_POLICIES, "volume restore policy").ifPresent(causes::add);
-            policyCause(spec, "volumeOwnershipPolicy", VOLUME_OWNERSHIP_POLICIES, "volume ownership policy").ifPresent(causes::add);
+            policyCause(spec, "volumeRestorePolicy", VOLUME_RESTORE_POLICIES, "volume restore policy")
+                    .ifPresent(causes::add);
+            policyCause(spec, "volumeOwnershipPolicy", VOLUME_OWNERSHIP_POLICIES, "volume ownership policy")
+                    .ifPresent(causes::add);
         }
         String namespace = request.objectNamespace();
         for (ObjectNode other : cluster.list(ResourceType.VIRTUAL_MACHINE_RESTORE, namespace)) {
-            if (other.path("spec").path("target").equals(target) && !other.path("status").path("complete").asBoolean(false)) {
-                causes.add(Cause.invalid("spec.target", "VirtualMachineRestore \"" + Json.text(other, "metadata", "name") + "\" in progress"));
+            if (other.path("spec").path("target").equals(target)
+                    && !other.path("status").path("complete").asBoolean(false)) {
+                causes.add(Cause.invalid(
+                        "spec.target",
+                        "VirtualMachineRestore \"" + Json.text(other, "metadata", "name") + "\" in progress"));
             }
         }
         if (!causes.isEmpty()) return Verdict.invalid(causes);
@@ -88,15 +102,18 @@ public final class VirtualMachineRestoreValidation implements AdmissionRule {
             for (String pair : trim(patch.asText(), "{}").split(",", -1)) {
                 String[] keyValue = pair.split(":", -1);
                 if (keyValue.length != 2) {
-                    causes.add(Cause.invalid("spec.patches",
-                            "patch format is not valid - one \":\" expected in a single key-value json patch: " + pair));
+                    causes.add(Cause.invalid(
+                            "spec.patches",
+                            "patch format is not valid - one \":\" expected in a single key-value json patch: "
+                                    + pair));
                     continue;
                 }
                 String key = keyValue[0].strip(), value = keyValue[1].strip();
                 if (!key.equals("\"path\"")) continue;
                 if (value.startsWith("\"/metadata/labels/") || value.startsWith("\"/metadata/annotations/")) continue;
                 if (!value.startsWith("\"/spec/")) {
-                    causes.add(Cause.invalid("spec.patches", "patching is valid only for elements under /spec/ only: " + pair));
+                    causes.add(Cause.invalid(
+                            "spec.patches", "patching is valid only for elements under /spec/ only: " + pair));
                 }
             }
         }
@@ -116,9 +133,12 @@ public final class VirtualMachineRestoreValidation implements AdmissionRule {
         int i = 0;
         for (JsonNode override : overrides) {
             String at = "spec.volumeRestoreOverrides[" + i++ + "]";
-            if (Json.text(override, "volumeName").isEmpty()) causes.add(Cause.invalid(at + ".volumeName", "must provide a volume name"));
+            if (Json.text(override, "volumeName").isEmpty())
+                causes.add(Cause.invalid(at + ".volumeName", "must provide a volume name"));
             // Go's nil check: an empty map counts as given, only an absent one does not.
-            if (Json.text(override, "restoreName").isEmpty() && !override.path("annotations").isObject() && !override.path("labels").isObject()) {
+            if (Json.text(override, "restoreName").isEmpty()
+                    && !override.path("annotations").isObject()
+                    && !override.path("labels").isObject()) {
                 causes.add(Cause.invalid(at, "must provide at least one overriden field"));
             }
         }
@@ -128,28 +148,40 @@ public final class VirtualMachineRestoreValidation implements AdmissionRule {
     private static Optional<Cause> policyCause(JsonNode spec, String field, Set<String> allowed, String what) {
         if (!spec.has(field) || spec.path(field).isNull()) return Optional.empty();
         String policy = spec.path(field).asText();
-        return allowed.contains(policy) ? Optional.empty()
+        return allowed.contains(policy)
+                ? Optional.empty()
                 : Optional.of(Cause.invalid("spec." + field, what + " \"" + policy + "\" doesn't exist"));
     }
 
     /** KubeVirt restores a VM only once it has no VMI ({@code vmRestoreTarget.Ready}); until then the policy decides. */
     private static Verdict targetReadiness(JsonNode spec, String namespace, ClusterView cluster) {
         String target = Json.text(spec, "target", "name");
-        Optional<ObjectNode> vmi = target.isEmpty() ? Optional.empty() : cluster.get(ResourceType.VIRTUAL_MACHINE_INSTANCE, namespace, target);
+        Optional<ObjectNode> vmi = target.isEmpty()
+                ? Optional.empty()
+                : cluster.get(ResourceType.VIRTUAL_MACHINE_INSTANCE, namespace, target);
         if (vmi.isEmpty()) return Verdict.allow();
         String phase = Json.text(vmi.get(), "status", "phase");
-        String subject = "VirtualMachine \"" + target + "\" is not stopped (its VirtualMachineInstance is " + (phase.isEmpty() ? "starting" : phase) + ")";
+        String subject = "VirtualMachine \"" + target + "\" is not stopped (its VirtualMachineInstance is "
+                + (phase.isEmpty() ? "starting" : phase) + ")";
         String stop = "virtctl stop " + target + " -n " + namespace;
         String policy = Json.text(spec, "targetReadinessPolicy");
         return switch (policy.isEmpty() ? "WaitGracePeriod" : policy) {
-            case "StopTarget" -> Verdict.allow(List.of(subject + ": KubeVirt stops it, then restores (targetReadinessPolicy StopTarget)"));
-            case "WaitEventually" -> Verdict.allow(List.of(subject + ": the restore waits until it is stopped (targetReadinessPolicy WaitEventually); " + stop));
+            case "StopTarget" ->
+                Verdict.allow(
+                        List.of(subject + ": KubeVirt stops it, then restores (targetReadinessPolicy StopTarget)"));
+            case "WaitEventually" ->
+                Verdict.allow(List.of(subject
+                        + ": the restore waits until it is stopped (targetReadinessPolicy WaitEventually); " + stop));
             case "FailImmediate" -> {
-                String message = subject + ": targetReadinessPolicy FailImmediate would fail the restore at once; stop it first (" + stop
+                String message = subject
+                        + ": targetReadinessPolicy FailImmediate would fail the restore at once; stop it first (" + stop
                         + ") or use targetReadinessPolicy StopTarget";
                 yield Verdict.invalid(message, Cause.invalid("spec.targetReadinessPolicy", message));
             }
-            default -> Verdict.allow(List.of(subject + ": the restore fails unless it is stopped within 5m (targetReadinessPolicy WaitGracePeriod); " + stop));
+            default ->
+                Verdict.allow(List.of(subject
+                        + ": the restore fails unless it is stopped within 5m (targetReadinessPolicy WaitGracePeriod); "
+                        + stop));
         };
     }
 }

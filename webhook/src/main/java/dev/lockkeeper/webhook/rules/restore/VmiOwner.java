@@ -17,7 +17,8 @@ final class VmiOwner {
 
     static Optional<String> of(JsonNode vmi, String namespace, String name, ClusterView cluster) {
         for (JsonNode owner : Json.at(vmi, "metadata", "ownerReferences")) {
-            if (Json.text(owner, "kind").equals("VirtualMachine") && Json.text(owner, "apiVersion").startsWith("kubevirt.io/")) {
+            if (Json.text(owner, "kind").equals("VirtualMachine")
+                    && Json.text(owner, "apiVersion").startsWith("kubevirt.io/")) {
                 return Optional.of(Json.text(owner, "name"));
             }
         }

@@ -6,11 +6,11 @@ import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.Decision;
 import dev.lockkeeper.webhook.admission.GroupVersionKind;
 import dev.lockkeeper.webhook.admission.GroupVersionResource;
-import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.admission.Operation;
 import dev.lockkeeper.webhook.admission.RuleObserver;
 import dev.lockkeeper.webhook.admission.UserInfo;
 import dev.lockkeeper.webhook.cluster.ClusterView;
+import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.policy.Policy;
 import dev.lockkeeper.webhook.support.TestCluster;
 import java.util.List;
@@ -19,17 +19,37 @@ import java.util.Map;
 /** Requests and cluster objects for the export rules, shaped as KubeVirt sends and stores them. */
 final class ExportFixtures {
     static final UserInfo CAROL = new UserInfo("carol", "", List.of("system:authenticated"), Map.of());
-    static final UserInfo KUBEVIRT_CONTROLLER = new UserInfo("system:serviceaccount:kubevirt:kubevirt-controller", "",
-            List.of("system:serviceaccounts", "system:authenticated"), Map.of());
+    static final UserInfo KUBEVIRT_CONTROLLER = new UserInfo(
+            "system:serviceaccount:kubevirt:kubevirt-controller",
+            "",
+            List.of("system:serviceaccounts", "system:authenticated"),
+            Map.of());
 
     private ExportFixtures() {}
 
-    static AdmissionRequest request(String group, String version, String kind, String resource, String subresource,
-                                    Operation operation, String yaml, String oldYaml, UserInfo user) {
+    static AdmissionRequest request(
+            String group,
+            String version,
+            String kind,
+            String resource,
+            String subresource,
+            Operation operation,
+            String yaml,
+            String oldYaml,
+            UserInfo user) {
         ObjectNode object = TestCluster.yaml(yaml);
-        return new AdmissionRequest("uid-" + kind, new GroupVersionKind(group, version, kind),
-                new GroupVersionResource(group, version, resource), subresource, operation, Json.text(object, "metadata", "namespace"),
-                Json.text(object, "metadata", "name"), user, object, oldYaml == null ? null : TestCluster.yaml(oldYaml), false);
+        return new AdmissionRequest(
+                "uid-" + kind,
+                new GroupVersionKind(group, version, kind),
+                new GroupVersionResource(group, version, resource),
+                subresource,
+                operation,
+                Json.text(object, "metadata", "namespace"),
+                Json.text(object, "metadata", "name"),
+                user,
+                object,
+                oldYaml == null ? null : TestCluster.yaml(oldYaml),
+                false);
     }
 
     static AdmissionRequest createExport(String version, String sourceKind, String sourceName, String extraSpec) {
@@ -38,35 +58,50 @@ final class ExportFixtures {
             case "VirtualMachineSnapshot" -> "apiGroup: snapshot.kubevirt.io, ";
             default -> "";
         };
-        return request("export.kubevirt.io", version, "VirtualMachineExport", "virtualmachineexports", "", Operation.CREATE,
-                "{apiVersion: export.kubevirt.io/" + version + ", kind: VirtualMachineExport, metadata: {name: exp, namespace: team-a}, "
-                        + "spec: {source: {" + apiGroup + "kind: " + sourceKind + ", name: " + sourceName + "}" + extraSpec + "}}", null, CAROL);
+        return request(
+                "export.kubevirt.io",
+                version,
+                "VirtualMachineExport",
+                "virtualmachineexports",
+                "",
+                Operation.CREATE,
+                "{apiVersion: export.kubevirt.io/" + version
+                        + ", kind: VirtualMachineExport, metadata: {name: exp, namespace: team-a}, "
+                        + "spec: {source: {" + apiGroup + "kind: " + sourceKind + ", name: " + sourceName + "}"
+                        + extraSpec + "}}",
+                null,
+                CAROL);
     }
 
     static String vm(String name, String runStrategy, String... claims) {
         StringBuilder volumes = new StringBuilder();
         for (String claim : claims) {
-            volumes.append(claim.startsWith("dv:") ? "{name: " + claim.substring(3) + ", dataVolume: {name: " + claim.substring(3) + "}}, "
-                    : "{name: " + claim + ", persistentVolumeClaim: {claimName: " + claim + "}}, ");
+            volumes.append(
+                    claim.startsWith("dv:")
+                            ? "{name: " + claim.substring(3) + ", dataVolume: {name: " + claim.substring(3) + "}}, "
+                            : "{name: " + claim + ", persistentVolumeClaim: {claimName: " + claim + "}}, ");
         }
-        return "{apiVersion: kubevirt.io/v1, kind: VirtualMachine, metadata: {name: " + name + ", namespace: team-a}, spec: {runStrategy: "
-                + runStrategy + ", template: {spec: {domain: {devices: {}}, volumes: [" + volumes + "]}}}}";
+        return "{apiVersion: kubevirt.io/v1, kind: VirtualMachine, metadata: {name: " + name
+                + ", namespace: team-a}, spec: {runStrategy: " + runStrategy
+                + ", template: {spec: {domain: {devices: {}}, volumes: [" + volumes + "]}}}}";
     }
 
     static String vmi(String name, String phase) {
-        return "{apiVersion: kubevirt.io/v1, kind: VirtualMachineInstance, metadata: {name: " + name + ", namespace: team-a}, "
-                + "spec: {domain: {devices: {}}}, status: {phase: " + phase + "}}";
+        return "{apiVersion: kubevirt.io/v1, kind: VirtualMachineInstance, metadata: {name: " + name
+                + ", namespace: team-a}, " + "spec: {domain: {devices: {}}}, status: {phase: " + phase + "}}";
     }
 
     static String pod(String name, String phase, String claim) {
         return "{apiVersion: v1, kind: Pod, metadata: {name: " + name + ", namespace: team-a}, "
-                + "spec: {volumes: [{name: data, persistentVolumeClaim: {claimName: " + claim + "}}]}, status: {phase: " + phase + "}}";
+                + "spec: {volumes: [{name: data, persistentVolumeClaim: {claimName: " + claim + "}}]}, status: {phase: "
+                + phase + "}}";
     }
 
     static String export(String name, String sourceKind, String sourceName, String phase) {
         String status = phase == null ? "" : ", status: {phase: " + phase + "}";
-        return "{apiVersion: export.kubevirt.io/v1beta1, kind: VirtualMachineExport, metadata: {name: " + name + ", namespace: team-a, uid: uid-" + name + "}, "
-                + "spec: {source: {kind: " + sourceKind + ", name: " + sourceName + "}}" + status + "}";
+        return "{apiVersion: export.kubevirt.io/v1beta1, kind: VirtualMachineExport, metadata: {name: " + name
+                + ", namespace: team-a, uid: uid-" + name + "}, " + "spec: {source: {kind: " + sourceKind + ", name: "
+                + sourceName + "}}" + status + "}";
     }
 
     static Decision validate(ClusterView cluster, AdmissionRequest request, String policyYaml) {
@@ -76,8 +111,13 @@ final class ExportFixtures {
         } catch (Exception e) {
             throw new IllegalArgumentException(e);
         }
-        return new AdmissionChain(AdmissionChain.Stage.VALIDATING, ExportRules.validating(), cluster, RuleObserver.NONE,
-                () -> policy).decide(request);
+        return new AdmissionChain(
+                        AdmissionChain.Stage.VALIDATING,
+                        ExportRules.validating(),
+                        cluster,
+                        RuleObserver.NONE,
+                        () -> policy)
+                .decide(request);
     }
 
     static Decision validate(ClusterView cluster, AdmissionRequest request) {

@@ -36,6 +36,7 @@ class RestoreDataVolumePrepopulatedTest {
               storage: {resources: {requests: {storage: 10Gi}}}
             status: {phase: Succeeded, progress: 100.0%}
             """;
+
     static final String IMPORT_IN_PROGRESS = """
             apiVersion: cdi.kubevirt.io/v1beta1
             kind: DataVolume
@@ -52,7 +53,8 @@ class RestoreDataVolumePrepopulatedTest {
     void succeededDataVolumeIsMarkedPrePopulatedWithItsName() {
         Decision decision = mutate(cluster, create(restored(SUCCEEDED_CLONE, "plain")));
         assertTrue(decision.allowed());
-        assertEquals("[{\"op\":\"add\",\"path\":\"/metadata/annotations\",\"value\":{\"cdi.kubevirt.io/storage.prePopulated\":\"web-root\"}}]",
+        assertEquals(
+                "[{\"op\":\"add\",\"path\":\"/metadata/annotations\",\"value\":{\"cdi.kubevirt.io/storage.prePopulated\":\"web-root\"}}]",
                 decision.patch().toString());
         assertEquals(List.of(), decision.warnings());
     }
@@ -77,7 +79,9 @@ class RestoreDataVolumePrepopulatedTest {
         Decision decision = mutate(cluster, create(restored(IMPORT_IN_PROGRESS, "plain")));
         assertTrue(decision.allowed());
         assertNull(decision.patch());
-        assertEquals(List.of("restore: DataVolume team-a/scratch was ImportInProgress at backup; CDI will populate it again"),
+        assertEquals(
+                List.of(
+                        "restore: DataVolume team-a/scratch was ImportInProgress at backup; CDI will populate it again"),
                 decision.warnings());
     }
 
@@ -93,22 +97,36 @@ class RestoreDataVolumePrepopulatedTest {
         var dataVolume = created(SUCCEEDED_CLONE);
         dataVolume.withObject("/metadata/annotations").put("backup.example.com/restored-from", "snap-17");
         Policy otherTool = markers(List.of(), List.of("backup.example.com/restored-from"));
-        assertEquals("/metadata/annotations/cdi.kubevirt.io~1storage.prePopulated",
-                mutate(cluster, otherTool, create(dataVolume)).patch().get(0).path("path").asText());
-        assertNull(mutate(cluster, otherTool, create(restored(SUCCEEDED_CLONE, "plain"))).patch(), "velero's label is no marker under this policy");
+        assertEquals(
+                "/metadata/annotations/cdi.kubevirt.io~1storage.prePopulated",
+                mutate(cluster, otherTool, create(dataVolume))
+                        .patch()
+                        .get(0)
+                        .path("path")
+                        .asText());
+        assertNull(
+                mutate(cluster, otherTool, create(restored(SUCCEEDED_CLONE, "plain")))
+                        .patch(),
+                "velero's label is no marker under this policy");
     }
 
     @Test
     void warnModeReportsThePatchInsteadOfApplyingIt() {
-        Decision decision = mutate(cluster, mode("restore-datavolume-prepopulated", EnforcementMode.WARN),
+        Decision decision = mutate(
+                cluster,
+                mode("restore-datavolume-prepopulated", EnforcementMode.WARN),
                 create(restored(SUCCEEDED_CLONE, "plain")));
         assertNull(decision.patch());
-        assertEquals(List.of("restore-datavolume-prepopulated (warn mode) would patch: add /metadata/annotations"), decision.warnings());
+        assertEquals(
+                List.of("restore-datavolume-prepopulated (warn mode) would patch: add /metadata/annotations"),
+                decision.warnings());
     }
 
     @Test
     void offModeSkipsTheRule() {
-        Decision decision = mutate(cluster, mode("restore-datavolume-prepopulated", EnforcementMode.OFF),
+        Decision decision = mutate(
+                cluster,
+                mode("restore-datavolume-prepopulated", EnforcementMode.OFF),
                 create(restored(IMPORT_IN_PROGRESS, "plain")));
         assertNull(decision.patch());
         assertEquals(List.of(), decision.warnings());
@@ -116,9 +134,14 @@ class RestoreDataVolumePrepopulatedTest {
 
     @Test
     void aRestoredCloneIsNeitherAuthorizedAgainNorGivenAToken() {
-        var chain = new AdmissionChain(AdmissionChain.Stage.MUTATING, Rulebook.mutating(new CloneAuthorizer(Rulebook.DEFAULT_CLONE_SOURCE_ROLE),
-                new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC())),
-                cluster, RuleObserver.NONE, () -> Policy.DEFAULT);
+        var chain = new AdmissionChain(
+                AdmissionChain.Stage.MUTATING,
+                Rulebook.mutating(
+                        new CloneAuthorizer(Rulebook.DEFAULT_CLONE_SOURCE_ROLE),
+                        new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC())),
+                cluster,
+                RuleObserver.NONE,
+                () -> Policy.DEFAULT);
         Decision decision = chain.decide(create(restored(SUCCEEDED_CLONE, "plain")));
         assertTrue(decision.allowed());
         assertEquals(1, decision.patch().size());

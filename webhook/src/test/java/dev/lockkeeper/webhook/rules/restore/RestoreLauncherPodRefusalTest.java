@@ -30,25 +30,33 @@ class RestoreLauncherPodRefusalTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @CsvSource(delimiter = '|', value = {
-            "virt-launcher-web-x7k2p | virt-launcher | KubeVirt starts a new one when the VM runs",
-            "hp-volume-9zq4m         | hotplug-disk  | KubeVirt creates a new one when the volume is hotplugged"})
+    @CsvSource(
+            delimiter = '|',
+            value = {
+                "virt-launcher-web-x7k2p | virt-launcher | KubeVirt starts a new one when the VM runs",
+                "hp-volume-9zq4m         | hotplug-disk  | KubeVirt creates a new one when the volume is hotplugged"
+            })
     void kubevirtsOwnPodsAreRefused(String name, String role, String instead) {
         Decision decision = validate(cluster, create(restored(pod(name, role), "plain")));
         assertFalse(decision.allowed());
         assertEquals(403, decision.code());
-        assertEquals("Pod team-a/" + name + " is a KubeVirt " + role + " pod; not restored: " + instead, decision.message());
+        assertEquals(
+                "Pod team-a/" + name + " is a KubeVirt " + role + " pod; not restored: " + instead, decision.message());
     }
 
     @Test
     void otherRestoredPodsAndUnrestoredLauncherPodsPass() {
-        assertTrue(validate(cluster, create(restored(pod("web-frontend", "something-else"), "plain"))).allowed());
-        assertTrue(validate(cluster, create(created(pod("virt-launcher-web-x7k2p", "virt-launcher")))).allowed());
+        assertTrue(validate(cluster, create(restored(pod("web-frontend", "something-else"), "plain")))
+                .allowed());
+        assertTrue(validate(cluster, create(created(pod("virt-launcher-web-x7k2p", "virt-launcher"))))
+                .allowed());
     }
 
     @Test
     void offModeRestoresLauncherPods() {
-        Decision decision = validate(cluster, mode("restore-launcher-pod-refusal", EnforcementMode.OFF),
+        Decision decision = validate(
+                cluster,
+                mode("restore-launcher-pod-refusal", EnforcementMode.OFF),
                 create(restored(pod("virt-launcher-web-x7k2p", "virt-launcher"), "plain")));
         assertTrue(decision.allowed());
         assertEquals(List.of(), decision.warnings());

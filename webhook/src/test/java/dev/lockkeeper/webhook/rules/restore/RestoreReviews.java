@@ -7,10 +7,10 @@ import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.Decision;
 import dev.lockkeeper.webhook.admission.GroupVersionKind;
 import dev.lockkeeper.webhook.admission.GroupVersionResource;
-import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.admission.Operation;
 import dev.lockkeeper.webhook.admission.RuleObserver;
 import dev.lockkeeper.webhook.admission.UserInfo;
+import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.policy.EnforcementMode;
 import dev.lockkeeper.webhook.policy.Policy;
 import dev.lockkeeper.webhook.support.TestCluster;
@@ -25,7 +25,8 @@ import java.util.Set;
  * restore rules run through the same chains the server uses.
  */
 final class RestoreReviews {
-    static final UserInfo VELERO = new UserInfo("system:serviceaccount:velero:velero", "", List.of("system:serviceaccounts"), Map.of());
+    static final UserInfo VELERO =
+            new UserInfo("system:serviceaccount:velero:velero", "", List.of("system:serviceaccounts"), Map.of());
     /** A Velero Restore without plugin switches, and one with all of them. */
     static final String PLAIN_RESTORE = """
             apiVersion: velero.io/v1
@@ -33,6 +34,7 @@ final class RestoreReviews {
             metadata: {name: plain, namespace: velero}
             spec: {backupName: nightly}
             """;
+
     static final String PLUGIN_RESTORE = """
             apiVersion: velero.io/v1
             kind: Restore
@@ -63,8 +65,14 @@ final class RestoreReviews {
     /** The same object created by hand from a {@code kubectl get -o yaml}: server-set metadata stripped, no restore labels. */
     static ObjectNode created(String backedUpYaml) {
         ObjectNode object = TestCluster.yaml(backedUpYaml);
-        ((ObjectNode) object.get("metadata")).remove(List.of("uid", "resourceVersion", "creationTimestamp", "generation", "ownerReferences",
-                "managedFields"));
+        ((ObjectNode) object.get("metadata"))
+                .remove(List.of(
+                        "uid",
+                        "resourceVersion",
+                        "creationTimestamp",
+                        "generation",
+                        "ownerReferences",
+                        "managedFields"));
         return object;
     }
 
@@ -82,8 +90,18 @@ final class RestoreReviews {
         String version = apiVersion.substring(apiVersion.indexOf('/') + 1);
         // Every kind here pluralises by adding "s".
         String resource = kind.toLowerCase(Locale.ROOT) + "s";
-        return new AdmissionRequest("uid-" + kind, new GroupVersionKind(group, version, kind), new GroupVersionResource(group, version, resource),
-                "", operation, Json.text(object, "metadata", "namespace"), Json.text(object, "metadata", "name"), VELERO, object, old, false);
+        return new AdmissionRequest(
+                "uid-" + kind,
+                new GroupVersionKind(group, version, kind),
+                new GroupVersionResource(group, version, resource),
+                "",
+                operation,
+                Json.text(object, "metadata", "namespace"),
+                Json.text(object, "metadata", "name"),
+                VELERO,
+                object,
+                old,
+                false);
     }
 
     static Decision mutate(TestCluster cluster, AdmissionRequest request) {
@@ -91,7 +109,12 @@ final class RestoreReviews {
     }
 
     static Decision mutate(TestCluster cluster, Policy policy, AdmissionRequest request) {
-        return new AdmissionChain(AdmissionChain.Stage.MUTATING, RestoreRules.mutating(), cluster, RuleObserver.NONE, () -> policy)
+        return new AdmissionChain(
+                        AdmissionChain.Stage.MUTATING,
+                        RestoreRules.mutating(),
+                        cluster,
+                        RuleObserver.NONE,
+                        () -> policy)
                 .decide(request);
     }
 
@@ -100,7 +123,12 @@ final class RestoreReviews {
     }
 
     static Decision validate(TestCluster cluster, Policy policy, AdmissionRequest request) {
-        return new AdmissionChain(AdmissionChain.Stage.VALIDATING, RestoreRules.validating(), cluster, RuleObserver.NONE, () -> policy)
+        return new AdmissionChain(
+                        AdmissionChain.Stage.VALIDATING,
+                        RestoreRules.validating(),
+                        cluster,
+                        RuleObserver.NONE,
+                        () -> policy)
                 .decide(request);
     }
 

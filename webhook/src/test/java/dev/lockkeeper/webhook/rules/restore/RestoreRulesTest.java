@@ -20,9 +20,19 @@ class RestoreRulesTest {
 
     @Test
     void everyRestoreRuleIsAPolicyKeyOfItsOwn() {
-        assertEquals(List.of("restore-datavolume-prepopulated", "restore-pvc-populated-for", "restore-vmi-controller-labels",
-                "restore-vm-identity", "restore-vmi-identity", "restore-vm-run-strategy", "restore-pvc-unfinished-refusal", "restore-vmi-owned-refusal",
-                "restore-launcher-pod-refusal", "virtualmachinerestore-validation"), names);
+        assertEquals(
+                List.of(
+                        "restore-datavolume-prepopulated",
+                        "restore-pvc-populated-for",
+                        "restore-vmi-controller-labels",
+                        "restore-vm-identity",
+                        "restore-vmi-identity",
+                        "restore-vm-run-strategy",
+                        "restore-pvc-unfinished-refusal",
+                        "restore-vmi-owned-refusal",
+                        "restore-launcher-pod-refusal",
+                        "virtualmachinerestore-validation"),
+                names);
         assertTrue(Rulebook.ruleNames().containsAll(names));
     }
 
@@ -37,6 +47,7 @@ class RestoreRulesTest {
         assertEquals(EnforcementMode.WARN, policy.mode("restore-vm-identity"));
         assertEquals(EnforcementMode.OFF, policy.mode("restore-launcher-pod-refusal"));
         assertEquals(EnforcementMode.DENY, policy.mode("restore-pvc-unfinished-refusal"));
-        assertEquals(List.of("backup.example.com/restored-from"), policy.restore().markerAnnotations());
+        assertEquals(
+                List.of("backup.example.com/restored-from"), policy.restore().markerAnnotations());
     }
 }

@@ -73,7 +73,8 @@ class RestoreVmIdentityTest {
                 """.formatted(firmware);
     }
 
-    static final String FIRMWARE = "firmware: {uuid: " + ORIGINAL_UUID + ", serial: web-serial-1, bootloader: {efi: {}}}";
+    static final String FIRMWARE =
+            "firmware: {uuid: " + ORIGINAL_UUID + ", serial: web-serial-1, bootloader: {efi: {}}}";
 
     /**
      * The patch is built from what the rule changed, one operation per MAC: a whole-object diff of a VM this size took
@@ -83,7 +84,12 @@ class RestoreVmIdentityTest {
     void twoHundredFiftySixTakenMacsAreExactlyTwoHundredFiftySixReplaceOperations() {
         StringBuilder interfaces = new StringBuilder();
         for (int i = 0; i < 256; i++) {
-            interfaces.append("{name: nic").append(i).append(", bridge: {}, macAddress: \"52:54:00:aa:01:").append(String.format("%02x", i)).append("\"},");
+            interfaces
+                    .append("{name: nic")
+                    .append(i)
+                    .append(", bridge: {}, macAddress: \"52:54:00:aa:01:")
+                    .append(String.format("%02x", i))
+                    .append("\"},");
         }
         String vm = "{apiVersion: kubevirt.io/v1, kind: VirtualMachine, metadata: {name: web, namespace: %s},"
                 + " spec: {template: {spec: {domain: {devices: {interfaces: [" + interfaces + "]}}}}}}";
@@ -94,12 +100,16 @@ class RestoreVmIdentityTest {
         for (int i = 0; i < 256; i++) {
             JsonNode op = decision.patch().get(i);
             assertEquals("replace", op.path("op").asText());
-            assertEquals("/spec/template/spec/domain/devices/interfaces/" + i + "/macAddress", op.path("path").asText());
+            assertEquals(
+                    "/spec/template/spec/domain/devices/interfaces/" + i + "/macAddress",
+                    op.path("path").asText());
             assertTrue(LOCAL_UNICAST_MAC.matcher(op.path("value").asText()).matches(), op.toString());
         }
         assertEquals(256, decision.warnings().size());
-        assertEquals(request.object().at("/spec/template/spec/domain/devices/interfaces/7/name"),
-                patched(request, decision).at("/spec/template/spec/domain/devices/interfaces/7/name"), "the rest is kept");
+        assertEquals(
+                request.object().at("/spec/template/spec/domain/devices/interfaces/7/name"),
+                patched(request, decision).at("/spec/template/spec/domain/devices/interfaces/7/name"),
+                "the rest is kept");
     }
 
     /**
@@ -112,16 +122,26 @@ class RestoreVmIdentityTest {
     void clearingTwelveThousandMacsIsTwelveThousandRemoveOperations() throws Exception {
         StringBuilder interfaces = new StringBuilder();
         for (int i = 0; i < 12_000; i++) {
-            interfaces.append("{name: nic").append(i).append(", bridge: {}, macAddress: \"52:54:01:")
-                    .append(String.format("%02x:%02x:%02x", i >> 16, (i >> 8) & 0xff, i & 0xff)).append("\"},");
+            interfaces
+                    .append("{name: nic")
+                    .append(i)
+                    .append(", bridge: {}, macAddress: \"52:54:01:")
+                    .append(String.format("%02x:%02x:%02x", i >> 16, (i >> 8) & 0xff, i & 0xff))
+                    .append("\"},");
         }
-        ObjectNode vm = restored("{apiVersion: kubevirt.io/v1, kind: VirtualMachine, metadata: {name: web, namespace: team-a},"
-                + " spec: {template: {spec: {domain: {devices: {interfaces: [" + interfaces + "]}}}}}}", "plugin");
-        Policy wide = dev.lockkeeper.webhook.rules.Rulebook.policyParser().parse("wide.yaml", "limits: {maxInterfaces: 20000, defaultTimeout: 30s, answerReserve: 0s}");
+        ObjectNode vm = restored(
+                "{apiVersion: kubevirt.io/v1, kind: VirtualMachine, metadata: {name: web, namespace: team-a},"
+                        + " spec: {template: {spec: {domain: {devices: {interfaces: [" + interfaces + "]}}}}}}",
+                "plugin");
+        Policy wide = dev.lockkeeper.webhook.rules.Rulebook.policyParser()
+                .parse("wide.yaml", "limits: {maxInterfaces: 20000, defaultTimeout: 30s, answerReserve: 0s}");
         Decision decision = mutate(TestCluster.with(PLUGIN_RESTORE), wide, create(vm));
         assertTrue(decision.allowed(), decision.message());
         List<String> removed = new ArrayList<>();
-        decision.patch().forEach(op -> { if (op.path("op").asText().equals("remove")) removed.add(op.path("path").asText()); });
+        decision.patch().forEach(op -> {
+            if (op.path("op").asText().equals("remove"))
+                removed.add(op.path("path").asText());
+        });
         assertEquals(12_000, removed.size());
         assertEquals("/spec/template/spec/domain/devices/interfaces/11999/macAddress", removed.getLast());
     }
@@ -133,32 +153,57 @@ class RestoreVmIdentityTest {
         Decision decision = mutate(cluster, request);
         assertTrue(decision.allowed());
         List<String> paths = new ArrayList<>();
-        decision.patch().forEach(op -> paths.add(op.path("op").asText() + " " + op.path("path").asText()));
-        assertEquals(List.of("replace /spec/template/spec/domain/firmware/serial", "replace /spec/template/spec/domain/firmware/uuid",
-                "replace /spec/template/spec/domain/devices/interfaces/0/macAddress",
-                "replace /spec/template/spec/domain/devices/interfaces/1/macAddress").stream().sorted().toList(), paths.stream().sorted().toList());
+        decision.patch()
+                .forEach(op ->
+                        paths.add(op.path("op").asText() + " " + op.path("path").asText()));
+        assertEquals(
+                List.of(
+                                "replace /spec/template/spec/domain/firmware/serial",
+                                "replace /spec/template/spec/domain/firmware/uuid",
+                                "replace /spec/template/spec/domain/devices/interfaces/0/macAddress",
+                                "replace /spec/template/spec/domain/devices/interfaces/1/macAddress")
+                        .stream()
+                        .sorted()
+                        .toList(),
+                paths.stream().sorted().toList());
 
         JsonNode domain = patched(request, decision).at("/spec/template/spec/domain");
-        String mac0 = domain.at("/devices/interfaces/0/macAddress").asText(), mac1 = domain.at("/devices/interfaces/1/macAddress").asText();
-        assertTrue(LOCAL_UNICAST_MAC.matcher(mac0).matches() && LOCAL_UNICAST_MAC.matcher(mac1).matches(), mac0 + " " + mac1);
-        assertEquals("52:54:00:aa:bb:03", domain.at("/devices/interfaces/2/macAddress").asText(), "an unused MAC is kept");
-        String uuid = domain.at("/firmware/uuid").asText(), serial = domain.at("/firmware/serial").asText();
+        String mac0 = domain.at("/devices/interfaces/0/macAddress").asText(),
+                mac1 = domain.at("/devices/interfaces/1/macAddress").asText();
+        assertTrue(
+                LOCAL_UNICAST_MAC.matcher(mac0).matches()
+                        && LOCAL_UNICAST_MAC.matcher(mac1).matches(),
+                mac0 + " " + mac1);
+        assertEquals(
+                "52:54:00:aa:bb:03",
+                domain.at("/devices/interfaces/2/macAddress").asText(),
+                "an unused MAC is kept");
+        String uuid = domain.at("/firmware/uuid").asText(),
+                serial = domain.at("/firmware/serial").asText();
         assertEquals(4, UUID.fromString(uuid).version());
-        assertEquals("{\"efi\":{}}", domain.at("/firmware/bootloader").toString(), "fields the rule does not own are kept");
-        assertEquals(List.of(
-                "restore: MAC 52-54-00-AA-BB-01 -> " + mac0 + " on interface default (used by VM team-b/web)",
-                "restore: MAC 52:54:00:aa:bb:02 -> " + mac1 + " on interface storage (used by VMI team-b/batch)",
-                "restore: uuid " + ORIGINAL_UUID + " -> " + uuid + " (used by VM team-b/web)",
-                "restore: serial web-serial-1 -> " + serial + " (used by VM team-b/web)"), decision.warnings());
+        assertEquals(
+                "{\"efi\":{}}", domain.at("/firmware/bootloader").toString(), "fields the rule does not own are kept");
+        assertEquals(
+                List.of(
+                        "restore: MAC 52-54-00-AA-BB-01 -> " + mac0 + " on interface default (used by VM team-b/web)",
+                        "restore: MAC 52:54:00:aa:bb:02 -> " + mac1
+                                + " on interface storage (used by VMI team-b/batch)",
+                        "restore: uuid " + ORIGINAL_UUID + " -> " + uuid + " (used by VM team-b/web)",
+                        "restore: serial web-serial-1 -> " + serial + " (used by VM team-b/web)"),
+                decision.warnings());
         decision.warnings().forEach(w -> assertTrue(w.length() <= 120, w));
 
-        assertNull(reinvoked(cluster, request, decision).patch(), "replacements are unused, so a reinvocation changes nothing");
+        assertNull(
+                reinvoked(cluster, request, decision).patch(),
+                "replacements are unused, so a reinvocation changes nothing");
     }
 
     @Test
     void theVmItselfAndItsOwnVmiAreNoConflict() {
-        TestCluster cluster = TestCluster.with(ORIGINALS.replace("team-b", "team-a").replace("name: batch", "name: web"));
-        assertNull(mutate(cluster, create(restored(backedUpVm(FIRMWARE), "plain"))).patch());
+        TestCluster cluster =
+                TestCluster.with(ORIGINALS.replace("team-b", "team-a").replace("name: batch", "name: web"));
+        assertNull(
+                mutate(cluster, create(restored(backedUpVm(FIRMWARE), "plain"))).patch());
     }
 
     @Test
@@ -190,13 +235,17 @@ class RestoreVmIdentityTest {
         assertEquals("plugin", Json.annotation(stored, RestoreKeys.IDENTITY_REGENERATED_FOR));
         assertEquals("Halted", stored.at("/spec/runStrategy").asText());
         assertFalse(stored.path("spec").has("running"), "running and runStrategy are exclusive");
-        assertEquals(List.of(
-                "restore: cleared MAC 52-54-00-AA-BB-01 on interface default (Restore plugin asks)",
-                "restore: cleared MAC 52:54:00:aa:bb:02 on interface storage (Restore plugin asks)",
-                "restore: cleared MAC 52:54:00:aa:bb:03 on interface mgmt (Restore plugin asks)",
-                "restore: uuid " + ORIGINAL_UUID + " -> " + domain.at("/firmware/uuid").asText() + " (Restore plugin asks)",
-                "restore: serial web-serial-1 -> " + domain.at("/firmware/serial").asText() + " (Restore plugin asks)",
-                "restore: runStrategy running: true -> Halted (Restore plugin asks)"), decision.warnings());
+        assertEquals(
+                List.of(
+                        "restore: cleared MAC 52-54-00-AA-BB-01 on interface default (Restore plugin asks)",
+                        "restore: cleared MAC 52:54:00:aa:bb:02 on interface storage (Restore plugin asks)",
+                        "restore: cleared MAC 52:54:00:aa:bb:03 on interface mgmt (Restore plugin asks)",
+                        "restore: uuid " + ORIGINAL_UUID + " -> "
+                                + domain.at("/firmware/uuid").asText() + " (Restore plugin asks)",
+                        "restore: serial web-serial-1 -> "
+                                + domain.at("/firmware/serial").asText() + " (Restore plugin asks)",
+                        "restore: runStrategy running: true -> Halted (Restore plugin asks)"),
+                decision.warnings());
 
         Decision again = reinvoked(cluster, request, decision);
         assertNull(again.patch(), "the identity-regenerated-for annotation stops a second regeneration");
@@ -209,7 +258,8 @@ class RestoreVmIdentityTest {
         AdmissionRequest request = create(restored(backedUpVm(FIRMWARE), "plugin"));
         ObjectNode cleared = patched(request, mutate(cluster, request));
         ObjectNode assigned = cleared.deepCopy();
-        ((ObjectNode) assigned.at("/spec/template/spec/domain/devices/interfaces/0")).put("macAddress", "02:00:00:00:00:01");
+        ((ObjectNode) assigned.at("/spec/template/spec/domain/devices/interfaces/0"))
+                .put("macAddress", "02:00:00:00:00:01");
         Decision again = mutate(cluster, create(assigned));
         assertNull(again.patch(), "kubemacpool's MAC survives the reinvocation");
     }
@@ -219,9 +269,13 @@ class RestoreVmIdentityTest {
         TestCluster cluster = TestCluster.with(PLUGIN_RESTORE.replace("namespace: velero", "namespace: openshift-adp"));
         AdmissionRequest request = create(restored(backedUpVm(FIRMWARE), "plugin"));
         assertNull(mutate(cluster, request).patch(), "not found in the default velero namespace: nothing asked");
-        Policy oadp = new Policy(java.util.Map.of(), java.util.Set.of(), Policy.Export.DEFAULT,
+        Policy oadp = new Policy(
+                java.util.Map.of(),
+                java.util.Set.of(),
+                Policy.Export.DEFAULT,
                 new Policy.Restore(Policy.Restore.DEFAULT.markerLabels(), java.util.List.of(), "openshift-adp"));
-        assertNotNull(mutate(cluster, oadp, request).patch(), "the plugin labels apply once the namespace is configured");
+        assertNotNull(
+                mutate(cluster, oadp, request).patch(), "the plugin labels apply once the namespace is configured");
     }
 
     @Test
@@ -235,25 +289,33 @@ class RestoreVmIdentityTest {
 
     @Test
     void aRestoreTheWebhookCannotFindFallsBackToConflictsOnly() {
-        Decision decision = mutate(TestCluster.with(ORIGINALS), create(restored(backedUpVm(FIRMWARE), "deleted-meanwhile")));
+        Decision decision =
+                mutate(TestCluster.with(ORIGINALS), create(restored(backedUpVm(FIRMWARE), "deleted-meanwhile")));
         assertEquals(4, decision.patch().size());
     }
 
     @Test
     void aRunStrategyThatKubeVirtDoesNotKnowIsIgnoredWithAWarning() {
-        TestCluster cluster = TestCluster.with(PLAIN_RESTORE.replace("name: plain, namespace: velero",
+        TestCluster cluster = TestCluster.with(PLAIN_RESTORE.replace(
+                "name: plain, namespace: velero",
                 "name: typo, namespace: velero, labels: {velero.kubevirt.io/restore-run-strategy: Stopped}"));
         Decision decision = mutate(cluster, create(restored(backedUpVm(FIRMWARE), "typo")));
         assertNull(decision.patch());
-        assertEquals(List.of("restore: ignored run strategy Stopped, not a KubeVirt run strategy (Restore typo asks)"), decision.warnings());
+        assertEquals(
+                List.of("restore: ignored run strategy Stopped, not a KubeVirt run strategy (Restore typo asks)"),
+                decision.warnings());
     }
 
     @Test
     void warnModeReportsTheIdentityPatchWithoutApplyingIt() {
-        Decision decision = mutate(TestCluster.with(ORIGINALS), mode("restore-vm-identity", EnforcementMode.WARN),
+        Decision decision = mutate(
+                TestCluster.with(ORIGINALS),
+                mode("restore-vm-identity", EnforcementMode.WARN),
                 create(restored(backedUpVm(FIRMWARE), "plain")));
         assertNull(decision.patch());
-        assertTrue(decision.warnings().getLast().startsWith("restore-vm-identity (warn mode) would patch: replace "), decision.warnings().toString());
+        assertTrue(
+                decision.warnings().getLast().startsWith("restore-vm-identity (warn mode) would patch: replace "),
+                decision.warnings().toString());
     }
 
     @Test

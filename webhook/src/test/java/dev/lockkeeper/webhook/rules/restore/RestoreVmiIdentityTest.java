@@ -41,14 +41,24 @@ class RestoreVmiIdentityTest {
         Decision decision = mutate(cluster, request);
         assertTrue(decision.allowed());
         List<String> ops = new ArrayList<>();
-        decision.patch().forEach(op -> ops.add(op.path("op").asText() + " " + op.path("path").asText()));
-        assertEquals(List.of("replace /spec/domain/devices/interfaces/0/macAddress", "replace /spec/domain/firmware/serial",
-                "replace /spec/domain/firmware/uuid"), ops.stream().sorted().toList());
+        decision.patch()
+                .forEach(op ->
+                        ops.add(op.path("op").asText() + " " + op.path("path").asText()));
+        assertEquals(
+                List.of(
+                        "replace /spec/domain/devices/interfaces/0/macAddress",
+                        "replace /spec/domain/firmware/serial",
+                        "replace /spec/domain/firmware/uuid"),
+                ops.stream().sorted().toList());
         JsonNode domain = patched(request, decision).at("/spec/domain");
         String mac = domain.at("/devices/interfaces/0/macAddress").asText();
         assertTrue(LOCAL_UNICAST_MAC.matcher(mac).matches(), mac);
-        assertEquals("52:54:00:aa:bb:09", domain.at("/devices/interfaces/1/macAddress").asText(), "an unused MAC is kept");
-        assertEquals("restore: MAC 52:54:00:aa:bb:01 -> " + mac + " on interface default (used by VM team-b/web)",
+        assertEquals(
+                "52:54:00:aa:bb:09",
+                domain.at("/devices/interfaces/1/macAddress").asText(),
+                "an unused MAC is kept");
+        assertEquals(
+                "restore: MAC 52:54:00:aa:bb:01 -> " + mac + " on interface default (used by VM team-b/web)",
                 decision.warnings().getFirst());
         assertNull(reinvoked(cluster, request, decision).patch(), "a reinvocation changes nothing");
     }
@@ -56,7 +66,8 @@ class RestoreVmiIdentityTest {
     @Test
     void aPluginRestoreClearsTheVmiMacsAndRegeneratesItsFirmware() {
         AdmissionRequest request = create(restored(backedUpVmi(""), "plugin"));
-        JsonNode domain = patched(request, mutate(TestCluster.with(PLUGIN_RESTORE), request)).at("/spec/domain");
+        JsonNode domain = patched(request, mutate(TestCluster.with(PLUGIN_RESTORE), request))
+                .at("/spec/domain");
         domain.path("devices").path("interfaces").forEach(i -> assertFalse(i.has("macAddress"), i.toString()));
         assertNotEquals(ORIGINAL_UUID, domain.at("/firmware/uuid").asText());
     }
@@ -64,10 +75,15 @@ class RestoreVmiIdentityTest {
     @Test
     void aVmiAVmOwnsIsLeftToTheOwnedVmiRefusal() {
         TestCluster cluster = TestCluster.with(ORIGINALS);
-        for (String owned : List.of(", annotations: {cdi.kubevirt.io/velero.isOwned: \"true\"}", ", labels: {vm.kubevirt.io/name: scratch}")) {
+        for (String owned : List.of(
+                ", annotations: {cdi.kubevirt.io/velero.isOwned: \"true\"}",
+                ", labels: {vm.kubevirt.io/name: scratch}")) {
             Decision decision = mutate(cluster, create(restored(backedUpVmi(owned), "plain")));
             assertNull(decision.patch(), owned);
-            assertFalse(validate(cluster, create(restored(backedUpVmi(owned), "plain"))).allowed(), owned);
+            assertFalse(
+                    validate(cluster, create(restored(backedUpVmi(owned), "plain")))
+                            .allowed(),
+                    owned);
         }
     }
 

@@ -46,13 +46,28 @@ class RestoredVmiRulesTest {
 
     static Stream<Arguments> owned() {
         return Stream.of(
-                Arguments.of("marked isOwned by the plugin at backup", TestCluster.with(),
-                        vmi("web", "annotations: {cdi.kubevirt.io/velero.isOwned: \"true\"}"), "web"),
-                Arguments.of("ownerReference kept by a tool that does not strip it", TestCluster.with(),
-                        vmi("web", "ownerReferences: [{apiVersion: kubevirt.io/v1, kind: VirtualMachine, name: web, uid: x}]"), "web"),
-                Arguments.of("labelled by KubeVirt's VM controller", TestCluster.with(),
-                        vmi("web", "").replace("    app: web\n", "    app: web\n    vm.kubevirt.io/name: web\n"), "web"),
-                Arguments.of("a VM of the same name already restored", TestCluster.with(VM_IN_CLUSTER), vmi("web", ""), "web"));
+                Arguments.of(
+                        "marked isOwned by the plugin at backup",
+                        TestCluster.with(),
+                        vmi("web", "annotations: {cdi.kubevirt.io/velero.isOwned: \"true\"}"),
+                        "web"),
+                Arguments.of(
+                        "ownerReference kept by a tool that does not strip it",
+                        TestCluster.with(),
+                        vmi(
+                                "web",
+                                "ownerReferences: [{apiVersion: kubevirt.io/v1, kind: VirtualMachine, name: web, uid: x}]"),
+                        "web"),
+                Arguments.of(
+                        "labelled by KubeVirt's VM controller",
+                        TestCluster.with(),
+                        vmi("web", "").replace("    app: web\n", "    app: web\n    vm.kubevirt.io/name: web\n"),
+                        "web"),
+                Arguments.of(
+                        "a VM of the same name already restored",
+                        TestCluster.with(VM_IN_CLUSTER),
+                        vmi("web", ""),
+                        "web"));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -63,7 +78,9 @@ class RestoredVmiRulesTest {
         Decision decision = validate(cluster, create(restoredVmi));
         assertFalse(decision.allowed());
         assertEquals(403, decision.code());
-        assertEquals("VirtualMachineInstance team-a/web is owned by VirtualMachine " + vm + ", which recreates it; not restored",
+        assertEquals(
+                "VirtualMachineInstance team-a/web is owned by VirtualMachine " + vm
+                        + ", which recreates it; not restored",
                 decision.message());
     }
 
@@ -72,11 +89,16 @@ class RestoredVmiRulesTest {
         AdmissionRequest request = create(restored(vmi("batch-job", ""), "plain"));
         TestCluster cluster = TestCluster.with(VM_IN_CLUSTER);
         Decision decision = mutate(cluster, request);
-        assertEquals("[{\"op\":\"remove\",\"path\":\"/metadata/labels/kubevirt.io~1created-by\"},"
-                + "{\"op\":\"remove\",\"path\":\"/metadata/labels/kubevirt.io~1nodeName\"},"
-                + "{\"op\":\"remove\",\"path\":\"/metadata/labels/kubevirt.io~1schedulable\"}]", decision.patch().toString());
+        assertEquals(
+                "[{\"op\":\"remove\",\"path\":\"/metadata/labels/kubevirt.io~1created-by\"},"
+                        + "{\"op\":\"remove\",\"path\":\"/metadata/labels/kubevirt.io~1nodeName\"},"
+                        + "{\"op\":\"remove\",\"path\":\"/metadata/labels/kubevirt.io~1schedulable\"}]",
+                decision.patch().toString());
         ObjectNode stored = patched(request, decision);
-        assertEquals("web", stored.path("metadata").path("labels").path("app").asText(), "labels KubeVirt does not own stay");
+        assertEquals(
+                "web",
+                stored.path("metadata").path("labels").path("app").asText(),
+                "labels KubeVirt does not own stay");
         assertEquals("Running", stored.path("status").path("phase").asText());
         assertNull(reinvoked(cluster, request, decision).patch());
         assertTrue(validate(cluster, create(stored)).allowed());
@@ -92,16 +114,23 @@ class RestoredVmiRulesTest {
 
     @Test
     void warnModeLetsTheOwnedVmiThroughWithAWarning() {
-        Decision decision = validate(TestCluster.with(VM_IN_CLUSTER), mode("restore-vmi-owned-refusal", EnforcementMode.WARN),
+        Decision decision = validate(
+                TestCluster.with(VM_IN_CLUSTER),
+                mode("restore-vmi-owned-refusal", EnforcementMode.WARN),
                 create(restored(vmi("web", ""), "plain")));
         assertTrue(decision.allowed());
-        assertEquals(List.of("restore-vmi-owned-refusal (warn mode) would deny: VirtualMachineInstance team-a/web is owned by "
-                + "VirtualMachine web, which recreates it; not restored"), decision.warnings());
+        assertEquals(
+                List.of(
+                        "restore-vmi-owned-refusal (warn mode) would deny: VirtualMachineInstance team-a/web is owned by "
+                                + "VirtualMachine web, which recreates it; not restored"),
+                decision.warnings());
     }
 
     @Test
     void offModeKeepsTheControllerLabels() {
-        Decision decision = mutate(TestCluster.with(), mode("restore-vmi-controller-labels", EnforcementMode.OFF),
+        Decision decision = mutate(
+                TestCluster.with(),
+                mode("restore-vmi-controller-labels", EnforcementMode.OFF),
                 create(restored(vmi("batch-job", ""), "plain")));
         assertNull(decision.patch());
     }

@@ -23,12 +23,14 @@ class VeleroPluginUpstreamTest {
     static final String UUID = "6a1f3c2e-8d4b-4e7a-9c1d-2b3e4f5a6b7c";
 
     static String veleroRestore(String labels) {
-        return "{apiVersion: velero.io/v1, kind: Restore, metadata: {name: r, namespace: velero, labels: {" + labels + "}}, spec: {backupName: nightly}}";
+        return "{apiVersion: velero.io/v1, kind: Restore, metadata: {name: r, namespace: velero, labels: {" + labels
+                + "}}, spec: {backupName: nightly}}";
     }
 
     static String vm(String run) {
-        return "{apiVersion: kubevirt.io/v1, kind: VirtualMachine, metadata: {name: web, namespace: team-a}, spec: {" + run + ", template: {spec: "
-                + "{domain: {firmware: {uuid: " + UUID + "}, devices: {interfaces: [{name: default, masquerade: {}, macAddress: '" + MAC + "'}]}}}}}}";
+        return "{apiVersion: kubevirt.io/v1, kind: VirtualMachine, metadata: {name: web, namespace: team-a}, spec: {"
+                + run + ", template: {spec: " + "{domain: {firmware: {uuid: " + UUID
+                + "}, devices: {interfaces: [{name: default, masquerade: {}, macAddress: '" + MAC + "'}]}}}}}}";
     }
 
     static Stream<Arguments> switches() {
@@ -36,28 +38,76 @@ class VeleroPluginUpstreamTest {
                 // TestIsMacAddressCleared "Clear MAC address should return false with no label"
                 Arguments.of("no label keeps the MAC", "", "running: true", true, true, "running", "true"),
                 // "Clear MAC address should return true with ClearMacAddressLabel label" (an empty value)
-                Arguments.of("empty clear-mac-address clears", "velero.kubevirt.io/clear-mac-address: ''", "running: true", false, true, "running", "true"),
+                Arguments.of(
+                        "empty clear-mac-address clears",
+                        "velero.kubevirt.io/clear-mac-address: ''",
+                        "running: true",
+                        false,
+                        true,
+                        "running",
+                        "true"),
                 // HasLabel: a value that reads as off still switches on
-                Arguments.of("clear-mac-address 'false' clears", "velero.kubevirt.io/clear-mac-address: 'false'", "running: true", false, true, "running", "true"),
-                // TestVmRestoreExecute "Running VM should be restored running" / "Stopped VM should be restored stopped"
+                Arguments.of(
+                        "clear-mac-address 'false' clears",
+                        "velero.kubevirt.io/clear-mac-address: 'false'",
+                        "running: true",
+                        false,
+                        true,
+                        "running",
+                        "true"),
+                // TestVmRestoreExecute "Running VM should be restored running" / "Stopped VM should be restored
+                // stopped"
                 Arguments.of("running VM stays running", "", "running: true", true, true, "running", "true"),
-                Arguments.of("stopped VM stays stopped", "", "runStrategy: Halted", true, true, "runStrategy", "Halted"),
+                Arguments.of(
+                        "stopped VM stays stopped", "", "runStrategy: Halted", true, true, "runStrategy", "Halted"),
                 // "Stopped VM should be restored running when using appropriate label"
-                Arguments.of("restore-run-strategy Always", "velero.kubevirt.io/restore-run-strategy: Always", "runStrategy: Halted", true, true,
-                        "runStrategy", "Always"),
-                // "Running VM should be restored stopped when using appropriate label" / "Running field should be cleared ..."
-                Arguments.of("restore-run-strategy Halted", "velero.kubevirt.io/restore-run-strategy: Halted", "running: true", true, true,
-                        "runStrategy", "Halted"),
+                Arguments.of(
+                        "restore-run-strategy Always",
+                        "velero.kubevirt.io/restore-run-strategy: Always",
+                        "runStrategy: Halted",
+                        true,
+                        true,
+                        "runStrategy",
+                        "Always"),
+                // "Running VM should be restored stopped when using appropriate label" / "Running field should be
+                // cleared ..."
+                Arguments.of(
+                        "restore-run-strategy Halted",
+                        "velero.kubevirt.io/restore-run-strategy: Halted",
+                        "running: true",
+                        true,
+                        true,
+                        "runStrategy",
+                        "Halted"),
                 // "New firmware UUID should be generated when using appropriate label"
-                Arguments.of("generate-new-firmware-uuid", "velero.kubevirt.io/generate-new-firmware-uuid: 'true'", "running: true", true, false,
-                        "running", "true"),
-                Arguments.of("generate-new-firmware-uuid 'false'", "velero.kubevirt.io/generate-new-firmware-uuid: 'false'", "running: true", true, false,
-                        "running", "true"));
+                Arguments.of(
+                        "generate-new-firmware-uuid",
+                        "velero.kubevirt.io/generate-new-firmware-uuid: 'true'",
+                        "running: true",
+                        true,
+                        false,
+                        "running",
+                        "true"),
+                Arguments.of(
+                        "generate-new-firmware-uuid 'false'",
+                        "velero.kubevirt.io/generate-new-firmware-uuid: 'false'",
+                        "running: true",
+                        true,
+                        false,
+                        "running",
+                        "true"));
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("switches")
-    void pluginSwitchesAreLabelPresence(String name, String labels, String run, boolean macKept, boolean uuidKept, String runField, String runValue) {
+    void pluginSwitchesAreLabelPresence(
+            String name,
+            String labels,
+            String run,
+            boolean macKept,
+            boolean uuidKept,
+            String runField,
+            String runValue) {
         TestCluster cluster = TestCluster.with(veleroRestore(labels));
         AdmissionRequest request = create(restored(vm(run), "r"));
         Decision decision = mutate(cluster, request);
@@ -66,11 +116,18 @@ class VeleroPluginUpstreamTest {
         assertEquals(macKept, domain.at("/devices/interfaces/0").has("macAddress"), name);
         assertEquals(uuidKept, UUID.equals(domain.at("/firmware/uuid").asText()), name);
         assertEquals(runValue, stored.path("spec").path(runField).asText(), name);
-        assertFalse(stored.path("spec").has("running") && stored.path("spec").has("runStrategy"), name + ": running and runStrategy are exclusive");
+        assertFalse(
+                stored.path("spec").has("running") && stored.path("spec").has("runStrategy"),
+                name + ": running and runStrategy are exclusive");
         if (labels.contains("'false'")) {
             String label = labels.substring(0, labels.indexOf(':'));
-            assertTrue(decision.warnings().stream().allMatch(w -> w.endsWith("(Restore r has label " + label
-                    + ": \"false\"; like the kubevirt-velero-plugin, Lockkeeper acts on the label's presence)")), decision.warnings().toString());
+            assertTrue(
+                    decision.warnings().stream()
+                            .allMatch(
+                                    w -> w.endsWith(
+                                            "(Restore r has label " + label
+                                                    + ": \"false\"; like the kubevirt-velero-plugin, Lockkeeper acts on the label's presence)")),
+                    decision.warnings().toString());
             assertFalse(decision.warnings().isEmpty(), name);
         }
     }
