@@ -80,22 +80,7 @@ class ObjectLimitsOverHttpsTest {
 
     @Test
     void aVmWithTenThousandCrossNamespaceTemplatesIsASmall422() throws Exception {
-        ObjectNode vm = TestCluster.yaml("""
-                apiVersion: kubevirt.io/v1
-                kind: VirtualMachine
-                metadata: {name: web, namespace: team-b}
-                spec: {template: {spec: {domain: {devices: {}}}}}
-                """);
-        ArrayNode templates = ((ObjectNode) vm.get("spec")).putArray("dataVolumeTemplates");
-        for (int i = 0; i < 10_000; i++) {
-            ObjectNode template = templates.addObject();
-            template.putObject("metadata").put("name", "disk-" + i);
-            template.putObject("spec")
-                    .putObject("source")
-                    .putObject("pvc")
-                    .put("namespace", "golden-images")
-                    .put("name", "image-" + i);
-        }
+        ObjectNode vm = Reviews.vmCloningFromGoldenImages(10_000);
         JsonNode response = refused("/validate", Reviews.virtualMachine(Operation.CREATE, "team-b", vm, null));
         assertEquals(
                 "spec.dataVolumeTemplates has 10000 items, more than the policy's limits.maxDataVolumeTemplates (256)",

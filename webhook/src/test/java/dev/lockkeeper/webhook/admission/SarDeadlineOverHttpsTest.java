@@ -3,7 +3,6 @@ package dev.lockkeeper.webhook.admission;
 import static org.junit.jupiter.api.Assertions.*;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lockkeeper.webhook.cluster.live.CachingAccessReviewer;
 import dev.lockkeeper.webhook.cluster.live.SarSettings;
@@ -82,22 +81,7 @@ class SarDeadlineOverHttpsTest {
 
     @Test
     void aHangingSubjectAccessReviewIsCutAtTheReviewsBudget() throws Exception {
-        ObjectNode vm = TestCluster.yaml("""
-                apiVersion: kubevirt.io/v1
-                kind: VirtualMachine
-                metadata: {name: web, namespace: team-b}
-                spec: {template: {spec: {domain: {devices: {}}}}}
-                """);
-        ArrayNode templates = ((ObjectNode) vm.get("spec")).putArray("dataVolumeTemplates");
-        for (int i = 0; i < 5; i++) {
-            ObjectNode template = templates.addObject();
-            template.putObject("metadata").put("name", "disk-" + i);
-            template.putObject("spec")
-                    .putObject("source")
-                    .putObject("pvc")
-                    .put("namespace", "golden-images")
-                    .put("name", "image-" + i);
-        }
+        ObjectNode vm = Reviews.vmCloningFromGoldenImages(5);
         byte[] body = Reviews.document(Reviews.virtualMachine(Operation.CREATE, "team-b", vm, null))
                 .toString()
                 .getBytes(StandardCharsets.UTF_8);

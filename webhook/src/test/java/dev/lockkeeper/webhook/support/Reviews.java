@@ -69,6 +69,28 @@ public final class Reviews {
     }
 
     /** The AdmissionReview JSON document the API server would POST for {@code request}. */
+    /** A VirtualMachine in team-b whose {@code count} dataVolumeTemplates each clone a PVC of golden-images. */
+    public static ObjectNode vmCloningFromGoldenImages(int count) {
+        ObjectNode vm = Json.MAPPER
+                .createObjectNode()
+                .put("apiVersion", "kubevirt.io/v1")
+                .put("kind", "VirtualMachine");
+        vm.putObject("metadata").put("name", "web").put("namespace", "team-b");
+        ObjectNode spec = vm.putObject("spec");
+        spec.putObject("template").putObject("spec").putObject("domain").putObject("devices");
+        var templates = spec.putArray("dataVolumeTemplates");
+        for (int i = 0; i < count; i++) {
+            ObjectNode template = templates.addObject();
+            template.putObject("metadata").put("name", "disk-" + i);
+            template.putObject("spec")
+                    .putObject("source")
+                    .putObject("pvc")
+                    .put("namespace", "golden-images")
+                    .put("name", "image-" + i);
+        }
+        return vm;
+    }
+
     public static ObjectNode document(AdmissionRequest request) {
         ObjectNode review =
                 Json.object().put("apiVersion", AdmissionReviews.API_VERSION).put("kind", AdmissionReviews.KIND);
