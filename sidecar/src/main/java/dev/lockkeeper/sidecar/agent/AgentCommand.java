@@ -164,10 +164,6 @@ public final class AgentCommand {
         }
     }
 
-    static AgentSettings settings(CommandLine line) throws ParseException {
-        return settings(line, false);
-    }
-
     private static AgentSettings settings(CommandLine line, boolean tasksFromCluster) throws ParseException {
         if (!line.getArgList().isEmpty())
             throw new ParseException("unexpected operands: " + String.join(" ", line.getArgList()));

@@ -592,8 +592,8 @@ class FakeClusterCopyTest {
                 "the prime was provisioned where the source holder runs");
     }
 
-    @Test
-    void aRestartedControllerFinishesTheCopyWithoutASecondTask() {
+    /** A same-namespace copy whose agents hold it in CloneInProgress; returns the target claim's UID. */
+    private String startCopyHeldMidway() {
         createSource(ns);
         simulators.holdCopies = true;
         startController();
@@ -604,27 +604,29 @@ class FakeClusterCopyTest {
                 "copy running",
                 () -> copy().status() != null
                         && "CloneInProgress".equals(copy().status().phase()));
-        controller.close();
-        controller = null;
-        startController();
-        simulators.holdCopies = false;
-        assertCopied(ns);
+        return uid;
+    }
+
+    /** Restarts did not make the copy twice: exactly one CopyTask and one prime claim were ever created for it. */
+    private void assertOneTaskAndOnePrime(String uid) {
         assertEquals(1, simulators.creations("CopyTask", "lockkeeper", uid), "one CopyTask for the copy");
         assertEquals(1, simulators.creations("PersistentVolumeClaim", "lockkeeper", "prime-" + uid), "one prime");
     }
 
     @Test
-    void deletingTheTargetMidCopyCancelsAndCleansUp() {
-        createSource(ns);
-        simulators.holdCopies = true;
+    void aRestartedControllerFinishesTheCopyWithoutASecondTask() {
+        String uid = startCopyHeldMidway();
+        controller.close();
+        controller = null;
         startController();
-        createCopy(ns, null);
-        createTarget("fast");
-        String uid = target().getMetadata().getUid();
-        await(
-                "copy running",
-                () -> copy().status() != null
-                        && "CloneInProgress".equals(copy().status().phase()));
+        simulators.holdCopies = false;
+        assertCopied(ns);
+        assertOneTaskAndOnePrime(uid);
+    }
+
+    @Test
+    void deletingTheTargetMidCopyCancelsAndCleansUp() {
+        String uid = startCopyHeldMidway();
         client.persistentVolumeClaims().inNamespace(ns).withName("disk0").delete();
         await("the target is gone", () -> target() == null);
         assertNothingLeft(ns, uid);
@@ -669,23 +671,13 @@ class FakeClusterCopyTest {
         startController();
         simulators.holdBinding = false;
         assertCopied(ns);
-        assertEquals(1, simulators.creations("CopyTask", "lockkeeper", uid), "one CopyTask for the copy");
-        assertEquals(1, simulators.creations("PersistentVolumeClaim", "lockkeeper", "prime-" + uid), "one prime");
+        assertOneTaskAndOnePrime(uid);
     }
 
     /** Deleting the VolumeCopy mid-copy cancels the task and removes everything; the claim is released and stays Pending. */
     @Test
     void deletingTheVolumeCopyMidCopyCancelsAndReleasesTheClaim() {
-        createSource(ns);
-        simulators.holdCopies = true;
-        startController();
-        createCopy(ns, null);
-        createTarget("fast");
-        String uid = target().getMetadata().getUid();
-        await(
-                "copy running",
-                () -> copy().status() != null
-                        && "CloneInProgress".equals(copy().status().phase()));
+        String uid = startCopyHeldMidway();
         client.genericKubernetesResources(Resources.VOLUME_COPIES)
                 .inNamespace(ns)
                 .withName("win11-copy")
