@@ -996,8 +996,9 @@ class DeployManifestsTest {
     }
 
     /**
-     * Where kubectl is installed, its kustomize renders exactly what {@link Kustomize} does: the manifests, and the
-     * manifests with the block-volumes component.
+     * Where kubectl is installed, its kustomize renders exactly what {@link Kustomize} does: the manifests, the
+     * manifests with the block-volumes component, and manifests/self-managed-certs (from a copy beside its base, as
+     * README's Deploy applies it: kustomize refuses an overlay inside its base).
      */
     @Test
     void kubectlKustomizeRendersTheSame() throws Exception {
@@ -1008,19 +1009,48 @@ class DeployManifestsTest {
                 .findFirst()
                 .orElse(null);
         org.junit.jupiter.api.Assumptions.assumeTrue(kubectl != null, "kubectl is not installed");
-        for (Path dir : List.of(MANIFESTS, blockVolumesKustomization())) {
-            Process process = new ProcessBuilder(kubectl.toString(), "kustomize", dir.toString())
+        Path blockVolumes = blockVolumesKustomization();
+        for (Path[] dirs : new Path[][] {
+            {MANIFESTS, MANIFESTS},
+            {blockVolumes, blockVolumes},
+            {selfManagedCertsBesideItsBase(), MANIFESTS.resolve("self-managed-certs")}
+        }) {
+            Process process = new ProcessBuilder(kubectl.toString(), "kustomize", dirs[0].toString())
                     .redirectError(ProcessBuilder.Redirect.INHERIT)
                     .start();
             String yaml = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-            assertEquals(0, process.waitFor(), "kubectl kustomize " + dir);
-            List<String> kubectls = sorted(Kustomize.parse(yaml)), ours = sorted(render(dir));
+            assertEquals(0, process.waitFor(), "kubectl kustomize " + dirs[0]);
+            List<String> kubectls = sorted(Kustomize.parse(yaml)), ours = sorted(render(dirs[1]));
             assertEquals(
                     List.of(),
                     kubectls.stream().filter(o -> !ours.contains(o)).toList(),
-                    dir + ": rendered by kubectl only (Kustomize renders instead: "
+                    dirs[1] + ": rendered by kubectl only (Kustomize renders instead: "
                             + ours.stream().filter(o -> !kubectls.contains(o)).toList() + ")");
-            assertEquals(kubectls.size(), ours.size(), dir.toString());
+            assertEquals(kubectls.size(), ours.size(), dirs[1].toString());
+        }
+    }
+
+    /** The copy README's Deploy applies manifests/self-managed-certs from: base/ and the overlay side by side. */
+    static Path selfManagedCertsBesideItsBase() throws java.io.IOException {
+        Path layout = Jars.ROOT.resolve("src/test/target/kustomize-self-managed-certs");
+        copyTree(MANIFESTS, layout.resolve("base"));
+        Path overlay = layout.resolve("self-managed-certs");
+        copyTree(MANIFESTS.resolve("self-managed-certs"), overlay);
+        Path kustomization = overlay.resolve("kustomization.yaml");
+        String text = Files.readString(kustomization);
+        String moved = text.replaceFirst("(?m)^- \\.\\./$", "- ../base");
+        assertNotEquals(text, moved, "the overlay's resources name its base as ../");
+        Files.writeString(kustomization, moved);
+        return overlay;
+    }
+
+    private static void copyTree(Path from, Path to) throws java.io.IOException {
+        try (var files = Files.walk(from)) {
+            for (Path file : files.toList()) {
+                Path target = to.resolve(from.relativize(file).toString());
+                if (Files.isDirectory(file)) Files.createDirectories(target);
+                else Files.copy(file, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
         }
     }
 

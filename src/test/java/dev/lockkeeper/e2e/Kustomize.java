@@ -96,7 +96,7 @@ final class Kustomize {
             }
             any = true;
             if (delete) continue;
-            if (body.isArray()) patched.add((ObjectNode) JsonPatch.apply(body, object));
+            if (body.isArray()) patched.add(withoutEmptyMetadataMaps((ObjectNode) JsonPatch.apply(body, object)));
             else {
                 ObjectNode merged = object.deepCopy();
                 merge(merged, body, "");
@@ -105,6 +105,14 @@ final class Kustomize {
         }
         require(any, where + ": patch targets nothing: " + patch.path("target"));
         return patched;
+    }
+
+    /** kustomize drops the labels or annotations a patch emptied. */
+    private static ObjectNode withoutEmptyMetadataMaps(ObjectNode object) {
+        ObjectNode metadata = (ObjectNode) object.path("metadata");
+        for (String map : List.of("labels", "annotations"))
+            if (metadata.path(map).isObject() && metadata.path(map).isEmpty()) metadata.remove(map);
+        return object;
     }
 
     /**
