@@ -43,8 +43,17 @@ public record CopyTaskResource(String apiVersion, String kind, ObjectMeta metada
         }
     }
 
+    /**
+     * @param address where the source agent's data port is reached ({@code host:port}, an IPv6 host in brackets), as
+     *                the agent's {@code TaskParser} reads it; set on the source of a cross-node task only (a local copy
+     *                needs none), so the target agent never has to resolve a node name
+     */
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Endpoint(String node, Volume volume) {}
+    public record Endpoint(String node, String address, Volume volume) {
+        public static Endpoint local(String node, Volume volume) {
+            return new Endpoint(node, null, volume);
+        }
+    }
 
     /** @param plugin kubelet's directory name for the volume plugin, {@code kubernetes.io~csi} for CSI volumes */
     public record Volume(String podUID, String pvName, String plugin, String volumeMode) {}

@@ -60,13 +60,20 @@ public final class ControllerCommand implements Callable<Integer> {
     @Option(names = "--holder-image", description = "image of the holder pods (default: ${DEFAULT-VALUE})")
     String holderImage = Settings.DEFAULT.holderImage();
 
+    @Option(
+            names = "--agent-data-port",
+            description =
+                    "the port the agents' data plane listens on (their --data-port); a cross-node copy streams from"
+                            + " the source node's agent pod IP at this port (default: ${DEFAULT-VALUE})")
+    int agentDataPort = Settings.DEFAULT_AGENT_DATA_PORT;
+
     @Option(names = "--resync", description = "seconds between full passes over every copy (default: ${DEFAULT-VALUE})")
     long resyncSeconds = 300;
 
     @Override
     public Integer call() throws Exception {
         var tokens = tokenCheck(tokenPublicKey);
-        var settings = new Settings(namespace, holderImage, Settings.DEFAULT.filesystemOverhead());
+        var settings = new Settings(namespace, holderImage, Settings.DEFAULT.filesystemOverhead(), agentDataPort);
         CertificateAuthority agentCa = agentCaDir == null ? null : loadAuthority(agentCaDir);
         CountDownLatch lost = new CountDownLatch(1);
         try (KubernetesClient client = new KubernetesClientBuilder().build();

@@ -242,11 +242,12 @@ public final class CopyPlanner {
         if (o.task().isEmpty()) {
             step.annotate(Map.of(Keys.CLONE_PHASE, HOST_CLONE));
             step.running(true, "", "Populator is running");
-            Optional<CopyTaskResource> task = taskIfReady(o, copy);
-            if (task.isEmpty()) {
-                step.phase(Phase.CloneScheduled, "waiting for the holder pods to run and the prime PVC to bind");
+            TaskOrWait ready = taskIfReady(o, copy);
+            if (ready.task() == null) {
+                step.phase(Phase.CloneScheduled, ready.waitingFor());
                 return step.actions();
             }
+            Optional<CopyTaskResource> task = Optional.of(ready.task());
             step.actions.add(new Action.Create(asObject(task.get())));
             step.emit(Emit.normal(
                     CLONE_SCHEDULED,
@@ -475,25 +476,46 @@ public final class CopyPlanner {
         }
     }
 
-    private Optional<CopyTaskResource> taskIfReady(Observed o, VolumeCopy copy) {
+    /** The task to create, or (task null) what it still waits for, in words for the VolumeCopy's status. */
+    private record TaskOrWait(CopyTaskResource task, String waitingFor) {
+        static TaskOrWait waiting(String why) {
+            return new TaskOrWait(null, why);
+        }
+    }
+
+    private TaskOrWait taskIfReady(Observed o, VolumeCopy copy) {
+        String holdersNotReady = "waiting for the holder pods to run and the prime PVC to bind";
         if (o.prime().isEmpty()
                 || o.sourceHolder().isEmpty()
-                || o.targetHolder().isEmpty()) return Optional.empty();
+                || o.targetHolder().isEmpty()) return TaskOrWait.waiting(holdersNotReady);
         PersistentVolumeClaim prime = o.prime().get(), source = o.source().orElseThrow(), target = o.target();
         Pod sourceHolder = o.sourceHolder().get(),
                 targetHolder = o.targetHolder().get();
-        if (!running(sourceHolder) || !running(targetHolder) || !isBound(prime)) return Optional.empty();
+        if (!running(sourceHolder) || !running(targetHolder) || !isBound(prime))
+            return TaskOrWait.waiting(holdersNotReady);
         String sourceNode = sourceHolder.getSpec().getNodeName(),
                 targetNode = targetHolder.getSpec().getNodeName();
+        String sourceAddress = null;
+        if (!sourceNode.equals(targetNode)) {
+            // the target agent pulls from the source agent: without one ready there, a task would only retry and fail
+            Optional<String> address = agentAddress(o.agentPods(), sourceNode);
+            if (address.isEmpty()) {
+                return TaskOrWait.waiting(("waiting for a ready agent pod on node %s (label %s=%s in namespace %s):"
+                                + " the copy to node %s streams from it")
+                        .formatted(sourceNode, Keys.COMPONENT, Keys.COMPONENT_AGENT, settings.namespace(), targetNode));
+            }
+            sourceAddress = address.get();
+        }
         var spec = new CopyTaskResource.Spec(
                 new CopyTaskResource.Endpoint(
                         sourceNode,
+                        sourceAddress,
                         new CopyTaskResource.Volume(
                                 uid(sourceHolder),
                                 source.getSpec().getVolumeName(),
                                 "kubernetes.io~csi",
                                 volumeMode(source))),
-                new CopyTaskResource.Endpoint(
+                CopyTaskResource.Endpoint.local(
                         targetNode,
                         new CopyTaskResource.Volume(
                                 uid(targetHolder),
@@ -516,7 +538,43 @@ public final class CopyPlanner {
                 .withLabels(labels)
                 .addToAnnotations(Keys.TARGET, ns(target) + "/" + name(target))
                 .build();
-        return Optional.of(new CopyTaskResource(Keys.API_VERSION, CopyTaskResource.KIND, metadata, spec, null));
+        return new TaskOrWait(
+                new CopyTaskResource(Keys.API_VERSION, CopyTaskResource.KIND, metadata, spec, null), null);
+    }
+
+    /**
+     * The data address of {@code node}'s agent: the pod IP of its ready agent pod (the newest, should a rollout show two)
+     * and the agents' data port; an IPv6 address in brackets, as {@code host:port} needs.
+     */
+    Optional<String> agentAddress(List<Pod> agentPods, String node) {
+        return agentPods.stream()
+                .filter(p -> settings.namespace().equals(ns(p)))
+                .filter(p -> p.getMetadata().getLabels() != null
+                        && Keys.COMPONENT_AGENT.equals(
+                                p.getMetadata().getLabels().get(Keys.COMPONENT)))
+                .filter(p -> node.equals(p.getSpec().getNodeName()))
+                .filter(CopyPlanner::ready)
+                .max(java.util.Comparator.comparing(
+                                (Pod p) -> Optional.ofNullable(p.getMetadata().getCreationTimestamp())
+                                        .orElse(""))
+                        .thenComparing(CopyPlanner::name))
+                .map(p -> {
+                    String ip = p.getStatus().getPodIP();
+                    return (ip.contains(":") ? "[" + ip + "]" : ip) + ":" + settings.agentDataPort();
+                });
+    }
+
+    /** Running, Ready, with an IP, and not on its way out. */
+    static boolean ready(Pod pod) {
+        var status = pod.getStatus();
+        return pod.getMetadata().getDeletionTimestamp() == null
+                && status != null
+                && "Running".equals(status.getPhase())
+                && status.getPodIP() != null
+                && !status.getPodIP().isBlank()
+                && status.getConditions() != null
+                && status.getConditions().stream()
+                        .anyMatch(c -> "Ready".equals(c.getType()) && "True".equals(c.getStatus()));
     }
 
     /** A CopyTask as the generic object the shell creates. */

@@ -17,6 +17,8 @@ import java.util.Set;
  * @param podsUsingSource      pods in the source namespace whose volumes name the source PVC (any phase)
  * @param volume               the PV the prime (or, after the rebind, the target) is bound to
  * @param otherTargetsOfSource UIDs of other targets whose holder pods or tasks still use this source's holder
+ * @param agentPods            the agent DaemonSet's pods (installation namespace, {@code app.kubernetes.io/component=agent}):
+ *                             a cross-node task names the source node's agent by its pod IP
  */
 public record Observed(
         PersistentVolumeClaim target,
@@ -31,4 +33,5 @@ public record Observed(
         Optional<CopyTaskResource> task,
         Optional<PersistentVolume> volume,
         Set<String> otherTargetsOfSource,
+        List<Pod> agentPods,
         Instant now) {}

@@ -22,6 +22,7 @@ import io.fabric8.kubernetes.api.model.storage.StorageClass;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.fabric8.kubernetes.client.informers.cache.Cache;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -170,6 +171,7 @@ public final class CopyController implements AutoCloseable {
 
     private void podChanged(Pod pod) {
         if (labels(pod).containsKey(Keys.TARGET_UID)) enqueueUid(labels(pod).get(Keys.TARGET_UID));
+        else if (isAgent(pod)) enqueueAll(); // a copy may be waiting for this node's agent
         else if (!claimKeys(pod).isEmpty()) enqueueAll(); // a source holder, or a pod that may use a source
     }
 
@@ -308,6 +310,9 @@ public final class CopyController implements AutoCloseable {
                 task,
                 volume,
                 others,
+                pods.getIndexer().byIndex(Cache.NAMESPACE_INDEX, settings.namespace()).stream()
+                        .filter(this::isAgent)
+                        .toList(),
                 clock.instant());
         List<Action> actions = planner.plan(observed);
         if (actions.isEmpty()) return;
@@ -344,6 +349,11 @@ public final class CopyController implements AutoCloseable {
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "orphan sweep failed: {0}", e.toString());
         }
+    }
+
+    private boolean isAgent(Pod pod) {
+        return settings.namespace().equals(pod.getMetadata().getNamespace())
+                && Keys.COMPONENT_AGENT.equals(labels(pod).get(Keys.COMPONENT));
     }
 
     private static List<String> claimKeys(Pod pod) {

@@ -537,11 +537,12 @@ class CopyPlannerTest {
         assertEquals(
                 new CopyTaskResource.Endpoint(
                         "node-a",
+                        "10.244.1.7:8444",
                         new CopyTaskResource.Volume(
                                 World.SOURCE_HOLDER_UID, "pv-source", "kubernetes.io~csi", "Filesystem")),
                 task.spec().source());
         assertEquals(
-                new CopyTaskResource.Endpoint(
+                CopyTaskResource.Endpoint.local(
                         "node-b",
                         new CopyTaskResource.Volume(
                                 World.TARGET_HOLDER_UID, "pv-prime", "kubernetes.io~csi", "Filesystem")),
@@ -578,6 +579,120 @@ class CopyPlannerTest {
                         dev.lockkeeper.sidecar.agent.VolumeRef.VolumeMode.FILESYSTEM),
                 parsed.source().volume());
         assertEquals("node-b", parsed.target().node());
+        assertEquals(
+                java.util.Optional.of("10.244.1.7:8444"),
+                parsed.source().address(),
+                "the target agent pulls from the address the controller wrote");
+        assertEquals(java.util.Optional.empty(), parsed.target().address());
+    }
+
+    static final String WAITING_FOR_THE_SOURCE_AGENT =
+            "waiting for a ready agent pod on node node-a (label app.kubernetes.io/component=agent in namespace"
+                    + " lockkeeper): the copy to node node-b streams from it";
+
+    static Stream<Arguments> agentPodsOfACrossNodeCopy() {
+        Consumer<Pod> asIs = p -> {};
+        return Stream.of(
+                Arguments.of("ready on the source node", "node-a", "10.244.1.7", asIs, "10.244.1.7:8444"),
+                Arguments.of("with an IPv6 address", "node-a", "fd00:10:244::7", asIs, "[fd00:10:244::7]:8444"),
+                Arguments.of("only on the target node", "node-b", "10.244.2.9", asIs, null),
+                Arguments.of(
+                        "not ready",
+                        "node-a",
+                        "10.244.1.7",
+                        (Consumer<Pod>)
+                                p -> p.getStatus().getConditions().getFirst().setStatus("False"),
+                        null),
+                Arguments.of(
+                        "pending",
+                        "node-a",
+                        "10.244.1.7",
+                        (Consumer<Pod>) p -> p.getStatus().setPhase("Pending"),
+                        null),
+                Arguments.of(
+                        "running without an IP yet",
+                        "node-a",
+                        "10.244.1.7",
+                        (Consumer<Pod>) p -> p.getStatus().setPodIP(null),
+                        null),
+                Arguments.of(
+                        "terminating",
+                        "node-a",
+                        "10.244.1.7",
+                        (Consumer<Pod>) p -> p.getMetadata().setDeletionTimestamp("2026-12-02T17:59:00Z"),
+                        null),
+                Arguments.of(
+                        "in another namespace",
+                        "node-a",
+                        "10.244.1.7",
+                        (Consumer<Pod>) p -> p.getMetadata().setNamespace("kube-system"),
+                        null),
+                Arguments.of(
+                        "without the agent label",
+                        "node-a",
+                        "10.244.1.7",
+                        (Consumer<Pod>) p -> p.getMetadata().setLabels(Map.of(Keys.COMPONENT, "controller")),
+                        null));
+    }
+
+    /**
+     * A cross-node task names the source agent by its pod IP and the agents' data port; with no ready agent pod on the
+     * source node there is no task yet (the target agent would only retry against nothing), and the VolumeCopy says why.
+     */
+    @ParameterizedTest(name = "agent pod {0}")
+    @MethodSource("agentPodsOfACrossNodeCopy")
+    void aCrossNodeTaskStreamsFromTheSourceNodesReadyAgent(
+            String what, String node, String podIp, Consumer<Pod> change, String expectedAddress) {
+        World w = World.fresh().prepared();
+        w.agentPods.clear();
+        Pod agent = World.agentPod(node, podIp);
+        change.accept(agent);
+        w.agentPods.add(agent);
+        List<Action> actions = plan(w);
+        if (expectedAddress == null) {
+            assertEquals(List.of(), created(actions), "no task without a ready source agent");
+            assertEquals(List.of(), events(actions), "nothing scheduled yet");
+            assertEquals("CloneScheduled", status(actions).phase());
+            assertEquals(WAITING_FOR_THE_SOURCE_AGENT, status(actions).message());
+        } else {
+            assertEquals(List.of("CopyTask lockkeeper/" + World.TARGET_UID), created(actions));
+            var task = createdTask(actions);
+            assertEquals(expectedAddress, task.spec().source().address());
+            assertNull(task.spec().target().address(), "the target agent is not dialled");
+        }
+    }
+
+    @Test
+    void theAgentsDataPortIsTheConfiguredOneAndARolloutsNewPodIsChosen() {
+        World w = World.fresh().prepared();
+        Pod old = World.agentPod("node-a", "10.244.1.7");
+        Pod rolledOut = World.agentPod("node-a", "10.244.1.8");
+        rolledOut.getMetadata().setName("lockkeeper-agent-new");
+        rolledOut.getMetadata().setCreationTimestamp("2026-12-02T17:30:00Z");
+        w.agentPods = new ArrayList<>(List.of(rolledOut, old));
+        var task = createdTask(new CopyPlanner(Settings.DEFAULT.withAgentDataPort(9444)).plan(w.observed()));
+        assertEquals("10.244.1.8:9444", task.spec().source().address());
+    }
+
+    @Test
+    void aSameNodeCopyNeedsNoAgentAddress() {
+        World w = World.fresh().prepared();
+        w.agentPods.clear();
+        w.targetHolder.getSpec().setNodeName("node-a");
+        var task = createdTask(plan(w));
+        assertNull(task.spec().source().address(), "a local copy dials no one");
+        assertEquals("node-a", task.spec().target().node());
+    }
+
+    static CopyTaskResource createdTask(List<Action> actions) {
+        return Json.MAPPER.convertValue(
+                actions.stream()
+                        .filter(a -> a instanceof Action.Create c
+                                && c.object().getKind().equals("CopyTask"))
+                        .map(a -> ((Action.Create) a).object())
+                        .findFirst()
+                        .orElseThrow(() -> new AssertionError("no CopyTask in " + actions)),
+                CopyTaskResource.class);
     }
 
     @Test

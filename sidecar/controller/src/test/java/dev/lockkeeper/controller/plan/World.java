@@ -42,6 +42,8 @@ final class World {
     CopyTaskResource task;
     PersistentVolume volume;
     Set<String> otherTargets = new HashSet<>();
+    /** The agent DaemonSet's pods; {@link #prepared} puts a ready one on the source node. */
+    List<Pod> agentPods = new ArrayList<>();
 
     /** A same-namespace copy, nothing made yet. */
     static World fresh() {
@@ -150,7 +152,31 @@ final class World {
                 .endClaimRef()
                 .endSpec()
                 .build();
+        agentPods.add(agentPod("node-a", "10.244.1.7"));
         return this;
+    }
+
+    /** The agent DaemonSet's pod on {@code node}: Running and Ready, at {@code podIp}. */
+    static Pod agentPod(String node, String podIp) {
+        return new PodBuilder()
+                .withNewMetadata()
+                .withName("lockkeeper-agent-" + node)
+                .withNamespace("lockkeeper")
+                .withCreationTimestamp("2026-12-02T12:00:00Z")
+                .addToLabels(Keys.COMPONENT, Keys.COMPONENT_AGENT)
+                .endMetadata()
+                .withNewSpec()
+                .withNodeName(node)
+                .endSpec()
+                .withNewStatus()
+                .withPhase("Running")
+                .withPodIP(podIp)
+                .addNewCondition()
+                .withType("Ready")
+                .withStatus("True")
+                .endCondition()
+                .endStatus()
+                .build();
     }
 
     World withTask(TaskStatus.Phase phase, long done, long total) {
@@ -257,6 +283,7 @@ final class World {
                 Optional.ofNullable(task),
                 Optional.ofNullable(volume),
                 otherTargets,
+                agentPods,
                 NOW);
     }
 }

@@ -97,6 +97,9 @@ class FakeClusterCopyTest {
                         .build())
                 .create();
         simulators = new Simulators(client);
+        // the agent simulator takes the tasks, but cross-node tasks wait for the source node's agent pod to be ready
+        for (String node : List.of("node-a", "node-b"))
+            AgentPods.create(client, "lockkeeper", node, node.equals("node-a") ? "10.244.1.7" : "10.244.2.9");
         Path keyFile = tokenKeyDir.resolve("token.key");
         webhookKeys = TokenKeyFiles.loadOrGenerate(keyFile);
         tokenCheck = ControllerCommand.tokenCheck(TokenKeyFiles.publicKeyFile(keyFile));
@@ -557,23 +560,23 @@ class FakeClusterCopyTest {
                         io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
                                 io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
                         "{\"metadata\":{\"annotations\":{\"volume.kubernetes.io/selected-node\":\"node-b\"}}}");
-        await(
-                "task",
-                () ->
-                        !client
-                                        .genericKubernetesResources(Resources.COPY_TASKS)
-                                        .inNamespace("lockkeeper")
-                                        .list()
-                                        .getItems()
-                                        .stream()
-                                        .filter(t -> t.getMetadata()
-                                                .getName()
-                                                .equals(target().getMetadata().getUid()))
-                                        .toList()
-                                        .isEmpty()
-                                || bound(ns, "disk0"));
+        String uid = target().getMetadata().getUid();
+        simulators.holdCopies = true;
+        await("task", () -> task(uid) != null);
+        assertEquals(
+                "10.244.1.7:8444",
+                Json.copyTask(task(uid)).spec().source().address(),
+                "the cross-node task streams from node-a's agent pod");
+        simulators.holdCopies = false;
         assertCopied(ns);
         assertEquals("node-b", copy().status().transfer().targetNode(), "the target holder ran on the selected node");
+    }
+
+    GenericKubernetesResource task(String targetUid) {
+        return client.genericKubernetesResources(Resources.COPY_TASKS)
+                .inNamespace("lockkeeper")
+                .withName(targetUid)
+                .get();
     }
 
     /** CDI's storage.bind.immediate.requested: a WaitForFirstConsumer claim is filled without a consumer, next to the source. */

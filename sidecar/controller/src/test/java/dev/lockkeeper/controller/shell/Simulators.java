@@ -34,8 +34,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
  *   controller between the claimRef move and the bind.</li>
  *   <li>{@link #schedulerSimulator}: sets nodeName (required node affinity, else the preferred pod affinity's node,
  *   else the default node) and selected-node on its WaitForFirstConsumer claims; as kubelet, marks a pod Running once
- *   its claims are bound.</li>
- *   <li>{@link #agentSimulator}: stands in for the node agents (the real agents take CopyTasks in a later session):
+ *   its claims are bound and {@link #kubelet} has made its volumes exist on the node.</li>
+ *   <li>{@link #agentSimulator}: stands in for the node agents ({@link RealAgentsCopyTest} runs real ones instead):
  *   Queued → Running → Succeeded with a digest, holding at Running while {@link #holdCopies} is set, and Canceled when
  *   the task is cancelled.</li>
  *   <li>{@link #finalizerSimulator}: the API server's last step of a deletion: an object being deleted whose
@@ -63,6 +63,32 @@ final class Simulators implements AutoCloseable {
 
     private final List<Watch> watches = new ArrayList<>();
     volatile Throwable failure;
+
+    /**
+     * Kubelet's share of starting a pod: making its volumes exist on its node ({@link KubeletSimulator} mounts real
+     * ones); {@link Kubelet#NONE} where the agents are simulated too and no volume is ever read.
+     */
+    interface Kubelet {
+        Kubelet NONE = new Kubelet() {
+            @Override
+            public boolean volumesReady(Pod pod) {
+                return true;
+            }
+
+            @Override
+            public void sync() {}
+        };
+
+        /** Sets up the volumes of {@code pod} (scheduled, its claims bound); true once they are there. */
+        boolean volumesReady(Pod pod);
+
+        /** One pass: tears down the volumes of pods that are gone, and the storage of PVs that are gone. */
+        void sync();
+    }
+
+    volatile Kubelet kubelet = Kubelet.NONE;
+    /** Off where real agent processes take the CopyTasks ({@link RealAgentsCopyTest}). */
+    volatile boolean simulateAgents = true;
 
     Simulators(KubernetesClient client) {
         this.client = client;
@@ -113,7 +139,8 @@ final class Simulators implements AutoCloseable {
                 provisionerSimulator();
                 if (!holdBinding) pvBinderSimulator();
                 schedulerSimulator();
-                agentSimulator();
+                kubelet.sync();
+                if (simulateAgents) agentSimulator();
             } catch (KubernetesClientException e) {
                 if (e.getCode() != 409 && e.getCode() != 404 && e.getCode() != 422) failure = e;
             } catch (RuntimeException e) {
@@ -276,7 +303,7 @@ final class Simulators implements AutoCloseable {
                                 .get();
                         return claim != null && "Bound".equals(phase(claim));
                     });
-            if (ready) {
+            if (ready && kubelet.volumesReady(pod)) {
                 client.pods()
                         .inNamespace(namespace)
                         .withName(pod.getMetadata().getName())
