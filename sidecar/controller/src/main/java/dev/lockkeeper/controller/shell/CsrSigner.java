@@ -3,12 +3,15 @@ package dev.lockkeeper.controller.shell;
 import dev.lockkeeper.certs.CertificateAuthority;
 import dev.lockkeeper.certs.NodeCertificates;
 import dev.lockkeeper.certs.Pem;
+import dev.lockkeeper.controller.agent.AgentCertificates;
 import dev.lockkeeper.controller.csr.AgentCsrApproval;
 import dev.lockkeeper.controller.csr.AgentCsrApproval.Decision;
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.certificates.v1.CertificateSigningRequest;
 import io.fabric8.kubernetes.api.model.certificates.v1.CertificateSigningRequestConditionBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.NonDeletingOperation;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.nio.charset.StandardCharsets;
@@ -20,7 +23,8 @@ import java.util.concurrent.Executors;
 /**
  * Approves or denies agents' node-certificate requests ({@link AgentCsrApproval}) and signs the approved ones with
  * the agent CA: the approval condition through the {@code approval} subresource, the certificate through
- * {@code status}, as kube-controller-manager's signers do.
+ * {@code status}, as kube-controller-manager's signers do. The agent CA's certificate is published for the agents
+ * in the ConfigMap {@value AgentCertificates#CA_CONFIG_MAP}, which they check every certificate against.
  */
 public final class CsrSigner implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(CsrSigner.class.getName());
@@ -50,9 +54,17 @@ public final class CsrSigner implements AutoCloseable {
 
     private final String agentPodsNamespace;
 
+    /**
+     * Publishes the agent CA (the ConfigMap agents read it from: {@link AgentCertificates}) and starts deciding
+     * requests.
+     */
     public CsrSigner start() {
+        publishAuthority();
         agentPods = client.pods().inNamespace(agentPodsNamespace).inform();
-        requests = client.certificates().v1().certificateSigningRequests().inform(new ResourceEventHandler<>() {
+        // the store is assigned before the informer runs: the requests already waiting (a new leader's first list)
+        // are decided from it like any other
+        requests = client.certificates().v1().certificateSigningRequests().runnableInformer(0);
+        requests.addEventHandler(new ResourceEventHandler<>() {
             @Override
             public void onAdd(CertificateSigningRequest csr) {
                 worker.execute(() -> decide(csr.getMetadata().getName()));
@@ -66,7 +78,21 @@ public final class CsrSigner implements AutoCloseable {
             @Override
             public void onDelete(CertificateSigningRequest csr, boolean unknownFinalState) {}
         });
+        requests.run();
         return this;
+    }
+
+    private void publishAuthority() {
+        client.configMaps()
+                .inNamespace(agentPodsNamespace)
+                .resource(new ConfigMapBuilder()
+                        .withNewMetadata()
+                        .withName(AgentCertificates.CA_CONFIG_MAP)
+                        .addToLabels("app.kubernetes.io/part-of", "lockkeeper")
+                        .endMetadata()
+                        .addToData(AgentCertificates.CA_BUNDLE_KEY, Pem.encodeCertificate(authority.certificate()))
+                        .build())
+                .createOr(NonDeletingOperation::update);
     }
 
     private void decide(String name) {
