@@ -110,6 +110,20 @@ final class ServeCommand implements Callable<Integer> {
     String cloneSourceRole;
 
     @Option(
+            names = "--controller-user",
+            defaultValue = "${env:LOCKKEEPER_CONTROLLER_USER:-system:serviceaccount:lockkeeper:lockkeeper-controller}",
+            description =
+                    "The copy controller's user: the only one that may write CopyTasks, and whose holder pods may mount a copy's source (default: ${DEFAULT-VALUE}).")
+    String controllerUser;
+
+    @Option(
+            names = "--agent-user",
+            defaultValue = "${env:LOCKKEEPER_AGENT_USER:-system:serviceaccount:lockkeeper:lockkeeper-agent}",
+            description =
+                    "The node agents' user: may write the status of its own node's CopyTasks only (default: ${DEFAULT-VALUE}).")
+    String agentUser;
+
+    @Option(
             names = "--policy",
             paramLabel = "FILE",
             defaultValue = "${env:LOCKKEEPER_POLICY}",
@@ -220,6 +234,8 @@ final class ServeCommand implements Callable<Integer> {
                     tokenKey,
                     tokenSecret,
                     cloneSourceRole,
+                    controllerUser,
+                    agentUser,
                     policyFile,
                     sarCacheTtl,
                     sarCacheSize,

@@ -181,6 +181,7 @@ final class WebhookApp implements AutoCloseable {
                 view,
                 new CloneTokenSigner(tokenKeys.getPrivate(), Clock.systemUTC()),
                 config.cloneSourceRole(),
+                config.copyAccounts(),
                 metrics,
                 policy);
         Vertx vertx = Vertx.vertx();

@@ -1,5 +1,6 @@
 package dev.lockkeeper.webhook.cli;
 
+import dev.lockkeeper.webhook.rules.copy.CopyAccounts;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -27,6 +28,8 @@ record WebhookConfig(
         Path tokenKey,
         String tokenSecret,
         String cloneSourceRole,
+        String controllerUser,
+        String agentUser,
         Path policyFile,
         Duration sarCacheTtl,
         long sarCacheSize,
@@ -63,7 +66,13 @@ record WebhookConfig(
             throw new IllegalArgumentException("--cert-check-interval must be at least 100ms");
         if (certExpiryMargin.isNegative())
             throw new IllegalArgumentException("--cert-expiry-margin must not be negative");
+        new CopyAccounts(controllerUser, agentUser); // an unusable pair is a usage error now, not at the first review
         if (shutdownGrace.isNegative()) throw new IllegalArgumentException("--shutdown-grace must not be negative");
+    }
+
+    /** Who the copy rules trust. */
+    CopyAccounts copyAccounts() {
+        return new CopyAccounts(controllerUser, agentUser);
     }
 
     /** Live when no manifest directory is given and --live says so or a kubeconfig is found. */

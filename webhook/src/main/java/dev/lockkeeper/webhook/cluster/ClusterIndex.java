@@ -49,6 +49,18 @@ public record ClusterIndex(String name, ResourceType type, Function<JsonNode, Li
             export -> List.of(Json.text(export, "metadata", "namespace") + "/"
                     + Json.text(export, "spec", "source", "kind") + "/" + Json.text(export, "spec", "source", "name")));
 
+    /**
+     * VolumeCopies by {@code <namespace>/<name>} of the PVC they copy from; a source without a namespace is in the
+     * VolumeCopy's own (as the controller reads it). One lookup per PVC volume keeps pod admission fast.
+     */
+    public static final ClusterIndex COPY_SOURCES = new ClusterIndex("sources", ResourceType.VOLUME_COPY, copy -> {
+        JsonNode pvc = copy.path("spec").path("source").path("pvc");
+        String name = Json.text(pvc, "name");
+        if (name.isEmpty()) return List.of();
+        String namespace = Json.text(pvc, "namespace");
+        return List.of((namespace.isEmpty() ? Json.text(copy, "metadata", "namespace") : namespace) + "/" + name);
+    });
+
     /** VMs by {@code <namespace>/<claim>} of every PVC their disks use, directly or through a DataVolume (same name). */
     public static final ClusterIndex VM_CLAIMS = new ClusterIndex("claims", ResourceType.VIRTUAL_MACHINE, vm -> {
         String namespace = Json.text(vm, "metadata", "namespace");
@@ -58,7 +70,7 @@ public record ClusterIndex(String name, ResourceType type, Function<JsonNode, Li
     });
 
     public static final List<ClusterIndex> ALL =
-            List.of(POD_CLAIMS, VM_MACS, VMI_MACS, VM_FIRMWARE, VMI_FIRMWARE, EXPORT_SOURCES, VM_CLAIMS);
+            List.of(POD_CLAIMS, VM_MACS, VMI_MACS, VM_FIRMWARE, VMI_FIRMWARE, EXPORT_SOURCES, COPY_SOURCES, VM_CLAIMS);
 
     /** Claim names a VM or VMI spec mounts: PVC volumes, and DataVolume volumes (a DataVolume's PVC has its name). */
     public static List<String> volumeClaims(JsonNode vmiSpec) {

@@ -49,6 +49,10 @@ public record ResourceType(
     public static final ResourceType KUBEVIRT =
             new ResourceType("kubevirt.io", "v1", "kubevirts", "KubeVirt", true, INFORMER);
 
+    /** Lockkeeper's own copies (manifests/crds/volumecopies.yaml): a pod may not write a source one reads. */
+    public static final ResourceType VOLUME_COPY =
+            new ResourceType("lockkeeper.dev", "v1alpha1", "volumecopies", "VolumeCopy", true, INFORMER);
+
     public static final ResourceType POD = new ResourceType("", "v1", "pods", "Pod", true, INFORMER);
     public static final ResourceType SECRET = new ResourceType("", "v1", "secrets", "Secret", true, DIRECT);
     public static final ResourceType VELERO_RESTORE =
@@ -64,6 +68,7 @@ public record ResourceType(
             VIRTUAL_MACHINE_INSTANCE,
             VIRTUAL_MACHINE_EXPORT,
             VIRTUAL_MACHINE_RESTORE,
+            VOLUME_COPY,
             POD,
             CDI_CONFIG,
             KUBEVIRT);
@@ -83,6 +88,7 @@ public record ResourceType(
             VIRTUAL_MACHINE_TEMPLATE,
             CDI_CONFIG,
             KUBEVIRT,
+            VOLUME_COPY,
             POD,
             SECRET,
             VELERO_RESTORE);

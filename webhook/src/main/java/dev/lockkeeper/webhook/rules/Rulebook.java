@@ -15,6 +15,10 @@ import dev.lockkeeper.webhook.rules.clone.CloneAuthorizer;
 import dev.lockkeeper.webhook.rules.clone.CloneCompatibilityWarnings;
 import dev.lockkeeper.webhook.rules.clone.DataVolumeCloneAuthorization;
 import dev.lockkeeper.webhook.rules.clone.VirtualMachineCloneAuthorization;
+import dev.lockkeeper.webhook.rules.copy.CopyAccounts;
+import dev.lockkeeper.webhook.rules.copy.CopyTaskWrites;
+import dev.lockkeeper.webhook.rules.copy.PodMountsCopySource;
+import dev.lockkeeper.webhook.rules.copy.VolumeCopyCloneAuthorization;
 import dev.lockkeeper.webhook.rules.datavolume.DataVolumeSpecValidation;
 import dev.lockkeeper.webhook.rules.export.ExportRules;
 import dev.lockkeeper.webhook.rules.restore.RestoreRules;
@@ -41,16 +45,24 @@ public final class Rulebook {
     public static List<AdmissionRule> mutating(CloneAuthorizer authorizer, CloneTokenSigner tokens) {
         List<AdmissionRule> rules = new ArrayList<>(RestoreRules.mutating());
         rules.add(new DataVolumeCloneAuthorization(authorizer, tokens));
+        rules.add(new VolumeCopyCloneAuthorization(authorizer, tokens));
         return rules;
     }
 
+    /** The validating rules, trusting the default installation's controller and agent service accounts. */
     public static List<AdmissionRule> validating(CloneAuthorizer authorizer) {
+        return validating(authorizer, CopyAccounts.DEFAULT);
+    }
+
+    public static List<AdmissionRule> validating(CloneAuthorizer authorizer, CopyAccounts accounts) {
         List<AdmissionRule> rules = new ArrayList<>(List.of(
                 new DataVolumeSpecValidation(),
                 new CloneCompatibilityWarnings(),
                 new VirtualMachineCloneAuthorization(authorizer)));
         rules.addAll(ExportRules.validating());
         rules.addAll(RestoreRules.validating());
+        rules.add(new PodMountsCopySource(accounts));
+        rules.add(new CopyTaskWrites(accounts));
         return rules;
     }
 
@@ -60,11 +72,22 @@ public final class Rulebook {
             String cloneSourceRole,
             RuleObserver observer,
             Supplier<Policy> policy) {
+        return service(cluster, tokens, cloneSourceRole, CopyAccounts.DEFAULT, observer, policy);
+    }
+
+    public static AdmissionService service(
+            ClusterView cluster,
+            CloneTokenSigner tokens,
+            String cloneSourceRole,
+            CopyAccounts accounts,
+            RuleObserver observer,
+            Supplier<Policy> policy) {
         CloneAuthorizer authorizer = new CloneAuthorizer(cloneSourceRole);
         return new AdmissionService(
                 new AdmissionChain(
                         AdmissionChain.Stage.MUTATING, mutating(authorizer, tokens), cluster, observer, policy),
-                new AdmissionChain(AdmissionChain.Stage.VALIDATING, validating(authorizer), cluster, observer, policy));
+                new AdmissionChain(
+                        AdmissionChain.Stage.VALIDATING, validating(authorizer, accounts), cluster, observer, policy));
     }
 
     /** Names a policy file may set modes for. */

@@ -3,15 +3,18 @@ package dev.lockkeeper.webhook.cluster;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.lockkeeper.webhook.cluster.live.InformerClusterView;
+import dev.lockkeeper.webhook.cluster.live.ResourceContexts;
 import dev.lockkeeper.webhook.cluster.live.SarSettings;
 import dev.lockkeeper.webhook.rules.Rulebook;
 import dev.lockkeeper.webhook.support.MockApiServer;
 import dev.lockkeeper.webhook.support.TestCluster;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.kubernetes.client.utils.Serialization;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -39,6 +42,10 @@ class ClusterViewContractTest {
             - {apiVersion: v1, kind: Namespace, metadata: {name: team-b}}
             - {apiVersion: v1, kind: PersistentVolumeClaim, metadata: {name: data, namespace: team-a}, spec: {}}
             - {apiVersion: v1, kind: Secret, metadata: {name: token, namespace: team-a}, data: {}}
+            - apiVersion: lockkeeper.dev/v1alpha1
+              kind: VolumeCopy
+              metadata: {name: data, namespace: team-a}
+              spec: {source: {pvc: {namespace: golden-images, name: fedora-40}}}
             """;
 
     static KubernetesMockServer server;
@@ -75,6 +82,14 @@ class ClusterViewContractTest {
                         .withName("token")
                         .endMetadata()
                         .build())
+                .create();
+        client.genericKubernetesResources(ResourceContexts.of(ResourceType.VOLUME_COPY))
+                .inNamespace("team-a")
+                .resource(Serialization.unmarshal("""
+                        {"apiVersion": "lockkeeper.dev/v1alpha1", "kind": "VolumeCopy",
+                         "metadata": {"name": "data", "namespace": "team-a"},
+                         "spec": {"source": {"pvc": {"namespace": "golden-images", "name": "fedora-40"}}}}
+                        """, GenericKubernetesResource.class))
                 .create();
         live = new InformerClusterView(
                         client, Rulebook.WATCHED, new SarSettings(Duration.ofSeconds(10), 100, Duration.ofSeconds(15)))
@@ -127,6 +142,8 @@ class ClusterViewContractTest {
             outcomes.add(type + " read: " + outcome(() -> view.read(type, namespace, name)));
         }
         outcomes.add("pods by claim: " + outcome(() -> view.byIndex(ClusterIndex.POD_CLAIMS, "team-a/data")));
+        outcomes.add("copies by source: "
+                + outcome(() -> view.byIndex(ClusterIndex.COPY_SOURCES, "golden-images/fedora-40")));
         return outcomes;
     }
 
@@ -138,6 +155,7 @@ class ClusterViewContractTest {
 
         assertTrue(expected.contains("persistentvolumeclaims get: present"), expected.toString());
         assertTrue(expected.contains("secrets read: present"), expected.toString());
+        assertTrue(expected.contains("copies by source: list of 1"), expected.toString());
         assertTrue(
                 expected.contains(
                         "secrets get: refused: secrets is read directly (one GET, never watched): look it up with read(), not get()"),

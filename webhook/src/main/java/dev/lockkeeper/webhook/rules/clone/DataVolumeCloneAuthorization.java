@@ -5,14 +5,12 @@ import dev.lockkeeper.certs.token.CloneTokenClaims;
 import dev.lockkeeper.certs.token.CloneTokenSigner;
 import dev.lockkeeper.webhook.admission.AdmissionRequest;
 import dev.lockkeeper.webhook.admission.AdmissionRule;
-import dev.lockkeeper.webhook.admission.Cause;
 import dev.lockkeeper.webhook.admission.Match;
 import dev.lockkeeper.webhook.admission.ObjectEdit;
 import dev.lockkeeper.webhook.admission.Operation;
 import dev.lockkeeper.webhook.admission.ReviewContext;
 import dev.lockkeeper.webhook.admission.Verdict;
 import dev.lockkeeper.webhook.cluster.ClusterView;
-import dev.lockkeeper.webhook.cluster.ResourceType;
 import dev.lockkeeper.webhook.json.Json;
 import dev.lockkeeper.webhook.rules.CdiAnnotations;
 import java.util.List;
@@ -68,22 +66,12 @@ public final class DataVolumeCloneAuthorization implements AdmissionRule {
             return allowWithoutToken;
         }
         // Permission first: whether a namespace exists is only told to someone who may clone from it.
-        return switch (authorizer.authorize(new Requester.User(request.userInfo()), source, cluster)) {
-            case CloneAuthorization.Refused refused ->
-                Verdict.forbidden(
-                        refused.message(),
-                        Cause.forbidden(source.field() + namespaceSuffix(source), refused.message()));
-            case CloneAuthorization.Unchecked unchecked ->
-                Verdict.forbidden(unchecked.message(), Cause.forbidden(source.field(), unchecked.message()));
-            case CloneAuthorization.Granted granted
-            when cluster.get(ResourceType.NAMESPACE, "", source.namespace()).isEmpty() -> {
-                String message = "namespaces \"" + source.namespace() + "\" not found";
-                yield Verdict.invalid(message, Cause.notFound(source.field() + namespaceSuffix(source), message));
-            }
-            case CloneAuthorization.Granted granted ->
-                withToken(
-                        request, withoutTokens == null ? ObjectEdit.of(sent) : withoutTokens, source, targetNamespace);
-        };
+        CloneAuthorization authorization =
+                authorizer.authorize(new Requester.User(request.userInfo()), source, cluster);
+        return CloneRefusal.of(authorization, source, source.field() + namespaceSuffix(source), cluster)
+                .<Verdict>map(denial -> denial)
+                .orElseGet(() -> withToken(
+                        request, withoutTokens == null ? ObjectEdit.of(sent) : withoutTokens, source, targetNamespace));
     }
 
     /**
