@@ -629,7 +629,10 @@ class DeployManifestsTest {
                         "lockkeeper lockkeeper.dev copytasks get,list,watch,create,patch,delete",
                         // ControllerCommand's --lease default
                         "lockkeeper coordination.k8s.io leases get,patch lockkeeper-controller",
-                        "lockkeeper coordination.k8s.io leases create"),
+                        "lockkeeper coordination.k8s.io leases create",
+                        // CsrSigner publishes the agent CA for the agents
+                        "lockkeeper core configmaps get,update lockkeeper-agent-ca",
+                        "lockkeeper core configmaps create"),
                 strings(grants("lockkeeper-controller")));
     }
 
@@ -639,6 +642,7 @@ class DeployManifestsTest {
                 expected(
                         "lockkeeper lockkeeper.dev copytasks get,list,watch",
                         "lockkeeper lockkeeper.dev copytasks/status patch",
+                        "lockkeeper core configmaps get,list,watch lockkeeper-agent-ca",
                         "cluster certificates.k8s.io certificatesigningrequests create,get,list,watch,delete"),
                 strings(grants("lockkeeper-agent")));
     }
