@@ -981,7 +981,7 @@ class DeployManifestsTest {
             for (JsonNode source : rule.path("from")) {
                 if (source.has("namespaceSelector")) assertTrue(source.has("podSelector"), "not whole namespaces");
                 if (!data) continue;
-                assertEquals(List.of("podSelector"), List.copyOf(iterable(source.fieldNames())), source.toString());
+                assertEquals(List.of("podSelector"), fieldNames(source), source.toString());
                 assertTrue(matches(source.path("podSelector"), podLabels), "from agent pods: " + source);
                 assertEquals(
                         podLabels.path("app.kubernetes.io/component"),
@@ -993,10 +993,10 @@ class DeployManifestsTest {
         assertTrue(dataPortAdmitted, "agents can reach each other");
     }
 
-    private static List<String> iterable(java.util.Iterator<String> names) {
-        List<String> list = new ArrayList<>();
-        names.forEachRemaining(list::add);
-        return list;
+    private static List<String> fieldNames(JsonNode node) {
+        List<String> names = new ArrayList<>();
+        node.fieldNames().forEachRemaining(names::add);
+        return names;
     }
 
     /**
