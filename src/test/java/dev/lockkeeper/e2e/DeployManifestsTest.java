@@ -886,6 +886,16 @@ class DeployManifestsTest {
 
         assertEquals(8444, port(container, "data"));
         assertEquals(String.valueOf(port(container, "data")), option(args, "--data-port"));
+        List<String> controllerArgs = stream(podSpec(object("Deployment", "lockkeeper-controller"))
+                        .path("containers")
+                        .get(0)
+                        .path("args"))
+                .map(JsonNode::asText)
+                .toList();
+        assertEquals(
+                option(args, "--data-port"),
+                option(controllerArgs, "--agent-data-port"),
+                "the controller sends agents to the port they listen on");
         assertEquals(String.valueOf(port(container, "admin")), option(args, "--admin-port"));
         for (String[] probe : new String[][] {{"readinessProbe", "/readyz"}, {"livenessProbe", "/healthz"}}) {
             JsonNode get = container.path(probe[0]).path("httpGet");
