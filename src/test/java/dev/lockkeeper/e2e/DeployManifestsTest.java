@@ -635,7 +635,10 @@ class DeployManifestsTest {
                         "lockkeeper lockkeeper.dev copytasks get,list,watch,create,patch,delete",
                         // ControllerCommand's --lease default
                         "lockkeeper coordination.k8s.io leases get,patch lockkeeper-controller",
-                        "lockkeeper coordination.k8s.io leases create"),
+                        "lockkeeper coordination.k8s.io leases create",
+                        // CsrSigner publishes the agent CA for the agents
+                        "lockkeeper core configmaps get,update lockkeeper-agent-ca",
+                        "lockkeeper core configmaps create"),
                 strings(grants("lockkeeper-controller")));
     }
 
@@ -645,6 +648,7 @@ class DeployManifestsTest {
                 expected(
                         "lockkeeper lockkeeper.dev copytasks get,list,watch",
                         "lockkeeper lockkeeper.dev copytasks/status patch",
+                        "lockkeeper core configmaps get,list,watch lockkeeper-agent-ca",
                         "cluster certificates.k8s.io certificatesigningrequests create,get,list,watch,delete"),
                 strings(grants("lockkeeper-agent")));
     }
@@ -888,6 +892,16 @@ class DeployManifestsTest {
 
         assertEquals(8444, port(container, "data"));
         assertEquals(String.valueOf(port(container, "data")), option(args, "--data-port"));
+        List<String> controllerArgs = stream(podSpec(object("Deployment", "lockkeeper-controller"))
+                        .path("containers")
+                        .get(0)
+                        .path("args"))
+                .map(JsonNode::asText)
+                .toList();
+        assertEquals(
+                option(args, "--data-port"),
+                option(controllerArgs, "--agent-data-port"),
+                "the controller sends agents to the port they listen on");
         assertEquals(String.valueOf(port(container, "admin")), option(args, "--admin-port"));
         for (String[] probe : new String[][] {{"readinessProbe", "/readyz"}, {"livenessProbe", "/healthz"}}) {
             JsonNode get = container.path(probe[0]).path("httpGet");
@@ -983,7 +997,7 @@ class DeployManifestsTest {
             for (JsonNode source : rule.path("from")) {
                 if (source.has("namespaceSelector")) assertTrue(source.has("podSelector"), "not whole namespaces");
                 if (!data) continue;
-                assertEquals(List.of("podSelector"), List.copyOf(iterable(source.fieldNames())), source.toString());
+                assertEquals(List.of("podSelector"), fieldNames(source), source.toString());
                 assertTrue(matches(source.path("podSelector"), podLabels), "from agent pods: " + source);
                 assertEquals(
                         podLabels.path("app.kubernetes.io/component"),
@@ -995,10 +1009,10 @@ class DeployManifestsTest {
         assertTrue(dataPortAdmitted, "agents can reach each other");
     }
 
-    private static List<String> iterable(java.util.Iterator<String> names) {
-        List<String> list = new ArrayList<>();
-        names.forEachRemaining(list::add);
-        return list;
+    private static List<String> fieldNames(JsonNode node) {
+        List<String> names = new ArrayList<>();
+        node.fieldNames().forEachRemaining(names::add);
+        return names;
     }
 
     /**

@@ -158,19 +158,18 @@ final class Kustomize {
         return pattern.isMissingNode() || Pattern.matches(pattern.asText(), value);
     }
 
-    /** Equality-based label selectors ({@code key}, {@code !key}, {@code key=value}, {@code key!=value}), and-ed. */
+    /** Label selectors of {@code key}, {@code !key} and {@code key=value} requirements, and-ed. */
     private static boolean selects(String selector, JsonNode labels) {
         if (selector.isBlank()) return true;
         for (String requirement : selector.split(",")) {
             requirement = requirement.strip();
-            require(!requirement.contains(" "), "set-based label selector " + requirement + " unsupported");
+            require(
+                    requirement.matches("!?[^!=\\s]+|[^!=\\s]+=[^!=\\s]*"),
+                    "label selector requirement " + requirement + " unsupported");
             boolean holds;
             if (requirement.startsWith("!")) holds = !labels.has(requirement.substring(1));
-            else if (requirement.contains("!=")) {
-                String[] pair = requirement.split("!=", 2);
-                holds = !labels.path(pair[0]).asText("").equals(pair[1]) || !labels.has(pair[0]);
-            } else if (requirement.contains("=")) {
-                String[] pair = requirement.replace("==", "=").split("=", 2);
+            else if (requirement.contains("=")) {
+                String[] pair = requirement.split("=", 2);
                 holds = labels.has(pair[0]) && labels.path(pair[0]).asText().equals(pair[1]);
             } else holds = labels.has(requirement);
             if (!holds) return false;
