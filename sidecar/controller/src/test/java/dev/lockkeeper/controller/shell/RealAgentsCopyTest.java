@@ -86,6 +86,9 @@ class RealAgentsCopyTest {
     static CopyController controller;
     static int dataPort;
     static final Map<String, Process> agents = new LinkedHashMap<>();
+    /** Each agent's current log (a restarted agent writes a new one). */
+    static final Map<String, Path> logs = new LinkedHashMap<>();
+
     static CertificateAuthority agentCa;
 
     @BeforeAll
@@ -211,6 +214,7 @@ class RealAgentsCopyTest {
                         Integer.toString(dataPort),
                         "--admin-port",
                         "0",
+                        // a checkpoint every MiB, so an agent killed mid-copy has settled some of it
                         "--checkpoint-bytes",
                         "1M"))
                 .redirectErrorStream(true)
@@ -228,8 +232,6 @@ class RealAgentsCopyTest {
             return read(log).contains("data port " + dataPort);
         });
     }
-
-    static final Map<String, Path> logs = new LinkedHashMap<>();
 
     static String read(Path file) {
         try {
