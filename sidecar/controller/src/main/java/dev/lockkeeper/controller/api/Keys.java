@@ -45,9 +45,9 @@ public final class Keys {
     public static final String SOURCE_NODE = GROUP + "/source-node";
     public static final String TARGET_NODE = GROUP + "/target-node";
     public static final String MANAGED_BY = "app.kubernetes.io/managed-by";
+    public static final String MANAGED_BY_VALUE = "lockkeeper";
     /** The agent DaemonSet's pods carry {@code app.kubernetes.io/component=agent} in the installation namespace. */
     public static final String COMPONENT = "app.kubernetes.io/component";
 
     public static final String COMPONENT_AGENT = "agent";
-    public static final String MANAGED_BY_VALUE = "lockkeeper";
 }

@@ -247,17 +247,14 @@ public final class CopyPlanner {
                 step.phase(Phase.CloneScheduled, ready.waitingFor());
                 return step.actions();
             }
-            Optional<CopyTaskResource> task = Optional.of(ready.task());
-            step.actions.add(new Action.Create(asObject(task.get())));
+            CopyTaskResource created = ready.task();
+            step.actions.add(new Action.Create(asObject(created)));
             step.emit(Emit.normal(
                     CLONE_SCHEDULED,
                     "Cloning from %s/%s into %s/%s scheduled"
                             .formatted(ns(source), name(source), ns(target), name(target))));
             step.transfer(
-                    task.get().spec().source().node(),
-                    task.get().spec().target().node(),
-                    0,
-                    0L);
+                    created.spec().source().node(), created.spec().target().node(), 0, 0L);
             step.phase(Phase.CloneScheduled, null);
             return step.actions();
         }
@@ -546,7 +543,7 @@ public final class CopyPlanner {
      * The data address of {@code node}'s agent: the pod IP of its ready agent pod (the newest, should a rollout show two)
      * and the agents' data port; an IPv6 address in brackets, as {@code host:port} needs.
      */
-    Optional<String> agentAddress(List<Pod> agentPods, String node) {
+    private Optional<String> agentAddress(List<Pod> agentPods, String node) {
         return agentPods.stream()
                 .filter(p -> settings.namespace().equals(ns(p)))
                 .filter(p -> p.getMetadata().getLabels() != null

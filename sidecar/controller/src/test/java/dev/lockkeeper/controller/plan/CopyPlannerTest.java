@@ -675,6 +675,13 @@ class CopyPlannerTest {
     }
 
     @Test
+    void aDataPortOutOfRangeIsRefusedWithTheRange() {
+        var refused = assertThrows(IllegalArgumentException.class, () -> Settings.DEFAULT.withAgentDataPort(0));
+        assertEquals("the agents' data port must be 1 to 65535, got 0", refused.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Settings.DEFAULT.withAgentDataPort(65536));
+    }
+
+    @Test
     void aSameNodeCopyNeedsNoAgentAddress() {
         World w = World.fresh().prepared();
         w.agentPods.clear();

@@ -86,6 +86,9 @@ class RealAgentsCopyTest {
     static CopyController controller;
     static int dataPort;
     static final Map<String, Process> agents = new LinkedHashMap<>();
+    /** Each agent's current log (a restarted agent writes a new one). */
+    static final Map<String, Path> logs = new LinkedHashMap<>();
+
     static CertificateAuthority agentCa;
 
     @BeforeAll
@@ -98,6 +101,14 @@ class RealAgentsCopyTest {
             try (var in = Files.newInputStream(FakeClusterCopyTest.CRDS.resolve(crd))) {
                 client.load(in).create();
             }
+        }
+        // the agents' JVMs start while the rest of the cluster is set up
+        kubelet = new KubeletSimulator(client, dir, List.copyOf(new java.util.TreeSet<>(NODE_ADDRESSES.keySet())));
+        agentCa = NodeCertificates.agentAuthority(dir.resolve("agent-ca"), Duration.ofDays(1), Clock.systemUTC());
+        dataPort = freePortOnEveryNode();
+        for (String node : NODE_ADDRESSES.keySet()) {
+            NodeCertificates.ensure(dir.resolve(node).resolve("tls"), agentCa, node, Clock.systemUTC());
+            launchAgent(node);
         }
         for (String mode : List.of("Immediate", "WaitForFirstConsumer")) {
             client.resource(new StorageClassBuilder()
@@ -112,15 +123,10 @@ class RealAgentsCopyTest {
         }
         simulators = new Simulators(client);
         simulators.simulateAgents = false;
-        kubelet = new KubeletSimulator(client, dir, List.copyOf(new java.util.TreeSet<>(NODE_ADDRESSES.keySet())));
         simulators.kubelet = kubelet;
-
-        agentCa = NodeCertificates.agentAuthority(dir.resolve("agent-ca"), Duration.ofDays(1), Clock.systemUTC());
-        dataPort = freePortOnEveryNode();
         for (String node : NODE_ADDRESSES.keySet()) {
-            NodeCertificates.ensure(dir.resolve(node).resolve("tls"), agentCa, node, Clock.systemUTC());
-            startAgent(node);
             AgentPods.create(client, INSTALLATION, node, NODE_ADDRESSES.get(node));
+            awaitListening(node);
         }
         Path keyFile = dir.resolve("token.key");
         webhookKeys = TokenKeyFiles.loadOrGenerate(keyFile);
@@ -136,8 +142,8 @@ class RealAgentsCopyTest {
     @AfterAll
     static void stop() throws Exception {
         if (controller != null) controller.close();
+        agents.values().forEach(Process::destroy);
         for (Process agent : agents.values()) {
-            agent.destroy();
             if (!agent.waitFor(10, TimeUnit.SECONDS)) agent.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
         }
         if (simulators != null) simulators.close();
@@ -171,6 +177,11 @@ class RealAgentsCopyTest {
 
     /** {@code lockkeeper-controller agent}, the DaemonSet's command, for {@code node}; waits until it listens. */
     static void startAgent(String node) throws Exception {
+        launchAgent(node);
+        awaitListening(node);
+    }
+
+    static void launchAgent(String node) throws Exception {
         Path nodeDir = dir.resolve(node);
         Path log = nodeDir.resolve("agent-" + System.nanoTime() + ".log");
         Process agent = new ProcessBuilder(List.of(
@@ -178,6 +189,7 @@ class RealAgentsCopyTest {
                         "--enable-native-access=ALL-UNNAMED",
                         "-Xmx96m",
                         "-XX:TieredStopAtLevel=1",
+                        "-XX:+UseSerialGC",
                         "-Dkubernetes.master=" + client.getMasterUrl(),
                         "-Dkubernetes.trust.certificates=true",
                         "-Dkubernetes.auth.tryKubeConfig=false",
@@ -202,6 +214,7 @@ class RealAgentsCopyTest {
                         Integer.toString(dataPort),
                         "--admin-port",
                         "0",
+                        // a checkpoint every MiB, so an agent killed mid-copy has settled some of it
                         "--checkpoint-bytes",
                         "1M"))
                 .redirectErrorStream(true)
@@ -209,13 +222,16 @@ class RealAgentsCopyTest {
                 .start();
         agents.put(node, agent);
         logs.put(node, log);
+    }
+
+    static void awaitListening(String node) {
+        Process agent = agents.get(node);
+        Path log = logs.get(node);
         await(() -> "agent " + node + " listening; log: " + read(log), () -> {
             if (!agent.isAlive()) fail("agent " + node + " exited " + agent.exitValue() + ": " + read(log));
             return read(log).contains("data port " + dataPort);
         });
     }
-
-    static final Map<String, Path> logs = new LinkedHashMap<>();
 
     static String read(Path file) {
         try {
