@@ -84,7 +84,7 @@ class AgentCertificatesClientTest {
     @BeforeAll
     static void cluster() {
         cluster = new AuthenticatingMockCluster();
-        admin = cluster.server().createClient();
+        admin = MockCluster.patientClient(cluster.server());
         cluster.authenticate(
                 "agent-token",
                 UserInfo.pod(NS, "lockkeeper-agent", AGENT_POD, podOnNodeA(AGENT_POD, "lockkeeper-agent")));

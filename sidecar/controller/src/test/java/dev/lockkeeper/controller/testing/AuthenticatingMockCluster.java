@@ -15,6 +15,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Queue;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -31,6 +32,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * answered); a PUT there is taken as the PUT on {@code status} it amounts to, since approval writes only
  * {@code status.conditions} (the real server's approval strategy keeps spec and certificate as they were; the signer
  * here sends them unchanged).
+ *
+ * <p>A client can also be cut off ({@link #cutOff}): a partition between it and the API server.
  */
 public final class AuthenticatingMockCluster {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -52,6 +55,7 @@ public final class AuthenticatingMockCluster {
     }
 
     private final Map<String, UserInfo> tokens = new ConcurrentHashMap<>();
+    private final Set<String> cutOff = ConcurrentHashMap.newKeySet();
     private final KubernetesMockServer server;
 
     public AuthenticatingMockCluster() {
@@ -64,6 +68,11 @@ public final class AuthenticatingMockCluster {
                 new Dispatcher() {
                     @Override
                     public MockResponse dispatch(RecordedRequest request) {
+                        if (cutOff.contains(bearer(request))) {
+                            return new MockResponse()
+                                    .setResponseCode(503)
+                                    .setBody("{\"kind\":\"Status\",\"code\":503,\"message\":\"cut off\"}");
+                        }
                         if ("POST".equals(request.getMethod())
                                 && request.getPath().startsWith(CSR_PATH)) {
                             return admitCsr(request, crud);
@@ -100,11 +109,23 @@ public final class AuthenticatingMockCluster {
         tokens.put(token, user);
     }
 
-    private MockResponse admitCsr(RecordedRequest request, Dispatcher crud) {
+    /**
+     * From now on every request with {@code token} is answered 503, as a client partitioned from the API server sees
+     * its requests fail; nothing it sends arrives.
+     */
+    public void cutOff(String token) {
+        cutOff.add(token);
+    }
+
+    private static String bearer(RecordedRequest request) {
         String authorization = request.getHeader("Authorization");
-        UserInfo user = authorization == null || !authorization.startsWith("Bearer ")
-                ? null
-                : tokens.get(authorization.substring("Bearer ".length()));
+        return authorization == null || !authorization.startsWith("Bearer ")
+                ? ""
+                : authorization.substring("Bearer ".length());
+    }
+
+    private MockResponse admitCsr(RecordedRequest request, Dispatcher crud) {
+        UserInfo user = tokens.get(bearer(request));
         if (user == null) return new MockResponse().setResponseCode(401).setBody("{\"kind\":\"Status\",\"code\":401}");
         try {
             ObjectNode csr = (ObjectNode) JSON.readTree(request.getUtf8Body());

@@ -1,6 +1,9 @@
 package dev.lockkeeper.controller.testing;
 
 import io.fabric8.kubernetes.api.model.StatusBuilder;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMixedDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.kubernetes.client.utils.Serialization;
@@ -44,6 +47,21 @@ public final class MockCluster {
                 new Context(), new MockWebServer(), responses, new PatchFailuresAnswered(responses), true);
         server.init();
         return server;
+    }
+
+    /**
+     * A client of {@code server} that waits a minute for an answer: on a loaded machine the mock's first answers can
+     * take longer than the client's 10 s, and a create that the client then retries fails with 409 on its own first
+     * attempt.
+     */
+    public static KubernetesClient patientClient(KubernetesMockServer server) {
+        try (KubernetesClient plain = server.createClient()) {
+            return new KubernetesClientBuilder()
+                    .withConfig(new ConfigBuilder(plain.getConfiguration())
+                            .withRequestTimeout(60_000)
+                            .build())
+                    .build();
+        }
     }
 
     public static void destroy(KubernetesMockServer server) {
