@@ -17,6 +17,7 @@ import dev.lockkeeper.webhook.rules.clone.DataVolumeCloneAuthorization;
 import dev.lockkeeper.webhook.rules.clone.VirtualMachineCloneAuthorization;
 import dev.lockkeeper.webhook.rules.copy.CopyAccounts;
 import dev.lockkeeper.webhook.rules.copy.CopyTaskWrites;
+import dev.lockkeeper.webhook.rules.copy.DataVolumeDataMover;
 import dev.lockkeeper.webhook.rules.copy.PodMountsCopySource;
 import dev.lockkeeper.webhook.rules.copy.VolumeCopyCloneAuthorization;
 import dev.lockkeeper.webhook.rules.datavolume.DataVolumeSpecValidation;
@@ -45,6 +46,8 @@ public final class Rulebook {
     public static List<AdmissionRule> mutating(CloneAuthorizer authorizer, CloneTokenSigner tokens) {
         List<AdmissionRule> rules = new ArrayList<>(RestoreRules.mutating());
         rules.add(new DataVolumeCloneAuthorization(authorizer, tokens));
+        // After the clone authorization: it judges and tokens the DataVolume's PVC source before this rule moves it.
+        rules.add(new DataVolumeDataMover());
         rules.add(new VolumeCopyCloneAuthorization(authorizer, tokens));
         return rules;
     }
