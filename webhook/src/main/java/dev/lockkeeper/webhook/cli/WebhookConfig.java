@@ -1,5 +1,6 @@
 package dev.lockkeeper.webhook.cli;
 
+import dev.lockkeeper.webhook.http.IntakeLimits;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -35,7 +36,11 @@ record WebhookConfig(
         String caSecret,
         List<String> webhookConfigurations,
         Duration caSyncInterval,
-        Duration shutdownGrace) {
+        Duration shutdownGrace,
+        long maxBodyBytes,
+        int maxInFlight,
+        long maxBufferedBytes,
+        Duration bodyDeadline) {
 
     WebhookConfig {
         clientCommonNames = Set.copyOf(clientCommonNames);
@@ -64,6 +69,22 @@ record WebhookConfig(
         if (certExpiryMargin.isNegative())
             throw new IllegalArgumentException("--cert-expiry-margin must not be negative");
         if (shutdownGrace.isNegative()) throw new IllegalArgumentException("--shutdown-grace must not be negative");
+        if (maxBodyBytes < 1024)
+            throw new IllegalArgumentException("--max-body-bytes must be at least 1Ki, got " + maxBodyBytes);
+        if (maxInFlight < 1)
+            throw new IllegalArgumentException("--max-in-flight must be at least 1, got " + maxInFlight);
+        if (maxBufferedBytes < 1)
+            throw new IllegalArgumentException("--max-buffered-bytes must be positive, got " + maxBufferedBytes);
+        if (maxBufferedBytes < maxBodyBytes) {
+            throw new IllegalArgumentException("--max-buffered-bytes (" + maxBufferedBytes
+                    + ") must hold one largest body, --max-body-bytes (" + maxBodyBytes + ")");
+        }
+        if (bodyDeadline.isZero()) throw new IllegalArgumentException("--body-deadline must be positive");
+    }
+
+    /** What the HTTPS server accepts before a rule runs. */
+    IntakeLimits intakeLimits() {
+        return new IntakeLimits(maxBodyBytes, maxInFlight, maxBufferedBytes, bodyDeadline);
     }
 
     /** Live when no manifest directory is given and --live says so or a kubeconfig is found. */
