@@ -6,13 +6,16 @@ import dev.lockkeeper.webhook.cluster.AccessReview;
 import dev.lockkeeper.webhook.cluster.ClusterIndex;
 import dev.lockkeeper.webhook.cluster.ClusterView;
 import dev.lockkeeper.webhook.cluster.ResourceType;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 
 /**
  * The cluster as one review may see it: every call first checks the review's deadline, so a rule past it (or
- * cancelled by the chain, which interrupts its thread) starts no further SubjectAccessReview or read. A call already
- * blocked when the deadline passes is cut by that interrupt; its answer is discarded by the chain.
+ * cancelled by the chain, which interrupts its thread) starts no further SubjectAccessReview or read. A
+ * SubjectAccessReview gets what is left of the budget as its own timeout, so live mode aborts the HTTP call at the
+ * deadline; a call already blocked when the deadline passes is also cut by that interrupt, and its answer is discarded
+ * by the chain.
  */
 final class DeadlineBoundClusterView implements ClusterView {
     private final ClusterView cluster;
@@ -52,9 +55,9 @@ final class DeadlineBoundClusterView implements ClusterView {
     @Override
     public AccessDecision review(AccessReview review) {
         deadline.check();
-        AccessDecision decision = cluster.review(review);
-        // An answer that came back because the wait was interrupted ("unavailable") is the deadline's, not the API
-        // server's.
+        AccessDecision decision = cluster.review(review, Duration.ofNanos(deadline.remainingNanos()));
+        // An answer that came back because the call ran out of the remaining budget or was interrupted
+        // ("unavailable") is the deadline's, not the API server's.
         deadline.check();
         return decision;
     }

@@ -203,6 +203,40 @@ final class ServeCommand implements Callable<Integer> {
     Duration certExpiryMargin;
 
     @Option(
+            names = "--max-body-bytes",
+            defaultValue = "10Mi",
+            converter = ByteSizeConverter.class,
+            paramLabel = "SIZE",
+            description = "Largest request body; larger ones get 413 before they are read (default: ${DEFAULT-VALUE}).")
+    long maxBodyBytes;
+
+    @Option(
+            names = "--max-in-flight",
+            defaultValue = "64",
+            paramLabel = "N",
+            description =
+                    "Most reviews read or decided at once; beyond it 429 with Retry-After at once (default: ${DEFAULT-VALUE}).")
+    int maxInFlight;
+
+    @Option(
+            names = "--max-buffered-bytes",
+            defaultValue = "16Mi",
+            converter = ByteSizeConverter.class,
+            paramLabel = "SIZE",
+            description =
+                    "Most request-body bytes all reviews in flight hold together; beyond it 429 at once, so the heap "
+                            + "holds the worst case (default: ${DEFAULT-VALUE}).")
+    long maxBufferedBytes;
+
+    @Option(
+            names = "--body-deadline",
+            defaultValue = "10s",
+            converter = DurationConverter.class,
+            description = "Time a request body has to arrive whole; a slower one gets 408 and its connection is closed "
+                    + "(default: ${DEFAULT-VALUE}).")
+    Duration bodyDeadline;
+
+    @Option(
             names = "--shutdown-grace",
             defaultValue = "15s",
             converter = DurationConverter.class,
@@ -211,40 +245,49 @@ final class ServeCommand implements Callable<Integer> {
                             + "(default: ${DEFAULT-VALUE}).")
     Duration shutdownGrace;
 
+    /** The parsed flags as one checked configuration; an {@link IllegalArgumentException} names the bad flag. */
+    WebhookConfig config() {
+        return new WebhookConfig(
+                bind,
+                port,
+                cluster,
+                live,
+                tlsCert,
+                tlsKey,
+                certDir,
+                certCheckInterval,
+                certExpiryMargin,
+                clientCa,
+                Set.copyOf(clientCn),
+                serviceName,
+                serviceNamespace,
+                tokenKey,
+                tokenSecret,
+                cloneSourceRole,
+                controllerUser,
+                agentUser,
+                policyFile,
+                sarCacheTtl,
+                sarCacheSize,
+                sarTimeout,
+                unservedRetry,
+                caSecret,
+                webhookConfigurations,
+                caSyncInterval,
+                shutdownGrace,
+                maxBodyBytes,
+                maxInFlight,
+                maxBufferedBytes,
+                bodyDeadline);
+    }
+
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         WebhookConfig config;
         try {
-            config = new WebhookConfig(
-                    bind,
-                    port,
-                    cluster,
-                    live,
-                    tlsCert,
-                    tlsKey,
-                    certDir,
-                    certCheckInterval,
-                    certExpiryMargin,
-                    clientCa,
-                    Set.copyOf(clientCn),
-                    serviceName,
-                    serviceNamespace,
-                    tokenKey,
-                    tokenSecret,
-                    cloneSourceRole,
-                    controllerUser,
-                    agentUser,
-                    policyFile,
-                    sarCacheTtl,
-                    sarCacheSize,
-                    sarTimeout,
-                    unservedRetry,
-                    caSecret,
-                    webhookConfigurations,
-                    caSyncInterval,
-                    shutdownGrace);
+            config = config();
         } catch (IllegalArgumentException e) {
             err.println("serve: " + e.getMessage());
             return 2;

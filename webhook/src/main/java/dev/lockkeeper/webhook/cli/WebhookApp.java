@@ -196,6 +196,7 @@ final class WebhookApp implements AutoCloseable {
                                 config.certCheckInterval(),
                                 config.clientCa())
                         .withCertificateExpiryMargin(config.certExpiryMargin())
+                        .withLimits(config.intakeLimits())
                         .withClientCommonNames(config.clientCommonNames()),
                 admission,
                 metrics,

@@ -1,5 +1,6 @@
 package dev.lockkeeper.webhook.cli;
 
+import dev.lockkeeper.webhook.http.IntakeLimits;
 import dev.lockkeeper.webhook.rules.copy.CopyAccounts;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -38,7 +39,11 @@ record WebhookConfig(
         String caSecret,
         List<String> webhookConfigurations,
         Duration caSyncInterval,
-        Duration shutdownGrace) {
+        Duration shutdownGrace,
+        long maxBodyBytes,
+        int maxInFlight,
+        long maxBufferedBytes,
+        Duration bodyDeadline) {
 
     WebhookConfig {
         clientCommonNames = Set.copyOf(clientCommonNames);
@@ -68,6 +73,22 @@ record WebhookConfig(
             throw new IllegalArgumentException("--cert-expiry-margin must not be negative");
         new CopyAccounts(controllerUser, agentUser); // an unusable pair is a usage error now, not at the first review
         if (shutdownGrace.isNegative()) throw new IllegalArgumentException("--shutdown-grace must not be negative");
+        if (maxBodyBytes < 1024)
+            throw new IllegalArgumentException("--max-body-bytes must be at least 1Ki, got " + maxBodyBytes);
+        if (maxInFlight < 1)
+            throw new IllegalArgumentException("--max-in-flight must be at least 1, got " + maxInFlight);
+        if (maxBufferedBytes < 1)
+            throw new IllegalArgumentException("--max-buffered-bytes must be positive, got " + maxBufferedBytes);
+        if (maxBufferedBytes < maxBodyBytes) {
+            throw new IllegalArgumentException("--max-buffered-bytes (" + maxBufferedBytes
+                    + ") must hold one largest body, --max-body-bytes (" + maxBodyBytes + ")");
+        }
+        if (bodyDeadline.isZero()) throw new IllegalArgumentException("--body-deadline must be positive");
+    }
+
+    /** What the HTTPS server accepts before a rule runs. */
+    IntakeLimits intakeLimits() {
+        return new IntakeLimits(maxBodyBytes, maxInFlight, maxBufferedBytes, bodyDeadline);
     }
 
     /** Who the copy rules trust. */

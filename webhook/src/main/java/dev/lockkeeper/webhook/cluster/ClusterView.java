@@ -1,6 +1,7 @@
 package dev.lockkeeper.webhook.cluster;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 
@@ -29,6 +30,15 @@ public interface ClusterView {
 
     /** A SubjectAccessReview. May block (live mode sends it to the API server). */
     AccessDecision review(AccessReview review);
+
+    /**
+     * A SubjectAccessReview answered within {@code budget} (what is left of the review asking): live mode sends it with
+     * that as its request timeout, so a call the API server does not answer in time is aborted then, not left running.
+     * Views that never block answer as {@link #review(AccessReview)}.
+     */
+    default AccessDecision review(AccessReview review, Duration budget) {
+        return review(review);
+    }
 
     /** True once every cache has its initial state, so a lookup miss means "does not exist". */
     boolean synced();

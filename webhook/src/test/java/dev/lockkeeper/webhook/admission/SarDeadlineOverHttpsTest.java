@@ -66,7 +66,7 @@ class SarDeadlineOverHttpsTest {
         var reviewer =
                 new CachingAccessReviewer(client, new SarSettings(Duration.ofSeconds(10), 100, Duration.ofSeconds(15)));
         server = new TestServer(
-                certDir, new TestCluster.Reviewing(TestCluster.with(), reviewer::review), settings -> settings);
+                certDir, new TestCluster.ReviewingWithin(TestCluster.with(), reviewer::review), settings -> settings);
     }
 
     @AfterEach

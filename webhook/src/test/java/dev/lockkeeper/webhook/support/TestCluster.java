@@ -124,6 +124,28 @@ public class TestCluster implements ClusterView {
         }
     }
 
+    /** A cluster whose SubjectAccessReviews are answered by {@code reviewer}, given what is left of the review's budget. */
+    public static final class ReviewingWithin extends TestCluster {
+        private final java.util.function.BiFunction<AccessReview, java.time.Duration, AccessDecision> reviewer;
+
+        public ReviewingWithin(
+                TestCluster base,
+                java.util.function.BiFunction<AccessReview, java.time.Duration, AccessDecision> reviewer) {
+            super(base.objects);
+            this.reviewer = reviewer;
+        }
+
+        @Override
+        public AccessDecision review(AccessReview review) {
+            throw new IllegalStateException("a review's SubjectAccessReview is always asked within its budget");
+        }
+
+        @Override
+        public AccessDecision review(AccessReview review, java.time.Duration budget) {
+            return reviewer.apply(review, budget);
+        }
+    }
+
     public static ObjectNode yaml(String yaml) {
         try {
             return (ObjectNode) Json.YAML.readTree(yaml);

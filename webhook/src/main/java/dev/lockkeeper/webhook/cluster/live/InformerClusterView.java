@@ -181,6 +181,11 @@ public final class InformerClusterView implements ClusterView, AutoCloseable {
     }
 
     @Override
+    public AccessDecision review(AccessReview review, Duration budget) {
+        return reviewer.review(review, budget);
+    }
+
+    @Override
     public boolean synced() {
         return types.stream().allMatch(type -> {
             var informer = informers.get(type);
