@@ -80,13 +80,17 @@ class DeployManifestsTest {
                             .contains(webhook.path("failurePolicy").asText()),
                     name + " must choose a failurePolicy");
             JsonNode excluded =
-                    webhook.path("namespaceSelector").path("matchExpressions").get(0);
-            assertEquals("kubernetes.io/metadata.name", excluded.path("key").asText(), name);
-            // CopyTasks live only in the installation namespace, which every other registration leaves out.
-            if (name.equals("copytask.lockkeeper.dev")) {
+                    webhook.path("namespaceSelector").path("matchExpressions").path(0);
+            // Lockkeeper's own kinds: CopyTasks live only in the installation namespace; VolumeCopies are judged in
+            // every namespace (a client's clone token is dropped wherever one is created). The rest leave both out.
+            if (name.equals("volumecopy.lockkeeper.dev")) {
+                assertFalse(webhook.has("namespaceSelector"), name);
+            } else if (name.equals("copytask.lockkeeper.dev")) {
+                assertEquals("kubernetes.io/metadata.name", excluded.path("key").asText(), name);
                 assertEquals("In", excluded.path("operator").asText(), name);
                 assertEquals("[\"lockkeeper\"]", excluded.path("values").toString(), name);
             } else {
+                assertEquals("kubernetes.io/metadata.name", excluded.path("key").asText(), name);
                 assertEquals("NotIn", excluded.path("operator").asText(), name);
                 assertTrue(
                         excluded.path("values").toString().contains("kube-system")

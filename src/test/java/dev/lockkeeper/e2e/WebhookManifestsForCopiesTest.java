@@ -66,6 +66,7 @@ class WebhookManifestsForCopiesTest {
         assertEquals(List.of("volumecopies"), texts(rules.path("resources")));
         assertEquals(List.of("CREATE", "UPDATE"), texts(rules.path("operations")));
         assertFalse(webhook.has("objectSelector"), "no label may take a VolumeCopy out of its reach");
+        assertFalse(webhook.has("namespaceSelector"), "nor any namespace");
         assertFalse(webhook.has("matchConditions"));
         var signer = new CloneTokenSigner(KeyPairs.newEd25519().getPrivate(), Clock.systemUTC());
         assertEquals(
