@@ -553,6 +553,8 @@ class FakeClusterCopyTest {
                 .inNamespace("lockkeeper")
                 .withName("prime-" + target().getMetadata().getUid())
                 .get());
+        // the source node's agent is not ready: the copy waits, saying for what, and no task is made
+        agentReady("node-a", false);
         client.persistentVolumeClaims()
                 .inNamespace(ns)
                 .withName("disk0")
@@ -561,7 +563,20 @@ class FakeClusterCopyTest {
                                 io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
                         "{\"metadata\":{\"annotations\":{\"volume.kubernetes.io/selected-node\":\"node-b\"}}}");
         String uid = target().getMetadata().getUid();
-        simulators.holdCopies = true;
+        try {
+            await(
+                    () -> "the copy waits for node-a's agent; status " + copy().status(),
+                    () -> copy().status() != null
+                            && ("waiting for a ready agent pod on node node-a (label app.kubernetes.io/component=agent"
+                                            + " in namespace lockkeeper): the copy to node node-b streams from it")
+                                    .equals(copy().status().message()));
+            assertEquals("CloneScheduled", copy().status().phase());
+            assertEquals(
+                    0, simulators.creations("CopyTask", "lockkeeper", uid), "no task without a ready source agent");
+        } finally {
+            simulators.holdCopies = true;
+            agentReady("node-a", true);
+        }
         await("task", () -> task(uid) != null);
         assertEquals(
                 "10.244.1.7:8444",
@@ -570,6 +585,18 @@ class FakeClusterCopyTest {
         simulators.holdCopies = false;
         assertCopied(ns);
         assertEquals("node-b", copy().status().transfer().targetNode(), "the target holder ran on the selected node");
+    }
+
+    /** Sets the agent pod's one Ready condition (a JSON patch: the mock merges condition lists by appending). */
+    static void agentReady(String node, boolean ready) {
+        client.pods()
+                .inNamespace("lockkeeper")
+                .withName("lockkeeper-agent-" + node)
+                .patch(
+                        io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
+                                io.fabric8.kubernetes.client.dsl.base.PatchType.JSON),
+                        "[{\"op\":\"replace\",\"path\":\"/status/conditions/0/status\",\"value\":\""
+                                + (ready ? "True" : "False") + "\"}]");
     }
 
     GenericKubernetesResource task(String targetUid) {
