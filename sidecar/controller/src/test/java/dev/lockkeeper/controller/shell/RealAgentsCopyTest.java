@@ -89,8 +89,6 @@ class RealAgentsCopyTest {
     /** Each agent's current log (a restarted agent writes a new one). */
     static final Map<String, Path> logs = new LinkedHashMap<>();
 
-    static CertificateAuthority agentCa;
-
     @BeforeAll
     static void cluster() throws Exception {
         assumeTrue(
@@ -104,7 +102,8 @@ class RealAgentsCopyTest {
         }
         // the agents' JVMs start while the rest of the cluster is set up
         kubelet = new KubeletSimulator(client, dir, List.copyOf(new java.util.TreeSet<>(NODE_ADDRESSES.keySet())));
-        agentCa = NodeCertificates.agentAuthority(dir.resolve("agent-ca"), Duration.ofDays(1), Clock.systemUTC());
+        CertificateAuthority agentCa =
+                NodeCertificates.agentAuthority(dir.resolve("agent-ca"), Duration.ofDays(1), Clock.systemUTC());
         dataPort = freePortOnEveryNode();
         for (String node : NODE_ADDRESSES.keySet()) {
             NodeCertificates.ensure(dir.resolve(node).resolve("tls"), agentCa, node, Clock.systemUTC());
