@@ -45,7 +45,6 @@ import org.slf4j.LoggerFactory;
 public final class AdmissionServer {
     private static final Logger LOG = LoggerFactory.getLogger(AdmissionServer.class);
     private static final String JSON = "application/json";
-    private static final Duration REFUSAL_GRACE = Duration.ofSeconds(1);
     /**
      * TLS 1.3's suites and TLS 1.2's forward-secret AEAD suites (what the API server's Go client
      * offers first); no CBC, no SHA-1 MACs, no static RSA key exchange.
@@ -377,7 +376,9 @@ public final class AdmissionServer {
     /**
      * Answers at once without buffering the rest of the body: it is read and dropped, so the client
      * sees the answer (closing with unread bytes would reset the connection before it does) and a
-     * keep-alive connection stays usable. A client still sending after a grace period is cut off.
+     * keep-alive connection stays usable. A client still sending when the body deadline passes is cut off: the
+     * same time any body gets, since a client on a slow link (or a loaded API server) may need more than a second
+     * to send the rest of a 10 MiB body, and dropping bytes costs nothing but the connection.
      */
     private void refuse(HttpServerRequest request, HttpReply reply) {
         if (!request.isEnded()) {
@@ -385,7 +386,7 @@ public final class AdmissionServer {
             request.resume();
         }
         send(request.response(), reply);
-        vertx.setTimer(REFUSAL_GRACE.toMillis(), id -> {
+        vertx.setTimer(settings.limits().bodyDeadline().toMillis(), id -> {
             if (!request.isEnded()) request.connection().close();
         });
     }
