@@ -86,12 +86,11 @@ public final class AgentCertificatesClient implements AutoCloseable {
      */
     public synchronized Instant ensure() throws IOException, Refused {
         List<X509Certificate> authorities = publishedAuthorities();
-        String bundle = Files.exists(dir.resolve("ca.crt")) ? Files.readString(dir.resolve("ca.crt")) : null;
         Need need = AgentCertificates.need(
-                new TlsFiles(read("tls.crt"), read("tls.key"), bundle), node, authorities, clock.instant());
+                new TlsFiles(read("tls.crt"), read("tls.key")), node, authorities, clock.instant());
         if (need instanceof Need.Current current) {
             String published = bundleOf(authorities);
-            if (!published.equals(bundle)) write("ca.crt", published, false);
+            if (!published.equals(read("ca.crt"))) write("ca.crt", published, false);
             return current.renewAt();
         }
         LOG.log(Level.INFO, "requesting a certificate for node {0}: {1}", node, ((Need.Request) need).why());
