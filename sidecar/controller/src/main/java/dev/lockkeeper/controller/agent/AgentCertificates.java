@@ -65,8 +65,8 @@ public final class AgentCertificates {
 
     private AgentCertificates() {}
 
-    /** The TLS directory's three files as read; a missing file is null. */
-    public record TlsFiles(String certificate, String key, String authorities) {}
+    /** The TLS directory's certificate and key as read; a missing file is null. */
+    public record TlsFiles(String certificate, String key) {}
 
     /** Whether the agent must ask for a certificate now. */
     public sealed interface Need {

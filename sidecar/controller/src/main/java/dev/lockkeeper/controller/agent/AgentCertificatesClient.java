@@ -1,10 +1,12 @@
 package dev.lockkeeper.controller.agent;
 
 import dev.lockkeeper.certs.KeyPairs;
+import dev.lockkeeper.certs.NodeCertificates;
 import dev.lockkeeper.certs.Pem;
 import dev.lockkeeper.controller.agent.AgentCertificates.Need;
 import dev.lockkeeper.controller.agent.AgentCertificates.Refused;
 import dev.lockkeeper.controller.agent.AgentCertificates.TlsFiles;
+import dev.lockkeeper.controller.csr.AgentCsrApproval;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.certificates.v1.CertificateSigningRequest;
 import io.fabric8.kubernetes.api.model.certificates.v1.CertificateSigningRequestBuilder;
@@ -21,11 +23,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
 import java.security.KeyPair;
 import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.cert.X509Certificate;
 import java.security.interfaces.ECPrivateKey;
+import java.security.spec.ECPoint;
+import java.security.spec.ECPublicKeySpec;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -35,6 +41,7 @@ import java.util.Objects;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.bouncycastle.jce.ECNamedCurveTable;
 
 /**
  * Keeps {@code --tls-dir} holding this node's certificate, obtained through a {@code CertificateSigningRequest} for
@@ -83,15 +90,15 @@ public final class AgentCertificatesClient implements AutoCloseable {
      * @throws Refused     the request was denied or failed, or the answer is not a certificate this agent may use
      *                     (the files are then untouched)
      * @throws IOException no answer within the deadline (the request stays, to be waited on again), or the files
+     *                     could not be read or written
      */
     public synchronized Instant ensure() throws IOException, Refused {
         List<X509Certificate> authorities = publishedAuthorities();
-        String bundle = Files.exists(dir.resolve("ca.crt")) ? Files.readString(dir.resolve("ca.crt")) : null;
         Need need = AgentCertificates.need(
-                new TlsFiles(read("tls.crt"), read("tls.key"), bundle), node, authorities, clock.instant());
+                new TlsFiles(read("tls.crt"), read("tls.key")), node, authorities, clock.instant());
         if (need instanceof Need.Current current) {
             String published = bundleOf(authorities);
-            if (!published.equals(bundle)) write("ca.crt", published, false);
+            if (!published.equals(read("ca.crt"))) write("ca.crt", published, false);
             return current.renewAt();
         }
         LOG.log(Level.INFO, "requesting a certificate for node {0}: {1}", node, ((Need.Request) need).why());
@@ -162,11 +169,10 @@ public final class AgentCertificatesClient implements AutoCloseable {
                             .addToLabels("app.kubernetes.io/part-of", "lockkeeper")
                             .endMetadata()
                             .withNewSpec()
-                            .withSignerName(dev.lockkeeper.controller.csr.AgentCsrApproval.SIGNER)
+                            .withSignerName(AgentCsrApproval.SIGNER)
                             .withRequest(encoded)
                             .withUsages(AgentCertificates.USAGES)
-                            .withExpirationSeconds(
-                                    (int) dev.lockkeeper.certs.NodeCertificates.NODE_VALIDITY.toSeconds())
+                            .withExpirationSeconds((int) NodeCertificates.NODE_VALIDITY.toSeconds())
                             .endSpec()
                             .build())
                     .create();
@@ -265,15 +271,15 @@ public final class AgentCertificatesClient implements AutoCloseable {
     /** An EC public key is the private scalar times the curve's generator; BouncyCastle computes it. */
     private static PublicKey publicOf(ECPrivateKey key) throws IOException {
         try {
-            var spec = org.bouncycastle.jce.ECNamedCurveTable.getParameterSpec("secp256r1");
+            var spec = ECNamedCurveTable.getParameterSpec("secp256r1");
             var point = spec.getG().multiply(key.getS()).normalize();
-            var publicSpec = new java.security.spec.ECPublicKeySpec(
-                    new java.security.spec.ECPoint(
+            var publicSpec = new ECPublicKeySpec(
+                    new ECPoint(
                             point.getAffineXCoord().toBigInteger(),
                             point.getAffineYCoord().toBigInteger()),
                     key.getParams());
-            return java.security.KeyFactory.getInstance("EC").generatePublic(publicSpec);
-        } catch (java.security.GeneralSecurityException e) {
+            return KeyFactory.getInstance("EC").generatePublic(publicSpec);
+        } catch (GeneralSecurityException e) {
             throw new IOException("cannot derive the public key of " + PENDING_KEY, e);
         }
     }
