@@ -182,6 +182,10 @@ class WireWriteBehindTest {
 
         while (!waitingForABuffer(reader)) {
             assertFalse(pulled.isDone(), () -> "the pull ended while its disk was held: " + pulled);
+            assertTrue(
+                    received.frames.get() <= slots,
+                    () -> received.frames + " DATA frames taken off the connection with " + slots
+                            + " buffers and no write finished");
             TimeUnit.MILLISECONDS.sleep(20);
         }
         // one buffer in the held write, the others queued behind it: that many frames, and not one more
