@@ -197,7 +197,8 @@ row "(c)" "data bytes sent by the source agent vs allocated" "$source_data" "$al
 fi
 
 # ---- (d) kill -9 at 50 % ----
-interrupted() {  # NODE to kill: one a->a copy, that agent killed at half and restarted; writes seconds and veth bytes to kill.result
+interrupted() {  # NODE to kill: one a->a copy, that agent killed at half and restarted; writes seconds, veth bytes and the
+  # resume gap (from the restarted agent listening to its first DATA byte moved: the retry policy's share) to kill.result
   local victim=$1 status start end before name=kill-$1-$(date +%s%N)
   rm -f out.img; drop_caches
   before=$(rx_bytes); start=$(date +%s.%N)
@@ -209,21 +210,31 @@ interrupted() {  # NODE to kill: one a->a copy, that agent killed at half and re
     || ! kill -0 "$waiter" 2>/dev/null; do sleep 0.02; done
   kill_agent "$victim"
   start_agent "$victim"
+  local up role gap=-
+  up=$(date +%s.%N)
+  role=$([ "$victim" = node-b ] && echo target || echo source)
+  while kill -0 "$waiter" 2>/dev/null; do
+    if [ "$(metric "$victim" "lockkeeper_agent_bytes_total{kind=\"data\",role=\"$role\"}" | cut -d. -f1)" -gt 0 ] 2>/dev/null; then
+      gap=$(echo "$(date +%s.%N) - $up" | bc -l | awk '{ printf "%.2f", $1 }'); break
+    fi
+    sleep 0.05
+  done
   wait "$waiter" || echo "FAILED: the copy after kill -9 of $victim: $(cat kill.json)" >&2
   sync; end=$(date +%s.%N)
-  echo "$(echo "$end - $start" | bc -l) $(( $(rx_bytes) - before ))" > kill.result
+  echo "$(echo "$end - $start" | bc -l) $(( $(rx_bytes) - before )) $gap" > kill.result
 }
 for victim in node-b node-a; do
   wants d || break
   echo "(d) kill -9 of $victim at 50 %" >&2
   interrupted $victim
-  read -r took moved < kill.result
+  read -r took moved gap < kill.result
   cmp -s -n "$bytes" "$sparse" out.img || echo "WARNING: after kill -9 of $victim the copy differs from the source" >&2
   from=$(grep -o '"resumedFrom" *: *[0-9]*' kill.json | grep -o '[0-9]*$' || echo 0)
   which=$([ $victim = node-b ] && echo target || echo source)
   again=$(( (moved - ${veth:-$allocated}) / MiB ))
   row "(d)" "kill -9 $which at 50 %: MiB again on the veth (resumed from $((from / MiB)) MiB)" "$again" 1024 "$(ratio "$again" 1024)"
   row "(d)" "kill -9 $which at 50 %: total s (restart included) vs uninterrupted" "$took" "$a2a_t" "$(ratio "$took" "$a2a_t")"
+  row "(d)" "kill -9 $which at 50 %: s from the restarted agent listening to data moving" "$gap" - -
 done
 
 # ---- (e) memory: two tasks at once, sampled every 0.1 s ----
