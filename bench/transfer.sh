@@ -11,7 +11,10 @@
 #   (d) kill -9 of the target agent, then of the source agent, at 50 %: bytes sent again, total time vs uninterrupted
 #   (e) peak RSS of each agent; heap, RSS and dirty page cache with two tasks running at once
 # Environment: LK_BENCH_SIZE (image size, default 4G, a quarter of it data), LK_BENCH_FILES (tree files for (a)),
-# LK_BENCH_SKIP_COPY=1 (leave (a) out), LK_BENCH_DIR (scratch directory, default bench/out).
+# LK_BENCH_SKIP_COPY=1 (leave (a) out), LK_BENCH_DIR (scratch directory, default bench/out), LK_BENCH_ROWS (the rows
+# to run, default abcde; (c) comes with (b), (d)'s reference is (b)'s agent -> agent time), LK_BENCH_PEERS=0 (in (b),
+# only the agent rows: no verify, tar or dd runs), LK_BENCH_JAR (another build of the jar, for A/B runs),
+# LK_BENCH_JVM_OPTS (more JVM options for the agents, e.g. a flight recording).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 runs=${1:-3}
@@ -20,7 +23,10 @@ out=$base/transfer
 size=${LK_BENCH_SIZE:-4G}
 bytes=$(numfmt --from=iec "$size")
 MiB=$((1 << 20))
-jar=$root/sidecar/target/lockkeeper-sidecar.jar
+jar=${LK_BENCH_JAR:-$root/sidecar/target/lockkeeper-sidecar.jar}
+rows_wanted=${LK_BENCH_ROWS:-abcde}
+wants() { [[ $rows_wanted == *"$1"* ]]; }
+peers=${LK_BENCH_PEERS:-1}
 [ "$(id -u)" = 0 ] || { echo "bench/transfer.sh: needs root (network namespaces, drop_caches)" >&2; exit 1; }
 command -v ip >/dev/null || { echo "bench/transfer.sh: needs iproute2's ip" >&2; exit 1; }
 [ -f "$jar" ] || { echo "bench/transfer.sh: build first (./lk build): $jar missing" >&2; exit 1; }
@@ -36,7 +42,8 @@ for candidate in "${JAVA_HOME:-}" /usr/lib/jvm/*; do
   [ "$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$candidate/release" 2>/dev/null)" -ge 25 ] 2>/dev/null && { java_bin=$candidate/bin/java; break; }
 done
 [ -n "$java_bin" ] || { echo "bench/transfer.sh: no JDK 25" >&2; exit 1; }
-agent_cmd=("$java_bin" -XX:+UseSerialGC -Xms16m -Xmx96m --enable-native-access=ALL-UNNAMED -jar "$jar" agent)
+# shellcheck disable=SC2206
+agent_cmd=("$java_bin" -XX:+UseSerialGC -Xms16m -Xmx96m --enable-native-access=ALL-UNNAMED ${LK_BENCH_JVM_OPTS:-} -jar "$jar" agent)
 
 rows=()   # section;what;value;reference;ratio
 row() { rows+=("$1;$2;$3;$4;$5"); }
@@ -44,7 +51,7 @@ ratio() { echo "$1 $2" | awk '{ if ($2 > 0) printf "%.2f", $1 / $2; else print "
 median() { printf '%s\n' $1 | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # ---- (a) on one node: bench/copy.sh with the agent as one of its tools ----
-if [ "${LK_BENCH_SKIP_COPY:-0}" != 1 ]; then
+if [ "${LK_BENCH_SKIP_COPY:-0}" != 1 ] && wants a; then
   echo "(a) bench/copy.sh, $runs rounds..." >&2
   mkdir -p "$out"
   LK_BENCH_DIR=$base LK_BENCH_TABLE=$out/copy-table LK_BENCH_AGENT=1 bash "$root/bench/copy.sh" "$runs" > "$out/copy.txt"
@@ -121,6 +128,7 @@ kill_agent() { note_rss "$1"; kill -9 "${pid[$1]}"; wait "${pid[$1]}" 2>/dev/nul
 metric() {  # NODE NAME-AND-LABELS: one value from the agent's /metrics
   ip netns exec "${ns[$1]}" curl -s "http://${addr[$1]}:8445/metrics" | awk -v m="$2" 'index($0, m " ") == 1 {print $2}'
 }
+cpu_ticks() { awk '{ print $14 + $15 }' /proc/"${pid[$1]}"/stat; }   # NODE: the agent's utime + stime so far
 rx_bytes() { ip netns exec $ns_b cat /sys/class/net/$link_b/statistics/rx_bytes; }
 drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 task() {  # SOURCE-NODE TARGET EXTRA-SPEC [TASK-NAME]: one copy through the agents, to node-b; prints its final status
@@ -152,14 +160,24 @@ tls_listen="OPENSSL-LISTEN:9555,bind=$addr_b,reuseaddr,cert=pki/node-b/tls.crt,k
 tls_connect="OPENSSL:$addr_b:9555,cert=pki/node-a/tls.crt,key=pki/node-a/tls.key,cafile=pki/ca.crt,verify=0"
 a2a="agent -> agent (veth)"
 names=("agent, local on node-b" "$a2a" "agent -> agent + verify" "tar -S | socat OPENSSL" "dd | socat OPENSSL (raw)")
+[ "$peers" = 1 ] || names=("${names[@]:0:2}")
+a2a_t=0
+if wants b || wants c; then
 task_q=$(declare -f task); vars="root=$root sparse=$sparse out=$out"
+declare -A cpu
 for round in $(seq "$runs"); do
   echo "(b) round $round" >&2
+  local_before=$(cpu_ticks node-b)
   timed "${names[0]}" "$task_q; $vars; task node-b $out/out.img ''"
+  cpu[local]="${cpu[local]:-} $(( $(cpu_ticks node-b) - local_before ))"
   source_data_before=$(metric node-a 'lockkeeper_agent_bytes_total{kind="data",role="source"}')
+  source_before=$(cpu_ticks node-a) target_before=$(cpu_ticks node-b)
   timed "${names[1]}" "$task_q; $vars; task node-a $out/out.img ''"
+  cpu[source]="${cpu[source]:-} $(( $(cpu_ticks node-a) - source_before ))"
+  cpu[target]="${cpu[target]:-} $(( $(cpu_ticks node-b) - target_before ))"
   source_data=$(awk -v a="$(metric node-a 'lockkeeper_agent_bytes_total{kind="data",role="source"}')" -v b="$source_data_before" 'BEGIN { printf "%d", a - b }')
   cp run.log outcome.json
+  [ "$peers" = 1 ] || continue
   timed "${names[2]}" "$task_q; $vars; task node-a $out/out.img 'verify: true'"
   timed "${names[3]}" "mkdir out.d && (ip netns exec $ns_b socat -u '$tls_listen' - | tar -xf - -C out.d) & sleep 0.5; ip netns exec $ns_a bash -c 'tar -S -cf - -C $(dirname "$sparse") $(basename "$sparse") | socat -u - \"$tls_connect\"'; wait"
   timed "${names[4]}" "(ip netns exec $ns_b socat -u '$tls_listen' - | dd of=out.img bs=4M conv=sparse status=none) & sleep 0.5; ip netns exec $ns_a bash -c 'dd if=$sparse bs=4M status=none | socat -u - \"$tls_connect\"'; wait"
@@ -169,12 +187,18 @@ for name in "${names[@]}"; do
   t=$(median "${times[$name]:-0}")
   row "(b)" "$name (s, ratio = row / agent->agent)" "$t" "$a2a_t" "$(ratio "$t" "$a2a_t")"
 done
+ticks=$(getconf CLK_TCK)
+cpu_s() { awk -v t="$(median "$1")" -v hz="$ticks" 'BEGIN { printf "%.2f", t / hz }'; }
+row "(b)" "CPU s (user+sys) of the agents: local copy / a2a source + a2a target" "$(cpu_s "${cpu[local]}")" \
+  "$(cpu_s "${cpu[source]}") + $(cpu_s "${cpu[target]}")" "-"
 veth=$(cat "veth.$(echo "$a2a" | tr -c 'a-z0-9\n' _)")
 row "(c)" "bytes on the veth (TLS+TCP+IP) vs allocated" "$veth" "$allocated" "$(ratio "$veth" "$allocated")"
 row "(c)" "data bytes sent by the source agent vs allocated" "$source_data" "$allocated" "$(ratio "$source_data" "$allocated")"
+fi
 
 # ---- (d) kill -9 at 50 % ----
-interrupted() {  # NODE to kill: one a->a copy, that agent killed at half and restarted; writes seconds and veth bytes to kill.result
+interrupted() {  # NODE to kill: one a->a copy, that agent killed at half and restarted; writes seconds, veth bytes and the
+  # resume gap (from the restarted agent listening to its first DATA byte moved: the retry policy's share) to kill.result
   local victim=$1 status start end before name=kill-$1-$(date +%s%N)
   rm -f out.img; drop_caches
   before=$(rx_bytes); start=$(date +%s.%N)
@@ -186,23 +210,35 @@ interrupted() {  # NODE to kill: one a->a copy, that agent killed at half and re
     || ! kill -0 "$waiter" 2>/dev/null; do sleep 0.02; done
   kill_agent "$victim"
   start_agent "$victim"
+  local up role gap=-
+  up=$(date +%s.%N)
+  role=$([ "$victim" = node-b ] && echo target || echo source)
+  while kill -0 "$waiter" 2>/dev/null; do
+    if [ "$(metric "$victim" "lockkeeper_agent_bytes_total{kind=\"data\",role=\"$role\"}" | cut -d. -f1)" -gt 0 ] 2>/dev/null; then
+      gap=$(echo "$(date +%s.%N) - $up" | bc -l | awk '{ printf "%.2f", $1 }'); break
+    fi
+    sleep 0.05
+  done
   wait "$waiter" || echo "FAILED: the copy after kill -9 of $victim: $(cat kill.json)" >&2
   sync; end=$(date +%s.%N)
-  echo "$(echo "$end - $start" | bc -l) $(( $(rx_bytes) - before ))" > kill.result
+  echo "$(echo "$end - $start" | bc -l) $(( $(rx_bytes) - before )) $gap" > kill.result
 }
 for victim in node-b node-a; do
+  wants d || break
   echo "(d) kill -9 of $victim at 50 %" >&2
   interrupted $victim
-  read -r took moved < kill.result
+  read -r took moved gap < kill.result
   cmp -s -n "$bytes" "$sparse" out.img || echo "WARNING: after kill -9 of $victim the copy differs from the source" >&2
   from=$(grep -o '"resumedFrom" *: *[0-9]*' kill.json | grep -o '[0-9]*$' || echo 0)
   which=$([ $victim = node-b ] && echo target || echo source)
-  again=$(( (moved - veth) / MiB ))
+  again=$(( (moved - ${veth:-$allocated}) / MiB ))
   row "(d)" "kill -9 $which at 50 %: MiB again on the veth (resumed from $((from / MiB)) MiB)" "$again" 1024 "$(ratio "$again" 1024)"
   row "(d)" "kill -9 $which at 50 %: total s (restart included) vs uninterrupted" "$took" "$a2a_t" "$(ratio "$took" "$a2a_t")"
+  row "(d)" "kill -9 $which at 50 %: s from the restarted agent listening to data moving" "$gap" - -
 done
 
 # ---- (e) memory: two tasks at once, sampled every 0.1 s ----
+if wants e; then
 rm -f out.img out2.img; drop_caches
 (while :; do
    heap=$(ip netns exec $ns_b curl -s "http://$addr_b:8445/metrics" \
@@ -225,6 +261,7 @@ row "(e)" "peak RSS, target agent node-b, whole run (MiB, VmHWM)" "$(( peak_rss[
 row "(e)" "two tasks at once: RSS source / target (MiB)" "$rss_a / $rss_b" 160 "$(ratio "$(( rss_a > rss_b ? rss_a : rss_b ))" 160)"
 row "(e)" "two tasks at once: target heap used, peak (MiB)" "$heap" 96 "$(ratio "$heap" 96)"
 row "(e)" "two tasks at once: peak Dirty page cache (MiB)" "$dirty" 0 "-"
+fi
 
 # ---- the table ----
 printf '\n%s of %s (%s MiB allocated), %s runs, medians\n' "bench/transfer.sh" "$size" "$((allocated / MiB))" "$runs"

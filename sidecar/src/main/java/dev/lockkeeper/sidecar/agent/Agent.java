@@ -16,6 +16,7 @@ import dev.lockkeeper.sidecar.transfer.TransferProgress;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -23,7 +24,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -31,7 +34,8 @@ import java.util.logging.Logger;
  * One node's agent: takes the tasks its intake holds, drives those whose target is on this node (at most
  * {@code --max-tasks} at once, the rest {@code Queued}), serves the sources of those whose source is here, and
  * writes each driven task's status back at most once a second (phase changes at once). A transient failure is
- * retried with backoff (1 s doubling to 60 s) until the retry deadline, continuing from the last checkpoint; the
+ * retried ({@link RetryDelays}: jittered backoff from 1 s doubling to 60 s, reset by progress; a refused connection
+ * polled every 250 ms for up to 30 s) until the retry deadline, continuing from the last checkpoint; the
  * attempt count and checkpoint live in the state directory, so a restarted agent continues where it stopped.
  */
 public final class Agent implements TaskIntake.Listener, SourceCatalog, AutoCloseable {
@@ -149,6 +153,11 @@ public final class Agent implements TaskIntake.Listener, SourceCatalog, AutoClos
     @Override
     public ServedSource open(String taskId, String callerNode) throws TransferException {
         CopyTask task = served.get(taskId);
+        if (task == null && !intakeStarted) {
+            // the data port opens before the task intake's first scan: a target that reconnects at once after a
+            // restart must not read "no such task" as final
+            throw new TransferException("node " + settings.node() + " is starting: its tasks are not loaded yet", true);
+        }
         if (task == null) {
             throw new TransferException(
                     "node " + settings.node() + " is not the source of any task named " + taskId, false);
@@ -245,6 +254,14 @@ public final class Agent implements TaskIntake.Listener, SourceCatalog, AutoClos
             published = current;
         }
 
+        /**
+         * Progress comes from a copy's reading thread and checkpoints from its writing or syncing thread: one update
+         * must not overwrite the other.
+         */
+        private synchronized void change(UnaryOperator<TaskStatus> update) {
+            status = update.apply(status);
+        }
+
         private void become(TaskStatus next) {
             status = next;
             publishNow();
@@ -286,7 +303,12 @@ public final class Agent implements TaskIntake.Listener, SourceCatalog, AutoClos
 
         private void attempts() {
             long deadline = System.nanoTime() + settings.retryDeadline().toNanos();
-            Duration delay = settings.firstRetryDelay();
+            RetryDelays delays = new RetryDelays(
+                    settings.firstRetryDelay(),
+                    settings.maxRetryDelay(),
+                    RetryDelays.REFUSED_POLL,
+                    RetryDelays.REFUSED_WINDOW,
+                    ThreadLocalRandom.current()::nextDouble);
             int attempt = state.attempts(task.name());
             while (true) {
                 attempt++;
@@ -319,6 +341,9 @@ public final class Agent implements TaskIntake.Listener, SourceCatalog, AutoClos
                         finish(Phase.Canceled, "canceled");
                         return;
                     }
+                    Optional<Checkpoint> reached = checkpoints.load();
+                    boolean progressed = reached.isPresent() && !reached.equals(resumeFrom);
+                    Duration delay = delays.next(e.refused(), progressed);
                     long retryAt = System.nanoTime() + delay.toNanos();
                     if (!e.retryable() || retryAt > deadline) {
                         finish(
@@ -327,11 +352,8 @@ public final class Agent implements TaskIntake.Listener, SourceCatalog, AutoClos
                         return;
                     }
                     become(status.withMessage("attempt " + attempt + " failed: " + e.getMessage() + "; retrying in "
-                            + delay.toSeconds() + "s"));
+                            + String.format(Locale.ROOT, "%.1f", delay.toMillis() / 1000.0) + "s"));
                     if (!pause(delay)) return;
-                    delay = delay.multipliedBy(2).compareTo(settings.maxRetryDelay()) > 0
-                            ? settings.maxRetryDelay()
-                            : delay.multipliedBy(2);
                 }
             }
         }
@@ -404,7 +426,7 @@ public final class Agent implements TaskIntake.Listener, SourceCatalog, AutoClos
         private final class Progress implements TransferProgress {
             @Override
             public void update(long done, long total, long dataBytes, long holeBytes) {
-                status = status.withProgress(done, total, dataBytes, holeBytes);
+                change(current -> current.withProgress(done, total, dataBytes, holeBytes));
             }
 
             @Override
@@ -429,7 +451,7 @@ public final class Agent implements TaskIntake.Listener, SourceCatalog, AutoClos
             @Override
             public void save(Checkpoint checkpoint) {
                 stored.save(checkpoint);
-                status = status.withCheckpoint(checkpoint.offset(), checkpoint.entries());
+                change(current -> current.withCheckpoint(checkpoint.offset(), checkpoint.entries()));
             }
 
             @Override

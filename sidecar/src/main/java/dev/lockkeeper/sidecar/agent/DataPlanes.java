@@ -32,7 +32,9 @@ final class DataPlanes {
                                 settings.checkpointInterval(),
                                 settings.stall(),
                                 defaults.connectTimeout(),
-                                wireMetrics(metrics)));
+                                wireMetrics(metrics),
+                                defaults.writeBehindSlots(),
+                                defaults.writers()));
             }
 
             @Override

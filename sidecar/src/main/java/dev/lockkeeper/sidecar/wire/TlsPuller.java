@@ -23,6 +23,7 @@ import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.net.ConnectException;
 import java.net.Socket;
 import java.security.cert.CertificateException;
 import java.time.Duration;
@@ -32,6 +33,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.function.BooleanSupplier;
+import java.util.function.UnaryOperator;
 import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLSocket;
 
@@ -47,28 +49,49 @@ import javax.net.ssl.SSLSocket;
  * <li>With {@code verify}, both sides compute the engine's content digest at once (the target reading back with
  *     O_DIRECT) and the target is published only when they match.</li>
  * </ul>
- * One connection, one thread, one 4 MiB receive buffer: the source sends no faster than this side writes.
+ * One connection and one reading thread; an image's frames are written behind it by {@link Options#writers} threads
+ * from {@link Options#writeBehindSlots} 4 MiB buffers, and a checkpoint is recorded only once everything received
+ * before it is written and synced. With every buffer queued the reader stops reading, so the source sends no faster
+ * than this side writes.
  */
 public final class TlsPuller implements Puller {
+    /**
+     * @param writeBehindSlots 4 MiB buffers an image target receives into ahead of its disk ({@link WriteBehind})
+     * @param writers          threads writing them
+     */
     public record Options(
             long checkpointBytes,
             Duration checkpointInterval,
             Duration stall,
             Duration connectTimeout,
-            WireMetrics metrics) {
+            WireMetrics metrics,
+            int writeBehindSlots,
+            int writers) {
         public static final Options DEFAULT = new Options(
-                1L << 30, Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofSeconds(10), WireMetrics.NONE);
+                1L << 30,
+                Duration.ofSeconds(10),
+                Duration.ofSeconds(30),
+                Duration.ofSeconds(10),
+                WireMetrics.NONE,
+                4,
+                2);
 
         public Options withCheckpointBytes(long bytes) {
-            return new Options(bytes, checkpointInterval, stall, connectTimeout, metrics);
+            return new Options(bytes, checkpointInterval, stall, connectTimeout, metrics, writeBehindSlots, writers);
         }
 
         public Options withStall(Duration value) {
-            return new Options(checkpointBytes, checkpointInterval, value, connectTimeout, metrics);
+            return new Options(
+                    checkpointBytes, checkpointInterval, value, connectTimeout, metrics, writeBehindSlots, writers);
         }
 
         public Options withMetrics(WireMetrics value) {
-            return new Options(checkpointBytes, checkpointInterval, stall, connectTimeout, value);
+            return new Options(
+                    checkpointBytes, checkpointInterval, stall, connectTimeout, value, writeBehindSlots, writers);
+        }
+
+        public Options withWriteBehind(int slots, int writerCount) {
+            return new Options(checkpointBytes, checkpointInterval, stall, connectTimeout, metrics, slots, writerCount);
         }
     }
 
@@ -80,14 +103,21 @@ public final class TlsPuller implements Puller {
 
     private final NodeTls tls;
     private final Options options;
+    /** What stands between the write-behind and an image target: nothing, or a test's seam. */
+    private final UnaryOperator<WriteBehind.Disk> disk;
 
     public TlsPuller(NodeTls tls) {
         this(tls, Options.DEFAULT);
     }
 
     public TlsPuller(NodeTls tls, Options options) {
+        this(tls, options, UnaryOperator.identity());
+    }
+
+    TlsPuller(NodeTls tls, Options options, UnaryOperator<WriteBehind.Disk> disk) {
         this.tls = tls;
         this.options = options;
+        this.disk = disk;
     }
 
     @Override
@@ -149,6 +179,9 @@ public final class TlsPuller implements Puller {
                             + e.getMessage(),
                     !identity,
                     e);
+        } catch (ConnectException e) {
+            throw TransferException.refused(
+                    "the source agent at " + request.sourceAddress() + " refused the connection: " + e.getMessage(), e);
         } catch (IOException e) {
             throw new TransferException(
                     "cannot reach the source agent at " + request.sourceAddress() + ": " + e.getMessage(), true, e);
@@ -240,8 +273,9 @@ public final class TlsPuller implements Puller {
                 throw new TransferException(e.getMessage(), false, e);
             }
             try (ImageStreamTarget opened = target;
-                    Arena arena = Arena.ofConfined()) {
-                return pullInto(opened, NativeFile.directBuffer(arena, Frames.MAX_DATA_PAYLOAD + ALIGNMENT), info);
+                    WriteBehind writes = new WriteBehind(
+                            disk.apply(diskOf(opened)), options.writeBehindSlots(), options.writers())) {
+                return pullInto(opened, writes);
             } catch (CopyException e) {
                 // a local failure (ENOSPC, EIO, a refused size): nothing is claimed, the next attempt starts afresh
                 target.discard();
@@ -250,7 +284,52 @@ public final class TlsPuller implements Puller {
             }
         }
 
-        private TransferOutcome pullInto(ImageStreamTarget target, MemorySegment buffer, Messages.Info info)
+        private static WriteBehind.Disk diskOf(ImageStreamTarget target) {
+            return new WriteBehind.Disk() {
+                @Override
+                public void data(MemorySegment buffer, long bufferStart, long offset, long length)
+                        throws CopyException {
+                    target.data(buffer, bufferStart, offset, length);
+                }
+
+                @Override
+                public void zero(long offset, long length) throws CopyException {
+                    target.zero(offset, length);
+                }
+
+                @Override
+                public void makeDurable() throws CopyException {
+                    target.makeDurable();
+                }
+            };
+        }
+
+        private TransferOutcome pullInto(ImageStreamTarget target, WriteBehind writes)
+                throws IOException, TransferException, CopyException {
+            try {
+                return pullImage(target, writes);
+            } catch (IOException e) {
+                saveWhatArrived(target, writes, e);
+                throw e;
+            }
+        }
+
+        /**
+         * The connection failed mid-attempt: what arrived in order is written, made durable and checkpointed (while the
+         * target is still open), so the next attempt continues from here rather than from the last periodic
+         * checkpoint. A writer's failure (ENOSPC, EIO) is the attempt's failure instead.
+         */
+        private void saveWhatArrived(ImageStreamTarget target, WriteBehind writes, IOException e) throws CopyException {
+            writes.drain();
+            if (!inBody || watermark <= target.resumeFrom()) return;
+            try {
+                checkpoint(target);
+            } catch (CopyException | RuntimeException failed) {
+                e.addSuppressed(failed);
+            }
+        }
+
+        private TransferOutcome pullImage(ImageStreamTarget target, WriteBehind writes)
                 throws IOException, TransferException, CopyException {
             long size = target.size();
             long resumedFrom = target.resumeFrom();
@@ -259,12 +338,14 @@ public final class TlsPuller implements Puller {
             long body = size - target.bodyStart();
             settledBefore = 0;
             inBody = true;
-            pullRange(target, buffer, resumedFrom, size, resumedFrom - target.bodyStart());
+            pullRange(target, writes, resumedFrom, size, resumedFrom - target.bodyStart());
+            writes.drain();
             target.makeDurable();
             checkpoints.save(new Checkpoint(size, 0, fingerprint));
             if (target.bodyStart() > 0) {
                 inBody = false;
-                pullRange(target, buffer, 0, target.bodyStart(), body);
+                pullRange(target, writes, 0, target.bodyStart(), body);
+                writes.drain();
                 target.makeDurable();
             }
             Optional<String> digest = Optional.empty();
@@ -281,7 +362,7 @@ public final class TlsPuller implements Puller {
                     size, dataBytes, holeBytes, resumed ? resumedFrom : 0, in.bytesRead() + out.bytesWritten(), digest);
         }
 
-        private void pullRange(ImageStreamTarget target, MemorySegment buffer, long from, long to, long settled)
+        private void pullRange(ImageStreamTarget target, WriteBehind writes, long from, long to, long settled)
                 throws IOException, TransferException, CopyException {
             settledBefore = settled;
             watermark = from;
@@ -297,26 +378,26 @@ public final class TlsPuller implements Puller {
                 switch (frame.type()) {
                     case DATA -> {
                         checkPlace(frame, to);
+                        MemorySegment buffer = writes.slot();
                         long bufferStart = frame.offset() / ALIGNMENT * ALIGNMENT;
-                        MemorySegment slot = buffer.asSlice(frame.offset() - bufferStart, frame.length());
-                        in.payloadInto(frame, slot);
+                        in.payloadInto(frame, buffer.asSlice(frame.offset() - bufferStart, frame.length()));
                         try {
                             request.rate().acquire(frame.length());
                         } catch (InterruptedException e) {
                             Thread.currentThread().interrupt();
                             throw new TransferException("interrupted", true);
                         }
-                        target.data(buffer, bufferStart, frame.offset(), frame.length());
+                        writes.data(buffer, bufferStart, frame.offset(), frame.length());
                         dataBytes += frame.length();
                         options.metrics().bytes(Role.TARGET, Kind.DATA, frame.length());
-                        advance(target, frame.span());
+                        advance(target, writes, frame.span());
                     }
                     case ZERO -> {
                         checkPlace(frame, to);
-                        target.zero(frame.offset(), frame.span());
+                        writes.zero(frame.offset(), frame.span());
                         holeBytes += frame.span();
                         options.metrics().bytes(Role.TARGET, Kind.ZERO, frame.span());
-                        advance(target, frame.span());
+                        advance(target, writes, frame.span());
                     }
                     case END -> {
                         in.payload(frame);
@@ -356,7 +437,18 @@ public final class TlsPuller implements Puller {
                 MemorySegment buffer = NativeFile.directBuffer(arena, Frames.MAX_DATA_PAYLOAD);
                 out.control(FrameType.TREE, opened.resumedEntries(), opened.resumedOffset());
                 out.flush();
-                long last = receiveTree(opened, buffer, info.size());
+                long last;
+                try {
+                    last = receiveTree(opened, buffer, info.size());
+                } catch (IOException e) {
+                    // what arrived is made durable and checkpointed while the tree is still open
+                    try {
+                        checkpointTree(opened);
+                    } catch (CopyException | RuntimeException failed) {
+                        e.addSuppressed(failed);
+                    }
+                    throw e;
+                }
                 opened.finish(last);
                 Optional<String> digest = Optional.empty();
                 if (request.verify()) digest = Optional.of(verifyTree(opened, resumed));
@@ -535,7 +627,7 @@ public final class TlsPuller implements Puller {
             }
         }
 
-        private void advance(ImageStreamTarget target, long span) throws CopyException {
+        private void advance(ImageStreamTarget target, WriteBehind writes, long span) throws CopyException {
             watermark += span;
             sinceCheckpoint += span;
             progress.update(
@@ -544,7 +636,11 @@ public final class TlsPuller implements Puller {
                     && (sinceCheckpoint >= options.checkpointBytes()
                             || System.nanoTime() - lastCheckpointNanos
                                     >= options.checkpointInterval().toNanos())) {
-                checkpoint(target);
+                // recorded by a writer once everything before it is written and synced; the reader goes on receiving
+                Checkpoint reached = new Checkpoint(watermark, 0, fingerprint);
+                writes.durable(() -> checkpoints.save(reached));
+                sinceCheckpoint = 0;
+                lastCheckpointNanos = System.nanoTime();
             }
         }
 
@@ -628,26 +724,9 @@ public final class TlsPuller implements Puller {
             }
         }
 
-        /**
-         * The connection failed mid-attempt: what arrived in order is made durable and checkpointed, so the next
-         * attempt continues from here rather than from the last periodic checkpoint.
-         */
+        /** The connection failed mid-attempt (what arrived was checkpointed before the target was closed). */
         TransferException interrupted(IOException e) {
             if (e instanceof FrameException.Corrupt) options.metrics().crcError();
-            if (tree != null) {
-                try {
-                    checkpointTree(tree);
-                } catch (CopyException | RuntimeException failed) {
-                    e.addSuppressed(failed);
-                }
-            }
-            if (target != null && inBody && watermark > target.resumeFrom()) {
-                try {
-                    checkpoint(target);
-                } catch (CopyException | RuntimeException failed) {
-                    e.addSuppressed(failed);
-                }
-            }
             String what = watchdog.stalled()
                     ? "no progress for " + options.stall().toSeconds() + " s; the connection was closed"
                     : e.getMessage();

@@ -32,6 +32,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -54,6 +55,8 @@ class AgentTest {
     private Agent agent;
     private final List<PullRequest> pulls = new CopyOnWriteArrayList<>();
     private volatile Puller puller = (request, checkpoints, progress, canceled) -> fail("no pull expected");
+    /** Runs when the agent opens its data port, before its task intake starts. */
+    private volatile Consumer<SourceCatalog> whenServing = catalog -> {};
 
     @BeforeEach
     void directories() throws IOException {
@@ -96,6 +99,7 @@ class AgentTest {
 
             @Override
             public Serving serve(SourceCatalog catalog, RateLimiter rate, AgentMetrics metrics) throws IOException {
+                whenServing.accept(catalog);
                 return DataPlane.NONE.serve(catalog, rate, metrics);
             }
         };
@@ -239,6 +243,19 @@ class AgentTest {
         assertEquals(target, pulls.getFirst().target());
         assertTrue(agent.metrics().scrape().contains("lockkeeper_agent_resumes_total 1.0"));
         assertFalse(Files.exists(dir.resolve("state/remote.json")), "a finished task leaves no state behind");
+    }
+
+    @Test
+    void aSourceAgentWhoseIntakeHasNotScannedYetAsksTheCallerToRetry() throws Exception {
+        List<TransferException> answers = new CopyOnWriteArrayList<>();
+        whenServing = catalog ->
+                answers.add(assertThrows(TransferException.class, () -> catalog.open("copied-here", "node-b")));
+        Agent started = start(2, 0);
+        TransferException starting = answers.getFirst();
+        assertTrue(starting.retryable(), starting.getMessage());
+        assertEquals("node " + NODE + " is starting: its tasks are not loaded yet", starting.getMessage());
+        TransferException unknown = assertThrows(TransferException.class, () -> started.open("copied-here", "node-b"));
+        assertFalse(unknown.retryable(), "once the intake has scanned, an unknown task is final");
     }
 
     @Test

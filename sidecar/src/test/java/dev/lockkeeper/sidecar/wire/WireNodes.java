@@ -13,6 +13,7 @@ import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.UnaryOperator;
 
 /**
  * A source node "src" serving tasks on loopback and the target node "dst" that pulls them, with node certificates from
@@ -58,6 +59,11 @@ final class WireNodes implements AutoCloseable {
 
     TlsPuller puller(TlsPuller.Options options) throws IOException {
         return new TlsPuller(NodeTls.load(identities.node("dst")), options);
+    }
+
+    /** A puller with {@code seam} between its write-behind and the image target. */
+    TlsPuller puller(TlsPuller.Options options, UnaryOperator<WriteBehind.Disk> seam) throws IOException {
+        return new TlsPuller(NodeTls.load(identities.node("dst")), options, seam);
     }
 
     static PullRequest request(String taskId, InetSocketAddress address, Path target, Content content) {
