@@ -630,7 +630,9 @@ class DeployManifestsTest {
                         "cluster core pods get,list,watch,create,delete",
                         "cluster core events get,create,patch",
                         "cluster storage.k8s.io storageclasses get,list,watch",
-                        "cluster lockkeeper.dev volumecopies get,list,watch",
+                        // DataVolumeAdoption: the VolumeCopy an opted-in DataVolume names, its DataVolume read by name
+                        "cluster lockkeeper.dev volumecopies get,list,watch,create",
+                        "cluster cdi.kubevirt.io datavolumes get",
                         "cluster lockkeeper.dev volumecopies/status update",
                         "cluster certificates.k8s.io certificatesigningrequests get,list,watch",
                         "cluster certificates.k8s.io certificatesigningrequests/approval,certificatesigningrequests/status update",

@@ -44,11 +44,16 @@ public final class Rulebook {
      * as a new clone (no permission check, no token) by the clone authorizer after them.
      */
     public static List<AdmissionRule> mutating(CloneAuthorizer authorizer, CloneTokenSigner tokens) {
+        return mutating(authorizer, tokens, CopyAccounts.DEFAULT);
+    }
+
+    public static List<AdmissionRule> mutating(
+            CloneAuthorizer authorizer, CloneTokenSigner tokens, CopyAccounts accounts) {
         List<AdmissionRule> rules = new ArrayList<>(RestoreRules.mutating());
         rules.add(new DataVolumeCloneAuthorization(authorizer, tokens));
         // After the clone authorization: it judges and tokens the DataVolume's PVC source before this rule moves it.
         rules.add(new DataVolumeDataMover());
-        rules.add(new VolumeCopyCloneAuthorization(authorizer, tokens));
+        rules.add(new VolumeCopyCloneAuthorization(authorizer, tokens, accounts));
         return rules;
     }
 
@@ -88,7 +93,11 @@ public final class Rulebook {
         CloneAuthorizer authorizer = new CloneAuthorizer(cloneSourceRole);
         return new AdmissionService(
                 new AdmissionChain(
-                        AdmissionChain.Stage.MUTATING, mutating(authorizer, tokens), cluster, observer, policy),
+                        AdmissionChain.Stage.MUTATING,
+                        mutating(authorizer, tokens, accounts),
+                        cluster,
+                        observer,
+                        policy),
                 new AdmissionChain(
                         AdmissionChain.Stage.VALIDATING, validating(authorizer, accounts), cluster, observer, policy));
     }

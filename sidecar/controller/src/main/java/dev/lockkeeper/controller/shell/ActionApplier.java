@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lockkeeper.controller.api.CopyTaskResource;
 import dev.lockkeeper.controller.api.Json;
 import dev.lockkeeper.controller.api.Keys;
+import dev.lockkeeper.controller.api.VolumeCopy;
 import dev.lockkeeper.controller.plan.Action;
 import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
@@ -70,7 +71,10 @@ final class ActionApplier {
     private void create(HasMetadata object) {
         try {
             if (object instanceof GenericKubernetesResource generic) {
-                client.genericKubernetesResources(Resources.COPY_TASKS)
+                client.genericKubernetesResources(
+                                VolumeCopy.KIND.equals(generic.getKind())
+                                        ? Resources.VOLUME_COPIES
+                                        : Resources.COPY_TASKS)
                         .inNamespace(generic.getMetadata().getNamespace())
                         .resource(generic)
                         .create();

@@ -8,6 +8,7 @@ import dev.lockkeeper.controller.api.VolumeCopy;
 import dev.lockkeeper.controller.plan.Action;
 import dev.lockkeeper.controller.plan.CloneTokenCheck;
 import dev.lockkeeper.controller.plan.CopyPlanner;
+import dev.lockkeeper.controller.plan.DataVolumeAdoption;
 import dev.lockkeeper.controller.plan.Names;
 import dev.lockkeeper.controller.plan.Observed;
 import dev.lockkeeper.controller.plan.OrphanSweep;
@@ -20,6 +21,7 @@ import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.storage.StorageClass;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.fabric8.kubernetes.client.informers.cache.Cache;
@@ -49,12 +51,21 @@ public final class CopyController implements AutoCloseable {
     private static final String BY_UID = "uid";
     private static final String BY_CLAIM = "claim";
     private static final String BY_SOURCE_HOLDER = "source-holder";
+    /** Read one at a time, when a DataVolume's VolumeCopy is wanted: no informer, so CDI need not be installed. */
+    private static final ResourceDefinitionContext DATA_VOLUMES = new ResourceDefinitionContext.Builder()
+            .withGroup(DataVolumeAdoption.GROUP)
+            .withVersion("v1beta1")
+            .withKind(DataVolumeAdoption.KIND)
+            .withPlural("datavolumes")
+            .withNamespaced(true)
+            .build();
 
     private final KubernetesClient client;
     private final Settings settings;
     private final CloneTokenCheck tokens;
     private final Clock clock;
     private final CopyPlanner planner;
+    private final DataVolumeAdoption adoption;
     private final ActionApplier applier;
     private final Duration resync;
     private final Set<String> queued = ConcurrentHashMap.newKeySet();
@@ -87,6 +98,7 @@ public final class CopyController implements AutoCloseable {
         this.clock = clock;
         this.resync = resync;
         this.planner = new CopyPlanner(settings);
+        this.adoption = new DataVolumeAdoption(tokens);
         this.applier = new ActionApplier(client, clock);
     }
 
@@ -247,13 +259,14 @@ public final class CopyController implements AutoCloseable {
                     .withName(copyName)
                     .get();
         }
+        if (copyObject == null && adoptedByDataVolume(target)) return;
         Optional<VolumeCopy> copy = Optional.ofNullable(copyObject).map(Json::volumeCopy);
         TokenVerdict token = copy.map(c -> c.statusOrEmpty()
                                 .condition(Condition.AUTHORIZED)
                                 .filter(Condition::isTrue)
                                 .isPresent()
                         ? (TokenVerdict) new TokenVerdict.NotChecked()
-                        : tokens.check(c))
+                        : tokens.check(c, authorizingDataVolume(c)))
                 .orElse(new TokenVerdict.NotChecked());
         Optional<PersistentVolumeClaim> source =
                 copy.map(c -> claims.getStore().getByKey(c.sourceNamespace() + "/" + c.sourceName()));
@@ -320,6 +333,34 @@ public final class CopyController implements AutoCloseable {
         Map<String, PersistentVolume> byName = new HashMap<>();
         volume.ifPresent(v -> byName.put(v.getMetadata().getName(), v));
         applier.apply(actions, target, copyObject, byName);
+    }
+
+    /** Whether the target's VolumeCopy is its DataVolume's to make: then it is made, or refused, and nothing else. */
+    private boolean adoptedByDataVolume(PersistentVolumeClaim target) {
+        var owner = DataVolumeAdoption.owningDataVolume(target);
+        if (owner.isEmpty()) return false;
+        var decision = adoption.decide(
+                target,
+                dataVolume(target.getMetadata().getNamespace(), owner.get().getName()));
+        if (decision instanceof DataVolumeAdoption.Decision.Refused refused)
+            LOG.log(System.Logger.Level.WARNING, "no VolumeCopy for {0}: {1}", key(target), refused.detail());
+        List<Action> actions = DataVolumeAdoption.actions(decision);
+        if (actions.isEmpty()) return false;
+        applier.apply(actions, target, null, Map.of());
+        return true;
+    }
+
+    private Optional<GenericKubernetesResource> authorizingDataVolume(VolumeCopy copy) {
+        var annotations = copy.metadata().getAnnotations();
+        String name = annotations == null ? null : annotations.get(DataVolumeAdoption.AUTHORIZING_DATA_VOLUME);
+        return name == null ? Optional.empty() : dataVolume(copy.namespace(), name);
+    }
+
+    private Optional<GenericKubernetesResource> dataVolume(String namespace, String name) {
+        return Optional.ofNullable(client.genericKubernetesResources(DATA_VOLUMES)
+                .inNamespace(namespace)
+                .withName(name)
+                .get());
     }
 
     private void sweep() {

@@ -6,12 +6,18 @@ import dev.lockkeeper.certs.KeyPairs;
 import dev.lockkeeper.certs.token.CloneTokenClaims;
 import dev.lockkeeper.certs.token.CloneTokenClaims.TokenResource;
 import dev.lockkeeper.certs.token.CloneTokenSigner;
+import dev.lockkeeper.controller.api.Keys;
 import dev.lockkeeper.controller.api.VolumeCopy;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import java.security.KeyPair;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -111,5 +117,83 @@ class CloneTokenCheckTest {
         VolumeCopy copy = World.copy("golden-images", token(CREATED, "golden-images", "win11", "alice", "win11-copy"));
         copy.metadata().setCreationTimestamp(null);
         assertTrue(check.check(copy) instanceof TokenVerdict.Invalid);
+    }
+
+    /** The DataVolume win11-copy in alice, created at 17:00 with the token its creation minted. */
+    static GenericKubernetesResource dataVolume(String token) {
+        var dv = new GenericKubernetesResource();
+        dv.setApiVersion("cdi.kubevirt.io/v1beta1");
+        dv.setKind("DataVolume");
+        dv.setMetadata(new ObjectMetaBuilder()
+                .withName("win11-copy")
+                .withNamespace("alice")
+                .withUid("d0d0d0d0-0000-4000-8000-000000000001")
+                .withCreationTimestamp(CREATED.toString())
+                .withAnnotations(token == null ? Map.of() : Map.of(Keys.CLONE_TOKEN, token))
+                .build());
+        return dv;
+    }
+
+    /** A copy the controller made for {@link #dataVolume}: no token of its own, owned by it, made an hour later. */
+    static VolumeCopy madeFor(String sourceNamespace, String ownerUid) {
+        VolumeCopy copy = World.copy(sourceNamespace, null);
+        copy.metadata().setAnnotations(Map.of(DataVolumeAdoption.AUTHORIZING_DATA_VOLUME, "win11-copy"));
+        copy.metadata().setCreationTimestamp(CREATED.plusSeconds(3600).toString());
+        copy.metadata()
+                .setOwnerReferences(List.of(new OwnerReferenceBuilder()
+                        .withApiVersion("cdi.kubevirt.io/v1beta1")
+                        .withKind("DataVolume")
+                        .withName("win11-copy")
+                        .withUid(ownerUid)
+                        .withController(true)
+                        .build()));
+        return copy;
+    }
+
+    static final String DV_UID = "d0d0d0d0-0000-4000-8000-000000000001";
+
+    @Test
+    void aCopyMadeForADataVolumeIsJudgedByTheDataVolumesTokenAtItsCreation() {
+        String token = token(CREATED.minusSeconds(1), "golden-images", "win11", "alice", "win11-copy");
+        assertEquals(
+                new TokenVerdict.Valid(),
+                check.check(madeFor("golden-images", DV_UID), Optional.of(dataVolume(token))),
+                "the copy was made after the token expired, the DataVolume before");
+        assertEquals(
+                new TokenVerdict.Invalid("clone token missing"),
+                check.check(madeFor("golden-images", DV_UID), Optional.of(dataVolume(null))));
+        assertEquals(
+                new TokenVerdict.Invalid("source name does not match"),
+                check.check(
+                        madeFor("golden-images", DV_UID),
+                        Optional.of(dataVolume(token(CREATED, "golden-images", "win10", "alice", "win11-copy")))));
+        assertEquals(
+                new TokenVerdict.NotRequired(),
+                check.check(madeFor("alice", DV_UID), Optional.empty()),
+                "same namespace");
+    }
+
+    @Test
+    void aDataVolumesTokenAuthorizesOnlyACopyItControls() {
+        var dv = Optional.of(dataVolume(token(CREATED, "golden-images", "win11", "alice", "win11-copy")));
+        assertEquals(
+                new TokenVerdict.Invalid("DataVolume alice/win11-copy was not found"),
+                check.check(madeFor("golden-images", DV_UID), Optional.empty()));
+        assertEquals(
+                new TokenVerdict.Invalid("the VolumeCopy is not controlled by DataVolume alice/win11-copy"),
+                check.check(madeFor("golden-images", "d0d0d0d0-0000-4000-8000-000000000009"), dv),
+                "a DataVolume of that name recreated since");
+        VolumeCopy unowned = madeFor("golden-images", DV_UID);
+        unowned.metadata().setOwnerReferences(null);
+        assertEquals(
+                new TokenVerdict.Invalid("the VolumeCopy is not controlled by DataVolume alice/win11-copy"),
+                check.check(unowned, dv));
+    }
+
+    @Test
+    void aCopyNamingNoDataVolumeIsJudgedByItsOwnToken() {
+        var dv = Optional.of(dataVolume(token(CREATED, "golden-images", "win11", "alice", "win11-copy")));
+        assertEquals(
+                new TokenVerdict.Invalid("clone token missing"), check.check(World.copy("golden-images", null), dv));
     }
 }

@@ -32,17 +32,28 @@ import java.util.List;
  * can only keep the stored token, which this rule minted (its registration fails closed, so no VolumeCopy is stored
  * without this rule having judged it). A token got by sending a forged review to the webhook's Service is therefore
  * useless: the real CREATE drops it and decides afresh for the real requester.
+ *
+ * <p>One copy is not judged here: the one the controller ({@link CopyAccounts#controller()}) creates for a DataVolume
+ * moved by Lockkeeper, controlled by that DataVolume and naming it in {@value #AUTHORIZING_DATA_VOLUME}. The
+ * DataVolume's creator was judged by datavolume-clone-authorization, whose token on the DataVolume the controller
+ * verifies before it creates the copy and again before a byte moves; the controller's own permissions (it may hold
+ * none in the source namespace) say nothing. It gets no token of its own. Anyone else's copy with such an owner and
+ * annotation is judged as usual: the ownerReference is no way around the check.
  */
 public final class VolumeCopyCloneAuthorization implements AdmissionRule {
     private static final Match MATCH = Match.of(VolumeCopies.GROUP, "volumecopies", Operation.CREATE, Operation.UPDATE);
     private static final String SOURCE_FIELD = "spec.source.pvc";
+    /** The controller's DataVolumeAdoption.AUTHORIZING_DATA_VOLUME. */
+    static final String AUTHORIZING_DATA_VOLUME = "lockkeeper.dev/authorizing-datavolume";
 
     private final CloneAuthorizer authorizer;
     private final CloneTokenSigner tokens;
+    private final CopyAccounts accounts;
 
-    public VolumeCopyCloneAuthorization(CloneAuthorizer authorizer, CloneTokenSigner tokens) {
+    public VolumeCopyCloneAuthorization(CloneAuthorizer authorizer, CloneTokenSigner tokens, CopyAccounts accounts) {
         this.authorizer = authorizer;
         this.tokens = tokens;
+        this.accounts = accounts;
     }
 
     @Override
@@ -69,6 +80,7 @@ public final class VolumeCopyCloneAuthorization implements AdmissionRule {
         if (sourceNamespace.equals(targetNamespace)) return copy.verdict(List.of());
         String targetName = request.objectName();
         if (targetName.isEmpty()) return generatedName(request, targetNamespace);
+        if (madeByTheControllerForItsDataVolume(request)) return copy.verdict(List.of());
         var source =
                 new CloneSource.Located(CloneSource.Kind.PVC, sourceNamespace, Json.text(pvc, "name"), SOURCE_FIELD);
         var authorization = authorizer.authorize(new Requester.User(request.userInfo()), source, review.cluster());
@@ -87,6 +99,25 @@ public final class VolumeCopyCloneAuthorization implements AdmissionRule {
                             CdiAnnotations.CLONE_TOKEN);
                     return copy.verdict(List.of());
                 });
+    }
+
+    /**
+     * Created by the controller, controlled by a DataVolume (cdi.kubevirt.io) of the name the annotation gives: the
+     * controller has checked that DataVolume's token grants exactly this copy.
+     */
+    private boolean madeByTheControllerForItsDataVolume(AdmissionRequest request) {
+        if (!accounts.controller().equals(request.userInfo().username())) return false;
+        ObjectNode copy = request.object();
+        String dataVolume = Json.text(copy, "metadata", "annotations", AUTHORIZING_DATA_VOLUME);
+        if (dataVolume.isEmpty()) return false;
+        for (JsonNode owner : copy.path("metadata").path("ownerReferences")) {
+            if (owner.path("controller").isBoolean()
+                    && owner.path("controller").booleanValue()
+                    && "DataVolume".equals(Json.text(owner, "kind"))
+                    && Json.text(owner, "apiVersion").startsWith("cdi.kubevirt.io/")
+                    && dataVolume.equals(Json.text(owner, "name"))) return true;
+        }
+        return false;
     }
 
     /**

@@ -326,4 +326,76 @@ class VolumeCopyCloneAuthorizationTest {
         assertEquals(warnings, decision.warnings());
         assertEquals(List.of(), cluster.reviews(), "an update is never a new clone");
     }
+
+    /** The copy the controller makes for DataVolume team-a/fedora-copy (DataVolumeAdoption), as it sends it. */
+    static final String FOR_DATA_VOLUME = """
+            apiVersion: lockkeeper.dev/v1alpha1
+            kind: VolumeCopy
+            metadata:
+              name: fedora-copy
+              namespace: team-a
+              annotations: {lockkeeper.dev/authorizing-datavolume: fedora-copy}
+              ownerReferences:
+              - {apiVersion: cdi.kubevirt.io/v1beta1, kind: DataVolume, name: fedora-copy, uid: 0d0d0d0d-0000-4000-8000-000000000001, controller: true}
+            spec: {source: {pvc: {namespace: golden-images, name: fedora-40}}}
+            """;
+
+    @Test
+    void theControllersCopyForADataVolumeIsNotJudgedByTheControllersPermissionsAndGetsNoToken() {
+        TestCluster cluster = TestCluster.with(GOLDEN_PVC);
+        Decision decision = mutate(cluster, volumeCopy(Operation.CREATE, FOR_DATA_VOLUME, null, CONTROLLER));
+        assertTrue(decision.allowed());
+        assertNull(decision.patch(), "no token: the DataVolume's authorizes it");
+        assertEquals(List.of(), cluster.reviews(), "the controller's own permissions are not asked");
+
+        String carrying = FOR_DATA_VOLUME.replace(
+                "{lockkeeper.dev/authorizing-datavolume: fedora-copy}",
+                "{lockkeeper.dev/authorizing-datavolume: fedora-copy, cdi.kubevirt.io/storage.clone.token: sent}");
+        Decision stripped = mutate(cluster, volumeCopy(Operation.CREATE, carrying, null, CONTROLLER));
+        assertEquals(
+                "[{\"op\":\"remove\",\"path\":\"" + TOKEN_PATH + "\"}]",
+                stripped.patch().toString());
+    }
+
+    static Stream<Arguments> judgedAsUsual() {
+        var controller = CopyFixtures.CONTROLLER;
+        return Stream.of(
+                Arguments.of("anyone else setting the DataVolume owner", FOR_DATA_VOLUME, ALICE),
+                Arguments.of(
+                        "a same-named service account of another namespace",
+                        FOR_DATA_VOLUME,
+                        serviceAccount("team-a", "lockkeeper-controller", Map.of())),
+                Arguments.of(
+                        "the controller, the DataVolume not the controlling owner",
+                        FOR_DATA_VOLUME.replace("controller: true", "controller: false"),
+                        controller),
+                Arguments.of(
+                        "the controller, the annotation naming another DataVolume",
+                        FOR_DATA_VOLUME.replace(
+                                "authorizing-datavolume: fedora-copy", "authorizing-datavolume: other-disk"),
+                        controller),
+                Arguments.of(
+                        "the controller, the owner no DataVolume",
+                        FOR_DATA_VOLUME.replace("cdi.kubevirt.io/v1beta1, kind: DataVolume", "v1, kind: Pod"),
+                        controller),
+                Arguments.of(
+                        "the controller, no annotation",
+                        FOR_DATA_VOLUME.replace(
+                                "annotations: {lockkeeper.dev/authorizing-datavolume: fedora-copy}", "labels: {}"),
+                        controller));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("judgedAsUsual")
+    void aDataVolumeOwnerIsNoWayAroundTheCheck(
+            String name, String yaml, dev.lockkeeper.webhook.admission.UserInfo user) {
+        TestCluster cluster = TestCluster.with(GOLDEN_PVC);
+        Decision decision = mutate(cluster, volumeCopy(Operation.CREATE, yaml, null, user));
+        assertFalse(decision.allowed());
+        assertEquals(403, decision.code());
+        assertTrue(
+                decision.message().startsWith("User " + user.username() + " has insufficient permissions"),
+                decision.message());
+        assertFalse(cluster.reviews().isEmpty());
+    }
 }
