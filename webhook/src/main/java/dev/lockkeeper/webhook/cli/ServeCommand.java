@@ -204,7 +204,7 @@ final class ServeCommand implements Callable<Integer> {
 
     @Option(
             names = "--max-body-bytes",
-            defaultValue = "10Mi",
+            defaultValue = "7Mi",
             converter = ByteSizeConverter.class,
             paramLabel = "SIZE",
             description = "Largest request body; larger ones get 413 before they are read (default: ${DEFAULT-VALUE}).")
@@ -220,7 +220,7 @@ final class ServeCommand implements Callable<Integer> {
 
     @Option(
             names = "--max-buffered-bytes",
-            defaultValue = "16Mi",
+            defaultValue = "8Mi",
             converter = ByteSizeConverter.class,
             paramLabel = "SIZE",
             description =

@@ -10,13 +10,14 @@ import java.time.Duration;
  */
 public record IntakeLimits(long maxBodyBytes, int maxInFlight, long maxBufferedBytes, Duration bodyDeadline) {
     /**
-     * The API server sends at most about 3 MiB per object and two objects on UPDATE. A body's parsed
-     * tree is several times its bytes (a 2.9 MB Pod of 45,000 small volumes: 32 MiB of such bodies in
-     * flight ran a 128 MiB heap out of memory), so 16 MiB in flight, five maximum-size reviews at once,
-     * is what the Deployment's 128 MiB heap holds with margin (bench/webhook.sh memory).
+     * The API server sends at most 3 MiB per object (etcd keeps at most 1.5 MiB) and two objects on UPDATE, so 7 MiB
+     * holds any review it sends. A parsed tree is several times its bytes: a 2.9 MB Pod of 45,000 small volumes is
+     * 22 MiB of nodes, 28 MiB with its body copies, so 8 MiB in flight (two such reviews, or one largest UPDATE) is
+     * what the Deployment's 112 MiB heap holds with margin. At 16 MiB, five of them at once on a busy CPU ran that
+     * heap out of memory (bench/webhook.sh memory).
      */
     public static final IntakeLimits DEFAULT =
-            new IntakeLimits(10L * 1024 * 1024, 64, 16L * 1024 * 1024, Duration.ofSeconds(10));
+            new IntakeLimits(7L * 1024 * 1024, 64, 8L * 1024 * 1024, Duration.ofSeconds(10));
 
     public IntakeLimits {
         if (maxBodyBytes < 1024)

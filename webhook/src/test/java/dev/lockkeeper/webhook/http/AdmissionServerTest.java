@@ -201,8 +201,8 @@ class AdmissionServerTest {
     }
 
     @Test
-    void bodiesOver10MiBGet413() throws Exception {
-        HttpResponse<String> response = post("/validate", new byte[10 * 1024 * 1024 + 1]);
+    void bodiesOver7MiBGet413() throws Exception {
+        HttpResponse<String> response = post("/validate", new byte[7 * 1024 * 1024 + 1]);
         assertEquals(413, response.statusCode());
         assertEquals(
                 "RequestEntityTooLarge",
