@@ -19,11 +19,21 @@ public final class Json {
             StreamReadConstraints.builder().maxNestingDepth(200).build();
 
     /**
+     * Tokens in one review. The intake budget counts bytes, but a body of tiny tokens ({@code [[],[],...]}) grows about
+     * 30-fold once parsed; real reviews have one token per 4-8 bytes, so the largest the API server sends (two 2.9 MB
+     * objects on UPDATE, ~750,000 tokens) fits, and a hostile 7 MiB body stops at ~32 MiB of parsed nodes.
+     */
+    public static final long MAX_REVIEW_TOKENS = 1_000_000;
+
+    private static final StreamReadConstraints REVIEW_LIMITS =
+            LIMITS.rebuild().maxTokenCount(MAX_REVIEW_TOKENS).build();
+
+    /**
      * Strict: a duplicate key is refused (the API server's decoder would not let "bob then alice" pick
      * a user) and so is anything after the first document (two reviews in one body).
      */
     public static final ObjectMapper MAPPER = JsonMapper.builder(com.fasterxml.jackson.core.JsonFactory.builder()
-                    .streamReadConstraints(LIMITS)
+                    .streamReadConstraints(REVIEW_LIMITS)
                     .build())
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)

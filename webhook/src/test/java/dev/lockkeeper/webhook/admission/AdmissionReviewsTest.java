@@ -113,7 +113,21 @@ class AdmissionReviewsTest {
                         VALID.replace("\"dryRun\":true", "\"dryRun\":\"yes\""),
                         "request.dryRun must be a boolean"),
                 Arguments.of(
-                        "hostile nesting", "{\"a\":" + "[".repeat(5000) + "]".repeat(5000) + "}", "malformed JSON"));
+                        "hostile nesting", "{\"a\":" + "[".repeat(5000) + "]".repeat(5000) + "}", "malformed JSON"),
+                Arguments.of(
+                        "a million tiny tokens",
+                        "{\"a\":[" + "[],".repeat(500_000) + "[]]}",
+                        "Token count (1000001) exceeds the maximum allowed"));
+    }
+
+    @Test
+    void aReviewJustUnderTheTokenCapIsRead() throws Exception {
+        // 2 tokens per element, ~990,000 in all: more than the largest real UPDATE has
+        String body = VALID.replace(
+                "\"object\":{\"metadata\":{\"name\":\"disk\"}}",
+                "\"object\":{\"metadata\":{\"name\":\"disk\"},\"x\":[" + "[],".repeat(494_999) + "[]]}");
+        AdmissionRequest request = AdmissionReviews.parse(body.getBytes(StandardCharsets.UTF_8));
+        assertEquals(495_000, request.object().path("x").size());
     }
 
     @ParameterizedTest(name = "{0}")
