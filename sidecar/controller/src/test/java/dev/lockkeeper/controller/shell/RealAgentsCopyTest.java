@@ -754,6 +754,12 @@ class RealAgentsCopyTest {
                 .getMetadata()
                 .getUid();
         String primePv = awaitBytesArriving(uid);
+        // what the cancel must take down exists: the target holder's mount, the prime's loop device, the agent's state
+        assertFalse(kubelet.mountsUnderKubeletRoots().isEmpty(), "the prime is mounted on node-b");
+        assertFalse(kubelet.loopDevicesOf(primePv).isEmpty(), "the prime has a loop device");
+        assertTrue(
+                Files.exists(dir.resolve("node-b").resolve("state").resolve(uid + ".json")),
+                "the target agent keeps the task's attempts");
         client.genericKubernetesResources(Resources.VOLUME_COPIES)
                 .inNamespace(frank)
                 .withName("vm-copy")
