@@ -81,6 +81,45 @@ final class KubeletSimulator implements Simulators.Kubelet, AutoCloseable {
         return backing.loopDevice();
     }
 
+    /** The file behind a PV's loop device, as the storage system allocates it (for {@code du}-style checks). */
+    synchronized Path backingFile(String pvName) {
+        return backing(pv(pvName)).file();
+    }
+
+    /** Whether a PV still has storage here: its loop device attached, a filesystem PV's ext4 mounted. */
+    synchronized boolean hasStorage(String pvName) {
+        return storage.containsKey(pvName);
+    }
+
+    /** The loop devices the kernel has attached to a PV's backing file, whatever this simulator remembers. */
+    List<String> loopDevicesOf(String pvName) {
+        return run(
+                        "losetup",
+                        "-n",
+                        "-O",
+                        "NAME",
+                        "-j",
+                        storageDir.resolve(pvName + ".img").toString())
+                .lines()
+                .map(String::trim)
+                .filter(l -> !l.isEmpty())
+                .toList();
+    }
+
+    /** Every mount the kernel has below a node's kubelet root (from /proc/self/mountinfo), as "mount POINT". */
+    List<String> mountsUnderKubeletRoots() {
+        try {
+            return Files.readAllLines(Path.of("/proc/self/mountinfo")).stream()
+                    .map(line -> line.split(" ")[4].replace("\\040", " "))
+                    .filter(point -> roots.values().stream()
+                            .anyMatch(root -> Path.of(point).startsWith(root)))
+                    .map(point -> "mount " + point)
+                    .toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     @Override
     public synchronized boolean volumesReady(Pod pod) {
         String uid = pod.getMetadata().getUid();

@@ -129,10 +129,15 @@ class RealAgentsCopyTest {
         }
         Path keyFile = dir.resolve("token.key");
         webhookKeys = TokenKeyFiles.loadOrGenerate(keyFile);
+        startController();
+    }
+
+    /** The controller as its Deployment runs it: the agents' data port, the webhook's token key. */
+    static void startController() throws IOException {
         controller = new CopyController(
                 client,
                 Settings.DEFAULT.withAgentDataPort(dataPort),
-                ControllerCommand.tokenCheck(TokenKeyFiles.publicKeyFile(keyFile)),
+                ControllerCommand.tokenCheck(TokenKeyFiles.publicKeyFile(dir.resolve("token.key"))),
                 Clock.systemUTC(),
                 Duration.ofSeconds(2));
         controller.start();
@@ -457,6 +462,12 @@ class RealAgentsCopyTest {
                         .get()
                 != null) left.add("the task");
         left.addAll(kubelet.podsWithVolumes());
+        left.addAll(kubelet.mountsUnderKubeletRoots());
+        for (String node : NODE_ADDRESSES.keySet()) {
+            // an agent forgets a task's attempts and checkpoint once the task ended or went
+            Path state = dir.resolve(node).resolve("state").resolve(targetUid + ".json");
+            if (Files.exists(state)) left.add("the task's state on " + node);
+        }
         return left;
     }
 
@@ -577,6 +588,314 @@ class RealAgentsCopyTest {
                         .anyMatch(e -> e.getReason().equals("CopyResumed")
                                 && e.getMessage().startsWith("resumed at ")),
                 () -> "CopyResumed among " + reasons(carol));
+    }
+
+    // --- filesystem to block
+
+    /**
+     * A filesystem volume's {@code disk.img} (kubevirt content) on node-a copied into a larger block volume on node-b:
+     * the image is streamed and written raw, so the device holds the image's bytes and zeros after them (the fresh
+     * target reads as zeros; the engine leaves the rest of the device alone).
+     */
+    @Test
+    void aFilesystemDiskImgIsWrittenRawOntoABlockTargetOnAnotherNode() throws Exception {
+        String dave = "dave";
+        createClaim(dave, "rootdisk", "fast", "32Mi", "Filesystem", Map.of(), null);
+        await("the source bound", () -> bound(dave, "rootdisk"));
+        Path image = kubelet.filesystem(claim(dave, "rootdisk").getSpec().getVolumeName())
+                .resolve("disk.img");
+        byte[] disk = writeSparse(image, 16 << 20);
+
+        createVolumeCopy(dave, "rootdisk-copy", dave, "rootdisk", Map.of());
+        createClaim(
+                dave,
+                "rootdisk-block",
+                "local",
+                "32Mi",
+                "Block",
+                Map.of(Keys.SELECTED_NODE, "node-b"),
+                "rootdisk-copy");
+
+        PersistentVolumeClaim target = assertPopulated(dave, "rootdisk-block", "rootdisk-copy", dave);
+        Path device = kubelet.device(target.getSpec().getVolumeName());
+        byte[] written;
+        try (var in = Files.newInputStream(device)) {
+            written = in.readAllBytes();
+        }
+        assertEquals(32 << 20, written.length, "the whole target device");
+        assertArrayEquals(disk, java.util.Arrays.copyOf(written, disk.length), "the device starts with disk.img");
+        assertEquals(
+                -1,
+                java.util.Arrays.mismatch(
+                        new byte[written.length - disk.length],
+                        java.util.Arrays.copyOfRange(written, disk.length, written.length)),
+                "zeros after the image");
+        // qemu-img's own reading: equal, the larger device's extra bytes being zero
+        KubeletSimulator.run(
+                "qemu-img", "compare", "-q", "-f", "raw", "-F", "raw", image.toString(), device.toString());
+        VolumeCopy copy = volumeCopy(dave, "rootdisk-copy");
+        assertEquals(digest(disk), copy.status().digest(), "the digest is the image's");
+        assertEquals(disk.length, copy.status().bytesTotal(), "the image's size, not the device's");
+        assertEquals(
+                List.of("node-a", "node-b", false),
+                List.of(
+                        copy.status().transfer().sourceNode(),
+                        copy.status().transfer().targetNode(),
+                        copy.status().transfer().local()));
+    }
+
+    // --- preallocation
+
+    /**
+     * Two copies of one sparse block disk (5 MiB of data in 16 MiB): with {@code preallocation: true} (streamed to
+     * node-b) the target's {@code disk.img} has every block allocated and the claim says so with CDI's
+     * {@code storage.preallocation} annotation; without it (a local copy on node-a) the image stays as sparse as the
+     * source.
+     */
+    @Test
+    void preallocationAllocatesAllOfDiskImgAndWithoutItTheSparseSourceStaysSparse() throws Exception {
+        String erin = "erin", full = "erin-full", thin = "erin-thin";
+        createClaim(erin, "data", "fast", "16Mi", "Block", Map.of(), null);
+        await("the source bound", () -> bound(erin, "data"));
+        String sourcePv = claim(erin, "data").getSpec().getVolumeName();
+        byte[] disk = writeSparse(kubelet.device(sourcePv), 16 << 20);
+        long sourceAllocated = allocatedBytes(kubelet.backingFile(sourcePv));
+        assertTrue(sourceAllocated < 8 << 20, () -> "the source is sparse: " + sourceAllocated);
+
+        createVolumeCopy(full, "data-copy", erin, "data", Map.of("preallocation", true));
+        createClaim(full, "data", "local", "32Mi", "Filesystem", Map.of(Keys.SELECTED_NODE, "node-b"), "data-copy");
+        createVolumeCopy(thin, "data-copy", erin, "data", Map.of());
+        createClaim(thin, "data", "fast", "32Mi", "Filesystem", Map.of(), "data-copy");
+
+        PersistentVolumeClaim preallocated = assertPopulated(full, "data", "data-copy", erin);
+        Path fullImage =
+                kubelet.filesystem(preallocated.getSpec().getVolumeName()).resolve("disk.img");
+        assertArrayEquals(disk, Files.readAllBytes(fullImage));
+        assertTrue(
+                allocatedBytes(fullImage) >= disk.length,
+                () -> "every byte of disk.img allocated: " + allocatedBytes(fullImage));
+        assertEquals(
+                "true",
+                preallocated.getMetadata().getAnnotations().get(Keys.PREALLOCATION_APPLIED),
+                "CDI's annotation");
+
+        PersistentVolumeClaim sparse = assertPopulated(thin, "data", "data-copy", erin);
+        Path thinImage = kubelet.filesystem(sparse.getSpec().getVolumeName()).resolve("disk.img");
+        assertArrayEquals(disk, Files.readAllBytes(thinImage));
+        long thinAllocated = allocatedBytes(thinImage);
+        assertTrue(
+                thinAllocated >= 5 << 20 && thinAllocated <= sourceAllocated + (1 << 20),
+                () -> "as sparse as the source (" + sourceAllocated + " bytes allocated): " + thinAllocated);
+        assertFalse(sparse.getMetadata().getAnnotations().containsKey(Keys.PREALLOCATION_APPLIED));
+        assertEquals(
+                List.of("node-a", "node-b", false, "node-a", "node-a", true),
+                Stream.of(volumeCopy(full, "data-copy"), volumeCopy(thin, "data-copy"))
+                        .map(c -> c.status().transfer())
+                        .flatMap(t -> Stream.of(t.sourceNode(), t.targetNode(), t.local()))
+                        .toList(),
+                "the preallocated copy streamed, the sparse one local");
+    }
+
+    /** Bytes the filesystem allocated to {@code file} ({@code stat %b × %B}, what {@code du} counts). */
+    static long allocatedBytes(Path file) {
+        String[] blocks = KubeletSimulator.run("stat", "-c", "%b %B", file.toString())
+                .trim()
+                .split(" ");
+        return Long.parseLong(blocks[0]) * Long.parseLong(blocks[1]);
+    }
+
+    /**
+     * Writes a sparse disk to a file or device: 4 MiB of data at the start and 1 MiB at 10 MiB, nothing else (a
+     * device's backing file keeps the rest unallocated). Returns the bytes it reads as.
+     */
+    static byte[] writeSparse(Path fileOrDevice, int size) throws IOException {
+        byte[] disk = new byte[size];
+        Random random = new Random(17);
+        byte[] head = new byte[4 << 20], middle = new byte[1 << 20];
+        random.nextBytes(head);
+        random.nextBytes(middle);
+        System.arraycopy(head, 0, disk, 0, head.length);
+        System.arraycopy(middle, 0, disk, 10 << 20, middle.length);
+        try (RandomAccessFile out = new RandomAccessFile(fileOrDevice.toFile(), "rw")) {
+            out.write(head);
+            out.seek(10 << 20);
+            out.write(middle);
+            if (Files.isRegularFile(fileOrDevice)) out.setLength(size);
+            out.getFD().sync();
+        }
+        return disk;
+    }
+
+    // --- cancel
+
+    /**
+     * A rate-limited copy (1 MiB/s of 16 MiB) cancelled once its first bytes arrived, first by deleting the
+     * VolumeCopy, then (a second copy of the same source) by deleting the target claim: each time the target agent
+     * ends the task Canceled, the controller removes holders, prime and task, the prime's volume and its storage go,
+     * and the source is left bound, unchanged and free for the next copy.
+     */
+    @Test
+    void cancellingMidCopyStopsTheAgentsAndLeavesTheSourceAsItWas() throws Exception {
+        String frank = "frank";
+        createClaim(frank, "vm", "fast", "16Mi", "Block", Map.of(), null);
+        await("the source bound", () -> bound(frank, "vm"));
+        Path sourceDevice = kubelet.device(claim(frank, "vm").getSpec().getVolumeName());
+        byte[] disk = writeRandom(sourceDevice, 16 << 20, 19);
+
+        createVolumeCopy(frank, "vm-copy", frank, "vm", Map.of("maxRate", "1M"));
+        String uid = createClaim(
+                        frank,
+                        "vm-restored",
+                        "local",
+                        "32Mi",
+                        "Filesystem",
+                        Map.of(Keys.SELECTED_NODE, "node-b"),
+                        "vm-copy")
+                .getMetadata()
+                .getUid();
+        String primePv = awaitBytesArriving(uid);
+        // what the cancel must take down exists: the target holder's mount, the prime's loop device, the agent's state
+        assertFalse(kubelet.mountsUnderKubeletRoots().isEmpty(), "the prime is mounted on node-b");
+        assertFalse(kubelet.loopDevicesOf(primePv).isEmpty(), "the prime has a loop device");
+        assertTrue(
+                Files.exists(dir.resolve("node-b").resolve("state").resolve(uid + ".json")),
+                "the target agent keeps the task's attempts");
+        client.genericKubernetesResources(Resources.VOLUME_COPIES)
+                .inNamespace(frank)
+                .withName("vm-copy")
+                .delete();
+        assertCanceled(frank, uid, primePv);
+        await(
+                "the claim released",
+                () -> !claim(frank, "vm-restored").getMetadata().getFinalizers().contains(Keys.FINALIZER));
+        PersistentVolumeClaim released = claim(frank, "vm-restored");
+        assertNull(released.getSpec().getVolumeName(), "no volume was handed to the claim");
+        assertEquals("Pending", released.getMetadata().getAnnotations().get(Keys.CLONE_PHASE));
+        await(
+                () -> "the claim told its data source is gone; events " + reasons(frank),
+                () -> events(frank).stream()
+                        .anyMatch(e -> e.getReason().equals("PopulatorDataSourceNotFound")
+                                && e.getInvolvedObject().getName().equals("vm-restored")
+                                && e.getMessage().equals("Data source frank/vm-copy not found")));
+
+        createVolumeCopy(frank, "vm-copy-2", frank, "vm", Map.of("maxRate", "1M"));
+        String secondUid = createClaim(
+                        frank,
+                        "vm-restored-2",
+                        "local",
+                        "32Mi",
+                        "Filesystem",
+                        Map.of(Keys.SELECTED_NODE, "node-b"),
+                        "vm-copy-2")
+                .getMetadata()
+                .getUid();
+        String secondPrimePv = awaitBytesArriving(secondUid);
+        client.persistentVolumeClaims()
+                .inNamespace(frank)
+                .withName("vm-restored-2")
+                .delete();
+        await("the target gone", () -> claim(frank, "vm-restored-2") == null);
+        assertCanceled(frank, secondUid, secondPrimePv);
+        assertNull(volumeCopy(frank, "vm-copy-2").status().digest(), "nothing was verified as copied");
+
+        assertFalse(reasons(frank).contains("CloneSucceeded"), () -> "no copy succeeded: " + reasons(frank));
+        assertTrue(bound(frank, "vm"), "the source is still bound");
+        byte[] after;
+        try (var in = Files.newInputStream(sourceDevice)) {
+            after = in.readAllBytes();
+        }
+        assertArrayEquals(disk, after, "the source's bytes are untouched");
+        client.persistentVolumeClaims()
+                .inNamespace(frank)
+                .withName("vm-restored")
+                .delete();
+    }
+
+    /** Waits until the target agent has received data for the copy into the claim of {@code targetUid}; its prime's PV. */
+    static String awaitBytesArriving(String targetUid) {
+        await(() -> "the copy under way; task " + task(targetUid), () -> {
+            var task = task(targetUid);
+            return task != null
+                    && task.status() != null
+                    && task.status().phase() == dev.lockkeeper.sidecar.agent.TaskStatus.Phase.Running
+                    && task.status().bytesDone() > 0;
+        });
+        return claim(INSTALLATION, "prime-" + targetUid).getSpec().getVolumeName();
+    }
+
+    /** The agents ended the task Canceled, and the controller and kubelet removed everything the copy made. */
+    static void assertCanceled(String sourceNamespace, String targetUid, String primePv) {
+        await(
+                () -> "the task Canceled; phases " + simulators.taskPhases,
+                () -> simulators.taskPhases.contains(targetUid + " Canceled"));
+        assertFalse(
+                simulators.taskPhases.contains(targetUid + " Succeeded"),
+                () -> "cancelled before it finished: " + simulators.taskPhases);
+        assertNothingLeft(sourceNamespace, targetUid);
+        await(
+                () -> "the prime's volume " + primePv + " and its storage released",
+                () -> client.persistentVolumes().withName(primePv).get() == null
+                        && !kubelet.hasStorage(primePv)
+                        && kubelet.loopDevicesOf(primePv).isEmpty());
+    }
+
+    static byte[] writeRandom(Path device, int size, long seed) throws IOException {
+        byte[] disk = new byte[size];
+        new Random(seed).nextBytes(disk);
+        try (RandomAccessFile out = new RandomAccessFile(device.toFile(), "rw")) {
+            out.write(disk);
+            out.getFD().sync();
+        }
+        return disk;
+    }
+
+    // --- controller restart
+
+    /**
+     * The controller stopped while the agents stream (4 MiB/s of 16 MiB) and another one started: it takes the copy over
+     * where it is, finishes it, and nothing was made twice: one CopyTask, one prime, one target holder.
+     */
+    @Test
+    void aControllerReplacedMidCopyFinishesItOnce() throws Exception {
+        String gina = "gina";
+        createClaim(gina, "vm", "fast", "16Mi", "Block", Map.of(), null);
+        await("the source bound", () -> bound(gina, "vm"));
+        byte[] disk = writeRandom(kubelet.device(claim(gina, "vm").getSpec().getVolumeName()), 16 << 20, 23);
+        createVolumeCopy(gina, "vm-copy", gina, "vm", Map.of("maxRate", "4M"));
+        String uid = createClaim(
+                        gina,
+                        "vm-restored",
+                        "local",
+                        "32Mi",
+                        "Filesystem",
+                        Map.of(Keys.SELECTED_NODE, "node-b"),
+                        "vm-copy")
+                .getMetadata()
+                .getUid();
+        awaitBytesArriving(uid);
+        controller.close();
+        startController();
+
+        PersistentVolumeClaim target = assertPopulated(gina, "vm-restored", "vm-copy", gina);
+        assertArrayEquals(
+                disk,
+                Files.readAllBytes(
+                        kubelet.filesystem(target.getSpec().getVolumeName()).resolve("disk.img")));
+        assertEquals(digest(disk), volumeCopy(gina, "vm-copy").status().digest());
+        assertEquals(
+                List.of(1L, 1L, 1L),
+                List.of(
+                        simulators.creations("CopyTask", INSTALLATION, uid),
+                        simulators.creations("PersistentVolumeClaim", INSTALLATION, "prime-" + uid),
+                        simulators.creations(
+                                "Pod", INSTALLATION, dev.lockkeeper.controller.plan.Names.targetHolder(uid))),
+                "one task, one prime, one target holder");
+        assertEquals(
+                1,
+                events(gina).stream()
+                        .filter(e -> e.getReason().equals("CloneSucceeded"))
+                        .count(),
+                "one success reported");
     }
 
     static dev.lockkeeper.controller.api.CopyTaskResource task(String targetUid) {

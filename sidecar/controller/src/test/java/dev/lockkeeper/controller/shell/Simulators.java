@@ -61,6 +61,12 @@ final class Simulators implements AutoCloseable {
     /** The same watches' additions and deletions in order, for the message of a test that finds something left. */
     final List<String> history = new CopyOnWriteArrayList<>();
 
+    /**
+     * Each phase a CopyTask's status entered ({@code name phase}), in order, from a watch: a phase the controller acts
+     * on at once (Canceled, before it deletes the task) shows even if it lasted less than a poll.
+     */
+    final List<String> taskPhases = new CopyOnWriteArrayList<>();
+
     private final List<Watch> watches = new ArrayList<>();
     volatile Throwable failure;
 
@@ -103,6 +109,27 @@ final class Simulators implements AutoCloseable {
         watches.add(client.genericKubernetesResources(Resources.COPY_TASKS)
                 .inAnyNamespace()
                 .watch(recordCreations()));
+        watches.add(client.genericKubernetesResources(Resources.COPY_TASKS)
+                .inAnyNamespace()
+                .watch(new Watcher<>() {
+                    @Override
+                    public void eventReceived(Action action, GenericKubernetesResource task) {
+                        if (!(task.getAdditionalProperties().get("status") instanceof Map<?, ?> status)
+                                || status.get("phase") == null) return;
+                        String entry = task.getMetadata().getName() + " " + status.get("phase");
+                        String prefix = task.getMetadata().getName() + " ";
+                        String last = taskPhases.reversed().stream()
+                                .filter(e -> e.startsWith(prefix))
+                                .findFirst()
+                                .orElse(null);
+                        if (!entry.equals(last)) taskPhases.add(entry);
+                    }
+
+                    @Override
+                    public void onClose(WatcherException cause) {
+                        if (running) failure = cause;
+                    }
+                }));
         this.thread = new Thread(this::loop, "cluster-simulators");
         thread.setDaemon(true);
         thread.start();
