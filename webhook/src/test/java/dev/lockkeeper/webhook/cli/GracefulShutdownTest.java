@@ -110,7 +110,9 @@ class GracefulShutdownTest {
                 }
             }));
         }
-        awaitTrue(() -> statuses.getOrDefault(200, new AtomicInteger()).get() >= 50, "load is answered");
+        awaitTrue(
+                () -> statuses.getOrDefault(200, new AtomicInteger()).get() >= 50,
+                () -> "load is answered (statuses " + statuses + ", connection errors " + connectionErrors + ")");
 
         // Reviews in flight at the signal: head and half the body sent, the rest only after the listener closed.
         List<SSLSocket> inFlight = new ArrayList<>();
@@ -181,9 +183,13 @@ class GracefulShutdownTest {
     }
 
     static void awaitTrue(Check check, String what) throws Exception {
+        awaitTrue(check, () -> what);
+    }
+
+    static void awaitTrue(Check check, java.util.function.Supplier<String> what) throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (!check.holds()) {
-            if (System.nanoTime() > deadline) fail(what + ": not within 30 s");
+            if (System.nanoTime() > deadline) fail(what.get() + ": not within 30 s");
             Thread.sleep(10);
         }
     }
