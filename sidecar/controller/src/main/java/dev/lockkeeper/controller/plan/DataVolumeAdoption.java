@@ -113,6 +113,14 @@ public final class DataVolumeAdoption {
                     Action.Emit.warning(CopyPlanner.CLONE_VALIDATION_FAILED, VALIDATION_FAILED + ": " + detail),
                     detail);
         }
+        JsonNode contentType = Json.tree(dv).path("spec").path("contentType");
+        if (!contentType.isMissingNode() && !List.of("kubevirt", "archive").contains(contentType.asText())) {
+            // CDI's webhook answer (validateDataVolumeSpec); an edit after admission would fail the VolumeCopy's schema
+            String detail = "ContentType not one of: kubevirt, archive";
+            return new Decision.Refused(
+                    Action.Emit.warning(CopyPlanner.CLONE_VALIDATION_FAILED, VALIDATION_FAILED + ": " + detail),
+                    "DataVolume " + dvName + ": " + detail);
+        }
         GenericKubernetesResource copy = copyFor(dv, parts[0], parts[1]);
         TokenVerdict verdict = tokens.checkDataVolume(Json.volumeCopy(copy), dv);
         if (verdict instanceof TokenVerdict.Invalid invalid) {

@@ -248,6 +248,17 @@ class DataVolumeAdoptionTest {
                         "has no valid"));
     }
 
+    @Test
+    void aContentTypeTheVolumeCopyCannotHoldIsRefusedWithCdisMessage() {
+        var dv = dataVolume(crossNamespace().getMetadata().getAnnotations(), Map.of("contentType", "iso"));
+        assertEquals(
+                List.of(Action.Emit.warning(
+                        "CloneValidationFailed",
+                        "The clone doesn't meet the validation requirements: ContentType not one of: kubevirt,"
+                                + " archive")),
+                DataVolumeAdoption.actions(adoption.decide(claim(), Optional.of(dv))));
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("refusals")
     void aDataVolumeWhoseTokenDoesNotGrantItsCopyGetsNoneAndCdisEvent(
