@@ -34,7 +34,7 @@ import javax.net.ssl.X509TrustManager;
 public class HostileInputs {
     static final Path ROOT = Path.of(System.getProperty("lockkeeper.root", "."));
     static final String JAVA = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    /** The Deployment's JVM flags (manifests/deployment.yaml); -Dhostile.flags.LABEL="..." gives a build others. */
+    /** The Deployment's JVM flags (manifests/base/deployment.yaml); -Dhostile.flags.LABEL="..." gives a build others. */
     static final String DEPLOYMENT_FLAGS = "-Xmx112m -XX:+UseSerialGC -XX:+UseCompactObjectHeaders -XX:MaxDirectMemorySize=32m"
             + " -XX:ReservedCodeCacheSize=32m -XX:MaxMetaspaceSize=80m -XX:+ExitOnOutOfMemoryError";
     static final SSLContext TRUST_ALL = trustAll();

@@ -15,8 +15,8 @@ port=${BENCH_PORT:-18443}
 server=
 trap '[ -n "$server" ] && { kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; }; rm -rf "$work"' EXIT
 # The server runs as the Deployment runs it: the same JAVA_TOOL_OPTIONS and MALLOC_ARENA_MAX.
-deployment_env() { # deployment_env NAME: the value of env NAME in manifests/deployment.yaml
-  awk -v name="$1" '$0 ~ "- name: " name "$" {getline; sub(/^ *value: "?/, ""); sub(/"$/, ""); print; exit}' "$root/manifests/deployment.yaml"
+deployment_env() { # deployment_env NAME: the value of env NAME in manifests/base/deployment.yaml
+  awk -v name="$1" '$0 ~ "- name: " name "$" {getline; sub(/^ *value: "?/, ""); sub(/"$/, ""); print; exit}' "$root/manifests/base/deployment.yaml"
 }
 read -r -a server_flags <<<"$(deployment_env JAVA_TOOL_OPTIONS)"
 export MALLOC_ARENA_MAX
@@ -64,7 +64,7 @@ PY
     kill -0 "$server" 2>/dev/null || { echo "server exited:"; tail -3 "$work/server.log"; exit 1; }
     echo "  server RSS now $(( $(awk '/VmRSS/ {print $2}' "/proc/$server/status") / 1024 )) MiB, peak so far $(( $(awk '/VmHWM/ {print $2}' "/proc/$server/status") / 1024 )) MiB"
   done
-  limit=$(sed -n 's/.*limits: {memory: \([0-9]*\)Mi}.*/\1/p' "$root/manifests/deployment.yaml")
+  limit=$(sed -n 's/.*limits: {memory: \([0-9]*\)Mi}.*/\1/p' "$root/manifests/base/deployment.yaml")
   echo "Deployment memory limit: ${limit} MiB; 429 = refused by the intake budget (retried by the API server), 200 = reviewed"
   exit 0
 fi

@@ -23,6 +23,9 @@ import org.junit.jupiter.api.Test;
 /** What {@code kubectl apply -k manifests/} deploys agrees with what the server does. */
 class DeployManifestsTest {
     static final Path MANIFESTS = Jars.ROOT.resolve("manifests");
+    /** Where the files are: manifests/ and manifests/self-managed-certs both render it. */
+    static final Path BASE = MANIFESTS.resolve("base");
+
     final List<ObjectNode> objects = load();
     final CloneAuthorizer authorizer = new CloneAuthorizer(Rulebook.DEFAULT_CLONE_SOURCE_ROLE);
 
@@ -226,7 +229,7 @@ class DeployManifestsTest {
                 .orElseThrow();
         Rulebook.policyParser()
                 .parse(
-                        "manifests/policy.yaml",
+                        "manifests/base/policy.yaml",
                         configMap.path("data").path("policy.yaml").asText());
         ObjectNode deployment = webhookDeployment();
         JsonNode container = deployment
@@ -1023,8 +1026,8 @@ class DeployManifestsTest {
 
     /**
      * Where kubectl is installed, its kustomize renders exactly what {@link Kustomize} does: the manifests, the
-     * manifests with the block-volumes component, and manifests/self-managed-certs (from a copy beside its base, as
-     * README's Deploy applies it: kustomize refuses an overlay inside its base).
+     * manifests with the block-volumes component, and manifests/self-managed-certs (kustomize refuses an overlay
+     * inside its base, which is why the base is a directory of its own).
      */
     @Test
     void kubectlKustomizeRendersTheSame() throws Exception {
@@ -1036,47 +1039,19 @@ class DeployManifestsTest {
                 .orElse(null);
         org.junit.jupiter.api.Assumptions.assumeTrue(kubectl != null, "kubectl is not installed");
         Path blockVolumes = blockVolumesKustomization();
-        for (Path[] dirs : new Path[][] {
-            {MANIFESTS, MANIFESTS},
-            {blockVolumes, blockVolumes},
-            {selfManagedCertsBesideItsBase(), MANIFESTS.resolve("self-managed-certs")}
-        }) {
-            Process process = new ProcessBuilder(kubectl.toString(), "kustomize", dirs[0].toString())
+        for (Path dir : List.of(MANIFESTS, blockVolumes, MANIFESTS.resolve("self-managed-certs"))) {
+            Process process = new ProcessBuilder(kubectl.toString(), "kustomize", dir.toString())
                     .redirectError(ProcessBuilder.Redirect.INHERIT)
                     .start();
             String yaml = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-            assertEquals(0, process.waitFor(), "kubectl kustomize " + dirs[0]);
-            List<String> kubectls = sorted(Kustomize.parse(yaml)), ours = sorted(render(dirs[1]));
+            assertEquals(0, process.waitFor(), "kubectl kustomize " + dir);
+            List<String> kubectls = sorted(Kustomize.parse(yaml)), ours = sorted(render(dir));
             assertEquals(
                     List.of(),
                     kubectls.stream().filter(o -> !ours.contains(o)).toList(),
-                    dirs[1] + ": rendered by kubectl only (Kustomize renders instead: "
+                    dir + ": rendered by kubectl only (Kustomize renders instead: "
                             + ours.stream().filter(o -> !kubectls.contains(o)).toList() + ")");
-            assertEquals(kubectls.size(), ours.size(), dirs[1].toString());
-        }
-    }
-
-    /** The copy README's Deploy applies manifests/self-managed-certs from: base/ and the overlay side by side. */
-    static Path selfManagedCertsBesideItsBase() throws java.io.IOException {
-        Path layout = Jars.ROOT.resolve("src/test/target/kustomize-self-managed-certs");
-        copyTree(MANIFESTS, layout.resolve("base"));
-        Path overlay = layout.resolve("self-managed-certs");
-        copyTree(MANIFESTS.resolve("self-managed-certs"), overlay);
-        Path kustomization = overlay.resolve("kustomization.yaml");
-        String text = Files.readString(kustomization);
-        String moved = text.replaceFirst("(?m)^- \\.\\./$", "- ../base");
-        assertNotEquals(text, moved, "the overlay's resources name its base as ../");
-        Files.writeString(kustomization, moved);
-        return overlay;
-    }
-
-    private static void copyTree(Path from, Path to) throws java.io.IOException {
-        try (var files = Files.walk(from)) {
-            for (Path file : files.toList()) {
-                Path target = to.resolve(from.relativize(file).toString());
-                if (Files.isDirectory(file)) Files.createDirectories(target);
-                else Files.copy(file, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-            }
+            assertEquals(kubectls.size(), ours.size(), dir.toString());
         }
     }
 

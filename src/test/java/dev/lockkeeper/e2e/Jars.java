@@ -20,7 +20,7 @@ final class Jars {
             .normalize();
     static final Path WEBHOOK = ROOT.resolve("webhook/target/lockkeeper-webhook.jar");
     static final Path EXAMPLES = ROOT.resolve("webhook/examples");
-    /** The name kube-apiserver checks the serving certificate against (manifests/service.yaml). */
+    /** The name kube-apiserver checks the serving certificate against (manifests/base/service.yaml). */
     static final String SERVICE_HOST = "lockkeeper-webhook.lockkeeper.svc";
 
     private Jars() {}

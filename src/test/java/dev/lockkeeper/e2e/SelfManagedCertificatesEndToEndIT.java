@@ -62,7 +62,7 @@ class SelfManagedCertificatesEndToEndIT {
                         .build())
                 .create();
         for (String file : List.of("webhooks.yaml", "webhooks-restore.yaml")) {
-            try (InputStream in = Files.newInputStream(DeployManifestsTest.MANIFESTS.resolve(file))) {
+            try (InputStream in = Files.newInputStream(DeployManifestsTest.BASE.resolve(file))) {
                 for (var object : Manifests.read(file, in))
                     client.resource(Json.MAPPER.treeToValue(object, GenericKubernetesResource.class))
                             .create();

@@ -29,7 +29,7 @@ class WebhookManifestsForCopiesTest {
     final CloneAuthorizer authorizer = new CloneAuthorizer(Rulebook.DEFAULT_CLONE_SOURCE_ROLE);
 
     static List<ObjectNode> read(String file) {
-        try (InputStream in = Files.newInputStream(DeployManifestsTest.MANIFESTS.resolve(file))) {
+        try (InputStream in = Files.newInputStream(DeployManifestsTest.BASE.resolve(file))) {
             return Manifests.read(file, in);
         } catch (IOException e) {
             throw new IllegalStateException(e);

@@ -49,7 +49,7 @@ public record ResourceType(
     public static final ResourceType KUBEVIRT =
             new ResourceType("kubevirt.io", "v1", "kubevirts", "KubeVirt", true, INFORMER);
 
-    /** Lockkeeper's own copies (manifests/crds/volumecopies.yaml): a pod may not write a source one reads. */
+    /** Lockkeeper's own copies (manifests/base/crds/volumecopies.yaml): a pod may not write a source one reads. */
     public static final ResourceType VOLUME_COPY =
             new ResourceType("lockkeeper.dev", "v1alpha1", "volumecopies", "VolumeCopy", true, INFORMER);
 

@@ -14,11 +14,13 @@ import org.junit.jupiter.api.Test;
 class ShippedPolicyLimitsTest {
     @Test
     void theShippedLimitsAreTheDefaults() throws Exception {
-        JsonNode configMap = Json.YAML.readTree(Files.readString(Path.of("../manifests/policy.yaml")));
+        JsonNode configMap = Json.YAML.readTree(Files.readString(Path.of("../manifests/base/policy.yaml")));
         String policy = configMap.path("data").path("policy.yaml").asText();
         assertTrue(policy.contains("\nlimits:\n"), policy);
         assertEquals(
                 Policy.Limits.DEFAULT,
-                Rulebook.policyParser().parse("manifests/policy.yaml", policy).limits());
+                Rulebook.policyParser()
+                        .parse("manifests/base/policy.yaml", policy)
+                        .limits());
     }
 }

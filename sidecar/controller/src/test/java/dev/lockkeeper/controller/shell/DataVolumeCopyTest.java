@@ -55,7 +55,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * controller creates the VolumeCopy.
  */
 class DataVolumeCopyTest {
-    static final Path CRDS = Path.of("../../manifests/crds");
+    static final Path CRDS = Path.of("../../manifests/base/crds");
     static KubernetesMockServer server;
     static KubernetesClient client;
     static Simulators simulators;

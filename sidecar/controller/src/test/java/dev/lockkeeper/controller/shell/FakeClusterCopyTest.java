@@ -55,7 +55,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * its own namespaces, so the cluster is shared; each ends by checking that nothing the copy made is left.
  */
 class FakeClusterCopyTest {
-    static final Path CRDS = Path.of("../../manifests/crds");
+    static final Path CRDS = Path.of("../../manifests/base/crds");
     static KubernetesMockServer server;
     static KubernetesClient client;
     static Simulators simulators;

@@ -48,7 +48,7 @@ import org.junit.jupiter.api.Test;
  * conflict means someone else wrote it first), so the election runs unmodified.
  */
 class LeaderFailoverTest {
-    static final Path CRDS = Path.of("../../manifests/crds");
+    static final Path CRDS = Path.of("../../manifests/base/crds");
     static final String NS = "alice", INSTALLATION = Settings.DEFAULT.namespace(), LEASE = "lockkeeper-controller";
     /** Short, but with room for a loaded machine: a renewal every half second, expiry after 5 s unrenewed. */
     static final LeaderElected.Timing TIMING =

@@ -42,7 +42,7 @@ public final class PodMountsCopySource implements AdmissionRule {
         return MATCH;
     }
 
-    /** Served by the same hot-path registration as pod-mounts-exported-pvc, which fails open (manifests/webhooks.yaml). */
+    /** Served by the same hot-path registration as pod-mounts-exported-pvc, which fails open (manifests/base/webhooks.yaml). */
     @Override
     public FailurePolicy failurePolicy() {
         return FailurePolicy.IGNORE;

@@ -36,7 +36,7 @@ public final class PodMountsExportedPvc implements AdmissionRule {
         return MATCH;
     }
 
-    /** A hot path KubeVirt depends on: its registration fails open (manifests/webhooks.yaml). */
+    /** A hot path KubeVirt depends on: its registration fails open (manifests/base/webhooks.yaml). */
     @Override
     public FailurePolicy failurePolicy() {
         return FailurePolicy.IGNORE;

@@ -33,7 +33,7 @@ public final class VmStartRequestDuringExport implements AdmissionRule {
         return MATCH;
     }
 
-    /** A hot path KubeVirt depends on: its registration fails open (manifests/webhooks.yaml). */
+    /** A hot path KubeVirt depends on: its registration fails open (manifests/base/webhooks.yaml). */
     @Override
     public FailurePolicy failurePolicy() {
         return FailurePolicy.IGNORE;

@@ -32,7 +32,7 @@ public final class VmiCreateDuringExport implements AdmissionRule {
         return MATCH;
     }
 
-    /** A hot path KubeVirt depends on: its registration fails open (manifests/webhooks.yaml). */
+    /** A hot path KubeVirt depends on: its registration fails open (manifests/base/webhooks.yaml). */
     @Override
     public FailurePolicy failurePolicy() {
         return FailurePolicy.IGNORE;
