@@ -80,6 +80,7 @@ final class Syscalls {
     static final int SYS_READLINKAT = AARCH64 ? 78 : 267;
     static final int SYS_MMAP = AARCH64 ? 222 : 9;
     static final int SYS_MUNMAP = AARCH64 ? 215 : 11;
+    static final int SYS_MADVISE = AARCH64 ? 233 : 28;
     static final int SYS_OPENAT2 = 437; // the same number on every architecture (added after the tables merged)
 
     // open(2) flags that differ between x86_64 and the generic (aarch64) ABI
@@ -95,6 +96,7 @@ final class Syscalls {
     static final int FALLOC_FL_KEEP_SIZE = 1, FALLOC_FL_PUNCH_HOLE = 2;
     static final int POSIX_FADV_DONTNEED = 4;
     static final int PROT_READ = 1, PROT_WRITE = 2, MAP_PRIVATE = 2, MAP_ANONYMOUS = 0x20; // the same on both
+    static final int MADV_HUGEPAGE = 14;
     static final int SYNC_FILE_RANGE_WAIT_BEFORE = 1, SYNC_FILE_RANGE_WRITE = 2, SYNC_FILE_RANGE_WAIT_AFTER = 4;
     // <linux/fs.h>: _IOR(0x12, 114, size_t), _IO(0x12, 127)
     static final long BLKGETSIZE64 = 0x80081272L, BLKZEROOUT = 0x127fL;
