@@ -514,7 +514,12 @@ class AgentTest {
                             entries.toList(),
                             "neither the target nor its partial file is left");
                 }
-                assertFalse(Files.exists(dir.resolve("state/full.json")));
+                // the terminal status is written first (a crash between the two must not restart the task from byte
+                // 0), then the checkpoint goes: wait for it, bounded
+                Path checkpoint = dir.resolve("state/full.json");
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (Files.exists(checkpoint) && System.nanoTime() < deadline) TimeUnit.MILLISECONDS.sleep(20);
+                assertFalse(Files.exists(checkpoint), "the failed task's checkpoint is removed");
             }
         }
     }
