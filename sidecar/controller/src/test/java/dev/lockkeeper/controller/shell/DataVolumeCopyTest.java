@@ -19,11 +19,9 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
-import io.fabric8.kubernetes.api.model.storage.StorageClassBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
 import java.time.Clock;
@@ -55,7 +53,6 @@ import org.junit.jupiter.params.provider.ValueSource;
  * controller creates the VolumeCopy.
  */
 class DataVolumeCopyTest {
-    static final Path CRDS = Path.of("../../manifests/base/crds");
     static KubernetesMockServer server;
     static KubernetesClient client;
     static Simulators simulators;
@@ -74,20 +71,7 @@ class DataVolumeCopyTest {
     static void cluster() throws Exception {
         server = MockCluster.startCrud();
         client = server.createClient();
-        for (String crd : List.of("volumecopies.yaml", "copytasks.yaml")) {
-            try (var in = Files.newInputStream(CRDS.resolve(crd))) {
-                client.load(in).create();
-            }
-        }
-        client.resource(new StorageClassBuilder()
-                        .withNewMetadata()
-                        .withName("fast")
-                        .endMetadata()
-                        .withProvisioner("csi.example.com")
-                        .withVolumeBindingMode("Immediate")
-                        .withReclaimPolicy("Delete")
-                        .build())
-                .create();
+        MockCluster.installCopyBasics(client);
         cdi = new CdiSimulator(client);
         cdi.installCrd();
         simulators = new Simulators(client);

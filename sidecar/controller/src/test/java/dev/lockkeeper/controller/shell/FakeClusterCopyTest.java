@@ -23,11 +23,9 @@ import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
-import io.fabric8.kubernetes.api.model.storage.StorageClassBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
 import java.time.Clock;
@@ -55,7 +53,6 @@ import org.junit.jupiter.params.provider.ValueSource;
  * its own namespaces, so the cluster is shared; each ends by checking that nothing the copy made is left.
  */
 class FakeClusterCopyTest {
-    static final Path CRDS = Path.of("../../manifests/base/crds");
     static KubernetesMockServer server;
     static KubernetesClient client;
     static Simulators simulators;
@@ -73,29 +70,7 @@ class FakeClusterCopyTest {
     static void cluster() throws Exception {
         server = MockCluster.startCrud();
         client = server.createClient();
-        for (String crd : List.of("volumecopies.yaml", "copytasks.yaml")) {
-            try (var in = Files.newInputStream(CRDS.resolve(crd))) {
-                client.load(in).create();
-            }
-        }
-        client.resource(new StorageClassBuilder()
-                        .withNewMetadata()
-                        .withName("fast")
-                        .endMetadata()
-                        .withProvisioner("csi.example.com")
-                        .withVolumeBindingMode("Immediate")
-                        .withReclaimPolicy("Delete")
-                        .build())
-                .create();
-        client.resource(new StorageClassBuilder()
-                        .withNewMetadata()
-                        .withName("local")
-                        .endMetadata()
-                        .withProvisioner("csi.example.com")
-                        .withVolumeBindingMode("WaitForFirstConsumer")
-                        .withReclaimPolicy("Delete")
-                        .build())
-                .create();
+        MockCluster.installCopyBasics(client);
         simulators = new Simulators(client);
         // the agent simulator takes the tasks, but cross-node tasks wait for the source node's agent pod to be ready
         for (String node : List.of("node-a", "node-b"))

@@ -14,12 +14,9 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
-import io.fabric8.kubernetes.api.model.storage.StorageClassBuilder;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -48,7 +45,6 @@ import org.junit.jupiter.api.Test;
  * conflict means someone else wrote it first), so the election runs unmodified.
  */
 class LeaderFailoverTest {
-    static final Path CRDS = Path.of("../../manifests/base/crds");
     static final String NS = "alice", INSTALLATION = Settings.DEFAULT.namespace(), LEASE = "lockkeeper-controller";
     /** Short, but with room for a loaded machine: a renewal every half second, expiry after 5 s unrenewed. */
     static final LeaderElected.Timing TIMING =
@@ -111,20 +107,7 @@ class LeaderFailoverTest {
     void cluster() throws Exception {
         cluster = new AuthenticatingMockCluster();
         admin = MockCluster.patientClient(cluster.server());
-        for (String crd : List.of("volumecopies.yaml", "copytasks.yaml")) {
-            try (var in = Files.newInputStream(CRDS.resolve(crd))) {
-                admin.load(in).create();
-            }
-        }
-        admin.resource(new StorageClassBuilder()
-                        .withNewMetadata()
-                        .withName("fast")
-                        .endMetadata()
-                        .withProvisioner("csi.example.com")
-                        .withVolumeBindingMode("Immediate")
-                        .withReclaimPolicy("Delete")
-                        .build())
-                .create();
+        MockCluster.installCopyBasics(admin);
         simulators = new Simulators(admin);
     }
 

@@ -22,7 +22,6 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
-import io.fabric8.kubernetes.api.model.storage.StorageClassBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import java.io.IOException;
@@ -95,11 +94,7 @@ class RealAgentsCopyTest {
                 "0".equals(KubeletSimulator.run("id", "-u").trim()), "loop devices, mounts and device nodes need root");
         server = MockCluster.startCrud();
         client = server.createClient();
-        for (String crd : List.of("volumecopies.yaml", "copytasks.yaml")) {
-            try (var in = Files.newInputStream(FakeClusterCopyTest.CRDS.resolve(crd))) {
-                client.load(in).create();
-            }
-        }
+        MockCluster.installCopyBasics(client);
         // the agents' JVMs start while the rest of the cluster is set up
         kubelet = new KubeletSimulator(client, dir, List.copyOf(new java.util.TreeSet<>(NODE_ADDRESSES.keySet())));
         CertificateAuthority agentCa =
@@ -108,17 +103,6 @@ class RealAgentsCopyTest {
         for (String node : NODE_ADDRESSES.keySet()) {
             NodeCertificates.ensure(dir.resolve(node).resolve("tls"), agentCa, node, Clock.systemUTC());
             launchAgent(node);
-        }
-        for (String mode : List.of("Immediate", "WaitForFirstConsumer")) {
-            client.resource(new StorageClassBuilder()
-                            .withNewMetadata()
-                            .withName(mode.equals("Immediate") ? "fast" : "local")
-                            .endMetadata()
-                            .withProvisioner("csi.example.com")
-                            .withVolumeBindingMode(mode)
-                            .withReclaimPolicy("Delete")
-                            .build())
-                    .create();
         }
         simulators = new Simulators(client);
         simulators.simulateAgents = false;

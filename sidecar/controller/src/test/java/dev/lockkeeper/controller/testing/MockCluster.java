@@ -1,6 +1,7 @@
 package dev.lockkeeper.controller.testing;
 
 import io.fabric8.kubernetes.api.model.StatusBuilder;
+import io.fabric8.kubernetes.api.model.storage.StorageClassBuilder;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -14,7 +15,11 @@ import io.fabric8.mockwebserver.ServerResponse;
 import io.fabric8.mockwebserver.http.MockResponse;
 import io.fabric8.mockwebserver.http.RecordedRequest;
 import io.fabric8.zjsonpatch.JsonPatchException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.TimeoutException;
@@ -38,7 +43,33 @@ public final class MockCluster {
     /** Held so the level sticks (JUL keeps loggers weakly): the mock logs every request at INFO, thousands a test. */
     private static final Logger MOCK_LOG = Logger.getLogger("io.fabric8.mockwebserver");
 
+    /** The CRDs as {@code kubectl apply -k manifests/} installs them (paths from the controller module). */
+    public static final Path CRDS = Path.of("../../manifests/base/crds");
+
     private MockCluster() {}
+
+    /**
+     * What every copy test's cluster has before a test adds its objects: the VolumeCopy and CopyTask CRDs, and the
+     * storage classes {@code fast} (Immediate binding) and {@code local} (WaitForFirstConsumer) of one CSI driver.
+     */
+    public static void installCopyBasics(KubernetesClient client) throws IOException {
+        for (String crd : List.of("volumecopies.yaml", "copytasks.yaml")) {
+            try (var in = Files.newInputStream(CRDS.resolve(crd))) {
+                client.load(in).create();
+            }
+        }
+        for (String mode : List.of("Immediate", "WaitForFirstConsumer")) {
+            client.resource(new StorageClassBuilder()
+                            .withNewMetadata()
+                            .withName(mode.equals("Immediate") ? "fast" : "local")
+                            .endMetadata()
+                            .withProvisioner("csi.example.com")
+                            .withVolumeBindingMode(mode)
+                            .withReclaimPolicy("Delete")
+                            .build())
+                    .create();
+        }
+    }
 
     public static KubernetesMockServer startCrud() {
         MOCK_LOG.setLevel(Level.WARNING);
