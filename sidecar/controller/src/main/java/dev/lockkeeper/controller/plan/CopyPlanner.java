@@ -226,6 +226,13 @@ public final class CopyPlanner {
         return null;
     }
 
+    private static Emit scheduled(PersistentVolumeClaim source, PersistentVolumeClaim target) {
+        return Emit.normal(
+                CLONE_SCHEDULED,
+                "Cloning from %s/%s into %s/%s scheduled"
+                        .formatted(ns(source), name(source), ns(target), name(target)));
+    }
+
     private List<Action> hostClone(Step step, VolumeCopy copy) {
         Observed o = step.o;
         PersistentVolumeClaim target = o.target(), source = o.source().orElseThrow();
@@ -249,16 +256,16 @@ public final class CopyPlanner {
             }
             CopyTaskResource created = ready.task();
             step.actions.add(new Action.Create(asObject(created)));
-            step.emit(Emit.normal(
-                    CLONE_SCHEDULED,
-                    "Cloning from %s/%s into %s/%s scheduled"
-                            .formatted(ns(source), name(source), ns(target), name(target))));
+            step.emit(scheduled(source, target));
             step.transfer(
                     created.spec().source().node(), created.spec().target().node(), 0, 0L);
             step.phase(Phase.CloneScheduled, null);
             return step.actions();
         }
         CopyTaskResource task = o.task().get();
+        // the pass that made the task announces it, then records the transfer in the status: a controller that died
+        // between the task and the event left the event to this pass
+        if (step.status.transfer() == null) step.emit(scheduled(source, target));
         TaskStatus ts = task.status();
         TaskStatus.Phase phase = ts == null ? TaskStatus.Phase.Queued : ts.phase();
         if (ts != null) {
@@ -372,7 +379,14 @@ public final class CopyPlanner {
             done.put(Keys.PREALLOCATION_APPLIED, "true");
         step.annotate(done);
         step.running(false, "Clone Complete", "Completed");
-        VolumeCopy copy = o.copy().orElseThrow();
+        succeed(step, o.copy().orElseThrow());
+        return step.actions();
+    }
+
+    /** The VolumeCopy's Succeeded status and CDI's CloneSucceeded event. */
+    private static void succeed(Step step, VolumeCopy copy) {
+        Observed o = step.o;
+        PersistentVolumeClaim target = o.target();
         step.status = new VolumeCopy.Status(
                 Phase.Succeeded.name(),
                 step.status.claimRef(),
@@ -391,12 +405,22 @@ public final class CopyPlanner {
                 CLONE_SUCCEEDED,
                 "Successfully cloned from %s/%s into %s/%s"
                         .formatted(copy.sourceNamespace(), copy.sourceName(), ns(target), name(target))));
-        return step.actions();
     }
 
     /** After success: remove what the copy made (unless the user asked to keep it) and release the claim. */
     private List<Action> done(Step step) {
         restorePolicy(step);
+        // finish() writes the target's Succeeded phase ahead of the VolumeCopy's status: a controller that died between
+        // the two left the status (RebindInProgress) and the CloneSucceeded event to this pass
+        step.o
+                .copy()
+                .filter(c -> !Phase.Succeeded.name().equals(c.statusOrEmpty().phase()))
+                .filter(c -> c.statusOrEmpty().claimRef() == null
+                        || Objects.equals(c.statusOrEmpty().claimRef().uid(), uid(step.o.target())))
+                .ifPresent(c -> {
+                    step.status = withClaim(step.status, step.o.target());
+                    succeed(step, c);
+                });
         if ("true".equals(step.annotation(Keys.POD_RETAIN_AFTER_COMPLETION))) {
             // CDI keeps its transfer objects for debugging; ours worth keeping are the prime (Lost) and the task's
             // status

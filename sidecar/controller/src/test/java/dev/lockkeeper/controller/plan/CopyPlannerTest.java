@@ -702,6 +702,37 @@ class CopyPlannerTest {
                 CopyTaskResource.class);
     }
 
+    /** A controller killed after it made the task but before the event and status: the next pass announces it. */
+    @Test
+    void aTaskMadeByAKilledControllerIsStillAnnounced() {
+        World w = World.fresh().prepared().withTask(TaskStatus.Phase.Queued, 0, 0);
+        w.copyStatus("CloneScheduled", false);
+        List<Action> next = plan(w);
+        assertEquals(List.of(), created(next));
+        assertEquals(List.of("CloneScheduled: Cloning from alice/win11 into alice/disk0 scheduled"), events(next));
+        assertEquals("node-a", status(next).transfer().sourceNode(), "the transfer is recorded with it");
+    }
+
+    /**
+     * A controller killed after it wrote the claim's Succeeded phase but before the VolumeCopy's status: the pass that
+     * cleans up completes the status and says CloneSucceeded.
+     */
+    @Test
+    void aCopyWhoseControllerDiedAfterTheClaimsSucceededPhaseStillSucceeds() {
+        World w = World.fresh().prepared().withTask(TaskStatus.Phase.Succeeded, 1, 1);
+        w.annotate(Keys.CLONE_PHASE, "Succeeded");
+        w.copyStatus("RebindInProgress", true);
+        List<Action> done = plan(w);
+        assertEquals("Succeeded", status(done).phase());
+        assertTrue(status(done).condition("Ready").orElseThrow().isTrue());
+        assertEquals(List.of("CloneSucceeded: Successfully cloned from alice/win11 into alice/disk0"), events(done));
+        assertEquals(Boolean.FALSE, finalizer(done));
+        assertReleasedLast(done);
+
+        w.copyStatus("Succeeded", true);
+        assertEquals(List.of(), events(plan(w)), "said once");
+    }
+
     @Test
     void noSecondTaskWhileOneExists() {
         World w = World.fresh().prepared().withTask(TaskStatus.Phase.Queued, 0, 0);
@@ -879,6 +910,7 @@ class CopyPlannerTest {
     void retainAfterCompletionKeepsThePrimeAndTask() {
         World w = World.fresh().prepared().withTask(TaskStatus.Phase.Succeeded, 1, 1);
         w.annotate(Keys.CLONE_PHASE, "Succeeded").annotate(Keys.POD_RETAIN_AFTER_COMPLETION, "true");
+        w.copyStatus("Succeeded", true);
         w.targetHolder = null;
         List<Action> done = plan(w);
         assertEquals(

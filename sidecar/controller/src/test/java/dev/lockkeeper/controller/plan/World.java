@@ -217,7 +217,16 @@ final class World {
                         null,
                         null,
                         null,
-                        null,
+                        // what the pass that made the task recorded with it
+                        new VolumeCopy.Transfer(
+                                created.spec().source().node(),
+                                created.spec().target().node(),
+                                created.spec()
+                                        .source()
+                                        .node()
+                                        .equals(created.spec().target().node()),
+                                0,
+                                0L),
                         null,
                         List.of(new dev.lockkeeper.controller.api.Condition(
                                 "Authorized", "True", "SameNamespace", null, NOW.toString())),
@@ -260,6 +269,29 @@ final class World {
                 .withPhase(phase)
                 .endStatus()
                 .build();
+    }
+
+    /** The VolumeCopy's status in {@code phase}, and with the transfer recorded or not (the rest as it is). */
+    World copyStatus(String phase, boolean transferRecorded) {
+        var status = copy.status();
+        copy = new VolumeCopy(
+                copy.apiVersion(),
+                copy.kind(),
+                copy.metadata(),
+                copy.spec(),
+                new VolumeCopy.Status(
+                        phase,
+                        status.claimRef(),
+                        status.progress(),
+                        status.bytesTotal(),
+                        status.bytesDone(),
+                        transferRecorded ? status.transfer() : null,
+                        status.digest(),
+                        status.conditions(),
+                        status.startTime(),
+                        status.completionTime(),
+                        status.message()));
+        return this;
     }
 
     World annotate(String key, String value) {
