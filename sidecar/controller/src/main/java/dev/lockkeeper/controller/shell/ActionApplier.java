@@ -23,6 +23,7 @@ import java.time.Clock;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * Applies a plan's actions in order, each idempotently: a create that finds the object exists, or a delete that finds
@@ -33,10 +34,20 @@ final class ActionApplier {
     private static final System.Logger LOG = System.getLogger(ActionApplier.class.getName());
     private final KubernetesClient client;
     private final Clock clock;
+    /**
+     * Told of each action once it is applied: a test's crash point (ControllerKilledAtEachStepTest stops the
+     * controller right after its k-th action, so the next controller must finish from exactly there).
+     */
+    private final Consumer<Action> applied;
 
     ActionApplier(KubernetesClient client, Clock clock) {
+        this(client, clock, action -> {});
+    }
+
+    ActionApplier(KubernetesClient client, Clock clock, Consumer<Action> applied) {
         this.client = client;
         this.clock = clock;
+        this.applied = applied;
     }
 
     /**
@@ -65,6 +76,7 @@ final class ActionApplier {
                             .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"cancel\":true}}");
                 case Action.Emit emit -> emit(target, emit);
             }
+            applied.accept(action);
         }
     }
 

@@ -92,6 +92,17 @@ public final class CopyController implements AutoCloseable {
 
     public CopyController(
             KubernetesClient client, Settings settings, CloneTokenCheck tokens, Clock clock, Duration resync) {
+        this(client, settings, tokens, clock, resync, action -> {});
+    }
+
+    /** @param applied told of each action once applied, on the one worker thread (a test's crash point) */
+    CopyController(
+            KubernetesClient client,
+            Settings settings,
+            CloneTokenCheck tokens,
+            Clock clock,
+            Duration resync,
+            Consumer<Action> applied) {
         this.client = client;
         this.settings = settings;
         this.tokens = tokens;
@@ -99,7 +110,7 @@ public final class CopyController implements AutoCloseable {
         this.resync = resync;
         this.planner = new CopyPlanner(settings);
         this.adoption = new DataVolumeAdoption(tokens);
-        this.applier = new ActionApplier(client, clock);
+        this.applier = new ActionApplier(client, clock, applied);
     }
 
     public void start() {
