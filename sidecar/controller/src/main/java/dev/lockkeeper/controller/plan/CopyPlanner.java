@@ -255,17 +255,16 @@ public final class CopyPlanner {
                 return step.actions();
             }
             CopyTaskResource created = ready.task();
-            step.actions.add(new Action.Create(asObject(created)));
+            // announced ahead of the task: a controller killed between the two announces it again with the task,
+            // where one killed after the task would never say it (the next pass sees the task made)
             step.emit(scheduled(source, target));
+            step.actions.add(new Action.Create(asObject(created)));
             step.transfer(
                     created.spec().source().node(), created.spec().target().node(), 0, 0L);
             step.phase(Phase.CloneScheduled, null);
             return step.actions();
         }
         CopyTaskResource task = o.task().get();
-        // the pass that made the task announces it, then records the transfer in the status: a controller that died
-        // between the task and the event left the event to this pass
-        if (step.status.transfer() == null) step.emit(scheduled(source, target));
         TaskStatus ts = task.status();
         TaskStatus.Phase phase = ts == null ? TaskStatus.Phase.Queued : ts.phase();
         if (ts != null) {
