@@ -25,7 +25,6 @@ import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import java.security.KeyPair;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -382,32 +381,7 @@ class ControllerKilledAtEachStepTest {
     }
 
     static List<String> left(Copy copy) {
-        List<String> left = new ArrayList<>();
-        client.pods()
-                .inNamespace(copy.sourceNamespace())
-                .withLabel(Keys.MANAGED_BY, Keys.MANAGED_BY_VALUE)
-                .list()
-                .getItems()
-                .forEach(p -> left.add(
-                        "Pod " + copy.sourceNamespace() + "/" + p.getMetadata().getName()));
-        client.pods()
-                .inNamespace(INSTALLATION)
-                .withLabel(Keys.TARGET_UID, copy.targetUid())
-                .list()
-                .getItems()
-                .forEach(p ->
-                        left.add("Pod " + INSTALLATION + "/" + p.getMetadata().getName()));
-        if (client.persistentVolumeClaims()
-                        .inNamespace(INSTALLATION)
-                        .withName(Names.prime(copy.targetUid()))
-                        .get()
-                != null) left.add("the prime");
-        if (client.genericKubernetesResources(Resources.COPY_TASKS)
-                        .inNamespace(INSTALLATION)
-                        .withName(Names.task(copy.targetUid()))
-                        .get()
-                != null) left.add("the task");
-        return left;
+        return Simulators.copyObjectsLeft(client, copy.sourceNamespace(), copy.targetUid());
     }
 
     /** An action as a line of the report, with the copy's UIDs replaced by what they name. */

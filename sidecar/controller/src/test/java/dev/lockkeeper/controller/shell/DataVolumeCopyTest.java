@@ -28,7 +28,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
-import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
@@ -253,31 +252,7 @@ class DataVolumeCopyTest {
 
     /** The holders, prime and task a copy makes; all gone once it is done or refused. */
     List<String> left(String sourceNamespace, String targetUid) {
-        List<String> left = new ArrayList<>();
-        client.pods()
-                .inNamespace(sourceNamespace)
-                .withLabel(Keys.MANAGED_BY, "lockkeeper")
-                .list()
-                .getItems()
-                .forEach(p -> left.add(
-                        "Pod " + sourceNamespace + "/" + p.getMetadata().getName()));
-        client.pods()
-                .inNamespace("lockkeeper")
-                .withLabel(Keys.TARGET_UID, targetUid)
-                .list()
-                .getItems()
-                .forEach(p -> left.add("Pod lockkeeper/" + p.getMetadata().getName()));
-        if (client.persistentVolumeClaims()
-                        .inNamespace("lockkeeper")
-                        .withName("prime-" + targetUid)
-                        .get()
-                != null) left.add("the prime");
-        if (client.genericKubernetesResources(Resources.COPY_TASKS)
-                        .inNamespace("lockkeeper")
-                        .withName(targetUid)
-                        .get()
-                != null) left.add("the task");
-        return left;
+        return Simulators.copyObjectsLeft(client, sourceNamespace, targetUid);
     }
 
     @Test

@@ -250,31 +250,7 @@ class FakeClusterCopyTest {
     }
 
     List<String> left(String sourceNamespace, String targetUid) {
-        List<String> left = new java.util.ArrayList<>();
-        client.pods()
-                .inNamespace(sourceNamespace)
-                .withLabel(Keys.MANAGED_BY, "lockkeeper")
-                .list()
-                .getItems()
-                .forEach(p -> left.add(
-                        "Pod " + sourceNamespace + "/" + p.getMetadata().getName()));
-        client.pods()
-                .inNamespace("lockkeeper")
-                .withLabel(Keys.TARGET_UID, targetUid)
-                .list()
-                .getItems()
-                .forEach(p -> left.add("Pod lockkeeper/" + p.getMetadata().getName()));
-        if (client.persistentVolumeClaims()
-                        .inNamespace("lockkeeper")
-                        .withName("prime-" + targetUid)
-                        .get()
-                != null) left.add("the prime");
-        if (client.genericKubernetesResources(Resources.COPY_TASKS)
-                        .inNamespace("lockkeeper")
-                        .withName(targetUid)
-                        .get()
-                != null) left.add("the task");
-        return left;
+        return Simulators.copyObjectsLeft(client, sourceNamespace, targetUid);
     }
 
     void assertCopied(String sourceNamespace) {

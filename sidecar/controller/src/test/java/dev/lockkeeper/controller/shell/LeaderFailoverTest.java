@@ -262,24 +262,7 @@ class LeaderFailoverTest {
 
     /** Holders, the prime and the task of the copy, while any is left. */
     List<String> left(String uid) {
-        List<String> left = new ArrayList<>();
-        admin.pods().inNamespace(NS).withLabel(Keys.MANAGED_BY, Keys.MANAGED_BY_VALUE).list().getItems().stream()
-                .map(p -> "Pod " + NS + "/" + p.getMetadata().getName())
-                .forEach(left::add);
-        admin.pods().inNamespace(INSTALLATION).withLabel(Keys.TARGET_UID, uid).list().getItems().stream()
-                .map(p -> "Pod " + INSTALLATION + "/" + p.getMetadata().getName())
-                .forEach(left::add);
-        if (admin.persistentVolumeClaims()
-                        .inNamespace(INSTALLATION)
-                        .withName("prime-" + uid)
-                        .get()
-                != null) left.add("the prime");
-        if (admin.genericKubernetesResources(Resources.COPY_TASKS)
-                        .inNamespace(INSTALLATION)
-                        .withName(uid)
-                        .get()
-                != null) left.add("the task");
-        return left;
+        return Simulators.copyObjectsLeft(admin, NS, uid);
     }
 
     static void await(String what, BooleanSupplier condition) {

@@ -424,27 +424,7 @@ class RealAgentsCopyTest {
     }
 
     static List<String> left(String sourceNamespace, String targetUid) {
-        List<String> left = new ArrayList<>();
-        client.pods()
-                .inNamespace(sourceNamespace)
-                .withLabel(Keys.MANAGED_BY, Keys.MANAGED_BY_VALUE)
-                .list()
-                .getItems()
-                .forEach(p -> left.add(
-                        "Pod " + sourceNamespace + "/" + p.getMetadata().getName()));
-        client.pods()
-                .inNamespace(INSTALLATION)
-                .withLabel(Keys.TARGET_UID, targetUid)
-                .list()
-                .getItems()
-                .forEach(p ->
-                        left.add("Pod " + INSTALLATION + "/" + p.getMetadata().getName()));
-        if (claim(INSTALLATION, "prime-" + targetUid) != null) left.add("the prime");
-        if (client.genericKubernetesResources(Resources.COPY_TASKS)
-                        .inNamespace(INSTALLATION)
-                        .withName(targetUid)
-                        .get()
-                != null) left.add("the task");
+        List<String> left = new ArrayList<>(Simulators.copyObjectsLeft(client, sourceNamespace, targetUid));
         left.addAll(kubelet.podsWithVolumes());
         left.addAll(kubelet.mountsUnderKubeletRoots());
         for (String node : NODE_ADDRESSES.keySet()) {

@@ -2,6 +2,8 @@ package dev.lockkeeper.controller.shell;
 
 import dev.lockkeeper.controller.api.Json;
 import dev.lockkeeper.controller.api.Keys;
+import dev.lockkeeper.controller.plan.Names;
+import dev.lockkeeper.controller.plan.Settings;
 import dev.lockkeeper.sidecar.agent.TaskStatus;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -95,6 +97,40 @@ final class Simulators implements AutoCloseable {
     volatile Kubelet kubelet = Kubelet.NONE;
     /** Off where real agent processes take the CopyTasks ({@link RealAgentsCopyTest}). */
     volatile boolean simulateAgents = true;
+
+    /**
+     * What a copy made and has not removed yet: holder pods in the source namespace, target holders, the prime and the
+     * CopyTask in the installation namespace. Every fake-cluster test ends by waiting for this to be empty.
+     */
+    static List<String> copyObjectsLeft(KubernetesClient client, String sourceNamespace, String targetUid) {
+        String installation = Settings.DEFAULT.namespace();
+        List<String> left = new ArrayList<>();
+        client.pods()
+                .inNamespace(sourceNamespace)
+                .withLabel(Keys.MANAGED_BY, Keys.MANAGED_BY_VALUE)
+                .list()
+                .getItems()
+                .forEach(p -> left.add(
+                        "Pod " + sourceNamespace + "/" + p.getMetadata().getName()));
+        client.pods()
+                .inNamespace(installation)
+                .withLabel(Keys.TARGET_UID, targetUid)
+                .list()
+                .getItems()
+                .forEach(p ->
+                        left.add("Pod " + installation + "/" + p.getMetadata().getName()));
+        if (client.persistentVolumeClaims()
+                        .inNamespace(installation)
+                        .withName(Names.prime(targetUid))
+                        .get()
+                != null) left.add("the prime");
+        if (client.genericKubernetesResources(Resources.COPY_TASKS)
+                        .inNamespace(installation)
+                        .withName(Names.task(targetUid))
+                        .get()
+                != null) left.add("the task");
+        return left;
+    }
 
     Simulators(KubernetesClient client) {
         this.client = client;
