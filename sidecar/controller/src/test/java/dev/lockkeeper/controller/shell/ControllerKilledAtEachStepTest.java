@@ -13,6 +13,7 @@ import dev.lockkeeper.controller.plan.Action;
 import dev.lockkeeper.controller.plan.CloneTokenCheck;
 import dev.lockkeeper.controller.plan.Names;
 import dev.lockkeeper.controller.plan.Settings;
+import dev.lockkeeper.controller.testing.Await;
 import dev.lockkeeper.controller.testing.MockCluster;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -29,7 +30,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -455,14 +455,6 @@ class ControllerKilledAtEachStepTest {
     }
 
     static void await(Supplier<String> what, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) fail("timed out waiting for " + what.get());
-            try {
-                Thread.sleep(25);
-            } catch (InterruptedException e) {
-                throw new AssertionError(e);
-            }
-        }
+        Await.until(Duration.ofSeconds(30), Duration.ofMillis(25), what, condition);
     }
 }

@@ -12,6 +12,7 @@ import dev.lockkeeper.controller.api.VolumeCopy;
 import dev.lockkeeper.controller.cli.ControllerCommand;
 import dev.lockkeeper.controller.plan.CloneTokenCheck;
 import dev.lockkeeper.controller.plan.Settings;
+import dev.lockkeeper.controller.testing.Await;
 import dev.lockkeeper.controller.testing.MockCluster;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
@@ -205,15 +206,7 @@ class DataVolumeCopyTest {
     }
 
     static void await(Supplier<String> what, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) fail("timed out waiting for " + what.get());
-            try {
-                Thread.sleep(25);
-            } catch (InterruptedException e) {
-                throw new AssertionError(e);
-            }
-        }
+        Await.until(Duration.ofSeconds(30), Duration.ofMillis(25), what, condition);
     }
 
     void assertCopiedFor(String sourceNamespace, String authorizedReason) {

@@ -14,6 +14,7 @@ import dev.lockkeeper.controller.api.VolumeCopy;
 import dev.lockkeeper.controller.cli.ControllerCommand;
 import dev.lockkeeper.controller.plan.CloneTokenCheck;
 import dev.lockkeeper.controller.plan.Settings;
+import dev.lockkeeper.controller.testing.Await;
 import dev.lockkeeper.controller.testing.MockCluster;
 import dev.lockkeeper.sidecar.agent.TaskStatus;
 import io.fabric8.kubernetes.api.model.Event;
@@ -227,15 +228,7 @@ class FakeClusterCopyTest {
     }
 
     static void await(Supplier<String> what, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) fail("timed out waiting for " + what.get());
-            try {
-                Thread.sleep(25);
-            } catch (InterruptedException e) {
-                throw new AssertionError(e);
-            }
-        }
+        Await.until(Duration.ofSeconds(30), Duration.ofMillis(25), what, condition);
     }
 
     /** What a finished or cancelled copy must leave: no prime, holder or task; the finalizer gone. */

@@ -8,6 +8,7 @@ import dev.lockkeeper.controller.api.Keys;
 import dev.lockkeeper.controller.plan.CloneTokenCheck;
 import dev.lockkeeper.controller.plan.Settings;
 import dev.lockkeeper.controller.testing.AuthenticatingMockCluster;
+import dev.lockkeeper.controller.testing.Await;
 import dev.lockkeeper.controller.testing.MockCluster;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -270,14 +271,6 @@ class LeaderFailoverTest {
     }
 
     static void await(Supplier<String> what, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) fail("timed out waiting for " + what.get());
-            try {
-                Thread.sleep(25);
-            } catch (InterruptedException e) {
-                throw new AssertionError(e);
-            }
-        }
+        Await.until(Duration.ofSeconds(60), Duration.ofMillis(25), what, condition);
     }
 }

@@ -15,6 +15,7 @@ import dev.lockkeeper.controller.api.VolumeCopy;
 import dev.lockkeeper.controller.cli.ControllerCommand;
 import dev.lockkeeper.controller.cli.Main;
 import dev.lockkeeper.controller.plan.Settings;
+import dev.lockkeeper.controller.testing.Await;
 import dev.lockkeeper.controller.testing.MockCluster;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
@@ -346,15 +347,7 @@ class RealAgentsCopyTest {
     }
 
     static void await(Supplier<String> what, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) fail("timed out waiting for " + what.get());
-            try {
-                Thread.sleep(50);
-            } catch (InterruptedException e) {
-                throw new AssertionError(e);
-            }
-        }
+        Await.until(Duration.ofSeconds(60), Duration.ofMillis(50), what, condition);
     }
 
     /** Waits for the copy into {@code namespace/name} to finish, and checks what CDI users read on the claim. */
