@@ -10,13 +10,18 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
 
 /**
  * The engine's image walk, for a source that is sent rather than written: the same {@link ChunkPlan}
  * (SEEK_DATA/SEEK_HOLE, or every byte for a device) and the same 4 KiB zero split as a local copy, so the decision
  * "hole or data" is made in one place for both. Holes and zero runs are handed on as coalesced runs, data as the
- * bytes of one read, at most {@value ImageCopier#CHUNK} bytes each. One buffer, one thread: the caller's sends pace
- * the reads, so a slow receiver never makes this side read ahead.
+ * bytes of one read, at most {@value ImageCopier#CHUNK} bytes each. A {@link ChunkReader} reads and zero-scans the
+ * next chunk while the caller sends the last one, in {@value #BUFFERS} buffers: the caller's sends pace the reads, so
+ * a slow receiver never makes this side read more than one chunk ahead.
  */
 public final class ImageStreamSource implements AutoCloseable {
     /** Receives the walk in offset order; {@code bytes} is only valid during the call. */
@@ -26,14 +31,20 @@ public final class ImageStreamSource implements AutoCloseable {
         void zero(long offset, long length) throws IOException;
     }
 
+    /** One chunk being sent, one being read. */
+    private static final int BUFFERS = 2;
+
     private final ImageSource image;
     private final FileStat stat;
-    private final Arena arena = Arena.ofConfined();
-    private final MemorySegment buffer = NativeFile.directBuffer(arena, ImageCopier.CHUNK);
+    /** Shared: the reading thread fills the buffers, the caller's thread sends from them. */
+    private final Arena arena = Arena.ofShared();
+
+    private final List<MemorySegment> buffers = new ArrayList<>(BUFFERS);
 
     private ImageStreamSource(ImageSource image, FileStat stat) {
         this.image = image;
         this.stat = stat;
+        for (int i = 0; i < BUFFERS; i++) buffers.add(NativeFile.directBuffer(arena, ImageCopier.CHUNK));
     }
 
     /**
@@ -119,29 +130,123 @@ public final class ImageStreamSource implements AutoCloseable {
             throw new CopyException(
                     "range [" + from + ", " + to + ") is outside the source's " + image.size + " bytes");
         }
-        ChunkPlan plan = new ChunkPlan(image, null, from, to);
-        long[] zeroStart = {-1};
-        long[] zeroEnd = {-1};
-        for (Chunk chunk = plan.next(); chunk != null; chunk = plan.next()) {
-            if (chunk.hole()) {
-                zeroStart[0] = zeroStart[0] < 0 ? chunk.start() : zeroStart[0];
-                zeroEnd[0] = chunk.end();
-                continue;
-            }
-            long bufferStart = ImageCopier.readChunk(image, chunk, buffer);
-            ImageCopier.splitZeroRuns(buffer, bufferStart, chunk, (runFrom, runTo, zero) -> {
-                if (zero) {
-                    zeroStart[0] = zeroStart[0] < 0 ? runFrom : zeroStart[0];
-                    zeroEnd[0] = runTo;
-                    return;
+        long zeroStart = -1;
+        long zeroEnd = -1;
+        try (ChunkReader reader = new ChunkReader(new ChunkPlan(image, null, from, to))) {
+            for (ReadChunk chunk = reader.next(); chunk != null; chunk = reader.next()) {
+                for (Run run : chunk.runs()) {
+                    if (run.zero()) {
+                        zeroStart = zeroStart < 0 ? run.from() : zeroStart;
+                        zeroEnd = run.to();
+                        continue;
+                    }
+                    if (zeroStart >= 0) extents.zero(zeroStart, zeroEnd - zeroStart);
+                    zeroStart = -1;
+                    extents.data(
+                            chunk.buffer().asSlice(run.from() - chunk.bufferStart(), run.to() - run.from()),
+                            run.from(),
+                            (int) (run.to() - run.from()));
                 }
-                if (zeroStart[0] >= 0) extents.zero(zeroStart[0], zeroEnd[0] - zeroStart[0]);
-                zeroStart[0] = -1;
-                extents.data(buffer.asSlice(runFrom - bufferStart, runTo - runFrom), runFrom, (int) (runTo - runFrom));
-            });
+                reader.release(chunk);
+            }
         }
-        if (zeroStart[0] >= 0) extents.zero(zeroStart[0], zeroEnd[0] - zeroStart[0]);
+        if (zeroStart >= 0) extents.zero(zeroStart, zeroEnd - zeroStart);
         checkUnchanged();
+    }
+
+    /** A stretch of one chunk that is all zeros (a hole, or zero blocks of data) or data. */
+    private record Run(long from, long to, boolean zero) {}
+
+    /** A chunk as the reader left it: a hole (no buffer), or data read into {@code buffer} and cut into runs. */
+    private record ReadChunk(MemorySegment buffer, long bufferStart, List<Run> runs) {}
+
+    /**
+     * Walks the plan on a platform thread of its own (its reads are blocking system calls, which would pin a virtual
+     * thread's carrier), one chunk ahead of the caller: {@link #next} hands chunks over in order, {@link #release}
+     * gives a buffer back. Closing it stops the walk and waits for the thread, so no read lands in a buffer after the
+     * caller has let go of it.
+     */
+    private final class ChunkReader implements AutoCloseable {
+        private static final Object END = new Object();
+
+        private final ChunkPlan plan;
+        private final BlockingQueue<MemorySegment> free = new ArrayBlockingQueue<>(BUFFERS);
+        /** Holes take no buffer; this bounds how far a run of them gets ahead. */
+        private final BlockingQueue<Object> ready = new ArrayBlockingQueue<>(64);
+
+        private final Thread thread;
+
+        ChunkReader(ChunkPlan plan) {
+            this.plan = plan;
+            free.addAll(buffers);
+            this.thread = Thread.ofPlatform().name("lk-source-reader").daemon().start(this::walk);
+        }
+
+        private void walk() {
+            try {
+                for (Chunk chunk = plan.next(); chunk != null; chunk = plan.next()) {
+                    if (chunk.hole()) {
+                        ready.put(new ReadChunk(null, 0, List.of(new Run(chunk.start(), chunk.end(), true))));
+                        continue;
+                    }
+                    MemorySegment buffer = free.take();
+                    long bufferStart = ImageCopier.readChunk(image, chunk, buffer);
+                    List<Run> runs = new ArrayList<>(1);
+                    ImageCopier.splitZeroRuns(
+                            buffer,
+                            bufferStart,
+                            chunk,
+                            (runFrom, runTo, zero) -> runs.add(new Run(runFrom, runTo, zero)));
+                    ready.put(new ReadChunk(buffer, bufferStart, runs));
+                }
+                ready.put(END);
+            } catch (InterruptedException e) {
+                // the caller stopped (closed): nothing more is wanted
+            } catch (Exception | Error e) {
+                ready.clear();
+                ready.offer(e);
+            }
+        }
+
+        /** The next chunk in offset order, or null after the last one. */
+        ReadChunk next() throws IOException, CopyException {
+            Object item;
+            try {
+                item = ready.take();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("stopped while reading the source");
+            }
+            return switch (item) {
+                case ReadChunk chunk -> chunk;
+                case IOException e -> throw e;
+                case CopyException e -> throw e;
+                case RuntimeException e -> throw e;
+                case Error e -> throw e;
+                case Throwable e -> throw new IOException(e);
+                default -> null;
+            };
+        }
+
+        void release(ReadChunk chunk) {
+            if (chunk.buffer() != null) free.add(chunk.buffer());
+        }
+
+        @Override
+        public void close() {
+            plan.abort();
+            thread.interrupt();
+            boolean interrupted = false;
+            while (true) {
+                try {
+                    thread.join();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) Thread.currentThread().interrupt();
+        }
     }
 
     /** A regular source that changed size while being read is a torn image, not a copy. */
