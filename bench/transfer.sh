@@ -93,7 +93,12 @@ fi
 # two "nodes": a network namespace each, one veth pair between them, addresses only on that pair
 ns_a=lk-bench-a ns_b=lk-bench-b link_a=lk-bva link_b=lk-bvb addr_a=198.18.40.1 addr_b=198.18.40.2
 declare -A pid addr=([node-a]=$addr_a [node-b]=$addr_b) ns=([node-a]=$ns_a [node-b]=$ns_b)
-cleanup() {
+cleanup() {  # agents get SIGTERM first, so a flight recording in LK_BENCH_JVM_OPTS is written out
+  for p in "${pid[@]}"; do kill "$p" 2>/dev/null || true; done
+  for _ in $(seq 50); do
+    alive=0; for p in "${pid[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [ $alive = 0 ] && break; sleep 0.1
+  done
   for p in "${pid[@]}"; do kill -9 "$p" 2>/dev/null || true; done
   ip netns del $ns_a 2>/dev/null || true; ip netns del $ns_b 2>/dev/null || true
 }
@@ -129,6 +134,7 @@ metric() {  # NODE NAME-AND-LABELS: one value from the agent's /metrics
   ip netns exec "${ns[$1]}" curl -s "http://${addr[$1]}:8445/metrics" | awk -v m="$2" 'index($0, m " ") == 1 {print $2}'
 }
 cpu_ticks() { awk '{ print $14 + $15 }' /proc/"${pid[$1]}"/stat; }   # NODE: the agent's utime + stime so far
+sys_ticks() { awk '{ print $15 }' /proc/"${pid[$1]}"/stat; }          # NODE: its stime alone
 rx_bytes() { ip netns exec $ns_b cat /sys/class/net/$link_b/statistics/rx_bytes; }
 drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
 task() {  # SOURCE-NODE TARGET EXTRA-SPEC [TASK-NAME]: one copy through the agents, to node-b; prints its final status
@@ -167,14 +173,18 @@ task_q=$(declare -f task); vars="root=$root sparse=$sparse out=$out"
 declare -A cpu
 for round in $(seq "$runs"); do
   echo "(b) round $round" >&2
-  local_before=$(cpu_ticks node-b)
+  local_before=$(cpu_ticks node-b) local_sys_before=$(sys_ticks node-b)
   timed "${names[0]}" "$task_q; $vars; task node-b $out/out.img ''"
   cpu[local]="${cpu[local]:-} $(( $(cpu_ticks node-b) - local_before ))"
+  cpu[local_sys]="${cpu[local_sys]:-} $(( $(sys_ticks node-b) - local_sys_before ))"
   source_data_before=$(metric node-a 'lockkeeper_agent_bytes_total{kind="data",role="source"}')
   source_before=$(cpu_ticks node-a) target_before=$(cpu_ticks node-b)
+  source_sys_before=$(sys_ticks node-a) target_sys_before=$(sys_ticks node-b)
   timed "${names[1]}" "$task_q; $vars; task node-a $out/out.img ''"
   cpu[source]="${cpu[source]:-} $(( $(cpu_ticks node-a) - source_before ))"
   cpu[target]="${cpu[target]:-} $(( $(cpu_ticks node-b) - target_before ))"
+  cpu[source_sys]="${cpu[source_sys]:-} $(( $(sys_ticks node-a) - source_sys_before ))"
+  cpu[target_sys]="${cpu[target_sys]:-} $(( $(sys_ticks node-b) - target_sys_before ))"
   source_data=$(awk -v a="$(metric node-a 'lockkeeper_agent_bytes_total{kind="data",role="source"}')" -v b="$source_data_before" 'BEGIN { printf "%d", a - b }')
   cp run.log outcome.json
   [ "$peers" = 1 ] || continue
@@ -191,6 +201,8 @@ ticks=$(getconf CLK_TCK)
 cpu_s() { awk -v t="$(median "$1")" -v hz="$ticks" 'BEGIN { printf "%.2f", t / hz }'; }
 row "(b)" "CPU s (user+sys) of the agents: local copy / a2a source + a2a target" "$(cpu_s "${cpu[local]}")" \
   "$(cpu_s "${cpu[source]}") + $(cpu_s "${cpu[target]}")" "-"
+row "(b)" "  of which sys (kernel): local copy / a2a source + a2a target" "$(cpu_s "${cpu[local_sys]}")" \
+  "$(cpu_s "${cpu[source_sys]}") + $(cpu_s "${cpu[target_sys]}")" "-"
 veth=$(cat "veth.$(echo "$a2a" | tr -c 'a-z0-9\n' _)")
 row "(c)" "bytes on the veth (TLS+TCP+IP) vs allocated" "$veth" "$allocated" "$(ratio "$veth" "$allocated")"
 row "(c)" "data bytes sent by the source agent vs allocated" "$source_data" "$allocated" "$(ratio "$source_data" "$allocated")"
