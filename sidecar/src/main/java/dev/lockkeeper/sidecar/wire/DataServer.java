@@ -13,16 +13,17 @@ import dev.lockkeeper.sidecar.transfer.TransferException;
 import dev.lockkeeper.sidecar.wire.Frames.Header;
 import dev.lockkeeper.sidecar.wire.WireMetrics.Kind;
 import dev.lockkeeper.sidecar.wire.WireMetrics.Role;
-import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
+import java.io.Closeable;
 import java.io.IOException;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.net.SocketException;
+import java.net.StandardSocketOptions;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -32,11 +33,11 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import javax.net.ssl.SSLSocket;
+import javax.net.ssl.SSLEngine;
 
 /**
  * The source side of the data plane: serves a task's source image to the target node that pulls it. Each connection
- * runs on its own virtual thread over a JDK {@link SSLSocket} (TLS 1.3, client certificate required); the caller is
+ * runs on its own virtual thread over a {@link TlsChannel} (TLS 1.3, client certificate required); the caller is
  * the node its verified certificate names, and a task is served only when {@link SourceCatalog#open} accepts that
  * node, before any byte of the source is read. The source is stateless: the target names every range it wants, or
  * for a tree the ordinal it resumes after.
@@ -53,15 +54,16 @@ public final class DataServer implements AutoCloseable {
                 new Options(Duration.ofSeconds(30), Duration.ofSeconds(5), WireMetrics.NONE);
     }
 
-    private final ServerSocket listener;
+    private final ServerSocketChannel listener;
     private final NodeTls tls;
     private final SourceCatalog catalog;
     private final RateLimiter rate;
     private final Options options;
-    private final Set<Socket> open = ConcurrentHashMap.newKeySet();
+    private final Set<SocketChannel> open = ConcurrentHashMap.newKeySet();
     private final Thread acceptor;
 
-    private DataServer(ServerSocket listener, NodeTls tls, SourceCatalog catalog, RateLimiter rate, Options options) {
+    private DataServer(
+            ServerSocketChannel listener, NodeTls tls, SourceCatalog catalog, RateLimiter rate, Options options) {
         this.listener = listener;
         this.tls = tls;
         this.catalog = catalog;
@@ -78,20 +80,20 @@ public final class DataServer implements AutoCloseable {
     public static DataServer start(
             InetSocketAddress bind, NodeTls tls, SourceCatalog catalog, RateLimiter rate, Options options)
             throws IOException {
-        ServerSocket listener = new ServerSocket();
-        listener.setReuseAddress(true);
+        ServerSocketChannel listener = ServerSocketChannel.open();
+        listener.setOption(StandardSocketOptions.SO_REUSEADDR, true);
         listener.bind(bind);
         return new DataServer(listener, tls, catalog, rate, options);
     }
 
     public int port() {
-        return listener.getLocalPort();
+        return listener.socket().getLocalPort();
     }
 
     private void acceptLoop() {
-        while (!listener.isClosed()) {
+        while (listener.isOpen()) {
             try {
-                Socket raw = listener.accept();
+                SocketChannel raw = listener.accept();
                 open.add(raw);
                 Thread.ofVirtual().name("lk-data-serve").start(() -> {
                     try {
@@ -102,58 +104,64 @@ public final class DataServer implements AutoCloseable {
                     }
                 });
             } catch (IOException e) {
-                if (!listener.isClosed()) LOG.log(Level.WARNING, "data port accept failed: " + e.getMessage());
+                if (listener.isOpen()) LOG.log(Level.WARNING, "data port accept failed: " + e.getMessage());
             }
         }
     }
 
-    private void serve(Socket raw) {
-        try (Watchdog watchdog = new Watchdog(raw, options.stall())) {
-            raw.setTcpNoDelay(true);
-            raw.setKeepAlive(true);
-            SSLSocket socket =
-                    (SSLSocket) tls.context().getSocketFactory().createSocket(raw, null, raw.getPort(), true);
-            socket.setUseClientMode(false);
-            socket.setSSLParameters(tls.serverParameters());
+    private void serve(SocketChannel raw) {
+        String peer = remoteAddress(raw);
+        try (Watchdog watchdog = new Watchdog(raw.socket(), options.stall())) {
+            raw.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            raw.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
+            SSLEngine engine = tls.context().createSSLEngine();
+            engine.setUseClientMode(false);
+            engine.setSSLParameters(tls.serverParameters());
+            TlsChannel socket = TlsChannel.handshake(raw, engine);
+            watchdog.touch();
             Session session = new Session(socket, watchdog);
             try {
-                socket.startHandshake();
-                watchdog.touch();
                 session.run();
-            } catch (SocketException | java.io.EOFException e) {
+            } catch (SocketException | java.io.EOFException | ClosedChannelException e) {
                 LOG.log(
                         Level.INFO,
-                        "data connection from " + raw.getRemoteSocketAddress() + " ended: "
+                        "data connection from " + peer + " ended: "
                                 + (watchdog.stalled()
                                         ? "no progress for " + options.stall().toSeconds() + " s"
                                         : e.getMessage()));
             } catch (IOException e) {
-                LOG.log(
-                        Level.INFO,
-                        "data connection from " + raw.getRemoteSocketAddress() + " failed: " + e.getMessage());
+                LOG.log(Level.INFO, "data connection from " + peer + " failed: " + e.getMessage());
                 session.tryError(e.getMessage(), false);
             }
         } catch (IOException e) {
-            LOG.log(Level.INFO, "data connection from " + raw.getRemoteSocketAddress() + " failed: " + e.getMessage());
+            LOG.log(Level.INFO, "data connection from " + peer + " failed: " + e.getMessage());
+        }
+    }
+
+    private static String remoteAddress(SocketChannel channel) {
+        try {
+            return String.valueOf(channel.getRemoteAddress());
+        } catch (IOException e) {
+            return "a closed connection";
         }
     }
 
     /** One target's session: HELLO, then its ranges and digest requests until BYE. */
     private final class Session {
-        private final SSLSocket socket;
+        private final TlsChannel socket;
         private final Watchdog watchdog;
         private final Frames.Reader in;
         private final Frames.Writer out;
 
-        Session(SSLSocket socket, Watchdog watchdog) throws IOException {
+        Session(TlsChannel socket, Watchdog watchdog) {
             this.socket = socket;
             this.watchdog = watchdog;
-            this.in = new Frames.Reader(new BufferedInputStream(socket.getInputStream(), 64 << 10));
-            this.out = new Frames.Writer(new BufferedOutputStream(socket.getOutputStream(), 64 << 10));
+            this.in = new Frames.Reader(socket.input());
+            this.out = new Frames.Writer(socket.output());
         }
 
         void run() throws IOException {
-            Optional<String> caller = NodeTls.peerNode(socket);
+            Optional<String> caller = NodeTls.peerNode(socket.session());
             if (caller.isEmpty()) {
                 error("your certificate names no node (SAN URI " + NodeTls.URI_PREFIX + "<node>)", false);
                 return;
@@ -372,7 +380,7 @@ public final class DataServer implements AutoCloseable {
         }
     }
 
-    private static void closeQuietly(Socket socket) {
+    private static void closeQuietly(Closeable socket) {
         try {
             socket.close();
         } catch (IOException e) {
@@ -383,7 +391,7 @@ public final class DataServer implements AutoCloseable {
     @Override
     public void close() throws IOException {
         listener.close();
-        for (Socket socket : open) closeQuietly(socket);
+        for (SocketChannel socket : open) closeQuietly(socket);
         try {
             acceptor.join(Duration.ofSeconds(5));
         } catch (InterruptedException e) {

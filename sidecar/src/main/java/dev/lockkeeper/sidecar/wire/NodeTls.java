@@ -35,7 +35,6 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
-import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
 
 /**
@@ -234,8 +233,7 @@ public final class NodeTls {
     }
 
     /** The node named by the peer's verified certificate on a connection whose handshake finished. */
-    static Optional<String> peerNode(SSLSocket socket) {
-        SSLSession session = socket.getSession();
+    static Optional<String> peerNode(SSLSession session) {
         try {
             Certificate[] peer = session.getPeerCertificates();
             return peer.length > 0 && peer[0] instanceof X509Certificate x509 ? nodeOf(x509) : Optional.empty();

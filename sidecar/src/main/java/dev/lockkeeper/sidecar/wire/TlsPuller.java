@@ -18,13 +18,12 @@ import dev.lockkeeper.sidecar.transfer.TransferProgress;
 import dev.lockkeeper.sidecar.wire.Frames.Header;
 import dev.lockkeeper.sidecar.wire.WireMetrics.Kind;
 import dev.lockkeeper.sidecar.wire.WireMetrics.Role;
-import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.ConnectException;
-import java.net.Socket;
+import java.net.StandardSocketOptions;
+import java.nio.channels.SocketChannel;
 import java.security.cert.CertificateException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -34,8 +33,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.function.BooleanSupplier;
 import java.util.function.UnaryOperator;
+import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLHandshakeException;
-import javax.net.ssl.SSLSocket;
 
 /**
  * The target side of the data plane: connects to the source node's data port over TLS 1.3 with this node's
@@ -125,10 +124,15 @@ public final class TlsPuller implements Puller {
             PullRequest request, CheckpointStore checkpoints, TransferProgress progress, BooleanSupplier canceled)
             throws TransferException {
         if (canceled.getAsBoolean()) throw new TransferException("canceled", false);
-        Socket raw = new Socket();
+        SocketChannel raw;
+        try {
+            raw = SocketChannel.open();
+        } catch (IOException e) {
+            throw new TransferException("cannot open a connection: " + e.getMessage(), true, e);
+        }
         try (raw) {
-            SSLSocket socket = connect(raw, request);
-            try (Watchdog watchdog = new Watchdog(raw, options.stall())) {
+            TlsChannel socket = connect(raw, request);
+            try (Watchdog watchdog = new Watchdog(raw.socket(), options.stall())) {
                 Attempt attempt = new Attempt(request, checkpoints, progress, canceled, socket, watchdog);
                 try {
                     return attempt.run();
@@ -142,26 +146,26 @@ public final class TlsPuller implements Puller {
         }
     }
 
-    private SSLSocket connect(Socket raw, PullRequest request) throws TransferException {
+    private TlsChannel connect(SocketChannel raw, PullRequest request) throws TransferException {
         try {
-            raw.connect(
-                    request.sourceAddress(),
-                    Math.toIntExact(options.connectTimeout().toMillis()));
-            raw.setTcpNoDelay(true);
-            raw.setKeepAlive(true);
-            SSLSocket socket = (SSLSocket) tls.context()
-                    .getSocketFactory()
-                    .createSocket(
-                            raw,
+            raw.socket()
+                    .connect(
+                            request.sourceAddress(),
+                            Math.toIntExact(options.connectTimeout().toMillis()));
+            raw.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            raw.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
+            SSLEngine engine = tls.context()
+                    .createSSLEngine(
                             request.sourceAddress().getHostString(),
-                            request.sourceAddress().getPort(),
-                            true);
-            socket.setSSLParameters(tls.clientParameters());
-            // the handshake's reads time out; once it is done the watchdog takes over (writes have no timeout)
-            raw.setSoTimeout(Math.toIntExact(options.stall().toMillis()));
-            socket.startHandshake();
-            raw.setSoTimeout(0);
-            Optional<String> server = NodeTls.peerNode(socket);
+                            request.sourceAddress().getPort());
+            engine.setUseClientMode(true);
+            engine.setSSLParameters(tls.clientParameters());
+            TlsChannel socket;
+            // a server that accepts and then says nothing is cut off after the stall time
+            try (Watchdog handshake = new Watchdog(raw.socket(), options.stall())) {
+                socket = TlsChannel.handshake(raw, engine);
+            }
+            Optional<String> server = NodeTls.peerNode(socket.session());
             if (!server.equals(Optional.of(request.sourceNode()))) {
                 throw new TransferException(
                         "the data port at " + request.sourceAddress() + " presents a certificate for "
@@ -221,16 +225,15 @@ public final class TlsPuller implements Puller {
                 CheckpointStore checkpoints,
                 TransferProgress progress,
                 BooleanSupplier canceled,
-                SSLSocket socket,
-                Watchdog watchdog)
-                throws IOException {
+                TlsChannel socket,
+                Watchdog watchdog) {
             this.request = request;
             this.checkpoints = checkpoints;
             this.progress = progress;
             this.canceled = canceled;
             this.watchdog = watchdog;
-            this.in = new Frames.Reader(new BufferedInputStream(socket.getInputStream(), 64 << 10));
-            this.out = new Frames.Writer(new BufferedOutputStream(socket.getOutputStream(), 64 << 10));
+            this.in = new Frames.Reader(socket.input());
+            this.out = new Frames.Writer(socket.output());
         }
 
         TransferOutcome run() throws IOException, TransferException {
