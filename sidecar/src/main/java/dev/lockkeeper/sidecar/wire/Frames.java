@@ -17,8 +17,9 @@ import java.util.zip.CRC32C;
  * in its span and no payload; control frames carry at most 64 KiB. Anything else is refused before a payload byte is
  * read, so a hostile length never makes the reader allocate or wait for it.
  *
- * <p>One reader and one writer per connection, each with one {@value #COPY_BUFFER}-byte heap buffer: data payloads
- * go from and to native memory in pieces, so memory per connection is fixed whatever the image size.
+ * <p>One reader and one writer per connection. Over a {@link TlsChannel} data payloads go from and to native memory
+ * directly; over any other stream through one {@value #COPY_BUFFER}-byte heap buffer, in pieces. Either way memory per
+ * connection is fixed whatever the image size.
  */
 final class Frames {
     static final int HEADER_BYTES = 28;
@@ -74,11 +75,15 @@ final class Frames {
             crc.update(bytes.asByteBuffer());
             headerView.putInt(COVERED_HEADER_BYTES, (int) crc.getValue());
             out.write(header);
-            for (int done = 0; done < length; ) {
-                int n = Math.min(copy.length, length - done);
-                MemorySegment.copy(bytes, ValueLayout.JAVA_BYTE, done, copy, 0, n);
-                out.write(copy, 0, n);
-                done += n;
+            if (out instanceof TlsChannel.Output tls) {
+                tls.write(bytes);
+            } else {
+                for (int done = 0; done < length; ) {
+                    int n = Math.min(copy.length, length - done);
+                    MemorySegment.copy(bytes, ValueLayout.JAVA_BYTE, done, copy, 0, n);
+                    out.write(copy, 0, n);
+                    done += n;
+                }
             }
             written += HEADER_BYTES + length;
         }
@@ -150,11 +155,16 @@ final class Frames {
 
         /** Reads a DATA payload into {@code target} (at least {@code frame.length()} bytes) and checks its CRC. */
         void payloadInto(Header frame, MemorySegment target) throws IOException {
-            for (int done = 0; done < frame.length(); ) {
-                int n = Math.min(copy.length, frame.length() - done);
-                readFully(copy, 0, n, "DATA payload");
-                MemorySegment.copy(copy, 0, target, ValueLayout.JAVA_BYTE, done, n);
-                done += n;
+            if (in instanceof TlsChannel.Input tls) {
+                tls.readFully(target.asSlice(0, frame.length()));
+                read += frame.length();
+            } else {
+                for (int done = 0; done < frame.length(); ) {
+                    int n = Math.min(copy.length, frame.length() - done);
+                    readFully(copy, 0, n, "DATA payload");
+                    MemorySegment.copy(copy, 0, target, ValueLayout.JAVA_BYTE, done, n);
+                    done += n;
+                }
             }
             CRC32C crc = headerCrc();
             crc.update(target.asSlice(0, frame.length()).asByteBuffer());

@@ -5,6 +5,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import javax.net.ssl.SSLEngine;
@@ -50,7 +51,8 @@ final class TlsChannel implements Closeable {
     private final int recordPlaintext;
     private boolean endOfStream;
 
-    private final InputStream input = new InputStream() {
+    /** Decrypted application data; reads native memory in without a heap array in between. */
+    final class Input extends InputStream {
         @Override
         public int read() throws IOException {
             byte[] one = new byte[1];
@@ -59,11 +61,23 @@ final class TlsChannel implements Closeable {
 
         @Override
         public int read(byte[] into, int offset, int length) throws IOException {
-            return TlsChannel.this.read(into, offset, length);
+            return TlsChannel.this.read(ByteBuffer.wrap(into, offset, length));
         }
-    };
 
-    private final OutputStream output = new OutputStream() {
+        /** Fills {@code into} (JSSE opens a record in its own buffer; it is copied once, straight to native memory). */
+        void readFully(MemorySegment into) throws IOException {
+            ByteBuffer target = into.asByteBuffer();
+            while (target.hasRemaining()) {
+                if (TlsChannel.this.read(target) < 0) {
+                    throw new EOFException("the peer closed the connection with " + target.remaining() + " of "
+                            + into.byteSize() + " bytes to come");
+                }
+            }
+        }
+    }
+
+    /** Application data to encrypt; {@link #flush} sends everything written so far. */
+    final class Output extends OutputStream {
         @Override
         public void write(int b) throws IOException {
             write(new byte[] {(byte) b}, 0, 1);
@@ -71,14 +85,22 @@ final class TlsChannel implements Closeable {
 
         @Override
         public void write(byte[] from, int offset, int length) throws IOException {
-            TlsChannel.this.write(from, offset, length);
+            TlsChannel.this.write(ByteBuffer.wrap(from, offset, length));
+        }
+
+        /** Writes native memory: JSSE copies the plaintext into the record it encrypts in place, so no other copy. */
+        void write(MemorySegment from) throws IOException {
+            TlsChannel.this.write(from.asByteBuffer());
         }
 
         @Override
         public void flush() throws IOException {
             TlsChannel.this.flush();
         }
-    };
+    }
+
+    private final Input input = new Input();
+    private final Output output = new Output();
 
     private TlsChannel(SocketChannel channel, SSLEngine engine) {
         this.channel = channel;
@@ -109,12 +131,12 @@ final class TlsChannel implements Closeable {
     }
 
     /** Decrypted application data; returns -1 once the peer closed (with or without close_notify). */
-    InputStream input() {
+    Input input() {
         return input;
     }
 
     /** Application data to encrypt; {@link OutputStream#flush} sends everything written so far. */
-    OutputStream output() {
+    Output output() {
         return output;
     }
 
@@ -147,25 +169,25 @@ final class TlsChannel implements Closeable {
         for (Runnable task = engine.getDelegatedTask(); task != null; task = engine.getDelegatedTask()) task.run();
     }
 
-    private int read(byte[] into, int offset, int length) throws IOException {
-        if (length == 0) return 0;
-        if (appIn.hasRemaining()) {
-            int n = Math.min(length, appIn.remaining());
-            appIn.get(into, offset, n);
-            return n;
-        }
-        if (length >= recordPlaintext) {
-            // large reads are opened straight into the caller's array
-            ByteBuffer target = ByteBuffer.wrap(into, offset, length);
-            int got = open(target, false);
-            return got < 0 ? -1 : got;
+    /** Reads into {@code target}'s remaining bytes what is there (blocking for at least one); -1 at the end. */
+    private int read(ByteBuffer target) throws IOException {
+        if (!target.hasRemaining()) return 0;
+        if (appIn.hasRemaining()) return moveOpened(target);
+        if (target.remaining() >= recordPlaintext) {
+            // large reads are opened straight into the caller's buffer
+            return open(target, false);
         }
         appIn.clear();
         int got = open(appIn, false);
         appIn.flip();
-        if (got < 0) return -1;
-        int n = Math.min(length, appIn.remaining());
-        appIn.get(into, offset, n);
+        return got < 0 ? -1 : moveOpened(target);
+    }
+
+    private int moveOpened(ByteBuffer target) {
+        int n = Math.min(target.remaining(), appIn.remaining());
+        target.put(target.position(), appIn, appIn.position(), n);
+        target.position(target.position() + n);
+        appIn.position(appIn.position() + n);
         return n;
     }
 
@@ -239,18 +261,18 @@ final class TlsChannel implements Closeable {
         }
     }
 
-    private void write(byte[] from, int offset, int length) throws IOException {
-        if (length <= appOut.remaining()) {
-            appOut.put(from, offset, length);
+    private void write(ByteBuffer from) throws IOException {
+        if (from.remaining() <= appOut.remaining()) {
+            appOut.put(from);
             return;
         }
         // fill the gathered record first, so a frame header and the start of its payload share one record
-        int head = appOut.remaining();
-        appOut.put(from, offset, head);
+        appOut.put(appOut.position(), from, from.position(), appOut.remaining());
+        from.position(from.position() + appOut.remaining());
+        appOut.position(appOut.limit());
         sealGathered();
-        ByteBuffer rest = ByteBuffer.wrap(from, offset + head, length - head);
-        while (rest.remaining() >= recordPlaintext) seal(rest);
-        appOut.put(rest);
+        while (from.remaining() >= recordPlaintext) seal(from);
+        appOut.put(from);
     }
 
     private void flush() throws IOException {

@@ -8,6 +8,9 @@ import dev.lockkeeper.sidecar.testing.NodeIdentities;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -98,6 +101,16 @@ class TlsChannelTest {
                 byte[] back = new byte[size];
                 readInPieces(tls.input(), back, random);
                 assertArrayEquals(sent, back, size + " bytes came back different");
+                // and the same bytes through the native-memory paths a DATA frame takes
+                try (Arena arena = Arena.ofConfined()) {
+                    tls.output().write(new byte[] {(byte) size});
+                    tls.output().write(arena.allocate(size).copyFrom(MemorySegment.ofArray(sent)));
+                    tls.output().flush();
+                    assertEquals((byte) size, (byte) tls.input().read());
+                    MemorySegment received = arena.allocate(size);
+                    tls.input().readFully(received);
+                    assertArrayEquals(sent, received.toArray(ValueLayout.JAVA_BYTE), size + " bytes through memory");
+                }
             }
         }
         echo.get(30, TimeUnit.SECONDS);
