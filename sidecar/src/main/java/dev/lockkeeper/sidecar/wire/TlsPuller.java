@@ -72,7 +72,9 @@ public final class TlsPuller implements Puller {
                 Duration.ofSeconds(30),
                 Duration.ofSeconds(10),
                 WireMetrics.NONE,
-                4,
+                // two being written while the reader fills the third: the disk outruns the network, so a fourth
+                // buffer only held 4 MiB more per pull (two pulls at once: target RSS ~150 MiB against a 160 goal)
+                3,
                 2);
 
         public Options withCheckpointBytes(long bytes) {
