@@ -25,11 +25,19 @@ final class Jars {
 
     private Jars() {}
 
+    /**
+     * The jar on the test's JDK. The JIT stops at C1 and the collector is the serial one: each process lives for a few
+     * requests, and C2's compiler threads and G1's setup would spend the CPU it needs to start (about half of it,
+     * measured to "listening on" for {@code serve}) on a machine whose cores the other tests share. Neither changes
+     * what the jar does; RealAgentsCopyTest starts its agent processes the same way.
+     */
     static List<String> java(Path jar, String... args) {
         List<String> command = new ArrayList<>(List.of(
                 ProcessHandle.current().info().command().orElse("java"),
                 "--enable-native-access=ALL-UNNAMED",
                 "-Xmx256m",
+                "-XX:TieredStopAtLevel=1",
+                "-XX:+UseSerialGC",
                 "-jar",
                 jar.toString()));
         command.addAll(List.of(args));

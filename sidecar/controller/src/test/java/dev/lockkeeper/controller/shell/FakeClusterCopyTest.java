@@ -310,8 +310,15 @@ class FakeClusterCopyTest {
     @Test
     void aTokenExpiredAtReconcileButValidAtCreationStillWorks() throws Exception {
         createSource(golden);
-        // minted so that it expires (leeway included) a few seconds after the object is created
-        String token = token(Instant.now().minus(CloneTokenSigner.LIFETIME).plusSeconds(1), golden, "win11-copy");
+        // minted so that it expires (leeway included) 4 s from now: time for the create just below (the API server
+        // cuts creationTimestamp to the second, which only moves it earlier), and all the wait for its expiry takes
+        String token = token(
+                Instant.now()
+                        .minus(CloneTokenSigner.LIFETIME)
+                        .minusSeconds(CloneTokenVerifier.LEEWAY_SECONDS)
+                        .plusSeconds(4),
+                golden,
+                "win11-copy");
         createCopy(golden, token);
         createTarget("fast");
         var verifier = new CloneTokenVerifier(webhookKeys.getPublic(), Clock.systemUTC());
