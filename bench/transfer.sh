@@ -6,7 +6,8 @@
 # the agents are started once and stay up (as on a node), each copy is handed to them as a task file.
 #   (a) the agent copying on one node vs the fastest peer of bench/copy.sh, per row (runs bench/copy.sh)
 #   (b) agent -> agent across two network namespaces joined by a veth, vs the same agent copying locally, vs
-#       `tar -S -c | socat OPENSSL` -> `socat OPENSSL-LISTEN | tar -x`, vs a raw `dd | socat OPENSSL` stream
+#       `tar -S -c | socat OPENSSL` -> `socat OPENSSL-LISTEN | tar -x`, vs a raw `dd | socat OPENSSL` stream; and two
+#       floors: the image's data bytes from memory to memory through socat OPENSSL, and through plain TCP
 #   (c) bytes on the veth (TLS, TCP and IP included) and payload data bytes vs the image's allocated data
 #   (d) kill -9 of the target agent, then of the source agent, at 50 %: bytes sent again, total time vs uninterrupted
 #   (e) peak RSS of each agent; heap, RSS and dirty page cache with two tasks running at once
@@ -165,7 +166,8 @@ timed() {  # NAME COMMAND: one run, caches dropped, sync included
 tls_listen="OPENSSL-LISTEN:9555,bind=$addr_b,reuseaddr,cert=pki/node-b/tls.crt,key=pki/node-b/tls.key,cafile=pki/ca.crt,verify=1"
 tls_connect="OPENSSL:$addr_b:9555,cert=pki/node-a/tls.crt,key=pki/node-a/tls.key,cafile=pki/ca.crt,verify=0"
 a2a="agent -> agent (veth)"
-names=("agent, local on node-b" "$a2a" "agent -> agent + verify" "tar -S | socat OPENSSL" "dd | socat OPENSSL (raw)")
+names=("agent, local on node-b" "$a2a" "agent -> agent + verify" "tar -S | socat OPENSSL" "dd | socat OPENSSL (raw)"
+  "floor: socat OPENSSL, memory to memory (no disk)" "floor: socat TCP, no TLS, memory to memory")
 [ "$peers" = 1 ] || names=("${names[@]:0:2}")
 a2a_t=0
 if wants b || wants c; then
@@ -191,6 +193,16 @@ for round in $(seq "$runs"); do
   timed "${names[2]}" "$task_q; $vars; task node-a $out/out.img 'verify: true'"
   timed "${names[3]}" "mkdir out.d && (ip netns exec $ns_b socat -u '$tls_listen' - | tar -xf - -C out.d) & sleep 0.5; ip netns exec $ns_a bash -c 'tar -S -cf - -C $(dirname "$sparse") $(basename "$sparse") | socat -u - \"$tls_connect\"'; wait"
   timed "${names[4]}" "(ip netns exec $ns_b socat -u '$tls_listen' - | dd of=out.img bs=4M conv=sparse status=none) & sleep 0.5; ip netns exec $ns_a bash -c 'dd if=$sparse bs=4M status=none | socat -u - \"$tls_connect\"'; wait"
+  # the floors: the image's data bytes through the same veth by OpenSSL and by plain TCP, no disk on either side;
+  # the listener is up before the clock starts
+  for floor in 5 6; do
+    listen=$tls_listen connect=$tls_connect
+    [ $floor = 6 ] && listen="TCP-LISTEN:9555,bind=$addr_b,reuseaddr" connect="TCP:$addr_b:9555"
+    ip netns exec $ns_b socat -b 262144 -u "$listen" - > /dev/null & listener=$!
+    until ip netns exec $ns_b ss -ltn | grep -q ":9555 "; do sleep 0.05; done
+    timed "${names[$floor]}" "ip netns exec $ns_a bash -c 'head -c $allocated /dev/zero | socat -b 262144 -u - \"$connect\"'; while kill -0 $listener 2>/dev/null; do sleep 0.01; done"
+    wait $listener 2>/dev/null || true
+  done
 done
 a2a_t=$(median "${times[$a2a]:-0}")
 for name in "${names[@]}"; do

@@ -117,24 +117,28 @@ public final class DataServer implements AutoCloseable {
             SSLEngine engine = tls.context().createSSLEngine();
             engine.setUseClientMode(false);
             engine.setSSLParameters(tls.serverParameters());
+            // closed (close_notify) while the watchdog still guards a peer that stopped reading
             TlsChannel socket = TlsChannel.handshake(raw, engine);
             watchdog.touch();
             Session session = new Session(socket, watchdog);
-            try {
-                session.run();
-            } catch (SocketException | java.io.EOFException | ClosedChannelException e) {
-                LOG.log(
-                        Level.INFO,
-                        "data connection from " + peer + " ended: "
-                                + (watchdog.stalled()
-                                        ? "no progress for " + options.stall().toSeconds() + " s"
-                                        : e.getMessage()));
-            } catch (IOException e) {
-                LOG.log(Level.INFO, "data connection from " + peer + " failed: " + e.getMessage());
-                session.tryError(e.getMessage(), false);
+            try (socket) {
+                try {
+                    session.run();
+                } catch (SocketException | java.io.EOFException | ClosedChannelException e) {
+                    LOG.log(
+                            Level.INFO,
+                            "data connection from " + peer + " ended: "
+                                    + (watchdog.stalled()
+                                            ? "no progress for "
+                                                    + options.stall().toSeconds() + " s"
+                                            : TlsChannel.reason(e)));
+                } catch (IOException e) {
+                    LOG.log(Level.INFO, "data connection from " + peer + " failed: " + TlsChannel.reason(e));
+                    session.tryError(TlsChannel.reason(e), false);
+                }
             }
         } catch (IOException e) {
-            LOG.log(Level.INFO, "data connection from " + peer + " failed: " + e.getMessage());
+            LOG.log(Level.INFO, "data connection from " + peer + " failed: " + TlsChannel.reason(e));
         }
     }
 

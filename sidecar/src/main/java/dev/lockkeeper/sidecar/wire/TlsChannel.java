@@ -7,6 +7,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SocketChannel;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLEngineResult;
@@ -124,6 +125,14 @@ final class TlsChannel implements Closeable {
         engine.beginHandshake();
         tls.finishHandshake();
         return tls;
+    }
+
+    /** What went wrong, for a log line: a channel closed under a blocked call says nothing by itself. */
+    static String reason(IOException e) {
+        if (e.getMessage() != null) return e.getMessage();
+        return e instanceof ClosedChannelException
+                ? "the connection was closed"
+                : e.getClass().getSimpleName();
     }
 
     SSLSession session() {

@@ -134,7 +134,9 @@ public final class TlsPuller implements Puller {
         }
         try (raw) {
             TlsChannel socket = connect(raw, request);
-            try (Watchdog watchdog = new Watchdog(raw.socket(), options.stall())) {
+            // the channel is closed (close_notify) while the watchdog still guards a source that stopped reading
+            try (Watchdog watchdog = new Watchdog(raw.socket(), options.stall());
+                    socket) {
                 Attempt attempt = new Attempt(request, checkpoints, progress, canceled, socket, watchdog);
                 try {
                     return attempt.run();
@@ -190,7 +192,9 @@ public final class TlsPuller implements Puller {
                     "the source agent at " + request.sourceAddress() + " refused the connection: " + e.getMessage(), e);
         } catch (IOException e) {
             throw new TransferException(
-                    "cannot reach the source agent at " + request.sourceAddress() + ": " + e.getMessage(), true, e);
+                    "cannot reach the source agent at " + request.sourceAddress() + ": " + TlsChannel.reason(e),
+                    true,
+                    e);
         }
     }
 
@@ -734,7 +738,7 @@ public final class TlsPuller implements Puller {
             if (e instanceof FrameException.Corrupt) options.metrics().crcError();
             String what = watchdog.stalled()
                     ? "no progress for " + options.stall().toSeconds() + " s; the connection was closed"
-                    : e.getMessage();
+                    : TlsChannel.reason(e);
             return new TransferException(
                     "pull of task " + request.taskId() + " from " + request.sourceNode() + " at "
                             + request.sourceAddress() + " interrupted at " + watermark + ": " + what,
