@@ -13,7 +13,8 @@
 #   (e) peak RSS of each agent; heap, RSS and dirty page cache with two tasks running at once
 # Environment: LK_BENCH_SIZE (image size, default 4G, a quarter of it data), LK_BENCH_FILES (tree files for (a)),
 # LK_BENCH_SKIP_COPY=1 (leave (a) out), LK_BENCH_DIR (scratch directory, default bench/out), LK_BENCH_ROWS (the rows
-# to run, default abcde; (c) comes with (b), (d)'s reference is (b)'s agent -> agent time), LK_BENCH_PEERS=0 (in (b),
+# to run, default abcde; (c) comes with (b), (d)'s reference is (b)'s agent -> agent time), LK_BENCH_WARMUP (untimed
+# copies each way before (b), default 3), LK_BENCH_PEERS=0 (in (b),
 # only the agent rows: no verify, tar or dd runs), LK_BENCH_JAR (another build of the jar, for A/B runs),
 # LK_BENCH_JVM_OPTS (more JVM options for the agents, e.g. a flight recording).
 set -euo pipefail
@@ -147,8 +148,13 @@ task() {  # SOURCE-NODE TARGET EXTRA-SPEC [TASK-NAME]: one copy through the agen
 rm -rf tasks-* state-*
 start_agent node-a
 start_agent node-b
-echo "warming the agents up (one untimed copy each way)" >&2
-task node-a "$out/out.img" "" > /dev/null; task node-b "$out/out.img" "" > /dev/null; rm -f out.img
+# C2 keeps compiling the data path through the first copies (seconds of compiler CPU on both agents, on the cores the
+# copy needs); a node's agent that has run for a while has that code, so the timed rounds come after it
+warmups=${LK_BENCH_WARMUP:-3}
+echo "warming the agents up ($warmups untimed copies each way)" >&2
+for _ in $(seq "$warmups"); do
+  task node-a "$out/out.img" "" > /dev/null; task node-b "$out/out.img" "" > /dev/null; rm -f out.img
+done
 
 # ---- (b) and (c) ----
 declare -A times
