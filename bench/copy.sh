@@ -243,10 +243,10 @@ add_agent tree out.d "$tree" ""
 add tree "cp -a" out.d cp -a "$tree/." out.d/
 add tree "tar -S | tar -x" out.d bash -c "tar -S -cf - -C $tree . | tar -xf - -C out.d"
 echo "timing: $runs rounds over ${#specs[@]} measurements..." >&2
-# each round in its own random order: a run is slowed by what ran just before it (the VM's disk is still writing
-# back the gigabyte the previous run wrote, and the next run's reads wait behind it), and in a fixed order, rotated
-# or not, the same tool always follows the same one (the agent's block-to-file row always came right after the last
-# file-to-block run and took 5x the time of a second agent timed right after it, same jar)
+# each round in its own random order: a run is slowed by what ran just before it (it seems the VM's disk is still
+# writing back the gigabyte the previous run wrote, and the next run's reads wait behind it), and in a fixed order,
+# rotated or not, the same tool always follows the same one (the agent's block-to-file row always came right after
+# the last file-to-block run and took 5x the time of a second agent timed right after it, same jar)
 for round in $(seq "$runs"); do
   for i in $(shuf -i 0-$(( ${#specs[@]} - 1 ))); do measure_once "$i"; done
 done
