@@ -7,7 +7,11 @@
 # dirty page cache. Needs root (loop devices, drop_caches). Scratch space: bench/out/ (gitignored), about 14 GiB.
 # Environment: LK_BENCH_SIZE (sparse image size, default 4G; 1/4 of it data; the dense image is half of it),
 # LK_BENCH_FILES (files in the tree, default 20000), LK_BENCH_AGENT=0 (leave the agent out), LK_BENCH_TABLE=FILE
-# (also write the results as case;tool;median;alloc;rss;dirty lines), LK_BENCH_DIR (scratch directory).
+# (also write the results as case;tool;median;alloc;rss;dirty;cpu lines), LK_BENCH_DIR (scratch directory),
+# LK_BENCH_CASES (only these cases, comma-separated: sparse-file,dense-file,block-to-file,file-to-block,tree),
+# LK_BENCH_TOOLS (only tools whose name matches this extended regex; the ratio is then to the fastest peer kept),
+# LK_BENCH_CONTROL_JAR (a second agent from another build of the jar, timed as "lockkeeper agent (control)" in the
+# same rounds, for A/B runs). CPU s: user+system CPU seconds of the command (of the agent process for agent rows).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 runs=${1:-5}
@@ -16,6 +20,9 @@ size=${LK_BENCH_SIZE:-4G}
 bytes=$(numfmt --from=iec "$size")
 files=${LK_BENCH_FILES:-20000}
 jar=$root/sidecar/target/lockkeeper-sidecar.jar
+cases_wanted=${LK_BENCH_CASES:-sparse-file,dense-file,block-to-file,file-to-block,tree}
+tools_wanted=${LK_BENCH_TOOLS:-}
+wants_case() { [[ ,$cases_wanted, == *,$1,* ]]; }
 # the machine's default java may be older than the jar's 25: use $JAVA_HOME if it is new enough, else look around
 find_java() {
   local candidate
@@ -33,7 +40,7 @@ aot_cache=$root/sidecar/target/lockkeeper-sidecar.aot
 lk=("$java_bin" "@$root/sidecar/jvm.options" -XX:AOTCache="$aot_cache" -jar "$jar" copy --progress none)
 
 [ "$(id -u)" = 0 ] || { echo "bench/copy.sh: needs root (loop devices, drop_caches)" >&2; exit 1; }
-[ -f "$jar" ] && [ -f "$aot_cache" ] || { echo "bench/copy.sh: build first (./lk build): $jar or its AOT cache missing" >&2; exit 1; }
+[ -f "$jar" ] || { echo "bench/copy.sh: build first (./lk build): $jar missing" >&2; exit 1; }
 need() { command -v "$1" >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null; }; }
 need qemu-img qemu-utils
 [ -x /usr/bin/time ] || need /usr/bin/time time
@@ -41,9 +48,10 @@ need qemu-img qemu-utils
 mkdir -p "$out"
 cd "$out"
 devices=()
-agent_pid=
+agent_pid= control_pid=
 cleanup() {
   [ -n "$agent_pid" ] && kill -9 "$agent_pid" 2>/dev/null || true
+  [ -n "$control_pid" ] && kill -9 "$control_pid" 2>/dev/null || true
   for d in "${devices[@]}"; do losetup -d "$d" 2>/dev/null || true; done
 }
 trap cleanup EXIT
@@ -61,11 +69,11 @@ if [ ! -f "$sparse" ]; then
   done
   mv sparse.img.tmp "$sparse"
 fi
-if [ ! -f "$dense" ]; then
+if wants_case dense-file && [ ! -f "$dense" ]; then
   echo "making $dense: $((bytes / 2 / MiB)) MiB of data" >&2
   head -c $((bytes / 2)) /dev/urandom > dense.img.tmp && mv dense.img.tmp "$dense"
 fi
-if [ ! -d "$tree" ]; then
+if wants_case tree && [ ! -d "$tree" ]; then
   echo "making $tree: $files small files, nested" >&2
   rm -rf tree.tmp
   python3 - "$files" <<'EOF2'
@@ -90,28 +98,49 @@ dst_dev=$(losetup -f --show target-dev.backing); devices+=("$dst_dev")
 # the node agent, started once with the flags ./lk agent uses (C2, serial GC, 96 MiB heap) and a 16 MiB initial heap
 # (-Xms16m: the initial heap is otherwise the whole 96 MiB, and a young generation that size is all touched, RSS that
 # the live data never needs; ./lk agent should take the flag too), bound to loopback
-agent_task=()
-if [ "${LK_BENCH_AGENT:-1}" = 1 ]; then
-  rm -rf agent-tasks agent-state; mkdir agent-tasks
-  "$java_bin" -XX:+UseSerialGC -Xms16m -Xmx96m --enable-native-access=ALL-UNNAMED -jar "$jar" agent --node bench \
-    --tasks "$out/agent-tasks" --state-dir "$out/agent-state" --allowed-root "$out" --allowed-root /dev \
-    --bind-address 127.0.0.1 --data-port 0 --admin-port 0 > agent.log 2>&1 &
-  agent_pid=$!
-  for _ in $(seq 600); do grep -q "data port" agent.log && break; kill -0 "$agent_pid" || break; sleep 0.1; done
-  grep -q "data port" agent.log || { echo "bench/copy.sh: the agent did not start: $(tail -5 agent.log)" >&2; exit 1; }
-  # TASK-NAME is made unique per run inside agent-task.sh when given as -
-  agent_task=(bash "$root/bench/agent-task.sh" - bench)
+# TASK-NAME is made unique per run inside agent-task.sh when given as -
+agent_task=(bash "$root/bench/agent-task.sh" - bench)
+start_agent() {  # JAR NAME: starts an agent with tasks in NAME-tasks, state in NAME-state, log in NAME.log; sets started_pid
+  rm -rf "$2-tasks" "$2-state"; mkdir "$2-tasks"
+  "$java_bin" -XX:+UseSerialGC -Xms16m -Xmx96m --enable-native-access=ALL-UNNAMED -jar "$1" agent --node bench \
+    --tasks "$out/$2-tasks" --state-dir "$out/$2-state" --allowed-root "$out" --allowed-root /dev \
+    --bind-address 127.0.0.1 --data-port 0 --admin-port 0 > "$2.log" 2>&1 &
+  started_pid=$!
+  for _ in $(seq 600); do grep -q "data port" "$2.log" && break; kill -0 "$started_pid" || break; sleep 0.1; done
+  grep -q "data port" "$2.log" || { echo "bench/copy.sh: the agent did not start: $(tail -5 "$2.log")" >&2; exit 1; }
   # a node's agent has copied before: untimed copies of an image and of a tree warm its JIT up. The image code alone
   # left the first timed tree round at twice the later ones; after one tree copy C2 still compiles through the next
-  # two (user CPU of consecutive tree copies on a fresh agent: 3.1, 1.0, 0.95, 0.46, 0.35 s), so the tree goes three times
-  "${agent_task[@]}" "$out/$sparse" bench "$out/warm-up.img" "" "$out/agent-tasks" > /dev/null && rm -f warm-up.img
-  for _ in 1 2 3; do
-    "${agent_task[@]}" "$out/$tree" bench "$out/warm-up.d" "" "$out/agent-tasks" > /dev/null && rm -rf warm-up.d
-  done
+  # two (user CPU of consecutive tree copies on a fresh agent: 3.1, 1.0, 0.95, 0.46, 0.35 s), so the tree goes three
+  # times (when the tree is timed)
+  "${agent_task[@]}" "$out/$sparse" bench "$out/warm-up.img" "" "$out/$2-tasks" > /dev/null && rm -f warm-up.img
+  # and from a device and onto one: the first copy of a kind the JIT had not seen cost a fresh agent 0.6-1.1 CPU-s
+  # (recompiling) against 0.3-0.6 for the next one
+  if wants_case block-to-file; then
+    "${agent_task[@]}" "$src_dev" bench "$out/warm-up.img" "" "$out/$2-tasks" > /dev/null && rm -f warm-up.img
+  fi
+  if wants_case file-to-block; then
+    "${agent_task[@]}" "$out/$sparse" bench "$dst_dev" "targetIsZero: true" "$out/$2-tasks" > /dev/null
+  fi
+  if wants_case tree; then
+    for _ in 1 2 3; do
+      "${agent_task[@]}" "$out/$tree" bench "$out/warm-up.d" "" "$out/$2-tasks" > /dev/null && rm -rf warm-up.d
+    done
+  fi
+}
+if [ "${LK_BENCH_AGENT:-1}" = 1 ]; then
+  start_agent "$jar" agent; agent_pid=$started_pid
+  if [ -n "${LK_BENCH_CONTROL_JAR:-}" ]; then
+    start_agent "$(realpath "$LK_BENCH_CONTROL_JAR")" agent-control; control_pid=$started_pid
+  fi
 fi
-add_agent() {  # CASE TARGET SOURCE EXTRA-SPEC: the agent's row of a case, when the agent runs
-  [ ${#agent_task[@]} -gt 0 ] || return 0
+add_agent() {  # CASE TARGET SOURCE EXTRA-SPEC: the agent's row of a case (and the control agent's), when they run
+  [ -n "$agent_pid" ] || return 0
+  cpu_of_next=$agent_pid
   add "$1" "lockkeeper agent" "$2" "${agent_task[@]}" "$(abs "$3")" bench "$(abs "$2")" "$4" "$out/agent-tasks"
+  [ -n "$control_pid" ] || return 0
+  cpu_of_next=$control_pid
+  add "$1" "lockkeeper agent (control)" "$2" "${agent_task[@]}" "$(abs "$3")" bench "$(abs "$2")" "$4" \
+    "$out/agent-control-tasks"
 }
 abs() { case "$1" in /*) echo "$1" ;; *) echo "$out/$1" ;; esac; }
 
@@ -131,9 +160,23 @@ allocation() {   # du of the target; for the device, of its backing file
 
 # add CASE TOOL TARGET COMMAND... : registers one measurement; all are run round-robin below, so that
 # disturbances from the VM's neighbours spread over every tool instead of hitting one tool's runs
-specs=()
-add() { local case=$1 tool=$2 target=$3; shift 3; specs+=("$case;$tool;$target;$(printf '%q ' "$@")"); }
-declare -A times rss dirty
+# CPU seconds: /usr/bin/time's user+system of the command, or for an agent row the agent process's (its utime+stime
+# in /proc/PID/stat, before and after): cpu_of_next names that process for the next add
+specs=() cpu_of_next=
+declare -A cpu_pid
+add() {
+  local case=$1 tool=$2 target=$3; shift 3
+  local pid=$cpu_of_next; cpu_of_next=
+  wants_case "$case" || return 0
+  [ -z "$tools_wanted" ] || [[ $tool =~ $tools_wanted ]] || return 0
+  [ "$tool" != lockkeeper ] && [[ $tool != "lockkeeper (zeroes holes)" ]] || [ -f "$aot_cache" ] \
+    || { echo "bench/copy.sh: build first (./lk build): the AOT cache $aot_cache is missing" >&2; exit 1; }
+  [ -n "$pid" ] && cpu_pid[${#specs[@]}]=$pid
+  specs+=("$case;$tool;$target;$(printf '%q ' "$@")")
+}
+process_cpu() { awk '{printf "%d", $14 + $15}' "/proc/$1/stat"; }  # clock ticks
+ticks=$(getconf CLK_TCK)
+declare -A times rss dirty cpu
 measure_once() {   # index of a spec: one run, caches dropped before, sync included
   local case tool target command
   IFS=';' read -r case tool target command <<< "${specs[$1]}"
@@ -141,19 +184,23 @@ measure_once() {   # index of a spec: one run, caches dropped before, sync inclu
   [ "$case" = tree ] && [[ $tool != lockkeeper* ]] && mkdir -p "$target"
   drop_caches
   ( while :; do awk '/^Dirty:/{print $2}' /proc/meminfo; sleep 0.1; done ) > dirty.log &
-  local sampler=$!
-  if ! /usr/bin/time -f '%e %M' -o time.log bash -c "$command && sync" >/dev/null 2>cmd.err; then
+  local sampler=$! pid=${cpu_pid[$1]:-} before=0
+  [ -n "$pid" ] && before=$(process_cpu "$pid")
+  if ! /usr/bin/time -f '%e %M %U %S' -o time.log bash -c "$command && sync" >/dev/null 2>cmd.err; then
     kill $sampler; echo "FAILED: $case / $tool: $(tail -3 cmd.err)" >&2; return 0
   fi
   kill $sampler; wait $sampler 2>/dev/null || true
-  local t m d
-  read -r t m < time.log
+  local t m u s c d
+  read -r t m u s < time.log
+  if [ -n "$pid" ]; then c=$(awk -v t="$(( $(process_cpu "$pid") - before ))" -v hz="$ticks" 'BEGIN {printf "%.2f", t / hz}')
+  else c=$(awk -v u="$u" -v s="$s" 'BEGIN {printf "%.2f", u + s}'); fi
   d=$(sort -n dirty.log | tail -1)
   times[$1]="${times[$1]:-} $t"
+  cpu[$1]="${cpu[$1]:-} $c"
   [ "$m" -gt "${rss[$1]:-0}" ] && rss[$1]=$m
   [ "${d:-0}" -gt "${dirty[$1]:-0}" ] && dirty[$1]=$d
   allocation_of[$1]=$(allocation "$target")
-  echo "  round $round: $case / $tool: $t s" >&2
+  echo "  round $round: $case / $tool: $t s, $c CPU s" >&2
 }
 declare -A allocation_of
 
@@ -196,27 +243,35 @@ add_agent tree out.d "$tree" ""
 add tree "cp -a" out.d cp -a "$tree/." out.d/
 add tree "tar -S | tar -x" out.d bash -c "tar -S -cf - -C $tree . | tar -xf - -C out.d"
 echo "timing: $runs rounds over ${#specs[@]} measurements..." >&2
+# each round in its own random order: a run is slowed by what ran just before it (it seems the VM's disk is still
+# writing back the gigabyte the previous run wrote, and the next run's reads wait behind it), and in a fixed order,
+# rotated or not, the same tool always follows the same one (the agent's block-to-file row always came right after
+# the last file-to-block run and took 5x the time of a second agent timed right after it, same jar)
 for round in $(seq "$runs"); do
-  for i in "${!specs[@]}"; do measure_once "$i"; done
+  for i in $(shuf -i 0-$(( ${#specs[@]} - 1 ))); do measure_once "$i"; done
 done
 reset_target out.img; reset_target out.d
 results=()
 for i in "${!specs[@]}"; do
   IFS=';' read -r case tool _ _ <<< "${specs[$i]}"
   median=$(printf '%s\n' ${times[$i]:-0} | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-  results+=("$case;$tool;$median;${allocation_of[$i]:-?};$(( ${rss[$i]:-0} / 1024 ));$(( ${dirty[$i]:-0} / 1024 ))")
+  cpu_median=$(printf '%s\n' ${cpu[$i]:-0} | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  results+=("$case;$tool;$median;${allocation_of[$i]:-?};$(( ${rss[$i]:-0} / 1024 ));$(( ${dirty[$i]:-0} / 1024 ));$cpu_median")
 done
 
 # ---- table ----
-printf '\n%-14s %-46s %9s %8s %9s %9s %10s\n' case tool "median s" ratio alloc "RSS MiB" "dirty MiB"
+printf '\n%-14s %-46s %9s %8s %9s %9s %10s %7s\n' case tool "median s" ratio alloc "RSS MiB" "dirty MiB" "CPU s"
 for case in sparse-file dense-file block-to-file file-to-block tree; do
   best=$(printf '%s\n' "${results[@]}" | awk -F';' -v c="$case" '$1==c && $2 !~ /^lockkeeper/ {print $3}' | sort -n | head -1)
   printf '%s\n' "${results[@]}" | awk -F';' -v c="$case" -v best="$best" '$1==c {
-      printf "%-14s %-46s %9.2f %8.2f %9s %9s %10s\n", $1, $2, $3, (best > 0 ? $3 / best : 0), $4, $5, $6 }'
+      printf "%-14s %-46s %9.2f %8.2f %9s %9s %10s %7s\n", $1, $2, $3, (best > 0 ? $3 / best : 0), $4, $5, $6, $7 }'
 done
 [ -n "${LK_BENCH_TABLE:-}" ] && printf '%s\n' "${results[@]}" > "$LK_BENCH_TABLE"
 [ -n "$agent_pid" ] && printf 'lockkeeper agent: one JVM for every run, peak RSS %d MiB (VmHWM)\n' \
   $(( $(awk '/VmHWM/{print $2}' /proc/"$agent_pid"/status) / 1024 ))
+[ -n "$control_pid" ] && printf 'lockkeeper agent (control, %s): peak RSS %d MiB (VmHWM)\n' "$LK_BENCH_CONTROL_JAR" \
+  $(( $(awk '/VmHWM/{print $2}' /proc/"$control_pid"/status) / 1024 ))
+echo "CPU s = median user+system CPU seconds (for agent rows, of the agent process)"
 echo "ratio = median / fastest peer's median (peers: every tool except lockkeeper); < 1.00 means faster than all peers"
 echo "dirty = peak of /proc/meminfo Dirty during the run; for a loop-device target it is the loop driver's own"
 echo "buffered writes to its backing file, whatever the tool does"

@@ -11,6 +11,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -158,8 +159,27 @@ class ZeroRunSplitTest {
                         List.of(Run.zero(c, c + 3 * b), Run.data(c + 3 * b, c + 4 * b), Run.zero(c + 4 * b, 2 * c))));
     }
 
+    /**
+     * The zero test reads a block eight words (64 bytes) at a time: a single non-zero byte in any one of the eight, in
+     * any step of the block, makes the block data.
+     */
+    static Stream<Layout> oneByteInEachWordOfAStep() {
+        long c = CHUNK;
+        long b = BLOCK;
+        return IntStream.range(0, 8).mapToObj(word -> {
+            long at = 9 * b + 3 * 64 + word * 8L + 5;
+            return new Layout(
+                    "one non-zero byte in word " + word + " of a 64-byte step",
+                    0,
+                    chunk(0, c),
+                    List.of(at),
+                    List.of(),
+                    List.of(Run.zero(0, 9 * b), Run.data(9 * b, 10 * b), Run.zero(10 * b, c)));
+        });
+    }
+
     @ParameterizedTest(name = "{0}")
-    @MethodSource("layouts")
+    @MethodSource({"layouts", "oneByteInEachWordOfAStep"})
     void everyLayoutSplitsIntoItsExactRuns(Layout layout) throws IOException {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment buffer = arena.allocate(CHUNK, BLOCK);
