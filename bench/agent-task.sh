@@ -22,10 +22,13 @@ for dir in "$target_tasks" $source_tasks; do
 done
 status=$target_tasks/$name.status.json
 phase=
+# the wait starts no processes (bash builtins only): a grep | sed and a sleep every 20 ms were ~150 processes a
+# second on the cores the copy is timed on (1.2 CPU-s during an 8.6 s copy)
+exec {never}<> <(:)
 while :; do
-  phase=$(grep -o '"phase" *: *"[A-Za-z]*"' "$status" 2>/dev/null | sed 's/.*"\([A-Za-z]*\)"$/\1/' || true)
+  phase=; [ -f "$status" ] && { read -r -d "" json < "$status" || true; [[ $json =~ \"phase\"\ *:\ *\"([A-Za-z]*)\" ]] && phase=${BASH_REMATCH[1]}; }
   case "$phase" in Succeeded|Failed|Canceled) break ;; esac
-  sleep 0.02
+  read -t 0.02 -u "$never" || true
 done
 cat "$status"
 for dir in "$target_tasks" $source_tasks; do rm -f "$dir/$name.yaml"; done
