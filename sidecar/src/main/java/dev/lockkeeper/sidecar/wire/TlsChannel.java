@@ -34,7 +34,10 @@ final class TlsChannel implements Closeable {
 
     private final SocketChannel channel;
     private final SSLEngine engine;
-    /** Received bytes, in write mode: records not yet opened. */
+    /**
+     * Received bytes, in read mode: [position, limit) are records not yet opened. It is compacted only before a socket
+     * read, so the partial record left at its end moves once per read, not the rest of the buffer once per record.
+     */
     private final ByteBuffer netIn;
     /** Sealed records, in write mode, not yet written. */
     private final ByteBuffer netOut;
@@ -109,7 +112,7 @@ final class TlsChannel implements Closeable {
         SSLSession session = engine.getSession();
         this.recordPlaintext = session.getApplicationBufferSize();
         int packet = session.getPacketBufferSize();
-        this.netIn = ByteBuffer.allocate(NET_BUFFER + packet);
+        this.netIn = ByteBuffer.allocate(NET_BUFFER + packet).flip();
         this.netOut = ByteBuffer.allocate(NET_BUFFER + packet);
         this.socketBuffer = ByteBuffer.allocateDirect(NET_BUFFER + packet);
         this.appIn = ByteBuffer.allocate(recordPlaintext).flip();
@@ -209,13 +212,7 @@ final class TlsChannel implements Closeable {
         int produced = 0;
         while (true) {
             if (endOfStream) return produced > 0 ? produced : -1;
-            netIn.flip();
-            SSLEngineResult result;
-            try {
-                result = engine.unwrap(netIn, target);
-            } finally {
-                netIn.compact();
-            }
+            SSLEngineResult result = engine.unwrap(netIn, target);
             produced += result.bytesProduced();
             switch (result.getStatus()) {
                 case OK -> {
@@ -312,12 +309,17 @@ final class TlsChannel implements Closeable {
         }
     }
 
-    /** Reads what the socket holds (at least one byte, blocking) into netIn; -1 at the end of the stream. */
+    /** Reads what the socket holds (at least one byte, blocking) behind netIn's bytes; -1 at the end of the stream. */
     private int receive() throws IOException {
-        socketBuffer.clear().limit(Math.min(socketBuffer.capacity(), netIn.remaining()));
-        int got = channel.read(socketBuffer);
-        if (got > 0) netIn.put(socketBuffer.flip());
-        return got;
+        netIn.compact();
+        try {
+            socketBuffer.clear().limit(Math.min(socketBuffer.capacity(), netIn.remaining()));
+            int got = channel.read(socketBuffer);
+            if (got > 0) netIn.put(socketBuffer.flip());
+            return got;
+        } finally {
+            netIn.flip();
+        }
     }
 
     private void sendSealed() throws IOException {
