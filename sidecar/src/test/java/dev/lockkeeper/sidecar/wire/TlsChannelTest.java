@@ -45,14 +45,13 @@ class TlsChannelTest {
     @TempDir
     Path dir;
 
-    private NodeIdentities identities;
     private NodeTls server;
     private NodeTls client;
     private SSLServerSocket listener;
 
     @BeforeEach
     void nodes() throws IOException {
-        identities = new NodeIdentities(dir.resolve("pki"));
+        NodeIdentities identities = new NodeIdentities(dir.resolve("pki"));
         server = NodeTls.load(identities.node("src"));
         client = NodeTls.load(identities.node("dst"));
         listener = (SSLServerSocket)
