@@ -38,21 +38,22 @@ final class TlsChannel implements Closeable {
      * Received bytes, in read mode: [position, limit) are records not yet opened. It is compacted only before a socket
      * read, so the partial record left at its end moves once per read, not the rest of the buffer once per record.
      */
-    private final ByteBuffer netIn;
+    private ByteBuffer netIn;
     /** Sealed records, in write mode, not yet written. */
-    private final ByteBuffer netOut;
+    private ByteBuffer netOut;
     /**
      * What the socket reads into and writes from. Given a heap buffer, NIO would copy through a direct buffer of its
      * own, cached per carrier thread at whatever sizes the reads asked for; this one is the connection's, of a fixed
      * size, and goes with it.
      */
-    private final ByteBuffer socketBuffer;
+    private ByteBuffer socketBuffer;
     /** Opened plaintext, in read mode, that the caller has not read yet. */
     private final ByteBuffer appIn;
     /** Small writes gathered, in write mode, into the next record. */
     private final ByteBuffer appOut;
 
     private final int recordPlaintext;
+    private final int packet;
     private boolean endOfStream;
 
     /** Decrypted application data; reads native memory in without a heap array in between. */
@@ -112,9 +113,12 @@ final class TlsChannel implements Closeable {
         SSLSession session = engine.getSession();
         this.recordPlaintext = session.getApplicationBufferSize();
         int packet = session.getPacketBufferSize();
-        this.netIn = ByteBuffer.allocate(NET_BUFFER + packet).flip();
-        this.netOut = ByteBuffer.allocate(NET_BUFFER + packet);
-        this.socketBuffer = ByteBuffer.allocateDirect(NET_BUFFER + packet);
+        this.packet = packet;
+        // a handshake's records, until the peer has proven its certificate: a flood of connections that never get
+        // that far costs what it would with SSLSocket, not a quarter of a mebibyte each
+        this.netIn = ByteBuffer.allocate(2 * packet).flip();
+        this.netOut = ByteBuffer.allocate(2 * packet);
+        this.socketBuffer = ByteBuffer.allocateDirect(2 * packet);
         this.appIn = ByteBuffer.allocate(recordPlaintext).flip();
         this.appOut = ByteBuffer.allocate(recordPlaintext);
     }
@@ -127,6 +131,7 @@ final class TlsChannel implements Closeable {
         TlsChannel tls = new TlsChannel(channel, engine);
         engine.beginHandshake();
         tls.finishHandshake();
+        tls.enlargeBuffers();
         return tls;
     }
 
@@ -175,6 +180,15 @@ final class TlsChannel implements Closeable {
                 }
             }
         }
+    }
+
+    /** The bulk buffers, once the handshake is done; what arrived behind it stays. */
+    private void enlargeBuffers() {
+        ByteBuffer received = ByteBuffer.allocate(NET_BUFFER + packet);
+        netIn = received.put(netIn).flip();
+        ByteBuffer sealed = ByteBuffer.allocate(NET_BUFFER + packet);
+        netOut = sealed.put(netOut.flip());
+        socketBuffer = ByteBuffer.allocateDirect(NET_BUFFER + packet);
     }
 
     private void runTasks() {

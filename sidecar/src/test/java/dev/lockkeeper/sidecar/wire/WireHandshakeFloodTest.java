@@ -1,0 +1,98 @@
+package dev.lockkeeper.sidecar.wire;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.lockkeeper.sidecar.copy.Content;
+import dev.lockkeeper.sidecar.testing.Commands;
+import dev.lockkeeper.sidecar.testing.Images;
+import dev.lockkeeper.sidecar.transfer.TransferOutcome;
+import dev.lockkeeper.sidecar.transfer.TransferProgress;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Connections that never finish a handshake cost a source agent what they would with {@code SSLSocket}: the bulk
+ * buffers (a quarter of a mebibyte each way) come only once the peer has proven its certificate. A source in its own
+ * JVM with a 64 MiB heap holds 200 such connections open and still serves a real pull; with the bulk buffers allocated
+ * at accept, 200 connections are over 100 MiB of heap.
+ */
+class WireHandshakeFloodTest {
+    private static final long MiB = 1 << 20;
+    private static final int IDLE_CONNECTIONS = 200;
+    private static final TransferProgress QUIET = new TransferProgress() {
+        @Override
+        public void update(long done, long total, long dataBytes, long holeBytes) {}
+
+        @Override
+        public void verifying() {}
+    };
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void twoHundredConnectionsStuckBeforeTheHandshakeLeaveTheSourceServing() throws Exception {
+        Path source = Images.sparse(dir.resolve("source.img"), 16 * MiB, 0, 3 * MiB, 9 * MiB, 2 * MiB);
+        Path portFile = dir.resolve("port");
+        List<Socket> idle = new ArrayList<>();
+        try (WireNodes nodes = new WireNodes(dir)) {
+            Process server = new ProcessBuilder(WireChild.command(
+                            "serve",
+                            nodes.identities.node("src").toString(),
+                            "127.0.0.1",
+                            portFile.toString(),
+                            "k",
+                            source.toString(),
+                            "dst",
+                            Content.KUBEVIRT.name()))
+                    .redirectErrorStream(true)
+                    .redirectOutput(dir.resolve("server.out").toFile())
+                    .start();
+            try {
+                for (int i = 0; i < 1500 && !Files.exists(portFile); i++) Thread.sleep(20);
+                InetSocketAddress address = new InetSocketAddress(
+                        InetAddress.getLoopbackAddress(),
+                        Integer.parseInt(Files.readString(portFile).trim()));
+                for (int i = 0; i < IDLE_CONNECTIONS; i++)
+                    idle.add(new Socket(address.getAddress(), address.getPort()));
+                // each pull is accepted behind the idle connections, so the later ones find all of them being served
+                for (int round = 0; round < 3; round++) {
+                    Path target = dir.resolve("copy-" + round + ".img");
+                    TransferOutcome outcome = nodes.puller(TlsPuller.Options.DEFAULT)
+                            .pull(
+                                    WireNodes.request("k", address, target, Content.KUBEVIRT),
+                                    new MemoryCheckpoints(),
+                                    QUIET,
+                                    () -> false);
+                    assertEquals(16 * MiB, outcome.bytesTotal());
+                    assertTrue(Commands.sameBytes(source, target, 16 * MiB), "round " + round);
+                }
+                assertTrue(server.isAlive(), () -> "the source died: " + readQuietly(dir.resolve("server.out")));
+                assertTrue(
+                        !readQuietly(dir.resolve("server.out")).contains("OutOfMemoryError"),
+                        () -> readQuietly(dir.resolve("server.out")));
+            } finally {
+                for (Socket socket : idle) socket.close();
+                server.destroyForcibly();
+                server.waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    private static String readQuietly(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (java.io.IOException e) {
+            return "(" + file + ": " + e.getMessage() + ")";
+        }
+    }
+}
