@@ -7,6 +7,7 @@ import dev.lockkeeper.sidecar.transfer.ServedSource;
 import dev.lockkeeper.sidecar.transfer.TransferException;
 import dev.lockkeeper.sidecar.transfer.TransferOutcome;
 import dev.lockkeeper.sidecar.transfer.TransferProgress;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -110,6 +111,32 @@ public final class WireChild {
 
     private static Content content(String[] args, int at) {
         return args.length > at ? Content.valueOf(args[at].toUpperCase(java.util.Locale.ROOT)) : Content.KUBEVIRT;
+    }
+
+    /**
+     * Starts {@code serve} for task {@code task} ({@code source}, pulled by node "dst") as node "src" of
+     * {@code nodes}, its output in {@code log}; {@link #port} reads the port it listens on.
+     */
+    static Process serve(WireNodes nodes, String task, Path source, Content content, Path portFile, Path log)
+            throws IOException {
+        return new ProcessBuilder(command(
+                        "serve",
+                        nodes.identities.node("src").toString(),
+                        "127.0.0.1",
+                        portFile.toString(),
+                        task,
+                        source.toString(),
+                        "dst",
+                        content.name()))
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start();
+    }
+
+    /** The port a {@link #serve} child wrote, once it is listening (up to 30 s). */
+    static int port(Path portFile) throws IOException, InterruptedException {
+        for (int i = 0; i < 1500 && !Files.exists(portFile); i++) Thread.sleep(20);
+        return Integer.parseInt(Files.readString(portFile).trim());
     }
 
     /** The command line that runs this main in a fresh JVM with the test classpath. */

@@ -7,7 +7,6 @@ import dev.lockkeeper.sidecar.copy.Content;
 import dev.lockkeeper.sidecar.testing.Commands;
 import dev.lockkeeper.sidecar.testing.Images;
 import dev.lockkeeper.sidecar.transfer.TransferOutcome;
-import dev.lockkeeper.sidecar.transfer.TransferProgress;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -28,13 +27,6 @@ import org.junit.jupiter.api.io.TempDir;
 class WireHandshakeFloodTest {
     private static final long MiB = 1 << 20;
     private static final int IDLE_CONNECTIONS = 200;
-    private static final TransferProgress QUIET = new TransferProgress() {
-        @Override
-        public void update(long done, long total, long dataBytes, long holeBytes) {}
-
-        @Override
-        public void verifying() {}
-    };
 
     @TempDir
     Path dir;
@@ -45,23 +37,10 @@ class WireHandshakeFloodTest {
         Path portFile = dir.resolve("port");
         List<Socket> idle = new ArrayList<>();
         try (WireNodes nodes = new WireNodes(dir)) {
-            Process server = new ProcessBuilder(WireChild.command(
-                            "serve",
-                            nodes.identities.node("src").toString(),
-                            "127.0.0.1",
-                            portFile.toString(),
-                            "k",
-                            source.toString(),
-                            "dst",
-                            Content.KUBEVIRT.name()))
-                    .redirectErrorStream(true)
-                    .redirectOutput(dir.resolve("server.out").toFile())
-                    .start();
+            Process server = WireChild.serve(nodes, "k", source, Content.KUBEVIRT, portFile, dir.resolve("server.out"));
             try {
-                for (int i = 0; i < 1500 && !Files.exists(portFile); i++) Thread.sleep(20);
-                InetSocketAddress address = new InetSocketAddress(
-                        InetAddress.getLoopbackAddress(),
-                        Integer.parseInt(Files.readString(portFile).trim()));
+                InetSocketAddress address =
+                        new InetSocketAddress(InetAddress.getLoopbackAddress(), WireChild.port(portFile));
                 for (int i = 0; i < IDLE_CONNECTIONS; i++)
                     idle.add(new Socket(address.getAddress(), address.getPort()));
                 // each pull is accepted behind the idle connections, so the later ones find all of them being served
@@ -71,7 +50,7 @@ class WireHandshakeFloodTest {
                             .pull(
                                     WireNodes.request("k", address, target, Content.KUBEVIRT),
                                     new MemoryCheckpoints(),
-                                    QUIET,
+                                    WireNodes.QUIET,
                                     () -> false);
                     assertEquals(16 * MiB, outcome.bytesTotal());
                     assertTrue(Commands.sameBytes(source, target, 16 * MiB), "round " + round);

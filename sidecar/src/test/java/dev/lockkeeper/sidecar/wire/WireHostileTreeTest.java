@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.*;
 import dev.lockkeeper.sidecar.copy.Content;
 import dev.lockkeeper.sidecar.testing.NodeIdentities;
 import dev.lockkeeper.sidecar.transfer.TransferException;
-import dev.lockkeeper.sidecar.transfer.TransferProgress;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -28,13 +27,6 @@ class WireHostileTreeTest {
     private static final int FILE = 2;
     private static final int SYMLINK = 3;
     private static final int HARD_LINK = 4;
-    private static final TransferProgress QUIET = new TransferProgress() {
-        @Override
-        public void update(long done, long total, long dataBytes, long holeBytes) {}
-
-        @Override
-        public void verifying() {}
-    };
 
     @TempDir
     Path dir;
@@ -65,7 +57,7 @@ class WireHostileTreeTest {
                     () -> puller.pull(
                             WireNodes.request("h", forged.address(), target, Content.ARCHIVE),
                             new MemoryCheckpoints(),
-                            QUIET,
+                            WireNodes.QUIET,
                             () -> false));
             assertNothingOutside();
             return failed.getMessage();

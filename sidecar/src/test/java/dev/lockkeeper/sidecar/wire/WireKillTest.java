@@ -196,7 +196,7 @@ class WireKillTest {
                 "k",
                 1,
                 "src",
-                new java.net.InetSocketAddress("127.0.0.1", port(portFile)),
+                new java.net.InetSocketAddress("127.0.0.1", WireChild.port(portFile)),
                 target,
                 Content.KUBEVIRT,
                 false,
@@ -226,7 +226,7 @@ class WireKillTest {
                 "k",
                 2,
                 "src",
-                new java.net.InetSocketAddress("127.0.0.1", port(portFile)),
+                new java.net.InetSocketAddress("127.0.0.1", WireChild.port(portFile)),
                 target,
                 Content.KUBEVIRT,
                 false,
@@ -246,25 +246,9 @@ class WireKillTest {
     }
 
     private Process serveChild(Path source, Path portFile, Content content) throws IOException {
-        Process child = new ProcessBuilder(WireChild.command(
-                        "serve",
-                        nodes.identities.node("src").toString(),
-                        "127.0.0.1",
-                        portFile.toString(),
-                        "k",
-                        source.toString(),
-                        "dst",
-                        content.name()))
-                .redirectErrorStream(true)
-                .redirectOutput(dir.resolve("server.out").toFile())
-                .start();
+        Process child = WireChild.serve(nodes, "k", source, content, portFile, dir.resolve("server.out"));
         children.add(child);
         return child;
-    }
-
-    private static int port(Path portFile) throws Exception {
-        for (int i = 0; i < 1500 && !Files.exists(portFile); i++) Thread.sleep(20);
-        return Integer.parseInt(Files.readString(portFile).trim());
     }
 
     /** 24 files of 1 MiB: a tree a kill lands in the middle of, with checkpoints every 4 MiB. */
@@ -313,7 +297,7 @@ class WireKillTest {
                 "k",
                 1,
                 "src",
-                new java.net.InetSocketAddress("127.0.0.1", port(portFile)),
+                new java.net.InetSocketAddress("127.0.0.1", WireChild.port(portFile)),
                 target,
                 Content.ARCHIVE,
                 false,
@@ -343,7 +327,7 @@ class WireKillTest {
                 "k",
                 2,
                 "src",
-                new java.net.InetSocketAddress("127.0.0.1", port(portFile)),
+                new java.net.InetSocketAddress("127.0.0.1", WireChild.port(portFile)),
                 target,
                 Content.ARCHIVE,
                 false,

@@ -7,6 +7,7 @@ import dev.lockkeeper.sidecar.transfer.RateLimiter;
 import dev.lockkeeper.sidecar.transfer.ServedSource;
 import dev.lockkeeper.sidecar.transfer.SourceCatalog;
 import dev.lockkeeper.sidecar.transfer.TransferException;
+import dev.lockkeeper.sidecar.transfer.TransferProgress;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -21,6 +22,15 @@ import java.util.function.UnaryOperator;
  */
 final class WireNodes implements AutoCloseable {
     record Task(ServedSource source, String targetNode) {}
+
+    /** Progress nobody watches. */
+    static final TransferProgress QUIET = new TransferProgress() {
+        @Override
+        public void update(long done, long total, long dataBytes, long holeBytes) {}
+
+        @Override
+        public void verifying() {}
+    };
 
     final NodeIdentities identities;
     final Map<String, Task> tasks = new ConcurrentHashMap<>();

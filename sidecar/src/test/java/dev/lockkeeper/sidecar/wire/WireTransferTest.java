@@ -16,7 +16,6 @@ import dev.lockkeeper.sidecar.transfer.PullRequest;
 import dev.lockkeeper.sidecar.transfer.RateLimiter;
 import dev.lockkeeper.sidecar.transfer.TransferException;
 import dev.lockkeeper.sidecar.transfer.TransferOutcome;
-import dev.lockkeeper.sidecar.transfer.TransferProgress;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
@@ -36,13 +35,6 @@ import org.junit.jupiter.api.io.TempDir;
 class WireTransferTest {
     private static final long MiB = 1 << 20;
     private static final long SIZE = 40 * MiB;
-    private static final TransferProgress QUIET = new TransferProgress() {
-        @Override
-        public void update(long done, long total, long dataBytes, long holeBytes) {}
-
-        @Override
-        public void verifying() {}
-    };
 
     @TempDir
     Path dir;
@@ -85,7 +77,7 @@ class WireTransferTest {
                 .pull(
                         WireNodes.request(task, nodes.address(), target, content),
                         new MemoryCheckpoints(),
-                        QUIET,
+                        WireNodes.QUIET,
                         () -> false);
     }
 
@@ -206,7 +198,7 @@ class WireTransferTest {
                 0.06,
                 true,
                 RateLimiter.UNLIMITED);
-        nodes.puller(small()).pull(request, new MemoryCheckpoints(), QUIET, () -> false);
+        nodes.puller(small()).pull(request, new MemoryCheckpoints(), WireNodes.QUIET, () -> false);
         assertSameImage(source, target);
         assertTrue(Commands.allocatedBytes(target) >= SIZE);
     }
@@ -224,7 +216,7 @@ class WireTransferTest {
                             .pull(
                                     WireNodes.request("r1", proxy.address(), target, Content.KUBEVIRT),
                                     checkpoints,
-                                    QUIET,
+                                    WireNodes.QUIET,
                                     () -> false));
             assertTrue(proxy.fired());
             assertTrue(failed.retryable(), failed.getMessage());
@@ -240,7 +232,7 @@ class WireTransferTest {
                 .pull(
                         WireNodes.request("r1", nodes.address(), target, Content.KUBEVIRT),
                         checkpoints,
-                        QUIET,
+                        WireNodes.QUIET,
                         () -> false);
         assertEquals(checkpoint.offset(), resumed.resumedFrom());
         assertSameImage(source, target);
@@ -262,7 +254,7 @@ class WireTransferTest {
                             .pull(
                                     WireNodes.request("r2", proxy.address(), target, Content.KUBEVIRT),
                                     checkpoints,
-                                    QUIET,
+                                    WireNodes.QUIET,
                                     () -> false));
         }
         // an earlier attempt that wrote past its last checkpoint and died: garbage where the source has a hole
@@ -274,7 +266,7 @@ class WireTransferTest {
                 .pull(
                         WireNodes.request("r2", nodes.address(), target, Content.KUBEVIRT),
                         checkpoints,
-                        QUIET,
+                        WireNodes.QUIET,
                         () -> false);
         assertSameImage(source, target);
         Allocation.assertSame(source, target);
@@ -293,7 +285,7 @@ class WireTransferTest {
                             .pull(
                                     WireNodes.request("f1", proxy.address(), target, Content.KUBEVIRT),
                                     checkpoints,
-                                    QUIET,
+                                    WireNodes.QUIET,
                                     () -> false));
             assertTrue(proxy.fired());
             assertTrue(failed.retryable(), failed.getMessage());
@@ -304,7 +296,7 @@ class WireTransferTest {
                 .pull(
                         WireNodes.request("f1", nodes.address(), target, Content.KUBEVIRT),
                         checkpoints,
-                        QUIET,
+                        WireNodes.QUIET,
                         () -> false);
         assertEquals(from, resumed.resumedFrom());
         assertSameImage(source, target);
@@ -324,7 +316,7 @@ class WireTransferTest {
                             .pull(
                                     WireNodes.request("s1", proxy.address(), target, Content.KUBEVIRT),
                                     checkpoints,
-                                    QUIET,
+                                    WireNodes.QUIET,
                                     () -> false));
             assertTrue(failed.retryable());
             assertTrue(failed.getMessage().contains("no progress for 2 s"), failed.getMessage());
@@ -333,7 +325,7 @@ class WireTransferTest {
                 .pull(
                         WireNodes.request("s1", nodes.address(), target, Content.KUBEVIRT),
                         checkpoints,
-                        QUIET,
+                        WireNodes.QUIET,
                         () -> false);
         assertTrue(resumed.resumedFrom() > 0);
         assertSameImage(source, target);
@@ -352,7 +344,7 @@ class WireTransferTest {
                             .pull(
                                     WireNodes.request("d1", proxy.address(), target.path(), Content.KUBEVIRT),
                                     checkpoints,
-                                    QUIET,
+                                    WireNodes.QUIET,
                                     () -> false));
         }
         assertArrayEquals(
@@ -363,7 +355,7 @@ class WireTransferTest {
                 .pull(
                         WireNodes.request("d1", nodes.address(), target.path(), Content.KUBEVIRT),
                         checkpoints,
-                        QUIET,
+                        WireNodes.QUIET,
                         () -> false);
         assertTrue(resumed.resumedFrom() > MiB);
         assertSameImage(source, target.path());
@@ -382,7 +374,7 @@ class WireTransferTest {
                             .pull(
                                     WireNodes.request("c1", proxy.address(), target, Content.KUBEVIRT),
                                     checkpoints,
-                                    QUIET,
+                                    WireNodes.QUIET,
                                     () -> false));
         }
         Files.setLastModifiedTime(source, FileTime.from(Instant.now().plusSeconds(60)));
@@ -392,7 +384,7 @@ class WireTransferTest {
                         .pull(
                                 WireNodes.request("c1", nodes.address(), target, Content.KUBEVIRT),
                                 checkpoints,
-                                QUIET,
+                                WireNodes.QUIET,
                                 () -> false));
         assertFalse(failed.retryable());
         assertTrue(failed.getMessage().startsWith("the source changed between attempts"), failed.getMessage());
@@ -421,7 +413,7 @@ class WireTransferTest {
                 RateLimiter.UNLIMITED);
         TransferException refused = assertThrows(
                 TransferException.class,
-                () -> nodes.puller(small()).pull(otherSource, new MemoryCheckpoints(), QUIET, () -> false));
+                () -> nodes.puller(small()).pull(otherSource, new MemoryCheckpoints(), WireNodes.QUIET, () -> false));
         assertFalse(refused.retryable());
         assertTrue(
                 refused.getMessage()
@@ -440,7 +432,7 @@ class WireTransferTest {
                 () -> foreign.pull(
                         WireNodes.request("i2", nodes.address(), target, Content.KUBEVIRT),
                         new MemoryCheckpoints(),
-                        QUIET,
+                        WireNodes.QUIET,
                         () -> false));
         assertFalse(refused.retryable(), refused.getMessage());
         assertTrue(refused.getMessage().contains("certificate"), refused.getMessage());
@@ -468,7 +460,7 @@ class WireTransferTest {
                 () -> puller.pull(
                         WireNodes.request("i3", nodes.address(), target, Content.KUBEVIRT),
                         new MemoryCheckpoints(),
-                        QUIET,
+                        WireNodes.QUIET,
                         () -> false));
         assertFalse(refused.retryable());
         assertEquals("source agent src: task i3 is pulled by node some-other-node, not by dst", refused.getMessage());
@@ -492,7 +484,7 @@ class WireTransferTest {
                             .pull(
                                     WireNodes.request("e1", nodes.address(), target, Content.KUBEVIRT),
                                     checkpoints,
-                                    QUIET,
+                                    WireNodes.QUIET,
                                     () -> false));
             assertFalse(failed.retryable());
             assertTrue(failed.getMessage().startsWith("target ran out of space"), failed.getMessage());
@@ -514,7 +506,7 @@ class WireTransferTest {
                             .pull(
                                     WireNodes.request("e2", nodes.address(), mount.point(), Content.KUBEVIRT),
                                     new MemoryCheckpoints(),
-                                    QUIET,
+                                    WireNodes.QUIET,
                                     () -> false));
             assertFalse(failed.retryable());
             assertTrue(failed.getMessage().contains("is too small"), failed.getMessage());
@@ -533,7 +525,7 @@ class WireTransferTest {
                         .pull(
                                 WireNodes.request("e3", nodes.address(), fifo, Content.KUBEVIRT),
                                 new MemoryCheckpoints(),
-                                QUIET,
+                                WireNodes.QUIET,
                                 () -> false));
         assertFalse(failed.retryable());
         assertEquals(

@@ -12,7 +12,6 @@ import dev.lockkeeper.sidecar.testing.Images;
 import dev.lockkeeper.sidecar.transfer.Checkpoint;
 import dev.lockkeeper.sidecar.transfer.TransferException;
 import dev.lockkeeper.sidecar.transfer.TransferOutcome;
-import dev.lockkeeper.sidecar.transfer.TransferProgress;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,13 +25,6 @@ import org.junit.jupiter.api.io.TempDir;
 /** Filesystem volume to filesystem volume (content archive) between two nodes over real TLS on loopback. */
 class WireTreeTest {
     private static final String STAGING = ".lockkeeper-partial";
-    private static final TransferProgress QUIET = new TransferProgress() {
-        @Override
-        public void update(long done, long total, long dataBytes, long holeBytes) {}
-
-        @Override
-        public void verifying() {}
-    };
 
     @TempDir
     Path dir;
@@ -59,7 +51,7 @@ class WireTreeTest {
                 .pull(
                         WireNodes.request(task, nodes.address(), target, Content.ARCHIVE),
                         checkpoints,
-                        QUIET,
+                        WireNodes.QUIET,
                         () -> false);
     }
 
@@ -118,7 +110,7 @@ class WireTreeTest {
                             .pull(
                                     WireNodes.request("r1", proxy.address(), target, Content.ARCHIVE),
                                     checkpoints,
-                                    QUIET,
+                                    WireNodes.QUIET,
                                     () -> false));
             assertTrue(proxy.fired());
             assertTrue(failed.retryable(), failed.getMessage());
@@ -154,7 +146,7 @@ class WireTreeTest {
                             .pull(
                                     WireNodes.request("r2", proxy.address(), target, Content.ARCHIVE),
                                     checkpoints,
-                                    QUIET,
+                                    WireNodes.QUIET,
                                     () -> false));
         }
         Checkpoint checkpoint = checkpoints.load().orElseThrow();

@@ -11,7 +11,6 @@ import dev.lockkeeper.sidecar.transfer.Checkpoint;
 import dev.lockkeeper.sidecar.transfer.CheckpointStore;
 import dev.lockkeeper.sidecar.transfer.TransferException;
 import dev.lockkeeper.sidecar.transfer.TransferOutcome;
-import dev.lockkeeper.sidecar.transfer.TransferProgress;
 import dev.lockkeeper.sidecar.wire.WireMetrics.Kind;
 import dev.lockkeeper.sidecar.wire.WireMetrics.Role;
 import java.io.IOException;
@@ -43,13 +42,6 @@ import org.junit.jupiter.api.io.TempDir;
 class WireWriteBehindTest {
     private static final long MiB = 1 << 20;
     private static final long SIZE = 40 * MiB;
-    private static final TransferProgress QUIET = new TransferProgress() {
-        @Override
-        public void update(long done, long total, long dataBytes, long holeBytes) {}
-
-        @Override
-        public void verifying() {}
-    };
 
     @TempDir
     Path dir;
@@ -173,7 +165,7 @@ class WireWriteBehindTest {
                 pulled.complete(puller.pull(
                         WireNodes.request("w1", nodes.address(), target, Content.KUBEVIRT),
                         journaled(checkpoints, journal),
-                        QUIET,
+                        WireNodes.QUIET,
                         () -> false));
             } catch (Throwable e) {
                 pulled.completeExceptionally(e);
@@ -257,7 +249,7 @@ class WireWriteBehindTest {
                 () -> puller.pull(
                         WireNodes.request("w2", nodes.address(), target, Content.KUBEVIRT),
                         checkpoints,
-                        QUIET,
+                        WireNodes.QUIET,
                         () -> false));
         assertFalse(failed.retryable(), failed.getMessage());
         assertTrue(failed.getMessage().startsWith("target ran out of space"), failed.getMessage());
@@ -281,7 +273,7 @@ class WireWriteBehindTest {
                     () -> puller.pull(
                             WireNodes.request("w3", proxy.address(), target, Content.KUBEVIRT),
                             checkpoints,
-                            QUIET,
+                            WireNodes.QUIET,
                             () -> false));
             assertTrue(failed.retryable(), failed.getMessage());
         }
@@ -292,7 +284,10 @@ class WireWriteBehindTest {
                 Commands.sameBytes(source, partial, checkpoint.offset()),
                 "every byte before the checkpoint is in the partial file");
         TransferOutcome resumed = puller.pull(
-                WireNodes.request("w3", nodes.address(), target, Content.KUBEVIRT), checkpoints, QUIET, () -> false);
+                WireNodes.request("w3", nodes.address(), target, Content.KUBEVIRT),
+                checkpoints,
+                WireNodes.QUIET,
+                () -> false);
         assertEquals(checkpoint.offset(), resumed.resumedFrom());
         assertTrue(Commands.sameBytes(source, target, SIZE));
     }
