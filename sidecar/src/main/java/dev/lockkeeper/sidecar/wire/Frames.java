@@ -41,11 +41,14 @@ final class Frames {
         private final OutputStream out;
         private final byte[] header = new byte[HEADER_BYTES];
         private final ByteBuffer headerView = ByteBuffer.wrap(header);
-        private final byte[] copy = new byte[COPY_BUFFER];
+        /** Only for a stream that is not a {@link TlsChannel}: that one moves native memory itself. */
+        private final byte[] copy;
+
         private long written;
 
         Writer(OutputStream out) {
             this.out = out;
+            this.copy = out instanceof TlsChannel.Output ? null : new byte[COPY_BUFFER];
         }
 
         long bytesWritten() {
@@ -110,11 +113,14 @@ final class Frames {
         private final InputStream in;
         private final byte[] header = new byte[HEADER_BYTES];
         private final ByteBuffer headerView = ByteBuffer.wrap(header);
-        private final byte[] copy = new byte[COPY_BUFFER];
+        /** Only for a stream that is not a {@link TlsChannel}: that one moves native memory itself. */
+        private final byte[] copy;
+
         private long read;
 
         Reader(InputStream in) {
             this.in = in;
+            this.copy = in instanceof TlsChannel.Input ? null : new byte[COPY_BUFFER];
         }
 
         long bytesRead() {
