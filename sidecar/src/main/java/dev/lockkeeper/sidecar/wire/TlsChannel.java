@@ -165,14 +165,11 @@ final class TlsChannel implements Closeable {
                     sendSealed();
                 }
                 case NEED_UNWRAP, NEED_UNWRAP_AGAIN -> {
-                    ByteBuffer spare = ByteBuffer.allocate(recordPlaintext);
-                    if (open(spare, true) < 0)
-                        throw new EOFException("the peer closed the connection in the handshake");
-                    if (spare.position() > 0) {
-                        // application data right behind the peer's Finished: keep it for the first read
-                        appIn.clear();
-                        appIn.put(spare.flip()).flip();
-                    }
+                    // application data right behind the peer's Finished lands in appIn for the first read
+                    appIn.compact();
+                    int got = open(appIn, true);
+                    appIn.flip();
+                    if (got < 0) throw new EOFException("the peer closed the connection in the handshake");
                 }
                 case NEED_TASK -> runTasks();
                 case FINISHED, NOT_HANDSHAKING -> {
@@ -230,9 +227,9 @@ final class TlsChannel implements Closeable {
             produced += result.bytesProduced();
             switch (result.getStatus()) {
                 case OK -> {
-                    if (answerPostHandshake(result.getHandshakeStatus(), handshaking)) return produced;
-                    if (handshaking) return produced;
-                    if (target.remaining() < recordPlaintext) return produced;
+                    // in the handshake its own loop looks at the status
+                    if (!handshaking) answerPostHandshake(result.getHandshakeStatus());
+                    if (handshaking || target.remaining() < recordPlaintext) return produced;
                 }
                 case BUFFER_UNDERFLOW -> {
                     if (produced > 0) return produced;
@@ -259,25 +256,15 @@ final class TlsChannel implements Closeable {
         }
     }
 
-    /**
-     * TLS 1.3 messages after the handshake (a session ticket, a key update) may need a task run or an answer sent.
-     * Returns true when the handshake loop should look at the status again.
-     */
-    private boolean answerPostHandshake(HandshakeStatus status, boolean handshaking) throws IOException {
+    /** TLS 1.3 messages after the handshake (a session ticket, a key update) may need a task run or an answer. */
+    private void answerPostHandshake(HandshakeStatus status) throws IOException {
         switch (status) {
-            case NEED_TASK -> {
-                runTasks();
-                return handshaking;
-            }
+            case NEED_TASK -> runTasks();
             case NEED_WRAP -> {
-                if (handshaking) return true;
                 seal(NOTHING);
                 sendSealed();
-                return false;
             }
-            default -> {
-                return false;
-            }
+            default -> {}
         }
     }
 
