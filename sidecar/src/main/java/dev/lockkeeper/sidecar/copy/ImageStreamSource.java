@@ -19,14 +19,22 @@ import java.util.concurrent.BlockingQueue;
  * The engine's image walk, for a source that is sent rather than written: the same {@link ChunkPlan}
  * (SEEK_DATA/SEEK_HOLE, or every byte for a device) and the same 4 KiB zero split as a local copy, so the decision
  * "hole or data" is made in one place for both. Holes and zero runs are handed on as coalesced runs, data as the
- * bytes of one read, at most {@value ImageCopier#CHUNK} bytes each. A {@link ChunkReader} reads and zero-scans the
- * next chunk while the caller sends the last one, in {@value #BUFFERS} buffers: the caller's sends pace the reads, so
- * a slow receiver never makes this side read more than one chunk ahead.
+ * bytes of one read, at most {@value ImageCopier#CHUNK} bytes each. A {@link ChunkReader} reads, zero-scans and
+ * checksums the next chunk while the caller sends the last one, in {@value #BUFFERS} buffers: the caller's sends pace
+ * the reads, so a slow receiver never makes this side read more than one chunk ahead.
  */
 public final class ImageStreamSource implements AutoCloseable {
     /** Receives the walk in offset order; {@code bytes} is only valid during the call. */
     public interface Extents {
-        void data(MemorySegment bytes, long offset, int length) throws IOException;
+        /**
+         * Runs on the reading thread, for each data run before it reaches {@link #data}: a checksum of the run the
+         * caller would otherwise compute on its sending thread, here computed while the run before is being sent.
+         * Must be safe to call from another thread.
+         */
+        int checksum(MemorySegment bytes, long offset);
+
+        /** {@code checksum} is what {@link #checksum} returned for these bytes. */
+        void data(MemorySegment bytes, long offset, int length, int checksum) throws IOException;
 
         void zero(long offset, long length) throws IOException;
     }
@@ -132,7 +140,7 @@ public final class ImageStreamSource implements AutoCloseable {
         }
         long zeroStart = -1;
         long zeroEnd = -1;
-        try (ChunkReader reader = new ChunkReader(new ChunkPlan(image, null, from, to))) {
+        try (ChunkReader reader = new ChunkReader(new ChunkPlan(image, null, from, to), extents)) {
             for (ReadChunk chunk = reader.next(); chunk != null; chunk = reader.next()) {
                 for (Run run : chunk.runs()) {
                     if (run.zero()) {
@@ -142,10 +150,7 @@ public final class ImageStreamSource implements AutoCloseable {
                     }
                     if (zeroStart >= 0) extents.zero(zeroStart, zeroEnd - zeroStart);
                     zeroStart = -1;
-                    extents.data(
-                            chunk.buffer().asSlice(run.from() - chunk.bufferStart(), run.to() - run.from()),
-                            run.from(),
-                            (int) (run.to() - run.from()));
+                    extents.data(chunk.slice(run), run.from(), (int) (run.to() - run.from()), run.checksum());
                 }
                 reader.release(chunk);
             }
@@ -154,11 +159,15 @@ public final class ImageStreamSource implements AutoCloseable {
         checkUnchanged();
     }
 
-    /** A stretch of one chunk that is all zeros (a hole, or zero blocks of data) or data. */
-    private record Run(long from, long to, boolean zero) {}
+    /** A stretch of one chunk that is all zeros (a hole, or zero blocks of data), or data and its checksum. */
+    private record Run(long from, long to, boolean zero, int checksum) {}
 
     /** A chunk as the reader left it: a hole (no buffer), or data read into {@code buffer} and cut into runs. */
-    private record ReadChunk(MemorySegment buffer, long bufferStart, List<Run> runs) {}
+    private record ReadChunk(MemorySegment buffer, long bufferStart, List<Run> runs) {
+        MemorySegment slice(Run run) {
+            return buffer.asSlice(run.from() - bufferStart, run.to() - run.from());
+        }
+    }
 
     /**
      * Walks the plan on a platform thread of its own (its reads are blocking system calls, which would pin a virtual
@@ -170,14 +179,16 @@ public final class ImageStreamSource implements AutoCloseable {
         private static final Object END = new Object();
 
         private final ChunkPlan plan;
+        private final Extents extents;
         private final BlockingQueue<MemorySegment> free = new ArrayBlockingQueue<>(BUFFERS);
         /** Holes take no buffer; this bounds how far a run of them gets ahead. */
         private final BlockingQueue<Object> ready = new ArrayBlockingQueue<>(64);
 
         private final Thread thread;
 
-        ChunkReader(ChunkPlan plan) {
+        ChunkReader(ChunkPlan plan, Extents extents) {
             this.plan = plan;
+            this.extents = extents;
             free.addAll(buffers);
             this.thread = Thread.ofPlatform().name("lk-source-reader").daemon().start(this::walk);
         }
@@ -186,17 +197,18 @@ public final class ImageStreamSource implements AutoCloseable {
             try {
                 for (Chunk chunk = plan.next(); chunk != null; chunk = plan.next()) {
                     if (chunk.hole()) {
-                        ready.put(new ReadChunk(null, 0, List.of(new Run(chunk.start(), chunk.end(), true))));
+                        ready.put(new ReadChunk(null, 0, List.of(new Run(chunk.start(), chunk.end(), true, 0))));
                         continue;
                     }
                     MemorySegment buffer = free.take();
                     long bufferStart = ImageCopier.readChunk(image, chunk, buffer);
                     List<Run> runs = new ArrayList<>(1);
-                    ImageCopier.splitZeroRuns(
-                            buffer,
-                            bufferStart,
-                            chunk,
-                            (runFrom, runTo, zero) -> runs.add(new Run(runFrom, runTo, zero)));
+                    ImageCopier.splitZeroRuns(buffer, bufferStart, chunk, (runFrom, runTo, zero) -> {
+                        int checksum = zero
+                                ? 0
+                                : extents.checksum(buffer.asSlice(runFrom - bufferStart, runTo - runFrom), runFrom);
+                        runs.add(new Run(runFrom, runTo, zero, checksum));
+                    });
                     ready.put(new ReadChunk(buffer, bufferStart, runs));
                 }
                 ready.put(END);

@@ -260,7 +260,7 @@ public final class DataServer implements AutoCloseable {
 
                 @Override
                 public void data(MemorySegment bytes, long offset, int length) throws IOException {
-                    send(bytes, offset, length);
+                    send(bytes, offset, length, Frames.dataCrc(bytes, offset));
                     counts[0] += length;
                 }
 
@@ -283,14 +283,14 @@ public final class DataServer implements AutoCloseable {
                 LOG.log(Level.INFO, "tree " + tree.fingerprint() + " left out: " + String.join("; ", tree.skipped()));
         }
 
-        private void send(MemorySegment bytes, long offset, int length) throws IOException {
+        private void send(MemorySegment bytes, long offset, int length, int crc) throws IOException {
             try {
                 rate.acquire(length);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new java.io.InterruptedIOException("stopped while throttled");
             }
-            out.data(bytes, offset);
+            out.data(bytes, offset, crc);
             watchdog.touch();
             options.metrics().bytes(Role.SOURCE, Kind.DATA, length);
         }
@@ -319,8 +319,13 @@ public final class DataServer implements AutoCloseable {
             long[] counts = new long[2];
             source.stream(from, to, new ImageStreamSource.Extents() {
                 @Override
-                public void data(MemorySegment bytes, long offset, int length) throws IOException {
-                    send(bytes, offset, length);
+                public int checksum(MemorySegment bytes, long offset) {
+                    return Frames.dataCrc(bytes, offset);
+                }
+
+                @Override
+                public void data(MemorySegment bytes, long offset, int length, int crc) throws IOException {
+                    send(bytes, offset, length, crc);
                     counts[0] += length;
                 }
 

@@ -70,13 +70,11 @@ final class Frames {
             control(type, 0, offset, span, new byte[0]);
         }
 
-        void data(MemorySegment bytes, long offset) throws IOException {
-            int length = Math.toIntExact(bytes.byteSize());
-            if (length == 0 || length > MAX_DATA_PAYLOAD)
-                throw new IllegalArgumentException("DATA payload of " + length + " bytes");
-            CRC32C crc = header(FrameType.DATA, 0, length, offset, length);
-            crc.update(bytes.asByteBuffer());
-            headerView.putInt(COVERED_HEADER_BYTES, (int) crc.getValue());
+        /** A DATA frame; its CRC comes from {@link #dataCrc}, which a source runs ahead, on the thread that read. */
+        void data(MemorySegment bytes, long offset, int crc) throws IOException {
+            int length = dataLength(bytes);
+            encodeHeader(headerView, FrameType.DATA, 0, length, offset, length);
+            headerView.putInt(COVERED_HEADER_BYTES, crc);
             out.write(header);
             if (out instanceof TlsChannel.Output tls) {
                 tls.write(bytes);
@@ -96,17 +94,41 @@ final class Frames {
         }
 
         private CRC32C header(FrameType type, int flags, int length, long offset, long span) {
-            headerView
-                    .put(0, (byte) type.code)
-                    .put(1, (byte) flags)
-                    .putShort(2, (short) 0)
-                    .putInt(4, length)
-                    .putLong(8, offset)
-                    .putLong(16, span);
+            encodeHeader(headerView, type, flags, length, offset, span);
             CRC32C crc = new CRC32C();
             crc.update(header, 0, COVERED_HEADER_BYTES);
             return crc;
         }
+    }
+
+    /**
+     * The CRC32C a DATA frame of {@code bytes} at {@code offset} carries: a function of the bytes and the offset alone,
+     * so a source can compute it on the thread that read the bytes, ahead of the send. Safe from any thread.
+     */
+    static int dataCrc(MemorySegment bytes, long offset) {
+        int length = dataLength(bytes);
+        byte[] header = new byte[COVERED_HEADER_BYTES];
+        encodeHeader(ByteBuffer.wrap(header), FrameType.DATA, 0, length, offset, length);
+        CRC32C crc = new CRC32C();
+        crc.update(header);
+        crc.update(bytes.asByteBuffer());
+        return (int) crc.getValue();
+    }
+
+    private static int dataLength(MemorySegment bytes) {
+        long length = bytes.byteSize();
+        if (length == 0 || length > MAX_DATA_PAYLOAD)
+            throw new IllegalArgumentException("DATA payload of " + length + " bytes");
+        return (int) length;
+    }
+
+    private static void encodeHeader(ByteBuffer view, FrameType type, int flags, int length, long offset, long span) {
+        view.put(0, (byte) type.code)
+                .put(1, (byte) flags)
+                .putShort(2, (short) 0)
+                .putInt(4, length)
+                .putLong(8, offset)
+                .putLong(16, span);
     }
 
     static final class Reader {

@@ -43,7 +43,7 @@ class FramesTest {
             byte[] stream = frames(w -> {
                 w.control(FrameType.INFO, 0, 0, 0, info.encode());
                 w.control(FrameType.ZERO, 4096, 1L << 39);
-                w.data(data, 8192);
+                w.data(data, 8192, Frames.dataCrc(data, 8192));
                 w.control(FrameType.END, 0, 1L << 40, 0, new Messages.End(payload.length, 1L << 39).encode());
             });
             Frames.Reader reader = reader(stream);
@@ -61,6 +61,29 @@ class FramesTest {
             assertEquals(new Messages.End(payload.length, 1L << 39), Messages.End.decode(reader.payload(end)));
             assertEquals(stream.length, reader.bytesRead());
             assertEquals(stream.length - 4 * Frames.HEADER_BYTES, info.encode().length + payload.length + 16);
+        }
+    }
+
+    @Test
+    void aCrcComputedAheadCoversTheOffsetNotOnlyThePayload() throws Exception {
+        byte[] payload = new byte[64 << 10];
+        new Random(2).nextBytes(payload);
+        MemorySegment data = MemorySegment.ofArray(payload);
+        // as the source does it: the reading thread computes the CRC, the sending thread writes the frame
+        int[] ahead = new int[2];
+        Thread reading = Thread.ofPlatform().start(() -> {
+            ahead[0] = Frames.dataCrc(data, 8192);
+            ahead[1] = Frames.dataCrc(data, 4096);
+        });
+        reading.join();
+        Frames.Reader good = reader(frames(w -> w.data(data, 8192, ahead[0])));
+        Frames.Reader misplaced = reader(frames(w -> w.data(data, 8192, ahead[1])));
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment received = arena.allocate(payload.length);
+            good.payloadInto(good.next(), received);
+            assertArrayEquals(payload, received.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+            Header frame = misplaced.next();
+            assertThrows(FrameException.Corrupt.class, () -> misplaced.payloadInto(frame, received));
         }
     }
 
@@ -144,7 +167,8 @@ class FramesTest {
     private static byte[] dataFrame(long offset, int length) throws IOException {
         byte[] payload = new byte[length];
         new Random(length).nextBytes(payload);
-        return frames(w -> w.data(MemorySegment.ofArray(payload), offset));
+        MemorySegment data = MemorySegment.ofArray(payload);
+        return frames(w -> w.data(data, offset, Frames.dataCrc(data, offset)));
     }
 
     private static byte[] header(int type, long length, long offset, long span) {

@@ -91,7 +91,7 @@ class WireHostileTreeTest {
             try (var arena = java.lang.foreign.Arena.ofConfined()) {
                 var segment = arena.allocate(data.length);
                 segment.copyFrom(java.lang.foreign.MemorySegment.ofArray(data));
-                out.data(segment, 0);
+                out.data(segment, 0, Frames.dataCrc(segment, 0));
             }
         }
         out.control(FrameType.END, 0, data.length, ordinal, new byte[0]);
@@ -210,7 +210,8 @@ class WireHostileTreeTest {
             ForgedTreeSource.root(out);
             out.control(FrameType.ENTRY, 0, 1, 2, ForgedTreeSource.entry(FILE, List.of(b("small")), 2, null, null));
             try (var arena = java.lang.foreign.Arena.ofConfined()) {
-                out.data(arena.allocate(4096), 0);
+                var data = arena.allocate(4096);
+                out.data(data, 0, Frames.dataCrc(data, 0));
             }
         });
         assertTrue(message.contains("[0, +4096) for small where 0 of its 2 bytes was due"), message);
