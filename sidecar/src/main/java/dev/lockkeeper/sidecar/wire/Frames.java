@@ -101,6 +101,25 @@ final class Frames {
         }
     }
 
+    /** Checks a DATA payload received with {@link Reader#receive} against its frame's CRC; safe from any thread. */
+    static void checkData(Header frame, MemorySegment payload) throws FrameException.Corrupt {
+        byte[] header = new byte[COVERED_HEADER_BYTES];
+        encodeHeader(
+                ByteBuffer.wrap(header), frame.type(), frame.flags(), frame.length(), frame.offset(), frame.span());
+        CRC32C crc = new CRC32C();
+        crc.update(header);
+        crc.update(payload.asByteBuffer());
+        check(frame, crc);
+    }
+
+    private static void check(Header frame, CRC32C crc) throws FrameException.Corrupt {
+        if ((int) crc.getValue() != frame.crc()) {
+            throw new FrameException.Corrupt(frame.type() + " frame at offset " + frame.offset()
+                    + " failed its CRC32C check (expected " + Integer.toHexString(frame.crc()) + ", computed "
+                    + Integer.toHexString((int) crc.getValue()) + ")");
+        }
+    }
+
     /**
      * The CRC32C a DATA frame of {@code bytes} at {@code offset} carries: a function of the bytes and the offset alone,
      * so a source can compute it on the thread that read the bytes, ahead of the send. Safe from any thread.
@@ -183,6 +202,15 @@ final class Frames {
 
         /** Reads a DATA payload into {@code target} (at least {@code frame.length()} bytes) and checks its CRC. */
         void payloadInto(Header frame, MemorySegment target) throws IOException {
+            receive(frame, target);
+            checkData(frame, target.asSlice(0, frame.length()));
+        }
+
+        /**
+         * Reads a DATA payload into {@code target} without checking it: the caller runs {@link #checkData} on it
+         * before anything uses the bytes (the target's writer does, so that the reader goes on decrypting).
+         */
+        void receive(Header frame, MemorySegment target) throws IOException {
             if (in instanceof TlsChannel.Input tls) {
                 tls.readFully(target.asSlice(0, frame.length()));
                 read += frame.length();
@@ -194,23 +222,12 @@ final class Frames {
                     done += n;
                 }
             }
-            CRC32C crc = headerCrc();
-            crc.update(target.asSlice(0, frame.length()).asByteBuffer());
-            check(frame, crc);
         }
 
         private CRC32C headerCrc() {
             CRC32C crc = new CRC32C();
             crc.update(header, 0, COVERED_HEADER_BYTES);
             return crc;
-        }
-
-        private static void check(Header frame, CRC32C crc) throws FrameException {
-            if ((int) crc.getValue() != frame.crc()) {
-                throw new FrameException.Corrupt(frame.type() + " frame at offset " + frame.offset()
-                        + " failed its CRC32C check (expected " + Integer.toHexString(frame.crc()) + ", computed "
-                        + Integer.toHexString((int) crc.getValue()) + ")");
-            }
         }
 
         private void readFully(byte[] into, int from, int length, String what) throws IOException {

@@ -324,15 +324,18 @@ public final class TlsPuller implements Puller {
         }
 
         /**
-         * The connection failed mid-attempt: what arrived in order is written, made durable and checkpointed (while the
-         * target is still open), so the next attempt continues from here rather than from the last periodic
-         * checkpoint. A writer's failure (ENOSPC, EIO) is the attempt's failure instead.
+         * The connection failed mid-attempt: what arrived in order (up to a frame that failed its CRC, if one did) is
+         * written, made durable and checkpointed (while the target is still open), so the next attempt continues from
+         * here rather than from the last periodic checkpoint. A writer's failure (ENOSPC, EIO) is the attempt's failure
+         * instead.
          */
         private void saveWhatArrived(ImageStreamTarget target, WriteBehind writes, IOException e) throws CopyException {
             writes.drain();
-            if (!inBody || watermark <= target.resumeFrom()) return;
+            long written = writes.claimable(watermark);
+            if (!inBody || written <= target.resumeFrom()) return;
             try {
-                checkpoint(target);
+                target.makeDurable();
+                checkpoints.save(new Checkpoint(written, 0, fingerprint));
             } catch (CopyException | RuntimeException failed) {
                 e.addSuppressed(failed);
             }
@@ -387,16 +390,18 @@ public final class TlsPuller implements Puller {
                 switch (frame.type()) {
                     case DATA -> {
                         checkPlace(frame, to);
+                        writes.throwIfCorrupt();
                         MemorySegment buffer = writes.slot();
                         long bufferStart = frame.offset() / ALIGNMENT * ALIGNMENT;
-                        in.payloadInto(frame, buffer.asSlice(frame.offset() - bufferStart, frame.length()));
+                        // the writer checks the CRC, before the write, while this thread receives the next frame
+                        in.receive(frame, buffer.asSlice(frame.offset() - bufferStart, frame.length()));
                         try {
                             request.rate().acquire(frame.length());
                         } catch (InterruptedException e) {
                             Thread.currentThread().interrupt();
                             throw new TransferException("interrupted", true);
                         }
-                        writes.data(buffer, bufferStart, frame.offset(), frame.length());
+                        writes.data(buffer, bufferStart, frame);
                         dataBytes += frame.length();
                         options.metrics().bytes(Role.TARGET, Kind.DATA, frame.length());
                         advance(target, writes, frame.span());
@@ -414,6 +419,9 @@ public final class TlsPuller implements Puller {
                             throw new FrameException("END of range at " + frame.offset() + " after data up to "
                                     + watermark + ", range ends at " + to);
                         }
+                        // a range is through once every frame of it passed its check
+                        writes.drain();
+                        writes.throwIfCorrupt();
                         return;
                     }
                     case KEEPALIVE -> {}
@@ -651,13 +659,6 @@ public final class TlsPuller implements Puller {
                 sinceCheckpoint = 0;
                 lastCheckpointNanos = System.nanoTime();
             }
-        }
-
-        private void checkpoint(ImageStreamTarget target) throws CopyException {
-            target.makeDurable();
-            checkpoints.save(new Checkpoint(watermark, 0, fingerprint));
-            sinceCheckpoint = 0;
-            lastCheckpointNanos = System.nanoTime();
         }
 
         private String verify(ImageStreamTarget target, boolean resumed)

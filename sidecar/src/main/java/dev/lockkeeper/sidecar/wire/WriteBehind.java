@@ -10,8 +10,9 @@ import java.util.List;
 import java.util.TreeSet;
 
 /**
- * The target's bounded write-behind: the connection's reader checks each frame into one of a fixed set of aligned
- * buffers and hands it to writer threads, so receiving (and decrypting) the next frame overlaps writing the last one.
+ * The target's bounded write-behind: the connection's reader receives each DATA frame into one of a fixed set of
+ * aligned buffers and hands it to writer threads, which check its CRC32C and write it, so receiving (and decrypting)
+ * the next frame overlaps checking and writing the last one.
  * <ul>
  * <li><b>Bounded</b>: {@code slots} buffers of {@link Frames#MAX_DATA_PAYLOAD} bytes (plus alignment), allocated
  *     once. A reader that finds no free buffer waits and stops reading the socket, so TCP carries the backpressure to
@@ -22,6 +23,9 @@ import java.util.TreeSet;
  *     </li>
  * <li><b>Failures are kept</b>: the first failure of a writer (ENOSPC, EIO, a failing checkpoint record) stops all
  *     writing; the reader sees it at its next hand-off, while waiting for a buffer, or in {@link #drain}.</li>
+ * <li><b>A corrupt frame is never written</b>: a writer that finds a frame's CRC wrong leaves it out and lets no
+ *     durability point after it run; the frames before it are still written, so what arrived below
+ *     {@link #claimable} can be checkpointed, and the reader hears of it from {@link #throwIfCorrupt}.</li>
  * </ul>
  */
 final class WriteBehind implements AutoCloseable {
@@ -47,7 +51,11 @@ final class WriteBehind implements AutoCloseable {
 
     private sealed interface Job {}
 
-    private record Data(MemorySegment slot, long bufferStart, long offset, long length) implements Job {}
+    private record Data(MemorySegment slot, long bufferStart, Frames.Header frame) implements Job {
+        MemorySegment payload() {
+            return slot.asSlice(frame.offset() - bufferStart, frame.length());
+        }
+    }
 
     private record Zero(long offset, long length) implements Job {}
 
@@ -67,6 +75,10 @@ final class WriteBehind implements AutoCloseable {
     private long nextSequence;
     private boolean closed;
     private CopyException failure;
+    /** The corrupt frame with the lowest offset a writer found. */
+    private FrameException.Corrupt corrupt;
+
+    private long corruptOffset = Long.MAX_VALUE;
 
     WriteBehind(Disk disk, int slots, int writerCount) {
         if (slots < 1 || writerCount < 1)
@@ -108,9 +120,12 @@ final class WriteBehind implements AutoCloseable {
         notifyAll();
     }
 
-    /** Writes {@code [offset, offset+length)}; {@code slot}'s index 0 holds the byte at {@code bufferStart}. */
-    void data(MemorySegment slot, long bufferStart, long offset, long length) throws CopyException {
-        submit(new Data(slot, bufferStart, offset, length));
+    /**
+     * Checks and writes a DATA frame received (unchecked) into {@code slot}, whose index 0 holds the byte at
+     * {@code bufferStart}.
+     */
+    void data(MemorySegment slot, long bufferStart, Frames.Header frame) throws CopyException {
+        submit(new Data(slot, bufferStart, frame));
     }
 
     void zero(long offset, long length) throws CopyException {
@@ -129,6 +144,19 @@ final class WriteBehind implements AutoCloseable {
             await();
         }
         throwIfFailed();
+    }
+
+    /** A frame handed over so far failed its CRC: the transfer cannot go on past it. */
+    synchronized void throwIfCorrupt() throws FrameException.Corrupt {
+        if (corrupt != null) throw corrupt;
+    }
+
+    /**
+     * How far a checkpoint may claim, once {@link #drain}ed, of the {@code received} bytes: all of them, or up to the
+     * first corrupt frame.
+     */
+    synchronized long claimable(long received) {
+        return Math.min(received, corruptOffset);
     }
 
     /** Buffers waiting or being written (the rest are free): what the reader has received ahead of the disk. */
@@ -198,7 +226,19 @@ final class WriteBehind implements AutoCloseable {
     private void run(Queued next) throws Exception {
         if (skipping()) return;
         switch (next.job()) {
-            case Data data -> disk.data(data.slot(), data.bufferStart(), data.offset(), data.length());
+            case Data data -> {
+                try {
+                    Frames.checkData(data.frame(), data.payload());
+                } catch (FrameException.Corrupt e) {
+                    corrupted(data.frame().offset(), e);
+                    return;
+                }
+                disk.data(
+                        data.slot(),
+                        data.bufferStart(),
+                        data.frame().offset(),
+                        data.frame().length());
+            }
             case Zero zero -> disk.zero(zero.offset(), zero.length());
             case Durable durable -> {
                 if (!awaitEarlier(next.sequence())) return;
@@ -208,10 +248,25 @@ final class WriteBehind implements AutoCloseable {
         }
     }
 
-    /** Whether every job before {@code sequence} finished without failure (they were all taken already: FIFO). */
+    /**
+     * Whether every job before {@code sequence} finished without failure and without a corrupt frame (they were all
+     * taken already: FIFO).
+     */
     private synchronized boolean awaitEarlier(long sequence) throws InterruptedException {
         while (!running.isEmpty() && running.first() < sequence) wait();
-        return failure == null;
+        return failure == null && corrupt == null;
+    }
+
+    /**
+     * Not a failure of the disk: the jobs after it still run (one taken before it may not have started yet, and a
+     * checkpoint up to {@link #claimable} counts on it), only durability points stop.
+     */
+    private synchronized void corrupted(long offset, FrameException.Corrupt e) {
+        if (offset < corruptOffset) {
+            corruptOffset = offset;
+            corrupt = e;
+        }
+        notifyAll();
     }
 
     /** After a failure nothing more is written; after {@link #close} what is still queued is left too. */

@@ -48,8 +48,8 @@ class WireHostileTreeTest {
     }
 
     /** Runs the forged stream into the target and returns the failure's message. */
-    private String refused(ForgedTreeSource.Script script) throws Exception {
-        try (ForgedTreeSource forged = new ForgedTreeSource(NodeTls.load(identities.node("src")), script)) {
+    private String refused(ForgedSource.Script script) throws Exception {
+        try (ForgedSource forged = new ForgedSource(NodeTls.load(identities.node("src")), script)) {
             TlsPuller puller = new TlsPuller(
                     NodeTls.load(identities.node("dst")), TlsPuller.Options.DEFAULT.withStall(Duration.ofSeconds(5)));
             TransferException failed = assertThrows(
@@ -85,8 +85,7 @@ class WireHostileTreeTest {
     }
 
     private static void file(Frames.Writer out, long ordinal, List<byte[]> names, byte[] data) throws IOException {
-        out.control(
-                FrameType.ENTRY, 0, ordinal, data.length, ForgedTreeSource.entry(FILE, names, data.length, null, null));
+        out.control(FrameType.ENTRY, 0, ordinal, data.length, ForgedSource.entry(FILE, names, data.length, null, null));
         if (data.length > 0) {
             try (var arena = java.lang.foreign.Arena.ofConfined()) {
                 var segment = arena.allocate(data.length);
@@ -100,7 +99,7 @@ class WireHostileTreeTest {
     @Test
     void dotDotNamesAreRefused() throws Exception {
         String message = refused((out, raw) -> {
-            ForgedTreeSource.root(out);
+            ForgedSource.root(out);
             file(out, 1, List.of(b(".."), b(".."), b("escaped")), b("owned"));
         });
         assertTrue(message.contains("name .. is a dot entry"), message);
@@ -109,7 +108,7 @@ class WireHostileTreeTest {
     @Test
     void anAbsoluteNameIsRefused() throws Exception {
         String message = refused((out, raw) -> {
-            ForgedTreeSource.root(out);
+            ForgedSource.root(out);
             file(out, 1, List.of(b(outside.resolve("planted").toString())), b("owned"));
         });
         assertTrue(message.contains("holds a '/'"), message);
@@ -118,7 +117,7 @@ class WireHostileTreeTest {
     @Test
     void anEmptyNameIsRefused() throws Exception {
         String message = refused((out, raw) -> {
-            ForgedTreeSource.root(out);
+            ForgedSource.root(out);
             file(out, 1, List.of(b(""), b("etc")), b("owned"));
         });
         assertTrue(message.contains("is empty"), message);
@@ -127,8 +126,8 @@ class WireHostileTreeTest {
     @Test
     void aNameWithASlashIsRefusedEvenInsideADirectoryTheStreamMade() throws Exception {
         String message = refused((out, raw) -> {
-            ForgedTreeSource.root(out);
-            out.control(FrameType.ENTRY, 0, 1, 0, ForgedTreeSource.entry(DIRECTORY, List.of(b("a")), 0, null, null));
+            ForgedSource.root(out);
+            out.control(FrameType.ENTRY, 0, 1, 0, ForgedSource.entry(DIRECTORY, List.of(b("a")), 0, null, null));
             out.control(FrameType.END, 0, 0, 1, new byte[0]);
             file(out, 2, List.of(b("a/../../../escaped")), b("owned"));
         });
@@ -138,13 +137,13 @@ class WireHostileTreeTest {
     @Test
     void aSymlinkThenAWriteThroughItIsRefused() throws Exception {
         String message = refused((out, raw) -> {
-            ForgedTreeSource.root(out);
+            ForgedSource.root(out);
             out.control(
                     FrameType.ENTRY,
                     0,
                     1,
                     0,
-                    ForgedTreeSource.entry(SYMLINK, List.of(b("link")), 0, b(outside.toString()), null));
+                    ForgedSource.entry(SYMLINK, List.of(b("link")), 0, b(outside.toString()), null));
             out.control(FrameType.END, 0, 0, 1, new byte[0]);
             file(out, 2, List.of(b("link"), b("planted")), b("owned"));
         });
@@ -154,13 +153,13 @@ class WireHostileTreeTest {
     @Test
     void aHardLinkToSomethingTheStreamDidNotMakeIsRefused() throws Exception {
         String message = refused((out, raw) -> {
-            ForgedTreeSource.root(out);
+            ForgedSource.root(out);
             out.control(
                     FrameType.ENTRY,
                     0,
                     1,
                     0,
-                    ForgedTreeSource.entry(
+                    ForgedSource.entry(
                             SYMLINK,
                             List.of(b("link")),
                             0,
@@ -172,7 +171,7 @@ class WireHostileTreeTest {
                     0,
                     2,
                     0,
-                    ForgedTreeSource.entry(HARD_LINK, List.of(b("copy-of-secret")), 0, null, List.of(b("link"))));
+                    ForgedSource.entry(HARD_LINK, List.of(b("copy-of-secret")), 0, null, List.of(b("link"))));
         });
         assertTrue(message.contains("names link, which is not a file this copy made"), message);
     }
@@ -180,7 +179,7 @@ class WireHostileTreeTest {
     @Test
     void aHugeRecordLengthIsRefusedBeforeItIsRead() throws Exception {
         String message = refused((out, raw) -> {
-            ForgedTreeSource.root(out);
+            ForgedSource.root(out);
             out.flush();
             byte[] header = new byte[Frames.HEADER_BYTES];
             ByteBuffer.wrap(header)
@@ -196,8 +195,8 @@ class WireHostileTreeTest {
     @Test
     void aFieldLongerThanItsRecordIsRefused() throws Exception {
         String message = refused((out, raw) -> {
-            ForgedTreeSource.root(out);
-            byte[] record = ForgedTreeSource.entry(FILE, List.of(b("x")), 0, null, null);
+            ForgedSource.root(out);
+            byte[] record = ForgedSource.entry(FILE, List.of(b("x")), 0, null, null);
             ByteBuffer.wrap(record).putShort(3, (short) 60_000); // the first name's length
             out.control(FrameType.ENTRY, 0, 1, 0, record);
         });
@@ -207,8 +206,8 @@ class WireHostileTreeTest {
     @Test
     void dataBeyondTheAnnouncedSizeIsRefused() throws Exception {
         String message = refused((out, raw) -> {
-            ForgedTreeSource.root(out);
-            out.control(FrameType.ENTRY, 0, 1, 2, ForgedTreeSource.entry(FILE, List.of(b("small")), 2, null, null));
+            ForgedSource.root(out);
+            out.control(FrameType.ENTRY, 0, 1, 2, ForgedSource.entry(FILE, List.of(b("small")), 2, null, null));
             try (var arena = java.lang.foreign.Arena.ofConfined()) {
                 var data = arena.allocate(4096);
                 out.data(data, 0, Frames.dataCrc(data, 0));

@@ -14,11 +14,17 @@ import javax.net.ssl.SSLServerSocket;
 import javax.net.ssl.SSLSocket;
 
 /**
- * A source node that holds a valid certificate for "src" but speaks a hostile tree stream: it answers HELLO and
- * TREE as a real source would, then sends whatever {@link Script} writes, frame by frame, with valid CRCs.
+ * A source node that holds a valid certificate for "src" but speaks a forged stream: it answers HELLO with the
+ * {@link Messages.Info} it is given, then lets a {@link Conversation} read the target's requests and write frames by
+ * hand (with valid CRCs unless the conversation says otherwise).
  */
-final class ForgedTreeSource implements AutoCloseable {
-    /** Writes the forged frames; {@code raw} reaches the socket without framing. */
+final class ForgedSource implements AutoCloseable {
+    /** Everything after INFO; {@code raw} reaches the socket without framing. */
+    interface Conversation {
+        void talk(Frames.Reader in, Frames.Writer out, OutputStream raw) throws IOException;
+    }
+
+    /** A tree stream's frames, written once the target has asked for the tree. */
     interface Script {
         void send(Frames.Writer out, OutputStream raw) throws IOException;
     }
@@ -26,7 +32,15 @@ final class ForgedTreeSource implements AutoCloseable {
     private final SSLServerSocket listener;
     private final Thread server;
 
-    ForgedTreeSource(NodeTls tls, Script script) throws IOException {
+    /** A tree source whose walk is {@code script}. */
+    ForgedSource(NodeTls tls, Script script) throws IOException {
+        this(tls, new Messages.Info(1 << 20, 1 << 20, 0, true, Content.ARCHIVE, "tree:forged"), (in, out, raw) -> {
+            in.next(); // TREE
+            script.send(out, raw);
+        });
+    }
+
+    ForgedSource(NodeTls tls, Messages.Info info, Conversation conversation) throws IOException {
         listener = (SSLServerSocket)
                 tls.context().getServerSocketFactory().createServerSocket(0, 1, InetAddress.getLoopbackAddress());
         listener.setSSLParameters(tls.serverParameters());
@@ -36,15 +50,9 @@ final class ForgedTreeSource implements AutoCloseable {
                 BufferedOutputStream raw = new BufferedOutputStream(socket.getOutputStream());
                 Frames.Writer out = new Frames.Writer(raw);
                 in.payload(in.next()); // HELLO
-                out.control(
-                        FrameType.INFO,
-                        0,
-                        0,
-                        0,
-                        new Messages.Info(1 << 20, 1 << 20, 0, true, Content.ARCHIVE, "tree:forged").encode());
+                out.control(FrameType.INFO, 0, 0, 0, info.encode());
                 out.flush();
-                in.next(); // TREE
-                script.send(out, raw);
+                conversation.talk(in, out, raw);
                 out.flush();
                 raw.flush();
                 while (true) in.payload(in.next()); // until the target hangs up
