@@ -39,13 +39,12 @@ final class DataPlanes {
 
             @Override
             public Serving serve(SourceCatalog catalog, RateLimiter rate, AgentMetrics metrics) throws IOException {
-                DataServer.Options defaults = DataServer.Options.DEFAULT;
                 DataServer server = DataServer.start(
                         settings.dataAddress(),
                         tls,
                         catalog,
                         rate,
-                        new DataServer.Options(settings.stall(), defaults.keepalive(), wireMetrics(metrics)));
+                        DataServer.Options.DEFAULT.withStall(settings.stall()).withMetrics(wireMetrics(metrics)));
                 return new Serving() {
                     @Override
                     public int port() {

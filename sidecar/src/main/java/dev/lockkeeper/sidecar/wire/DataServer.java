@@ -25,6 +25,8 @@ import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -46,12 +48,29 @@ public final class DataServer implements AutoCloseable {
     private static final Logger LOG = System.getLogger(DataServer.class.getName());
 
     /**
-     * @param stall      a connection without progress for this long is closed
-     * @param keepalive  how often a busy source (computing its digest) tells the target it is alive
+     * @param stall          a connection without progress for this long is closed
+     * @param keepalive      how often a busy source (computing its digest) tells the target it is alive
+     * @param maxHandshakes  connections still in their TLS handshake at once; a new one closes the oldest of them
      */
-    public record Options(Duration stall, Duration keepalive, WireMetrics metrics) {
+    public record Options(Duration stall, Duration keepalive, WireMetrics metrics, int maxHandshakes) {
+        /**
+         * 64 handshakes: a node's agents rarely open more than a few connections at once, and a flood of peers that
+         * never finish a handshake then holds at most ~64 × 40 KiB of heap instead of growing until the heap is gone.
+         */
         public static final Options DEFAULT =
-                new Options(Duration.ofSeconds(30), Duration.ofSeconds(5), WireMetrics.NONE);
+                new Options(Duration.ofSeconds(30), Duration.ofSeconds(5), WireMetrics.NONE, 64);
+
+        public Options {
+            if (maxHandshakes < 1) throw new IllegalArgumentException("maxHandshakes " + maxHandshakes);
+        }
+
+        public Options withStall(Duration value) {
+            return new Options(value, keepalive, metrics, maxHandshakes);
+        }
+
+        public Options withMetrics(WireMetrics value) {
+            return new Options(stall, keepalive, value, maxHandshakes);
+        }
     }
 
     private final ServerSocketChannel listener;
@@ -60,6 +79,13 @@ public final class DataServer implements AutoCloseable {
     private final RateLimiter rate;
     private final Options options;
     private final Set<SocketChannel> open = ConcurrentHashMap.newKeySet();
+    /**
+     * Connections still in their handshake, oldest first: the only state a peer without a certificate can make this
+     * side hold. Evicting the oldest rather than refusing the newest means a flood cannot lock a real agent out: its
+     * connection is always let in, and it finishes its handshake in milliseconds.
+     */
+    private final Deque<SocketChannel> handshaking = new ArrayDeque<>();
+
     private final Thread acceptor;
 
     private DataServer(
@@ -95,10 +121,12 @@ public final class DataServer implements AutoCloseable {
             try {
                 SocketChannel raw = listener.accept();
                 open.add(raw);
+                admit(raw);
                 Thread.ofVirtual().name("lk-data-serve").start(() -> {
                     try {
                         serve(raw);
                     } finally {
+                        handshakeOver(raw);
                         open.remove(raw);
                         closeQuietly(raw);
                     }
@@ -106,6 +134,27 @@ public final class DataServer implements AutoCloseable {
             } catch (IOException e) {
                 if (listener.isOpen()) LOG.log(Level.WARNING, "data port accept failed: " + e.getMessage());
             }
+        }
+    }
+
+    private void admit(SocketChannel raw) {
+        SocketChannel oldest = null;
+        synchronized (handshaking) {
+            if (handshaking.size() >= options.maxHandshakes()) oldest = handshaking.pollFirst();
+            handshaking.addLast(raw);
+        }
+        if (oldest != null) {
+            LOG.log(
+                    Level.INFO,
+                    "closing the data connection from " + remoteAddress(oldest) + ": " + options.maxHandshakes()
+                            + " connections are in their handshake, it is the oldest");
+            closeQuietly(oldest);
+        }
+    }
+
+    private void handshakeOver(SocketChannel raw) {
+        synchronized (handshaking) {
+            handshaking.remove(raw);
         }
     }
 
@@ -119,6 +168,7 @@ public final class DataServer implements AutoCloseable {
             engine.setSSLParameters(tls.serverParameters());
             // closed (close_notify) while the watchdog still guards a peer that stopped reading
             TlsChannel socket = TlsChannel.handshake(raw, engine);
+            handshakeOver(raw);
             watchdog.touch();
             Session session = new Session(socket, watchdog);
             try (socket) {

@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.UnaryOperator;
@@ -31,6 +32,13 @@ final class WireNodes implements AutoCloseable {
         @Override
         public void verifying() {}
     };
+
+    /** A source that gives up on a stalled connection after 5 s and tells a waiting target every 200 ms it is alive. */
+    static final DataServer.Options BRISK = new DataServer.Options(
+            Duration.ofSeconds(5),
+            Duration.ofMillis(200),
+            WireMetrics.NONE,
+            DataServer.Options.DEFAULT.maxHandshakes());
 
     final NodeIdentities identities;
     final Map<String, Task> tasks = new ConcurrentHashMap<>();

@@ -44,8 +44,7 @@ class WireTransferTest {
 
     @BeforeEach
     void start() throws IOException {
-        nodes = new WireNodes(
-                dir, new DataServer.Options(Duration.ofSeconds(5), Duration.ofMillis(200), WireMetrics.NONE));
+        nodes = new WireNodes(dir, WireNodes.BRISK);
     }
 
     @AfterEach

@@ -33,8 +33,7 @@ class WireTreeTest {
 
     @BeforeEach
     void start() throws IOException {
-        nodes = new WireNodes(
-                dir, new DataServer.Options(Duration.ofSeconds(5), Duration.ofMillis(200), WireMetrics.NONE));
+        nodes = new WireNodes(dir, WireNodes.BRISK);
     }
 
     @AfterEach

@@ -50,8 +50,7 @@ class WireWriteBehindTest {
 
     @BeforeEach
     void start() throws IOException {
-        nodes = new WireNodes(
-                dir, new DataServer.Options(Duration.ofSeconds(5), Duration.ofMillis(200), WireMetrics.NONE));
+        nodes = new WireNodes(dir, WireNodes.BRISK);
     }
 
     @AfterEach
