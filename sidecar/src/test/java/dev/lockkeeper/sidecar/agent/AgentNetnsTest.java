@@ -9,6 +9,7 @@ import dev.lockkeeper.sidecar.testing.Allocation;
 import dev.lockkeeper.sidecar.testing.Commands;
 import dev.lockkeeper.sidecar.testing.Images;
 import dev.lockkeeper.sidecar.testing.LoopDevice;
+import dev.lockkeeper.sidecar.testing.NetworkNamespaces;
 import dev.lockkeeper.sidecar.testing.NodeIdentities;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -32,8 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class AgentNetnsTest {
     private static final long MiB = 1 << 20;
-    private static final String SOURCE_NS = "lk-ag-src";
-    private static final String TARGET_NS = "lk-ag-dst";
+    private static final String SOURCE_NS = NetworkNamespaces.name("lk-ag-src");
+    private static final String TARGET_NS = NetworkNamespaces.name("lk-ag-dst");
     private static final String SOURCE_LINK = "lk-agv-src";
     private static final String TARGET_LINK = "lk-agv-dst";
     private static final String SOURCE_ADDRESS = "198.18.30.1";

@@ -9,6 +9,7 @@ import dev.lockkeeper.sidecar.testing.Allocation;
 import dev.lockkeeper.sidecar.testing.Commands;
 import dev.lockkeeper.sidecar.testing.Images;
 import dev.lockkeeper.sidecar.testing.LoopDevice;
+import dev.lockkeeper.sidecar.testing.NetworkNamespaces;
 import dev.lockkeeper.sidecar.testing.NodeIdentities;
 import dev.lockkeeper.sidecar.transfer.Checkpoint;
 import java.io.BufferedReader;
@@ -39,8 +40,8 @@ class WireNetnsTest {
     private static final long MiB = 1 << 20;
     private static final long SIZE = 40 * MiB;
     private static final long DATA = (300 << 10) + 13 * MiB + 6 * MiB + 4096;
-    private static final String SOURCE_NS = "ha-src";
-    private static final String TARGET_NS = "ha-dst";
+    private static final String SOURCE_NS = NetworkNamespaces.name("ha-src");
+    private static final String TARGET_NS = NetworkNamespaces.name("ha-dst");
     private static final String SOURCE_LINK = "ha-vsrc";
     private static final String TARGET_LINK = "ha-vdst";
     private static final String SOURCE_ADDRESS = "198.18.10.1";
