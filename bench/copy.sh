@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Copy benchmark: Lockkeeper's copy command and its node agent against the usual tools, same inputs, same run.
 #   ./lk bench copy                 (builds first)   or   bash bench/copy.sh [runs]
-# Every timing: caches dropped before, `sync` included, JVM start included for `lockkeeper` (the copy command);
-# `lockkeeper agent` is one agent JVM started once and kept running (as on a node), handed each copy as a task file.
+# Every timing: caches dropped and the disk settled before, `sync` included, JVM start included for `lockkeeper` (the
+# copy command); `lockkeeper agent` is one agent JVM started once and kept running (as on a node), handed each copy as
+# a task file. The block devices are loop devices in direct-I/O mode.
 # Prints median wall time, ratio to the fastest peer (not Lockkeeper), target allocation (du), peak RSS and peak
 # dirty page cache. Needs root (loop devices, drop_caches). Scratch space: bench/out/ (gitignored), about 14 GiB.
 # Environment: LK_BENCH_SIZE (sparse image size, default 4G; 1/4 of it data; the dense image is half of it),
@@ -89,11 +90,20 @@ EOF2
 fi
 sync
 
-# block source: a loop device over a copy of the sparse image; block target: a loop device over a sparse file of its size
+# block source: a loop device over a copy of the sparse image; block target: a loop device over a sparse file of its
+# size. Both in direct-I/O mode: a real device has no backing file and so no page cache under it. In losetup's default
+# (buffered) mode the loop's one kernel worker ran every request through the backing file's page cache, and the block
+# rows timed that: the agent's block -> file runs spread 1.2-9.4 s, caches dropped and the disk settled before each,
+# against 0.9-1.2 s in direct-I/O mode (sidecar/README.md, issue 10 (a))
 [ -f "source-dev-$size.backing" ] || cp --sparse=always "$sparse" "source-dev-$size.backing"
 rm -f target-dev.backing && truncate -s "$bytes" target-dev.backing
-src_dev=$(losetup -f --show "source-dev-$size.backing"); devices+=("$src_dev")
-dst_dev=$(losetup -f --show target-dev.backing); devices+=("$dst_dev")
+loop_device() {  # BACKING: sets loop to a direct-I/O loop device over it; fails when the kernel kept it buffered
+  loop=$(losetup -f --show --direct-io=on "$1"); devices+=("$loop")
+  [ "$(cat "/sys/block/${loop#/dev/}/loop/dio")" = 1 ] \
+    || { echo "bench/copy.sh: $loop over $1 is not in direct-I/O mode (the backing filesystem refused it)" >&2; exit 1; }
+}
+loop_device "source-dev-$size.backing"; src_dev=$loop
+loop_device target-dev.backing; dst_dev=$loop
 
 # the node agent, started once with the flags ./lk agent uses (C2, serial GC, 96 MiB heap) and a 16 MiB initial heap
 # (-Xms16m: the initial heap is otherwise the whole 96 MiB, and a young generation that size is all touched, RSS that
@@ -145,6 +155,23 @@ add_agent() {  # CASE TARGET SOURCE EXTRA-SPEC: the agent's row of a case (and t
 abs() { case "$1" in /*) echo "$1" ;; *) echo "$out/$1" ;; esac; }
 
 drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+# the disk under the scratch directory, whose own queue the runs share (its stat's 10th field: ms it had I/O in flight)
+disk_stat=/sys/class/block/$(basename "$(realpath -m "$(findmnt -T "$out" -no SOURCE)")")/stat
+[ -f "$disk_stat" ] || disk_stat=
+busy_ms() { [ -n "$disk_stat" ] && awk '{print $10}' "$disk_stat" || echo 0; }
+# before each timed run: caches dropped, then waiting (up to 60 s) until the machine has no dirty or writeback pages
+# left (under 32 MiB) and the disk has been idle for half a second (busy under 25 ms of it), so that no run starts
+# behind writeback or another process's I/O, whichever tool it is
+settle() {
+  drop_caches
+  local before after pending
+  for _ in $(seq 120); do
+    before=$(busy_ms); sleep 0.5; after=$(busy_ms)
+    pending=$(awk '/^(Dirty|Writeback):/ {kib += $2} END {print kib}' /proc/meminfo)
+    [ "$pending" -lt 32768 ] && [ $((after - before)) -lt 25 ] && return 0
+  done
+  echo "  (the disk did not settle in 60 s: $pending KiB dirty or in writeback, $((after - before)) ms busy of 500)" >&2
+}
 reset_target() {   # $1 = target path; a device is discarded back to zeros, anything else removed
   case "$1" in
     /dev/*) blkdiscard -f "$1" 2>/dev/null || blkdiscard "$1"; sync ;;
@@ -177,12 +204,12 @@ add() {
 process_cpu() { awk '{printf "%d", $14 + $15}' "/proc/$1/stat"; }  # clock ticks
 ticks=$(getconf CLK_TCK)
 declare -A times rss dirty cpu
-measure_once() {   # index of a spec: one run, caches dropped before, sync included
+measure_once() {   # index of a spec: one run, caches dropped and the disk settled before, sync included
   local case tool target command
   IFS=';' read -r case tool target command <<< "${specs[$1]}"
   reset_target "$target"
   [ "$case" = tree ] && [[ $tool != lockkeeper* ]] && mkdir -p "$target"
-  drop_caches
+  settle
   ( while :; do awk '/^Dirty:/{print $2}' /proc/meminfo; sleep 0.1; done ) > dirty.log &
   local sampler=$! pid=${cpu_pid[$1]:-} before=0
   [ -n "$pid" ] && before=$(process_cpu "$pid")
@@ -273,5 +300,4 @@ done
   $(( $(awk '/VmHWM/{print $2}' /proc/"$control_pid"/status) / 1024 ))
 echo "CPU s = median user+system CPU seconds (for agent rows, of the agent process)"
 echo "ratio = median / fastest peer's median (peers: every tool except lockkeeper); < 1.00 means faster than all peers"
-echo "dirty = peak of /proc/meminfo Dirty during the run; for a loop-device target it is the loop driver's own"
-echo "buffered writes to its backing file, whatever the tool does"
+echo "dirty = peak of /proc/meminfo Dirty during the run (the loop devices are in direct-I/O mode: none of their own)"
