@@ -135,6 +135,9 @@ kill_agent() { note_rss "$1"; kill -9 "${pid[$1]}"; wait "${pid[$1]}" 2>/dev/nul
 metric() {  # NODE NAME-AND-LABELS: one value from the agent's /metrics
   ip netns exec "${ns[$1]}" curl -s "http://${addr[$1]}:8445/metrics" | awk -v m="$2" 'index($0, m " ") == 1 {print $2}'
 }
+# data bytes the target agent (node-b) has received since it started, as an integer (Prometheus prints 5.36870912E8;
+# %.0f, since mawk's %d stops at 2^31)
+target_data() { metric node-b 'lockkeeper_agent_bytes_total{kind="data",role="target"}' | awk '{printf "%.0f", $1 + 0}'; }
 cpu_ticks() { awk '{ print $14 + $15 }' /proc/"${pid[$1]}"/stat; }   # NODE: the agent's utime + stime so far
 sys_ticks() { awk '{ print $15 }' /proc/"${pid[$1]}"/stat; }          # NODE: its stime alone
 rx_bytes() { ip netns exec $ns_b cat /sys/class/net/$link_b/statistics/rx_bytes; }
@@ -193,7 +196,7 @@ for round in $(seq "$runs"); do
   cpu[target]="${cpu[target]:-} $(( $(cpu_ticks node-b) - target_before ))"
   cpu[source_sys]="${cpu[source_sys]:-} $(( $(sys_ticks node-a) - source_sys_before ))"
   cpu[target_sys]="${cpu[target_sys]:-} $(( $(sys_ticks node-b) - target_sys_before ))"
-  source_data=$(awk -v a="$(metric node-a 'lockkeeper_agent_bytes_total{kind="data",role="source"}')" -v b="$source_data_before" 'BEGIN { printf "%d", a - b }')
+  source_data=$(awk -v a="$(metric node-a 'lockkeeper_agent_bytes_total{kind="data",role="source"}')" -v b="$source_data_before" 'BEGIN { printf "%.0f", a - b }')
   cp run.log outcome.json
   [ "$peers" = 1 ] || continue
   timed "${names[2]}" "$task_q; $vars; task node-a $out/out.img 'verify: true'"
@@ -229,15 +232,19 @@ fi
 # ---- (d) kill -9 at 50 % ----
 interrupted() {  # NODE to kill: one a->a copy, that agent killed at half and restarted; writes seconds, veth bytes and the
   # resume gap (from the restarted agent listening to its first DATA byte moved: the retry policy's share) to kill.result
-  local victim=$1 status start end before name=kill-$1-$(date +%s%N)
+  local victim=$1 start end before received name=kill-$1-$(date +%s%N)
   rm -f out.img; drop_caches
+  received=$(target_data)
   before=$(rx_bytes); start=$(date +%s.%N)
   task node-a "$out/out.img" "" "$name" > kill.json &
   local waiter=$!
-  status=tasks-node-b/$name.status.json
-  # a copy that ends before it is seen at half (a small LK_BENCH_SIZE) is not interrupted: the row says so by its ratio
-  until [ "$(grep -o '"bytesDone" *: *[0-9]*' "$status" 2>/dev/null | grep -o '[0-9]*$' || echo 0)" -ge $((bytes / 2)) ] \
-    || ! kill -0 "$waiter" 2>/dev/null; do sleep 0.02; done
+  # half is half of the data, as the target's live counter has it (the status file is written once a second, too
+  # coarse for a copy of about that long); a copy that ends before it is seen at half is not interrupted, and
+  # kill.result says so
+  until [ $(( $(target_data) - received )) -ge $((allocated / 2)) ] || ! kill -0 "$waiter" 2>/dev/null; do
+    sleep 0.01
+  done
+  kill -0 "$waiter" 2>/dev/null || echo "WARNING: the copy ended before half of its data had arrived; nothing interrupted" >&2
   kill_agent "$victim"
   start_agent "$victim"
   local up role gap=-
