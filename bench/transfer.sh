@@ -16,7 +16,8 @@
 # to run, default abcde; (c) comes with (b), (d)'s reference is (b)'s agent -> agent time), LK_BENCH_WARMUP (untimed
 # copies each way before (b), default 3), LK_BENCH_PEERS=0 (in (b),
 # only the agent rows: no verify, tar or dd runs), LK_BENCH_JAR (another build of the jar, for A/B runs),
-# LK_BENCH_JVM_OPTS (more JVM options for the agents, e.g. a flight recording).
+# LK_BENCH_JVM_OPTS (more JVM options for the agents, e.g. a flight recording), LK_BENCH_PIN=0 (the two nodes' processes
+# not pinned to their own halves of the CPUs).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 runs=${1:-3}
@@ -92,9 +93,19 @@ if [ ! -f pki/node-b/tls.crt ]; then
   done
 fi
 
-# two "nodes": a network namespace each, one veth pair between them, addresses only on that pair
+# two "nodes": a network namespace each, one veth pair between them, addresses only on that pair; and each node's
+# processes on its own half of the CPUs (LK_BENCH_PIN=0: anywhere). Two real nodes never share cores; unpinned, the
+# scheduler kept waking the target's receiving thread on the core where the source's sending thread had just
+# written, and the two took turns on one core while the other idled (2 cores: agent -> agent 1.05-1.14 s unpinned,
+# 0.90-0.94 s pinned; the local copy, disk-bound at 0.05 CPU-s, 0.76-0.83 s against 0.74-0.77 s)
 ns_a=lk-bench-a ns_b=lk-bench-b link_a=lk-bva link_b=lk-bvb addr_a=198.18.40.1 addr_b=198.18.40.2
 declare -A pid addr=([node-a]=$addr_a [node-b]=$addr_b) ns=([node-a]=$ns_a [node-b]=$ns_b)
+cpus=$(nproc)
+declare -A on=([node-a]="ip netns exec $ns_a" [node-b]="ip netns exec $ns_b")
+if [ "${LK_BENCH_PIN:-1}" = 1 ] && [ "$cpus" -ge 2 ]; then
+  on[node-a]+=" taskset -c 0-$((cpus / 2 - 1))"; on[node-b]+=" taskset -c $((cpus / 2))-$((cpus - 1))"
+fi
+on_a=${on[node-a]} on_b=${on[node-b]}
 cleanup() {  # agents get SIGTERM first, so a flight recording in LK_BENCH_JVM_OPTS is written out
   for p in "${pid[@]}"; do kill "$p" 2>/dev/null || true; done
   for _ in $(seq 50); do
@@ -118,7 +129,7 @@ start_agent() {  # NODE: starts (or restarts) that node's agent in its namespace
   local node=$1 log=agent-$1-$starts.log
   starts=$((starts + 1))
   mkdir -p tasks-$node
-  ip netns exec "${ns[$node]}" "${agent_cmd[@]}" --node "$node" --tasks "$out/tasks-$node" --state-dir "$out/state-$node" \
+  ${on[$node]} "${agent_cmd[@]}" --node "$node" --tasks "$out/tasks-$node" --state-dir "$out/state-$node" \
     --allowed-root "$out" --allowed-root "$base" --tls-dir "pki/$node" --bind-address "${addr[$node]}" \
     --data-port 8444 --admin-port 8445 --peer node-a=$addr_a:8444 > "$log" 2>&1 &
   pid[$node]=$!
@@ -200,16 +211,16 @@ for round in $(seq "$runs"); do
   cp run.log outcome.json
   [ "$peers" = 1 ] || continue
   timed "${names[2]}" "$task_q; $vars; task node-a $out/out.img 'verify: true'"
-  timed "${names[3]}" "mkdir out.d && (ip netns exec $ns_b socat -u '$tls_listen' - | tar -xf - -C out.d) & sleep 0.5; ip netns exec $ns_a bash -c 'tar -S -cf - -C $(dirname "$sparse") $(basename "$sparse") | socat -u - \"$tls_connect\"'; wait"
-  timed "${names[4]}" "(ip netns exec $ns_b socat -u '$tls_listen' - | dd of=out.img bs=4M conv=sparse status=none) & sleep 0.5; ip netns exec $ns_a bash -c 'dd if=$sparse bs=4M status=none | socat -u - \"$tls_connect\"'; wait"
+  timed "${names[3]}" "mkdir out.d && ($on_b bash -c \"socat -u '$tls_listen' - | tar -xf - -C out.d\") & sleep 0.5; $on_a bash -c 'tar -S -cf - -C $(dirname "$sparse") $(basename "$sparse") | socat -u - \"$tls_connect\"'; wait"
+  timed "${names[4]}" "($on_b bash -c \"socat -u '$tls_listen' - | dd of=out.img bs=4M conv=sparse status=none\") & sleep 0.5; $on_a bash -c 'dd if=$sparse bs=4M status=none | socat -u - \"$tls_connect\"'; wait"
   # the floors: the image's data bytes through the same veth by OpenSSL and by plain TCP, no disk on either side;
   # the listener is up before the clock starts
   for floor in 5 6; do
     listen=$tls_listen connect=$tls_connect
     [ $floor = 6 ] && listen="TCP-LISTEN:9555,bind=$addr_b,reuseaddr" connect="TCP:$addr_b:9555"
-    ip netns exec $ns_b socat -b 262144 -u "$listen" - > /dev/null & listener=$!
+    $on_b socat -b 262144 -u "$listen" - > /dev/null & listener=$!
     until ip netns exec $ns_b ss -ltn | grep -q ":9555 "; do sleep 0.05; done
-    timed "${names[$floor]}" "ip netns exec $ns_a bash -c 'head -c $allocated /dev/zero | socat -b 262144 -u - \"$connect\"'; while kill -0 $listener 2>/dev/null; do sleep 0.01; done"
+    timed "${names[$floor]}" "$on_a bash -c 'head -c $allocated /dev/zero | socat -b 262144 -u - \"$connect\"'; while kill -0 $listener 2>/dev/null; do sleep 0.01; done"
     wait $listener 2>/dev/null || true
   done
 done
