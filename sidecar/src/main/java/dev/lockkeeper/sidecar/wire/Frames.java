@@ -103,20 +103,14 @@ final class Frames {
 
     /** Checks a DATA payload received with {@link Reader#receive} against its frame's CRC; safe from any thread. */
     static void checkData(Header frame, MemorySegment payload) throws FrameException.Corrupt {
-        byte[] header = new byte[COVERED_HEADER_BYTES];
-        encodeHeader(
-                ByteBuffer.wrap(header), frame.type(), frame.flags(), frame.length(), frame.offset(), frame.span());
-        CRC32C crc = new CRC32C();
-        crc.update(header);
-        crc.update(payload.asByteBuffer());
-        check(frame, crc);
+        check(frame, crcOf(frame.type(), frame.flags(), frame.length(), frame.offset(), frame.span(), payload));
     }
 
-    private static void check(Header frame, CRC32C crc) throws FrameException.Corrupt {
-        if ((int) crc.getValue() != frame.crc()) {
+    private static void check(Header frame, int computed) throws FrameException.Corrupt {
+        if (computed != frame.crc()) {
             throw new FrameException.Corrupt(frame.type() + " frame at offset " + frame.offset()
                     + " failed its CRC32C check (expected " + Integer.toHexString(frame.crc()) + ", computed "
-                    + Integer.toHexString((int) crc.getValue()) + ")");
+                    + Integer.toHexString(computed) + ")");
         }
     }
 
@@ -126,11 +120,16 @@ final class Frames {
      */
     static int dataCrc(MemorySegment bytes, long offset) {
         int length = dataLength(bytes);
+        return crcOf(FrameType.DATA, 0, length, offset, length, bytes);
+    }
+
+    /** The CRC of a frame with this header and payload, on a header buffer of its own (any thread may call it). */
+    private static int crcOf(FrameType type, int flags, int length, long offset, long span, MemorySegment payload) {
         byte[] header = new byte[COVERED_HEADER_BYTES];
-        encodeHeader(ByteBuffer.wrap(header), FrameType.DATA, 0, length, offset, length);
+        encodeHeader(ByteBuffer.wrap(header), type, flags, length, offset, span);
         CRC32C crc = new CRC32C();
         crc.update(header);
-        crc.update(bytes.asByteBuffer());
+        crc.update(payload.asByteBuffer());
         return (int) crc.getValue();
     }
 
@@ -196,7 +195,7 @@ final class Frames {
             readFully(payload, 0, payload.length, frame.type() + " payload");
             CRC32C crc = headerCrc();
             crc.update(payload);
-            check(frame, crc);
+            check(frame, (int) crc.getValue());
             return payload;
         }
 
