@@ -351,13 +351,11 @@ public final class TlsPuller implements Puller {
             settledBefore = 0;
             inBody = true;
             pullRange(target, writes, resumedFrom, size, resumedFrom - target.bodyStart());
-            writes.drain();
             target.makeDurable();
             checkpoints.save(new Checkpoint(size, 0, fingerprint));
             if (target.bodyStart() > 0) {
                 inBody = false;
                 pullRange(target, writes, 0, target.bodyStart(), body);
-                writes.drain();
                 target.makeDurable();
             }
             Optional<String> digest = Optional.empty();
@@ -374,6 +372,7 @@ public final class TlsPuller implements Puller {
                     size, dataBytes, holeBytes, resumed ? resumedFrom : 0, in.bytesRead() + out.bytesWritten(), digest);
         }
 
+        /** Receives {@code [from, to)}; returns once all of it is written (not synced) and every frame passed its CRC. */
         private void pullRange(ImageStreamTarget target, WriteBehind writes, long from, long to, long settled)
                 throws IOException, TransferException, CopyException {
             settledBefore = settled;
@@ -419,7 +418,6 @@ public final class TlsPuller implements Puller {
                             throw new FrameException("END of range at " + frame.offset() + " after data up to "
                                     + watermark + ", range ends at " + to);
                         }
-                        // a range is through once every frame of it passed its check
                         writes.drain();
                         writes.throwIfCorrupt();
                         return;
