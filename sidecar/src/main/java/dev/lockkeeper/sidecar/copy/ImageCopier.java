@@ -186,7 +186,7 @@ final class ImageCopier {
         for (long block = bufferStart; block < chunk.end(); block += BLOCK) {
             long from = Math.max(block, chunk.start());
             long to = Math.min(block + BLOCK, chunk.end());
-            boolean zero = isZero(buffer, from - bufferStart, to - from);
+            boolean zero = NativeMemory.isZero(buffer, from - bufferStart, to - from);
             if (from == chunk.start()) {
                 runIsZero = zero;
             } else if (zero != runIsZero) {
@@ -207,17 +207,6 @@ final class ImageCopier {
             sink.write(buffer, bufferStart, from, to - from);
             dataBytes.addAndGet(to - from);
         }
-    }
-
-    /**
-     * Whether {@code [offset, offset+length)} of {@code buffer} is all zeros: {@code memcmp} against zeros
-     * ({@link NativeMemory#isZero}), fast under C1 and C2 alike. An earlier {@code MemorySegment.mismatch} against a
-     * zero block ran through {@code SegmentBulkOperations.vectorizedMismatchLargeForBytes}, which C2 compiled
-     * differently from one agent JVM to the next (0.31 against 0.62 CPU-s for the same 4 GiB device copy, run after
-     * run); the loop of our own that replaced it had one shape, but under the copy command's C1 it scanned 0.9 GB/s.
-     */
-    private static boolean isZero(MemorySegment buffer, long offset, long length) {
-        return NativeMemory.isZero(buffer, offset, length);
     }
 
     record Chunk(long start, long end, boolean hole) {
