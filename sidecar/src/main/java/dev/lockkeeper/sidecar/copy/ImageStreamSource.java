@@ -248,16 +248,7 @@ public final class ImageStreamSource implements AutoCloseable {
         public void close() {
             plan.abort();
             thread.interrupt();
-            boolean interrupted = false;
-            while (true) {
-                try {
-                    thread.join();
-                    break;
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-            if (interrupted) Thread.currentThread().interrupt();
+            Threads.awaitEnd(List.of(thread));
         }
     }
 

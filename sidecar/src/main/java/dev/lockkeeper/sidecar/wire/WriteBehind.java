@@ -1,6 +1,7 @@
 package dev.lockkeeper.sidecar.wire;
 
 import dev.lockkeeper.sidecar.copy.CopyException;
+import dev.lockkeeper.sidecar.copy.Threads;
 import dev.lockkeeper.sidecar.linux.NativeFile;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -292,18 +293,7 @@ final class WriteBehind implements AutoCloseable {
             closed = true;
             notifyAll();
         }
-        boolean interrupted = false;
-        for (Thread writer : writers) {
-            while (true) {
-                try {
-                    writer.join();
-                    break;
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-        }
+        Threads.awaitEnd(writers);
         arena.close();
-        if (interrupted) Thread.currentThread().interrupt();
     }
 }
