@@ -76,10 +76,10 @@ final class WriteBehind implements AutoCloseable {
     private long nextSequence;
     private boolean closed;
     private CopyException failure;
-    /** The corrupt frame with the lowest offset a writer found. */
-    private FrameException.Corrupt corrupt;
+    /** The corrupt frame with the lowest offset a writer found, or null. */
+    private Corruption corrupt;
 
-    private long corruptOffset = Long.MAX_VALUE;
+    private record Corruption(long offset, FrameException.Corrupt failure) {}
 
     WriteBehind(Disk disk, int slots, int writerCount) {
         if (slots < 1 || writerCount < 1)
@@ -149,7 +149,7 @@ final class WriteBehind implements AutoCloseable {
 
     /** A frame handed over so far failed its CRC: the transfer cannot go on past it. */
     synchronized void throwIfCorrupt() throws FrameException.Corrupt {
-        if (corrupt != null) throw corrupt;
+        if (corrupt != null) throw corrupt.failure();
     }
 
     /**
@@ -157,7 +157,7 @@ final class WriteBehind implements AutoCloseable {
      * first corrupt frame.
      */
     synchronized long claimable(long received) {
-        return Math.min(received, corruptOffset);
+        return corrupt == null ? received : Math.min(received, corrupt.offset());
     }
 
     /** Buffers waiting or being written (the rest are free): what the reader has received ahead of the disk. */
@@ -263,9 +263,8 @@ final class WriteBehind implements AutoCloseable {
      * checkpoint up to {@link #claimable} counts on it), only durability points stop.
      */
     private synchronized void corrupted(long offset, FrameException.Corrupt e) {
-        if (offset < corruptOffset) {
-            corruptOffset = offset;
-            corrupt = e;
+        if (corrupt == null || offset < corrupt.offset()) {
+            corrupt = new Corruption(offset, e);
         }
         notifyAll();
     }
